@@ -1,0 +1,121 @@
+import EnvoyAPI
+import Foundation
+import SwiftProtobuf
+
+/// One xDS resource, serialized once when it is made and shared by every stream that sends it.
+///
+/// `version` is a hash of the deterministic serialization, so the same content has the same
+/// version in every process (go-control-plane's `HashVersion` idea, per resource).
+public struct Resource: Sendable, Hashable {
+    public let type: ResourceType
+    public let name: String
+    public let version: String
+    /// The packed resource, ready to place in a DiscoveryResponse; its bytes are shared, not copied.
+    public let packed: Google_Protobuf_Any
+    /// The same bytes wrapped for a delta response (name, version, resource), built once.
+    public let deltaResource: Envoy_Service_Discovery_V3_Resource
+    /// Names of resources of another type this one needs: a cluster's EDS name, a listener's
+    /// RDS route configuration names. The snapshot's consistency check resolves them.
+    public let references: Set<String>
+
+    public init<Message: XDSResourceMessage>(_ message: Message) throws {
+        self.type = Message.resourceType
+        self.name = message.resourceName
+        self.packed = try Google_Protobuf_Any.deterministic(message)
+        self.version = ContentHash.version(of: packed.value)
+        self.references = try message.referencedNames()
+        var delta = Envoy_Service_Discovery_V3_Resource()
+        delta.name = name
+        delta.version = version
+        delta.resource = packed
+        self.deltaResource = delta
+    }
+
+    public var serializedSize: Int { packed.value.count }
+
+    public static func == (lhs: Resource, rhs: Resource) -> Bool {
+        lhs.type == rhs.type && lhs.name == rhs.name && lhs.version == rhs.version
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(name)
+        hasher.combine(version)
+    }
+}
+
+extension Google_Protobuf_Any {
+    /// Packs `message` with deterministic serialization (maps in key order).
+    ///
+    /// `Google_Protobuf_Any(message:)` keeps the message and serializes it later with the default,
+    /// non-deterministic map order, which would give the same content different bytes, and so
+    /// different versions, in different processes. Every Any nested in a resource (for example a
+    /// filter's `typed_config`) must be built with this too.
+    public static func deterministic(_ message: some SwiftProtobuf.Message) throws -> Google_Protobuf_Any {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        var any = Google_Protobuf_Any()
+        any.typeURL = "type.googleapis.com/" + type(of: message).protoMessageName
+        any.value = try message.serializedBytes(options: options)
+        return any
+    }
+}
+
+/// An Envoy message that is an xDS resource of one of our types.
+public protocol XDSResourceMessage: SwiftProtobuf.Message {
+    static var resourceType: ResourceType { get }
+    var resourceName: String { get }
+    /// Names of resources of another type that this one needs to work.
+    func referencedNames() throws -> Set<String>
+}
+
+extension Envoy_Config_Cluster_V3_Cluster: XDSResourceMessage {
+    public static var resourceType: ResourceType { .cluster }
+    public var resourceName: String { name }
+
+    /// An EDS cluster needs the ClusterLoadAssignment named by `eds_cluster_config.service_name`,
+    /// or by the cluster's own name when that is empty (Envoy's rule).
+    public func referencedNames() -> Set<String> {
+        guard case .type(.eds) = clusterDiscoveryType else { return [] }
+        return [edsClusterConfig.serviceName.isEmpty ? name : edsClusterConfig.serviceName]
+    }
+}
+
+extension Envoy_Config_Endpoint_V3_ClusterLoadAssignment: XDSResourceMessage {
+    public static var resourceType: ResourceType { .endpoint }
+    public var resourceName: String { clusterName }
+    public func referencedNames() -> Set<String> { [] }
+}
+
+extension Envoy_Config_Listener_V3_Listener: XDSResourceMessage {
+    public static var resourceType: ResourceType { .listener }
+    public var resourceName: String { name }
+
+    /// Every route configuration an HTTP connection manager in this listener loads over RDS.
+    public func referencedNames() throws -> Set<String> {
+        var names = Set<String>()
+        let chains = filterChains + (hasDefaultFilterChain ? [defaultFilterChain] : [])
+        for filter in chains.flatMap(\.filters) {
+            guard case .typedConfig(let config) = filter.configType,
+                config.typeURL == HCM.typeURL
+            else { continue }
+            let hcm = try HCM(serializedBytes: config.value)
+            if case .rds(let rds) = hcm.routeSpecifier {
+                names.insert(rds.routeConfigName)
+            }
+        }
+        return names
+    }
+
+    private typealias HCM = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
+}
+
+extension Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager {
+    static var typeURL: String { "type.googleapis.com/" + protoMessageName }
+}
+
+extension Envoy_Config_Route_V3_RouteConfiguration: XDSResourceMessage {
+    public static var resourceType: ResourceType { .route }
+    public var resourceName: String { name }
+    public func referencedNames() -> Set<String> { [] }
+}

@@ -1,0 +1,84 @@
+/// The complete configuration for one node group at one moment: an immutable value.
+///
+/// A snapshot is consistent when every EDS name a cluster needs has a ClusterLoadAssignment and
+/// every route configuration a listener loads over RDS exists, and nothing of those two types is
+/// left over (go-control-plane's `Snapshot.Consistent`). An inconsistent snapshot would leave
+/// Envoy's clusters or listeners warming forever, so the cache refuses it.
+public struct Snapshot: Sendable, Equatable {
+    /// The resources of one type, by name, with the version of the whole set.
+    public struct Resources: Sendable, Equatable {
+        public let byName: [String: Resource]
+        /// Hash of the sorted `name version` pairs: the state-of-the-world version of this type.
+        public let version: String
+
+        init(_ byName: [String: Resource]) {
+            self.byName = byName
+            self.version = ContentHash.version(ofNamedVersions: byName.values.map { ($0.name, $0.version) })
+        }
+
+        public var names: [String] { byName.keys.sorted() }
+        public var count: Int { byName.count }
+        public subscript(name: String) -> Resource? { byName[name] }
+    }
+
+    private let sets: [Resources]
+
+    /// Builds a snapshot; the resources may come in any order and any mix of types.
+    /// - Throws: `SnapshotError.duplicateName` when two resources of one type share a name.
+    public init(_ resources: [Resource]) throws(SnapshotError) {
+        var byType = Array(repeating: [String: Resource](), count: ResourceType.allCases.count)
+        for resource in resources {
+            if byType[resource.type.rawValue].updateValue(resource, forKey: resource.name) != nil {
+                throw .duplicateName(type: resource.type, name: resource.name)
+            }
+        }
+        self.sets = byType.map(Resources.init)
+    }
+
+    public subscript(type: ResourceType) -> Resources { sets[type.rawValue] }
+
+    public func version(of type: ResourceType) -> String { self[type].version }
+
+    /// Every problem that makes this snapshot unsafe to serve; empty when it is consistent.
+    public func inconsistencies() -> [SnapshotError] {
+        var problems: [SnapshotError] = []
+        for (owner, target) in [(ResourceType.cluster, ResourceType.endpoint), (.listener, .route)] {
+            var referenced = Set<String>()
+            for resource in self[owner].byName.values.sorted(by: { $0.name < $1.name }) {
+                for name in resource.references.sorted() {
+                    referenced.insert(name)
+                    if self[target][name] == nil {
+                        problems.append(.missingReference(from: owner, name: resource.name, to: target, missing: name))
+                    }
+                }
+            }
+            for name in self[target].names where !referenced.contains(name) {
+                problems.append(.unreferenced(type: target, name: name, expectedFrom: owner))
+            }
+        }
+        return problems
+    }
+
+    /// Throws the first inconsistency, if any.
+    public func checkConsistency() throws(SnapshotError) {
+        if let first = inconsistencies().first { throw first }
+    }
+}
+
+/// Why a snapshot cannot be served. Each case says which resource to add or remove.
+public enum SnapshotError: Error, Equatable, CustomStringConvertible {
+    case duplicateName(type: ResourceType, name: String)
+    case missingReference(from: ResourceType, name: String, to: ResourceType, missing: String)
+    case unreferenced(type: ResourceType, name: String, expectedFrom: ResourceType)
+
+    public var description: String {
+        switch self {
+        case .duplicateName(let type, let name):
+            "two \(type) resources are named \"\(name)\"; names must be unique per type"
+        case .missingReference(let from, let name, let to, let missing):
+            "\(from) resource \"\(name)\" needs \(to) resource \"\(missing)\", which the snapshot lacks; add it"
+        case .unreferenced(let type, let name, let expectedFrom):
+            "\(type) resource \"\(name)\" is not used by any \(expectedFrom) resource; remove it or reference it"
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import XDSCache
+
+/// How the ADS server listens. Built from flags by the CLI; every field has a working default.
+public struct ADSServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Largest request message accepted. Envoy's first delta request lists every resource it holds
+    /// in `initial_resource_versions` and passes gRPC's 4 MiB default on large configurations
+    /// (Envoy Gateway PR #9564), so the default is far above it.
+    public var maxRequestBytes: Int
+    /// Node group for an Envoy whose `node.cluster` is empty.
+    public var defaultNodeGroup: String?
+
+    public init(host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 64 << 20, defaultNodeGroup: String? = nil) {
+        self.host = host
+        self.port = port
+        self.maxRequestBytes = maxRequestBytes
+        self.defaultNodeGroup = defaultNodeGroup
+    }
+}
+
+/// The ADS gRPC server as a lifecycle `Service`: `run()` serves until graceful shutdown, which
+/// stops accepting streams and ends the open ones cleanly.
+public final class ADSServer: Service, Sendable {
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let transport: HTTP2ServerTransport.Posix
+    public let registry: StreamRegistry
+
+    public init(
+        configuration: ADSServerConfiguration, watcher: any ConfigWatcher, registry: StreamRegistry = StreamRegistry(),
+        logger: Logger = Logger(label: "switchboard.xds")
+    ) {
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
+            config: config)
+        let service = AggregatedDiscoveryService(
+            watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup, logger: logger)
+        self.transport = transport
+        self.registry = registry
+        self.server = GRPCServer(transport: transport, services: [service])
+    }
+
+    /// The port actually bound (useful with port 0).
+    public func listeningPort() async throws -> Int {
+        guard let ipv4 = try await transport.listeningAddress.ipv4 else {
+            throw RPCError(code: .internalError, message: "the ADS server is not listening on IPv4")
+        }
+        return ipv4.port
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.serve()
+        } onGracefulShutdown: {
+            self.server.beginGracefulShutdown()
+        }
+    }
+
+    public func beginGracefulShutdown() {
+        server.beginGracefulShutdown()
+    }
+}

@@ -1,0 +1,180 @@
+import EnvoyAPI
+import GRPCCore
+import Logging
+import ServiceLifecycle
+import Synchronization
+import XDSCache
+
+/// ADS over gRPC: `StreamAggregatedResources` (state of the world) and `DeltaAggregatedResources`
+/// (incremental). Each stream is one task that owns a pure state machine and is the only writer;
+/// a child task reads requests and another follows the node group's snapshots, and both feed it.
+public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedDiscoveryService.SimpleServiceProtocol {
+    public typealias Node = Envoy_Config_Core_V3_Node
+
+    private let watcher: any ConfigWatcher
+    private let registry: StreamRegistry
+    private let defaultNodeGroup: String?
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - defaultNodeGroup: the group of an Envoy whose `node.cluster` is empty.
+    public init(watcher: any ConfigWatcher, registry: StreamRegistry, defaultNodeGroup: String? = nil, logger: Logger) {
+        self.watcher = watcher
+        self.registry = registry
+        self.defaultNodeGroup = defaultNodeGroup
+        self.logger = logger
+    }
+
+    public func streamAggregatedResources(
+        request: RPCAsyncSequence<Envoy_Service_Discovery_V3_DiscoveryRequest, any Error>,
+        response: RPCWriter<Envoy_Service_Discovery_V3_DiscoveryResponse>,
+        context: ServerContext
+    ) async throws {
+        try await run(
+            SotWStreamStateMachine.self, kind: .sotw, requests: request,
+            node: { $0.hasNode ? $0.node : nil }, decode: SotWRequest.init,
+            write: { try await response.write($0.message) },
+            describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
+    }
+
+    public func deltaAggregatedResources(
+        request: RPCAsyncSequence<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest, any Error>,
+        response: RPCWriter<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse>,
+        context: ServerContext
+    ) async throws {
+        try await run(
+            DeltaStreamStateMachine.self, kind: .delta, requests: request,
+            node: { $0.hasNode ? $0.node : nil }, decode: DeltaRequest.init,
+            write: { try await response.write($0.message) },
+            describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
+    }
+
+    /// The node group an Envoy belongs to: its `node.cluster`, else the default.
+    func nodeGroup(of node: Node) throws -> String {
+        if !node.cluster.isEmpty { return node.cluster }
+        if let defaultNodeGroup { return defaultNodeGroup }
+        throw RPCError(
+            code: .invalidArgument,
+            message: "node \"\(node.id)\" has no node.cluster: set it to the gateway's <namespace>/<name> "
+                + "in Envoy's bootstrap, or start the server with a default gateway")
+    }
+
+    private enum Input<Message: Sendable>: Sendable {
+        case request(Message)
+        case snapshotChanged
+        case end
+    }
+
+    private func run<Machine: StreamStateMachine, Message: Sendable>(
+        _: Machine.Type,
+        kind: StreamKind,
+        requests: RPCAsyncSequence<Message, any Error>,
+        node: (Message) -> Node?,
+        decode: (Message) -> Machine.Request,
+        write: (Machine.Response) async throws -> Void,
+        describe: (Machine.Response) -> (type: ResourceType, bytes: Int)
+    ) async throws {
+        let id = registry.open(kind: kind)
+        XDSMetrics.connected(kind: kind, count: registry.count(kind: kind))
+        defer {
+            registry.close(id)
+            XDSMetrics.connected(kind: kind, count: registry.count(kind: kind))
+        }
+        var logger = self.logger
+        logger[metadataKey: "stream_id"] = "\(id)"
+        logger[metadataKey: "stream_kind"] = "\(kind.rawValue)"
+
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input<Message>.self)
+        defer { continuation.finish() }
+        let latest = LatestSnapshot()
+        let watcher = self.watcher
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    do {
+                        for try await message in requests { continuation.yield(.request(message)) }
+                    } catch {
+                        // The client went away or the transport failed: either way the stream is over.
+                    }
+                    continuation.yield(.end)
+                }
+
+                var machine = Machine()
+                var nodeGroup: String?
+                for await input in inputs {
+                    let output: StreamOutput<Machine.Response>
+                    switch input {
+                    case .request(let message):
+                        if nodeGroup == nil {
+                            guard let node = node(message) else {
+                                throw RPCError(code: .invalidArgument, message: "the first request of a stream must carry a node")
+                            }
+                            let group_ = try self.nodeGroup(of: node)
+                            nodeGroup = group_
+                            logger[metadataKey: "node_id"] = "\(node.id)"
+                            logger[metadataKey: "node_cluster"] = "\(group_)"
+                            registry.identify(id, nodeID: node.id, nodeGroup: group_)
+                            logger.debug("stream opened")
+                            group.addTask {
+                                for await snapshot in watcher.watch(nodeGroup: group_) {
+                                    latest.set(snapshot)
+                                    continuation.yield(.snapshotChanged)
+                                }
+                            }
+                        }
+                        output = machine.receive(decode(message))
+                    case .snapshotChanged:
+                        // Several changes may queue while a write waits; only the newest matters.
+                        guard let snapshot = latest.take() else { continue }
+                        output = machine.update(snapshot)
+                    case .end:
+                        logger.debug("stream closed")
+                        group.cancelAll()
+                        return
+                    }
+                    observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
+                    for response in output.responses {
+                        try await write(response)
+                        let (type, bytes) = describe(response)
+                        XDSMetrics.push(type: type, bytes: bytes)
+                    }
+                    for type in ResourceType.allCases {
+                        registry.record(id, type: type, status: machine.status(of: type))
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            continuation.yield(.end)
+        }
+    }
+
+    private func observe(_ events: [StreamEvent], nodeGroup: String, logger: Logger) {
+        for event in events {
+            switch event {
+            case .ack(let type, let version):
+                logger.debug("ACK", metadata: ["type": "\(type)", "version": "\(version)"])
+            case .nack(let type, let nack):
+                XDSMetrics.nack(type: type, nodeGroup: nodeGroup)
+                logger.warning(
+                    "Envoy rejected the configuration (NACK); it keeps its previous config for this type",
+                    metadata: [
+                        "type": "\(type)", "version": "\(nack.version)", "code": "\(nack.error.code)",
+                        "error": "\(nack.error.message)",
+                    ])
+            case .staleNonce(let type, let nonce):
+                logger.trace("ignored a request with a stale nonce", metadata: ["type": "\(type)", "nonce": "\(nonce)"])
+            case .unknownTypeURL(let url):
+                logger.notice("ignored a request for a type this server does not serve", metadata: ["type_url": "\(url)"])
+            }
+        }
+    }
+}
+
+/// The newest snapshot not yet taken by the stream: writes may lag, snapshots must not queue.
+private final class LatestSnapshot: Sendable {
+    private let value = Mutex<Snapshot?>(nil)
+
+    func set(_ snapshot: Snapshot) { value.withLock { $0 = snapshot } }
+    func take() -> Snapshot? { value.withLock { $0.take() } }
+}

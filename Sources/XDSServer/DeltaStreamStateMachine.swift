@@ -1,0 +1,160 @@
+import XDSCache
+
+/// The protocol state of one incremental (delta) ADS stream: pure, driven by requests and
+/// snapshots, answering with the responses to send.
+///
+/// Rules it keeps, beyond those of `SotWStreamStateMachine`:
+/// - Subscription changes always apply, even on a request with a stale nonce: a delta request is
+///   a change, and dropping it would lose it. Only the ACK/NACK of a stale nonce is ignored.
+/// - Versions are per resource. `initial_resource_versions` on the first request of a type says
+///   what a reconnecting client already has, so unchanged resources are not sent again.
+/// - `removed_resources` names resources that were deleted, and subscribed names that do not
+///   exist (each told once, so the client stops waiting for them).
+/// - A NACKed resource version is not sent again until its content changes.
+public struct DeltaStreamStateMachine: Sendable {
+    struct TypeState: Sendable {
+        var subscribed = false
+        var subscription = Subscription()
+        /// Versions the client holds, as far as this stream knows.
+        var clientVersions: [String: String] = [:]
+        /// Subscribed names already reported as not existing.
+        var reportedAbsent: Set<String> = []
+        var status = TypeStatus(awaitingReply: false)
+    }
+
+    public typealias Output = StreamOutput<DeltaResponse>
+
+    private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
+    public private(set) var snapshot: Snapshot?
+    private var nonceCounter: UInt64 = 0
+
+    public init() {}
+
+    public func status(of type: ResourceType) -> TypeStatus { types[type.rawValue].status }
+
+    public func subscribedNames(of type: ResourceType) -> [String] {
+        let subscription = types[type.rawValue].subscription
+        return (subscription.wildcard ? [Subscription.wildcardName] : []) + subscription.names.sorted()
+    }
+
+    /// Resource versions the client holds of `type`, as far as this stream knows.
+    public func clientVersions(of type: ResourceType) -> [String: String] { types[type.rawValue].clientVersions }
+
+    public mutating func receive(_ request: DeltaRequest) -> Output {
+        var output = Output()
+        guard let type = ResourceType(typeURL: request.typeURL) else {
+            output.events.append(.unknownTypeURL(request.typeURL))
+            return output
+        }
+        var state = types[type.rawValue]
+        let isFirst = !state.subscribed
+
+        if !request.responseNonce.isEmpty {
+            if request.responseNonce != state.status.lastSentNonce {
+                output.events.append(.staleNonce(type, nonce: request.responseNonce))
+            } else if state.status.awaitingReply {
+                state.status.awaitingReply = false
+                if let error = request.errorDetail {
+                    let nack = Nack(
+                        version: state.status.lastSentVersion ?? "", nonce: request.responseNonce, error: error)
+                    state.status.lastNack = nack
+                    output.events.append(.nack(type, nack))
+                } else {
+                    state.status.lastAckedVersion = state.status.lastSentVersion
+                    output.events.append(.ack(type, version: state.status.lastSentVersion ?? ""))
+                }
+            }
+        }
+
+        state.subscription.apply(
+            subscribe: request.subscribe, unsubscribe: request.unsubscribe, type: type, isFirstRequest: isFirst)
+        state.subscribed = true
+        if isFirst {
+            state.clientVersions = request.initialResourceVersions
+        }
+        let subscription = state.subscription
+        // What the client no longer subscribes to it has dropped: a later subscribe sends it again.
+        state.clientVersions = state.clientVersions.filter { subscription.includes($0.key) }
+        state.reportedAbsent = state.reportedAbsent.filter { subscription.includes($0) }
+        types[type.rawValue] = state
+        output.responses = flush()
+        return output
+    }
+
+    public mutating func update(_ snapshot: Snapshot) -> Output {
+        self.snapshot = snapshot
+        return Output(responses: flush())
+    }
+
+    // MARK: - Deciding what to send
+
+    private struct Pending {
+        var upserts: [Resource] = []
+        var absent: [String] = []
+        var removed: [String] = []
+    }
+
+    private func pending(_ type: ResourceType, _ snapshot: Snapshot) -> Pending {
+        let state = types[type.rawValue]
+        var pending = Pending()
+        guard state.subscribed else { return pending }
+        let resources = snapshot[type]
+        for (name, resource) in state.subscription.select(from: resources)
+        where state.clientVersions[name] != resource.version {
+            pending.upserts.append(resource)
+        }
+        for name in state.subscription.names
+        where resources[name] == nil && state.clientVersions[name] == nil && !state.reportedAbsent.contains(name) {
+            pending.absent.append(name)
+        }
+        for name in state.clientVersions.keys where resources[name] == nil {
+            pending.removed.append(name)
+        }
+        return pending
+    }
+
+    private mutating func flush() -> [DeltaResponse] {
+        guard let snapshot else { return [] }
+        var responses: [DeltaResponse] = []
+        while true {
+            let all = ResourceType.allCases.map { pending($0, snapshot) }
+            let needs = ResourceType.allCases.map { type -> PushOrder.Needs in
+                let due = all[type.rawValue]
+                return PushOrder.Needs(
+                    awaitingReply: types[type.rawValue].status.awaitingReply,
+                    make: !due.upserts.isEmpty || !due.absent.isEmpty,
+                    break: !due.removed.isEmpty)
+            }
+            guard let (type, phase) = PushOrder.next(needs) else { return responses }
+            let due = all[type.rawValue]
+            var state = types[type.rawValue]
+            nonceCounter += 1
+            var response = DeltaResponse(
+                type: type, systemVersionInfo: snapshot.version(of: type), nonce: String(nonceCounter),
+                resources: [], removedResources: [])
+            switch phase {
+            case .make:
+                response.resources = due.upserts.sorted { $0.name < $1.name }
+                response.removedResources = due.absent.sorted()
+                for resource in due.upserts {
+                    state.clientVersions[resource.name] = resource.version
+                    state.reportedAbsent.remove(resource.name)
+                }
+                state.reportedAbsent.formUnion(due.absent)
+            case .break:
+                response.removedResources = due.removed.sorted()
+                for name in due.removed {
+                    state.clientVersions.removeValue(forKey: name)
+                    if state.subscription.names.contains(name) { state.reportedAbsent.insert(name) }
+                }
+            }
+            // Per-resource versions travel with the resources; for status and NACK records the
+            // stream is at the snapshot's version of the type.
+            state.status.lastSentVersion = response.systemVersionInfo
+            state.status.lastSentNonce = response.nonce
+            state.status.awaitingReply = true
+            types[type.rawValue] = state
+            responses.append(response)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import XDSCache
+
+/// The protocol state of one state-of-the-world ADS stream: pure, driven by requests and
+/// snapshots, answering with the responses to send. No I/O, no clocks.
+///
+/// Rules it keeps:
+/// - ACK and NACK are told apart per type by the nonce of the last response sent for that type;
+///   a request with an older nonce is stale and ignored entirely.
+/// - A NACKed version is not sent again to this stream; the next snapshot that changes the
+///   type's content is (no resend loop, go-control-plane #962).
+/// - Unsubscribing a name forgets it, so subscribing again sends it again (go-control-plane #431).
+/// - On reconnect, a first request whose `version_info` equals what we would send gets nothing:
+///   the client already has it (versions are content hashes, equal on every replica).
+/// - Pushes follow `PushOrder`. For CDS and LDS a removal is itself a push: the first response
+///   keeps removed resources at their old content, a later one drops them.
+public struct SotWStreamStateMachine: Sendable {
+    struct TypeState: Sendable {
+        var subscribed = false
+        var subscription = Subscription()
+        /// What the client holds, as far as this stream knows: the resources last sent.
+        var clientResources: [String: Resource] = [:]
+        /// `version_info` of the first request, to be compared once a snapshot is known.
+        var reconnectVersion: String?
+        var hasSent = false
+        var status = TypeStatus(awaitingReply: false)
+    }
+
+    public typealias Output = StreamOutput<SotWResponse>
+
+    private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
+    public private(set) var snapshot: Snapshot?
+    private var nonceCounter: UInt64 = 0
+
+    public init() {}
+
+    public func status(of type: ResourceType) -> TypeStatus { types[type.rawValue].status }
+
+    /// Names the client subscribes to, `["*"]` for a wildcard.
+    public func subscribedNames(of type: ResourceType) -> [String] {
+        let subscription = types[type.rawValue].subscription
+        return (subscription.wildcard ? [Subscription.wildcardName] : []) + subscription.names.sorted()
+    }
+
+    public mutating func receive(_ request: SotWRequest) -> Output {
+        var output = Output()
+        guard let type = ResourceType(typeURL: request.typeURL) else {
+            output.events.append(.unknownTypeURL(request.typeURL))
+            return output
+        }
+        var state = types[type.rawValue]
+        if request.responseNonce.isEmpty {
+            if !state.subscribed && !request.versionInfo.isEmpty { state.reconnectVersion = request.versionInfo }
+        } else if request.responseNonce != state.status.lastSentNonce {
+            output.events.append(.staleNonce(type, nonce: request.responseNonce))
+            return output
+        } else if state.status.awaitingReply {
+            state.status.awaitingReply = false
+            if let error = request.errorDetail {
+                let nack = Nack(
+                    version: state.status.lastSentVersion ?? "", nonce: request.responseNonce, error: error)
+                state.status.lastNack = nack
+                output.events.append(.nack(type, nack))
+            } else {
+                state.status.lastAckedVersion = request.versionInfo
+                output.events.append(.ack(type, version: request.versionInfo))
+            }
+        }
+
+        state.subscription.replace(with: request.resourceNames, type: type, isFirstRequest: !state.subscribed)
+        state.subscribed = true
+        let subscription = state.subscription
+        state.clientResources = state.clientResources.filter { subscription.includes($0.key) }
+        types[type.rawValue] = state
+        output.responses = flush()
+        return output
+    }
+
+    public mutating func update(_ snapshot: Snapshot) -> Output {
+        self.snapshot = snapshot
+        return Output(responses: flush())
+    }
+
+    // MARK: - Deciding what to send
+
+    private mutating func flush() -> [SotWResponse] {
+        guard let snapshot else { return [] }
+        adoptReconnectVersions(snapshot)
+        var responses: [SotWResponse] = []
+        while let (type, phase) = PushOrder.next(ResourceType.allCases.map { needs($0, snapshot) }) {
+            responses.append(send(type, phase, snapshot))
+        }
+        return responses
+    }
+
+    private mutating func adoptReconnectVersions(_ snapshot: Snapshot) {
+        for type in ResourceType.allCases {
+            guard let version = types[type.rawValue].reconnectVersion else { continue }
+            types[type.rawValue].reconnectVersion = nil
+            let desired = types[type.rawValue].subscription.select(from: snapshot[type])
+            if Self.version(of: desired.values) == version {
+                types[type.rawValue].clientResources = desired
+                types[type.rawValue].hasSent = true
+                types[type.rawValue].status.lastSentVersion = version
+            }
+        }
+    }
+
+    private func needs(_ type: ResourceType, _ snapshot: Snapshot) -> PushOrder.Needs {
+        let state = types[type.rawValue]
+        var needs = PushOrder.Needs(awaitingReply: state.status.awaitingReply)
+        guard state.subscribed else { return needs }
+        let desired = state.subscription.select(from: snapshot[type])
+        let changed = desired.contains { state.clientResources[$0.key]?.version != $0.value.version }
+        if type.isWildcardType {
+            needs.make = changed || !state.hasSent
+            needs.break = state.clientResources.keys.contains { desired[$0] == nil }
+        } else {
+            // Leaving a name out of an EDS or RDS response removes nothing, so there is no break.
+            needs.make = changed
+        }
+        return needs
+    }
+
+    private mutating func send(_ type: ResourceType, _ phase: PushOrder.Phase, _ snapshot: Snapshot) -> SotWResponse {
+        var state = types[type.rawValue]
+        let desired = state.subscription.select(from: snapshot[type])
+        var content = desired
+        if phase == .make && type.isWildcardType {
+            // Keep what is being removed until everything that uses it has moved away.
+            for (name, resource) in state.clientResources where content[name] == nil {
+                content[name] = resource
+            }
+        }
+        nonceCounter += 1
+        let resources = content.values.sorted { $0.name < $1.name }
+        let response = SotWResponse(
+            type: type, versionInfo: Self.version(of: resources), nonce: String(nonceCounter), resources: resources)
+        state.clientResources = content
+        state.hasSent = true
+        state.status.lastSentVersion = response.versionInfo
+        state.status.lastSentNonce = response.nonce
+        state.status.awaitingReply = true
+        types[type.rawValue] = state
+        return response
+    }
+
+    /// The version of a set of resources: the snapshot's type version when the set is the whole type.
+    static func version(of resources: some Collection<Resource>) -> String {
+        ContentHash.version(ofNamedVersions: resources.map { ($0.name, $0.version) })
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+import XDSCache
+
+public enum StreamKind: String, Sendable, Codable {
+    case sotw
+    case delta
+}
+
+/// What the server knows of one connected Envoy stream: who it is and, per type, what was sent,
+/// ACKed and NACKed (with Envoy's `error_detail`).
+public struct StreamRecord: Sendable, Equatable {
+    public let id: UInt64
+    public let kind: StreamKind
+    public let connectedSince: Date
+    public var nodeID = ""
+    public var nodeGroup = ""
+    public var types: [ResourceType: TypeStatus] = [:]
+}
+
+/// The connected streams, for status and metrics. A stream's record goes when the stream does.
+public final class StreamRegistry: Sendable {
+    private struct State {
+        var streams: [UInt64: StreamRecord] = [:]
+        var nextID: UInt64 = 1
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    func open(kind: StreamKind) -> UInt64 {
+        state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.streams[id] = StreamRecord(id: id, kind: kind, connectedSince: Date())
+            return id
+        }
+    }
+
+    func identify(_ id: UInt64, nodeID: String, nodeGroup: String) {
+        state.withLock { state in
+            state.streams[id]?.nodeID = nodeID
+            state.streams[id]?.nodeGroup = nodeGroup
+        }
+    }
+
+    func record(_ id: UInt64, type: ResourceType, status: TypeStatus) {
+        state.withLock { $0.streams[id]?.types[type] = status }
+    }
+
+    func close(_ id: UInt64) {
+        _ = state.withLock { $0.streams.removeValue(forKey: id) }
+    }
+
+    /// The connected streams, oldest first.
+    public var streams: [StreamRecord] {
+        state.withLock { $0.streams.values.sorted { $0.id < $1.id } }
+    }
+
+    public func count(kind: StreamKind) -> Int {
+        state.withLock { $0.streams.values.count { $0.kind == kind } }
+    }
+}

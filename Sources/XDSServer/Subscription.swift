@@ -1,0 +1,55 @@
+import XDSCache
+
+/// Which resources of one type a client asked for.
+///
+/// Wildcard follows the xDS protocol: an explicit `"*"`, or (legacy) a first request for CDS or
+/// LDS with no names, kept while later requests also name nothing.
+struct Subscription: Sendable, Equatable {
+    static let wildcardName = "*"
+
+    var wildcard = false
+    var legacyWildcard = false
+    var names: Set<String> = []
+
+    func includes(_ name: String) -> Bool { wildcard || names.contains(name) }
+
+    /// Replaces the subscription with a state-of-the-world request's names.
+    mutating func replace(with requested: [String], type: ResourceType, isFirstRequest: Bool) {
+        if requested.isEmpty {
+            legacyWildcard = type.isWildcardType && (isFirstRequest || legacyWildcard)
+        } else {
+            legacyWildcard = false
+        }
+        wildcard = legacyWildcard || requested.contains(Self.wildcardName)
+        names = Set(requested.filter { $0 != Self.wildcardName })
+    }
+
+    /// Applies a delta request's subscribe and unsubscribe lists.
+    mutating func apply(subscribe: [String], unsubscribe: [String], type: ResourceType, isFirstRequest: Bool) {
+        if isFirstRequest && subscribe.isEmpty && type.isWildcardType {
+            legacyWildcard = true
+        }
+        for name in subscribe {
+            if name == Self.wildcardName { wildcard = true } else { names.insert(name) }
+        }
+        for name in unsubscribe {
+            if name == Self.wildcardName {
+                wildcard = false
+                legacyWildcard = false
+            } else {
+                names.remove(name)
+            }
+        }
+        if legacyWildcard { wildcard = true }
+    }
+
+    /// The snapshot's resources this subscription selects.
+    func select(from resources: Snapshot.Resources) -> [String: Resource] {
+        if wildcard { return resources.byName }
+        var selected: [String: Resource] = [:]
+        for name in names {
+            if let resource = resources[name] { selected[name] = resource }
+        }
+        return selected
+    }
+}
