@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import XDSCache
+import XDSServer
+
+/// Runs an `ADSServer` on a kernel-chosen loopback port for the duration of `body`, then shuts it down.
+public func withADSServer<Result: Sendable>(
+    watcher: any ConfigWatcher,
+    configuration: ADSServerConfiguration = ADSServerConfiguration(host: "127.0.0.1", port: 0),
+    logger: Logger = testLogger(),
+    _ body: @Sendable (ADSServer, Int) async throws -> Result
+) async throws -> Result {
+    let server = ADSServer(configuration: configuration, watcher: watcher, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.run() }
+        let outcome: Swift.Result<Result, any Error>
+        do {
+            let port = try await server.listeningPort()
+            outcome = .success(try await body(server, port))
+        } catch {
+            outcome = .failure(error)
+        }
+        server.beginGracefulShutdown()
+        group.cancelAll()
+        while let _ = try? await group.next() {}
+        return try outcome.get()
+    }
+}
+
+/// A logger at `SWITCHBOARD_TEST_LOG` level (default `warning`), to read a failing test's protocol trace.
+public func testLogger(_ label: String = "test.xds") -> Logger {
+    var logger = Logger(label: label)
+    let level = ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_LOG"].flatMap(Logger.Level.init(rawValue:))
+    logger.logLevel = level ?? .warning
+    return logger
+}
