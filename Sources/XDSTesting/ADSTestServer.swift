@@ -1,4 +1,6 @@
 import Foundation
+import GRPCCore
+import GRPCInProcessTransport
 import Logging
 import XDSCache
 import XDSServer
@@ -33,4 +35,35 @@ public func testLogger(_ label: String = "test.xds") -> Logger {
     let level = ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_LOG"].flatMap(Logger.Level.init(rawValue:))
     logger.logLevel = level ?? .warning
     return logger
+}
+
+/// Runs the ADS service over gRPC's in-process transport (no sockets) for the duration of `body`,
+/// handing it a client and the server's stream registry.
+public func withInProcessADS<Result: Sendable>(
+    watcher: any ConfigWatcher,
+    defaultNodeGroup: String? = nil,
+    logger: Logger = testLogger(),
+    _ body: @Sendable (ADSTestClient.Client<InProcessTransport.Client>, StreamRegistry) async throws -> Result
+) async throws -> Result {
+    let transport = InProcessTransport()
+    let registry = StreamRegistry()
+    let service = AggregatedDiscoveryService(
+        watcher: watcher, registry: registry, defaultNodeGroup: defaultNodeGroup, logger: logger)
+    let server = GRPCServer(transport: transport.server, services: [service])
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.serve() }
+        let outcome: Swift.Result<Result, any Error>
+        do {
+            outcome = .success(
+                try await withGRPCClient(transport: transport.client) { client in
+                    try await body(ADSTestClient.Client(wrapping: client), registry)
+                })
+        } catch {
+            outcome = .failure(error)
+        }
+        server.beginGracefulShutdown()
+        group.cancelAll()
+        while let _ = try? await group.next() {}
+        return try outcome.get()
+    }
 }

@@ -1,0 +1,164 @@
+import EnvoyAPI
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Testing
+import XDSCache
+import XDSServer
+import XDSTesting
+
+@Suite("ADS service over gRPC")
+struct AggregatedDiscoveryServiceTests {
+    static let group = "default/gw"
+
+    func sotwRequest(_ type: ResourceType, names: [String] = [], node: Bool = true, cluster: String = group)
+        -> Envoy_Service_Discovery_V3_DiscoveryRequest
+    {
+        var request = Envoy_Service_Discovery_V3_DiscoveryRequest()
+        request.typeURL = type.typeURL
+        request.resourceNames = names
+        if node { request.node = ADSTestClient.node(id: "envoy-1", cluster: cluster) }
+        return request
+    }
+
+    func deltaRequest(_ type: ResourceType, subscribe: [String] = [], cluster: String = group)
+        -> Envoy_Service_Discovery_V3_DeltaDiscoveryRequest
+    {
+        var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+        request.typeURL = type.typeURL
+        request.resourceNamesSubscribe = subscribe
+        request.node = ADSTestClient.node(id: "envoy-1", cluster: cluster)
+        return request
+    }
+
+    @Test("a state-of-the-world stream that goes away releases its watch and its record")
+    func sotwStreamReleases() async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        try await withInProcessADS(watcher: cache) { client, registry in
+            try await ADSTestClient.withSotWStream(client) { stream in
+                stream.send(sotwRequest(.cluster))
+                var responses = stream.responses.makeAsyncIterator()
+                let response = try #require(try await responses.next())
+                #expect(response.resources.count == 1)
+                #expect(cache.watchCount(nodeGroup: Self.group) == 1)
+                #expect(registry.streams.map(\.nodeID) == ["envoy-1"])
+                #expect(registry.streams.first?.kind == .sotw)
+                #expect(registry.streams.first?.types[.cluster]?.lastSentNonce == response.nonce)
+            }
+            let released = await eventually { cache.watchCount(nodeGroup: Self.group) == 0 && registry.streams.isEmpty }
+            #expect(released, "the closed stream still holds its watch or record")
+        }
+    }
+
+    @Test("a delta stream that goes away releases its watch and its record")
+    func deltaStreamReleases() async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        try await withInProcessADS(watcher: cache) { client, registry in
+            try await ADSTestClient.withDeltaStream(client) { stream in
+                stream.send(deltaRequest(.cluster))
+                var responses = stream.responses.makeAsyncIterator()
+                let response = try #require(try await responses.next())
+                #expect(response.resources.map(\.name) == ["a"])
+                #expect(cache.watchCount(nodeGroup: Self.group) == 1)
+                #expect(registry.streams.first?.kind == .delta)
+            }
+            let released = await eventually { cache.watchCount(nodeGroup: Self.group) == 0 && registry.streams.isEmpty }
+            #expect(released, "the closed stream still holds its watch or record")
+        }
+    }
+
+    @Test("a new snapshot reaches an open stream; a NACK is recorded in the registry")
+    func snapshotUpdateAndNack() async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        try await withInProcessADS(watcher: cache) { client, registry in
+            try await ADSTestClient.withSotWStream(client) { stream in
+                stream.send(sotwRequest(.cluster))
+                var responses = stream.responses.makeAsyncIterator()
+                let first = try #require(try await responses.next())
+                try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1, "b": 2]), for: Self.group)
+                var nack = sotwRequest(.cluster, node: false)
+                nack.responseNonce = first.nonce
+                nack.errorDetail.code = 3
+                nack.errorDetail.message = "cluster a: invalid"
+                stream.send(nack)
+                let second = try #require(try await responses.next())
+                #expect(second.resources.count == 2)
+                #expect(second.nonce != first.nonce)
+                let status = registry.streams.first?.types[.cluster]
+                #expect(status?.lastNack?.error.message == "cluster a: invalid")
+                #expect(status?.lastNack?.version == first.versionInfo)
+            }
+        }
+    }
+
+    @Test("an Envoy with no node.cluster gets the default group, or a refusal that says what to set")
+    func nodeGroups() async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        try await withInProcessADS(watcher: cache, defaultNodeGroup: Self.group) { client, registry in
+            try await ADSTestClient.withSotWStream(client) { stream in
+                stream.send(sotwRequest(.cluster, cluster: ""))
+                var responses = stream.responses.makeAsyncIterator()
+                let response = try await responses.next()
+                #expect(response?.resources.count == 1)
+                #expect(registry.streams.first?.nodeGroup == Self.group)
+            }
+        }
+        try await withInProcessADS(watcher: cache) { client, _ in
+            let error = await #expect(throws: RPCError.self) {
+                try await ADSTestClient.withSotWStream(client) { stream in
+                    stream.send(sotwRequest(.cluster, cluster: ""))
+                    for try await _ in stream.responses {}
+                }
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("node.cluster") == true)
+        }
+    }
+
+    @Test("a first delta request far larger than 4 MiB is accepted over a real socket",
+          arguments: [(64 << 20, true), (4 << 20, false)])
+    func largeDeltaRequest(limit: Int, accepted: Bool) async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        var versions: [String: String] = [:]
+        for index in 0..<120_000 {
+            versions["httproute/default/route-\(index)/rule/0"] = "0123456789abcdef"
+        }
+        var large = deltaRequest(.cluster)
+        large.initialResourceVersions = versions
+        let request = large
+        let size = try request.serializedBytes() as [UInt8]
+        #expect(size.count > 6 << 20, "the request must be well over gRPC's 4 MiB default")
+
+        let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, maxRequestBytes: limit)
+        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+            try await withGRPCClient(
+                transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            ) { grpc in
+                let client = ADSTestClient.Client(wrapping: grpc)
+                let outcome: Result<[String], any Error> = await Result {
+                    try await ADSTestClient.withDeltaStream(client) { stream in
+                        stream.send(request)
+                        var responses = stream.responses.makeAsyncIterator()
+                        return try #require(try await responses.next()).resources.map(\.name)
+                    }
+                }
+                if accepted {
+                    let names = try outcome.get()
+                    #expect(names == ["a"])
+                } else {
+                    #expect(throws: RPCError.self) { try outcome.get() }
+                }
+            }
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

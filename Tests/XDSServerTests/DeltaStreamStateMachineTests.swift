@@ -1,0 +1,166 @@
+import Testing
+import XDSCache
+@testable import XDSServer
+
+@Suite("Delta stream state machine")
+struct DeltaStreamStateMachineTests {
+    typealias F = Fixtures
+
+    private func ack(_ response: DeltaResponse) -> DeltaRequest {
+        DeltaRequest(typeURL: response.type.typeURL, responseNonce: response.nonce)
+    }
+
+    @Test("answers with per-resource versions and a fresh nonce; an ACK gets nothing")
+    func nonceAndAck() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(snapshot)
+        let response = try #require(machine.receive(DeltaRequest(typeURL: F.cds)).responses.first)
+        #expect(response.names == ["a", "b"])
+        #expect(response.resources.map(\.version) == [snapshot[.cluster]["a"]!.version, snapshot[.cluster]["b"]!.version])
+        #expect(response.systemVersionInfo == snapshot.version(of: .cluster))
+        #expect(response.removedResources.isEmpty)
+        let ackOutput = machine.receive(ack(response))
+        #expect(ackOutput.responses.isEmpty)
+        #expect(ackOutput.events == [.ack(.cluster, version: snapshot.version(of: .cluster))])
+        #expect(machine.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster))
+    }
+
+    @Test("a NACKed resource version is not sent again; a changed one is, alone")
+    func nackNotResent() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(snapshot)
+        let response = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses[0]
+        let error = ErrorDetail(code: 13, message: "bad endpoint")
+        let nack = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: response.nonce, errorDetail: error))
+        #expect(nack.responses.isEmpty)
+        #expect(nack.events == [.nack(.endpoint, Nack(version: snapshot.version(of: .endpoint), nonce: response.nonce, error: error))])
+        #expect(machine.status(of: .endpoint).lastNack?.error == error)
+        #expect(machine.update(snapshot).responses.isEmpty)
+
+        let changed = machine.update(try F.snapshot(clusters: ["a": 1, "b": 3]))
+        #expect(changed.responses.map(\.names) == [["b"]])
+    }
+
+    @Test("subscription changes apply even with a stale nonce; only its ACK is ignored")
+    func staleNonceKeepsSubscription() throws {
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
+        let first = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a"])).responses[0]
+        _ = machine.receive(ack(first))
+        let second = machine.update(try F.snapshot(clusters: ["a": 5, "b": 2])).responses[0]
+        #expect(second.names == ["a"])
+        let stale = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: first.nonce, subscribe: ["b"]))
+        #expect(stale.events == [.staleNonce(.endpoint, nonce: first.nonce)])
+        #expect(machine.subscribedNames(of: .endpoint) == ["a", "b"])
+        #expect(machine.status(of: .endpoint).awaitingReply)
+        let afterAck = machine.receive(ack(second))
+        #expect(afterAck.responses.map(\.names) == [["b"]], "the subscription from the stale request is served")
+    }
+
+    @Test("wildcard: CDS/LDS with no names (legacy) or \"*\"; EDS by name; unsubscribing \"*\" ends it")
+    func wildcard() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
+        var legacy = DeltaStreamStateMachine()
+        _ = legacy.update(snapshot)
+        #expect(legacy.receive(DeltaRequest(typeURL: F.cds)).responses[0].names == ["a", "b"])
+        #expect(legacy.subscribedNames(of: .cluster) == ["*"])
+
+        var explicit = DeltaStreamStateMachine()
+        _ = explicit.update(snapshot)
+        let all = explicit.receive(DeltaRequest(typeURL: F.eds, subscribe: ["*"])).responses[0]
+        #expect(all.names == ["a", "b"])
+        _ = explicit.receive(DeltaRequest(typeURL: F.eds, responseNonce: all.nonce, unsubscribe: ["*"]))
+        #expect(explicit.subscribedNames(of: .endpoint).isEmpty)
+        #expect(explicit.clientVersions(of: .endpoint).isEmpty)
+
+        var named = DeltaStreamStateMachine()
+        _ = named.update(snapshot)
+        #expect(named.receive(DeltaRequest(typeURL: F.eds)).responses.isEmpty)
+        #expect(named.receive(DeltaRequest(typeURL: F.eds, subscribe: ["b"])).responses[0].names == ["b"])
+    }
+
+    @Test("deleted resources and subscribed names that do not exist are sent as removed_resources, once")
+    func removedResources() throws {
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
+        let first = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b", "ghost"])).responses[0]
+        #expect(first.names == ["a", "b"])
+        #expect(first.removedResources == ["ghost"], "a name that does not exist is reported so Envoy stops waiting")
+        _ = machine.receive(ack(first))
+
+        let removal = machine.update(try F.snapshot(clusters: ["a": 1])).responses
+        #expect(removal.count == 1)
+        #expect(removal[0].resources.isEmpty)
+        #expect(removal[0].removedResources == ["b"])
+        _ = machine.receive(ack(removal[0]))
+        #expect(machine.update(try F.snapshot(clusters: ["a": 1, "c": 3])).responses.isEmpty,
+                "ghost and b were told once; c is not subscribed")
+    }
+
+    @Test("initial_resource_versions: unchanged resources are not sent again, changed ones are, gone ones are removed")
+    func reconnect() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3])
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(snapshot)
+        let versions = [
+            "a": snapshot[.cluster]["a"]!.version, "b": "0000000000000000", "old": "1111111111111111",
+        ]
+        let output = machine.receive(DeltaRequest(typeURL: F.cds, initialResourceVersions: versions))
+        #expect(output.responses.count == 1)
+        let make = output.responses[0]
+        #expect(make.names == ["b", "c"], "a is unchanged and must not be re-pushed")
+        #expect(make.removedResources.isEmpty, "removals wait for the make step to be answered")
+        let removal = machine.receive(ack(make)).responses
+        #expect(removal.map(\.removedResources) == [["old"]])
+
+        var upToDate = DeltaStreamStateMachine()
+        _ = upToDate.update(snapshot)
+        let everything = Dictionary(uniqueKeysWithValues: snapshot[.cluster].byName.map { ($0.key, $0.value.version) })
+        #expect(upToDate.receive(DeltaRequest(typeURL: F.cds, initialResourceVersions: everything)).responses.isEmpty)
+    }
+
+    @Test("unsubscribing then subscribing again sends the resource again")
+    func resubscribe() throws {
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
+        let first = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses[0]
+        let drop = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: first.nonce, unsubscribe: ["b"]))
+        #expect(drop.responses.isEmpty)
+        #expect(machine.clientVersions(of: .endpoint).keys.sorted() == ["a"])
+        let again = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: first.nonce, subscribe: ["b"]))
+        #expect(again.responses.map(\.names) == [["b"]])
+    }
+
+    @Test("a new cluster goes before the route that uses it; a removed one after the route moved away")
+    func makeBeforeBreak() throws {
+        let before = try F.snapshot(clusters: ["a": 1], routeTo: "a")
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(before)
+        for (url, names) in [(F.cds, [String]()), (F.eds, ["a"]), (F.lds, []), (F.rds, ["routes_0"])] {
+            for response in machine.receive(DeltaRequest(typeURL: url, subscribe: names)).responses {
+                _ = machine.receive(ack(response))
+            }
+        }
+
+        let after = try F.snapshot(clusters: ["b": 2], routeTo: "b")
+        let make = machine.update(after).responses
+        #expect(make.map(\.type) == [.cluster])
+        #expect(make[0].names == ["b"])
+        #expect(make[0].removedResources.isEmpty, "a stays while the route uses it")
+
+        let eds = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["b"])).responses
+        #expect(eds.map(\.type) == [.endpoint], "EDS does not wait for the CDS reply")
+        #expect(machine.receive(ack(make[0])).responses.isEmpty, "RDS waits for the EDS reply")
+        let rds = machine.receive(ack(eds[0])).responses
+        #expect(rds.map(\.type) == [.route])
+        #expect(rds[0].names == ["routes_0"])
+        let removal = machine.receive(ack(rds[0])).responses
+        #expect(removal.map(\.type) == [.endpoint], "removals go latest type first: EDS, then CDS")
+        #expect(removal[0].removedResources == ["a"])
+        let last = machine.receive(ack(removal[0])).responses
+        #expect(last.map(\.type) == [.cluster])
+        #expect(last[0].removedResources == ["a"])
+    }
+}

@@ -1,0 +1,234 @@
+import Testing
+import XDSCache
+@testable import XDSServer
+
+@Suite("State-of-the-world stream state machine")
+struct SotWStreamStateMachineTests {
+    typealias F = Fixtures
+
+    /// A machine that has the snapshot and has answered, and been ACKed for, an initial CDS request.
+    func connected(_ snapshot: Snapshot) -> (SotWStreamStateMachine, SotWResponse) {
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(snapshot)
+        let response = machine.receive(SotWRequest(typeURL: F.cds)).responses[0]
+        _ = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: response.versionInfo, responseNonce: response.nonce))
+        return (machine, response)
+    }
+
+    @Test("answers the first request with the type's version and a fresh nonce, and an ACK with nothing")
+    func nonceAndAck() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(snapshot)
+        let first = machine.receive(SotWRequest(typeURL: F.cds))
+        #expect(first.responses.count == 1)
+        let response = try #require(first.responses.first)
+        #expect(response.type == .cluster)
+        #expect(response.versionInfo == snapshot.version(of: .cluster))
+        #expect(response.names == ["a", "b"])
+        #expect(!response.nonce.isEmpty)
+        #expect(machine.status(of: .cluster).awaitingReply)
+
+        let ack = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: response.versionInfo, responseNonce: response.nonce))
+        #expect(ack.responses.isEmpty)
+        #expect(ack.events == [.ack(.cluster, version: response.versionInfo)])
+        #expect(machine.status(of: .cluster).lastAckedVersion == response.versionInfo)
+        #expect(!machine.status(of: .cluster).awaitingReply)
+    }
+
+    @Test("waits for a snapshot before answering")
+    func waitsForSnapshot() throws {
+        var machine = SotWStreamStateMachine()
+        #expect(machine.receive(SotWRequest(typeURL: F.cds)).responses.isEmpty)
+        let output = machine.update(try F.snapshot(clusters: ["a": 1]))
+        #expect(output.responses.map(\.names) == [["a"]])
+    }
+
+    @Test("a NACKed version is recorded and not sent again until the snapshot changes")
+    func nackNotResent() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1])
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(snapshot)
+        let response = machine.receive(SotWRequest(typeURL: F.cds)).responses[0]
+        let error = ErrorDetail(code: 13, message: "Proto constraint validation failed")
+        let nack = machine.receive(
+            SotWRequest(typeURL: F.cds, versionInfo: "", responseNonce: response.nonce, errorDetail: error))
+        #expect(nack.responses.isEmpty, "a NACK must not trigger a resend")
+        #expect(nack.events == [.nack(.cluster, Nack(version: response.versionInfo, nonce: response.nonce, error: error))])
+        #expect(machine.status(of: .cluster).lastNack?.error == error)
+
+        // The same content again (a no-op update, or Envoy asking again) sends nothing.
+        #expect(machine.update(snapshot).responses.isEmpty)
+        #expect(machine.receive(SotWRequest(typeURL: F.cds, responseNonce: response.nonce)).responses.isEmpty)
+
+        // New content does go out.
+        let changed = try F.snapshot(clusters: ["a": 1, "c": 3])
+        let next = machine.update(changed)
+        #expect(next.responses.map(\.names) == [["a", "c"]])
+        #expect(next.responses.first?.nonce != response.nonce)
+    }
+
+    @Test("a request with a stale nonce is ignored, subscription and all")
+    func staleNonce() throws {
+        var (machine, first) = connected(try F.snapshot(clusters: ["a": 1]))
+        let second = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2])).responses[0]
+        let stale = machine.receive(
+            SotWRequest(typeURL: F.cds, versionInfo: first.versionInfo, responseNonce: first.nonce,
+                        errorDetail: ErrorDetail(code: 3, message: "old")))
+        #expect(stale.events == [.staleNonce(.cluster, nonce: first.nonce)])
+        #expect(stale.responses.isEmpty)
+        #expect(machine.status(of: .cluster).lastNack == nil)
+        #expect(machine.status(of: .cluster).awaitingReply, "the newer response is still unanswered")
+        let ack = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: second.versionInfo, responseNonce: second.nonce))
+        #expect(ack.events == [.ack(.cluster, version: second.versionInfo)])
+    }
+
+    @Test("CDS and LDS with no names are wildcard; EDS and RDS are by name; \"*\" is explicit wildcard")
+    func wildcardAndNamed() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3])
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(snapshot)
+        #expect(machine.receive(SotWRequest(typeURL: F.cds)).responses[0].names == ["a", "b", "c"])
+        #expect(machine.subscribedNames(of: .cluster) == ["*"])
+        #expect(machine.receive(SotWRequest(typeURL: F.eds)).responses.isEmpty, "EDS with no names asks for nothing")
+        var named = SotWStreamStateMachine()
+        _ = named.update(snapshot)
+        #expect(named.receive(SotWRequest(typeURL: F.eds, resourceNames: ["b"])).responses[0].names == ["b"])
+        var explicit = SotWStreamStateMachine()
+        _ = explicit.update(snapshot)
+        #expect(explicit.receive(SotWRequest(typeURL: F.eds, resourceNames: ["*"])).responses[0].names == ["a", "b", "c"])
+        var namedCDS = SotWStreamStateMachine()
+        _ = namedCDS.update(snapshot)
+        #expect(namedCDS.receive(SotWRequest(typeURL: F.cds, resourceNames: ["c"])).responses[0].names == ["c"])
+    }
+
+    @Test("a wildcard type with nothing in it is still answered, so Envoy can finish initializing")
+    func emptyWildcard() throws {
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(try Snapshot([]))
+        let output = machine.receive(SotWRequest(typeURL: F.lds))
+        #expect(output.responses.count == 1)
+        #expect(output.responses.first?.resources.isEmpty == true)
+    }
+
+    @Test("adding a name sends the new set; unsubscribing then resubscribing sends the name again")
+    func resubscribe() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(snapshot)
+        let first = machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a"])).responses[0]
+        let widened = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a", "b"]))
+        #expect(widened.responses.map(\.names) == [["a", "b"]])
+        let second = widened.responses[0]
+        _ = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a", "b"]))
+
+        let narrowed = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a"]))
+        #expect(narrowed.responses.isEmpty, "dropping a name needs no response")
+        let again = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a", "b"]))
+        #expect(again.responses.map(\.names) == [["a", "b"]], "go-control-plane #431: resubscribing must re-send")
+    }
+
+    @Test("a reconnecting client that already has the current version gets nothing; a stale one gets the update")
+    func reconnect() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
+        var current = SotWStreamStateMachine()
+        _ = current.update(snapshot)
+        let upToDate = current.receive(SotWRequest(typeURL: F.cds, versionInfo: snapshot.version(of: .cluster)))
+        #expect(upToDate.responses.isEmpty)
+        #expect(current.status(of: .cluster).lastSentVersion == snapshot.version(of: .cluster))
+        let named = current.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: snapshot.version(of: .endpoint), resourceNames: ["a", "b"]))
+        #expect(named.responses.isEmpty)
+
+        var behind = SotWStreamStateMachine()
+        let early = behind.receive(SotWRequest(typeURL: F.cds, versionInfo: "0123456789abcdef"))
+        #expect(early.responses.isEmpty, "no snapshot yet")
+        #expect(behind.update(snapshot).responses.map(\.names) == [["a", "b"]])
+    }
+
+    @Test("a new cluster goes out before the route that uses it; EDS does not wait for the CDS reply")
+    func makeBeforeBreakAdd() throws {
+        let before = try F.snapshot(clusters: ["a": 1], routeTo: "a")
+        var machine = try subscribedToAll(before)
+
+        let after = try F.snapshot(clusters: ["a": 1, "b": 2], routeTo: "b")
+        let update = machine.update(after)
+        #expect(update.responses.map(\.type) == [.cluster], "only CDS may go while clusters change")
+        let cds = update.responses[0]
+        #expect(cds.names == ["a", "b"])
+
+        // Envoy asks for b's endpoints before it answers CDS (it answers once b has warmed).
+        let edsRequest = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint),
+                        responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
+        #expect(edsRequest.responses.map(\.type) == [.endpoint])
+        #expect(edsRequest.responses.first?.names == ["a", "b"])
+        let eds = edsRequest.responses[0]
+
+        #expect(machine.receive(ack(cds)).responses.isEmpty, "RDS still waits for the EDS reply")
+        let afterEDS = machine.receive(ack(eds, names: ["a", "b"]))
+        #expect(afterEDS.responses.map(\.type) == [.route])
+        #expect(afterEDS.responses.first?.versionInfo == after.version(of: .route))
+    }
+
+    @Test("a removed cluster goes only after the route that used it has moved away")
+    func makeBeforeBreakRemove() throws {
+        let before = try F.snapshot(clusters: ["a": 1], routeTo: "a")
+        var machine = try subscribedToAll(before)
+
+        let after = try F.snapshot(clusters: ["b": 2], routeTo: "b")
+        let make = machine.update(after).responses
+        #expect(make.map(\.type) == [.cluster])
+        #expect(make[0].names == ["a", "b"], "the first CDS keeps a while the route still uses it")
+
+        let eds = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint),
+                        responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
+            .responses[0]
+        #expect(eds.names == ["b"], "EDS sends what is requested and exists")
+        _ = machine.receive(ack(make[0]))
+        let rds = machine.receive(ack(eds, names: ["a", "b"])).responses
+        #expect(rds.map(\.type) == [.route])
+
+        let breakStep = machine.receive(ack(rds[0], names: ["routes_0"])).responses
+        #expect(breakStep.map(\.type) == [.cluster])
+        #expect(breakStep[0].names == ["b"])
+        #expect(breakStep[0].versionInfo == after.version(of: .cluster))
+    }
+
+    @Test("a request for a type this server does not serve is reported and ignored")
+    func unknownType() {
+        var machine = SotWStreamStateMachine()
+        let url = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+        #expect(machine.receive(SotWRequest(typeURL: url)) == .init(events: [.unknownTypeURL(url)]))
+    }
+
+    // MARK: - Helpers
+
+    private func ack(_ response: SotWResponse, names: [String] = []) -> SotWRequest {
+        SotWRequest(typeURL: response.type.typeURL, versionInfo: response.versionInfo, responseNonce: response.nonce,
+                    resourceNames: names)
+    }
+
+    /// A machine subscribed to every type of `snapshot`, with every response ACKed.
+    private func subscribedToAll(_ snapshot: Snapshot) throws -> SotWStreamStateMachine {
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(snapshot)
+        let requests: [(String, [String])] = [
+            (F.cds, []), (F.eds, snapshot[.endpoint].names), (F.lds, []), (F.rds, snapshot[.route].names),
+        ]
+        for (url, names) in requests {
+            let responses = machine.receive(SotWRequest(typeURL: url, resourceNames: names)).responses
+            for response in responses {
+                _ = machine.receive(
+                    SotWRequest(typeURL: url, versionInfo: response.versionInfo, responseNonce: response.nonce, resourceNames: names))
+            }
+            try #require(!machine.status(of: ResourceType(typeURL: url)!).awaitingReply)
+        }
+        return machine
+    }
+}
