@@ -43,7 +43,7 @@ public func withInProcessADS<Result: Sendable>(
     watcher: any ConfigWatcher,
     defaultNodeGroup: String? = nil,
     logger: Logger = testLogger(),
-    _ body: @Sendable (ADSTestClient.Client<InProcessTransport.Client>, StreamRegistry) async throws -> Result
+    _ body: @Sendable (InProcessADSClient, StreamRegistry) async throws -> Result
 ) async throws -> Result {
     let transport = InProcessTransport()
     let registry = StreamRegistry()
@@ -67,3 +67,5 @@ public func withInProcessADS<Result: Sendable>(
         return try outcome.get()
     }
 }
+
+public typealias InProcessADSClient = ADSTestClient.Client<InProcessTransport.Client>

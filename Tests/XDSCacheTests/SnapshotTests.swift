@@ -1,0 +1,100 @@
+import EnvoyAPI
+import Foundation
+import SwiftProtobuf
+import Testing
+import XDSCache
+import XDSTesting
+
+@Suite("Resources and snapshots")
+struct SnapshotTests {
+    @Test("resource types are declared in ADS order with Envoy's type URLs")
+    func adsOrder() {
+        #expect(ResourceType.allCases == [.cluster, .endpoint, .listener, .route])
+        #expect(ResourceType.allCases.map(\.typeURL) == [
+            "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+            "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+            "type.googleapis.com/envoy.config.listener.v3.Listener",
+            "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+        ])
+        #expect(ResourceType(typeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration") == .route)
+        #expect(ResourceType(typeURL: "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration") == nil)
+    }
+
+    @Test("a resource's version is a hash of its content: equal content, equal version, whatever the map order")
+    func contentVersions() throws {
+        func cluster(_ keys: [String], timeout: Int64 = 1) throws -> Resource {
+            var cluster = TestResources.edsCluster("c", connectTimeoutSeconds: timeout)
+            var fields = Google_Protobuf_Struct()
+            for key in keys { fields.fields[key] = Google_Protobuf_Value(stringValue: "value-\(key)") }
+            cluster.metadata.filterMetadata["switchboard"] = fields
+            return try Resource(cluster)
+        }
+        let keys = (0..<50).map { "key\($0)" }
+        let forward = try cluster(keys)
+        let backward = try cluster(keys.reversed())
+        #expect(forward.version == backward.version)
+        #expect(forward.packed.value == backward.packed.value, "deterministic serialization gives equal bytes")
+        #expect(try cluster(keys, timeout: 2).version != forward.version)
+        #expect(forward.version.count == 16)
+    }
+
+    @Test("a nested Any packed with .deterministic keeps a listener's version stable")
+    func nestedAnyDeterministic() throws {
+        let a = try Resource(TestResources.httpListener("l", port: 1, routeConfigName: "r"))
+        let b = try Resource(TestResources.httpListener("l", port: 1, routeConfigName: "r"))
+        #expect(a.version == b.version)
+        #expect(a.references == ["r"])
+    }
+
+    @Test("per-type versions depend on content only, not on the order resources were given")
+    func typeVersions() throws {
+        let a = try Resource(TestResources.edsCluster("a"))
+        let b = try Resource(TestResources.edsCluster("b"))
+        let ea = try Resource(TestResources.loadAssignment("a", endpoints: [("127.0.0.1", 1)]))
+        let eb = try Resource(TestResources.loadAssignment("b", endpoints: [("127.0.0.1", 2)]))
+        let one = try Snapshot([a, b, ea, eb])
+        let two = try Snapshot([eb, ea, b, a])
+        #expect(one == two)
+        #expect(one.version(of: .cluster) == two.version(of: .cluster))
+        #expect(one.version(of: .cluster) != one.version(of: .endpoint))
+        let changed = try Snapshot([a, b, ea, try Resource(TestResources.loadAssignment("b", endpoints: [("127.0.0.1", 3)]))])
+        #expect(changed.version(of: .cluster) == one.version(of: .cluster))
+        #expect(changed.version(of: .endpoint) != one.version(of: .endpoint))
+    }
+
+    @Test("two resources of one type with one name are refused")
+    func duplicateNames() throws {
+        let a = try Resource(TestResources.edsCluster("a"))
+        let again = try Resource(TestResources.edsCluster("a", connectTimeoutSeconds: 5))
+        #expect(throws: SnapshotError.duplicateName(type: .cluster, name: "a")) { try Snapshot([a, again]) }
+    }
+
+    @Test("consistency: every EDS and RDS name a cluster or listener needs exists, and nothing is left over")
+    func consistency() throws {
+        let cluster = try Resource(TestResources.edsCluster("a"))
+        let endpoints = try Resource(TestResources.loadAssignment("a", endpoints: []))
+        let orphan = try Resource(TestResources.loadAssignment("zombie", endpoints: []))
+        let listener = try Resource(TestResources.httpListener("l", port: 1, routeConfigName: "r"))
+        let routes = try Resource(TestResources.routeConfiguration("r", routes: [("/", "a")]))
+
+        #expect(try Snapshot([cluster, endpoints, listener, routes]).inconsistencies().isEmpty)
+        #expect(try Snapshot([cluster, listener, routes]).inconsistencies() == [
+            .missingReference(from: .cluster, name: "a", to: .endpoint, missing: "a")
+        ])
+        #expect(try Snapshot([cluster, endpoints, listener]).inconsistencies() == [
+            .missingReference(from: .listener, name: "l", to: .route, missing: "r")
+        ])
+        #expect(try Snapshot([cluster, endpoints, orphan, listener, routes]).inconsistencies() == [
+            .unreferenced(type: .endpoint, name: "zombie", expectedFrom: .cluster)
+        ])
+        let message = SnapshotError.missingReference(from: .cluster, name: "a", to: .endpoint, missing: "a").description
+        #expect(message.contains("needs eds resource \"a\""))
+
+        var named = TestResources.edsCluster("b")
+        named.edsClusterConfig.serviceName = "b-endpoints"
+        #expect(try Resource(named).references == ["b-endpoints"], "service_name, when set, names the EDS resource")
+        var staticCluster = TestResources.edsCluster("s")
+        staticCluster.type = .static
+        #expect(try Resource(staticCluster).references.isEmpty)
+    }
+}
