@@ -1,7 +1,9 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+// Our own targets: Swift 6 language mode, and on CI every warning is an error (DESIGN.md).
+let strict: [SwiftSetting] =
+    [.swiftLanguageMode(.v6)] + (Context.environment["CI"] == "true" ? [.treatAllWarnings(as: .error)] : [])
 
 // Exact versions: these are the ones mirrored on our build machines and CI; no others resolve.
 let package = Package(
