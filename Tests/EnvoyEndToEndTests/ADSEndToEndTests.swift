@@ -71,6 +71,9 @@ struct ADSEndToEndTests {
             return dump.clusters.keys.sorted() == ["backend_b"] && dump.routeClusters["routes"] == ["backend_b"]
         }
         #expect(replaced, "config_dump does not show the second snapshot")
+        let hosts = try await envoy.clusters().hosts
+        #expect(hosts["backend_b"] == ["127.0.0.1:\(upstreamB.port)"], "/clusters: \(hosts)")
+        #expect(hosts["backend_a"] == nil)
         dump = try await envoy.configDump()
         // SotW versions are per type; delta versions are per resource. Both are content hashes.
         let acked = server.registry.streams.first?.types
