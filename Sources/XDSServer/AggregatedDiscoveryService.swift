@@ -123,7 +123,9 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                                 }
                             }
                         }
-                        output = machine.receive(decode(message))
+                        let request = decode(message)
+                        logger.trace("request", metadata: ["request": "\(request)"])
+                        output = machine.receive(request)
                     case .snapshotChanged:
                         // Several changes may queue while a write waits; only the newest matters.
                         guard let snapshot = latest.take() else { continue }
@@ -138,6 +140,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                         try await write(response)
                         let (type, bytes) = describe(response)
                         XDSMetrics.push(type: type, bytes: bytes)
+                        logger.trace("sent", metadata: ["response": "\(response)"])
                     }
                     for type in ResourceType.allCases {
                         registry.record(id, type: type, status: machine.status(of: type))

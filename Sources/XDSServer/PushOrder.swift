@@ -31,7 +31,7 @@ enum PushOrder {
         for type in ResourceType.allCases {
             let need = needs[type.rawValue]
             let usesClusters = type == .listener || type == .route
-            if need.make && !need.awaitingReply && !clustersBusy { return (type, .make) }
+            if need.make && !need.awaitingReply && !(usesClusters && clustersBusy) { return (type, .make) }
             if !usesClusters && (need.awaitingReply || need.make) { clustersBusy = true }
         }
         if needs.contains(where: { $0.awaitingReply || $0.make }) { return nil }

@@ -31,7 +31,7 @@ struct DeltaStreamStateMachineTests {
         let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
         var machine = DeltaStreamStateMachine()
         _ = machine.update(snapshot)
-        let response = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses[0]
+        let response = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses.first)
         let error = ErrorDetail(code: 13, message: "bad endpoint")
         let nack = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: response.nonce, errorDetail: error))
         #expect(nack.responses.isEmpty)
@@ -47,9 +47,9 @@ struct DeltaStreamStateMachineTests {
     func staleNonceKeepsSubscription() throws {
         var machine = DeltaStreamStateMachine()
         _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
-        let first = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a"])).responses[0]
+        let first = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a"])).responses.first)
         _ = machine.receive(ack(first))
-        let second = machine.update(try F.snapshot(clusters: ["a": 5, "b": 2])).responses[0]
+        let second = try #require(machine.update(try F.snapshot(clusters: ["a": 5, "b": 2])).responses.first)
         #expect(second.names == ["a"])
         let stale = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: first.nonce, subscribe: ["b"]))
         #expect(stale.events == [.staleNonce(.endpoint, nonce: first.nonce)])
@@ -64,12 +64,12 @@ struct DeltaStreamStateMachineTests {
         let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
         var legacy = DeltaStreamStateMachine()
         _ = legacy.update(snapshot)
-        #expect(legacy.receive(DeltaRequest(typeURL: F.cds)).responses[0].names == ["a", "b"])
+        #expect(legacy.receive(DeltaRequest(typeURL: F.cds)).responses.first?.names == ["a", "b"])
         #expect(legacy.subscribedNames(of: .cluster) == ["*"])
 
         var explicit = DeltaStreamStateMachine()
         _ = explicit.update(snapshot)
-        let all = explicit.receive(DeltaRequest(typeURL: F.eds, subscribe: ["*"])).responses[0]
+        let all = try #require(explicit.receive(DeltaRequest(typeURL: F.eds, subscribe: ["*"])).responses.first)
         #expect(all.names == ["a", "b"])
         _ = explicit.receive(DeltaRequest(typeURL: F.eds, responseNonce: all.nonce, unsubscribe: ["*"]))
         #expect(explicit.subscribedNames(of: .endpoint).isEmpty)
@@ -78,20 +78,20 @@ struct DeltaStreamStateMachineTests {
         var named = DeltaStreamStateMachine()
         _ = named.update(snapshot)
         #expect(named.receive(DeltaRequest(typeURL: F.eds)).responses.isEmpty)
-        #expect(named.receive(DeltaRequest(typeURL: F.eds, subscribe: ["b"])).responses[0].names == ["b"])
+        #expect(named.receive(DeltaRequest(typeURL: F.eds, subscribe: ["b"])).responses.first?.names == ["b"])
     }
 
     @Test("deleted resources and subscribed names that do not exist are sent as removed_resources, once")
     func removedResources() throws {
         var machine = DeltaStreamStateMachine()
         _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
-        let first = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b", "ghost"])).responses[0]
+        let first = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b", "ghost"])).responses.first)
         #expect(first.names == ["a", "b"])
         #expect(first.removedResources == ["ghost"], "a name that does not exist is reported so Envoy stops waiting")
         _ = machine.receive(ack(first))
 
         let removal = machine.update(try F.snapshot(clusters: ["a": 1])).responses
-        #expect(removal.count == 1)
+        try #require(removal.count == 1)
         #expect(removal[0].resources.isEmpty)
         #expect(removal[0].removedResources == ["b"])
         _ = machine.receive(ack(removal[0]))
@@ -109,7 +109,7 @@ struct DeltaStreamStateMachineTests {
         ]
         let output = machine.receive(DeltaRequest(typeURL: F.cds, initialResourceVersions: versions))
         #expect(output.responses.count == 1)
-        let make = output.responses[0]
+        let make = try #require(output.responses.first)
         #expect(make.names == ["b", "c"], "a is unchanged and must not be re-pushed")
         #expect(make.removedResources.isEmpty, "removals wait for the make step to be answered")
         let removal = machine.receive(ack(make)).responses
@@ -125,7 +125,7 @@ struct DeltaStreamStateMachineTests {
     func resubscribe() throws {
         var machine = DeltaStreamStateMachine()
         _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
-        let first = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses[0]
+        let first = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses.first)
         let drop = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: first.nonce, unsubscribe: ["b"]))
         #expect(drop.responses.isEmpty)
         #expect(machine.clientVersions(of: .endpoint).keys.sorted() == ["a"])
@@ -146,21 +146,21 @@ struct DeltaStreamStateMachineTests {
 
         let after = try F.snapshot(clusters: ["b": 2], routeTo: "b")
         let make = machine.update(after).responses
-        #expect(make.map(\.type) == [.cluster])
+        try #require(make.map(\.type) == [.cluster])
         #expect(make[0].names == ["b"])
         #expect(make[0].removedResources.isEmpty, "a stays while the route uses it")
 
         let eds = machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["b"])).responses
-        #expect(eds.map(\.type) == [.endpoint], "EDS does not wait for the CDS reply")
+        try #require(eds.map(\.type) == [.endpoint], "EDS does not wait for the CDS reply")
         #expect(machine.receive(ack(make[0])).responses.isEmpty, "RDS waits for the EDS reply")
         let rds = machine.receive(ack(eds[0])).responses
-        #expect(rds.map(\.type) == [.route])
+        try #require(rds.map(\.type) == [.route])
         #expect(rds[0].names == ["routes_0"])
         let removal = machine.receive(ack(rds[0])).responses
-        #expect(removal.map(\.type) == [.endpoint], "removals go latest type first: EDS, then CDS")
+        try #require(removal.map(\.type) == [.endpoint], "removals go latest type first: EDS, then CDS")
         #expect(removal[0].removedResources == ["a"])
         let last = machine.receive(ack(removal[0])).responses
-        #expect(last.map(\.type) == [.cluster])
+        try #require(last.map(\.type) == [.cluster])
         #expect(last[0].removedResources == ["a"])
     }
 }

@@ -7,10 +7,10 @@ struct SotWStreamStateMachineTests {
     typealias F = Fixtures
 
     /// A machine that has the snapshot and has answered, and been ACKed for, an initial CDS request.
-    func connected(_ snapshot: Snapshot) -> (SotWStreamStateMachine, SotWResponse) {
+    func connected(_ snapshot: Snapshot) throws -> (SotWStreamStateMachine, SotWResponse) {
         var machine = SotWStreamStateMachine()
         _ = machine.update(snapshot)
-        let response = machine.receive(SotWRequest(typeURL: F.cds)).responses[0]
+        let response = try #require(machine.receive(SotWRequest(typeURL: F.cds)).responses.first)
         _ = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: response.versionInfo, responseNonce: response.nonce))
         return (machine, response)
     }
@@ -49,7 +49,7 @@ struct SotWStreamStateMachineTests {
         let snapshot = try F.snapshot(clusters: ["a": 1])
         var machine = SotWStreamStateMachine()
         _ = machine.update(snapshot)
-        let response = machine.receive(SotWRequest(typeURL: F.cds)).responses[0]
+        let response = try #require(machine.receive(SotWRequest(typeURL: F.cds)).responses.first)
         let error = ErrorDetail(code: 13, message: "Proto constraint validation failed")
         let nack = machine.receive(
             SotWRequest(typeURL: F.cds, versionInfo: "", responseNonce: response.nonce, errorDetail: error))
@@ -70,8 +70,8 @@ struct SotWStreamStateMachineTests {
 
     @Test("a request with a stale nonce is ignored, subscription and all")
     func staleNonce() throws {
-        var (machine, first) = connected(try F.snapshot(clusters: ["a": 1]))
-        let second = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2])).responses[0]
+        var (machine, first) = try connected(try F.snapshot(clusters: ["a": 1]))
+        let second = try #require(machine.update(try F.snapshot(clusters: ["a": 1, "b": 2])).responses.first)
         let stale = machine.receive(
             SotWRequest(typeURL: F.cds, versionInfo: first.versionInfo, responseNonce: first.nonce,
                         errorDetail: ErrorDetail(code: 3, message: "old")))
@@ -88,18 +88,18 @@ struct SotWStreamStateMachineTests {
         let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3])
         var machine = SotWStreamStateMachine()
         _ = machine.update(snapshot)
-        #expect(machine.receive(SotWRequest(typeURL: F.cds)).responses[0].names == ["a", "b", "c"])
+        #expect(machine.receive(SotWRequest(typeURL: F.cds)).responses.first?.names == ["a", "b", "c"])
         #expect(machine.subscribedNames(of: .cluster) == ["*"])
         #expect(machine.receive(SotWRequest(typeURL: F.eds)).responses.isEmpty, "EDS with no names asks for nothing")
         var named = SotWStreamStateMachine()
         _ = named.update(snapshot)
-        #expect(named.receive(SotWRequest(typeURL: F.eds, resourceNames: ["b"])).responses[0].names == ["b"])
+        #expect(named.receive(SotWRequest(typeURL: F.eds, resourceNames: ["b"])).responses.first?.names == ["b"])
         var explicit = SotWStreamStateMachine()
         _ = explicit.update(snapshot)
-        #expect(explicit.receive(SotWRequest(typeURL: F.eds, resourceNames: ["*"])).responses[0].names == ["a", "b", "c"])
+        #expect(explicit.receive(SotWRequest(typeURL: F.eds, resourceNames: ["*"])).responses.first?.names == ["a", "b", "c"])
         var namedCDS = SotWStreamStateMachine()
         _ = namedCDS.update(snapshot)
-        #expect(namedCDS.receive(SotWRequest(typeURL: F.cds, resourceNames: ["c"])).responses[0].names == ["c"])
+        #expect(namedCDS.receive(SotWRequest(typeURL: F.cds, resourceNames: ["c"])).responses.first?.names == ["c"])
     }
 
     @Test("a wildcard type with nothing in it is still answered, so Envoy can finish initializing")
@@ -116,11 +116,11 @@ struct SotWStreamStateMachineTests {
         let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
         var machine = SotWStreamStateMachine()
         _ = machine.update(snapshot)
-        let first = machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a"])).responses[0]
+        let first = try #require(machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a"])).responses.first)
         let widened = machine.receive(
             SotWRequest(typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a", "b"]))
         #expect(widened.responses.map(\.names) == [["a", "b"]])
-        let second = widened.responses[0]
+        let second = try #require(widened.responses.first)
         _ = machine.receive(
             SotWRequest(typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a", "b"]))
 
@@ -158,7 +158,7 @@ struct SotWStreamStateMachineTests {
         let after = try F.snapshot(clusters: ["a": 1, "b": 2], routeTo: "b")
         let update = machine.update(after)
         #expect(update.responses.map(\.type) == [.cluster], "only CDS may go while clusters change")
-        let cds = update.responses[0]
+        let cds = try #require(update.responses.first)
         #expect(cds.names == ["a", "b"])
 
         // Envoy asks for b's endpoints before it answers CDS (it answers once b has warmed).
@@ -167,7 +167,7 @@ struct SotWStreamStateMachineTests {
                         responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
         #expect(edsRequest.responses.map(\.type) == [.endpoint])
         #expect(edsRequest.responses.first?.names == ["a", "b"])
-        let eds = edsRequest.responses[0]
+        let eds = try #require(edsRequest.responses.first)
 
         #expect(machine.receive(ack(cds)).responses.isEmpty, "RDS still waits for the EDS reply")
         let afterEDS = machine.receive(ack(eds, names: ["a", "b"]))
@@ -182,20 +182,21 @@ struct SotWStreamStateMachineTests {
 
         let after = try F.snapshot(clusters: ["b": 2], routeTo: "b")
         let make = machine.update(after).responses
-        #expect(make.map(\.type) == [.cluster])
+        try #require(make.map(\.type) == [.cluster])
         #expect(make[0].names == ["a", "b"], "the first CDS keeps a while the route still uses it")
 
-        let eds = machine.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint),
-                        responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
-            .responses[0]
+        let eds = try #require(
+            machine.receive(
+                SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint),
+                            responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
+                .responses.first, "EDS must not wait for the CDS reply")
         #expect(eds.names == ["b"], "EDS sends what is requested and exists")
         _ = machine.receive(ack(make[0]))
         let rds = machine.receive(ack(eds, names: ["a", "b"])).responses
-        #expect(rds.map(\.type) == [.route])
+        try #require(rds.map(\.type) == [.route])
 
         let breakStep = machine.receive(ack(rds[0], names: ["routes_0"])).responses
-        #expect(breakStep.map(\.type) == [.cluster])
+        try #require(breakStep.map(\.type) == [.cluster])
         #expect(breakStep[0].names == ["b"])
         #expect(breakStep[0].versionInfo == after.version(of: .cluster))
     }
