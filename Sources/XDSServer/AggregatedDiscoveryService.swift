@@ -110,14 +110,14 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                             guard let node = node(message) else {
                                 throw RPCError(code: .invalidArgument, message: "the first request of a stream must carry a node")
                             }
-                            let group_ = try self.nodeGroup(of: node)
-                            nodeGroup = group_
+                            let resolved = try self.nodeGroup(of: node)
+                            nodeGroup = resolved
                             logger[metadataKey: "node_id"] = "\(node.id)"
-                            logger[metadataKey: "node_cluster"] = "\(group_)"
-                            registry.identify(id, nodeID: node.id, nodeGroup: group_)
+                            logger[metadataKey: "node_cluster"] = "\(resolved)"
+                            registry.identify(id, nodeID: node.id, nodeGroup: resolved)
                             logger.debug("stream opened")
                             group.addTask {
-                                for await snapshot in watcher.watch(nodeGroup: group_) {
+                                for await snapshot in watcher.watch(nodeGroup: resolved) {
                                     latest.set(snapshot)
                                     continuation.yield(.snapshotChanged)
                                 }
