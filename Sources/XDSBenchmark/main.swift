@@ -13,7 +13,8 @@ import XDSTesting
 /// For each stream count N: N in-process ADS streams (gRPC's in-process transport, real
 /// serialization, no sockets) subscribe to CDS, EDS, LDS and RDS, ACK every response, and reach
 /// the initial snapshot; then one snapshot that changes every cluster and every endpoint is set,
-/// and the clock runs until every stream has received both the new CDS and the new EDS.
+/// and the clock runs until every stream has received both the new CDS and the new EDS. Streams
+/// subscribe as Envoy does: CDS and LDS by wildcard, EDS and RDS by name.
 @main
 struct XDSBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,11 +91,15 @@ struct XDSBenchmark: AsyncParsableCommand {
 
     // MARK: - Clients
 
-    static let names: [ResourceType: [String]] = [.cluster: [], .endpoint: ["*"], .listener: [], .route: ["*"]]
+    /// What an Envoy subscribes to: CDS and LDS wildcard, EDS and RDS by name.
+    static func names(_ snapshot: Snapshot) -> [ResourceType: [String]] {
+        [.cluster: [], .endpoint: snapshot[.endpoint].names, .listener: [], .route: snapshot[.route].names]
+    }
 
     static func sotwClient(
         _ client: InProcessADSClient, index: Int, group: String, progress: Progress
     ) async throws {
+        let names = names(progress.initial)
         try await ADSTestClient.withSotWStream(client) { stream in
             for type in ResourceType.allCases {
                 var request = Envoy_Service_Discovery_V3_DiscoveryRequest()
@@ -119,6 +124,7 @@ struct XDSBenchmark: AsyncParsableCommand {
     static func deltaClient(
         _ client: InProcessADSClient, index: Int, group: String, progress: Progress
     ) async throws {
+        let names = names(progress.initial)
         try await ADSTestClient.withDeltaStream(client) { stream in
             for type in ResourceType.allCases {
                 var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()

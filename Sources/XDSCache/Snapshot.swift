@@ -8,12 +8,24 @@ public struct Snapshot: Sendable, Equatable {
     /// The resources of one type, by name, with the version of the whole set.
     public struct Resources: Sendable, Equatable {
         public let byName: [String: Resource]
+        /// The resources sorted by name. A stream that sends the whole set sends this array, and
+        /// a stream that holds it keeps `byName` and `versions`: shared storage, not copies, so a
+        /// stream costs little more than its subscription.
+        public let sorted: [Resource]
+        /// Name → version of every resource.
+        public let versions: [String: String]
         /// Hash of the sorted `name version` pairs: the state-of-the-world version of this type.
         public let version: String
 
         init(_ byName: [String: Resource]) {
             self.byName = byName
-            self.version = ContentHash.version(ofNamedVersions: byName.values.map { ($0.name, $0.version) })
+            self.sorted = byName.values.sorted { $0.name < $1.name }
+            self.versions = byName.mapValues(\.version)
+            self.version = ContentHash.version(ofNamedVersions: sorted.map { ($0.name, $0.version) })
+        }
+
+        public static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.version == rhs.version && lhs.byName == rhs.byName
         }
 
         public var names: [String] { byName.keys.sorted() }

@@ -132,9 +132,11 @@ public struct SotWStreamStateMachine: Sendable {
             }
         }
         nonceCounter += 1
-        let resources = content.values.sorted { $0.name < $1.name }
+        let whole = content.count == snapshot[type].count && content.count == desired.count
+        let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }
         let response = SotWResponse(
-            type: type, versionInfo: Self.version(of: resources), nonce: String(nonceCounter), resources: resources)
+            type: type, versionInfo: whole ? snapshot.version(of: type) : Self.version(of: resources),
+            nonce: String(nonceCounter), resources: resources)
         state.clientResources = content
         state.hasSent = true
         state.status.lastSentVersion = response.versionInfo

@@ -45,7 +45,10 @@ struct Subscription: Sendable, Equatable {
 
     /// The snapshot's resources this subscription selects.
     func select(from resources: Snapshot.Resources) -> [String: Resource] {
-        if wildcard { return resources.byName }
+        // The whole set is the snapshot's own dictionary: shared, not copied per stream.
+        if wildcard || (names.count >= resources.count && resources.byName.keys.allSatisfy(names.contains)) {
+            return resources.byName
+        }
         var selected: [String: Resource] = [:]
         for name in names {
             if let resource = resources[name] { selected[name] = resource }
