@@ -99,8 +99,9 @@ public struct DeltaStreamStateMachine: Sendable {
         var pending = Pending()
         guard state.subscribed else { return pending }
         let resources = snapshot[type]
-        for (name, resource) in state.subscription.select(from: resources)
-        where state.clientVersions[name] != resource.version {
+        // The snapshot's sorted array gives the upserts in name order without sorting per stream.
+        for resource in resources.sorted
+        where state.subscription.includes(resource.name) && state.clientVersions[resource.name] != resource.version {
             pending.upserts.append(resource)
         }
         for name in state.subscription.names
@@ -134,7 +135,7 @@ public struct DeltaStreamStateMachine: Sendable {
                 resources: [], removedResources: [])
             switch phase {
             case .make:
-                response.resources = due.upserts.sorted { $0.name < $1.name }
+                response.resources = due.upserts
                 response.removedResources = due.absent.sorted()
                 for resource in due.upserts {
                     state.clientVersions[resource.name] = resource.version
