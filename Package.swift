@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // Generated from proto/ by proto/generate.sh; never edited by hand.
@@ -71,6 +72,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "GatewayAPI",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "XDSBenchmark",
             dependencies: [
@@ -81,6 +87,7 @@ let package = Package(
         ),
         .testTarget(name: "XDSCacheTests", dependencies: ["XDSCache", "XDSTesting"], swiftSettings: strict),
         .testTarget(name: "XDSServerTests", dependencies: ["XDSServer", "XDSTesting"], swiftSettings: strict),
+        .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
         .testTarget(name: "EnvoyEndToEndTests", dependencies: ["XDSServer", "XDSTesting"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,58 @@
+import Yams
+
+/// One Kubernetes object as found in a file: its identity, where it starts, and its YAML tree
+/// (with the position of every node, so later errors can point at the field).
+public struct ManifestObject {
+    public var apiVersion: String
+    public var kind: String
+    public var name: String
+    public var namespace: String
+    public var location: SourceLocation
+    public var fields: ObjectReader
+}
+
+/// Splits file contents into Kubernetes objects: multi-document YAML (`---`), JSON, and `List`
+/// kinds (`kind: List` or `<Kind>List` with `items`), as `kubectl apply` accepts them.
+/// Pure: it is given text, never reads files.
+public enum ManifestParser {
+    public static func parse(_ text: String, file: String) -> (objects: [ManifestObject], diagnostics: [Diagnostic]) {
+        let context = DecodeContext(file: file)
+        var objects: [ManifestObject] = []
+        do {
+            // The sequence stops at the first broken document and keeps the error: documents
+            // before it still load.
+            var documents = try Yams.compose_all(yaml: text)
+            while let document = documents.next() {
+                collect(document, path: "", into: &objects, context: context)
+            }
+            if let error = documents.error { throw error }
+        } catch let error as YamlError {
+            context.report(syntax: error)
+        } catch {
+            context.report(at: SourceLocation(file: file, line: 1, column: 1), .syntax, "", "cannot read: \(error)")
+        }
+        return (objects, context.diagnostics)
+    }
+
+    private static func collect(_ node: Node, path: String, into objects: inout [ManifestObject], context: DecodeContext) {
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || node.null != nil { return }
+        guard let object = ObjectReader(node, path: path, context: context) else { return }
+        let kind = object.string("kind", required: true) ?? ""
+        let apiVersion = object.string("apiVersion", required: true) ?? ""
+        if kind == "List" || (kind.hasSuffix("List") && object.has("items")) {
+            object.allowOnly(["apiVersion", "kind", "metadata", "items"])
+            for (index, item) in object.list("items").enumerated() {
+                collect(item, path: "items[\(index)]", into: &objects, context: context)
+            }
+            return
+        }
+        guard !kind.isEmpty, !apiVersion.isEmpty else { return }
+        let metadata = object.object("metadata", required: true)
+        let name = metadata?.string("name", required: true) ?? ""
+        let namespace = metadata?.string("namespace") ?? "default"
+        objects.append(
+            ManifestObject(
+                apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, location: object.location,
+                fields: object))
+    }
+}

@@ -1,0 +1,185 @@
+import Yams
+
+/// Collects diagnostics while reading one file.
+public final class DecodeContext {
+    public let file: String
+    public private(set) var diagnostics: [Diagnostic] = []
+
+    public init(file: String) {
+        self.file = file
+    }
+
+    func location(of node: Node) -> SourceLocation {
+        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    }
+
+    func report(at location: SourceLocation, _ code: Diagnostic.Code, _ field: String, _ message: String) {
+        diagnostics.append(Diagnostic(location: location, code: code, field: field, message: message))
+    }
+
+    func report(syntax error: YamlError) {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\(problem) \($0.text)" } ?? problem
+            report(at: SourceLocation(file: file, line: mark.line, column: mark.column), .syntax, "", "YAML: \(detail)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            report(
+                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column), .syntax, "",
+                "YAML: duplicate keys \(duplicates.joined(separator: ", ")) in one mapping")
+        default:
+            report(at: SourceLocation(file: file, line: 1, column: 1), .syntax, "", "YAML: \(error)")
+        }
+    }
+}
+
+/// Strict, position-aware reading of one YAML mapping: each accessor checks the type and the
+/// allowed values and reports a diagnostic that names file, line, column and field path.
+/// `allowOnly` reports every other key as unknown, with a "did you mean" suggestion.
+public struct ObjectReader {
+    let mapping: Node.Mapping
+    public let path: String
+    public let location: SourceLocation
+    let context: DecodeContext
+
+    /// A reader for `node`, or nil (with a diagnostic) when it is not a mapping.
+    init?(_ node: Node, path: String, context: DecodeContext) {
+        guard case .mapping(let mapping) = node else {
+            context.report(at: context.location(of: node), .wrongType, path, "must be an object, not \(Self.describe(node))")
+            return nil
+        }
+        self.mapping = mapping
+        self.path = path
+        self.location = context.location(of: node)
+        self.context = context
+    }
+
+    func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    public func has(_ key: String) -> Bool { value(key) != nil }
+
+    func value(_ key: String) -> Node? {
+        guard let node = mapping[key] else { return nil }
+        if node.null != nil { return nil }
+        return node
+    }
+
+    func missing(_ key: String) {
+        context.report(at: location, .missingField, field(key), "is required")
+    }
+
+    public func string(_ key: String, required: Bool = false) -> String? {
+        guard let node = value(key) else {
+            if required { missing(key) }
+            return nil
+        }
+        // A plain 80 or true is a number or a boolean to Kubernetes, not a string: quote it.
+        guard case .scalar(let scalar) = node, scalar.style != .plain || (node.int == nil && node.float == nil && node.bool == nil)
+        else {
+            context.report(at: context.location(of: node), .wrongType, field(key), "must be a string, not \(Self.describe(node))")
+            return nil
+        }
+        return scalar.string
+    }
+
+    public func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
+        guard let node = value(key) else {
+            if required { missing(key) }
+            return nil
+        }
+        guard case .scalar(let scalar) = node, let number = Int(scalar.string) else {
+            context.report(at: context.location(of: node), .wrongType, field(key), "must be an integer, not \(Self.describe(node))")
+            return nil
+        }
+        if let range, !range.contains(number) {
+            context.report(
+                at: context.location(of: node), .outOfRange, field(key),
+                "\(number) is out of range: must be between \(range.lowerBound) and \(range.upperBound)")
+            return nil
+        }
+        return number
+    }
+
+    public func bool(_ key: String) -> Bool? {
+        guard let node = value(key) else { return nil }
+        guard case .scalar(let scalar) = node, let value = Bool(scalar.string) else {
+            context.report(at: context.location(of: node), .wrongType, field(key), "must be true or false, not \(Self.describe(node))")
+            return nil
+        }
+        return value
+    }
+
+    /// A string that must be one of `allowed`; the diagnostic lists them and suggests the closest.
+    public func oneOf(_ key: String, _ allowed: [String], required: Bool = false) -> String? {
+        guard let text = string(key, required: required) else { return nil }
+        guard allowed.contains(text) else {
+            var message = "\"\(text)\" is not allowed: must be one of \(allowed.joined(separator: ", "))"
+            if let suggestion = Suggestion.closest(to: text, in: allowed) { message += " (did you mean \"\(suggestion)\"?)" }
+            context.report(at: context.location(of: value(key)!), .notAllowed, field(key), message)
+            return nil
+        }
+        return text
+    }
+
+    public func object(_ key: String, required: Bool = false) -> ObjectReader? {
+        guard let node = value(key) else {
+            if required { missing(key) }
+            return nil
+        }
+        return ObjectReader(node, path: field(key), context: context)
+    }
+
+    /// The items of a list field (empty, with a diagnostic, when it is not a list).
+    public func list(_ key: String, required: Bool = false) -> [Node] {
+        guard let node = value(key) else {
+            if required { missing(key) }
+            return []
+        }
+        guard case .sequence(let sequence) = node else {
+            context.report(at: context.location(of: node), .wrongType, field(key), "must be a list, not \(Self.describe(node))")
+            return []
+        }
+        return Array(sequence)
+    }
+
+    /// The objects of a list field, each with its indexed path (`rules[2]`).
+    public func objects(_ key: String, required: Bool = false) -> [ObjectReader] {
+        list(key, required: required).enumerated().compactMap { index, node in
+            ObjectReader(node, path: "\(field(key))[\(index)]", context: context)
+        }
+    }
+
+    /// The strings of a list field.
+    public func strings(_ key: String) -> [String] {
+        list(key).enumerated().compactMap { index, node in
+            guard case .scalar(let scalar) = node else {
+                context.report(
+                    at: context.location(of: node), .wrongType, "\(field(key))[\(index)]",
+                    "must be a string, not \(Self.describe(node))")
+                return nil
+            }
+            return scalar.string
+        }
+    }
+
+    /// Reports every key not in `allowed` as an unknown field, as kubectl's strict validation does.
+    public func allowOnly(_ allowed: [String]) {
+        for (key, _) in mapping {
+            guard case .scalar(let scalar) = key else { continue }
+            let name = scalar.string
+            if allowed.contains(name) { continue }
+            var message = "unknown field \"\(name)\""
+            if let suggestion = Suggestion.closest(to: name, in: allowed) { message += " (did you mean \"\(suggestion)\"?)" }
+            context.report(at: context.location(of: key), .unknownField, field(name), message)
+        }
+    }
+
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): "\"\(scalar.string)\""
+        case .mapping: "an object"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+}

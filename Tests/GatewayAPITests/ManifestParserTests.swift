@@ -1,0 +1,123 @@
+import Testing
+@testable import GatewayAPI
+
+@Suite("Manifest parsing with source positions")
+struct ManifestParserTests {
+    @Test("multi-document YAML, List kinds and JSON all give objects with their positions")
+    func documents() {
+        let yaml = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata:
+              name: eg
+            ---
+            # a comment-only document is skipped
+            ---
+            apiVersion: v1
+            kind: List
+            items:
+            - apiVersion: gateway.networking.k8s.io/v1
+              kind: HTTPRoute
+              metadata: {name: backend, namespace: apps}
+            """
+        let (objects, diagnostics) = ManifestParser.parse(yaml, file: "gw.yaml")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(objects.map(\.kind) == ["Gateway", "HTTPRoute"])
+        #expect(objects.map(\.namespace) == ["default", "apps"], "namespace defaults to default")
+        #expect(objects.map(\.location.line) == [1, 11])
+
+        let json = #"{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "eg"}}"#
+        let parsed = ManifestParser.parse(json, file: "class.json")
+        #expect(parsed.diagnostics.isEmpty)
+        #expect(parsed.objects.map(\.name) == ["eg"])
+    }
+
+    @Test("a YAML syntax error names file, line and column")
+    func syntaxError() throws {
+        let (objects, diagnostics) = ManifestParser.parse("kind: Gateway\nmetadata:\n  name: [unclosed\n", file: "bad.yaml")
+        #expect(objects.isEmpty)
+        let diagnostic = try #require(diagnostics.first)
+        #expect(diagnostic.code == .syntax)
+        #expect(diagnostic.location.file == "bad.yaml")
+        #expect(diagnostic.location.line >= 3)
+        #expect(diagnostic.description.hasPrefix("bad.yaml:"))
+    }
+
+    @Test("missing kind, apiVersion and metadata.name are reported at the object")
+    func missingIdentity() {
+        let (objects, diagnostics) = ManifestParser.parse("apiVersion: v1\nmetadata: {}\nspec: {}\n", file: "x.yaml")
+        #expect(objects.isEmpty)
+        #expect(diagnostics.map(\.field) == ["kind"])
+        let noName = ManifestParser.parse("apiVersion: v1\nkind: Service\nmetadata: {}\n", file: "s.yaml")
+        #expect(noName.diagnostics.map(\.field) == ["metadata.name"])
+        #expect(noName.diagnostics.first?.message == "is required")
+    }
+}
+
+@Suite("Strict field reading")
+struct ObjectReaderTests {
+    func reader(_ yaml: String) throws -> (ObjectReader, DecodeContext) {
+        let (objects, diagnostics) = ManifestParser.parse(
+            "apiVersion: v1\nkind: Thing\nmetadata: {name: t}\n" + yaml, file: "t.yaml")
+        try #require(diagnostics.isEmpty, "\(diagnostics)")
+        let object = try #require(objects.first)
+        return (object.fields, object.fields.context)
+    }
+
+    @Test("an unknown field is an error with a did-you-mean suggestion and its position")
+    func unknownField() throws {
+        let (object, context) = try reader("spec:\n  listners: []\n  gatewayClassName: eg\n")
+        let spec = try #require(object.object("spec"))
+        spec.allowOnly(["gatewayClassName", "listeners", "addresses", "infrastructure"])
+        let diagnostic = try #require(context.diagnostics.first)
+        #expect(diagnostic.code == .unknownField)
+        #expect(diagnostic.field == "spec.listners")
+        #expect(diagnostic.message == #"unknown field "listners" (did you mean "listeners"?)"#)
+        #expect(diagnostic.location.line == 5)
+        #expect(diagnostic.location.column == 3)
+    }
+
+    @Test("an enum value not allowed lists the allowed ones")
+    func enumValue() throws {
+        let (object, context) = try reader("spec:\n  protocol: HTTPs\n")
+        let spec = try #require(object.object("spec"))
+        #expect(spec.oneOf("protocol", ["HTTP", "HTTPS", "TLS", "TCP", "UDP"]) == nil)
+        let diagnostic = try #require(context.diagnostics.first)
+        #expect(diagnostic.code == .notAllowed)
+        #expect(diagnostic.message == #""HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTP"?)"#
+            || diagnostic.message == #""HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTPS"?)"#)
+        #expect(diagnostic.location.line == 5)
+    }
+
+    @Test("numbers out of range give the range; wrong types say what they got")
+    func rangesAndTypes() throws {
+        let (object, context) = try reader("spec:\n  port: 70000\n  name: 42\n  rules: {}\n  weight: heavy\n")
+        let spec = try #require(object.object("spec"))
+        #expect(spec.int("port", range: 1...65535) == nil)
+        #expect(spec.string("name") == nil)
+        #expect(spec.objects("rules").isEmpty)
+        #expect(spec.int("weight") == nil)
+        #expect(context.diagnostics.map(\.code) == [.outOfRange, .wrongType, .wrongType, .wrongType])
+        #expect(context.diagnostics.map(\.field) == ["spec.port", "spec.name", "spec.rules", "spec.weight"])
+        #expect(context.diagnostics[0].message == "70000 is out of range: must be between 1 and 65535")
+        #expect(context.diagnostics[1].message == #"must be a string, not "42""#)
+        #expect(context.diagnostics[2].message == "must be a list, not an object")
+    }
+
+    @Test("list items get indexed paths")
+    func indexedPaths() throws {
+        let (object, context) = try reader("spec:\n  rules:\n  - {}\n  - backendRef: x\n")
+        let rules = try #require(object.object("spec")).objects("rules")
+        #expect(rules.map(\.path) == ["spec.rules[0]", "spec.rules[1]"])
+        rules[1].allowOnly(["backendRefs", "matches"])
+        #expect(context.diagnostics.first?.field == "spec.rules[1].backendRef")
+        #expect(context.diagnostics.first?.message.contains(#"did you mean "backendRefs"?"#) == true)
+    }
+
+    @Test("edit distance")
+    func editDistance() {
+        #expect(Suggestion.editDistance("listners", "listeners") == 1)
+        #expect(Suggestion.editDistance("", "abc") == 3)
+        #expect(Suggestion.closest(to: "zzzzzz", in: ["listeners"]) == nil)
+    }
+}
