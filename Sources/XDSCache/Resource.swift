@@ -6,7 +6,10 @@ import SwiftProtobuf
 ///
 /// `version` is a hash of the deterministic serialization, so the same content has the same
 /// version in every process (go-control-plane's `HashVersion` idea, per resource).
-public struct Resource: Sendable, Hashable {
+///
+/// Immutable, so it behaves as a value; a class because every stream's view of a snapshot holds
+/// thousands of these, and copying one reference is far cheaper than copying five.
+public final class Resource: Sendable, Hashable {
     public let type: ResourceType
     public let name: String
     public let version: String
