@@ -23,6 +23,11 @@ public struct SotWStreamStateMachine: Sendable {
         var reconnectVersion: String?
         var hasSent = false
         var status = TypeStatus(awaitingReply: false)
+        /// The names of the last request: Envoy repeats them on every ACK, and rebuilding the
+        /// subscription from a thousand names each time costs more than comparing them.
+        var requestedNames: [String] = []
+        /// Whether the subscription selects the whole type, for the snapshot version given.
+        var coverage: (version: String, all: Bool)?
     }
 
     public typealias Output = StreamOutput<SotWResponse>
@@ -66,10 +71,14 @@ public struct SotWStreamStateMachine: Sendable {
             }
         }
 
-        state.subscription.replace(with: request.resourceNames, type: type, isFirstRequest: !state.subscribed)
+        if !state.subscribed || request.resourceNames != state.requestedNames {
+            state.subscription.replace(with: request.resourceNames, type: type, isFirstRequest: !state.subscribed)
+            state.requestedNames = request.resourceNames
+            state.coverage = nil
+            let subscription = state.subscription
+            state.clientResources = state.clientResources.filter { subscription.includes($0.key) }
+        }
         state.subscribed = true
-        let subscription = state.subscription
-        state.clientResources = state.clientResources.filter { subscription.includes($0.key) }
         types[type.rawValue] = state
         output.responses = flush()
         return output
@@ -84,6 +93,10 @@ public struct SotWStreamStateMachine: Sendable {
 
     private mutating func flush() -> [SotWResponse] {
         guard let snapshot else { return [] }
+        for type in ResourceType.allCases where types[type.rawValue].coverage?.version != snapshot.version(of: type) {
+            let all = types[type.rawValue].subscription.coversAll(snapshot[type])
+            types[type.rawValue].coverage = (snapshot.version(of: type), all)
+        }
         adoptReconnectVersions(snapshot)
         var responses: [SotWResponse] = []
         while let (type, phase) = PushOrder.next(ResourceType.allCases.map { needs($0, snapshot) }) {
@@ -96,7 +109,7 @@ public struct SotWStreamStateMachine: Sendable {
         for type in ResourceType.allCases {
             guard let version = types[type.rawValue].reconnectVersion else { continue }
             types[type.rawValue].reconnectVersion = nil
-            let desired = types[type.rawValue].subscription.select(from: snapshot[type])
+            let desired = desired(type, snapshot)
             if Self.version(of: desired.values) == version {
                 types[type.rawValue].clientResources = desired
                 types[type.rawValue].hasSent = true
@@ -109,7 +122,12 @@ public struct SotWStreamStateMachine: Sendable {
         let state = types[type.rawValue]
         var needs = PushOrder.Needs(awaitingReply: state.status.awaitingReply)
         guard state.subscribed else { return needs }
-        let desired = state.subscription.select(from: snapshot[type])
+        if state.hasSent && state.coverage?.all == true && state.status.lastSentVersion == snapshot.version(of: type)
+            && state.clientResources.count == snapshot[type].count
+        {
+            return needs  // The client has exactly the whole type: the common case, decided in O(1).
+        }
+        let desired = desired(type, snapshot)
         let changed = desired.contains { state.clientResources[$0.key]?.version != $0.value.version }
         if type.isWildcardType {
             needs.make = changed || !state.hasSent
@@ -123,7 +141,7 @@ public struct SotWStreamStateMachine: Sendable {
 
     private mutating func send(_ type: ResourceType, _ phase: PushOrder.Phase, _ snapshot: Snapshot) -> SotWResponse {
         var state = types[type.rawValue]
-        let desired = state.subscription.select(from: snapshot[type])
+        let desired = desired(type, snapshot)
         var content = desired
         if phase == .make && type.isWildcardType {
             // Keep what is being removed until everything that uses it has moved away.
@@ -144,6 +162,11 @@ public struct SotWStreamStateMachine: Sendable {
         state.status.awaitingReply = true
         types[type.rawValue] = state
         return response
+    }
+
+    private func desired(_ type: ResourceType, _ snapshot: Snapshot) -> [String: Resource] {
+        let state = types[type.rawValue]
+        return state.subscription.select(from: snapshot[type], coversAll: state.coverage?.all == true)
     }
 
     /// The version of a set of resources: the snapshot's type version when the set is the whole type.

@@ -43,16 +43,19 @@ struct Subscription: Sendable, Equatable {
         if legacyWildcard { wildcard = true }
     }
 
-    /// The snapshot's resources this subscription selects.
-    func select(from resources: Snapshot.Resources) -> [String: Resource] {
-        // The whole set is the snapshot's own dictionary: shared, not copied per stream.
-        if wildcard || (names.count >= resources.count && resources.byName.keys.allSatisfy(names.contains)) {
-            return resources.byName
-        }
+    /// The snapshot's resources this subscription selects. `coversAll` (known to the caller, who
+    /// remembers it per snapshot) returns the snapshot's own dictionary: shared, not copied.
+    func select(from resources: Snapshot.Resources, coversAll: Bool = false) -> [String: Resource] {
+        if wildcard || coversAll { return resources.byName }
         var selected: [String: Resource] = [:]
         for name in names {
             if let resource = resources[name] { selected[name] = resource }
         }
         return selected
+    }
+
+    /// Whether this subscription selects every resource of `resources`.
+    func coversAll(_ resources: Snapshot.Resources) -> Bool {
+        wildcard || (names.count >= resources.count && resources.byName.keys.allSatisfy(names.contains))
     }
 }
