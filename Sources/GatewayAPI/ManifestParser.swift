@@ -11,11 +11,19 @@ public struct ManifestObject {
     public var fields: ObjectReader
 }
 
+/// One file's objects. Decoding them later reports into the same context, so `diagnostics`
+/// always holds everything found in the file so far.
+public struct ParsedFile {
+    public var objects: [ManifestObject]
+    public let context: DecodeContext
+    public var diagnostics: [Diagnostic] { context.diagnostics }
+}
+
 /// Splits file contents into Kubernetes objects: multi-document YAML (`---`), JSON, and `List`
 /// kinds (`kind: List` or `<Kind>List` with `items`), as `kubectl apply` accepts them.
 /// Pure: it is given text, never reads files.
 public enum ManifestParser {
-    public static func parse(_ text: String, file: String) -> (objects: [ManifestObject], diagnostics: [Diagnostic]) {
+    public static func parse(_ text: String, file: String) -> ParsedFile {
         let context = DecodeContext(file: file)
         var objects: [ManifestObject] = []
         do {
@@ -31,7 +39,7 @@ public enum ManifestParser {
         } catch {
             context.report(at: SourceLocation(file: file, line: 1, column: 1), .syntax, "", "cannot read: \(error)")
         }
-        return (objects, context.diagnostics)
+        return ParsedFile(objects: objects, context: context)
     }
 
     private static func collect(_ node: Node, path: String, into objects: inout [ManifestObject], context: DecodeContext) {

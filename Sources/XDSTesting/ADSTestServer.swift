@@ -13,16 +13,20 @@ public func withADSServer<Result: Sendable>(
     _ body: @Sendable (ADSServer, Int) async throws -> Result
 ) async throws -> Result {
     let server = ADSServer(configuration: configuration, watcher: watcher, logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await server.run() }
+    return try await whileServing(serve: server.run, shutdown: server.beginGracefulShutdown) {
+        try await body(server, try await server.listeningPort())
+    }
+}
+
+/// Runs `serve` beside `body`; when `body` ends, however it ends, shuts the server down and waits for it.
+private func whileServing<Result: Sendable>(
+    serve: @escaping @Sendable () async throws -> Void, shutdown: () -> Void, _ body: () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await serve() }
         let outcome: Swift.Result<Result, any Error>
-        do {
-            let port = try await server.listeningPort()
-            outcome = .success(try await body(server, port))
-        } catch {
-            outcome = .failure(error)
-        }
-        server.beginGracefulShutdown()
+        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+        shutdown()
         group.cancelAll()
         while let _ = try? await group.next() {}
         return try outcome.get()
@@ -50,21 +54,10 @@ public func withInProcessADS<Result: Sendable>(
     let service = AggregatedDiscoveryService(
         watcher: watcher, registry: registry, defaultNodeGroup: defaultNodeGroup, logger: logger)
     let server = GRPCServer(transport: transport.server, services: [service])
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await server.serve() }
-        let outcome: Swift.Result<Result, any Error>
-        do {
-            outcome = .success(
-                try await withGRPCClient(transport: transport.client) { client in
-                    try await body(ADSTestClient.Client(wrapping: client), registry)
-                })
-        } catch {
-            outcome = .failure(error)
+    return try await whileServing(serve: server.serve, shutdown: server.beginGracefulShutdown) {
+        try await withGRPCClient(transport: transport.client) { client in
+            try await body(ADSTestClient.Client(wrapping: client), registry)
         }
-        server.beginGracefulShutdown()
-        group.cancelAll()
-        while let _ = try? await group.next() {}
-        return try outcome.get()
     }
 }
 

@@ -20,21 +20,23 @@ struct ManifestParserTests {
               kind: HTTPRoute
               metadata: {name: backend, namespace: apps}
             """
-        let (objects, diagnostics) = ManifestParser.parse(yaml, file: "gw.yaml")
+        let parsed = ManifestParser.parse(yaml, file: "gw.yaml")
+        let (objects, diagnostics) = (parsed.objects, parsed.diagnostics)
         #expect(diagnostics.isEmpty, "\(diagnostics)")
         #expect(objects.map(\.kind) == ["Gateway", "HTTPRoute"])
         #expect(objects.map(\.namespace) == ["default", "apps"], "namespace defaults to default")
         #expect(objects.map(\.location.line) == [1, 11])
 
         let json = #"{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "eg"}}"#
-        let parsed = ManifestParser.parse(json, file: "class.json")
-        #expect(parsed.diagnostics.isEmpty)
-        #expect(parsed.objects.map(\.name) == ["eg"])
+        let fromJSON = ManifestParser.parse(json, file: "class.json")
+        #expect(fromJSON.diagnostics.isEmpty)
+        #expect(fromJSON.objects.map(\.name) == ["eg"])
     }
 
     @Test("a YAML syntax error names file, line and column")
     func syntaxError() throws {
-        let (objects, diagnostics) = ManifestParser.parse("kind: Gateway\nmetadata:\n  name: [unclosed\n", file: "bad.yaml")
+        let parsed = ManifestParser.parse("kind: Gateway\nmetadata:\n  name: [unclosed\n", file: "bad.yaml")
+        let (objects, diagnostics) = (parsed.objects, parsed.diagnostics)
         #expect(objects.isEmpty)
         let diagnostic = try #require(diagnostics.first)
         #expect(diagnostic.code == .syntax)
@@ -45,7 +47,8 @@ struct ManifestParserTests {
 
     @Test("missing kind, apiVersion and metadata.name are reported at the object")
     func missingIdentity() {
-        let (objects, diagnostics) = ManifestParser.parse("apiVersion: v1\nmetadata: {}\nspec: {}\n", file: "x.yaml")
+        let parsed = ManifestParser.parse("apiVersion: v1\nmetadata: {}\nspec: {}\n", file: "x.yaml")
+        let (objects, diagnostics) = (parsed.objects, parsed.diagnostics)
         #expect(objects.isEmpty)
         #expect(diagnostics.map(\.field) == ["kind"])
         let noName = ManifestParser.parse("apiVersion: v1\nkind: Service\nmetadata: {}\n", file: "s.yaml")
@@ -57,8 +60,8 @@ struct ManifestParserTests {
 @Suite("Strict field reading")
 struct ObjectReaderTests {
     func reader(_ yaml: String) throws -> (ObjectReader, DecodeContext) {
-        let (objects, diagnostics) = ManifestParser.parse(
-            "apiVersion: v1\nkind: Thing\nmetadata: {name: t}\n" + yaml, file: "t.yaml")
+        let parsed = ManifestParser.parse("apiVersion: v1\nkind: Thing\nmetadata: {name: t}\n" + yaml, file: "t.yaml")
+        let (objects, diagnostics) = (parsed.objects, parsed.diagnostics)
         try #require(diagnostics.isEmpty, "\(diagnostics)")
         let object = try #require(objects.first)
         return (object.fields, object.fields.context)

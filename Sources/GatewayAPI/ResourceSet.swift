@@ -1,0 +1,66 @@
+/// Everything read from the operator's files, by kind, with every problem found on the way.
+/// Invalid objects are left out and reported; valid ones are kept, so one bad file never takes
+/// down the rest.
+public struct ResourceSet: Sendable {
+    public var gateways: [Gateway] = []
+    public var httpRoutes: [HTTPRoute] = []
+    public var diagnostics: [Diagnostic] = []
+
+    public init() {}
+
+    /// Kinds this loader knows. Those not decoded yet (the rest of issue 3 and 4) are accepted
+    /// and skipped, so files written for Envoy Gateway still load.
+    static let knownKinds: [String: String] = [
+        "GatewayClass": "gateway.networking.k8s.io", "Gateway": "gateway.networking.k8s.io",
+        "HTTPRoute": "gateway.networking.k8s.io", "GRPCRoute": "gateway.networking.k8s.io",
+        "ReferenceGrant": "gateway.networking.k8s.io", "Backend": "gateway.envoyproxy.io",
+        "BackendTrafficPolicy": "gateway.envoyproxy.io", "Service": "", "EndpointSlice": "discovery.k8s.io",
+        "Secret": "",
+    ]
+
+    /// Parses and decodes `files` (path, contents), in the given order.
+    public static func load(_ files: [(path: String, contents: String)]) -> ResourceSet {
+        var set = ResourceSet()
+        var seen: [String: SourceLocation] = [:]
+        for file in files {
+            let parsed = ManifestParser.parse(file.contents, file: file.path)
+            for object in parsed.objects {
+                guard let group = knownKinds[object.kind] else {
+                    var message = "unknown kind \"\(object.kind)\""
+                    if let suggestion = Suggestion.closest(to: object.kind, in: knownKinds.keys) {
+                        message += " (did you mean \"\(suggestion)\"?)"
+                    }
+                    parsed.context.report(at: object.location, .unknownKind, "kind", message)
+                    continue
+                }
+                let apiGroup = object.apiVersion.split(separator: "/").dropLast().joined(separator: "/")
+                if apiGroup != group {
+                    let expected = group.isEmpty ? "v1" : "\(group)/<version>"
+                    parsed.context.report(
+                        at: object.location, .notAllowed, "apiVersion",
+                        "\(object.kind) belongs to apiVersion \(expected), not \"\(object.apiVersion)\"")
+                    continue
+                }
+                let key = "\(object.kind)/\(object.namespace)/\(object.name)"
+                if let first = seen[key] {
+                    parsed.context.report(
+                        at: object.location, .duplicateName, "metadata.name",
+                        "\(object.kind) \(object.namespace)/\(object.name) is already defined at \(first)")
+                    continue
+                }
+                seen[key] = object.location
+                switch object.kind {
+                case "Gateway":
+                    if let gateway = Gateway(object) { set.gateways.append(gateway) }
+                case "HTTPRoute":
+                    if let route = HTTPRoute(object) { set.httpRoutes.append(route) }
+                default:
+                    break
+                }
+            }
+            set.diagnostics += parsed.diagnostics
+        }
+        set.diagnostics.sort()
+        return set
+    }
+}

@@ -1,0 +1,73 @@
+/// `gateway.networking.k8s.io/v1` Gateway: the listeners Envoy opens.
+public struct Gateway: Sendable, Equatable {
+    public struct Listener: Sendable, Equatable {
+        public enum ProtocolType: String, Sendable, CaseIterable {
+            case http = "HTTP"
+            case https = "HTTPS"
+            case tls = "TLS"
+            case tcp = "TCP"
+            case udp = "UDP"
+        }
+
+        public var name: String
+        public var hostname: String?
+        public var port: Int
+        public var `protocol`: ProtocolType
+        /// `allowedRoutes.namespaces.from`: `Same` (the CRD default), `All` or `Selector`.
+        public var allowedNamespaces: String
+        public var location: SourceLocation
+    }
+
+    public var name: String
+    public var namespace: String
+    public var gatewayClassName: String
+    public var listeners: [Listener]
+    public var location: SourceLocation
+
+    static let allowedSpecFields = ["gatewayClassName", "listeners", "addresses", "infrastructure", "backendTLS"]
+    static let allowedListenerFields = ["name", "hostname", "port", "protocol", "tls", "allowedRoutes"]
+
+    /// Reads a Gateway; nil when a required field is missing or wrong (each problem is reported).
+    init?(_ object: ManifestObject) {
+        let root = object.fields
+        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
+        guard let spec = root.object("spec", required: true) else { return nil }
+        spec.allowOnly(Self.allowedSpecFields)
+        let className = spec.string("gatewayClassName", required: true)
+        let readers = spec.objects("listeners", required: true)
+        var listeners: [Listener] = []
+        var names = Set<String>()
+        for reader in readers {
+            reader.allowOnly(Self.allowedListenerFields)
+            let name = reader.string("name", required: true)
+            let port = reader.int("port", required: true, range: 1...65535)
+            let proto = reader.oneOf("protocol", Listener.ProtocolType.allCases.map(\.rawValue), required: true)
+                .flatMap { Listener.ProtocolType(rawValue: $0) }
+            let from =
+                reader.object("allowedRoutes")?.object("namespaces")?.oneOf("from", ["All", "Same", "Selector"]) ?? "Same"
+            guard let name, let port, let proto else { continue }
+            if !names.insert(name).inserted {
+                reader.context.report(
+                    at: reader.location, .duplicateName, "\(reader.path).name",
+                    "listener name \"\(name)\" is used twice; listener names must be unique within a Gateway")
+                continue
+            }
+            listeners.append(
+                Listener(
+                    name: name, hostname: reader.string("hostname"), port: port, protocol: proto,
+                    allowedNamespaces: from, location: reader.location))
+        }
+        guard let className else { return nil }
+        self.init(
+            name: object.name, namespace: object.namespace, gatewayClassName: className, listeners: listeners,
+            location: object.location)
+    }
+
+    public init(name: String, namespace: String, gatewayClassName: String, listeners: [Listener], location: SourceLocation) {
+        self.name = name
+        self.namespace = namespace
+        self.gatewayClassName = gatewayClassName
+        self.listeners = listeners
+        self.location = location
+    }
+}

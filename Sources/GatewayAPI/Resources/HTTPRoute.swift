@@ -1,0 +1,138 @@
+/// `gateway.networking.k8s.io/v1` HTTPRoute, with the CRD's defaults applied as the API server
+/// would: a rule with no matches matches every path (`PathPrefix /`), a path match with no type
+/// is a `PathPrefix`, a backendRef weighs 1, a parentRef is a Gateway in the route's namespace.
+public struct HTTPRoute: Sendable, Equatable {
+    public struct ParentRef: Sendable, Equatable {
+        public var namespace: String
+        public var name: String
+        public var sectionName: String?
+        public var port: Int?
+    }
+
+    public struct PathMatch: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case exact = "Exact"
+            case pathPrefix = "PathPrefix"
+            case regularExpression = "RegularExpression"
+        }
+
+        public var kind: Kind
+        public var value: String
+    }
+
+    public struct ValueMatch: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case exact = "Exact"
+            case regularExpression = "RegularExpression"
+        }
+
+        public var kind: Kind
+        public var name: String
+        public var value: String
+    }
+
+    public struct Match: Sendable, Equatable {
+        public var path: PathMatch
+        public var headers: [ValueMatch]
+        public var queryParams: [ValueMatch]
+        public var method: String?
+    }
+
+    public struct BackendRef: Sendable, Equatable {
+        public var group: String
+        public var kind: String
+        public var namespace: String
+        public var name: String
+        public var port: Int?
+        public var weight: Int
+    }
+
+    public struct Rule: Sendable, Equatable {
+        public var name: String?
+        public var matches: [Match]
+        public var backendRefs: [BackendRef]
+        public var location: SourceLocation
+    }
+
+    public var name: String
+    public var namespace: String
+    public var parentRefs: [ParentRef]
+    public var hostnames: [String]
+    public var rules: [Rule]
+    public var location: SourceLocation
+
+    static let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+
+    init?(_ object: ManifestObject) {
+        let root = object.fields
+        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
+        guard let spec = root.object("spec", required: true) else { return nil }
+        spec.allowOnly(["parentRefs", "hostnames", "rules"])
+        let namespace = object.namespace
+
+        parentRefs = spec.objects("parentRefs").compactMap { ref in
+            ref.allowOnly(["group", "kind", "namespace", "name", "sectionName", "port"])
+            guard let name = ref.string("name", required: true) else { return nil }
+            return ParentRef(
+                namespace: ref.string("namespace") ?? namespace, name: name, sectionName: ref.string("sectionName"),
+                port: ref.int("port", range: 1...65535))
+        }
+        hostnames = spec.strings("hostnames")
+
+        let ruleReaders = spec.objects("rules")
+        var rules: [Rule] = ruleReaders.map { rule in
+            rule.allowOnly(["name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence"])
+            var matches = rule.objects("matches").map { Self.match($0) }
+            if matches.isEmpty { matches = [Self.defaultMatch] }
+            let backendRefs = rule.objects("backendRefs").compactMap { Self.backendRef($0, namespace: namespace) }
+            return Rule(name: rule.string("name"), matches: matches, backendRefs: backendRefs, location: rule.location)
+        }
+        if !spec.has("rules") {
+            rules = [Rule(name: nil, matches: [Self.defaultMatch], backendRefs: [], location: spec.location)]
+        }
+        self.rules = rules
+        self.name = object.name
+        self.namespace = namespace
+        self.location = object.location
+    }
+
+    static let defaultMatch = Match(path: PathMatch(kind: .pathPrefix, value: "/"), headers: [], queryParams: [], method: nil)
+
+    static func match(_ reader: ObjectReader) -> Match {
+        reader.allowOnly(["path", "headers", "queryParams", "method"])
+        var path = PathMatch(kind: .pathPrefix, value: "/")
+        if let pathReader = reader.object("path") {
+            pathReader.allowOnly(["type", "value"])
+            let kind = pathReader.oneOf("type", PathMatch.Kind.allCases.map(\.rawValue)).flatMap { PathMatch.Kind(rawValue: $0) }
+            path = PathMatch(kind: kind ?? .pathPrefix, value: pathReader.string("value") ?? "/")
+            if path.kind != .regularExpression && !path.value.hasPrefix("/") {
+                pathReader.context.report(
+                    at: pathReader.location, .notAllowed, "\(pathReader.path).value",
+                    "\"\(path.value)\" must start with \"/\"")
+            }
+        }
+        return Match(
+            path: path, headers: valueMatches(reader, "headers"), queryParams: valueMatches(reader, "queryParams"),
+            method: reader.oneOf("method", methods))
+    }
+
+    static func valueMatches(_ reader: ObjectReader, _ key: String) -> [ValueMatch] {
+        reader.objects(key).compactMap { item in
+            item.allowOnly(["type", "name", "value"])
+            let kind = item.oneOf("type", ValueMatch.Kind.allCases.map(\.rawValue)).flatMap { ValueMatch.Kind(rawValue: $0) }
+            guard let name = item.string("name", required: true), let value = item.string("value", required: true) else {
+                return nil
+            }
+            return ValueMatch(kind: kind ?? .exact, name: name, value: value)
+        }
+    }
+
+    static func backendRef(_ reader: ObjectReader, namespace: String) -> BackendRef? {
+        reader.allowOnly(["group", "kind", "namespace", "name", "port", "weight", "filters"])
+        guard let name = reader.string("name", required: true) else { return nil }
+        return BackendRef(
+            group: reader.string("group") ?? "", kind: reader.string("kind") ?? "Service",
+            namespace: reader.string("namespace") ?? namespace, name: name, port: reader.int("port", range: 1...65535),
+            weight: reader.int("weight", range: 0...1_000_000) ?? 1)
+    }
+}

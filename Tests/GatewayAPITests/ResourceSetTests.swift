@@ -1,0 +1,122 @@
+import Testing
+@testable import GatewayAPI
+
+@Suite("Loading Gateway API resources")
+struct ResourceSetTests {
+    static let gateway = """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata:
+          name: eg
+          namespace: infra
+        spec:
+          gatewayClassName: envoy
+          listeners:
+          - name: http
+            port: 80
+            protocol: HTTP
+            allowedRoutes:
+              namespaces: {from: All}
+        """
+
+    static let route = """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: backend}
+        spec:
+          parentRefs:
+          - name: eg
+            namespace: infra
+            sectionName: http
+          hostnames: ["www.example.com"]
+          rules:
+          - backendRefs:
+            - {name: backend, port: 3000}
+          - matches:
+            - path: {value: /api}
+              headers: [{name: x-tenant, value: a}]
+              method: POST
+            backendRefs:
+            - {name: api, port: 8080, weight: 3}
+        """
+
+    @Test("a Gateway and an HTTPRoute load with the CRD defaults applied")
+    func loadsWithDefaults() throws {
+        let set = ResourceSet.load([("gw.yaml", Self.gateway), ("route.yaml", Self.route)])
+        #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+        let gateway = try #require(set.gateways.first)
+        #expect(gateway.namespace == "infra")
+        #expect(gateway.listeners.map(\.port) == [80])
+        #expect(gateway.listeners.first?.allowedNamespaces == "All")
+
+        let route = try #require(set.httpRoutes.first)
+        #expect(route.namespace == "default")
+        #expect(route.parentRefs == [.init(namespace: "infra", name: "eg", sectionName: "http", port: nil)])
+        #expect(route.rules.count == 2)
+        #expect(route.rules[0].matches == [HTTPRoute.defaultMatch], "a rule with no matches matches PathPrefix /")
+        #expect(route.rules[0].backendRefs.first?.weight == 1)
+        #expect(route.rules[0].backendRefs.first?.kind == "Service")
+        #expect(route.rules[0].backendRefs.first?.namespace == "default")
+        #expect(route.rules[1].matches.first?.path == .init(kind: .pathPrefix, value: "/api"))
+        #expect(route.rules[1].matches.first?.headers == [.init(kind: .exact, name: "x-tenant", value: "a")])
+        #expect(route.rules[1].matches.first?.method == "POST")
+        #expect(route.rules[1].backendRefs.first?.weight == 3)
+    }
+
+    @Test("bad fields are reported with file, line, field path and a fix; valid resources still load")
+    func reportsAndKeepsGoodOnes() throws {
+        let broken = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata: {name: broken}
+            spec:
+              gatewayClassName: envoy
+              listeners:
+              - name: http
+                port: 80
+                protocol: HTTPs
+                hostnme: example.com
+            """
+        let set = ResourceSet.load([("broken.yaml", broken), ("route.yaml", Self.route)])
+        #expect(set.httpRoutes.count == 1, "a bad Gateway must not take the route down")
+        #expect(set.gateways.first?.listeners.isEmpty == true)
+        #expect(set.diagnostics.map(\.description) == [
+            #"broken.yaml:9:15: spec.listeners[0].protocol: "HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTPS"?)"#,
+            #"broken.yaml:10:5: spec.listeners[0].hostnme: unknown field "hostnme" (did you mean "hostname"?)"#,
+        ])
+    }
+
+    @Test("unknown kinds, wrong API groups and duplicate names are reported")
+    func identityErrors() {
+        let files = [
+            ("a.yaml", Self.route),
+            ("b.yaml", Self.route),
+            ("c.yaml", "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoutes\nmetadata: {name: x}\n"),
+            ("d.yaml", "apiVersion: gateway.networking.k8s.io/v1\nkind: BackendTrafficPolicy\nmetadata: {name: p}\n"),
+        ]
+        let set = ResourceSet.load(files)
+        #expect(set.httpRoutes.count == 1)
+        #expect(set.diagnostics.map(\.code) == [.duplicateName, .unknownKind, .notAllowed])
+        #expect(set.diagnostics[0].message == "HTTPRoute default/backend is already defined at a.yaml:1:1")
+        #expect(set.diagnostics[1].message == #"unknown kind "HTTPRoutes" (did you mean "HTTPRoute"?)"#)
+        #expect(set.diagnostics[2].message.contains("gateway.envoyproxy.io"))
+    }
+
+    @Test("a path value must start with a slash; ports and weights have ranges")
+    func valueChecks() {
+        let route = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r}
+            spec:
+              rules:
+              - matches: [{path: {type: Exact, value: api}}]
+                backendRefs: [{name: b, port: 0, weight: -1}]
+            """
+        let set = ResourceSet.load([("r.yaml", route)])
+        #expect(set.diagnostics.map(\.field) == [
+            "spec.rules[0].matches[0].path.value", "spec.rules[0].backendRefs[0].port",
+            "spec.rules[0].backendRefs[0].weight",
+        ])
+    }
+}
