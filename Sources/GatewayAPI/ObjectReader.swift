@@ -82,6 +82,16 @@ public struct ObjectReader {
         return scalar.string
     }
 
+    /// A scalar of any type, as written: for Kubernetes' int-or-string fields.
+    public func scalar(_ key: String) -> String? {
+        guard let node = value(key) else { return nil }
+        guard case .scalar(let scalar) = node else {
+            context.report(at: context.location(of: node), .wrongType, field(key), "must be a number or a string, not \(Self.describe(node))")
+            return nil
+        }
+        return scalar.string
+    }
+
     public func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
         guard let node = value(key) else {
             if required { missing(key) }

@@ -4,6 +4,9 @@
 public struct ResourceSet: Sendable {
     public var gateways: [Gateway] = []
     public var httpRoutes: [HTTPRoute] = []
+    public var backends: [Backend] = []
+    public var services: [Service] = []
+    public var endpointSlices: [EndpointSlice] = []
     public var diagnostics: [Diagnostic] = []
 
     public init() {}
@@ -54,6 +57,12 @@ public struct ResourceSet: Sendable {
                     if let gateway = Gateway(object) { set.gateways.append(gateway) }
                 case "HTTPRoute":
                     if let route = HTTPRoute(object) { set.httpRoutes.append(route) }
+                case "Backend":
+                    if let backend = Backend(object) { set.backends.append(backend) }
+                case "Service":
+                    if let service = Service(object) { set.services.append(service) }
+                case "EndpointSlice":
+                    if let slice = EndpointSlice(object) { set.endpointSlices.append(slice) }
                 default:
                     break
                 }

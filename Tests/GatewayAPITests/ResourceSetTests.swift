@@ -120,3 +120,71 @@ struct ResourceSetTests {
         ])
     }
 }
+
+@Suite("Loading backends")
+struct BackendLoadingTests {
+    @Test("Backend endpoints, and a Service with its EndpointSlice")
+    func backends() throws {
+        let yaml = """
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: Backend
+            metadata: {name: direct}
+            spec:
+              endpoints:
+              - ip: {address: 10.0.0.7, port: 8080}
+              - fqdn: {hostname: api.example.com, port: 443}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web, namespace: apps}
+            spec:
+              ports:
+              - {name: http, port: 80, targetPort: 8080}
+              - {name: admin, port: 9000, targetPort: admin}
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: web-abc
+              namespace: apps
+              labels: {kubernetes.io/service-name: web}
+            addressType: IPv4
+            endpoints:
+            - addresses: [10.1.0.1]
+              conditions: {ready: true}
+            - addresses: [10.1.0.2]
+              conditions: {ready: false, terminating: true}
+            ports:
+            - {name: http, port: 8080}
+            """
+        let set = ResourceSet.load([("backends.yaml", yaml)])
+        #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+        #expect(set.backends.first?.endpoints == [.ip(address: "10.0.0.7", port: 8080), .fqdn(hostname: "api.example.com", port: 443)])
+        let service = try #require(set.services.first)
+        #expect(service.ports.map(\.targetPort) == [8080, nil])
+        let slice = try #require(set.endpointSlices.first)
+        #expect(slice.serviceName == "web")
+        #expect(slice.endpoints.map(\.ready) == [true, false])
+        #expect(slice.ports == [.init(name: "http", port: 8080)])
+    }
+
+    @Test("an EndpointSlice without its service-name label, and a Backend endpoint without an address kind")
+    func backendErrors() {
+        let yaml = """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {name: orphan}
+            addressType: IPv4
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: Backend
+            metadata: {name: b}
+            spec:
+              endpoints:
+              - unix: {path: /var/run/app.sock}
+            """
+        let set = ResourceSet.load([("bad.yaml", yaml)])
+        #expect(set.diagnostics.map(\.field) == ["metadata.labels[kubernetes.io/service-name]", "spec.endpoints[0]"])
+        #expect(set.diagnostics.last?.message.contains("not supported yet") == true)
+    }
+}
