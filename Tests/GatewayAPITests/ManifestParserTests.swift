@@ -124,3 +124,16 @@ struct ObjectReaderTests {
         #expect(Suggestion.closest(to: "zzzzzz", in: ["listeners"]) == nil)
     }
 }
+
+@Suite("Gateway API durations")
+struct DurationTests {
+    @Test("valid forms", arguments: [("10s", 10_000), ("500ms", 500), ("1h30m", 5_400_000), ("1m1s1ms", 61_001), ("0s", 0)])
+    func valid(text: String, milliseconds: Int) {
+        #expect(GatewayAPIDuration(text)?.milliseconds == milliseconds)
+    }
+
+    @Test("invalid forms", arguments: ["", "10", "1.5s", "10S", "-1s", "123456s", "1h1h1h1h1h", "1d"])
+    func invalid(text: String) {
+        #expect(GatewayAPIDuration(text) == nil)
+    }
+}

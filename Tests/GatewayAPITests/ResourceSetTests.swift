@@ -188,3 +188,69 @@ struct BackendLoadingTests {
         #expect(set.diagnostics.last?.message.contains("not supported yet") == true)
     }
 }
+
+@Suite("HTTPRoute filters, timeouts and retry")
+struct HTTPRouteFilterTests {
+    @Test("the four standard filters, rule timeouts and retry load; unsupported ones are reported")
+    func filters() throws {
+        let yaml = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r}
+            spec:
+              rules:
+              - filters:
+                - type: RequestHeaderModifier
+                  requestHeaderModifier:
+                    set: [{name: x-a, value: "1"}]
+                    add: [{name: x-b, value: "2"}]
+                    remove: [x-c]
+                - type: ResponseHeaderModifier
+                  responseHeaderModifier: {remove: [server]}
+                - type: URLRewrite
+                  urlRewrite:
+                    hostname: internal.example.com
+                    path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}
+                - type: RequestMirror
+                  requestMirror: {backendRef: {name: shadow, port: 80}}
+                timeouts: {request: 10s, backendRequest: 2500ms}
+                retry: {codes: [500, 503], attempts: 3, backoff: 100ms}
+              - filters:
+                - type: RequestRedirect
+                  requestRedirect: {scheme: https, statusCode: 301}
+            """
+        let set = ResourceSet.load([("r.yaml", yaml)])
+        #expect(set.diagnostics.map(\.field) == ["spec.rules[0].filters[3].type"])
+        #expect(set.diagnostics.first?.message.contains("RequestMirror filters are not supported yet") == true)
+        let rules = try #require(set.httpRoutes.first).rules
+        #expect(rules[0].filters == [
+            .requestHeaderModifier(.init(set: [.init(name: "x-a", value: "1")], add: [.init(name: "x-b", value: "2")], remove: ["x-c"])),
+            .responseHeaderModifier(.init(remove: ["server"])),
+            .urlRewrite(.init(hostname: "internal.example.com", path: .replacePrefixMatch("/v2"))),
+        ])
+        #expect(rules[0].timeouts == .init(request: .init(milliseconds: 10_000), backendRequest: .init(milliseconds: 2500)))
+        #expect(rules[0].retry == .init(codes: [500, 503], attempts: 3, backoff: .init(milliseconds: 100)))
+        #expect(rules[1].filters == [.requestRedirect(.init(scheme: "https", statusCode: 301))])
+    }
+
+    @Test("bad durations, status codes and retry codes are reported")
+    func badValues() {
+        let yaml = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r}
+            spec:
+              rules:
+              - timeouts: {request: 10 seconds}
+                retry: {codes: [200]}
+                filters:
+                - type: RequestRedirect
+                  requestRedirect: {statusCode: 304}
+            """
+        let set = ResourceSet.load([("r.yaml", yaml)])
+        #expect(set.diagnostics.map(\.field).sorted() == [
+            "spec.rules[0].filters[0].requestRedirect.statusCode", "spec.rules[0].retry.codes[0]",
+            "spec.rules[0].timeouts.request",
+        ])
+    }
+}

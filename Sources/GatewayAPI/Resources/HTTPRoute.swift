@@ -51,6 +51,9 @@ public struct HTTPRoute: Sendable, Equatable {
         public var name: String?
         public var matches: [Match]
         public var backendRefs: [BackendRef]
+        public var filters: [Filter]
+        public var timeouts: Timeouts?
+        public var retry: Retry?
         public var location: SourceLocation
     }
 
@@ -85,10 +88,16 @@ public struct HTTPRoute: Sendable, Equatable {
             var matches = rule.objects("matches").map { Self.match($0) }
             if matches.isEmpty { matches = [Self.defaultMatch] }
             let backendRefs = rule.objects("backendRefs").compactMap { Self.backendRef($0, namespace: namespace) }
-            return Rule(name: rule.string("name"), matches: matches, backendRefs: backendRefs, location: rule.location)
+            return Rule(
+                name: rule.string("name"), matches: matches, backendRefs: backendRefs, filters: Self.filters(rule),
+                timeouts: Self.timeouts(rule), retry: Self.retry(rule), location: rule.location)
         }
         if !spec.has("rules") {
-            rules = [Rule(name: nil, matches: [Self.defaultMatch], backendRefs: [], location: spec.location)]
+            rules = [
+                Rule(
+                    name: nil, matches: [Self.defaultMatch], backendRefs: [], filters: [], timeouts: nil, retry: nil,
+                    location: spec.location)
+            ]
         }
         self.rules = rules
         self.name = object.name

@@ -1,0 +1,148 @@
+extension HTTPRoute {
+    public struct HeaderValue: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    public struct HeaderModifier: Sendable, Equatable {
+        public var set: [HeaderValue] = []
+        public var add: [HeaderValue] = []
+        public var remove: [String] = []
+    }
+
+    public enum PathModifier: Sendable, Equatable {
+        case replaceFullPath(String)
+        case replacePrefixMatch(String)
+    }
+
+    public struct Redirect: Sendable, Equatable {
+        public var scheme: String?
+        public var hostname: String?
+        public var path: PathModifier?
+        public var port: Int?
+        public var statusCode: Int
+
+        public init(
+            scheme: String? = nil, hostname: String? = nil, path: PathModifier? = nil, port: Int? = nil, statusCode: Int = 302
+        ) {
+            self.scheme = scheme
+            self.hostname = hostname
+            self.path = path
+            self.port = port
+            self.statusCode = statusCode
+        }
+    }
+
+    public struct Rewrite: Sendable, Equatable {
+        public var hostname: String?
+        public var path: PathModifier?
+    }
+
+    public enum Filter: Sendable, Equatable {
+        case requestHeaderModifier(HeaderModifier)
+        case responseHeaderModifier(HeaderModifier)
+        case requestRedirect(Redirect)
+        case urlRewrite(Rewrite)
+    }
+
+    public struct Timeouts: Sendable, Equatable {
+        public var request: GatewayAPIDuration?
+        public var backendRequest: GatewayAPIDuration?
+    }
+
+    public struct Retry: Sendable, Equatable {
+        public var codes: [Int]
+        public var attempts: Int?
+        public var backoff: GatewayAPIDuration?
+    }
+
+    static let filterTypes = [
+        "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "RequestMirror",
+        "ExtensionRef", "CORS", "ExternalAuth",
+    ]
+    static let supportedFilterTypes = Array(filterTypes.prefix(4))
+
+    static func filters(_ reader: ObjectReader) -> [Filter] {
+        reader.objects("filters").compactMap { filter in
+            filter.allowOnly([
+                "type", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "urlRewrite",
+                "requestMirror", "extensionRef", "cors", "externalAuth",
+            ])
+            guard let type = filter.oneOf("type", filterTypes, required: true) else { return nil }
+            switch type {
+            case "RequestHeaderModifier":
+                return filter.object("requestHeaderModifier", required: true).map { .requestHeaderModifier(headerModifier($0)) }
+            case "ResponseHeaderModifier":
+                return filter.object("responseHeaderModifier", required: true).map { .responseHeaderModifier(headerModifier($0)) }
+            case "RequestRedirect":
+                return filter.object("requestRedirect", required: true).map { .requestRedirect(redirect($0)) }
+            case "URLRewrite":
+                return filter.object("urlRewrite", required: true).map { redirect in
+                    redirect.allowOnly(["hostname", "path"])
+                    return .urlRewrite(Rewrite(hostname: redirect.string("hostname"), path: pathModifier(redirect)))
+                }
+            default:
+                filter.context.report(
+                    at: filter.location, .notAllowed, "\(filter.path).type",
+                    "\(type) filters are not supported yet; supported: \(supportedFilterTypes.joined(separator: ", "))")
+                return nil
+            }
+        }
+    }
+
+    static func headerModifier(_ reader: ObjectReader) -> HeaderModifier {
+        reader.allowOnly(["set", "add", "remove"])
+        func values(_ key: String) -> [HeaderValue] {
+            reader.objects(key).compactMap { header in
+                header.allowOnly(["name", "value"])
+                guard let name = header.string("name", required: true), let value = header.string("value", required: true)
+                else { return nil }
+                return HeaderValue(name: name, value: value)
+            }
+        }
+        return HeaderModifier(set: values("set"), add: values("add"), remove: reader.strings("remove"))
+    }
+
+    static func redirect(_ reader: ObjectReader) -> Redirect {
+        reader.allowOnly(["scheme", "hostname", "path", "port", "statusCode"])
+        let status = reader.scalar("statusCode").flatMap(Int.init)
+        if let status, ![301, 302, 303, 307, 308].contains(status) {
+            reader.context.report(
+                at: reader.location, .notAllowed, "\(reader.path).statusCode",
+                "\(status) is not allowed: must be one of 301, 302, 303, 307, 308")
+        }
+        return Redirect(
+            scheme: reader.oneOf("scheme", ["http", "https"]), hostname: reader.string("hostname"),
+            path: pathModifier(reader), port: reader.int("port", range: 1...65535), statusCode: status ?? 302)
+    }
+
+    static func pathModifier(_ reader: ObjectReader) -> PathModifier? {
+        guard let path = reader.object("path") else { return nil }
+        path.allowOnly(["type", "replaceFullPath", "replacePrefixMatch"])
+        switch path.oneOf("type", ["ReplaceFullPath", "ReplacePrefixMatch"], required: true) {
+        case "ReplaceFullPath": return path.string("replaceFullPath", required: true).map { .replaceFullPath($0) }
+        case "ReplacePrefixMatch": return path.string("replacePrefixMatch", required: true).map { .replacePrefixMatch($0) }
+        default: return nil
+        }
+    }
+
+    static func timeouts(_ reader: ObjectReader) -> Timeouts? {
+        guard let timeouts = reader.object("timeouts") else { return nil }
+        timeouts.allowOnly(["request", "backendRequest"])
+        return Timeouts(request: timeouts.duration("request"), backendRequest: timeouts.duration("backendRequest"))
+    }
+
+    static func retry(_ reader: ObjectReader) -> Retry? {
+        guard let retry = reader.object("retry") else { return nil }
+        retry.allowOnly(["codes", "attempts", "backoff"])
+        let codes = retry.list("codes").enumerated().compactMap { index, node -> Int? in
+            guard case .scalar(let scalar) = node, let code = Int(scalar.string), (400...599).contains(code) else {
+                retry.context.report(
+                    at: retry.location, .outOfRange, "\(retry.path).codes[\(index)]", "must be an HTTP status code from 400 to 599")
+                return nil
+            }
+            return code
+        }
+        return Retry(codes: codes, attempts: retry.int("attempts", range: 0...Int(Int32.max)), backoff: retry.duration("backoff"))
+    }
+}
