@@ -2,8 +2,10 @@
 /// Invalid objects are left out and reported; valid ones are kept, so one bad file never takes
 /// down the rest.
 public struct ResourceSet: Sendable {
+    public var gatewayClasses: [GatewayClass] = []
     public var gateways: [Gateway] = []
     public var httpRoutes: [HTTPRoute] = []
+    public var grpcRoutes: [GRPCRoute] = []
     public var backends: [Backend] = []
     public var services: [Service] = []
     public var endpointSlices: [EndpointSlice] = []
@@ -53,6 +55,10 @@ public struct ResourceSet: Sendable {
                 }
                 seen[key] = object.location
                 switch object.kind {
+                case "GatewayClass":
+                    if let gatewayClass = GatewayClass(object) { set.gatewayClasses.append(gatewayClass) }
+                case "GRPCRoute":
+                    if let route = GRPCRoute(object) { set.grpcRoutes.append(route) }
                 case "Gateway":
                     if let gateway = Gateway(object) { set.gateways.append(gateway) }
                 case "HTTPRoute":

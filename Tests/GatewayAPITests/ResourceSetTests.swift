@@ -254,3 +254,45 @@ struct HTTPRouteFilterTests {
         ])
     }
 }
+
+@Suite("GRPCRoute and GatewayClass")
+struct GRPCRouteTests {
+    @Test("service and method matches, header matches, backends; a class with its controller")
+    func grpcRoute() throws {
+        let yaml = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: GatewayClass
+            metadata: {name: envoy}
+            spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: GRPCRoute
+            metadata: {name: echo, namespace: apps}
+            spec:
+              parentRefs: [{name: eg, namespace: infra}]
+              hostnames: [grpc.example.com]
+              rules:
+              - matches:
+                - method: {service: echo.Echo, method: Ping}
+                  headers: [{name: x-tenant, value: a}]
+                - method: {type: RegularExpression, service: "echo\\\\..*"}
+                backendRefs: [{name: echo, port: 9000}]
+              - matches:
+                - method: {}
+                filters:
+                - type: RequestRedirect
+                  requestRedirect: {scheme: https}
+            """
+        let set = ResourceSet.load([("grpc.yaml", yaml)])
+        #expect(set.gatewayClasses.map(\.controllerName) == ["gateway.envoyproxy.io/gatewayclass-controller"])
+        let route = try #require(set.grpcRoutes.first)
+        #expect(route.parentRefs == [.init(namespace: "infra", name: "eg", sectionName: nil, port: nil)])
+        #expect(route.rules[0].matches.map(\.method) == [
+            .init(kind: .exact, service: "echo.Echo", method: "Ping"),
+            .init(kind: .regularExpression, service: #"echo\..*"#, method: nil),
+        ])
+        #expect(route.rules[0].matches[0].headers.map(\.name) == ["x-tenant"])
+        #expect(route.rules[0].backendRefs.map(\.namespace) == ["apps"])
+        #expect(set.diagnostics.map(\.field) == ["spec.rules[1].filters", "spec.rules[1].matches[0].method"])
+    }
+}

@@ -2,13 +2,6 @@
 /// would: a rule with no matches matches every path (`PathPrefix /`), a path match with no type
 /// is a `PathPrefix`, a backendRef weighs 1, a parentRef is a Gateway in the route's namespace.
 public struct HTTPRoute: Sendable, Equatable {
-    public struct ParentRef: Sendable, Equatable {
-        public var namespace: String
-        public var name: String
-        public var sectionName: String?
-        public var port: Int?
-    }
-
     public struct PathMatch: Sendable, Equatable {
         public enum Kind: String, Sendable, CaseIterable {
             case exact = "Exact"
@@ -38,19 +31,10 @@ public struct HTTPRoute: Sendable, Equatable {
         public var method: String?
     }
 
-    public struct BackendRef: Sendable, Equatable {
-        public var group: String
-        public var kind: String
-        public var namespace: String
-        public var name: String
-        public var port: Int?
-        public var weight: Int
-    }
-
     public struct Rule: Sendable, Equatable {
         public var name: String?
         public var matches: [Match]
-        public var backendRefs: [BackendRef]
+        public var backendRefs: [BackendReference]
         public var filters: [Filter]
         public var timeouts: Timeouts?
         public var retry: Retry?
@@ -59,7 +43,7 @@ public struct HTTPRoute: Sendable, Equatable {
 
     public var name: String
     public var namespace: String
-    public var parentRefs: [ParentRef]
+    public var parentRefs: [ParentReference]
     public var hostnames: [String]
     public var rules: [Rule]
     public var location: SourceLocation
@@ -73,13 +57,7 @@ public struct HTTPRoute: Sendable, Equatable {
         spec.allowOnly(["parentRefs", "hostnames", "rules"])
         let namespace = object.namespace
 
-        parentRefs = spec.objects("parentRefs").compactMap { ref in
-            ref.allowOnly(["group", "kind", "namespace", "name", "sectionName", "port"])
-            guard let name = ref.string("name", required: true) else { return nil }
-            return ParentRef(
-                namespace: ref.string("namespace") ?? namespace, name: name, sectionName: ref.string("sectionName"),
-                port: ref.int("port", range: 1...65535))
-        }
+        parentRefs = ParentReference.list(spec, namespace: namespace)
         hostnames = spec.strings("hostnames")
 
         let ruleReaders = spec.objects("rules")
@@ -87,7 +65,7 @@ public struct HTTPRoute: Sendable, Equatable {
             rule.allowOnly(["name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence"])
             var matches = rule.objects("matches").map { Self.match($0) }
             if matches.isEmpty { matches = [Self.defaultMatch] }
-            let backendRefs = rule.objects("backendRefs").compactMap { Self.backendRef($0, namespace: namespace) }
+            let backendRefs = BackendReference.list(rule, namespace: namespace)
             return Rule(
                 name: rule.string("name"), matches: matches, backendRefs: backendRefs, filters: Self.filters(rule),
                 timeouts: Self.timeouts(rule), retry: Self.retry(rule), location: rule.location)
@@ -134,14 +112,5 @@ public struct HTTPRoute: Sendable, Equatable {
             }
             return ValueMatch(kind: kind ?? .exact, name: name, value: value)
         }
-    }
-
-    static func backendRef(_ reader: ObjectReader, namespace: String) -> BackendRef? {
-        reader.allowOnly(["group", "kind", "namespace", "name", "port", "weight", "filters"])
-        guard let name = reader.string("name", required: true) else { return nil }
-        return BackendRef(
-            group: reader.string("group") ?? "", kind: reader.string("kind") ?? "Service",
-            namespace: reader.string("namespace") ?? namespace, name: name, port: reader.int("port", range: 1...65535),
-            weight: reader.int("weight", range: 0...1_000_000) ?? 1)
     }
 }
