@@ -77,6 +77,14 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        .target(name: "GatewayIR", swiftSettings: strict),
+        .target(
+            name: "XDSTranslator",
+            dependencies: [
+                "GatewayIR", "XDSCache", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "XDSBenchmark",
             dependencies: [
@@ -88,6 +96,9 @@ let package = Package(
         .testTarget(name: "XDSCacheTests", dependencies: ["XDSCache", "XDSTesting"], swiftSettings: strict),
         .testTarget(name: "XDSServerTests", dependencies: ["XDSServer", "XDSTesting"], swiftSettings: strict),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
+        .testTarget(
+            name: "XDSTranslatorTests", dependencies: ["XDSTranslator", "GatewayIR", "XDSCache", "XDSTesting"],
+            swiftSettings: strict),
         .testTarget(name: "EnvoyEndToEndTests", dependencies: ["XDSServer", "XDSTesting"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,56 @@
+/// The effective configuration of one upstream cluster, in Envoy's terms but free of protobuf:
+/// what the Gateway translator decided, ready for the xDS translator to write out.
+///
+/// One cluster per route rule, named as Envoy Gateway names it (`httproute/<ns>/<name>/rule/<i>`).
+public struct BackendCluster: Sendable, Equatable {
+    /// How Envoy finds the endpoints.
+    public enum Discovery: Sendable, Equatable {
+        /// Addresses known to the control plane, sent as a ClusterLoadAssignment over ADS (EDS).
+        case endpoints
+        /// Host names Envoy resolves itself (a DNS cluster with an inline assignment).
+        case dns
+    }
+
+    public enum UpstreamProtocol: Sendable, Equatable {
+        case http1
+        case http2
+    }
+
+    public var name: String
+    public var discovery: Discovery
+    public var upstreamProtocol: UpstreamProtocol
+    /// One group per backendRef, in order: its locality in the load assignment.
+    public var groups: [EndpointGroup]
+
+    public init(name: String, discovery: Discovery, upstreamProtocol: UpstreamProtocol = .http1, groups: [EndpointGroup]) {
+        self.name = name
+        self.discovery = discovery
+        self.upstreamProtocol = upstreamProtocol
+        self.groups = groups
+    }
+}
+
+/// The endpoints of one backendRef, with the backendRef's weight.
+public struct EndpointGroup: Sendable, Equatable {
+    public var weight: Int
+    public var endpoints: [Endpoint]
+
+    public init(weight: Int, endpoints: [Endpoint]) {
+        self.weight = weight
+        self.endpoints = endpoints
+    }
+}
+
+public struct Endpoint: Sendable, Equatable {
+    /// An IP address, or a host name for DNS clusters.
+    public var host: String
+    public var port: Int
+    /// The endpoint is shutting down: Envoy sends it no new requests.
+    public var draining: Bool
+
+    public init(host: String, port: Int, draining: Bool = false) {
+        self.host = host
+        self.port = port
+        self.draining = draining
+    }
+}
