@@ -78,6 +78,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "GatewayIR", swiftSettings: strict),
+        .target(name: "GatewayTranslator", dependencies: ["GatewayAPI", "GatewayIR"], swiftSettings: strict),
         .target(
             name: "XDSTranslator",
             dependencies: [
@@ -97,8 +98,12 @@ let package = Package(
         .testTarget(name: "XDSServerTests", dependencies: ["XDSServer", "XDSTesting"], swiftSettings: strict),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
         .testTarget(
-            name: "XDSTranslatorTests", dependencies: ["XDSTranslator", "GatewayIR", "XDSCache", "XDSTesting"],
+            name: "XDSTranslatorTests",
+            dependencies: ["XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting"],
             swiftSettings: strict),
-        .testTarget(name: "EnvoyEndToEndTests", dependencies: ["XDSServer", "XDSTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "EnvoyEndToEndTests",
+            dependencies: ["XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR"],
+            swiftSettings: strict),
     ]
 )

@@ -1,0 +1,99 @@
+/// Everything one Gateway's Envoys run, decided and named, free of protobuf. The xDS translator
+/// writes it out; status and provenance stay with the Gateway translator.
+public struct GatewayConfig: Sendable, Equatable {
+    /// `<namespace>/<name>`: the node group (Envoy's `node.cluster`) this config is served to.
+    public var key: String
+    public var listeners: [HTTPListener]
+    public var clusters: [BackendCluster]
+
+    public init(key: String, listeners: [HTTPListener] = [], clusters: [BackendCluster] = []) {
+        self.key = key
+        self.listeners = listeners
+        self.clusters = clusters
+    }
+}
+
+/// One Envoy listener with one HTTP connection manager and its route configuration.
+public struct HTTPListener: Sendable, Equatable {
+    /// `<gw-ns>/<gw-name>/<listener-name>`; also the route configuration's name.
+    public var name: String
+    /// The port Envoy binds: the Gateway's port, plus 10000 below 1024 (Envoy runs unprivileged).
+    public var port: Int
+    public var virtualHosts: [VirtualHost]
+
+    public init(name: String, port: Int, virtualHosts: [VirtualHost] = []) {
+        self.name = name
+        self.port = port
+        self.virtualHosts = virtualHosts
+    }
+}
+
+public struct VirtualHost: Sendable, Equatable {
+    /// `<listener-name>/<hostname, dots as underscores>`.
+    public var name: String
+    public var domains: [String]
+    /// In match precedence order: Envoy takes the first route that matches.
+    public var routes: [Route]
+
+    public init(name: String, domains: [String], routes: [Route] = []) {
+        self.name = name
+        self.domains = domains
+        self.routes = routes
+    }
+}
+
+public struct Route: Sendable, Equatable {
+    public enum PathMatch: Sendable, Equatable {
+        case exact(String)
+        case prefix(String)
+        case regularExpression(String)
+    }
+
+    public struct ValueMatch: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public var regularExpression: Bool
+
+        public init(name: String, value: String, regularExpression: Bool = false) {
+            self.name = name
+            self.value = value
+            self.regularExpression = regularExpression
+        }
+    }
+
+    public struct WeightedCluster: Sendable, Equatable {
+        public var name: String
+        public var weight: Int
+
+        public init(name: String, weight: Int) {
+            self.name = name
+            self.weight = weight
+        }
+    }
+
+    public enum Action: Sendable, Equatable {
+        case forward(cluster: String)
+        /// A route whose backends are all invalid: Envoy answers this status itself.
+        case directResponse(status: Int)
+    }
+
+    /// `<kind>/<ns>/<name>/rule/<i>/match/<j>/<hostname, dots as underscores>`.
+    public var name: String
+    public var path: PathMatch
+    public var headers: [ValueMatch]
+    public var queryParams: [ValueMatch]
+    public var method: String?
+    public var action: Action
+
+    public init(
+        name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [], method: String? = nil,
+        action: Action
+    ) {
+        self.name = name
+        self.path = path
+        self.headers = headers
+        self.queryParams = queryParams
+        self.method = method
+        self.action = action
+    }
+}

@@ -1,0 +1,113 @@
+import GatewayAPI
+import GatewayIR
+import Testing
+@testable import GatewayTranslator
+
+@Suite("Gateway translation")
+struct GatewayTranslatorTests {
+    static let gateway = """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: eg, namespace: infra}
+        spec:
+          gatewayClassName: envoy
+          listeners:
+          - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
+          - {name: www, port: 80, protocol: HTTP, hostname: "*.example.com", allowedRoutes: {namespaces: {from: All}}}
+          - {name: internal, port: 8080, protocol: HTTP}
+        ---
+        apiVersion: gateway.envoyproxy.io/v1alpha1
+        kind: Backend
+        metadata: {name: api, namespace: apps}
+        spec:
+          endpoints: [{ip: {address: 10.0.0.1, port: 3000}}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: apps}
+        spec:
+          ports: [{name: http, port: 80, targetPort: 8080}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: web-1, namespace: apps, labels: {kubernetes.io/service-name: web}}
+        addressType: IPv4
+        endpoints:
+        - {addresses: [10.1.0.1], conditions: {ready: true}}
+        - {addresses: [10.1.0.2], conditions: {ready: false, terminating: true}}
+        - {addresses: [10.1.0.3], conditions: {ready: false}}
+        ports: [{name: http, port: 8080}]
+        """
+
+    static let routes = """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: shop, namespace: apps}
+        spec:
+          parentRefs: [{name: eg, namespace: infra, sectionName: www}]
+          hostnames: [shop.example.com, other.org]
+          rules:
+          - matches: [{path: {type: PathPrefix, value: /}}]
+            backendRefs: [{name: web, port: 80}]
+          - matches: [{path: {type: PathPrefix, value: /api}}, {path: {type: Exact, value: /api/health}}]
+            backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: api}]
+          - matches: [{path: {type: PathPrefix, value: /missing}}]
+            backendRefs: [{name: nowhere, port: 80}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: private, namespace: apps}
+        spec:
+          parentRefs: [{name: eg, namespace: infra, sectionName: internal}]
+          rules: [{backendRefs: [{name: web, port: 80}]}]
+        """
+
+    func translate() throws -> GatewayConfig {
+        let resources = ResourceSet.load([("gw.yaml", Self.gateway), ("routes.yaml", Self.routes)])
+        try #require(resources.diagnostics.isEmpty, "\(resources.diagnostics)")
+        return try #require(GatewayTranslator.translate(resources).first)
+    }
+
+    @Test("listeners on one port share an Envoy listener named after the first; ports below 1024 move up 10000")
+    func listeners() throws {
+        let config = try translate()
+        #expect(config.key == "infra/eg")
+        #expect(config.listeners.map(\.name) == ["infra/eg/http", "infra/eg/internal"])
+        #expect(config.listeners.map(\.port) == [10080, 8080])
+        #expect(config.listeners[1].virtualHosts.isEmpty, "the internal listener only allows routes from its own namespace")
+    }
+
+    @Test("virtual hosts per hostname in the listener's wildcard; routes named as Envoy Gateway names them, in precedence order")
+    func routes() throws {
+        let listener = try #require(try translate().listeners.first)
+        #expect(listener.virtualHosts.map(\.name) == ["infra/eg/http/shop_example_com"], "other.org is outside *.example.com")
+        let routes = listener.virtualHosts[0].routes
+        #expect(routes.map(\.name) == [
+            "httproute/apps/shop/rule/1/match/1/shop_example_com",
+            "httproute/apps/shop/rule/2/match/0/shop_example_com",
+            "httproute/apps/shop/rule/1/match/0/shop_example_com",
+            "httproute/apps/shop/rule/0/match/0/shop_example_com",
+        ])
+        #expect(routes.map(\.path) == [.exact("/api/health"), .prefix("/missing"), .prefix("/api"), .prefix("/")])
+        #expect(routes[1].action == .directResponse(status: 500), "a rule whose backends do not resolve answers 500")
+        #expect(routes[0].action == .forward(cluster: "httproute/apps/shop/rule/1"))
+    }
+
+    @Test("clusters: a Backend's endpoints, a Service's ready and draining endpoints at the slice's port")
+    func clusters() throws {
+        let clusters = try translate().clusters
+        #expect(clusters.map(\.name) == ["httproute/apps/shop/rule/0", "httproute/apps/shop/rule/1"])
+        #expect(clusters[0].groups.first?.endpoints == [
+            Endpoint(host: "10.1.0.1", port: 8080), Endpoint(host: "10.1.0.2", port: 8080, draining: true),
+        ])
+        #expect(clusters[1].groups.first?.endpoints == [Endpoint(host: "10.0.0.1", port: 3000)])
+    }
+
+    @Test("hostname intersection follows Gateway API wildcards")
+    func hostnames() {
+        #expect(GatewayTranslator.hostnames(listener: nil, route: []) == ["*"])
+        #expect(GatewayTranslator.hostnames(listener: "a.com", route: []) == ["a.com"])
+        #expect(GatewayTranslator.hostnames(listener: "*.a.com", route: ["x.a.com", "b.com"]) == ["x.a.com"])
+        #expect(GatewayTranslator.hostnames(listener: "x.a.com", route: ["*.a.com"]) == ["x.a.com"])
+    }
+}
