@@ -37,10 +37,7 @@ public enum ClusterTranslator {
         switch backend.discovery {
         case .endpoints:
             cluster.type = .eds
-            var source = Envoy_Config_Core_V3_ConfigSource()
-            source.ads = Envoy_Config_Core_V3_AggregatedConfigSource()
-            source.resourceApiVersion = .v3
-            cluster.edsClusterConfig.edsConfig = source
+            cluster.edsClusterConfig.edsConfig = .adsV3
             cluster.edsClusterConfig.serviceName = backend.name
         case .dns:
             // The envoy.cluster.dns extension is not in our generated API yet; STRICT_DNS with

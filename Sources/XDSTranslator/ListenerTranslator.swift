@@ -15,10 +15,7 @@ public enum ListenerTranslator {
 
         var hcm = HCM()
         hcm.statPrefix = "http-\(ir.port)"  // Envoy Gateway's stat prefix, so stats queries carry over.
-        var source = Envoy_Config_Core_V3_ConfigSource()
-        source.ads = Envoy_Config_Core_V3_AggregatedConfigSource()
-        source.resourceApiVersion = .v3
-        hcm.rds.configSource = source
+        hcm.rds.configSource = .adsV3
         hcm.rds.routeConfigName = ir.name
         hcm.httpFilters = [router]
 
