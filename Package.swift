@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "XDSCache", targets: ["XDSCache"]),
         .library(name: "XDSServer", targets: ["XDSServer"]),
+        .executable(name: "switchboard", targets: ["switchboard"]),
         .executable(name: "xds-bench", targets: ["XDSBenchmark"]),
     ],
     dependencies: [
@@ -62,7 +63,7 @@ let package = Package(
         .target(
             name: "XDSTesting",
             dependencies: [
-                "XDSCache", "XDSServer", "EnvoyAPI",
+                "XDSCache", "XDSServer", "EnvoyAPI", "ControlPlane",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -86,6 +87,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "switchboard",
+            dependencies: [
+                "ControlPlane", "XDSServer", "XDSCache", "GatewayAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "XDSBenchmark",
             dependencies: [
@@ -101,6 +123,7 @@ let package = Package(
             name: "XDSTranslatorTests",
             dependencies: ["XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting"],
             swiftSettings: strict),
+        .testTarget(name: "SwitchboardCLITests", dependencies: ["XDSTesting"], swiftSettings: strict),
         .testTarget(
             name: "EnvoyEndToEndTests",
             dependencies: ["XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR"],

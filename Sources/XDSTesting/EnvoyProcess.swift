@@ -1,3 +1,4 @@
+import ControlPlane
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -44,50 +45,15 @@ public final class EnvoyProcess: Sendable {
         }
     }
 
-    /// The bootstrap YAML for an Envoy that fetches everything over ADS from `xdsPort` on loopback.
+    /// The bootstrap `switchboard bootstrap` prints, pointed at `xdsPort` on loopback, with the
+    /// admin port chosen by the kernel (read back after start).
     public static func bootstrap(
         xdsPort: Int, mode: Mode, nodeID: String, nodeCluster: String, adminPort: Int = 0
     ) -> String {
-        """
-        node:
-          id: \(nodeID)
-          cluster: \(nodeCluster)
-        dynamic_resources:
-          ads_config:
-            api_type: \(mode.rawValue)
-            transport_api_version: V3
-            set_node_on_first_message_only: true
-            grpc_services:
-            - envoy_grpc:
-                cluster_name: xds_cluster
-          cds_config:
-            ads: {}
-            resource_api_version: V3
-          lds_config:
-            ads: {}
-            resource_api_version: V3
-        static_resources:
-          clusters:
-          - name: xds_cluster
-            type: STATIC
-            connect_timeout: 1s
-            load_assignment:
-              cluster_name: xds_cluster
-              endpoints:
-              - lb_endpoints:
-                - endpoint:
-                    address:
-                      socket_address: {address: 127.0.0.1, port_value: \(xdsPort)}
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config:
-                  http2_protocol_options: {}
-        admin:
-          address:
-            socket_address: {address: 127.0.0.1, port_value: \(adminPort)}
-
-        """
+        EnvoyBootstrap(
+            xdsHost: "127.0.0.1", xdsPort: xdsPort, gateway: nodeCluster, nodeID: nodeID, delta: mode == .delta,
+            adminPort: adminPort
+        ).yaml()
     }
 
     /// Starts Envoy and waits until its admin port answers.

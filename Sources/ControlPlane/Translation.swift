@@ -1,0 +1,86 @@
+import EnvoyAPI
+import Foundation
+import GatewayAPI
+import GatewayIR
+import GatewayTranslator
+import SwiftProtobuf
+import XDSCache
+import XDSTranslator
+import Yams
+
+/// Files → snapshots, and snapshots → the text `switchboard translate` prints.
+public enum Translation {
+    /// Every Gateway's snapshot, keyed by its node group (`<namespace>/<name>`).
+    public static func snapshots(_ resources: ResourceSet) throws -> [String: Snapshot] {
+        var snapshots: [String: Snapshot] = [:]
+        for config in GatewayTranslator.translate(resources) {
+            snapshots[config.key] = try SnapshotTranslator.snapshot(config)
+        }
+        return snapshots
+    }
+
+    public enum Format: String, Sendable, CaseIterable {
+        case yaml
+        case json
+    }
+
+    /// The snapshot's resources in protobuf's canonical JSON, field order as Envoy's config_dump
+    /// prints it, each list sorted by name: `clusters`, `endpoints`, `listeners`, `routes`.
+    public static func render(_ snapshot: Snapshot, as format: Format) throws -> String {
+        registerEmbeddedTypes
+        var options = JSONEncodingOptions()
+        options.useDeterministicOrdering = true
+        let sections: [(String, ResourceType, any SwiftProtobuf.Message.Type)] = [
+            ("clusters", .cluster, Envoy_Config_Cluster_V3_Cluster.self),
+            ("endpoints", .endpoint, Envoy_Config_Endpoint_V3_ClusterLoadAssignment.self),
+            ("listeners", .listener, Envoy_Config_Listener_V3_Listener.self),
+            ("routes", .route, Envoy_Config_Route_V3_RouteConfiguration.self),
+        ]
+        var json = "{"
+        for (index, (key, type, messageType)) in sections.enumerated() {
+            let items = try snapshot[type].sorted.map { resource in
+                try messageType.init(serializedBytes: resource.packed.value).jsonString(options: options)
+            }
+            json += (index == 0 ? "" : ",") + "\"\(key)\":[" + items.joined(separator: ",") + "]"
+        }
+        json += "}"
+        switch format {
+        case .json:
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
+            let pretty = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            return String(decoding: pretty, as: UTF8.self) + "\n"
+        case .yaml:
+            guard let node = try Yams.compose(yaml: json) else { return "" }
+            return try Yams.serialize(node: blockStyle(node))
+        }
+    }
+
+    /// JSON parsed as YAML keeps its flow style; block style reads like Envoy Gateway's YAML.
+    private static func blockStyle(_ node: Node) -> Node {
+        switch node {
+        case .mapping(let mapping):
+            return .mapping(Node.Mapping(mapping.map { (blockStyle($0.key), blockStyle($0.value)) }, mapping.tag, .block))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(blockStyle), sequence.tag, .block))
+        case .scalar(var scalar):
+            scalar.style = .any  // plain where that reads back the same, quoted where it would not
+            return .scalar(scalar)
+        case .alias:
+            return node
+        }
+    }
+
+    /// The types Switchboard embeds in `Any` fields, so their JSON shows the content, not bytes.
+    private static let registerEmbeddedTypes: Void = {
+        let types: [any SwiftProtobuf.Message.Type] = [
+            Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.self,
+            Envoy_Extensions_Filters_Http_Router_V3_Router.self,
+            Envoy_Extensions_LoadBalancingPolicies_LeastRequest_V3_LeastRequest.self,
+            Envoy_Extensions_LoadBalancingPolicies_RoundRobin_V3_RoundRobin.self,
+            Envoy_Extensions_LoadBalancingPolicies_Random_V3_Random.self,
+            Envoy_Extensions_LoadBalancingPolicies_Maglev_V3_Maglev.self,
+            Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions.self,
+        ]
+        for type in types { _ = Google_Protobuf_Any.register(messageType: type) }
+    }()
+}

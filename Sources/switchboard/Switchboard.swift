@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import ControlPlane
+import GatewayAPI
+import Logging
+import ServiceLifecycle
+import XDSCache
+import XDSServer
+
+@main
+struct Switchboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "A file-driven Envoy control plane for Envoy Gateway's YAML.",
+        subcommands: [Serve.self, Validate.self, Translate.self, Bootstrap.self])
+}
+
+/// `HOST:PORT`, the last colon separating the port (so `[::]:18000` style hosts keep theirs).
+struct Address: ExpressibleByArgument {
+    var host: String
+    var port: Int
+
+    init?(argument: String) {
+        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        host = String(argument[..<colon]).trimmingCharacters(in: ["[", "]"])
+        self.port = port
+        if host.isEmpty { return nil }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load the configuration, translate it, and serve it to Envoys over ADS (SotW and delta).")
+
+    @Option(name: .customLong("config"), help: "A file or directory of YAML/JSON (repeatable).")
+    var configs: [String]
+
+    @Option(help: "Where the ADS gRPC server listens.")
+    var xdsAddress = Address(argument: "0.0.0.0:18000")!
+
+    @Option(help: "Where the admin HTTP server will listen (reserved: the admin server comes with live operation).")
+    var adminAddress = Address(argument: "127.0.0.1:19000")!
+
+    @Option(help: "The gateway (NAMESPACE/NAME) for Envoys whose node.cluster is empty.")
+    var defaultGateway: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if configs.isEmpty { throw ValidationError("give at least one --config PATH") }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "switchboard")
+        let resources = try ConfigFiles.load(configs)
+        for diagnostic in resources.diagnostics { logger.error("\(diagnostic)") }
+        let cache = SnapshotCache()
+        for (gateway, snapshot) in try Translation.snapshots(resources).sorted(by: { $0.key < $1.key }) {
+            try cache.setSnapshot(snapshot, for: gateway)
+            logger.info(
+                "serving gateway", metadata: ["gateway": "\(gateway)", "clusters": "\(snapshot[.cluster].count)",
+                                              "listeners": "\(snapshot[.listener].count)"])
+        }
+        let server = ADSServer(
+            configuration: ADSServerConfiguration(
+                host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway),
+            watcher: cache, logger: Logger(label: "switchboard.xds"))
+        logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check configuration files; print one path:line:col: message per problem; exit 1 if any.")
+
+    @Argument(help: "Files or directories.")
+    var paths: [String]
+
+    func run() throws {
+        let resources = try ConfigFiles.load(paths)
+        for diagnostic in resources.diagnostics { print(diagnostic) }
+        if !resources.diagnostics.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct Translate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the xDS resources a gateway's Envoys would be served, as Envoy's config_dump prints them.")
+
+    @Option(name: .customLong("config"), help: "A file or directory of YAML/JSON (repeatable).")
+    var configs: [String]
+
+    @Option(help: "The gateway (NAMESPACE/NAME); needed when the files hold more than one.")
+    var gateway: String?
+
+    @Option(help: "yaml or json.")
+    var output: Translation.Format = .yaml
+
+    func run() throws {
+        let resources = try ConfigFiles.load(configs)
+        for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
+        let snapshots = try Translation.snapshots(resources)
+        let names = snapshots.keys.sorted()
+        let chosen: String
+        if let gateway {
+            guard snapshots[gateway] != nil else {
+                throw ValidationError("no Gateway \(gateway) in the files; they hold: \(names.joined(separator: ", "))")
+            }
+            chosen = gateway
+        } else {
+            guard names.count == 1 else {
+                throw ValidationError(
+                    names.isEmpty ? "the files hold no Gateway" : "choose one with --gateway: \(names.joined(separator: ", "))")
+            }
+            chosen = names[0]
+        }
+        print(try Translation.render(snapshots[chosen]!, as: output), terminator: "")
+    }
+}
+
+extension Translation.Format: ExpressibleByArgument {}
+
+struct Bootstrap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print an Envoy bootstrap that fetches a gateway's configuration from `switchboard serve`.")
+
+    @Option(help: "Where `switchboard serve` listens for ADS, as Envoy reaches it.")
+    var xdsAddress: Address
+
+    @Option(help: "The gateway (NAMESPACE/NAME) this Envoy serves; becomes node.cluster.")
+    var gateway: String
+
+    @Option(help: "node.id (default: envoy-NAMESPACE-NAME).")
+    var nodeId: String?
+
+    @Flag(help: "Use incremental (delta) ADS, as Envoy Gateway does.")
+    var delta = false
+
+    @Option(help: "Envoy's admin port (on 127.0.0.1).")
+    var adminPort = 19901
+
+    func run() throws {
+        print(
+            EnvoyBootstrap(
+                xdsHost: xdsAddress.host, xdsPort: xdsAddress.port, gateway: gateway, nodeID: nodeId, delta: delta,
+                adminPort: adminPort
+            ).yaml(), terminator: "")
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import XDSTesting
+
+/// The `switchboard` executable, built beside this test bundle by `swift build --build-tests`.
+let switchboardBinary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
+    .deletingLastPathComponent().appendingPathComponent("switchboard").path
+
+/// Runs `switchboard` to completion; returns exit status, stdout and stderr.
+func runSwitchboard(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: switchboardBinary)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+func writeConfig(_ files: [String: String]) throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-\(UUID().uuidString)")
+    for (name, text) in files {
+        let url = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+    return directory
+}
+
+func gatewayYAML(port: Int, upstreamPort: Int) -> String {
+    """
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: Gateway
+    metadata: {name: eg}
+    spec:
+      gatewayClassName: envoy
+      listeners: [{name: http, port: \(port), protocol: HTTP}]
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: backend}
+    spec:
+      parentRefs: [{name: eg}]
+      rules:
+      - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]
+    ---
+    apiVersion: gateway.envoyproxy.io/v1alpha1
+    kind: Backend
+    metadata: {name: backend}
+    spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstreamPort)}}]}
+    """
+}
+
+@Suite("switchboard validate, translate and bootstrap")
+struct SwitchboardCLITests {
+    @Test("validate: exit 0 on good files; exit 1 with one path:line:col: message per problem")
+    func validate() throws {
+        let good = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
+        let ok = try runSwitchboard(["validate", good.path])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.isEmpty)
+
+        let bad = try writeConfig([
+            "nested/route.yaml": "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  rulez: []\n",
+            "broken.yml": "kind: [\n",
+        ])
+        let failed = try runSwitchboard(["validate", bad.path])
+        #expect(failed.status == 1)
+        let lines = failed.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix(bad.path + "/broken.yml:2:") && $0.contains("YAML") })
+        #expect(lines.contains(bad.path + #"/nested/route.yaml:5:3: spec.rulez: unknown field "rulez" (did you mean "rules"?)"#))
+    }
+
+    @Test("translate prints the xDS resources; bootstrap prints what serve expects")
+    func translateAndBootstrap() throws {
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 80, upstreamPort: 3000)])
+        let yaml = try runSwitchboard(["translate", "--config", config.path])
+        #expect(yaml.status == 0, "\(yaml.stderr)")
+        #expect(yaml.stdout.contains("name: default/eg/http"))
+        #expect(yaml.stdout.contains("portValue: 10080"), "port 80 becomes 10080")
+        #expect(yaml.stdout.contains("name: httproute/default/backend/rule/0"))
+        let json = try runSwitchboard(["translate", "--config", config.path, "--output", "json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(object?.keys.sorted() == ["clusters", "endpoints", "listeners", "routes"])
+        let missing = try runSwitchboard(["translate", "--config", config.path, "--gateway", "default/nope"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("default/eg"))
+
+        let bootstrap = try runSwitchboard(["bootstrap", "--xds-address", "switchboard:18000", "--gateway", "default/eg", "--delta"])
+        #expect(bootstrap.stdout.contains("api_type: DELTA_GRPC"))
+        #expect(bootstrap.stdout.contains(#"cluster: "default/eg""#))
+        #expect(bootstrap.stdout.contains(#"address: "switchboard", port_value: 18000"#))
+    }
+}
