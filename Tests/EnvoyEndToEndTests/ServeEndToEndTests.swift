@@ -4,9 +4,6 @@ import XDSTesting
 
 @Suite("switchboard serve with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct ServeEndToEndTests {
-    static let binary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
-        .deletingLastPathComponent().appendingPathComponent("switchboard").path
-
     @Test("serve + bootstrap: an Envoy started from `switchboard bootstrap` routes traffic; SIGTERM exits 0",
           arguments: [false, true])
     func serveAndBootstrap(delta: Bool) async throws {
@@ -16,35 +13,17 @@ struct ServeEndToEndTests {
         let xdsPort = try freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {name: eg}
-        spec:
-          gatewayClassName: envoy
-          listeners: [{name: http, port: \(listenerPort), protocol: HTTP}]
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: HTTPRoute
-        metadata: {name: backend}
-        spec:
-          parentRefs: [{name: eg}]
-          rules: [{backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]}]
-        ---
-        apiVersion: gateway.envoyproxy.io/v1alpha1
-        kind: Backend
-        metadata: {name: backend}
-        spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstream.port)}}]}
-        """.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        try TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: upstream.port)
+            .write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
 
         let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: Self.binary)
+        serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
         serve.arguments = ["serve", "--config", directory.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning"]
         try serve.run()
         defer { if serve.isRunning { serve.terminate() } }
 
         let bootstrap = Process()
-        bootstrap.executableURL = URL(fileURLWithPath: Self.binary)
+        bootstrap.executableURL = URL(fileURLWithPath: switchboardExecutable)
         bootstrap.arguments = ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", "default/eg", "--admin-port", "0"]
             + (delta ? ["--delta"] : [])
         let output = Pipe()

@@ -2,14 +2,10 @@ import Foundation
 import Testing
 import XDSTesting
 
-/// The `switchboard` executable, built beside this test bundle by `swift build --build-tests`.
-let switchboardBinary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
-    .deletingLastPathComponent().appendingPathComponent("switchboard").path
-
 /// Runs `switchboard` to completion; returns exit status, stdout and stderr.
 func runSwitchboard(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: switchboardBinary)
+    process.executableURL = URL(fileURLWithPath: switchboardExecutable)
     process.arguments = arguments
     let out = Pipe()
     let err = Pipe()
@@ -33,27 +29,7 @@ func writeConfig(_ files: [String: String]) throws -> URL {
 }
 
 func gatewayYAML(port: Int, upstreamPort: Int) -> String {
-    """
-    apiVersion: gateway.networking.k8s.io/v1
-    kind: Gateway
-    metadata: {name: eg}
-    spec:
-      gatewayClassName: envoy
-      listeners: [{name: http, port: \(port), protocol: HTTP}]
-    ---
-    apiVersion: gateway.networking.k8s.io/v1
-    kind: HTTPRoute
-    metadata: {name: backend}
-    spec:
-      parentRefs: [{name: eg}]
-      rules:
-      - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]
-    ---
-    apiVersion: gateway.envoyproxy.io/v1alpha1
-    kind: Backend
-    metadata: {name: backend}
-    spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstreamPort)}}]}
-    """
+    TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstreamPort)
 }
 
 @Suite("switchboard validate, translate and bootstrap")
