@@ -36,9 +36,12 @@ public final class ADSServer: Service, Sendable {
     ) {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
-        let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
-            config: config)
+        // An address with a colon is IPv6 (`::` listens on every address of both families).
+        let address: GRPCNIOTransportCore.SocketAddress =
+            configuration.host.contains(":")
+            ? .ipv6(host: configuration.host, port: configuration.port)
+            : .ipv4(host: configuration.host, port: configuration.port)
+        let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext, config: config)
         let service = AggregatedDiscoveryService(
             watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup, logger: logger)
         self.transport = transport
@@ -48,10 +51,10 @@ public final class ADSServer: Service, Sendable {
 
     /// The port actually bound (useful with port 0).
     public func listeningPort() async throws -> Int {
-        guard let ipv4 = try await transport.listeningAddress.ipv4 else {
-            throw RPCError(code: .internalError, message: "the ADS server is not listening on IPv4")
-        }
-        return ipv4.port
+        let address = try await transport.listeningAddress
+        if let ipv4 = address.ipv4 { return ipv4.port }
+        if let ipv6 = address.ipv6 { return ipv6.port }
+        throw RPCError(code: .internalError, message: "the ADS server is not listening on an IP address")
     }
 
     public func run() async throws {

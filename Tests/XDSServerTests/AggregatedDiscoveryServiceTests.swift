@@ -118,6 +118,24 @@ struct AggregatedDiscoveryServiceTests {
         }
     }
 
+    @Test("serves over IPv6 loopback when given an IPv6 address")
+    func ipv6() async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        try await withADSServer(watcher: cache, configuration: ADSServerConfiguration(host: "::1", port: 0)) { _, port in
+            try await withGRPCClient(
+                transport: .http2NIOPosix(target: .ipv6(address: "::1", port: port), transportSecurity: .plaintext)
+            ) { grpc in
+                try await ADSTestClient.withSotWStream(ADSTestClient.Client(wrapping: grpc)) { stream in
+                    stream.send(sotwRequest(.cluster))
+                    var responses = stream.responses.makeAsyncIterator()
+                    let response = try await responses.next()
+                    #expect(response?.resources.count == 1)
+                }
+            }
+        }
+    }
+
     @Test("a first delta request far larger than 4 MiB is accepted over a real socket",
           arguments: [(64 << 20, true), (4 << 20, false)])
     func largeDeltaRequest(limit: Int, accepted: Bool) async throws {
