@@ -71,8 +71,53 @@ public struct Route: Sendable, Equatable {
         }
     }
 
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// Headers to set (replacing any), add (appending) and remove.
+    public struct HeaderMutation: Sendable, Equatable {
+        public var set: [Header]
+        public var add: [Header]
+        public var remove: [String]
+
+        public init(set: [Header] = [], add: [Header] = [], remove: [String] = []) {
+            self.set = set
+            self.add = add
+            self.remove = remove
+        }
+    }
+
+    public struct Redirect: Sendable, Equatable {
+        public enum Path: Sendable, Equatable {
+            case full(String)
+            case prefix(String)
+        }
+
+        public var scheme: String?
+        public var hostname: String?
+        public var port: Int?
+        public var path: Path?
+        public var statusCode: Int
+
+        public init(scheme: String? = nil, hostname: String? = nil, port: Int? = nil, path: Path? = nil, statusCode: Int = 302) {
+            self.scheme = scheme
+            self.hostname = hostname
+            self.port = port
+            self.path = path
+            self.statusCode = statusCode
+        }
+    }
+
     public enum Action: Sendable, Equatable {
         case forward(cluster: String)
+        case redirect(Redirect)
         /// A route whose backends are all invalid: Envoy answers this status itself.
         case directResponse(status: Int)
     }
@@ -84,6 +129,8 @@ public struct Route: Sendable, Equatable {
     public var queryParams: [ValueMatch]
     public var method: String?
     public var action: Action
+    public var requestHeaders = HeaderMutation()
+    public var responseHeaders = HeaderMutation()
 
     public init(
         name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [], method: String? = nil,

@@ -98,9 +98,9 @@ public enum GatewayTranslator {
             let clusterName = "httproute/\(route.namespace)/\(route.name)/rule/\(ruleIndex)"
             let cluster = backends.cluster(named: clusterName, for: rule.backendRefs)
             if let cluster, known.insert(clusterName).inserted { clusters.append(cluster) }
+            let filters = RouteFilters(rule.filters)
             for (matchIndex, match) in rule.matches.enumerated() {
-                routes.append(
-                    Route(
+                var route = Route(
                         name: "\(clusterName)/match/\(matchIndex)/\(underscored(hostname))",
                         path: pathMatch(match.path),
                         headers: match.headers.map { Route.ValueMatch(name: $0.name, value: $0.value, regularExpression: $0.kind == .regularExpression) },
@@ -108,7 +108,9 @@ public enum GatewayTranslator {
                             Route.ValueMatch(name: $0.name, value: $0.value, regularExpression: $0.kind == .regularExpression)
                         },
                         method: match.method,
-                        action: cluster == nil ? .directResponse(status: 500) : .forward(cluster: clusterName)))
+                        action: cluster == nil ? .directResponse(status: 500) : .forward(cluster: clusterName))
+                filters.apply(to: &route)
+                routes.append(route)
             }
         }
         return routes

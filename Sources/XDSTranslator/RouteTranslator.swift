@@ -44,9 +44,12 @@ public enum RouteTranslator {
             var upgrade = Envoy_Config_Route_V3_RouteAction.UpgradeConfig()
             upgrade.upgradeType = "websocket"
             route.route.upgradeConfigs = [upgrade]
+        case .redirect(let redirect):
+            route.redirect = Redirect.action(redirect)
         case .directResponse(let status):
             route.directResponse.status = UInt32(status)
         }
+        HeaderModifier.apply(ir, to: &route)
         return route
     }
 

@@ -32,6 +32,9 @@ struct GatewayEndToEndTests {
               rules:
               - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: web}]
               - matches: [{path: {type: PathPrefix, value: /api}}]
+                filters:
+                - type: ResponseHeaderModifier
+                  responseHeaderModifier: {set: [{name: x-served-by, value: switchboard}], remove: [x-upstream]}
                 backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: api}]
             ---
             apiVersion: gateway.envoyproxy.io/v1alpha1
@@ -57,7 +60,11 @@ struct GatewayEndToEndTests {
             let host = ["Host": "www.example.com"]
             let ready = await eventually { try await HTTP.get("\(url)/", headers: host).body == "web" }
             #expect(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
-            #expect(try await HTTP.get("\(url)/api/users", headers: host).body == "api")
+            let apiResponse = try await HTTP.get("\(url)/api/users", headers: host)
+            #expect(apiResponse.body == "api")
+            #expect(apiResponse.headers["x-served-by"] == "switchboard", "the response header modifier ran in Envoy")
+            #expect(apiResponse.headers["x-upstream"] == nil)
+            #expect(try await HTTP.get("\(url)/", headers: host).headers["x-upstream"] == "web")
             #expect(try await HTTP.get("\(url)/apiary", headers: host).body == "web", "a prefix matches whole segments")
             #expect(try await HTTP.get("\(url)/", headers: ["Host": "other.org"]).status == 404)
             #expect(server.registry.streams.first?.types.values.allSatisfy { $0.lastNack == nil } == true)
