@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -48,24 +49,38 @@ public func eventually(
     return (try? await condition()) == true
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1, for resources that must name a port
-/// before anything binds it (Envoy's listeners).
+/// A TCP port on 127.0.0.1 that is free now and that no other caller in this process gets, for
+/// things that must name a port before anything binds it (Envoy's listeners, a server restarted
+/// on the same port).
+///
+/// Ports come from 20000-29999, below Linux's ephemeral range (32768 and up), so a server that
+/// binds port 0 elsewhere in the run can never be handed one of them in the gap before it is
+/// bound (that race once let one test's Envoy connect to another test's ADS server).
 public func freePort() throws -> Int {
+    for _ in 0..<10_000 {
+        let port = portCursor.withLock { cursor -> Int in
+            cursor += 1
+            return 20000 + cursor % 10000
+        }
+        if canBind(port) { return port }
+    }
+    throw EnvoyProcess.Failure(description: "no free port in 20000-29999 on 127.0.0.1")
+}
+
+/// Where the next search starts; seeded from the process id so parallel test processes spread out.
+private let portCursor = Mutex(Int(getpid()) * 7919 % 10000)
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw EnvoyProcess.Failure(description: "socket() failed") }
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-    guard bound == 0 else { throw EnvoyProcess.Failure(description: "bind() failed") }
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw EnvoyProcess.Failure(description: "getsockname() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return bound == 0
 }

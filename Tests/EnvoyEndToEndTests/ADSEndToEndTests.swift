@@ -76,7 +76,7 @@ struct ADSEndToEndTests {
         #expect(hosts["backend_a"] == nil)
         dump = try await envoy.configDump()
         // SotW versions are per type; delta versions are per resource. Both are content hashes.
-        let acked = server.registry.streams.first?.types
+        let acked = server.registry.streams.first { $0.nodeID == "e2e-\(mode)" }?.types
         #expect(acked?[.route]?.lastAckedVersion == second.version(of: .route))
         switch mode {
         case .sotw:
@@ -99,10 +99,10 @@ struct ADSEndToEndTests {
         try cache.setSnapshot(third, for: Self.group)
 
         let nacked = await eventually {
-            server.registry.streams.first?.types[.cluster]?.lastNack != nil
+            server.registry.streams.first { $0.nodeID == "e2e-\(mode)" }?.types[.cluster]?.lastNack != nil
         }
         #expect(nacked, "the server did not record Envoy's NACK")
-        let nack = try #require(server.registry.streams.first?.types[.cluster]?.lastNack)
+        let nack = try #require(server.registry.streams.first { $0.nodeID == "e2e-\(mode)" }?.types[.cluster]?.lastNack)
         #expect(nack.error.message.contains("Expected positive duration"), "NACK message: \(nack.error.message)")
         #expect(try await envoy.stat("cluster_manager.cds.update_rejected") == rejectedBefore + 1)
 
@@ -112,7 +112,7 @@ struct ADSEndToEndTests {
                 "the NACKed configuration was sent again")
         #expect(try await HTTP.get(url).body == "upstream-b", "traffic stopped after the NACK")
         #expect(server.registry.streams.count == 1)
-        #expect(server.registry.streams.first?.nodeGroup == Self.group)
+        #expect(server.registry.streams.first { $0.nodeID == "e2e-\(mode)" }?.nodeGroup == Self.group)
     }
 
     private func upstreamPort(_ snapshot: Snapshot, _ cluster: String) throws -> Int {

@@ -55,7 +55,7 @@ struct ReconnectEndToEndTests {
                 try await Task.sleep(for: .seconds(1))
                 let after = try await counters(envoy, listenerPort)
                 #expect(after == before, "a reconnect to identical content changed Envoy's config")
-                let status = server.registry.streams.first?.types
+                let status = server.registry.streams.first { $0.nodeID == "reconnect-\(mode)" }?.types
                 for type in ResourceType.allCases {
                     #expect(status?[type]?.awaitingReply == false, "\(type) was sent again")
                 }
