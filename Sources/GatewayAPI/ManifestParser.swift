@@ -64,3 +64,14 @@ public enum ManifestParser {
                 fields: object))
     }
 }
+
+extension ManifestObject {
+    /// The object's `spec` after checking its top-level fields, with `allowed` its only fields
+    /// (nil: any); nil, with a diagnostic, when there is no spec.
+    func spec(allowing allowed: [String]?) -> ObjectReader? {
+        fields.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
+        guard let spec = fields.object("spec", required: true) else { return nil }
+        if let allowed { spec.allowOnly(allowed) }
+        return spec
+    }
+}

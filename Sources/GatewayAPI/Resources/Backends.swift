@@ -12,10 +12,9 @@ public struct Backend: Sendable, Equatable {
     public var location: SourceLocation
 
     init?(_ object: ManifestObject) {
-        let root = object.fields
-        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
-        guard let spec = root.object("spec", required: true) else { return nil }
-        spec.allowOnly(["endpoints", "appProtocols", "fallback", "tls", "type"])
+        guard let spec = object.spec(allowing: ["endpoints", "appProtocols", "fallback", "tls", "type"]) else {
+            return nil
+        }
         endpoints = spec.objects("endpoints", required: true).compactMap { endpoint in
             endpoint.allowOnly(["ip", "fqdn", "unix", "zone", "hostname"])
             if let ip = endpoint.object("ip") {
@@ -59,9 +58,7 @@ public struct Service: Sendable, Equatable {
     public var location: SourceLocation
 
     init?(_ object: ManifestObject) {
-        let root = object.fields
-        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
-        guard let spec = root.object("spec", required: true) else { return nil }
+        guard let spec = object.spec(allowing: nil) else { return nil }
         ports = spec.objects("ports").compactMap { port in
             port.allowOnly(["name", "port", "targetPort", "protocol", "appProtocol", "nodePort"])
             guard let number = port.int("port", required: true, range: 1...65535) else { return nil }

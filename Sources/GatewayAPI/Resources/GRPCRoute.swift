@@ -34,10 +34,7 @@ public struct GRPCRoute: Sendable, Equatable {
     public var location: SourceLocation
 
     init?(_ object: ManifestObject) {
-        let root = object.fields
-        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
-        guard let spec = root.object("spec", required: true) else { return nil }
-        spec.allowOnly(["parentRefs", "hostnames", "rules"])
+        guard let spec = object.spec(allowing: ["parentRefs", "hostnames", "rules"]) else { return nil }
         let namespace = object.namespace
         parentRefs = ParentReference.list(spec, namespace: namespace)
         hostnames = spec.strings("hostnames")
@@ -82,10 +79,7 @@ public struct GatewayClass: Sendable, Equatable {
     public var location: SourceLocation
 
     init?(_ object: ManifestObject) {
-        let root = object.fields
-        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
-        guard let spec = root.object("spec", required: true) else { return nil }
-        spec.allowOnly(["controllerName", "parametersRef", "description"])
+        guard let spec = object.spec(allowing: ["controllerName", "parametersRef", "description"]) else { return nil }
         guard let controller = spec.string("controllerName", required: true) else { return nil }
         name = object.name
         controllerName = controller

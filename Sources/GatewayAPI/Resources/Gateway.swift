@@ -29,10 +29,7 @@ public struct Gateway: Sendable, Equatable {
 
     /// Reads a Gateway; nil when a required field is missing or wrong (each problem is reported).
     init?(_ object: ManifestObject) {
-        let root = object.fields
-        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
-        guard let spec = root.object("spec", required: true) else { return nil }
-        spec.allowOnly(Self.allowedSpecFields)
+        guard let spec = object.spec(allowing: Self.allowedSpecFields) else { return nil }
         let className = spec.string("gatewayClassName", required: true)
         let readers = spec.objects("listeners", required: true)
         var listeners: [Listener] = []

@@ -51,10 +51,7 @@ public struct HTTPRoute: Sendable, Equatable {
     static let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
     init?(_ object: ManifestObject) {
-        let root = object.fields
-        root.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
-        guard let spec = root.object("spec", required: true) else { return nil }
-        spec.allowOnly(["parentRefs", "hostnames", "rules"])
+        guard let spec = object.spec(allowing: ["parentRefs", "hostnames", "rules"]) else { return nil }
         let namespace = object.namespace
 
         parentRefs = ParentReference.list(spec, namespace: namespace)
