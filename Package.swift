@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "ControlPlane", "XDSServer", "XDSCache", "GatewayAPI",
+                "ControlPlane", "XDSServer", "XDSCache", "GatewayAPI", "GatewayTranslator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -10,13 +10,25 @@ import Yams
 
 /// Files → snapshots, and snapshots → the text `switchboard translate` prints.
 public enum Translation {
-    /// Every Gateway's snapshot, keyed by its node group (`<namespace>/<name>`).
-    public static func snapshots(_ resources: ResourceSet) throws -> [String: Snapshot] {
+    /// What the operator's resources become: a snapshot per Gateway and everyone's status.
+    public struct Result: Sendable {
+        /// Keyed by node group (`<namespace>/<name>`).
+        public var snapshots: [String: Snapshot]
+        public var status: StatusReport
+    }
+
+    public static func translate(_ resources: ResourceSet) throws -> Result {
+        let output = GatewayTranslator.translate(resources)
         var snapshots: [String: Snapshot] = [:]
-        for config in GatewayTranslator.translate(resources) {
+        for config in output.configs {
             snapshots[config.key] = try SnapshotTranslator.snapshot(config)
         }
-        return snapshots
+        return Result(snapshots: snapshots, status: output.status)
+    }
+
+    /// Every Gateway's snapshot, keyed by its node group (`<namespace>/<name>`).
+    public static func snapshots(_ resources: ResourceSet) throws -> [String: Snapshot] {
+        try translate(resources).snapshots
     }
 
     public enum Format: String, Sendable, CaseIterable {
@@ -25,8 +37,9 @@ public enum Translation {
     }
 
     /// The snapshot's resources in protobuf's canonical JSON, field order as Envoy's config_dump
-    /// prints it, each list sorted by name: `clusters`, `endpoints`, `listeners`, `routes`.
-    public static func render(_ snapshot: Snapshot, as format: Format) throws -> String {
+    /// prints it, each list sorted by name: `clusters`, `endpoints`, `listeners`, `routes`; then
+    /// the `status` of the Gateway and its routes when given.
+    public static func render(_ snapshot: Snapshot, status: StatusReport? = nil, as format: Format) throws -> String {
         registerEmbeddedTypes
         var options = JSONEncodingOptions()
         options.useDeterministicOrdering = true
@@ -42,6 +55,11 @@ public enum Translation {
                 try messageType.init(serializedBytes: resource.packed.value).jsonString(options: options)
             }
             json += (index == 0 ? "" : ",") + "\"\(key)\":[" + items.joined(separator: ",") + "]"
+        }
+        if let status {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            json += ",\"status\":" + String(decoding: try encoder.encode(status), as: UTF8.self)
         }
         json += "}"
         switch format {
@@ -80,6 +98,11 @@ public enum Translation {
             Envoy_Extensions_LoadBalancingPolicies_Random_V3_Random.self,
             Envoy_Extensions_LoadBalancingPolicies_Maglev_V3_Maglev.self,
             Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions.self,
+            Envoy_Extensions_Clusters_Dns_V3_DnsCluster.self,
+            Envoy_Extensions_Retry_Host_PreviousHosts_V3_PreviousHostsPredicate.self,
+            Envoy_Extensions_Retry_Priority_PreviousPriorities_V3_PreviousPrioritiesConfig.self,
+            Envoy_Extensions_Filters_Http_GrpcWeb_V3_GrpcWeb.self,
+            Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig.self,
         ]
         for type in types { _ = Google_Protobuf_Any.register(messageType: type) }
     }()

@@ -9,6 +9,7 @@ public struct ResourceSet: Sendable {
     public var backends: [Backend] = []
     public var services: [Service] = []
     public var endpointSlices: [EndpointSlice] = []
+    public var referenceGrants: [ReferenceGrant] = []
     public var diagnostics: [Diagnostic] = []
 
     public init() {}
@@ -69,6 +70,8 @@ public struct ResourceSet: Sendable {
                     if let service = Service(object) { set.services.append(service) }
                 case "EndpointSlice":
                     if let slice = EndpointSlice(object) { set.endpointSlices.append(slice) }
+                case "ReferenceGrant":
+                    if let grant = ReferenceGrant(object) { set.referenceGrants.append(grant) }
                 default:
                     break
                 }

@@ -20,6 +20,8 @@ public struct HTTPListener: Sendable, Equatable {
     /// The port Envoy binds: the Gateway's port, plus 10000 below 1024 (Envoy runs unprivileged).
     public var port: Int
     public var virtualHosts: [VirtualHost]
+    /// A GRPCRoute is attached: the listener bridges gRPC-Web and counts gRPC calls.
+    public var servesGRPC = false
 
     public init(name: String, port: Int, virtualHosts: [VirtualHost] = []) {
         self.name = name
@@ -50,14 +52,21 @@ public struct Route: Sendable, Equatable {
     }
 
     public struct ValueMatch: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable {
+            case exact
+            case regularExpression
+            /// gRPC method matches without a service match the end of `:path`.
+            case suffix
+        }
+
         public var name: String
         public var value: String
-        public var regularExpression: Bool
+        public var kind: Kind
 
-        public init(name: String, value: String, regularExpression: Bool = false) {
+        public init(name: String, value: String, kind: Kind = .exact) {
             self.name = name
             self.value = value
-            self.regularExpression = regularExpression
+            self.kind = kind
         }
     }
 
@@ -115,6 +124,40 @@ public struct Route: Sendable, Equatable {
         }
     }
 
+    /// HTTPRoute URLRewrite: what the upstream sees instead of the client's host and path.
+    public struct Rewrite: Sendable, Equatable {
+        public enum Path: Sendable, Equatable {
+            /// The whole path becomes this.
+            case full(String)
+            /// The matched prefix becomes this.
+            case prefix(String)
+        }
+
+        public var hostname: String?
+        public var path: Path?
+
+        public init(hostname: String? = nil, path: Path? = nil) {
+            self.hostname = hostname
+            self.path = path
+        }
+    }
+
+    /// When Envoy retries a request, as Envoy Gateway writes it: from a base policy (connection
+    /// failures and 503s, twice, on another host), overridden field by field.
+    public struct RetryPolicy: Sendable, Equatable {
+        /// Envoy `retry_on` conditions, sorted and unique; nil keeps Envoy Gateway's default set.
+        public var triggers: [String]?
+        /// Sorted and unique; Envoy Gateway's base is `[503]`.
+        public var statusCodes: [Int] = [503]
+        public var numRetries: Int = 2
+        public var numAttemptsPerPriority: Int?
+        public var perTryTimeout: Duration?
+        public var backOffBase: Duration?
+        public var backOffMax: Duration?
+
+        public init() {}
+    }
+
     public enum Action: Sendable, Equatable {
         case forward(cluster: String)
         case redirect(Redirect)
@@ -131,6 +174,12 @@ public struct Route: Sendable, Equatable {
     public var action: Action
     public var requestHeaders = HeaderMutation()
     public var responseHeaders = HeaderMutation()
+    public var rewrite: Rewrite?
+    /// The whole request's deadline, from the client's request to the upstream's last byte.
+    public var timeout: Duration?
+    public var retry: RetryPolicy?
+    /// Whether WebSocket upgrades pass (HTTP/1 routes); gRPC routes have none.
+    public var allowsWebSocket = true
 
     public init(
         name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [], method: String? = nil,

@@ -2,60 +2,128 @@ import GatewayAPI
 import GatewayIR
 
 /// Resolves backendRefs to endpoints: Envoy Gateway `Backend`s directly, Kubernetes Services
-/// through their EndpointSlices (ready endpoints; terminating ones draining).
+/// through their EndpointSlices (ready endpoints; terminating ones draining). A reference that
+/// does not resolve is a route status problem, worded as Envoy Gateway words it.
 struct BackendIndex {
+    /// Why a backendRef did not resolve: a Gateway API `ResolvedRefs` reason and its message.
+    struct Problem: Equatable {
+        var reason: String
+        var message: String
+    }
+
     private var backends: [String: Backend] = [:]
     private var services: [String: Service] = [:]
     private var slices: [String: [EndpointSlice]] = [:]
+    private var grants: [ReferenceGrant] = []
 
     init(_ resources: ResourceSet) {
         for backend in resources.backends { backends["\(backend.namespace)/\(backend.name)"] = backend }
         for service in resources.services { services["\(service.namespace)/\(service.name)"] = service }
         for slice in resources.endpointSlices { slices["\(slice.namespace)/\(slice.serviceName)", default: []].append(slice) }
+        grants = resources.referenceGrants
     }
 
     /// The cluster for a rule's backendRefs, or nil when none resolves (the route then answers 500,
-    /// as Envoy Gateway's does). Host names make a DNS cluster.
-    func cluster(named name: String, for refs: [BackendReference]) -> BackendCluster? {
+    /// as Envoy Gateway's does), and the problems of the refs that did not resolve. Host names
+    /// make a DNS cluster.
+    func cluster(
+        named name: String, for refs: [BackendReference], route: RouteSource, rule ruleIndex: Int
+    ) -> (cluster: BackendCluster?, problems: [Problem]) {
         var groups: [EndpointGroup] = []
+        var problems: [Problem] = []
         var dns = false
-        for ref in refs where ref.weight > 0 {
-            let key = "\(ref.namespace)/\(ref.name)"
-            switch ref.kind {
-            case "Backend":
-                guard let backend = backends[key] else { continue }
-                var endpoints: [Endpoint] = []
-                for endpoint in backend.endpoints {
-                    switch endpoint {
-                    case .ip(let address, let port): endpoints.append(Endpoint(host: address, port: port))
-                    case .fqdn(let hostname, let port):
-                        dns = true
-                        endpoints.append(Endpoint(host: hostname, port: port))
-                    }
+        var upstreamProtocol = route.upstreamProtocol
+        for (refIndex, ref) in refs.enumerated() {
+            let resolved = resolve(ref, route: route)
+            guard case .success(let group) = resolved else {
+                if case .failure(let problem) = resolved {
+                    problems.append(
+                        Problem(
+                            reason: problem.reason,
+                            message: "Failed to process route rule \(ruleIndex) backendRef \(refIndex): \(problem.message)"))
                 }
-                groups.append(EndpointGroup(weight: ref.weight, endpoints: endpoints))
-            case "Service":
-                guard let service = services[key], let port = ref.port,
-                    let servicePort = service.ports.first(where: { $0.port == port })
-                else { continue }
-                var endpoints: [Endpoint] = []
-                for slice in slices[key, default: []] {
-                    // A slice's ports are the endpoints' own, named as the Service's ports are.
-                    let targetPort =
-                        slice.ports.first(where: { ($0.name ?? "") == (servicePort.name ?? "") })?.port
-                        ?? servicePort.targetPort ?? servicePort.port
-                    for endpoint in slice.endpoints where endpoint.ready || endpoint.terminating {
-                        for address in endpoint.addresses {
-                            endpoints.append(Endpoint(host: address, port: targetPort, draining: endpoint.terminating))
-                        }
-                    }
-                }
-                groups.append(EndpointGroup(weight: ref.weight, endpoints: endpoints))
-            default:
                 continue
             }
+            if group.dns { dns = true }
+            if group.http2 { upstreamProtocol = .http2 }
+            if ref.weight > 0 { groups.append(EndpointGroup(weight: ref.weight, endpoints: group.endpoints)) }
         }
-        guard !groups.isEmpty else { return nil }
-        return BackendCluster(name: name, discovery: dns ? .dns : .endpoints, groups: groups)
+        guard !groups.isEmpty else { return (nil, problems) }
+        return (BackendCluster(name: name, discovery: dns ? .dns : .endpoints, upstreamProtocol: upstreamProtocol, groups: groups), problems)
+    }
+
+    private struct ResolvedGroup {
+        var endpoints: [Endpoint]
+        var dns = false
+        var http2 = false
+    }
+
+    private struct Failure: Error {
+        var reason: String
+        var message: String
+    }
+
+    private func resolve(_ ref: BackendReference, route: RouteSource) -> Result<ResolvedGroup, Failure> {
+        let key = "\(ref.namespace)/\(ref.name)"
+        guard ["", "gateway.envoyproxy.io"].contains(ref.group) else {
+            return .failure(
+                Failure(
+                    reason: "InvalidKind",
+                    message:
+                        "group \"\(ref.group)\" is invalid: only the core API group (empty) and gateway.envoyproxy.io are supported"))
+        }
+        guard ["Service", "Backend"].contains(ref.kind) else {
+            return .failure(
+                Failure(reason: "InvalidKind", message: "kind \(ref.kind) is invalid: only Service and Envoy Gateway Backend are supported"))
+        }
+        if ref.namespace != route.namespace {
+            let permitted = grants.contains { grant in
+                grant.namespace == ref.namespace
+                    && grant.permits(
+                        fromGroup: "gateway.networking.k8s.io", fromKind: route.kind, fromNamespace: route.namespace,
+                        toGroup: ref.group, toKind: ref.kind, name: ref.name)
+            }
+            if !permitted {
+                return .failure(
+                    Failure(reason: "RefNotPermitted", message: "Backend ref to \(ref.kind) \(key) not permitted by any ReferenceGrant"))
+            }
+        }
+        switch ref.kind {
+        case "Backend":
+            guard let backend = backends[key] else { return .failure(Failure(reason: "BackendNotFound", message: "Backend \(key) not found")) }
+            var group = ResolvedGroup(endpoints: [], http2: backend.appProtocols.contains("gateway.envoyproxy.io/h2c"))
+            for endpoint in backend.endpoints {
+                switch endpoint {
+                case .ip(let address, let port): group.endpoints.append(Endpoint(host: address, port: port))
+                case .fqdn(let hostname, let port):
+                    group.dns = true
+                    group.endpoints.append(Endpoint(host: hostname, port: port))
+                }
+            }
+            return .success(group)
+        default:
+            guard let service = services[key] else { return .failure(Failure(reason: "BackendNotFound", message: "service \(key) not found")) }
+            guard let port = ref.port else {
+                return .failure(
+                    Failure(
+                        reason: "PortNotSpecified", message: "A valid port number corresponding to a port on the Service must be specified"))
+            }
+            guard let servicePort = service.ports.first(where: { $0.port == port }) else {
+                return .failure(Failure(reason: "PortNotFound", message: "TCP Port \(port) not found on Service \(key)"))
+            }
+            var group = ResolvedGroup(endpoints: [], http2: ["kubernetes.io/h2c", "grpc"].contains(servicePort.appProtocol ?? ""))
+            for slice in slices[key, default: []] {
+                // A slice's ports are the endpoints' own, named as the Service's ports are.
+                let targetPort =
+                    slice.ports.first(where: { ($0.name ?? "") == (servicePort.name ?? "") })?.port
+                    ?? servicePort.targetPort ?? servicePort.port
+                for endpoint in slice.endpoints where endpoint.ready || endpoint.terminating {
+                    for address in endpoint.addresses {
+                        group.endpoints.append(Endpoint(host: address, port: targetPort, draining: endpoint.terminating))
+                    }
+                }
+            }
+            return .success(group)
+        }
     }
 }

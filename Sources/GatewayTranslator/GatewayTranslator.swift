@@ -1,29 +1,64 @@
 import GatewayAPI
 import GatewayIR
 
-/// The operator's resources → one `GatewayConfig` per Gateway: listeners, virtual hosts, routes in
-/// precedence order, and a cluster per route rule. Pure: no files, no clocks.
+/// The operator's resources → one `GatewayConfig` per Gateway (listeners, virtual hosts, routes
+/// in precedence order, a cluster per route rule) and the status of every Gateway and route.
+/// Pure: no files, no clocks.
 ///
 /// Names follow Envoy Gateway's (mapping doc §5.1) so its users' dashboards carry over.
 public enum GatewayTranslator {
     /// Envoy runs unprivileged: a Gateway port below 1024 becomes this much higher, as in Envoy Gateway.
     public static let privilegedPortOffset = 10000
+    /// Written into route parent statuses; Envoy Gateway's, since we translate as it does.
+    public static let controllerName = "gateway.envoyproxy.io/gatewayclass-controller"
 
-    public static func translate(_ resources: ResourceSet) -> [GatewayConfig] {
+    public struct Output: Sendable {
+        public var configs: [GatewayConfig]
+        public var status: StatusReport
+    }
+
+    public static func translate(_ resources: ResourceSet) -> Output {
         let backends = BackendIndex(resources)
-        return resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }.map { gateway in
-            translate(gateway, routes: resources.httpRoutes, backends: backends)
+        let routes = (resources.httpRoutes.map(RouteSource.init) + resources.grpcRoutes.map(RouteSource.init))
+            .sorted { ($0.namespace, $0.name, $0.kind) < ($1.namespace, $1.name, $1.kind) }
+        let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        let rules = routes.map { route in resolveRules(route, backends: backends) }
+
+        var status = StatusReport()
+        var attached: [String: Int] = [:]  // "<gw-ns>/<gw>/<listener>" → routes attached
+        for (route, resolved) in zip(routes, rules) {
+            let routeStatus = self.routeStatus(route, rules: resolved, gateways: gateways, attached: &attached)
+            if route.kind == "GRPCRoute" { status.grpcRoutes.append(routeStatus) } else { status.httpRoutes.append(routeStatus) }
         }
+        let configs = gateways.map { gateway in
+            status.gateways.append(gatewayStatus(gateway, attached: attached))
+            return translate(gateway, routes: Array(zip(routes, rules)))
+        }
+        return Output(configs: configs, status: status)
     }
 
     public static func envoyPort(_ port: Int) -> Int {
         port < 1024 ? port + privilegedPortOffset : port
     }
 
-    static func translate(_ gateway: Gateway, routes: [HTTPRoute], backends: BackendIndex) -> GatewayConfig {
+    /// A route rule with its backends resolved: shared by every Gateway the route attaches to.
+    struct ResolvedRule {
+        var clusterName: String
+        var cluster: BackendCluster?
+        var problems: [BackendIndex.Problem]
+    }
+
+    static func resolveRules(_ route: RouteSource, backends: BackendIndex) -> [ResolvedRule] {
+        route.rules.enumerated().map { index, rule in
+            let name = "\(route.namePrefix)/rule/\(index)"
+            let (cluster, problems) = backends.cluster(named: name, for: rule.backendRefs, route: route, rule: index)
+            return ResolvedRule(clusterName: name, cluster: cluster, problems: problems)
+        }
+    }
+
+    static func translate(_ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])]) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
-        let sortedRoutes = routes.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
 
         // Listeners on one port share one Envoy listener, named after the first (Envoy Gateway's rule).
         var byPort: [Int: HTTPListener] = [:]
@@ -35,9 +70,13 @@ public enum GatewayTranslator {
                 byPort[port] = HTTPListener(name: listenerName, port: port)
                 portOrder.append(port)
             }
-            for route in sortedRoutes where attaches(route, to: gateway, listener: listener) {
+            for (route, rules) in routes where attaches(route, to: gateway, listener: listener) {
+                if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
                 for hostname in hostnames(listener: listener.hostname, route: route.hostnames) {
-                    let routeNames = add(route, hostname: hostname, backends: backends, clusters: &config.clusters, known: &clusterNames)
+                    let routeNames = add(route, rules: rules, hostname: hostname, listenerPort: listener.port)
+                    for rule in rules {
+                        if let cluster = rule.cluster, clusterNames.insert(cluster.name).inserted { config.clusters.append(cluster) }
+                    }
                     let hostName = "\(byPort[port]!.name)/\(underscored(hostname))"
                     if let index = byPort[port]!.virtualHosts.firstIndex(where: { $0.domains == [hostname] }) {
                         byPort[port]!.virtualHosts[index].routes += routeNames
@@ -58,20 +97,28 @@ public enum GatewayTranslator {
         return config
     }
 
-    /// Whether `route` names this Gateway (and this listener, by section name or port) and the
-    /// listener allows routes from the route's namespace.
-    static func attaches(_ route: HTTPRoute, to gateway: Gateway, listener: Gateway.Listener) -> Bool {
-        let allowed =
-            switch listener.allowedNamespaces {
-            case "All": true
-            case "Same": route.namespace == gateway.namespace
-            default: false  // Selector needs Namespace objects, which files do not carry yet.
-            }
-        return allowed
+    /// Whether `ref` names this listener (by section name or port, or neither).
+    static func selects(_ ref: ParentReference, _ listener: Gateway.Listener) -> Bool {
+        (ref.sectionName == nil || ref.sectionName == listener.name) && (ref.port == nil || ref.port == listener.port)
+    }
+
+    /// Whether the listener takes routes of this kind from the route's namespace.
+    static func allows(_ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway) -> Bool {
+        guard listener.protocol == .http else { return false }
+        switch listener.allowedNamespaces {
+        case "All": return true
+        case "Same": return route.namespace == gateway.namespace
+        default: return false  // Selector needs Namespace objects, which files do not carry yet.
+        }
+    }
+
+    /// Whether `route` attaches to this listener: a parentRef names both, the listener allows it,
+    /// and their hostnames intersect.
+    static func attaches(_ route: RouteSource, to gateway: Gateway, listener: Gateway.Listener) -> Bool {
+        allows(listener, route, gateway: gateway)
+            && !hostnames(listener: listener.hostname, route: route.hostnames).isEmpty
             && route.parentRefs.contains { ref in
-                ref.namespace == gateway.namespace && ref.name == gateway.name
-                    && (ref.sectionName == nil || ref.sectionName == listener.name)
-                    && (ref.port == nil || ref.port == listener.port)
+                ref.namespace == gateway.namespace && ref.name == gateway.name && selects(ref, listener)
             }
     }
 
@@ -88,49 +135,26 @@ public enum GatewayTranslator {
         }
     }
 
-    /// The routes of every rule and match of `route` for one hostname, adding each rule's cluster once.
-    static func add(
-        _ route: HTTPRoute, hostname: String, backends: BackendIndex, clusters: inout [BackendCluster],
-        known: inout Set<String>
-    ) -> [Route] {
+    /// The routes of every rule and match of `route` for one hostname.
+    static func add(_ route: RouteSource, rules: [ResolvedRule], hostname: String, listenerPort: Int) -> [Route] {
         var routes: [Route] = []
-        for (ruleIndex, rule) in route.rules.enumerated() {
-            let clusterName = "httproute/\(route.namespace)/\(route.name)/rule/\(ruleIndex)"
-            let cluster = backends.cluster(named: clusterName, for: rule.backendRefs)
-            if let cluster, known.insert(clusterName).inserted { clusters.append(cluster) }
+        for (rule, resolved) in zip(route.rules, rules) {
             let filters = RouteFilters(rule.filters)
-            for (matchIndex, match) in rule.matches.enumerated() {
-                var route = Route(
-                        name: "\(clusterName)/match/\(matchIndex)/\(underscored(hostname))",
-                        path: pathMatch(match.path),
-                        headers: match.headers.map { Route.ValueMatch(name: $0.name, value: $0.value, regularExpression: $0.kind == .regularExpression) },
-                        queryParams: match.queryParams.map {
-                            Route.ValueMatch(name: $0.name, value: $0.value, regularExpression: $0.kind == .regularExpression)
-                        },
-                        method: match.method,
-                        action: cluster == nil ? .directResponse(status: 500) : .forward(cluster: clusterName))
-                filters.apply(to: &route)
-                routes.append(route)
+            for match in rule.matches {
+                var ir = Route(
+                    name: "\(resolved.clusterName)/match/\(match.index)/\(underscored(hostname))",
+                    path: match.path, headers: match.headers, queryParams: match.queryParams, method: match.method,
+                    action: resolved.cluster == nil ? .directResponse(status: 500) : .forward(cluster: resolved.clusterName))
+                ir.allowsWebSocket = route.upstreamProtocol == .http1
+                filters.apply(to: &ir, listenerPort: listenerPort)
+                RouteTraffic.apply(timeouts: rule.timeouts, retry: rule.retry, to: &ir)
+                routes.append(ir)
             }
         }
         return routes
     }
 
-    static func pathMatch(_ path: HTTPRoute.PathMatch) -> Route.PathMatch {
-        switch path.kind {
-        case .exact: .exact(path.value)
-        case .pathPrefix: .prefix(path.value)
-        case .regularExpression: .regularExpression(path.value)
-        }
-    }
-
     static func underscored(_ hostname: String) -> String {
-        hostname.replacingOccurrences(of: ".", with: "_")
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+        hostname.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "_")
     }
 }

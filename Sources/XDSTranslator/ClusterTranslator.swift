@@ -40,11 +40,14 @@ public enum ClusterTranslator {
             cluster.edsClusterConfig.edsConfig = .adsV3
             cluster.edsClusterConfig.serviceName = backend.name
         case .dns:
-            // The envoy.cluster.dns extension is not in our generated API yet; STRICT_DNS with
-            // the same refresh, TTL and family settings behaves alike.
-            cluster.type = .strictDns
-            cluster.dnsRefreshRate = Google_Protobuf_Duration(seconds: 30)
-            cluster.respectDnsTtl = true
+            // Envoy resolves the host names itself (the `envoy.cluster.dns` extension that
+            // replaced STRICT_DNS); the endpoints travel inline, not over EDS.
+            var dns = Envoy_Extensions_Clusters_Dns_V3_DnsCluster()
+            dns.dnsRefreshRate = Google_Protobuf_Duration(seconds: 30)
+            dns.respectDnsTtl = true
+            dns.dnsLookupFamily = .v4Preferred
+            cluster.clusterType.name = "envoy.cluster.dns"
+            cluster.clusterType.typedConfig = try .deterministic(dns)
             cluster.loadAssignment = loadAssignment(backend)
         }
 

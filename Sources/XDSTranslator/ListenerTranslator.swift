@@ -3,27 +3,50 @@ import GatewayIR
 import SwiftProtobuf
 import XDSCache
 
-/// HTTPListener → Envoy Listener with one HTTP connection manager loading its routes over ADS.
+/// HTTPListener → Envoy Listener with one HTTP connection manager loading its routes over ADS,
+/// with the connection manager settings Envoy Gateway writes for every HTTP listener (path
+/// normalisation, underscore headers rejected, the client's address trusted, HTTP/2 limits).
 public enum ListenerTranslator {
     public typealias Listener = Envoy_Config_Listener_V3_Listener
     typealias HCM = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
+    typealias HTTPFilter = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter
 
     public static func listener(_ ir: HTTPListener) throws -> Listener {
-        var router = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter()
-        router.name = "envoy.filters.http.router"
-        router.typedConfig = try .deterministic(Envoy_Extensions_Filters_Http_Router_V3_Router())
-
         var hcm = HCM()
         hcm.statPrefix = "http-\(ir.port)"  // Envoy Gateway's stat prefix, so stats queries carry over.
         hcm.rds.configSource = .adsV3
+        // Envoy serves the listener at once and fills in routes as they come, rather than waiting.
+        hcm.rds.configSource.initialFetchTimeout = Google_Protobuf_Duration(seconds: 0)
         hcm.rds.routeConfigName = ir.name
-        hcm.httpFilters = [router]
+        hcm.commonHTTPProtocolOptions.headersWithUnderscoresAction = .rejectRequest
+        hcm.http2ProtocolOptions.initialConnectionWindowSize = Google_Protobuf_UInt32Value(1_048_576)
+        hcm.http2ProtocolOptions.initialStreamWindowSize = Google_Protobuf_UInt32Value(65536)
+        hcm.http2ProtocolOptions.maxConcurrentStreams = Google_Protobuf_UInt32Value(100)
+        hcm.mergeSlashes = true
+        hcm.normalizePath = Google_Protobuf_BoolValue(true)
+        hcm.pathWithEscapedSlashesAction = .unescapeAndRedirect
+        hcm.serverHeaderTransformation = .passThrough
+        hcm.useRemoteAddress = Google_Protobuf_BoolValue(true)
 
-        var filter = Envoy_Config_Listener_V3_Filter()
-        filter.name = "envoy.filters.network.http_connection_manager"
-        filter.typedConfig = try .deterministic(hcm)
+        var filters: [HTTPFilter] = []
+        if ir.servesGRPC {
+            filters.append(try filter("envoy.filters.http.grpc_web", Envoy_Extensions_Filters_Http_GrpcWeb_V3_GrpcWeb()))
+            var stats = Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig()
+            stats.emitFilterState = true
+            stats.statsForAllMethods = Google_Protobuf_BoolValue(true)
+            filters.append(try filter("envoy.filters.http.grpc_stats", stats))
+        }
+        var router = Envoy_Extensions_Filters_Http_Router_V3_Router()
+        router.suppressEnvoyHeaders = true
+        filters.append(try filter("envoy.filters.http.router", router))
+        hcm.httpFilters = filters
+
+        var network = Envoy_Config_Listener_V3_Filter()
+        network.name = "envoy.filters.network.http_connection_manager"
+        network.typedConfig = try .deterministic(hcm)
         var chain = Envoy_Config_Listener_V3_FilterChain()
-        chain.filters = [filter]
+        chain.name = ir.name
+        chain.filters = [network]
 
         var listener = Listener()
         listener.name = ir.name
@@ -31,6 +54,14 @@ public enum ListenerTranslator {
         listener.address.socketAddress.portValue = UInt32(ir.port)
         listener.defaultFilterChain = chain
         listener.perConnectionBufferLimitBytes = Google_Protobuf_UInt32Value(32768)
+        listener.maxConnectionsToAcceptPerSocketEvent = Google_Protobuf_UInt32Value(1)
         return listener
+    }
+
+    private static func filter(_ name: String, _ config: some SwiftProtobuf.Message) throws -> HTTPFilter {
+        var filter = HTTPFilter()
+        filter.name = name
+        filter.typedConfig = try .deterministic(config)
+        return filter
     }
 }

@@ -5,21 +5,21 @@ import GatewayIR
 public enum RouteTranslator {
     public typealias RouteConfiguration = Envoy_Config_Route_V3_RouteConfiguration
 
-    public static func routeConfiguration(_ ir: HTTPListener) -> RouteConfiguration {
+    public static func routeConfiguration(_ ir: HTTPListener) throws -> RouteConfiguration {
         var config = RouteConfiguration()
         config.name = ir.name
         config.ignorePortInHostMatching = true
-        config.virtualHosts = ir.virtualHosts.map { host in
+        config.virtualHosts = try ir.virtualHosts.map { host in
             var virtualHost = Envoy_Config_Route_V3_VirtualHost()
             virtualHost.name = host.name
             virtualHost.domains = host.domains
-            virtualHost.routes = host.routes.map(route)
+            virtualHost.routes = try host.routes.map(route)
             return virtualHost
         }
         return config
     }
 
-    static func route(_ ir: Route) -> Envoy_Config_Route_V3_Route {
+    static func route(_ ir: Route) throws -> Envoy_Config_Route_V3_Route {
         var route = Envoy_Config_Route_V3_Route()
         route.name = ir.name
         switch ir.path {
@@ -40,12 +40,18 @@ public enum RouteTranslator {
         }
         switch ir.action {
         case .forward(let cluster):
-            route.route.cluster = cluster
-            var upgrade = Envoy_Config_Route_V3_RouteAction.UpgradeConfig()
-            upgrade.upgradeType = "websocket"
-            route.route.upgradeConfigs = [upgrade]
+            var action = Envoy_Config_Route_V3_RouteAction()
+            action.cluster = cluster
+            if let rewrite = ir.rewrite { URLRewrite.apply(rewrite, match: ir.path, to: &action) }
+            if ir.allowsWebSocket {
+                var upgrade = Envoy_Config_Route_V3_RouteAction.UpgradeConfig()
+                upgrade.upgradeType = "websocket"
+                action.upgradeConfigs = [upgrade]
+            }
+            try RouteTraffic.apply(ir, to: &action)
+            route.route = action
         case .redirect(let redirect):
-            route.redirect = Redirect.action(redirect)
+            route.redirect = Redirect.action(redirect, match: ir.path)
         case .directResponse(let status):
             route.directResponse.status = UInt32(status)
         }
@@ -62,7 +68,11 @@ public enum RouteTranslator {
 
     static func stringMatcher(_ match: Route.ValueMatch) -> Envoy_Type_Matcher_V3_StringMatcher {
         var matcher = Envoy_Type_Matcher_V3_StringMatcher()
-        if match.regularExpression { matcher.safeRegex.regex = match.value } else { matcher.exact = match.value }
+        switch match.kind {
+        case .exact: matcher.exact = match.value
+        case .regularExpression: matcher.safeRegex.regex = match.value
+        case .suffix: matcher.suffix = match.value
+        }
         return matcher
     }
 }

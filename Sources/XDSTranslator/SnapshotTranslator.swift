@@ -14,7 +14,7 @@ public enum SnapshotTranslator {
         }
         for listener in config.listeners {
             resources.append(try Resource(try ListenerTranslator.listener(listener)))
-            resources.append(try Resource(RouteTranslator.routeConfiguration(listener)))
+            resources.append(try Resource(try RouteTranslator.routeConfiguration(listener)))
         }
         return try Snapshot(resources)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ControlPlane
 import GatewayAPI
+import GatewayTranslator
 import Logging
 import ServiceLifecycle
 import XDSCache
@@ -94,6 +95,11 @@ struct Validate: ParsableCommand {
     func run() throws {
         let resources = try ConfigFiles.load(paths)
         for diagnostic in resources.diagnostics { print(diagnostic) }
+        // Dangling references are status, not load errors (as in Envoy Gateway): shown, not fatal.
+        let status = GatewayTranslator.translate(resources).status
+        for problem in status.problems.sorted(by: { $0.location < $1.location }) {
+            print("\(problem.location): warning: \(problem.message)")
+        }
         if !resources.diagnostics.isEmpty { throw ExitCode(1) }
     }
 }
@@ -114,7 +120,8 @@ struct Translate: ParsableCommand {
     func run() throws {
         let resources = try ConfigFiles.load(configs)
         for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
-        let snapshots = try Translation.snapshots(resources)
+        let result = try Translation.translate(resources)
+        let snapshots = result.snapshots
         let names = snapshots.keys.sorted()
         let chosen: String
         if let gateway {
@@ -129,7 +136,8 @@ struct Translate: ParsableCommand {
             }
             chosen = names[0]
         }
-        print(try Translation.render(snapshots[chosen]!, as: output), terminator: "")
+        let status = result.status.filtered(toGateway: chosen)
+        print(try Translation.render(snapshots[chosen]!, status: status, as: output), terminator: "")
     }
 }
 

@@ -49,7 +49,7 @@ struct GatewayEndToEndTests {
             """
         let resources = ResourceSet.load([("gateway.yaml", yaml)])
         try #require(resources.diagnostics.isEmpty, "\(resources.diagnostics)")
-        let config = try #require(GatewayTranslator.translate(resources).first)
+        let config = try #require(GatewayTranslator.translate(resources).configs.first)
         let cache = SnapshotCache()
         try cache.setSnapshot(try SnapshotTranslator.snapshot(config), for: config.key)
 

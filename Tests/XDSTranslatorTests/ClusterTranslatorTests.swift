@@ -65,9 +65,11 @@ struct ClusterTranslatorTests {
         backend.discovery = .dns
         backend.upstreamProtocol = .http2
         let cluster = try ClusterTranslator.cluster(backend)
-        #expect(cluster.type == .strictDns)
-        #expect(cluster.respectDnsTtl)
-        #expect(cluster.dnsRefreshRate == Google_Protobuf_Duration(seconds: 30))
+        #expect(cluster.clusterType.name == "envoy.cluster.dns")
+        let dns = try Envoy_Extensions_Clusters_Dns_V3_DnsCluster(serializedBytes: cluster.clusterType.typedConfig.value)
+        #expect(dns.respectDnsTtl)
+        #expect(dns.dnsRefreshRate == Google_Protobuf_Duration(seconds: 30))
+        #expect(dns.dnsLookupFamily == .v4Preferred)
         #expect(cluster.loadAssignment.endpoints.count == 2)
         #expect(try Resource(cluster).references.isEmpty)
         let any = try #require(cluster.typedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"])

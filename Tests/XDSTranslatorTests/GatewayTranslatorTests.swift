@@ -65,7 +65,7 @@ struct GatewayTranslatorTests {
     func translate() throws -> GatewayConfig {
         let resources = ResourceSet.load([("gw.yaml", Self.gateway), ("routes.yaml", Self.routes)])
         try #require(resources.diagnostics.isEmpty, "\(resources.diagnostics)")
-        return try #require(GatewayTranslator.translate(resources).first)
+        return try #require(GatewayTranslator.translate(resources).configs.first)
     }
 
     @Test("listeners on one port share an Envoy listener named after the first; ports below 1024 move up 10000")

@@ -42,8 +42,8 @@ struct RouteFilterTranslationTests {
     func routes() throws -> [Envoy_Config_Route_V3_Route] {
         let resources = ResourceSet.load([("r.yaml", Self.yaml)])
         try #require(resources.diagnostics.isEmpty, "\(resources.diagnostics)")
-        let listener = try #require(GatewayTranslator.translate(resources).first?.listeners.first)
-        return RouteTranslator.routeConfiguration(listener).virtualHosts.flatMap(\.routes)
+        let listener = try #require(GatewayTranslator.translate(resources).configs.first?.listeners.first)
+        return try RouteTranslator.routeConfiguration(listener).virtualHosts.flatMap(\.routes)
     }
 
     @Test("header modifiers: set overwrites, add appends, remove removes, on requests and responses")

@@ -106,10 +106,10 @@ extension HTTPRoute {
     static func redirect(_ reader: ObjectReader) -> Redirect {
         reader.allowOnly(["scheme", "hostname", "path", "port", "statusCode"])
         let status = reader.scalar("statusCode").flatMap(Int.init)
-        if let status, ![301, 302, 303, 307, 308].contains(status) {
+        if let status, ![301, 302].contains(status) {
             reader.context.report(
                 at: reader.location, .notAllowed, "\(reader.path).statusCode",
-                "\(status) is not allowed: must be one of 301, 302, 303, 307, 308")
+                "\(status) is not allowed: must be one of 301, 302")
         }
         return Redirect(
             scheme: reader.oneOf("scheme", ["http", "https"]), hostname: reader.string("hostname"),

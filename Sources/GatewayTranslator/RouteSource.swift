@@ -1,0 +1,106 @@
+import GatewayAPI
+import GatewayIR
+
+/// An HTTPRoute or GRPCRoute reduced to what the translator needs: both attach to Gateway
+/// listeners the same way and become the same Envoy routes; they differ in how matches read
+/// and in the upstream protocol.
+struct RouteSource {
+    struct Match {
+        /// In the route name: the match's index, or -1 for a rule without matches (GRPCRoute; an
+        /// HTTPRoute rule always has one after CRD defaulting).
+        var index: Int
+        var path: Route.PathMatch
+        var headers: [Route.ValueMatch] = []
+        var queryParams: [Route.ValueMatch] = []
+        var method: String?
+    }
+
+    struct Rule {
+        var matches: [Match]
+        var backendRefs: [BackendReference]
+        var filters: [HTTPRoute.Filter]
+        var timeouts: HTTPRoute.Timeouts?
+        var retry: HTTPRoute.Retry?
+    }
+
+    /// `HTTPRoute` or `GRPCRoute`.
+    var kind: String
+    var namespace: String
+    var name: String
+    var parentRefs: [ParentReference]
+    var hostnames: [String]
+    var rules: [Rule]
+    var upstreamProtocol: BackendCluster.UpstreamProtocol
+    var location: SourceLocation
+
+    /// `httproute/<ns>/<name>`: the stem of its clusters' and routes' names.
+    var namePrefix: String { "\(kind.lowercased())/\(namespace)/\(name)" }
+
+    init(_ route: HTTPRoute) {
+        kind = "HTTPRoute"
+        namespace = route.namespace
+        name = route.name
+        parentRefs = route.parentRefs
+        hostnames = route.hostnames
+        upstreamProtocol = .http1
+        location = route.location
+        rules = route.rules.map { rule in
+            Rule(
+                matches: rule.matches.enumerated().map { index, match in
+                    Match(
+                        index: index, path: Self.path(match.path), headers: match.headers.map(Self.valueMatch),
+                        queryParams: match.queryParams.map(Self.valueMatch), method: match.method)
+                },
+                backendRefs: rule.backendRefs, filters: rule.filters, timeouts: rule.timeouts, retry: rule.retry)
+        }
+    }
+
+    init(_ route: GRPCRoute) {
+        kind = "GRPCRoute"
+        namespace = route.namespace
+        name = route.name
+        parentRefs = route.parentRefs
+        hostnames = route.hostnames
+        upstreamProtocol = .http2
+        location = route.location
+        rules = route.rules.map { rule in
+            let matches =
+                rule.matches.isEmpty
+                ? [Match(index: -1, path: .prefix("/"))]
+                : rule.matches.enumerated().map { index, match in Self.grpcMatch(match, index: index) }
+            return Rule(matches: matches, backendRefs: rule.backendRefs, filters: rule.filters, timeouts: nil, retry: nil)
+        }
+    }
+
+    static func path(_ path: HTTPRoute.PathMatch) -> Route.PathMatch {
+        switch path.kind {
+        case .exact: .exact(path.value)
+        case .pathPrefix: .prefix(path.value)
+        case .regularExpression: .regularExpression(path.value)
+        }
+    }
+
+    static func valueMatch(_ match: HTTPRoute.ValueMatch) -> Route.ValueMatch {
+        Route.ValueMatch(name: match.name, value: match.value, kind: match.kind == .regularExpression ? .regularExpression : .exact)
+    }
+
+    /// What Envoy Gateway accepts as a gRPC service and method name, for regular expression
+    /// matches that leave one of them open.
+    static let anyService = #"(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*"#
+    static let anyMethod = "[A-Za-z_][A-Za-z_0-9]*"
+
+    /// A gRPC request's path is `/<service>/<method>`; matches become path and `:path` matches.
+    static func grpcMatch(_ match: GRPCRoute.Match, index: Int) -> Match {
+        var result = Match(index: index, path: .prefix("/"), headers: match.headers.map(valueMatch))
+        guard let method = match.method else { return result }
+        switch (method.kind, method.service, method.method) {
+        case (.exact, let service?, let name?): result.path = .exact("/\(service)/\(name)")
+        case (.exact, let service?, nil): result.path = .prefix("/\(service)")
+        case (.exact, nil, let name?): result.headers.append(Route.ValueMatch(name: ":path", value: "/\(name)", kind: .suffix))
+        case (.regularExpression, let service, let name) where service != nil || name != nil:
+            result.path = .regularExpression("/\(service ?? anyService)/\(name ?? anyMethod)")
+        default: break
+        }
+        return result
+    }
+}

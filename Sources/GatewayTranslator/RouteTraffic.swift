@@ -1,0 +1,25 @@
+import GatewayAPI
+import GatewayIR
+
+/// An HTTPRoute rule's `timeouts` and `retry` (GEP-1742, GEP-1731), as Envoy Gateway maps them:
+/// `request` is the route timeout; `backendRequest` is the per-try timeout when the rule
+/// retries, and otherwise replaces the route timeout.
+enum RouteTraffic {
+    static func apply(timeouts: HTTPRoute.Timeouts?, retry: HTTPRoute.Retry?, to route: inout Route) {
+        if let request = timeouts?.request { route.timeout = duration(request) }
+        if let backendRequest = timeouts?.backendRequest, retry == nil { route.timeout = duration(backendRequest) }
+        guard let retry else { return }
+        var policy = Route.RetryPolicy()
+        if let attempts = retry.attempts { policy.numRetries = attempts }
+        if let backoff = retry.backoff { policy.backOffBase = duration(backoff) }
+        if let backendRequest = timeouts?.backendRequest { policy.perTryTimeout = duration(backendRequest) }
+        // Codes replace the base 503 in the order given; the default trigger set already
+        // includes retriable-status-codes.
+        if !retry.codes.isEmpty { policy.statusCodes = retry.codes }
+        route.retry = policy
+    }
+
+    static func duration(_ value: GatewayAPIDuration) -> Duration {
+        .milliseconds(value.milliseconds)
+    }
+}

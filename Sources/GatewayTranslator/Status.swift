@@ -1,0 +1,121 @@
+import GatewayAPI
+
+/// A Gateway API status condition, as a Kubernetes controller would write it (without the
+/// timestamps and generations that have no meaning for files).
+public struct Condition: Sendable, Equatable, Encodable {
+    public var type: String
+    /// `"True"` or `"False"`, as Kubernetes spells them.
+    public var status: String
+    public var reason: String
+    public var message: String
+
+    public init(_ type: String, _ status: Bool, _ reason: String, _ message: String) {
+        self.type = type
+        self.status = status ? "True" : "False"
+        self.reason = reason
+        self.message = message
+    }
+
+    public var isTrue: Bool { status == "True" }
+}
+
+/// What the translator decided about each resource, in Gateway API's `status` shapes. Nothing
+/// in the files is changed: `translate` and (later) `status` show it.
+public struct StatusReport: Sendable, Equatable, Encodable {
+    public var gateways: [GatewayStatus] = []
+    public var httpRoutes: [RouteStatus] = []
+    public var grpcRoutes: [RouteStatus] = []
+
+    public init() {}
+
+    /// Only what concerns one Gateway: its own status and the route parents that name it.
+    public func filtered(toGateway key: String) -> StatusReport {
+        var report = StatusReport()
+        report.gateways = gateways.filter { "\($0.namespace)/\($0.name)" == key }
+        func keep(_ routes: [RouteStatus]) -> [RouteStatus] {
+            routes.compactMap { route in
+                var route = route
+                route.parents = route.parents.filter { "\($0.parentRef.namespace)/\($0.parentRef.name)" == key }
+                return route.parents.isEmpty ? nil : route
+            }
+        }
+        report.httpRoutes = keep(httpRoutes)
+        report.grpcRoutes = keep(grpcRoutes)
+        return report
+    }
+
+    /// Every condition that is not as it should be, with where its resource is defined: what
+    /// `validate` reports as warnings (dangling references are status, not load errors).
+    public var problems: [(location: SourceLocation, message: String)] {
+        var problems: [(SourceLocation, String)] = []
+        for gateway in gateways {
+            for condition in gateway.conditions where !condition.isTrue {
+                problems.append((gateway.location, "Gateway \(gateway.namespace)/\(gateway.name): \(condition.summary)"))
+            }
+            for listener in gateway.listeners {
+                for condition in listener.conditions where !condition.isTrue && condition.type != "Conflicted" {
+                    problems.append(
+                        (gateway.location, "Gateway \(gateway.namespace)/\(gateway.name) listener \(listener.name): \(condition.summary)"))
+                }
+            }
+        }
+        for route in httpRoutes + grpcRoutes {
+            for parent in route.parents {
+                for condition in parent.conditions where !condition.isTrue {
+                    problems.append(
+                        (route.location,
+                         "\(route.kind) \(route.namespace)/\(route.name) on Gateway \(parent.parentRef.namespace)/\(parent.parentRef.name): \(condition.summary)"))
+                }
+            }
+        }
+        return problems
+    }
+}
+
+extension Condition {
+    var summary: String { "\(type)=\(status) \(reason): \(message)" }
+}
+
+public struct GatewayStatus: Sendable, Equatable, Encodable {
+    public var namespace: String
+    public var name: String
+    public var conditions: [Condition]
+    public var listeners: [ListenerStatus]
+    var location: SourceLocation
+
+    enum CodingKeys: String, CodingKey {
+        case namespace, name, conditions, listeners
+    }
+}
+
+public struct ListenerStatus: Sendable, Equatable, Encodable {
+    public var name: String
+    public var attachedRoutes: Int
+    public var supportedKinds: [String]
+    public var conditions: [Condition]
+}
+
+public struct RouteStatus: Sendable, Equatable, Encodable {
+    public struct ParentRef: Sendable, Equatable, Encodable {
+        public var namespace: String
+        public var name: String
+        public var sectionName: String?
+        public var port: Int?
+    }
+
+    public struct Parent: Sendable, Equatable, Encodable {
+        public var parentRef: ParentRef
+        public var controllerName: String
+        public var conditions: [Condition]
+    }
+
+    public var kind: String
+    public var namespace: String
+    public var name: String
+    public var parents: [Parent]
+    var location: SourceLocation
+
+    enum CodingKeys: String, CodingKey {
+        case namespace, name, parents
+    }
+}

@@ -1,0 +1,56 @@
+import EnvoyAPI
+import GatewayIR
+import SwiftProtobuf
+
+/// A route's timeout and retry policy → RouteAction `timeout`, `idle_timeout` and
+/// `retry_policy`, as Envoy Gateway writes them.
+enum RouteTraffic {
+    static let defaultRetryOn = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+
+    /// `rewrites` is false for routes with a URL rewrite, which Envoy Gateway writes without the
+    /// derived idle timeout.
+    static func apply(_ ir: Route, to action: inout Envoy_Config_Route_V3_RouteAction) throws {
+        if let timeout = ir.timeout {
+            action.timeout = Google_Protobuf_Duration(timeout)
+            // A stream idle longer than the request may take would cut it short: the idle timeout
+            // is at least an hour and at least the request timeout; 0 disables both.
+            if ir.rewrite == nil {
+                let idle = timeout == .zero ? .zero : max(.seconds(3600), timeout)
+                action.idleTimeout = Google_Protobuf_Duration(idle)
+            }
+        }
+        if let retry = ir.retry { action.retryPolicy = try retryPolicy(retry) }
+    }
+
+    static func retryPolicy(_ ir: Route.RetryPolicy) throws -> Envoy_Config_Route_V3_RetryPolicy {
+        var policy = Envoy_Config_Route_V3_RetryPolicy()
+        policy.retryOn = ir.triggers.map { $0.joined(separator: ",") } ?? defaultRetryOn
+        policy.retriableStatusCodes = ir.statusCodes.map(UInt32.init)
+        policy.numRetries = Google_Protobuf_UInt32Value(UInt32(ir.numRetries))
+        var predicate = Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate()
+        predicate.name = "envoy.retry_host_predicates.previous_hosts"
+        predicate.typedConfig = try .deterministic(Envoy_Extensions_Retry_Host_PreviousHosts_V3_PreviousHostsPredicate())
+        policy.retryHostPredicate = [predicate]
+        policy.hostSelectionRetryMaxAttempts = 5
+        if let perPriority = ir.numAttemptsPerPriority, perPriority > 0 {
+            var config = Envoy_Extensions_Retry_Priority_PreviousPriorities_V3_PreviousPrioritiesConfig()
+            config.updateFrequency = Int32(perPriority)
+            policy.retryPriority.name = "envoy.retry_priorities.previous_priorities"
+            policy.retryPriority.typedConfig = try .deterministic(config)
+        }
+        if let perTry = ir.perTryTimeout { policy.perTryTimeout = Google_Protobuf_Duration(perTry) }
+        if ir.backOffBase != nil || ir.backOffMax != nil {
+            if let base = ir.backOffBase { policy.retryBackOff.baseInterval = Google_Protobuf_Duration(base) }
+            if let max = ir.backOffMax { policy.retryBackOff.maxInterval = Google_Protobuf_Duration(max) }
+        }
+        return policy
+    }
+}
+
+extension Google_Protobuf_Duration {
+    /// Whole seconds and nanoseconds, as protobuf durations are kept.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(seconds: seconds, nanos: Int32(attoseconds / 1_000_000_000))
+    }
+}
