@@ -125,6 +125,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["XDSTesting"], swiftSettings: strict),
         .testTarget(
+            name: "GoldenTests", dependencies: ["ControlPlane", "GatewayAPI"], exclude: ["cases"], swiftSettings: strict),
+        .testTarget(
             name: "EnvoyEndToEndTests",
             dependencies: ["XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR"],
             swiftSettings: strict),

@@ -40,6 +40,25 @@ public enum Translation {
     /// prints it, each list sorted by name: `clusters`, `endpoints`, `listeners`, `routes`; then
     /// the `status` of the Gateway and its routes when given.
     public static func render(_ snapshot: Snapshot, status: StatusReport? = nil, as format: Format) throws -> String {
+        var json = "{" + (try resourcesJSON(snapshot))
+        if let status { json += ",\"status\":" + (try statusJSON(status)) }
+        return try text(json + "}", as: format)
+    }
+
+    /// Everything files become, in one document: the load's diagnostics, each Gateway's
+    /// resources (by node group) and the whole status report. What golden tests compare.
+    public static func renderAll(_ resources: ResourceSet, as format: Format = .yaml) throws -> String {
+        let result = try translate(resources)
+        let diagnostics = try JSONEncoder().encode(resources.diagnostics.map(\.description))
+        var json = "{\"diagnostics\":" + String(decoding: diagnostics, as: UTF8.self) + ",\"gateways\":["
+        json += try result.snapshots.keys.sorted().map { key in
+            "{\"name\":\"\(key)\"," + (try resourcesJSON(result.snapshots[key]!)) + "}"
+        }.joined(separator: ",")
+        json += "],\"status\":" + (try statusJSON(result.status)) + "}"
+        return try text(json, as: format)
+    }
+
+    private static func resourcesJSON(_ snapshot: Snapshot) throws -> String {
         registerEmbeddedTypes
         var options = JSONEncodingOptions()
         options.useDeterministicOrdering = true
@@ -49,19 +68,21 @@ public enum Translation {
             ("listeners", .listener, Envoy_Config_Listener_V3_Listener.self),
             ("routes", .route, Envoy_Config_Route_V3_RouteConfiguration.self),
         ]
-        var json = "{"
-        for (index, (key, type, messageType)) in sections.enumerated() {
+        return try sections.map { key, type, messageType in
             let items = try snapshot[type].sorted.map { resource in
                 try messageType.init(serializedBytes: resource.packed.value).jsonString(options: options)
             }
-            json += (index == 0 ? "" : ",") + "\"\(key)\":[" + items.joined(separator: ",") + "]"
-        }
-        if let status {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            json += ",\"status\":" + String(decoding: try encoder.encode(status), as: UTF8.self)
-        }
-        json += "}"
+            return "\"\(key)\":[" + items.joined(separator: ",") + "]"
+        }.joined(separator: ",")
+    }
+
+    private static func statusJSON(_ status: StatusReport) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(status), as: UTF8.self)
+    }
+
+    private static func text(_ json: String, as format: Format) throws -> String {
         switch format {
         case .json:
             let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
@@ -69,7 +90,7 @@ public enum Translation {
             return String(decoding: pretty, as: UTF8.self) + "\n"
         case .yaml:
             guard let node = try Yams.compose(yaml: json) else { return "" }
-            return try Yams.serialize(node: blockStyle(node))
+            return try Yams.serialize(node: blockStyle(node), width: -1)
         }
     }
 
@@ -81,7 +102,11 @@ public enum Translation {
         case .sequence(let sequence):
             return .sequence(Node.Sequence(sequence.map(blockStyle), sequence.tag, .block))
         case .scalar(var scalar):
-            scalar.style = .any  // plain where that reads back the same, quoted where it would not
+            // Plain where that reads back the same; a string that plain would read as a boolean,
+            // number or null (Kubernetes' "True") stays quoted.
+            let quoted = scalar.style == .doubleQuoted || scalar.style == .singleQuoted
+            let plainTag = Resolver.default.resolveTag(of: .scalar(Node.Scalar(scalar.string)))
+            scalar.style = quoted && plainTag != .str ? .doubleQuoted : .any
             return .scalar(scalar)
         case .alias:
             return node
