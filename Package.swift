@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "XDSServer", targets: ["XDSServer"]),
         .executable(name: "switchboard", targets: ["switchboard"]),
         .executable(name: "xds-bench", targets: ["XDSBenchmark"]),
+        .executable(name: "translate-bench", targets: ["TranslationBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -114,6 +115,11 @@ let package = Package(
                 "XDSCache", "XDSServer", "XDSTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "TranslationBenchmark",
+            dependencies: ["ControlPlane", "XDSCache", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .testTarget(name: "XDSCacheTests", dependencies: ["XDSCache", "XDSTesting"], swiftSettings: strict),

@@ -32,3 +32,36 @@ public enum TestManifests {
 /// The `switchboard` executable that `swift build --build-tests` puts beside the test bundle.
 public let switchboardExecutable = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
     .deletingLastPathComponent().appendingPathComponent("switchboard").path
+
+/// A `switchboard` process run as an operator would run it.
+public enum SwitchboardCommand {
+    /// Starts `switchboard serve` on the given config directory; the caller terminates it.
+    public static func serve(config: URL, xdsPort: Int) throws -> Process {
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
+        serve.arguments = ["serve", "--config", config.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning"]
+        try serve.run()
+        return serve
+    }
+
+    /// What `switchboard bootstrap` prints for a gateway served on `xdsPort`.
+    public static func bootstrap(xdsPort: Int, gateway: String, delta: Bool) throws -> String {
+        let bootstrap = Process()
+        bootstrap.executableURL = URL(fileURLWithPath: switchboardExecutable)
+        bootstrap.arguments = ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-port", "0"]
+            + (delta ? ["--delta"] : [])
+        let output = Pipe()
+        bootstrap.standardOutput = output
+        try bootstrap.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        bootstrap.waitUntilExit()
+        return text
+    }
+
+    /// A fresh temporary directory for a test's config files.
+    public static func temporaryDirectory(_ prefix: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+}

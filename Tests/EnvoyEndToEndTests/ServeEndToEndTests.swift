@@ -11,26 +11,13 @@ struct ServeEndToEndTests {
         defer { Task { await upstream.stop() } }
         let listenerPort = try freePort()
         let xdsPort = try freePort()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try SwitchboardCommand.temporaryDirectory("serve")
         try TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: upstream.port)
             .write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
 
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        serve.arguments = ["serve", "--config", directory.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning"]
-        try serve.run()
+        let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort)
         defer { if serve.isRunning { serve.terminate() } }
-
-        let bootstrap = Process()
-        bootstrap.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        bootstrap.arguments = ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", "default/eg", "--admin-port", "0"]
-            + (delta ? ["--delta"] : [])
-        let output = Pipe()
-        bootstrap.standardOutput = output
-        try bootstrap.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        bootstrap.waitUntilExit()
+        let text = try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta)
 
         let envoy = try await EnvoyProcess.start(bootstrap: text)
         let served = await eventually(timeout: .seconds(15)) {

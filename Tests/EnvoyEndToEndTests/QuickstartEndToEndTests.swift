@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+import XDSTesting
+
+/// examples/quickstart, exactly as shipped except for ports, served by `switchboard serve` to a
+/// real Envoy: each match reaches its upstream and the 80/20 split holds.
+@Suite("The quickstart example with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+struct QuickstartEndToEndTests {
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../examples/quickstart").standardizedFileURL
+
+    @Test("header and path matches reach the right upstream; the weighted split is 80/20 within ±10%", arguments: [false, true])
+    func quickstart(delta: Bool) async throws {
+        let blue = try await UpstreamServer.start(name: "blue")
+        let green = try await UpstreamServer.start(name: "green")
+        defer { Task { await blue.stop(); await green.stop() } }
+        let listenerPort = try freePort()
+        let xdsPort = try freePort()
+
+        // The example's fixed ports would collide between parallel tests: only they change.
+        let directory = try SwitchboardCommand.temporaryDirectory("quickstart")
+        let replacements = ["port: 9081\n": "port: \(blue.port)\n", "port: 9082\n": "port: \(green.port)\n", "port: 80\n": "port: \(listenerPort)\n"]
+        for file in try FileManager.default.contentsOfDirectory(atPath: Self.example.path) where file.hasSuffix(".yaml") {
+            var text = try String(contentsOf: Self.example.appendingPathComponent(file), encoding: .utf8)
+            for (from, to) in replacements { text = text.replacingOccurrences(of: from, with: to) }
+            try text.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        }
+
+        let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort)
+        defer { if serve.isRunning { serve.terminate() } }
+        let envoy = try await EnvoyProcess.start(
+            bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta))
+        let url = "http://127.0.0.1:\(listenerPort)"
+        let host = ["Host": "www.example.com"]
+        let ready = await eventually(timeout: .seconds(20)) { try await HTTP.get("\(url)/", headers: host).status == 200 }
+        try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
+
+        #expect(try await HTTP.get("\(url)/", headers: host.merging(["x-canary": "true"]) { $1 }).body == "green")
+        let v1 = try await HTTP.get("\(url)/api/v1/users", headers: host)
+        #expect(v1.body == "blue")
+        #expect(v1.headers["x-api"] == "v1")
+        let v2 = try await HTTP.get("\(url)/api/v2/users", headers: host)
+        #expect(v2.body == "green")
+        #expect(v2.headers["x-api"] == "v2")
+        #expect(try await HTTP.get("\(url)/", headers: ["Host": "other.example.org"]).status == 404)
+
+        var blueCount = 0
+        for _ in 0..<200 where try await HTTP.get("\(url)/", headers: host).body == "blue" { blueCount += 1 }
+        #expect((140...180).contains(blueCount), "blue got \(blueCount) of 200; want 160 ± 20")
+        await envoy.stop()
+    }
+}
