@@ -21,11 +21,27 @@ public enum HTTP {
         return URLSession(configuration: configuration)
     }()
 
-    public static func get(_ url: String, headers: [String: String] = [:]) async throws -> Response {
+    /// Redirects are answers to look at, not to follow.
+    private static let noRedirectSession: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 5
+        return URLSession(configuration: configuration, delegate: RedirectRefuser(), delegateQueue: nil)
+    }()
+
+    private final class RedirectRefuser: NSObject, URLSessionTaskDelegate, Sendable {
+        func urlSession(
+            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+            newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+        ) {
+            completionHandler(nil)
+        }
+    }
+
+    public static func get(_ url: String, headers: [String: String] = [:], followRedirects: Bool = true) async throws -> Response {
         guard let url = URL(string: url) else { throw EnvoyProcess.Failure(description: "bad URL \(url)") }
         var request = URLRequest(url: url)
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await session.data(for: request)
+        let (data, response) = try await (followRedirects ? session : noRedirectSession).data(for: request)
         let http = response as? HTTPURLResponse
         var headerFields: [String: String] = [:]
         for (name, value) in http?.allHeaderFields ?? [:] {
