@@ -29,7 +29,9 @@ public enum ManifestParser {
         do {
             // The sequence stops at the first broken document and keeps the error: documents
             // before it still load.
-            var documents = try Yams.compose_all(yaml: text)
+            // No implicit tag resolution: Yams would run a regular expression per scalar each time
+            // it hashes a key, and ObjectReader reads scalars by their text anyway.
+            var documents = try Yams.compose_all(yaml: text, .basic)
             while let document = documents.next() {
                 collect(document, path: "", into: &objects, context: context)
             }
@@ -43,7 +45,7 @@ public enum ManifestParser {
     }
 
     private static func collect(_ node: Node, path: String, into objects: inout [ManifestObject], context: DecodeContext) {
-        if case .scalar(let scalar) = node, scalar.string.isEmpty || node.null != nil { return }
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || ObjectReader.isNull(node) { return }
         guard let object = ObjectReader(node, path: path, context: context) else { return }
         let kind = object.string("kind", required: true) ?? ""
         let apiVersion = object.string("apiVersion", required: true) ?? ""

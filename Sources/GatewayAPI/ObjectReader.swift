@@ -58,10 +58,34 @@ public struct ObjectReader {
 
     public func has(_ key: String) -> Bool { value(key) != nil }
 
+    /// The value under `key`, or nil when absent or null. Compares key text directly: Yams's
+    /// `mapping[key]` compares whole nodes, resolving tags with a regular expression per key.
     func value(_ key: String) -> Node? {
-        guard let node = mapping[key] else { return nil }
-        if node.null != nil { return nil }
+        guard let node = mapping.first(where: { $0.key.scalar?.string == key })?.value else { return nil }
+        if Self.isNull(node) { return nil }
         return node
+    }
+
+    static let nullWords: Set<String> = ["", "~", "null", "Null", "NULL"]
+    static let boolWords: Set<String> = [
+        "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+    ]
+
+    static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
+        return nullWords.contains(scalar.string)
+    }
+
+    /// Whether a plain scalar reads as something other than a string (a number, boolean or
+    /// null). Most values start with a letter and are not one of YAML's words: those skip Yams's
+    /// regular-expression resolver, which dominates load time otherwise.
+    static func isPlainNonString(_ scalar: Node.Scalar) -> Bool {
+        guard scalar.style == .plain else { return false }
+        let text = scalar.string
+        if nullWords.contains(text) || boolWords.contains(text) { return true }
+        if let first = text.unicodeScalars.first, first.properties.isAlphabetic { return false }
+        let node = Node.scalar(scalar)
+        return node.int != nil || node.float != nil
     }
 
     func missing(_ key: String) {
@@ -74,8 +98,7 @@ public struct ObjectReader {
             return nil
         }
         // A plain 80 or true is a number or a boolean to Kubernetes, not a string: quote it.
-        guard case .scalar(let scalar) = node, scalar.style != .plain || (node.int == nil && node.float == nil && node.bool == nil)
-        else {
+        guard case .scalar(let scalar) = node, !Self.isPlainNonString(scalar) else {
             context.report(at: context.location(of: node), .wrongType, field(key), "must be a string, not \(Self.describe(node))")
             return nil
         }

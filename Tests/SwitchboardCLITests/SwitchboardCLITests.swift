@@ -53,6 +53,18 @@ struct SwitchboardCLITests {
         #expect(lines.contains(bad.path + #"/nested/route.yaml:5:3: spec.rulez: unknown field "rulez" (did you mean "rules"?)"#))
     }
 
+    @Test("validate: a reference to nothing is a warning at the route, not a failure")
+    func validateWarnings() throws {
+        let yaml = gatewayYAML(port: 8080, upstreamPort: 3000).replacingOccurrences(of: "name: backend}]", with: "name: nowhere}]")
+        let config = try writeConfig(["gw.yaml": yaml])
+        let result = try runSwitchboard(["validate", config.path])
+        #expect(result.status == 0)
+        #expect(
+            result.stdout.contains(
+                config.path + "/gw.yaml:8:1: warning: HTTPRoute default/backend on Gateway default/eg: ResolvedRefs=False BackendNotFound: "
+                    + "Failed to process route rule 0 backendRef 0: Backend default/nowhere not found."), "\(result.stdout)")
+    }
+
     @Test("translate prints the xDS resources; bootstrap prints what serve expects")
     func translateAndBootstrap() throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 80, upstreamPort: 3000)])
@@ -63,7 +75,12 @@ struct SwitchboardCLITests {
         #expect(yaml.stdout.contains("name: httproute/default/backend/rule/0"))
         let json = try runSwitchboard(["translate", "--config", config.path, "--output", "json"])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
-        #expect(object?.keys.sorted() == ["clusters", "endpoints", "listeners", "routes"])
+        #expect(object?.keys.sorted() == ["clusters", "endpoints", "listeners", "routes", "status"])
+        let status = object?["status"] as? [String: Any]
+        let route = (status?["httpRoutes"] as? [[String: Any]])?.first
+        let parent = (route?["parents"] as? [[String: Any]])?.first
+        let conditions = parent?["conditions"] as? [[String: String]]
+        #expect(conditions?.map { "\($0["type"]!)=\($0["status"]!)" } == ["Accepted=True", "ResolvedRefs=True"])
         let missing = try runSwitchboard(["translate", "--config", config.path, "--gateway", "default/nope"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("default/eg"))
