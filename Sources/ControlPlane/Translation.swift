@@ -128,6 +128,11 @@ public enum Translation {
             Envoy_Extensions_Retry_Priority_PreviousPriorities_V3_PreviousPrioritiesConfig.self,
             Envoy_Extensions_Filters_Http_GrpcWeb_V3_GrpcWeb.self,
             Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig.self,
+            Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault.self,
+            Envoy_Extensions_Filters_Http_LocalRatelimit_V3_LocalRateLimit.self,
+            Envoy_Extensions_LoadBalancingPolicies_OverrideHost_V3_OverrideHost.self,
+            Envoy_Extensions_TransportSockets_ProxyProtocol_V3_ProxyProtocolUpstreamTransport.self,
+            Envoy_Extensions_TransportSockets_RawBuffer_V3_RawBuffer.self,
         ]
         for type in types { _ = Google_Protobuf_Any.register(messageType: type) }
     }()

@@ -9,6 +9,10 @@ public struct ManifestObject {
     public var namespace: String
     public var location: SourceLocation
     public var fields: ObjectReader
+    public var labels: [String: String] = [:]
+    /// `metadata.creationTimestamp` as written (RFC 3339, which sorts as text); empty when absent,
+    /// as in most files.
+    public var creationTimestamp = ""
 }
 
 /// One file's objects. Decoding them later reports into the same context, so `diagnostics`
@@ -63,7 +67,8 @@ public enum ManifestParser {
         objects.append(
             ManifestObject(
                 apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, location: object.location,
-                fields: object))
+                fields: object, labels: metadata?.stringMap("labels") ?? [:],
+                creationTimestamp: metadata?.string("creationTimestamp") ?? ""))
     }
 }
 

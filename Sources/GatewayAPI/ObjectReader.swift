@@ -56,6 +56,9 @@ public struct ObjectReader {
 
     func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
+    /// The mapping this reader reads, as written.
+    public var node: Node { .mapping(mapping) }
+
     public func has(_ key: String) -> Bool { value(key) != nil }
 
     /// The value under `key`, or nil when absent or null. Compares key text directly: Yams's
@@ -196,15 +199,100 @@ public struct ObjectReader {
     }
 
     /// Reports every key not in `allowed` as an unknown field, as kubectl's strict validation does.
-    public func allowOnly(_ allowed: [String]) {
+    /// `aliases` names the right field for names from other documents (Envoy's own, older
+    /// versions): `["maxRequests": "maxParallelRequests"]`.
+    public func allowOnly(_ allowed: [String], aliases: [String: String] = [:]) {
         for (key, _) in mapping {
             guard case .scalar(let scalar) = key else { continue }
             let name = scalar.string
             if allowed.contains(name) { continue }
             var message = "unknown field \"\(name)\""
-            if let suggestion = Suggestion.closest(to: name, in: allowed) { message += " (did you mean \"\(suggestion)\"?)" }
+            if let suggestion = aliases[name] ?? Suggestion.closest(to: name, in: allowed) {
+                message += " (did you mean \"\(suggestion)\"?)"
+            }
             context.report(at: context.location(of: key), .unknownField, field(name), message)
         }
+    }
+
+    /// A number, integer or not (`percentage: 0.5`), within `range` when given.
+    public func double(_ key: String, range: ClosedRange<Double>? = nil) -> Double? {
+        guard let node = value(key) else { return nil }
+        guard case .scalar(let scalar) = node, let number = Double(scalar.string), number.isFinite else {
+            context.report(at: context.location(of: node), .wrongType, field(key), "must be a number, not \(Self.describe(node))")
+            return nil
+        }
+        if let range, !range.contains(number) {
+            context.report(
+                at: context.location(of: node), .outOfRange, field(key),
+                "\(scalar.string) is out of range: must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound))")
+            return nil
+        }
+        return number
+    }
+
+    private static func format(_ number: Double) -> String {
+        number == number.rounded() ? String(Int(number)) : String(number)
+    }
+
+    /// A Kubernetes quantity of bytes (`32Ki`, `1Mi`, `100M`, `65536`), within `range` when given.
+    public func quantity(_ key: String, range: ClosedRange<Int>? = nil) -> Int? {
+        guard let text = scalar(key) else { return nil }
+        guard let bytes = Self.bytes(text) else {
+            context.report(
+                at: context.location(of: value(key)!), .wrongType, field(key),
+                "\"\(text)\" is not a quantity: use a whole number with an optional suffix Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024) or k, M, G, T, P, E (e.g. 32Ki, 1Mi, 100M)")
+            return nil
+        }
+        if let range, !range.contains(bytes) {
+            context.report(
+                at: context.location(of: value(key)!), .outOfRange, field(key),
+                "\(text) (\(bytes) bytes) is out of range: must be between \(range.lowerBound) and \(range.upperBound) bytes")
+            return nil
+        }
+        return bytes
+    }
+
+    static func bytes(_ text: String) -> Int? {
+        let suffixes: [(String, Int)] = [
+            ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40), ("Pi", 1 << 50), ("Ei", 1 << 60),
+            ("k", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000), ("P", 1_000_000_000_000_000),
+            ("E", 1_000_000_000_000_000_000),
+        ]
+        var digits = Substring(text)
+        var multiplier = 1
+        if let (suffix, scale) = suffixes.first(where: { text.hasSuffix($0.0) }) {
+            digits = digits.dropLast(suffix.count)
+            multiplier = scale
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), digits.first != "0" || digits == "0",
+            let number = Int(digits)
+        else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : bytes
+    }
+
+    /// A map of strings to strings (labels, cookie attributes).
+    public func stringMap(_ key: String) -> [String: String] {
+        guard let node = value(key) else { return [:] }
+        guard case .mapping(let map) = node else {
+            context.report(at: context.location(of: node), .wrongType, field(key), "must be an object, not \(Self.describe(node))")
+            return [:]
+        }
+        var result: [String: String] = [:]
+        for (name, value) in map {
+            guard case .scalar(let nameScalar) = name, case .scalar(let valueScalar) = value else {
+                context.report(at: context.location(of: value), .wrongType, field(key), "must map strings to strings")
+                continue
+            }
+            result[nameScalar.string] = valueScalar.string
+        }
+        return result
+    }
+
+    /// Reports `message` at this object or at one of its fields.
+    public func report(_ key: String? = nil, _ code: Diagnostic.Code, _ message: String) {
+        let node = key.flatMap { value($0) }
+        context.report(at: node.map { context.location(of: $0) } ?? location, code, key.map(field) ?? path, message)
     }
 
     static func describe(_ node: Node) -> String {

@@ -10,6 +10,10 @@ public struct ResourceSet: Sendable {
     public var services: [Service] = []
     public var endpointSlices: [EndpointSlice] = []
     public var referenceGrants: [ReferenceGrant] = []
+    public var backendTrafficPolicies: [BackendTrafficPolicy] = []
+    /// Labels and creation times of Gateways and routes, by `<Kind>/<ns>/<name>`: what policy
+    /// target selectors and tie-breaks read.
+    public var metadata: [String: (labels: [String: String], creationTimestamp: String)] = [:]
     public var diagnostics: [Diagnostic] = []
 
     public init() {}
@@ -55,6 +59,7 @@ public struct ResourceSet: Sendable {
                     continue
                 }
                 seen[key] = object.location
+                set.metadata[key] = (object.labels, object.creationTimestamp)
                 switch object.kind {
                 case "GatewayClass":
                     if let gatewayClass = GatewayClass(object) { set.gatewayClasses.append(gatewayClass) }
@@ -72,6 +77,13 @@ public struct ResourceSet: Sendable {
                     if let slice = EndpointSlice(object) { set.endpointSlices.append(slice) }
                 case "ReferenceGrant":
                     if let grant = ReferenceGrant(object) { set.referenceGrants.append(grant) }
+                case "BackendTrafficPolicy":
+                    // A policy with a schema error is left out whole, as the API server would
+                    // refuse it: half a policy must never reach Envoy.
+                    let before = parsed.context.diagnostics.count
+                    if let policy = BackendTrafficPolicy(object), parsed.context.diagnostics.count == before {
+                        set.backendTrafficPolicies.append(policy)
+                    }
                 default:
                     break
                 }

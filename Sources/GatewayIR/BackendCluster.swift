@@ -21,6 +21,7 @@ public struct BackendCluster: Sendable, Equatable {
     public var upstreamProtocol: UpstreamProtocol
     /// One group per backendRef, in order: its locality in the load assignment.
     public var groups: [EndpointGroup]
+    public var policy = ClusterPolicy()
 
     public init(name: String, discovery: Discovery, upstreamProtocol: UpstreamProtocol = .http1, groups: [EndpointGroup]) {
         self.name = name

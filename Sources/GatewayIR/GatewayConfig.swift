@@ -22,6 +22,9 @@ public struct HTTPListener: Sendable, Equatable {
     public var virtualHosts: [VirtualHost]
     /// A GRPCRoute is attached: the listener bridges gRPC-Web and counts gRPC calls.
     public var servesGRPC = false
+    /// Some route has a fault or a local rate limit: the connection manager needs that filter.
+    public var usesFault: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.fault != nil } } }
+    public var usesLocalRateLimit: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.rateLimit != nil } } }
 
     public init(name: String, port: Int, virtualHosts: [VirtualHost] = []) {
         self.name = name
@@ -180,6 +183,7 @@ public struct Route: Sendable, Equatable {
     public var retry: RetryPolicy?
     /// Whether WebSocket upgrades pass (HTTP/1 routes); gRPC routes have none.
     public var allowsWebSocket = true
+    public var policy = RoutePolicy()
 
     public init(
         name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [], method: String? = nil,

@@ -17,12 +17,29 @@ public enum GatewayTranslator {
         public var status: StatusReport
     }
 
-    public static func translate(_ resources: ResourceSet) -> Output {
+    /// Server-wide switches, as KubeLB offers them: BackendTrafficPolicy off, or off for some
+    /// namespaces (tenants). Disabled policies get a condition saying why.
+    public struct Options: Sendable {
+        public var disableBackendTrafficPolicy = false
+        public var backendTrafficPolicyDisabledNamespaces: Set<String> = []
+
+        public init(disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = []) {
+            self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
+            self.backendTrafficPolicyDisabledNamespaces = backendTrafficPolicyDisabledNamespaces
+        }
+    }
+
+    public static func translate(_ resources: ResourceSet, options: Options = Options()) -> Output {
         let backends = BackendIndex(resources)
         let routes = (resources.httpRoutes.map(RouteSource.init) + resources.grpcRoutes.map(RouteSource.init))
             .sorted { ($0.namespace, $0.name, $0.kind) < ($1.namespace, $1.name, $1.kind) }
         let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let rules = routes.map { route in resolveRules(route, backends: backends) }
+        var policies = PolicyAttachment(
+            resources, routes: routes,
+            switches: .init(
+                disabled: options.disableBackendTrafficPolicy, disabledNamespaces: options.backendTrafficPolicyDisabledNamespaces))
+        policies.noteOverrides(gateways: gateways, routes: routes)
 
         var status = StatusReport()
         var attached: [String: Int] = [:]  // "<gw-ns>/<gw>/<listener>" → routes attached
@@ -32,8 +49,9 @@ public enum GatewayTranslator {
         }
         let configs = gateways.map { gateway in
             status.gateways.append(gatewayStatus(gateway, attached: attached))
-            return translate(gateway, routes: Array(zip(routes, rules)))
+            return translate(gateway, routes: Array(zip(routes, rules)), policies: policies)
         }
+        status.backendTrafficPolicies = policies.report
         return Output(configs: configs, status: status)
     }
 
@@ -56,7 +74,7 @@ public enum GatewayTranslator {
         }
     }
 
-    static func translate(_ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])]) -> GatewayConfig {
+    static func translate(_ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])], policies: PolicyAttachment) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
 
@@ -72,10 +90,18 @@ public enum GatewayTranslator {
             }
             for (route, rules) in routes where attaches(route, to: gateway, listener: listener) {
                 if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
+                let ruleSettings = route.rules.map {
+                    policies.effective(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)?.settings
+                }
                 for hostname in hostnames(listener: listener.hostname, route: route.hostnames) {
-                    let routeNames = add(route, rules: rules, hostname: hostname, listenerPort: listener.port)
-                    for rule in rules {
-                        if let cluster = rule.cluster, clusterNames.insert(cluster.name).inserted { config.clusters.append(cluster) }
+                    let routeNames = add(
+                        route, rules: rules, hostname: hostname, listenerPort: listener.port, settings: ruleSettings)
+                    for (rule, settings) in zip(rules, ruleSettings) {
+                        guard var cluster = rule.cluster, clusterNames.insert(cluster.name).inserted else { continue }
+                        if let settings, settings.problems.isEmpty {
+                            cluster.policy = TrafficPolicyTranslation.clusterPolicy(settings, hostname: hostname)
+                        }
+                        config.clusters.append(cluster)
                     }
                     let hostName = "\(byPort[port]!.name)/\(underscored(hostname))"
                     if let index = byPort[port]!.virtualHosts.firstIndex(where: { $0.domains == [hostname] }) {
@@ -136,9 +162,11 @@ public enum GatewayTranslator {
     }
 
     /// The routes of every rule and match of `route` for one hostname.
-    static func add(_ route: RouteSource, rules: [ResolvedRule], hostname: String, listenerPort: Int) -> [Route] {
+    static func add(
+        _ route: RouteSource, rules: [ResolvedRule], hostname: String, listenerPort: Int, settings: [TrafficSettings?]
+    ) -> [Route] {
         var routes: [Route] = []
-        for (rule, resolved) in zip(route.rules, rules) {
+        for ((rule, resolved), settings) in zip(zip(route.rules, rules), settings) {
             let filters = RouteFilters(rule.filters)
             for match in rule.matches {
                 var ir = Route(
@@ -148,6 +176,14 @@ public enum GatewayTranslator {
                 ir.allowsWebSocket = route.upstreamProtocol == .http1
                 filters.apply(to: &ir, listenerPort: listenerPort)
                 RouteTraffic.apply(timeouts: rule.timeouts, retry: rule.retry, to: &ir)
+                if let settings {
+                    // An invalid policy answers 500 on its routes rather than half-apply (Envoy Gateway's rule).
+                    if settings.problems.isEmpty {
+                        TrafficPolicyTranslation.apply(settings, to: &ir)
+                    } else {
+                        ir.action = .directResponse(status: 500)
+                    }
+                }
                 routes.append(ir)
             }
         }

@@ -16,6 +16,8 @@ struct RouteSource {
     }
 
     struct Rule {
+        /// The rule's `name`, which policies target with `sectionName`.
+        var name: String?
         var matches: [Match]
         var backendRefs: [BackendReference]
         var filters: [HTTPRoute.Filter]
@@ -46,6 +48,7 @@ struct RouteSource {
         location = route.location
         rules = route.rules.map { rule in
             Rule(
+                name: rule.name,
                 matches: rule.matches.enumerated().map { index, match in
                     Match(
                         index: index, path: Self.path(match.path), headers: match.headers.map(Self.valueMatch),
@@ -68,7 +71,8 @@ struct RouteSource {
                 rule.matches.isEmpty
                 ? [Match(index: -1, path: .prefix("/"))]
                 : rule.matches.enumerated().map { index, match in Self.grpcMatch(match, index: index) }
-            return Rule(matches: matches, backendRefs: rule.backendRefs, filters: rule.filters, timeouts: nil, retry: nil)
+            return Rule(
+                name: rule.name, matches: matches, backendRefs: rule.backendRefs, filters: rule.filters, timeouts: nil, retry: nil)
         }
     }
 

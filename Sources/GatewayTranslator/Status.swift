@@ -25,6 +25,7 @@ public struct StatusReport: Sendable, Equatable, Encodable {
     public var gateways: [GatewayStatus] = []
     public var httpRoutes: [RouteStatus] = []
     public var grpcRoutes: [RouteStatus] = []
+    public var backendTrafficPolicies: [PolicyStatus] = []
 
     public init() {}
 
@@ -41,6 +42,11 @@ public struct StatusReport: Sendable, Equatable, Encodable {
         }
         report.httpRoutes = keep(httpRoutes)
         report.grpcRoutes = keep(grpcRoutes)
+        report.backendTrafficPolicies = backendTrafficPolicies.compactMap { policy in
+            var policy = policy
+            policy.ancestors = policy.ancestors?.filter { "\($0.ancestorRef.namespace)/\($0.ancestorRef.name)" == key }
+            return policy.ancestors?.isEmpty == false ? policy : nil
+        }
         return report
     }
 
@@ -65,6 +71,21 @@ public struct StatusReport: Sendable, Equatable, Encodable {
                     problems.append(
                         (route.location,
                          "\(route.kind) \(route.namespace)/\(route.name) on Gateway \(parent.parentRef.namespace)/\(parent.parentRef.name): \(condition.summary)"))
+                }
+            }
+        }
+        for policy in backendTrafficPolicies {
+            guard let ancestors = policy.ancestors else {
+                problems.append(
+                    (policy.location,
+                     "BackendTrafficPolicy \(policy.namespace)/\(policy.name): no target found (targetRefs name no Gateway or route in namespace \(policy.namespace))"))
+                continue
+            }
+            for ancestor in ancestors {
+                for condition in ancestor.conditions where !condition.isTrue || condition.type == "Warning" {
+                    problems.append(
+                        (policy.location,
+                         "BackendTrafficPolicy \(policy.namespace)/\(policy.name) on Gateway \(ancestor.ancestorRef.namespace)/\(ancestor.ancestorRef.name): \(condition.summary)"))
                 }
             }
         }
@@ -117,5 +138,50 @@ public struct RouteStatus: Sendable, Equatable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case namespace, name, parents
+    }
+}
+
+/// A policy ancestor, as Gateway API's `PolicyAncestorStatus.ancestorRef` names it.
+public struct AncestorRef: Sendable, Hashable, Encodable {
+    public var group = "gateway.networking.k8s.io"
+    public var kind = "Gateway"
+    public var namespace: String
+    public var name: String
+    public var sectionName: String?
+
+    init(namespace: String, name: String, sectionName: String?) {
+        self.namespace = namespace
+        self.name = name
+        self.sectionName = sectionName
+    }
+}
+
+public struct PolicyAncestorStatus: Sendable, Equatable, Encodable {
+    public var ancestorRef: AncestorRef
+    public var controllerName = GatewayTranslator.controllerName
+    public var conditions: [Condition]
+
+    init(ancestorRef: AncestorRef, conditions: [Condition]) {
+        self.ancestorRef = ancestorRef
+        self.conditions = conditions
+    }
+}
+
+/// Gateway API `PolicyStatus`: `ancestors` is null when no target exists (Envoy Gateway's way).
+public struct PolicyStatus: Sendable, Equatable, Encodable {
+    public var namespace: String
+    public var name: String
+    public var ancestors: [PolicyAncestorStatus]?
+    var location: SourceLocation
+
+    enum CodingKeys: String, CodingKey {
+        case namespace, name, ancestors
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(namespace, forKey: .namespace)
+        try container.encode(name, forKey: .name)
+        try container.encode(ancestors, forKey: .ancestors)  // null, not absent
     }
 }

@@ -10,29 +10,28 @@ public enum ClusterTranslator {
     public typealias Cluster = Envoy_Config_Cluster_V3_Cluster
     public typealias LoadAssignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment
 
-    /// Envoy Gateway's defaults for a cluster no policy touches.
-    enum Defaults {
-        static let connectTimeoutSeconds: Int64 = 10
-        static let perConnectionBufferLimitBytes: UInt32 = 32768
-        static let maxRetries: UInt32 = 1024
-        static let http2InitialStreamWindowSize: UInt32 = 65536
-        static let http2InitialConnectionWindowSize: UInt32 = 1_048_576
-    }
 
     public static func cluster(_ backend: BackendCluster) throws -> Cluster {
+        let policy = backend.policy
         var cluster = Cluster()
         cluster.name = backend.name
-        cluster.connectTimeout = Google_Protobuf_Duration(seconds: Defaults.connectTimeoutSeconds)
-        cluster.perConnectionBufferLimitBytes = Google_Protobuf_UInt32Value(Defaults.perConnectionBufferLimitBytes)
+        cluster.connectTimeout = Google_Protobuf_Duration(policy.connectTimeout)
+        cluster.perConnectionBufferLimitBytes = Google_Protobuf_UInt32Value(UInt32(policy.bufferLimit))
         cluster.commonLbConfig = Envoy_Config_Cluster_V3_Cluster.CommonLbConfig()
-        cluster.dnsLookupFamily = .v4Preferred
+        // Envoy's default is 50%: written only when it differs (Envoy Gateway's rule).
+        if let panic = policy.panicThreshold, panic != 50 { cluster.commonLbConfig.healthyPanicThreshold.value = Double(panic) }
+        cluster.dnsLookupFamily = lookupFamily(policy.dnsLookupFamily)
         cluster.ignoreHealthOnHostRemoval = true
-
-        var threshold = Envoy_Config_Cluster_V3_CircuitBreakers.Thresholds()
-        threshold.maxRetries = Google_Protobuf_UInt32Value(Defaults.maxRetries)
-        cluster.circuitBreakers.thresholds = [threshold]
-
-        cluster.loadBalancingPolicy = try leastRequestPolicy()
+        cluster.circuitBreakers = UpstreamConnections.circuitBreakers(policy.thresholds)
+        cluster.loadBalancingPolicy = try LoadBalancing.policy(policy)
+        if let check = policy.healthCheck { cluster.healthChecks = [HealthChecking.healthCheck(check)] }
+        if let outlier = policy.outlierDetection { cluster.outlierDetection = HealthChecking.outlierDetection(outlier) }
+        if let keepalive = policy.keepalive {
+            cluster.upstreamConnectionOptions.tcpKeepalive = UpstreamConnections.tcpKeepalive(keepalive)
+        }
+        if let ratio = policy.preconnectPerEndpoint { cluster.preconnectPolicy.perUpstreamPreconnectRatio = Google_Protobuf_DoubleValue(ratio) }
+        if let ratio = policy.preconnectPredictive { cluster.preconnectPolicy.predictivePreconnectRatio = Google_Protobuf_DoubleValue(ratio) }
+        if let version = policy.proxyProtocol { cluster.transportSocket = try UpstreamConnections.proxyProtocolSocket(version: version) }
 
         switch backend.discovery {
         case .endpoints:
@@ -43,24 +42,36 @@ public enum ClusterTranslator {
             // Envoy resolves the host names itself (the `envoy.cluster.dns` extension that
             // replaced STRICT_DNS); the endpoints travel inline, not over EDS.
             var dns = Envoy_Extensions_Clusters_Dns_V3_DnsCluster()
-            dns.dnsRefreshRate = Google_Protobuf_Duration(seconds: 30)
-            dns.respectDnsTtl = true
-            dns.dnsLookupFamily = .v4Preferred
+            dns.dnsRefreshRate = Google_Protobuf_Duration(policy.dnsRefreshRate)
+            dns.respectDnsTtl = policy.respectDNSTTL
+            dns.dnsLookupFamily =
+                switch cluster.dnsLookupFamily {
+                case .v4Only: .v4Only
+                case .v6Only: .v6Only
+                case .auto: .auto
+                case .all: .all
+                default: .v4Preferred
+                }
             cluster.clusterType.name = "envoy.cluster.dns"
             cluster.clusterType.typedConfig = try .deterministic(dns)
             cluster.loadAssignment = loadAssignment(backend)
         }
 
-        if backend.upstreamProtocol == .http2 {
-            var options = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions()
-            var http2 = Envoy_Config_Core_V3_Http2ProtocolOptions()
-            http2.initialStreamWindowSize = Google_Protobuf_UInt32Value(Defaults.http2InitialStreamWindowSize)
-            http2.initialConnectionWindowSize = Google_Protobuf_UInt32Value(Defaults.http2InitialConnectionWindowSize)
-            options.explicitHTTPConfig.http2ProtocolOptions = http2
+        if let options = UpstreamConnections.httpProtocolOptions(policy, http2: backend.upstreamProtocol == .http2) {
             cluster.typedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"] =
                 try .deterministic(options)
         }
         return cluster
+    }
+
+    static func lookupFamily(_ name: String) -> Cluster.DnsLookupFamily {
+        switch name {
+        case "V4_ONLY": .v4Only
+        case "V6_ONLY": .v6Only
+        case "AUTO": .auto
+        case "ALL": .all
+        default: .v4Preferred
+        }
     }
 
     /// One locality per backendRef (`<cluster>/backend/<j>`, weighted as the backendRef), each
@@ -77,6 +88,7 @@ public enum ClusterTranslator {
                 lbEndpoint.endpoint.address.socketAddress.address = endpoint.host
                 lbEndpoint.endpoint.address.socketAddress.portValue = UInt32(endpoint.port)
                 lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(1)
+                if let port = backend.policy.healthCheck?.port { lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(port) }
                 if endpoint.draining { lbEndpoint.healthStatus = .draining }
                 return lbEndpoint
             }
@@ -85,16 +97,4 @@ public enum ClusterTranslator {
         return assignment
     }
 
-    /// Envoy Gateway's default policy: least request, locality-weighted.
-    static func leastRequestPolicy() throws -> Envoy_Config_Cluster_V3_LoadBalancingPolicy {
-        var leastRequest = Envoy_Extensions_LoadBalancingPolicies_LeastRequest_V3_LeastRequest()
-        leastRequest.localityLbConfig.localityWeightedLbConfig =
-            Envoy_Extensions_LoadBalancingPolicies_Common_V3_LocalityLbConfig.LocalityWeightedLbConfig()
-        var policy = Envoy_Config_Cluster_V3_LoadBalancingPolicy.Policy()
-        policy.typedExtensionConfig.name = "envoy.load_balancing_policies.least_request"
-        policy.typedExtensionConfig.typedConfig = try .deterministic(leastRequest)
-        var balancing = Envoy_Config_Cluster_V3_LoadBalancingPolicy()
-        balancing.policies = [policy]
-        return balancing
-    }
 }

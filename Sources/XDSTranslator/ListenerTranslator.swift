@@ -29,6 +29,9 @@ public enum ListenerTranslator {
         hcm.useRemoteAddress = Google_Protobuf_BoolValue(true)
 
         var filters: [HTTPFilter] = []
+        if ir.usesFault {
+            filters.append(try filter(FaultInjection.filterName, Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault()))
+        }
         if ir.servesGRPC {
             filters.append(try filter("envoy.filters.http.grpc_web", Envoy_Extensions_Filters_Http_GrpcWeb_V3_GrpcWeb()))
             var stats = Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig()
@@ -36,6 +39,7 @@ public enum ListenerTranslator {
             stats.statsForAllMethods = Google_Protobuf_BoolValue(true)
             filters.append(try filter("envoy.filters.http.grpc_stats", stats))
         }
+        if ir.usesLocalRateLimit { filters.append(try filter(LocalRateLimit.filterName, LocalRateLimit.listenerFilter())) }
         var router = Envoy_Extensions_Filters_Http_Router_V3_Router()
         router.suppressEnvoyHeaders = true
         filters.append(try filter("envoy.filters.http.router", router))

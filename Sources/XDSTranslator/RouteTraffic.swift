@@ -14,10 +14,14 @@ enum RouteTraffic {
             action.timeout = Google_Protobuf_Duration(timeout)
             // A stream idle longer than the request may take would cut it short: the idle timeout
             // is at least an hour and at least the request timeout; 0 disables both.
-            if ir.rewrite == nil {
+            if ir.rewrite == nil, ir.policy.idleTimeout == nil {
                 let idle = timeout == .zero ? .zero : max(.seconds(3600), timeout)
                 action.idleTimeout = Google_Protobuf_Duration(idle)
             }
+        }
+        if let idle = ir.policy.idleTimeout { action.idleTimeout = Google_Protobuf_Duration(idle) }
+        if let stream = ir.policy.maxStreamDuration {
+            action.maxStreamDuration.maxStreamDuration = Google_Protobuf_Duration(stream)
         }
         if let retry = ir.retry { action.retryPolicy = try retryPolicy(retry) }
     }

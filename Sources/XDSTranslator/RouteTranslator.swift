@@ -49,6 +49,7 @@ public enum RouteTranslator {
                 action.upgradeConfigs = [upgrade]
             }
             try RouteTraffic.apply(ir, to: &action)
+            action.hashPolicy = LoadBalancing.hashPolicies(ir.policy.hashKeys)
             route.route = action
         case .redirect(let redirect):
             route.redirect = Redirect.action(redirect, match: ir.path)
@@ -56,6 +57,12 @@ public enum RouteTranslator {
             route.directResponse.status = UInt32(status)
         }
         HeaderModifier.apply(ir, to: &route)
+        if let fault = ir.policy.fault {
+            route.typedPerFilterConfig[FaultInjection.filterName] = try .deterministic(FaultInjection.config(fault))
+        }
+        if let rateLimit = ir.policy.rateLimit {
+            route.typedPerFilterConfig[LocalRateLimit.filterName] = try .deterministic(LocalRateLimit.config(rateLimit))
+        }
         return route
     }
 

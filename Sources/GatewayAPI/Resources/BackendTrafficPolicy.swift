@@ -1,0 +1,157 @@
+/// Envoy Gateway `gateway.envoyproxy.io/v1alpha1` BackendTrafficPolicy: how Envoy talks to the
+/// backends of the Gateways and routes it targets. Decoded with the CRD's defaults (mapping doc
+/// §1) and its schema and CEL rules checked at load time, as Envoy Gateway's file loader does.
+public struct BackendTrafficPolicy: Sendable, Equatable {
+    public struct TargetReference: Sendable, Equatable {
+        public var kind: String
+        public var name: String
+        public var sectionName: String?
+    }
+
+    public struct TargetSelector: Sendable, Equatable {
+        public struct Requirement: Sendable, Equatable {
+            public var key: String
+            /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+            public var `operator`: String
+            public var values: [String]
+        }
+
+        public var kind: String
+        /// `Same` (the default), `All` or `Selector`.
+        public var namespacesFrom: String
+        public var namespaceLabels: [String: String]
+        public var matchLabels: [String: String]
+        public var matchExpressions: [Requirement]
+    }
+
+    public enum MergeType: String, Sendable, Equatable {
+        case strategicMerge = "StrategicMerge"
+        case jsonMerge = "JSONMerge"
+    }
+
+    public var name: String
+    public var namespace: String
+    public var creationTimestamp: String
+    public var targetRefs: [TargetReference]
+    /// The policy used the deprecated singular `targetRef` (Envoy Gateway warns).
+    public var usesDeprecatedTargetRef: Bool
+    public var targetSelectors: [TargetSelector]
+    public var mergeType: MergeType?
+    public var settings: TrafficSettings
+    /// Fields accepted but not translated yet (`compressor`, `responseOverride`, …), in the order
+    /// written: a Warning condition names them.
+    public var untranslated: [String]
+    public var location: SourceLocation
+
+    static let targetKinds = ["Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "TCPRoute", "UDPRoute", "TLSRoute"]
+    static let untranslatedFields = [
+        "compressor", "compression", "responseOverride", "httpUpgrade", "requestBuffer", "admissionControl", "bandwidthLimit",
+        "telemetry", "routingType",
+    ]
+
+    init?(_ object: ManifestObject) {
+        let specFields =
+            ["targetRef", "targetRefs", "targetSelectors", "mergeType", "rateLimit", "faultInjection", "useClientProtocol"]
+            + TrafficSettings.clusterFields + Self.untranslatedFields
+        guard let specReader = object.fields.object("spec", required: true) else { return nil }
+        specReader.allowOnly(
+            specFields,
+            aliases: [
+                "outlierDetection": "healthCheck.passive", "circuitBreakers": "circuitBreaker", "lbPolicy": "loadBalancer",
+                "retryPolicy": "retry", "timeouts": "timeout", "targetReference": "targetRefs",
+            ])
+        object.fields.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
+        let spec = specReader
+
+        var refs: [TargetReference] = []
+        usesDeprecatedTargetRef = spec.has("targetRef")
+        if let single = spec.object("targetRef") {
+            // Envoy Gateway: when both are given, the deprecated targetRef wins.
+            if let ref = Self.targetRef(single) { refs = [ref] }
+        } else {
+            refs = spec.objects("targetRefs").compactMap(Self.targetRef)
+        }
+        targetRefs = refs
+        targetSelectors = spec.objects("targetSelectors").compactMap(Self.targetSelector)
+        if !spec.has("targetRef") && !spec.has("targetRefs") && targetSelectors.isEmpty {
+            spec.report(nil, .missingField, "needs targetRefs or targetSelectors: the Gateways or routes this policy applies to")
+        }
+        mergeType = spec.oneOf("mergeType", ["StrategicMerge", "JSONMerge"]).flatMap(MergeType.init(rawValue:))
+        if mergeType != nil,
+            refs.contains(where: { $0.kind == "Gateway" || $0.kind == "ListenerSet" })
+                || targetSelectors.contains(where: { $0.kind == "Gateway" || $0.kind == "ListenerSet" })
+        {
+            spec.report(
+                "mergeType", .notAllowed,
+                "mergeType is allowed only on policies that target routes (HTTPRoute, GRPCRoute, TCPRoute, UDPRoute, TLSRoute)")
+        }
+        if spec.has("compression") && spec.has("compressor") {
+            spec.report("compression", .notAllowed, "use compressor or the deprecated compression, not both")
+        }
+        if spec.has("requestBuffer") && !spec.list("httpUpgrade").isEmpty {
+            spec.report("requestBuffer", .notAllowed, "requestBuffer cannot be combined with httpUpgrade")
+        }
+        settings = TrafficSettings(spec)
+        untranslated = Self.untranslatedFields.filter { spec.has($0) }
+        name = object.name
+        namespace = object.namespace
+        creationTimestamp = object.creationTimestamp
+        location = object.location
+    }
+
+    static func targetRef(_ reader: ObjectReader) -> TargetReference? {
+        reader.allowOnly(["group", "kind", "name", "sectionName"])
+        if let group = reader.string("group", required: true), group != "gateway.networking.k8s.io" {
+            reader.report("group", .notAllowed, "\"\(group)\" is not allowed: targets are in group gateway.networking.k8s.io")
+        }
+        guard let kind = reader.oneOf("kind", targetKinds, required: true), let name = reader.string("name", required: true) else {
+            return nil
+        }
+        return TargetReference(kind: kind, name: name, sectionName: reader.string("sectionName"))
+    }
+
+    static func targetSelector(_ reader: ObjectReader) -> TargetSelector? {
+        reader.allowOnly(["group", "kind", "namespaces", "matchLabels", "matchExpressions"])
+        if let group = reader.string("group"), group != "gateway.networking.k8s.io" {
+            reader.report("group", .notAllowed, "\"\(group)\" is not allowed: targets are in group gateway.networking.k8s.io")
+        }
+        let kind = reader.oneOf("kind", targetKinds, required: true)
+        var from = "Same"
+        var namespaceLabels: [String: String] = [:]
+        if let namespaces = reader.object("namespaces") {
+            namespaces.allowOnly(["from", "selector"])
+            from = namespaces.oneOf("from", ["Same", "All", "Selector"]) ?? "Same"
+            if from == "Selector" {
+                guard let selector = namespaces.object("selector", required: true) else { return nil }
+                selector.allowOnly(["matchLabels", "matchExpressions"])
+                namespaceLabels = selector.stringMap("matchLabels")
+            }
+        }
+        let expressions = reader.objects("matchExpressions").compactMap { expression -> TargetSelector.Requirement? in
+            expression.allowOnly(["key", "operator", "values"])
+            guard let key = expression.string("key", required: true),
+                let op = expression.oneOf("operator", ["In", "NotIn", "Exists", "DoesNotExist"], required: true)
+            else { return nil }
+            return TargetSelector.Requirement(key: key, operator: op, values: expression.strings("values"))
+        }
+        guard let kind else { return nil }
+        return TargetSelector(
+            kind: kind, namespacesFrom: from, namespaceLabels: namespaceLabels, matchLabels: reader.stringMap("matchLabels"),
+            matchExpressions: expressions)
+    }
+}
+
+extension BackendTrafficPolicy.TargetSelector {
+    /// Whether an object with these labels is selected (namespaces are checked by the caller).
+    public func matches(labels: [String: String]) -> Bool {
+        matchLabels.allSatisfy { labels[$0.key] == $0.value }
+            && matchExpressions.allSatisfy { requirement in
+                switch requirement.operator {
+                case "In": labels[requirement.key].map(requirement.values.contains) ?? false
+                case "NotIn": labels[requirement.key].map { !requirement.values.contains($0) } ?? true
+                case "Exists": labels[requirement.key] != nil
+                default: labels[requirement.key] == nil
+                }
+            }
+    }
+}

@@ -1,0 +1,263 @@
+/// How Envoy treats a cluster's connections and endpoints: everything a BackendTrafficPolicy
+/// decides at the cluster level, in Envoy's terms. The defaults are what Envoy Gateway writes
+/// for a cluster no policy touches (mapping doc §2.0).
+public struct ClusterPolicy: Sendable, Equatable {
+    public enum Balancer: Sendable, Equatable {
+        case leastRequest
+        case roundRobin
+        case random
+        /// Consistent hashing; the hash key is on the route.
+        case maglev(tableSize: Int)
+    }
+
+    public struct HealthCheck: Sendable, Equatable {
+        public enum Payload: Sendable, Equatable {
+            case text(String)
+            case binary([UInt8])
+        }
+
+        public enum Kind: Sendable, Equatable {
+            /// `expected`/`retriable` as half-open ranges `[start, end)`.
+            case http(
+                host: String, path: String, method: String?, expected: [Range<Int>], retriable: [Range<Int>], send: Payload?,
+                receive: Payload?)
+            case tcp(send: Payload?, receive: Payload?)
+            case grpc(service: String)
+        }
+
+        public var timeout: Duration
+        public var interval: Duration
+        public var initialJitter: Duration?
+        public var unhealthyThreshold: Int
+        public var healthyThreshold: Int
+        public var kind: Kind
+        /// Health checks go to this port instead of the endpoint's.
+        public var port: Int?
+
+        public init(
+            timeout: Duration, interval: Duration, initialJitter: Duration?, unhealthyThreshold: Int, healthyThreshold: Int,
+            kind: Kind, port: Int?
+        ) {
+            self.timeout = timeout
+            self.interval = interval
+            self.initialJitter = initialJitter
+            self.unhealthyThreshold = unhealthyThreshold
+            self.healthyThreshold = healthyThreshold
+            self.kind = kind
+            self.port = port
+        }
+    }
+
+    public struct OutlierDetection: Sendable, Equatable {
+        public var interval: Duration
+        public var baseEjectionTime: Duration
+        public var splitExternalLocalOriginErrors: Bool
+        public var maxEjectionPercent: Int
+        public var consecutiveLocalOriginFailures: Int
+        public var consecutive5xx: Int
+        public var consecutiveGatewayErrors: Int?
+        public var failurePercentageThreshold: Int?
+        public var alwaysEjectOne: Bool
+
+        public init(
+            interval: Duration, baseEjectionTime: Duration, splitExternalLocalOriginErrors: Bool, maxEjectionPercent: Int,
+            consecutiveLocalOriginFailures: Int, consecutive5xx: Int, consecutiveGatewayErrors: Int?,
+            failurePercentageThreshold: Int?, alwaysEjectOne: Bool
+        ) {
+            self.interval = interval
+            self.baseEjectionTime = baseEjectionTime
+            self.splitExternalLocalOriginErrors = splitExternalLocalOriginErrors
+            self.maxEjectionPercent = maxEjectionPercent
+            self.consecutiveLocalOriginFailures = consecutiveLocalOriginFailures
+            self.consecutive5xx = consecutive5xx
+            self.consecutiveGatewayErrors = consecutiveGatewayErrors
+            self.failurePercentageThreshold = failurePercentageThreshold
+            self.alwaysEjectOne = alwaysEjectOne
+        }
+    }
+
+    public struct Thresholds: Sendable, Equatable {
+        public var maxConnections: Int
+        public var maxPendingRequests: Int
+        public var maxRequests: Int
+        public var maxRetries: Int
+        public var perHostMaxConnections: Int?
+        public var retryBudgetPercent: Double?
+        public var retryBudgetMinConcurrency: Int?
+
+        public init(
+            maxConnections: Int, maxPendingRequests: Int, maxRequests: Int, maxRetries: Int, perHostMaxConnections: Int?,
+            retryBudgetPercent: Double?, retryBudgetMinConcurrency: Int?
+        ) {
+            self.maxConnections = maxConnections
+            self.maxPendingRequests = maxPendingRequests
+            self.maxRequests = maxRequests
+            self.maxRetries = maxRetries
+            self.perHostMaxConnections = perHostMaxConnections
+            self.retryBudgetPercent = retryBudgetPercent
+            self.retryBudgetMinConcurrency = retryBudgetMinConcurrency
+        }
+    }
+
+    public struct Keepalive: Sendable, Equatable {
+        public var probes: Int?
+        public var idleTime: Duration?
+        public var interval: Duration?
+
+        public init(probes: Int?, idleTime: Duration?, interval: Duration?) {
+            self.probes = probes
+            self.idleTime = idleTime
+            self.interval = interval
+        }
+    }
+
+    public struct HTTP2: Sendable, Equatable {
+        public var initialStreamWindowSize = 65536
+        public var initialConnectionWindowSize = 1_048_576
+        public var maxConcurrentStreams: Int?
+        public var terminateStreamOnInvalidMessage: Bool?
+        public var keepaliveInterval: Duration?
+        public var keepaliveTimeout: Duration?
+        public var keepaliveIntervalJitter: Int?
+        public var keepaliveIdleInterval: Duration?
+
+        public init() {}
+    }
+
+    public var balancer: Balancer = .leastRequest
+    public var slowStartWindow: Duration?
+    /// `endpointOverride`: headers naming the endpoint to use.
+    public var overrideHeaders: [String] = []
+    public var healthCheck: HealthCheck?
+    public var outlierDetection: OutlierDetection?
+    public var panicThreshold: Int?
+    /// Nil: Envoy Gateway's single threshold with only `max_retries: 1024`.
+    public var thresholds: Thresholds?
+    public var connectTimeout: Duration = .seconds(10)
+    public var idleTimeout: Duration?
+    public var maxConnectionDuration: Duration?
+    public var maxRequestsPerConnection: Int?
+    public var keepalive: Keepalive?
+    public var bufferLimit = 32768
+    public var preconnectPerEndpoint: Double?
+    public var preconnectPredictive: Double?
+    public var dnsRefreshRate: Duration = .seconds(30)
+    public var respectDNSTTL = true
+    /// `V4_ONLY`, `V6_ONLY`, `V4_PREFERRED` (the default), `AUTO` or `ALL`, as Envoy names them.
+    public var dnsLookupFamily = "V4_PREFERRED"
+    public var http2 = HTTP2()
+    /// `V1` or `V2`.
+    public var proxyProtocol: String?
+    public var useClientProtocol = false
+
+    public init() {}
+}
+
+/// What a BackendTrafficPolicy decides per route: hash keys for consistent hashing, local rate
+/// limits and faults (retry and timeouts live on `Route` itself, shared with HTTPRoute's own).
+public struct RoutePolicy: Sendable, Equatable {
+    public enum HashKey: Sendable, Equatable {
+        case sourceIP
+        case header(String)
+        case cookie(name: String, ttl: Duration?, attributes: [(name: String, value: String)])
+        case queryParameter(String)
+
+        public static func == (lhs: Self, rhs: Self) -> Bool {
+            switch (lhs, rhs) {
+            case (.sourceIP, .sourceIP): true
+            case (.header(let a), .header(let b)), (.queryParameter(let a), .queryParameter(let b)): a == b
+            case (.cookie(let a, let t, let x), .cookie(let b, let u, let y)):
+                a == b && t == u && x.map(\.name) == y.map(\.name) && x.map(\.value) == y.map(\.value)
+            default: false
+            }
+        }
+    }
+
+    public struct Fault: Sendable, Equatable {
+        public var delay: Duration?
+        /// 0–100.
+        public var delayPercent: Double
+        public var abortHTTPStatus: Int?
+        public var abortGRPCStatus: Int?
+        public var abortPercent: Double
+
+        public init(delay: Duration?, delayPercent: Double, abortHTTPStatus: Int?, abortGRPCStatus: Int?, abortPercent: Double) {
+            self.delay = delay
+            self.delayPercent = delayPercent
+            self.abortHTTPStatus = abortHTTPStatus
+            self.abortGRPCStatus = abortGRPCStatus
+            self.abortPercent = abortPercent
+        }
+    }
+
+    public struct RateLimit: Sendable, Equatable {
+        public struct Bucket: Sendable, Equatable {
+            public var requests: Int
+            public var fillInterval: Duration
+
+            public init(requests: Int, fillInterval: Duration) {
+                self.requests = requests
+                self.fillInterval = fillInterval
+            }
+        }
+
+        /// One descriptor entry an action produces: `key` and, for exact matches, `value`.
+        public struct Entry: Sendable, Equatable {
+            public enum Source: Sendable, Equatable {
+                /// A header (or `:path`, `:method`) matches `value`, as exact or regex; `invert` matches when it does not.
+                case headerMatch(name: String, value: String, regex: Bool, invert: Bool, prefix: Bool)
+                /// The header's value itself (Distinct).
+                case headerValue(name: String)
+                /// The client address is inside `cidr`.
+                case maskedRemoteAddress(cidr: String, invert: Bool)
+                /// The client address itself (Distinct CIDR).
+                case remoteAddress
+                /// A query parameter matches.
+                case queryMatch(name: String, value: String, regex: Bool, invert: Bool)
+            }
+
+            public var key: String
+            public var value: String?
+            public var source: Source
+
+            public init(key: String, value: String?, source: Source) {
+                self.key = key
+                self.value = value
+                self.source = source
+            }
+        }
+
+        public struct Rule: Sendable, Equatable {
+            public var entries: [Entry]
+            public var bucket: Bucket
+            public var shadowMode: Bool
+            public var headersOff: Bool
+
+            public init(entries: [Entry], bucket: Bucket, shadowMode: Bool, headersOff: Bool) {
+                self.entries = entries
+                self.bucket = bucket
+                self.shadowMode = shadowMode
+                self.headersOff = headersOff
+            }
+        }
+
+        public var defaultBucket: Bucket
+        public var rules: [Rule]
+        public var headersOff: Bool
+
+        public init(defaultBucket: Bucket, rules: [Rule], headersOff: Bool) {
+            self.defaultBucket = defaultBucket
+            self.rules = rules
+            self.headersOff = headersOff
+        }
+    }
+
+    public var hashKeys: [HashKey] = []
+    public var fault: Fault?
+    public var rateLimit: RateLimit?
+    /// `streamIdleTimeout`.
+    public var idleTimeout: Duration?
+    public var maxStreamDuration: Duration?
+
+    public init() {}
+}

@@ -1,0 +1,240 @@
+import GatewayAPI
+import GatewayIR
+
+/// Which BackendTrafficPolicy governs each route rule, and every policy's status, by Envoy
+/// Gateway's rules (mapping doc §3): policies in (creationTimestamp, namespace, name) order; one
+/// policy per target, the first wins and later ones are Conflicted; route rule > route > Gateway
+/// listener > Gateway, the most specific replacing the whole feature set.
+struct PolicyAttachment {
+    /// What a policy can attach to.
+    enum Target: Hashable {
+        case gateway(namespace: String, name: String)
+        case listener(namespace: String, name: String, section: String)
+        case route(kind: String, namespace: String, name: String)
+        case rule(kind: String, namespace: String, name: String, rule: String)
+    }
+
+    /// Server switches: BackendTrafficPolicy off entirely, or off for some namespaces (tenants).
+    struct Switches {
+        var disabled = false
+        var disabledNamespaces: Set<String> = []
+    }
+
+    private(set) var owner: [Target: Int] = [:]
+    let policies: [BackendTrafficPolicy]
+    /// Per policy (same order), its ancestors with their conditions.
+    private(set) var statuses: [[PolicyAncestorStatus]]
+
+    init(_ resources: ResourceSet, routes: [RouteSource], switches: Switches = Switches()) {
+        policies = resources.backendTrafficPolicies.sorted {
+            ($0.creationTimestamp, $0.namespace, $0.name) < ($1.creationTimestamp, $1.namespace, $1.name)
+        }
+        statuses = Array(repeating: [], count: policies.count)
+        let gateways = resources.gateways
+        let routeByKey = Dictionary(routes.map { ("\($0.kind)/\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+
+        for (index, policy) in policies.enumerated() {
+            if switches.disabled || switches.disabledNamespaces.contains(policy.namespace) {
+                let why =
+                    switches.disabled
+                    ? "BackendTrafficPolicy is disabled on this server (--disable-backend-traffic-policy)"
+                    : "BackendTrafficPolicy is disabled for namespace \(policy.namespace) on this server"
+                statuses[index] = ancestors(of: policy, gateways: gateways, routes: routeByKey).map {
+                    PolicyAncestorStatus(ancestorRef: $0, conditions: [Condition("Accepted", false, "Disabled", why)])
+                }
+                continue
+            }
+            var ancestorConditions: [(AncestorRef, Condition)] = []
+            for (target, ancestorList) in targets(of: policy, gateways: gateways, routes: routeByKey, resources: resources) {
+                guard let target else {
+                    // sectionName names no listener or rule.
+                    for (ancestor, message) in ancestorList {
+                        ancestorConditions.append((ancestor, Condition("Accepted", false, "TargetNotFound", message)))
+                    }
+                    continue
+                }
+                if let other = owner[target] {
+                    let message = "Unable to target \(Self.describe(target)), another BackendTrafficPolicy has already attached to it"
+                    _ = other
+                    for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, Condition("Accepted", false, "Conflicted", message))) }
+                    continue
+                }
+                owner[target] = index
+                let problems = policy.settings.problems
+                let accepted =
+                    problems.isEmpty
+                    ? Condition("Accepted", true, "Accepted", "Policy has been accepted.")
+                    : Condition("Accepted", false, "Invalid", problems.map { $0 + "." }.joined(separator: "\n"))
+                for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, accepted)) }
+            }
+            var byAncestor: [AncestorRef: [Condition]] = [:]
+            var order: [AncestorRef] = []
+            for (ancestor, condition) in ancestorConditions {
+                if byAncestor[ancestor] == nil { order.append(ancestor) }
+                // The first Accepted condition for an ancestor stands (Envoy Gateway's rule).
+                if !(byAncestor[ancestor]?.contains { $0.type == condition.type } ?? false) {
+                    byAncestor[ancestor, default: []].append(condition)
+                }
+            }
+            var warnings: [String] = []
+            if policy.usesDeprecatedTargetRef { warnings.append("spec.targetRef is deprecated, use spec.targetRefs instead") }
+            if !policy.untranslated.isEmpty {
+                warnings.append(
+                    "accepted but not translated by Switchboard yet: \(policy.untranslated.map { "spec.\($0)" }.joined(separator: ", "))")
+            }
+            statuses[index] = order.map { ancestor in
+                var conditions = byAncestor[ancestor]!
+                if !warnings.isEmpty { conditions.append(Condition("Warning", true, "DeprecatedField", warnings.joined(separator: "; "))) }
+                return PolicyAncestorStatus(ancestorRef: ancestor, conditions: conditions)
+            }
+        }
+    }
+
+    /// The policy governing one rule of `route` on a Gateway listener, most specific first.
+    func effective(route: RouteSource, ruleName: String?, gateway: Gateway, listener: String) -> BackendTrafficPolicy? {
+        var candidates: [Target] = []
+        if let ruleName { candidates.append(.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)) }
+        candidates += [
+            .route(kind: route.kind, namespace: route.namespace, name: route.name),
+            .listener(namespace: gateway.namespace, name: gateway.name, section: listener),
+            .gateway(namespace: gateway.namespace, name: gateway.name),
+        ]
+        for candidate in candidates { if let index = owner[candidate] { return policies[index] } }
+        return nil
+    }
+
+    /// Adds the Overridden conditions: a Gateway (or listener) policy displaced on some routes
+    /// by route policies, a route policy displaced on some rules by rule policies.
+    mutating func noteOverrides(gateways: [Gateway], routes: [RouteSource]) {
+        var overriddenRoutes: [Int: Set<String>] = [:]
+        var overriddenRules: [Int: Set<String>] = [:]
+        for route in routes {
+            let routeTarget = Target.route(kind: route.kind, namespace: route.namespace, name: route.name)
+            let ruleOwners = route.rules.compactMap(\.name).filter {
+                owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)] != nil
+            }
+            if let routeOwner = owner[routeTarget], !ruleOwners.isEmpty {
+                overriddenRules[routeOwner, default: []].formUnion(ruleOwners)
+            }
+            guard owner[routeTarget] != nil || !ruleOwners.isEmpty else { continue }
+            for ref in route.parentRefs {
+                guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) else { continue }
+                var parents: [Target] = [.gateway(namespace: gateway.namespace, name: gateway.name)]
+                parents += gateway.listeners.filter { GatewayTranslator.selects(ref, $0) }.map {
+                    .listener(namespace: gateway.namespace, name: gateway.name, section: $0.name)
+                }
+                for parent in parents {
+                    if let parentOwner = owner[parent] {
+                        overriddenRoutes[parentOwner, default: []].insert("\(route.namespace)/\(route.name)")
+                    }
+                }
+            }
+        }
+        for (index, routes) in overriddenRoutes {
+            add(
+                Condition(
+                    "Overridden", true, "Overridden",
+                    "This policy is being overridden by other backendTrafficPolicies for these routes: [\(routes.sorted().joined(separator: " "))]"),
+                to: index)
+        }
+        for (index, rules) in overriddenRules {
+            add(
+                Condition(
+                    "Overridden", true, "Overridden",
+                    "This policy is being overridden by other backendTrafficPolicy for these route rules: [\(rules.sorted().joined(separator: " "))]"),
+                to: index)
+        }
+    }
+
+    private mutating func add(_ condition: Condition, to index: Int) {
+        for ancestor in statuses[index].indices where statuses[index][ancestor].conditions.contains(where: { $0.type == "Accepted" && $0.isTrue }) {
+            statuses[index][ancestor].conditions.append(condition)
+        }
+    }
+
+    var report: [PolicyStatus] {
+        zip(policies, statuses).map { policy, ancestors in
+            PolicyStatus(namespace: policy.namespace, name: policy.name, ancestors: ancestors.isEmpty ? nil : ancestors, location: policy.location)
+        }
+    }
+
+    static func describe(_ target: Target) -> String {
+        switch target {
+        case .gateway(_, let name): "Gateway \(name)"
+        case .listener(let namespace, let name, let section): "Listener \(namespace)/\(name)/\(section)"
+        case .route(let kind, _, let name): "\(kind) \(name)"
+        case .rule(_, _, let name, let rule): "RouteRule \(name)/\(rule)"
+        }
+    }
+
+    /// Each target of `policy` with the ancestors its status goes to; a nil target is a
+    /// sectionName that names nothing (with the message saying so). Unknown objects are left
+    /// out: Envoy Gateway writes no status for them.
+    private func targets(
+        of policy: BackendTrafficPolicy, gateways: [Gateway], routes: [String: RouteSource], resources: ResourceSet
+    ) -> [(Target?, [(AncestorRef, String)])] {
+        var references = policy.targetRefs.map { (kind: $0.kind, namespace: policy.namespace, name: $0.name, section: $0.sectionName) }
+        // Selector matches come first, oldest target first (Envoy Gateway's composePolicyTargetRefs).
+        var selected: [(kind: String, namespace: String, name: String, section: String?, created: String)] = []
+        for selector in policy.targetSelectors {
+            for (key, metadata) in resources.metadata {
+                let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
+                guard parts.count == 3, parts[0] == selector.kind, selector.matches(labels: metadata.labels) else { continue }
+                let allowed =
+                    switch selector.namespacesFrom {
+                    case "All": true
+                    case "Same": parts[1] == policy.namespace
+                    default: false  // Namespace labels are not in files yet.
+                    }
+                let granted =
+                    parts[1] == policy.namespace
+                    || resources.referenceGrants.contains {
+                        $0.namespace == parts[1]
+                            && $0.permits(
+                                fromGroup: "gateway.envoyproxy.io", fromKind: "BackendTrafficPolicy", fromNamespace: policy.namespace,
+                                toGroup: "gateway.networking.k8s.io", toKind: parts[0], name: parts[2])
+                    }
+                if allowed && granted { selected.append((parts[0], parts[1], parts[2], nil, metadata.creationTimestamp)) }
+            }
+        }
+        selected.sort { ($0.created, $0.namespace, $0.name) < ($1.created, $1.namespace, $1.name) }
+        let plain = references
+        references = selected.map { ($0.kind, $0.namespace, $0.name, $0.section) }
+        for ref in plain where !references.contains(where: { $0.kind == ref.kind && $0.namespace == ref.namespace && $0.name == ref.name && $0.section == ref.section }) {
+            references.append(ref)
+        }
+
+        return references.compactMap { ref -> (Target?, [(AncestorRef, String)])? in
+            if ref.kind == "Gateway" {
+                guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) else { return nil }
+                let ancestor = AncestorRef(namespace: gateway.namespace, name: gateway.name, sectionName: ref.section)
+                guard let section = ref.section else { return (.gateway(namespace: ref.namespace, name: ref.name), [(ancestor, "")]) }
+                guard gateway.listeners.contains(where: { $0.name == section }) else {
+                    return (nil, [(ancestor, "No section name \(section) found for Gateway \(ref.namespace)/\(ref.name)")])
+                }
+                return (.listener(namespace: ref.namespace, name: ref.name, section: section), [(ancestor, "")])
+            }
+            guard let route = routes["\(ref.kind)/\(ref.namespace)/\(ref.name)"] else { return nil }
+            let ancestors = route.parentRefs.map {
+                (AncestorRef(namespace: $0.namespace, name: $0.name, sectionName: $0.sectionName), "")
+            }
+            guard let section = ref.section else { return (.route(kind: ref.kind, namespace: ref.namespace, name: ref.name), ancestors) }
+            guard route.rules.contains(where: { $0.name == section }) else {
+                return (nil, ancestors.map { ($0.0, "No section name \(section) found for \(ref.kind) \(ref.namespace)/\(ref.name)") })
+            }
+            return (.rule(kind: ref.kind, namespace: ref.namespace, name: ref.name, rule: section), ancestors)
+        }
+    }
+
+    private func ancestors(of policy: BackendTrafficPolicy, gateways: [Gateway], routes: [String: RouteSource]) -> [AncestorRef] {
+        var result: [AncestorRef] = []
+        for ref in policy.targetRefs {
+            if ref.kind == "Gateway" {
+                result.append(AncestorRef(namespace: policy.namespace, name: ref.name, sectionName: ref.sectionName))
+            } else if let route = routes["\(ref.kind)/\(policy.namespace)/\(ref.name)"] {
+                result += route.parentRefs.map { AncestorRef(namespace: $0.namespace, name: $0.name, sectionName: $0.sectionName) }
+            }
+        }
+        return result
+    }
+}

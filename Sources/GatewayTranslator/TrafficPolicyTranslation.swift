@@ -1,0 +1,226 @@
+import GatewayAPI
+import GatewayIR
+
+/// A BackendTrafficPolicy's settings → the cluster and route IR, as Envoy Gateway's
+/// `clustersettings.go` and route translation decide them (mapping doc §2.1–2.14).
+enum TrafficPolicyTranslation {
+    static func duration(_ value: GatewayAPIDuration?) -> Duration? {
+        value.map { .milliseconds($0.milliseconds) }
+    }
+
+    static func clusterPolicy(_ settings: TrafficSettings, hostname: String) -> ClusterPolicy {
+        var policy = ClusterPolicy()
+        if let lb = settings.loadBalancer {
+            switch lb.type {
+            case .roundRobin: policy.balancer = .roundRobin
+            case .random: policy.balancer = .random
+            case .consistentHash: policy.balancer = .maglev(tableSize: lb.tableSize)
+            case .leastRequest, .backendUtilization: policy.balancer = .leastRequest
+            }
+            policy.slowStartWindow = duration(lb.slowStartWindow)
+            policy.overrideHeaders = lb.overrideHeaders
+        }
+        if let check = settings.healthCheck {
+            policy.panicThreshold = check.panicThreshold
+            if let active = check.active { policy.healthCheck = healthCheck(active, hostname: hostname) }
+            if let passive = check.passive {
+                policy.outlierDetection = ClusterPolicy.OutlierDetection(
+                    interval: duration(passive.interval)!, baseEjectionTime: duration(passive.baseEjectionTime)!,
+                    splitExternalLocalOriginErrors: passive.splitExternalLocalOriginErrors,
+                    maxEjectionPercent: passive.maxEjectionPercent,
+                    consecutiveLocalOriginFailures: passive.consecutiveLocalOriginFailures,
+                    consecutive5xx: passive.consecutive5XxErrors, consecutiveGatewayErrors: passive.consecutiveGatewayErrors,
+                    failurePercentageThreshold: passive.failurePercentageThreshold, alwaysEjectOne: passive.alwaysEjectOneEndpoint)
+            }
+        }
+        if let breaker = settings.circuitBreaker {
+            policy.thresholds = ClusterPolicy.Thresholds(
+                maxConnections: breaker.maxConnections, maxPendingRequests: breaker.maxPendingRequests,
+                maxRequests: breaker.maxParallelRequests, maxRetries: breaker.maxParallelRetries,
+                perHostMaxConnections: breaker.perEndpointMaxConnections, retryBudgetPercent: breaker.retryBudget?.percent,
+                retryBudgetMinConcurrency: breaker.retryBudget?.minRetryConcurrency)
+            policy.maxRequestsPerConnection = breaker.maxRequestsPerConnection
+        }
+        if let timeout = settings.timeout {
+            if let connect = duration(timeout.connectTimeout) { policy.connectTimeout = connect }
+            policy.idleTimeout = duration(timeout.connectionIdleTimeout)
+            policy.maxConnectionDuration = duration(timeout.maxConnectionDuration)
+        }
+        if let keepalive = settings.tcpKeepalive {
+            policy.keepalive = ClusterPolicy.Keepalive(
+                probes: keepalive.probes, idleTime: duration(keepalive.idleTime), interval: duration(keepalive.interval))
+        }
+        if let connection = settings.connection {
+            if let limit = connection.bufferLimit { policy.bufferLimit = limit }
+            policy.preconnectPerEndpoint = connection.perEndpointPercent.map { Double($0) / 100 }
+            policy.preconnectPredictive = connection.predictivePercent.map { Double($0) / 100 }
+        }
+        if let dns = settings.dns {
+            if let rate = duration(dns.refreshRate) { policy.dnsRefreshRate = rate }
+            if let respect = dns.respectTTL { policy.respectDNSTTL = respect }
+            switch dns.lookupFamily {
+            case "IPv4": policy.dnsLookupFamily = "V4_ONLY"
+            case "IPv6": policy.dnsLookupFamily = "V6_ONLY"
+            case "IPv6Preferred": policy.dnsLookupFamily = "AUTO"
+            case "IPv4AndIPv6": policy.dnsLookupFamily = "ALL"
+            default: break
+            }
+        }
+        if let http2 = settings.http2 {
+            if let size = http2.initialStreamWindowSize { policy.http2.initialStreamWindowSize = size }
+            if let size = http2.initialConnectionWindowSize { policy.http2.initialConnectionWindowSize = size }
+            policy.http2.maxConcurrentStreams = http2.maxConcurrentStreams
+            policy.http2.terminateStreamOnInvalidMessage = http2.onInvalidMessage.map { $0 == "TerminateStream" }
+            policy.http2.keepaliveInterval = duration(http2.keepaliveInterval)
+            policy.http2.keepaliveTimeout = duration(http2.keepaliveTimeout)
+            policy.http2.keepaliveIntervalJitter = http2.keepaliveIntervalJitter
+            policy.http2.keepaliveIdleInterval = duration(http2.keepaliveIdleInterval)
+        }
+        policy.proxyProtocol = settings.proxyProtocol
+        policy.useClientProtocol = settings.useClientProtocol ?? false
+        return policy
+    }
+
+    static func healthCheck(_ active: TrafficSettings.HealthCheck.Active, hostname: String) -> ClusterPolicy.HealthCheck {
+        func payload(_ value: TrafficSettings.Payload?) -> ClusterPolicy.HealthCheck.Payload? {
+            guard let value else { return nil }
+            if let binary = value.binary { return .binary(binary) }
+            return .text(value.text ?? "")
+        }
+        let kind: ClusterPolicy.HealthCheck.Kind =
+            switch active.type {
+            case .http:
+                .http(
+                    host: active.hostname ?? hostname, path: active.path, method: active.method,
+                    expected: ranges(active.expectedStatuses.isEmpty ? [200] : active.expectedStatuses),
+                    retriable: ranges(active.retriableStatuses), send: payload(active.requestBody),
+                    receive: payload(active.expectedResponse))
+            case .tcp: .tcp(send: payload(active.tcpSend), receive: payload(active.tcpReceive))
+            case .grpc: .grpc(service: active.grpcService ?? "")
+            }
+        return ClusterPolicy.HealthCheck(
+            timeout: duration(active.timeout)!, interval: duration(active.interval)!, initialJitter: duration(active.initialJitter),
+            unhealthyThreshold: active.unhealthyThreshold, healthyThreshold: active.healthyThreshold, kind: kind,
+            port: active.port)
+    }
+
+    /// Status codes as sorted, merged half-open ranges: [200, 201, 300] → [200, 202), [300, 301).
+    static func ranges(_ codes: [Int]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        for code in Set(codes).sorted() {
+            if let last = ranges.last, last.upperBound == code {
+                ranges[ranges.count - 1] = last.lowerBound..<(code + 1)
+            } else {
+                ranges.append(code..<(code + 1))
+            }
+        }
+        return ranges
+    }
+
+    /// The route-level part: retry and request timeout (unless the HTTPRoute rule sets its own,
+    /// which wins), hash keys, idle and stream timeouts, faults and local rate limits.
+    static func apply(_ settings: TrafficSettings, to route: inout Route) {
+        if route.retry == nil, let retry = settings.retry {
+            var policy = Route.RetryPolicy()
+            policy.numRetries = retry.numRetries
+            policy.numAttemptsPerPriority = retry.numAttemptsPerPriority
+            if let retryOn = retry.retryOn {
+                if !retryOn.triggers.isEmpty { policy.triggers = Array(Set(retryOn.triggers)).sorted() }
+                policy.statusCodes = Array(Set(retryOn.statusCodes)).sorted()
+            }
+            policy.perTryTimeout = duration(retry.perRetryTimeout)
+            policy.backOffBase = duration(retry.backOffBase)
+            policy.backOffMax = duration(retry.backOffMax)
+            route.retry = policy
+        }
+        if route.timeout == nil, let request = duration(settings.timeout?.requestTimeout) { route.timeout = request }
+        route.policy.idleTimeout = duration(settings.timeout?.streamIdleTimeout)
+        route.policy.maxStreamDuration = duration(settings.timeout?.maxStreamDuration)
+        if let lb = settings.loadBalancer, lb.type == .consistentHash {
+            switch lb.hashKey {
+            case .sourceIP: route.policy.hashKeys = [.sourceIP]
+            case .headers(let names): route.policy.hashKeys = names.map { .header($0) }
+            case .queryParams(let names): route.policy.hashKeys = names.map { .queryParameter($0) }
+            case .cookie(let name, let ttl, let attributes):
+                let sorted = attributes.keys.sorted().map { (name: $0, value: attributes[$0]!) }
+                route.policy.hashKeys = [.cookie(name: name, ttl: duration(ttl), attributes: sorted)]
+            case nil: break
+            }
+        }
+        if let fault = settings.faultInjection {
+            route.policy.fault = RoutePolicy.Fault(
+                delay: duration(fault.delay), delayPercent: fault.delayPercentage, abortHTTPStatus: fault.abortHTTPStatus,
+                abortGRPCStatus: fault.abortGRPCStatus, abortPercent: fault.abortPercentage)
+        }
+        if let rules = settings.rateLimit?.local { route.policy.rateLimit = rateLimit(rules) }
+    }
+
+    static func rateLimit(_ rules: [TrafficSettings.RateLimit.Rule]) -> RoutePolicy.RateLimit {
+        typealias IR = RoutePolicy.RateLimit
+        func bucket(_ rule: TrafficSettings.RateLimit.Rule) -> IR.Bucket {
+            IR.Bucket(requests: rule.requests, fillInterval: .seconds(TrafficSettings.RateLimit.Rule.unitSeconds[rule.unit] ?? 1))
+        }
+        let base = rules.first { $0.selectors.isEmpty }
+        let defaultBucket = base.map(bucket) ?? IR.Bucket(requests: Int(UInt32.max), fillInterval: .seconds(1))
+        var irRules: [IR.Rule] = []
+        for (index, rule) in rules.filter({ !$0.selectors.isEmpty }).enumerated() {
+            var entries: [IR.Entry] = []
+            var methods: [(String, Bool)] = []
+            var match = 0
+            for selector in rule.selectors {
+                for header in selector.headers {
+                    entries.append(entry(header, key: "rule-\(index)-match-\(match)", query: false))
+                    match += 1
+                }
+                methods += selector.methods
+                if let path = selector.path {
+                    entries.append(
+                        IR.Entry(
+                            key: "rule-\(index)-path", value: "rule-\(index)-path",
+                            source: .headerMatch(
+                                name: ":path", value: path.value, regex: path.type == "RegularExpression", invert: path.invert,
+                                prefix: path.type == "PathPrefix")))
+                }
+                if let cidr = selector.sourceCIDR {
+                    entries.append(
+                        IR.Entry(
+                            key: "rule-\(index)-masked-remote-address", value: cidr.value,
+                            source: .maskedRemoteAddress(cidr: cidr.value, invert: cidr.invert)))
+                    if cidr.type == "Distinct" {
+                        entries.append(IR.Entry(key: "rule-\(index)-remote-address", value: nil, source: .remoteAddress))
+                    }
+                }
+                for param in selector.queryParams {
+                    entries.append(entry(param, key: "rule-\(index)-match-\(match)", query: true))
+                    match += 1
+                }
+            }
+            // A request has one method: a rule naming several is one descriptor per method.
+            let variants: [[IR.Entry]] =
+                methods.isEmpty
+                ? [entries]
+                : methods.map { method, invert in
+                    entries + [
+                        IR.Entry(
+                            key: "rule-\(index)-method", value: "rule-\(index)-method",
+                            source: .headerMatch(name: ":method", value: method, regex: false, invert: invert, prefix: false))
+                    ]
+                }
+            for variant in variants {
+                irRules.append(
+                    IR.Rule(entries: variant, bucket: bucket(rule), shadowMode: rule.shadowMode, headersOff: rule.xRateLimitHeaders == "Off"))
+            }
+        }
+        return IR(defaultBucket: defaultBucket, rules: irRules, headersOff: base?.xRateLimitHeaders == "Off")
+    }
+
+    private static func entry(_ match: TrafficSettings.RateLimit.Match, key: String, query: Bool) -> RoutePolicy.RateLimit.Entry {
+        if match.type == "Distinct" { return .init(key: key, value: nil, source: .headerValue(name: match.name)) }
+        let regex = match.type == "RegularExpression"
+        let source: RoutePolicy.RateLimit.Entry.Source =
+            query
+            ? .queryMatch(name: match.name, value: match.value ?? "", regex: regex, invert: match.invert)
+            : .headerMatch(name: match.name, value: match.value ?? "", regex: regex, invert: match.invert, prefix: false)
+        return .init(key: key, value: key, source: source)
+    }
+}
