@@ -82,9 +82,11 @@ struct PolicyAttachment {
                 warnings.append(
                     "accepted but not translated by Switchboard yet: \(policy.untranslated.map { "spec.\($0)" }.joined(separator: ", "))")
             }
+            // Envoy Gateway's reason for deprecations; fields we take but ignore get their own.
+            let warningReason = policy.untranslated.isEmpty ? "DeprecatedField" : "NotTranslated"
             statuses[index] = order.map { ancestor in
                 var conditions = byAncestor[ancestor]!
-                if !warnings.isEmpty { conditions.append(Condition("Warning", true, "DeprecatedField", warnings.joined(separator: "; "))) }
+                if !warnings.isEmpty { conditions.append(Condition("Warning", true, warningReason, warnings.joined(separator: "; "))) }
                 return PolicyAncestorStatus(ancestorRef: ancestor, conditions: conditions)
             }
         }

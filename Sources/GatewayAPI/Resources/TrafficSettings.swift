@@ -212,7 +212,11 @@ public struct TrafficSettings: Sendable, Equatable {
                 ])
             numRetries = reader.int("numRetries", range: 0...Int(Int32.max)) ?? 2
             numAttemptsPerPriority = reader.int("numAttemptsPerPriority", range: 0...Int(Int32.max))
-            if reader.has("retryOn") {
+            if case .scalar = reader.value("retryOn") {
+                reader.report(
+                    "retryOn", .wrongType,
+                    "retryOn is an object here: {triggers: [5xx, reset], httpStatusCodes: [503]}, not Envoy's comma-separated list")
+            } else if reader.has("retryOn") {
                 if let retryOn = reader.object("retryOn") {
                     retryOn.allowOnly(["triggers", "httpStatusCodes"], aliases: ["retriableStatusCodes": "httpStatusCodes"])
                     let triggers = retryOn.strings("triggers").enumerated().compactMap { index, trigger -> String? in
@@ -227,11 +231,6 @@ public struct TrafficSettings: Sendable, Equatable {
                         return trigger
                     }
                     self.retryOn = (triggers, HTTPStatus.list(retryOn, "httpStatusCodes"))
-                } else {
-                    // ObjectReader reported the wrong type; say what Envoy's comma list becomes here.
-                    reader.report(
-                        "retryOn", .wrongType,
-                        "retryOn is an object here: {triggers: [5xx, reset], httpStatusCodes: [503]}, not Envoy's comma-separated list")
                 }
             }
             if let perRetry = reader.object("perRetry") {
