@@ -21,6 +21,32 @@ public enum HTTP {
         return URLSession(configuration: configuration)
     }()
 
+    /// Many requests at once, each on its own connection: for circuit breakers and rate limits.
+    private static let wideSession: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 10
+        configuration.httpMaximumConnectionsPerHost = 200
+        return URLSession(configuration: configuration)
+    }()
+
+    /// `count` GETs of `url` started together; their statuses, in completion order.
+    public static func concurrentGets(_ url: String, count: Int, headers: [String: String] = [:]) async -> [Int] {
+        await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    guard let target = URL(string: url) else { return 0 }
+                    var request = URLRequest(url: target)
+                    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+                    let response = try? await wideSession.data(for: request).1 as? HTTPURLResponse
+                    return response?.statusCode ?? 0
+                }
+            }
+            var statuses: [Int] = []
+            for await status in group { statuses.append(status) }
+            return statuses
+        }
+    }
+
     /// Redirects are answers to look at, not to follow.
     private static let noRedirectSession: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral

@@ -2,6 +2,8 @@ import GatewayAPI
 import GatewayIR
 import Testing
 @testable import GatewayTranslator
+import XDSCache
+import XDSTranslator
 
 @Suite("Gateway translation")
 struct GatewayTranslatorTests {
@@ -109,5 +111,65 @@ struct GatewayTranslatorTests {
         #expect(GatewayTranslator.hostnames(listener: "a.com", route: []) == ["a.com"])
         #expect(GatewayTranslator.hostnames(listener: "*.a.com", route: ["x.a.com", "b.com"]) == ["x.a.com"])
         #expect(GatewayTranslator.hostnames(listener: "x.a.com", route: ["*.a.com"]) == ["x.a.com"])
+    }
+}
+
+@Suite("Policy edits")
+struct PolicyEditTests {
+    static func yaml(connectTimeout: String) -> String {
+        """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: eg}
+        spec:
+          gatewayClassName: eg
+          listeners: [{name: http, port: 80, protocol: HTTP}]
+        ---
+        apiVersion: gateway.envoyproxy.io/v1alpha1
+        kind: Backend
+        metadata: {name: app}
+        spec: {endpoints: [{ip: {address: 10.0.0.1, port: 80}}]}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: a}
+        spec:
+          parentRefs: [{name: eg}]
+          rules: [{matches: [{path: {value: /a}}], backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: b}
+        spec:
+          parentRefs: [{name: eg}]
+          rules: [{matches: [{path: {value: /b}}], backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]}]
+        ---
+        apiVersion: gateway.envoyproxy.io/v1alpha1
+        kind: BackendTrafficPolicy
+        metadata: {name: a}
+        spec:
+          targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: a}]
+          timeout: {tcp: {connectTimeout: \(connectTimeout)}}
+          retry: {numRetries: 4}
+        """
+    }
+
+    static func snapshot(_ yaml: String) throws -> Snapshot {
+        let resources = ResourceSet.load([("p.yaml", yaml)])
+        try #require(resources.diagnostics.isEmpty, "\(resources.diagnostics)")
+        return try SnapshotTranslator.snapshot(try #require(GatewayTranslator.translate(resources).configs.first))
+    }
+
+    @Test("a policy value edit changes only the cluster it governs: every other resource keeps its version")
+    func onlyAffectedResourcesChange() throws {
+        let before = try Self.snapshot(Self.yaml(connectTimeout: "3s"))
+        let after = try Self.snapshot(Self.yaml(connectTimeout: "4s"))
+        var changed: [String] = []
+        for type in ResourceType.allCases {
+            for name in Set(before[type].names + after[type].names).sorted() where before[type][name]?.version != after[type][name]?.version {
+                changed.append("\(type):\(name)")
+            }
+        }
+        #expect(changed == ["cds:httproute/default/a/rule/0"])
     }
 }
