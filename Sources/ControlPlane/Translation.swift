@@ -17,8 +17,8 @@ public enum Translation {
         public var status: StatusReport
     }
 
-    public static func translate(_ resources: ResourceSet) throws -> Result {
-        let output = GatewayTranslator.translate(resources)
+    public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws -> Result {
+        let output = GatewayTranslator.translate(resources, options: options)
         var snapshots: [String: Snapshot] = [:]
         for config in output.configs {
             snapshots[config.key] = try SnapshotTranslator.snapshot(config)
@@ -27,8 +27,8 @@ public enum Translation {
     }
 
     /// Every Gateway's snapshot, keyed by its node group (`<namespace>/<name>`).
-    public static func snapshots(_ resources: ResourceSet) throws -> [String: Snapshot] {
-        try translate(resources).snapshots
+    public static func snapshots(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws -> [String: Snapshot] {
+        try translate(resources, options: options).snapshots
     }
 
     public enum Format: String, Sendable, CaseIterable {

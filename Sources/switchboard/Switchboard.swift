@@ -49,6 +49,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The gateway (NAMESPACE/NAME) for Envoys whose node.cluster is empty.")
     var defaultGateway: String?
 
+    @OptionGroup var policy: PolicyOptions
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -67,7 +69,7 @@ struct Serve: AsyncParsableCommand {
         let resources = try ConfigFiles.load(configs)
         for diagnostic in resources.diagnostics { logger.error("\(diagnostic)") }
         let cache = SnapshotCache()
-        for (gateway, snapshot) in try Translation.snapshots(resources).sorted(by: { $0.key < $1.key }) {
+        for (gateway, snapshot) in try Translation.snapshots(resources, options: policy.translatorOptions).sorted(by: { $0.key < $1.key }) {
             try cache.setSnapshot(snapshot, for: gateway)
             logger.info(
                 "serving gateway", metadata: ["gateway": "\(gateway)", "clusters": "\(snapshot[.cluster].count)",
@@ -85,9 +87,26 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// Server switches for BackendTrafficPolicy, as KubeLB offers them (multi-tenant operators).
+struct PolicyOptions: ParsableArguments {
+    @Flag(help: "Ignore every BackendTrafficPolicy (each gets a condition saying so).")
+    var disableBackendTrafficPolicy = false
+
+    @Option(
+        name: .customLong("disable-backend-traffic-policy-in"),
+        help: "Ignore BackendTrafficPolicies in this namespace (repeatable), e.g. for tenants.")
+    var disabledNamespaces: [String] = []
+
+    var translatorOptions: GatewayTranslator.Options {
+        .init(disableBackendTrafficPolicy: disableBackendTrafficPolicy, backendTrafficPolicyDisabledNamespaces: Set(disabledNamespaces))
+    }
+}
+
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check configuration files; print one path:line:col: message per problem; exit 1 if any.")
+
+    @OptionGroup var policy: PolicyOptions
 
     @Argument(help: "Files or directories.")
     var paths: [String]
@@ -96,7 +115,7 @@ struct Validate: ParsableCommand {
         let resources = try ConfigFiles.load(paths)
         for diagnostic in resources.diagnostics { print(diagnostic) }
         // Dangling references are status, not load errors (as in Envoy Gateway): shown, not fatal.
-        let status = GatewayTranslator.translate(resources).status
+        let status = GatewayTranslator.translate(resources, options: policy.translatorOptions).status
         for problem in status.problems.sorted(by: { $0.location < $1.location }) {
             print("\(problem.location): warning: \(problem.message)")
         }
@@ -114,13 +133,15 @@ struct Translate: ParsableCommand {
     @Option(help: "The gateway (NAMESPACE/NAME); needed when the files hold more than one.")
     var gateway: String?
 
+    @OptionGroup var policy: PolicyOptions
+
     @Option(help: "yaml or json.")
     var output: Translation.Format = .yaml
 
     func run() throws {
         let resources = try ConfigFiles.load(configs)
         for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
-        let result = try Translation.translate(resources)
+        let result = try Translation.translate(resources, options: policy.translatorOptions)
         let snapshots = result.snapshots
         let names = snapshots.keys.sorted()
         let chosen: String

@@ -90,4 +90,28 @@ struct SwitchboardCLITests {
         #expect(bootstrap.stdout.contains(#"cluster: "default/eg""#))
         #expect(bootstrap.stdout.contains(#"address: "switchboard", port_value: 18000"#))
     }
+
+    @Test("BackendTrafficPolicy can be switched off, for everyone or per namespace; the policy says why")
+    func disablePolicies() throws {
+        let policy = """
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: slow-connect}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+              timeout: {tcp: {connectTimeout: 3s}}
+            """
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy])
+        let applied = try runSwitchboard(["translate", "--config", config.path])
+        #expect(applied.stdout.contains("connectTimeout: 3s"), "\(applied.stdout)")
+        for flags in [["--disable-backend-traffic-policy"], ["--disable-backend-traffic-policy-in", "default"]] {
+            let disabled = try runSwitchboard(["translate", "--config", config.path] + flags)
+            #expect(disabled.status == 0)
+            #expect(disabled.stdout.contains("connectTimeout: 10s"))
+            #expect(disabled.stdout.contains("reason: Disabled"))
+        }
+        let elsewhere = try runSwitchboard(["translate", "--config", config.path, "--disable-backend-traffic-policy-in", "tenant-b"])
+        #expect(elsewhere.stdout.contains("connectTimeout: 3s"))
+    }
 }
