@@ -2,16 +2,23 @@ import Foundation
 
 /// Operator-side YAML for tests: what a user would write for Envoy Gateway.
 public enum TestManifests {
-    /// Gateway `default/eg` with one HTTP listener on `listenerPort`, and an HTTPRoute sending
-    /// everything to a Backend at 127.0.0.1:`upstreamPort`.
-    public static func gatewayWithBackend(listenerPort: Int, upstreamPort: Int) -> String {
+    /// Gateway `default/eg` with one HTTP listener `http` on `port`, ending in a newline.
+    public static func gateway(port: Int) -> String {
         """
         apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway
         metadata: {name: eg}
         spec:
           gatewayClassName: envoy
-          listeners: [{name: http, port: \(listenerPort), protocol: HTTP}]
+          listeners: [{name: http, port: \(port), protocol: HTTP}]
+
+        """
+    }
+
+    /// Gateway `default/eg` with one HTTP listener on `listenerPort`, and an HTTPRoute sending
+    /// everything to a Backend at 127.0.0.1:`upstreamPort`.
+    public static func gatewayWithBackend(listenerPort: Int, upstreamPort: Int) -> String {
+        gateway(port: listenerPort) + """
         ---
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute

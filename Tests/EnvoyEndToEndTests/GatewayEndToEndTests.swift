@@ -15,13 +15,7 @@ struct GatewayEndToEndTests {
         let api = try await UpstreamServer.start(name: "api")
         defer { Task { await web.stop(); await api.stop() } }
         let port = try freePort()
-        let yaml = """
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: Gateway
-            metadata: {name: eg}
-            spec:
-              gatewayClassName: envoy
-              listeners: [{name: http, port: \(port), protocol: HTTP}]
+        let yaml = TestManifests.gateway(port: port) + """
             ---
             apiVersion: gateway.networking.k8s.io/v1
             kind: HTTPRoute
@@ -83,13 +77,7 @@ struct RouteBehaviourEndToEndTests {
 
             """
         }
-        let yaml = """
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: Gateway
-            metadata: {name: eg}
-            spec:
-              gatewayClassName: envoy
-              listeners: [{name: http, port: \(port), protocol: HTTP}]
+        let yaml = TestManifests.gateway(port: port) + """
             ---
             apiVersion: gateway.networking.k8s.io/v1
             kind: HTTPRoute

@@ -61,15 +61,7 @@ struct TrafficPolicyEndToEndTests {
 
             """
         }
-        var yaml = """
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: Gateway
-            metadata: {name: eg}
-            spec:
-              gatewayClassName: envoy
-              listeners: [{name: http, port: \(port), protocol: HTTP}]
-
-            """
+        var yaml = TestManifests.gateway(port: port)
         yaml += backend("slow", [slow]) + backend("flaky", [flaky]) + backend("pair", [healthy, sick])
         yaml += backend("outliers", [healthy, failing]) + backend("hashed", hashed) + backend("plain", [plain])
         yaml += route("breaker", backend: "slow") + policy("breaker", "circuitBreaker: {maxParallelRequests: 10}")
