@@ -91,7 +91,7 @@ public enum GatewayTranslator {
             for (route, rules) in routes where attaches(route, to: gateway, listener: listener) {
                 if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
                 let ruleSettings = route.rules.map {
-                    policies.effective(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)?.settings
+                    policies.effective(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
                 }
                 for hostname in hostnames(listener: listener.hostname, route: route.hostnames) {
                     let routeNames = add(
@@ -99,7 +99,7 @@ public enum GatewayTranslator {
                     for (rule, settings) in zip(rules, ruleSettings) {
                         guard var cluster = rule.cluster, clusterNames.insert(cluster.name).inserted else { continue }
                         if let settings, settings.problems.isEmpty {
-                            cluster.policy = TrafficPolicyTranslation.clusterPolicy(settings, hostname: hostname)
+                            cluster.policy = TrafficPolicyTranslation.clusterPolicy(settings.settings, hostname: hostname)
                         }
                         config.clusters.append(cluster)
                     }
@@ -163,7 +163,8 @@ public enum GatewayTranslator {
 
     /// The routes of every rule and match of `route` for one hostname.
     static func add(
-        _ route: RouteSource, rules: [ResolvedRule], hostname: String, listenerPort: Int, settings: [TrafficSettings?]
+        _ route: RouteSource, rules: [ResolvedRule], hostname: String, listenerPort: Int,
+        settings: [(settings: TrafficSettings, problems: [String])?]
     ) -> [Route] {
         var routes: [Route] = []
         for ((rule, resolved), settings) in zip(zip(route.rules, rules), settings) {
@@ -179,7 +180,7 @@ public enum GatewayTranslator {
                 if let settings {
                     // An invalid policy answers 500 on its routes rather than half-apply (Envoy Gateway's rule).
                     if settings.problems.isEmpty {
-                        TrafficPolicyTranslation.apply(settings, to: &ir)
+                        TrafficPolicyTranslation.apply(settings.settings, to: &ir)
                     } else {
                         ir.action = .directResponse(status: 500)
                     }

@@ -92,17 +92,28 @@ struct PolicyAttachment {
         }
     }
 
-    /// The policy governing one rule of `route` on a Gateway listener, most specific first.
-    func effective(route: RouteSource, ruleName: String?, gateway: Gateway, listener: String) -> BackendTrafficPolicy? {
-        var candidates: [Target] = []
-        if let ruleName { candidates.append(.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)) }
-        candidates += [
-            .route(kind: route.kind, namespace: route.namespace, name: route.name),
-            .listener(namespace: gateway.namespace, name: gateway.name, section: listener),
-            .gateway(namespace: gateway.namespace, name: gateway.name),
-        ]
-        for candidate in candidates { if let index = owner[candidate] { return policies[index] } }
-        return nil
+    /// The settings governing one rule of `route` on a Gateway listener: the most specific
+    /// policy's, or a route-level policy with `mergeType` merged over the listener's (or
+    /// Gateway's) policy; with the problems that make them invalid.
+    func effective(route: RouteSource, ruleName: String?, gateway: Gateway, listener: String)
+        -> (settings: TrafficSettings, problems: [String])?
+    {
+        var routeLevel: Int?
+        if let ruleName { routeLevel = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)] }
+        routeLevel = routeLevel ?? owner[.route(kind: route.kind, namespace: route.namespace, name: route.name)]
+        let parent = parentPolicy(gateway: gateway, listener: listener)
+        if let routeLevel {
+            let policy = policies[routeLevel]
+            if policy.mergeType != nil, let parent { return policy.merged(over: policies[parent]) }
+            return (policy.settings, policy.settings.problems)
+        }
+        guard let parent else { return nil }
+        return (policies[parent].settings, policies[parent].settings.problems)
+    }
+
+    private func parentPolicy(gateway: Gateway, listener: String) -> Int? {
+        owner[.listener(namespace: gateway.namespace, name: gateway.name, section: listener)]
+            ?? owner[.gateway(namespace: gateway.namespace, name: gateway.name)]
     }
 
     /// Adds the Overridden conditions: a Gateway (or listener) policy displaced on some routes
@@ -110,11 +121,17 @@ struct PolicyAttachment {
     mutating func noteOverrides(gateways: [Gateway], routes: [RouteSource]) {
         var overriddenRoutes: [Int: Set<String>] = [:]
         var overriddenRules: [Int: Set<String>] = [:]
+        var mergedInto: [Int: Set<String>] = [:]  // parent policy → routes merged over it
+        var mergedWith: [Int: [(AncestorRef, Int)]] = [:]  // route policy → (ancestor, parent policy)
         for route in routes {
             let routeTarget = Target.route(kind: route.kind, namespace: route.namespace, name: route.name)
             let ruleOwners = route.rules.compactMap(\.name).filter {
                 owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)] != nil
             }
+            let routeLevelOwners = ([owner[routeTarget]] + ruleOwners.map {
+                owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)]
+            }).compactMap { $0 }
+            let merging = routeLevelOwners.filter { policies[$0].mergeType != nil }
             if let routeOwner = owner[routeTarget], !ruleOwners.isEmpty {
                 overriddenRules[routeOwner, default: []].formUnion(ruleOwners)
             }
@@ -126,8 +143,41 @@ struct PolicyAttachment {
                     .listener(namespace: gateway.namespace, name: gateway.name, section: $0.name)
                 }
                 for parent in parents {
-                    if let parentOwner = owner[parent] {
-                        overriddenRoutes[parentOwner, default: []].insert("\(route.namespace)/\(route.name)")
+                    guard let parentOwner = owner[parent] else { continue }
+                    let routeName = "\(route.namespace)/\(route.name)"
+                    if merging.isEmpty {
+                        overriddenRoutes[parentOwner, default: []].insert(routeName)
+                    } else {
+                        mergedInto[parentOwner, default: []].insert(routeName)
+                        let section: String? = if case .listener(_, _, let name) = parent { name } else { nil }
+                        for policy in merging {
+                            mergedWith[policy, default: []].append(
+                                (AncestorRef(namespace: gateway.namespace, name: gateway.name, sectionName: ref.sectionName ?? section), parentOwner))
+                        }
+                    }
+                }
+            }
+        }
+        for (index, routes) in mergedInto {
+            add(
+                Condition(
+                    "Merged", true, "Merged",
+                    "This policy is being merged by other backendTrafficPolicies for these routes: [\(routes.sorted().joined(separator: " "))]"),
+                to: index)
+        }
+        for (index, pairs) in mergedWith {
+            var seen = Set<Int>()
+            for (_, parent) in pairs where seen.insert(parent).inserted {
+                let parentPolicy = policies[parent]
+                let problems = policies[index].merged(over: parentPolicy).problems
+                if problems.isEmpty {
+                    add(Condition("Merged", true, "Merged", "Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)"), to: index)
+                } else {
+                    for ancestor in statuses[index].indices {
+                        statuses[index][ancestor].conditions = statuses[index][ancestor].conditions.map {
+                            $0.type == "Accepted"
+                                ? Condition("Accepted", false, "Invalid", problems.map { $0 + "." }.joined(separator: "\n")) : $0
+                        }
                     }
                 }
             }

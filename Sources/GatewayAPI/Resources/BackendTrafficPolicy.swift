@@ -41,6 +41,8 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
     /// Fields accepted but not translated yet (`compressor`, `responseOverride`, …), in the order
     /// written: a Warning condition names them.
     public var untranslated: [String]
+    /// The spec as written: `mergeType` merges work on documents.
+    public var spec: Document
     public var location: SourceLocation
 
     static let targetKinds = ["Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "TCPRoute", "UDPRoute", "TLSRoute"]
@@ -93,6 +95,7 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
         }
         settings = TrafficSettings(spec)
         untranslated = Self.untranslatedFields.filter { spec.has($0) }
+        self.spec = Document(spec.node)
         name = object.name
         namespace = object.namespace
         creationTimestamp = object.creationTimestamp
@@ -153,5 +156,17 @@ extension BackendTrafficPolicy.TargetSelector {
                 default: labels[requirement.key] == nil
                 }
             }
+    }
+}
+
+extension BackendTrafficPolicy {
+    /// This route-level policy merged over `parent` (its `mergeType`: the parent is the
+    /// document, this policy the patch), decoded; and why the result is invalid, if it is.
+    public func merged(over parent: BackendTrafficPolicy) -> (settings: TrafficSettings, problems: [String]) {
+        let document = mergeType == .jsonMerge ? parent.spec.jsonMerged(with: spec) : parent.spec.strategicMerged(with: spec)
+        let context = DecodeContext(file: "merge of \(parent.namespace)/\(parent.name) and \(namespace)/\(name)")
+        guard let reader = ObjectReader(document.node, path: "spec", context: context) else { return (settings, ["merge failed"]) }
+        let merged = TrafficSettings(reader)
+        return (merged, context.diagnostics.map { "\($0.field): \($0.message)" } + merged.problems)
     }
 }

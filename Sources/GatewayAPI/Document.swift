@@ -1,0 +1,103 @@
+import Yams
+
+/// A YAML/JSON value as written, keys in order, without positions: what `mergeType` merges work
+/// on (they merge documents, not decoded fields), and Sendable where Yams' nodes are not.
+public indirect enum Document: Sendable, Equatable {
+    /// `plain` is false for quoted scalars, which stay strings whatever they spell.
+    case scalar(String, plain: Bool)
+    case mapping([(key: String, value: Document)])
+    case sequence([Document])
+    case null
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.scalar(let a, let p), .scalar(let b, let q)): a == b && p == q
+        case (.mapping(let a), .mapping(let b)): a.map(\.key) == b.map(\.key) && a.map(\.value) == b.map(\.value)
+        case (.sequence(let a), .sequence(let b)): a == b
+        case (.null, .null): true
+        default: false
+        }
+    }
+
+    init(_ node: Node) {
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style == .plain, ObjectReader.nullWords.contains(scalar.string) {
+                self = .null
+            } else {
+                self = .scalar(scalar.string, plain: scalar.style == .plain)
+            }
+        case .mapping(let mapping):
+            self = .mapping(mapping.map { (key: $0.key.scalar?.string ?? "", value: Document($0.value)) })
+        case .sequence(let sequence):
+            self = .sequence(sequence.map(Document.init))
+        case .alias:
+            self = .null
+        }
+    }
+
+    /// Back to a Yams node, so the usual decoders read it (positions are gone: a problem found
+    /// in a merged document is reported against the policies, not a line).
+    var node: Node {
+        switch self {
+        case .scalar(let text, let plain): .scalar(Node.Scalar(text, .implicit, plain ? .plain : .doubleQuoted))
+        case .mapping(let pairs): .mapping(Node.Mapping(pairs.map { (Node.scalar(Node.Scalar($0.key)), $0.value.node) }))
+        case .sequence(let items): .sequence(Node.Sequence(items.map(\.node)))
+        case .null: .scalar(Node.Scalar("null"))
+        }
+    }
+
+    subscript(key: String) -> Document? {
+        guard case .mapping(let pairs) = self else { return nil }
+        return pairs.first { $0.key == key }?.value
+    }
+
+    /// RFC 7386 JSON merge patch: objects merge key by key, `null` deletes, anything else replaces.
+    public func jsonMerged(with patch: Document) -> Document {
+        merged(with: patch, listKeys: [:])
+    }
+
+    /// Kubernetes strategic merge as it applies to BackendTrafficPolicy: as a JSON merge, except
+    /// that the lists Envoy Gateway's types mark with a patch merge key (`compression`,
+    /// `compressor`, `httpUpgrade`, keyed by `type`) merge item by item: the patch's items first
+    /// (each merged over the base item with the same key), then the base's other items.
+    public func strategicMerged(with patch: Document) -> Document {
+        merged(with: patch, listKeys: ["compression": "type", "compressor": "type", "httpUpgrade": "type"])
+    }
+
+    private func merged(with patch: Document, listKeys: [String: String]) -> Document {
+        guard case .mapping(let patchPairs) = patch else { return patch }
+        var pairs: [(key: String, value: Document)]
+        if case .mapping(let existing) = self { pairs = existing } else { pairs = [] }
+        for (key, value) in patchPairs {
+            let index = pairs.firstIndex { $0.key == key }
+            if value == .null {
+                if let index { pairs.remove(at: index) }
+                continue
+            }
+            let mergedValue: Document
+            if let mergeKey = listKeys[key], case .sequence(let patchItems) = value, let index,
+                case .sequence(let baseItems) = pairs[index].value
+            {
+                func key(_ item: Document) -> String? { item[mergeKey].flatMap(\.text) }
+                let patchKeys = Set(patchItems.compactMap(key))
+                // An item whose key is in both is the base item patched; the rest of the base follows.
+                let patched = patchItems.map { item in
+                    baseItems.first { key($0) != nil && key($0) == key(item) }.map { $0.merged(with: item, listKeys: listKeys) } ?? item
+                }
+                mergedValue = .sequence(patched + baseItems.filter { !patchKeys.contains(key($0) ?? "") })
+            } else if let index {
+                mergedValue = pairs[index].value.merged(with: value, listKeys: listKeys)
+            } else {
+                mergedValue = Document.null.merged(with: value, listKeys: listKeys)
+            }
+            if let index { pairs[index].value = mergedValue } else { pairs.append((key, mergedValue)) }
+        }
+        return .mapping(pairs)
+    }
+
+    var text: String? {
+        if case .scalar(let text, _) = self { return text }
+        return nil
+    }
+}
