@@ -11,6 +11,7 @@ public struct ResourceSet: Sendable {
     public var endpointSlices: [EndpointSlice] = []
     public var referenceGrants: [ReferenceGrant] = []
     public var backendTrafficPolicies: [BackendTrafficPolicy] = []
+    public var namespaces: [Namespace] = []
     /// Labels and creation times of Gateways and routes, by `<Kind>/<ns>/<name>`: what policy
     /// target selectors and tie-breaks read.
     public var metadata: [String: (labels: [String: String], creationTimestamp: String)] = [:]
@@ -25,7 +26,7 @@ public struct ResourceSet: Sendable {
         "HTTPRoute": "gateway.networking.k8s.io", "GRPCRoute": "gateway.networking.k8s.io",
         "ReferenceGrant": "gateway.networking.k8s.io", "Backend": "gateway.envoyproxy.io",
         "BackendTrafficPolicy": "gateway.envoyproxy.io", "Service": "", "EndpointSlice": "discovery.k8s.io",
-        "Secret": "",
+        "Secret": "", "Namespace": "",
     ]
 
     /// Parses and decodes `files` (path, contents), in the given order.
@@ -75,6 +76,8 @@ public struct ResourceSet: Sendable {
                     if let service = Service(object) { set.services.append(service) }
                 case "EndpointSlice":
                     if let slice = EndpointSlice(object) { set.endpointSlices.append(slice) }
+                case "Namespace":
+                    set.namespaces.append(Namespace(object))
                 case "ReferenceGrant":
                     if let grant = ReferenceGrant(object) { set.referenceGrants.append(grant) }
                 case "BackendTrafficPolicy":

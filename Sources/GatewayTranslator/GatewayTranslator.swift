@@ -41,15 +41,16 @@ public enum GatewayTranslator {
                 disabled: options.disableBackendTrafficPolicy, disabledNamespaces: options.backendTrafficPolicyDisabledNamespaces))
         policies.noteOverrides(gateways: gateways, routes: routes)
 
+        let namespaces: NamespaceLabels = { resources.labels(ofNamespace: $0) }
         var status = StatusReport()
         var attached: [String: Int] = [:]  // "<gw-ns>/<gw>/<listener>" → routes attached
         for (route, resolved) in zip(routes, rules) {
-            let routeStatus = self.routeStatus(route, rules: resolved, gateways: gateways, attached: &attached)
+            let routeStatus = self.routeStatus(route, rules: resolved, gateways: gateways, namespaces: namespaces, attached: &attached)
             if route.kind == "GRPCRoute" { status.grpcRoutes.append(routeStatus) } else { status.httpRoutes.append(routeStatus) }
         }
         let configs = gateways.map { gateway in
             status.gateways.append(gatewayStatus(gateway, attached: attached))
-            return translate(gateway, routes: Array(zip(routes, rules)), policies: policies)
+            return translate(gateway, routes: Array(zip(routes, rules)), policies: policies, namespaces: namespaces)
         }
         status.backendTrafficPolicies = policies.report
         return Output(configs: configs, status: status)
@@ -74,7 +75,9 @@ public enum GatewayTranslator {
         }
     }
 
-    static func translate(_ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])], policies: PolicyAttachment) -> GatewayConfig {
+    static func translate(
+        _ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])], policies: PolicyAttachment, namespaces: NamespaceLabels
+    ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
 
@@ -88,7 +91,7 @@ public enum GatewayTranslator {
                 byPort[port] = HTTPListener(name: listenerName, port: port)
                 portOrder.append(port)
             }
-            for (route, rules) in routes where attaches(route, to: gateway, listener: listener) {
+            for (route, rules) in routes where attaches(route, to: gateway, listener: listener, namespaces: namespaces) {
                 if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
                 let ruleSettings = route.rules.map {
                     policies.effective(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
@@ -129,19 +132,22 @@ public enum GatewayTranslator {
     }
 
     /// Whether the listener takes routes of this kind from the route's namespace.
-    static func allows(_ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway) -> Bool {
+    static func allows(_ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels) -> Bool {
         guard listener.protocol == .http else { return false }
         switch listener.allowedNamespaces {
         case "All": return true
         case "Same": return route.namespace == gateway.namespace
-        default: return false  // Selector needs Namespace objects, which files do not carry yet.
+        default: return listener.namespaceSelector?.matches(namespaces(route.namespace)) ?? false
         }
     }
 
+    /// A namespace's labels (from Namespace objects, plus Kubernetes' automatic name label).
+    typealias NamespaceLabels = (String) -> [String: String]
+
     /// Whether `route` attaches to this listener: a parentRef names both, the listener allows it,
     /// and their hostnames intersect.
-    static func attaches(_ route: RouteSource, to gateway: Gateway, listener: Gateway.Listener) -> Bool {
-        allows(listener, route, gateway: gateway)
+    static func attaches(_ route: RouteSource, to gateway: Gateway, listener: Gateway.Listener, namespaces: NamespaceLabels) -> Bool {
+        allows(listener, route, gateway: gateway, namespaces: namespaces)
             && !hostnames(listener: listener.hostname, route: route.hostnames).isEmpty
             && route.parentRefs.contains { ref in
                 ref.namespace == gateway.namespace && ref.name == gateway.name && selects(ref, listener)

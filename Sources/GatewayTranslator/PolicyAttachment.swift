@@ -236,7 +236,7 @@ struct PolicyAttachment {
                     switch selector.namespacesFrom {
                     case "All": true
                     case "Same": parts[1] == policy.namespace
-                    default: false  // Namespace labels are not in files yet.
+                    default: selector.namespaceSelector?.matches(resources.labels(ofNamespace: parts[1])) ?? false
                     }
                 let granted =
                     parts[1] == policy.namespace

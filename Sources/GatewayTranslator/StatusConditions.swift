@@ -7,7 +7,8 @@ extension GatewayTranslator {
     /// One parent status per parentRef: Accepted (or why not) and ResolvedRefs (or which
     /// backendRefs did not resolve). Counts attachments per listener in `attached`.
     static func routeStatus(
-        _ route: RouteSource, rules: [ResolvedRule], gateways: [Gateway], attached: inout [String: Int]
+        _ route: RouteSource, rules: [ResolvedRule], gateways: [Gateway], namespaces: NamespaceLabels,
+        attached: inout [String: Int]
     ) -> RouteStatus {
         let problems = rules.flatMap(\.problems)
         let resolvedRefs =
@@ -20,7 +21,7 @@ extension GatewayTranslator {
             let accepted: Condition
             if let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) {
                 let named = gateway.listeners.filter { selects(ref, $0) }
-                let allowing = named.filter { allows($0, route, gateway: gateway) }
+                let allowing = named.filter { allows($0, route, gateway: gateway, namespaces: namespaces) }
                 let hosting = allowing.filter { !hostnames(listener: $0.hostname, route: route.hostnames).isEmpty }
                 if named.isEmpty {
                     accepted = Condition("Accepted", false, "NoMatchingParent", "No listeners match this parent ref")

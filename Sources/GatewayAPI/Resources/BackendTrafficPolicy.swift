@@ -9,19 +9,15 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
     }
 
     public struct TargetSelector: Sendable, Equatable {
-        public struct Requirement: Sendable, Equatable {
-            public var key: String
-            /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
-            public var `operator`: String
-            public var values: [String]
-        }
-
         public var kind: String
         /// `Same` (the default), `All` or `Selector`.
         public var namespacesFrom: String
-        public var namespaceLabels: [String: String]
-        public var matchLabels: [String: String]
-        public var matchExpressions: [Requirement]
+        /// With `Selector`: which namespaces' objects may be selected.
+        public var namespaceSelector: LabelSelector?
+        public var selector: LabelSelector
+
+        /// Whether an object with these labels is selected (namespaces are checked by the caller).
+        public func matches(labels: [String: String]) -> Bool { selector.matches(labels) }
     }
 
     public enum MergeType: String, Sendable, Equatable {
@@ -120,42 +116,19 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
         }
         let kind = reader.oneOf("kind", targetKinds, required: true)
         var from = "Same"
-        var namespaceLabels: [String: String] = [:]
+        var namespaceSelector: LabelSelector?
         if let namespaces = reader.object("namespaces") {
             namespaces.allowOnly(["from", "selector"])
             from = namespaces.oneOf("from", ["Same", "All", "Selector"]) ?? "Same"
             if from == "Selector" {
                 guard let selector = namespaces.object("selector", required: true) else { return nil }
                 selector.allowOnly(["matchLabels", "matchExpressions"])
-                namespaceLabels = selector.stringMap("matchLabels")
+                namespaceSelector = LabelSelector(selector)
             }
         }
-        let expressions = reader.objects("matchExpressions").compactMap { expression -> TargetSelector.Requirement? in
-            expression.allowOnly(["key", "operator", "values"])
-            guard let key = expression.string("key", required: true),
-                let op = expression.oneOf("operator", ["In", "NotIn", "Exists", "DoesNotExist"], required: true)
-            else { return nil }
-            return TargetSelector.Requirement(key: key, operator: op, values: expression.strings("values"))
-        }
+        let selector = LabelSelector(reader)
         guard let kind else { return nil }
-        return TargetSelector(
-            kind: kind, namespacesFrom: from, namespaceLabels: namespaceLabels, matchLabels: reader.stringMap("matchLabels"),
-            matchExpressions: expressions)
-    }
-}
-
-extension BackendTrafficPolicy.TargetSelector {
-    /// Whether an object with these labels is selected (namespaces are checked by the caller).
-    public func matches(labels: [String: String]) -> Bool {
-        matchLabels.allSatisfy { labels[$0.key] == $0.value }
-            && matchExpressions.allSatisfy { requirement in
-                switch requirement.operator {
-                case "In": labels[requirement.key].map(requirement.values.contains) ?? false
-                case "NotIn": labels[requirement.key].map { !requirement.values.contains($0) } ?? true
-                case "Exists": labels[requirement.key] != nil
-                default: labels[requirement.key] == nil
-                }
-            }
+        return TargetSelector(kind: kind, namespacesFrom: from, namespaceSelector: namespaceSelector, selector: selector)
     }
 }
 

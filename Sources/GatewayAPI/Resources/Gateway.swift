@@ -15,6 +15,8 @@ public struct Gateway: Sendable, Equatable {
         public var `protocol`: ProtocolType
         /// `allowedRoutes.namespaces.from`: `Same` (the CRD default), `All` or `Selector`.
         public var allowedNamespaces: String
+        /// With `Selector`: the namespaces whose routes may attach.
+        public var namespaceSelector: LabelSelector?
         public var location: SourceLocation
     }
 
@@ -40,8 +42,19 @@ public struct Gateway: Sendable, Equatable {
             let port = reader.int("port", required: true, range: 1...65535)
             let proto = reader.oneOf("protocol", Listener.ProtocolType.allCases.map(\.rawValue), required: true)
                 .flatMap { Listener.ProtocolType(rawValue: $0) }
-            let from =
-                reader.object("allowedRoutes")?.object("namespaces")?.oneOf("from", ["All", "Same", "Selector"]) ?? "Same"
+            var from = "Same"
+            var namespaceSelector: LabelSelector?
+            if let allowed = reader.object("allowedRoutes") {
+                allowed.allowOnly(["namespaces", "kinds"])
+                if let namespaces = allowed.object("namespaces") {
+                    namespaces.allowOnly(["from", "selector"])
+                    from = namespaces.oneOf("from", ["All", "Same", "Selector"]) ?? "Same"
+                    if from == "Selector", let selector = namespaces.object("selector", required: true) {
+                        selector.allowOnly(["matchLabels", "matchExpressions"])
+                        namespaceSelector = LabelSelector(selector)
+                    }
+                }
+            }
             guard let name, let port, let proto else { continue }
             if !names.insert(name).inserted {
                 reader.context.report(
@@ -52,7 +65,7 @@ public struct Gateway: Sendable, Equatable {
             listeners.append(
                 Listener(
                     name: name, hostname: reader.string("hostname"), port: port, protocol: proto,
-                    allowedNamespaces: from, location: reader.location))
+                    allowedNamespaces: from, namespaceSelector: namespaceSelector, location: reader.location))
         }
         guard let className else { return nil }
         self.init(
