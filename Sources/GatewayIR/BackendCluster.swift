@@ -48,10 +48,13 @@ public struct Endpoint: Sendable, Equatable {
     public var port: Int
     /// The endpoint is shutting down: Envoy sends it no new requests.
     public var draining: Bool
+    /// The zone it runs in, when known (zone-aware load balancing splits localities by it).
+    public var zone: String?
 
-    public init(host: String, port: Int, draining: Bool = false) {
+    public init(host: String, port: Int, draining: Bool = false, zone: String? = nil) {
         self.host = host
         self.port = port
         self.draining = draining
+        self.zone = zone
     }
 }

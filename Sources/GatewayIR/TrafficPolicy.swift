@@ -128,6 +128,14 @@ public struct ClusterPolicy: Sendable, Equatable {
     public var slowStartWindow: Duration?
     /// `endpointOverride`: headers naming the endpoint to use.
     public var overrideHeaders: [String] = []
+    public var zoneAware: ZoneAware?
+
+    public enum ZoneAware: Sendable, Equatable {
+        /// `zone_aware_lb_config`; the load assignment gets a locality per zone.
+        case preferLocal(minClusterSize: Int, routingEnabledPercent: Int?, forceLocalZoneMinSize: Int?)
+        /// A locality per zone, weighted (zones not listed weigh 1).
+        case weightedZones([String: Int])
+    }
     public var healthCheck: HealthCheck?
     public var outlierDetection: OutlierDetection?
     public var panicThreshold: Int?

@@ -92,12 +92,13 @@ struct BackendIndex {
         case "Backend":
             guard let backend = backends[key] else { return .failure(Failure(reason: "BackendNotFound", message: "Backend \(key) not found")) }
             var group = ResolvedGroup(endpoints: [], http2: backend.appProtocols.contains("gateway.envoyproxy.io/h2c"))
-            for endpoint in backend.endpoints {
+            for (index, endpoint) in backend.endpoints.enumerated() {
+                let zone = index < backend.zones.count ? backend.zones[index] : nil
                 switch endpoint {
-                case .ip(let address, let port): group.endpoints.append(Endpoint(host: address, port: port))
+                case .ip(let address, let port): group.endpoints.append(Endpoint(host: address, port: port, zone: zone))
                 case .fqdn(let hostname, let port):
                     group.dns = true
-                    group.endpoints.append(Endpoint(host: hostname, port: port))
+                    group.endpoints.append(Endpoint(host: hostname, port: port, zone: zone))
                 }
             }
             return .success(group)
@@ -119,7 +120,8 @@ struct BackendIndex {
                     ?? servicePort.targetPort ?? servicePort.port
                 for endpoint in slice.endpoints where endpoint.ready || endpoint.terminating {
                     for address in endpoint.addresses {
-                        group.endpoints.append(Endpoint(host: address, port: targetPort, draining: endpoint.terminating))
+                        group.endpoints.append(
+                            Endpoint(host: address, port: targetPort, draining: endpoint.terminating, zone: endpoint.zone))
                     }
                 }
             }

@@ -19,6 +19,12 @@ enum TrafficPolicyTranslation {
             }
             policy.slowStartWindow = duration(lb.slowStartWindow)
             policy.overrideHeaders = lb.overrideHeaders
+            switch lb.zoneAware {
+            case .preferLocal(let minimum, let percent, let force):
+                policy.zoneAware = .preferLocal(minClusterSize: minimum, routingEnabledPercent: percent, forceLocalZoneMinSize: force)
+            case .weightedZones(let weights): policy.zoneAware = .weightedZones(weights)
+            case nil: break
+            }
         }
         if let check = settings.healthCheck {
             policy.panicThreshold = check.panicThreshold

@@ -75,24 +75,38 @@ public enum ClusterTranslator {
     }
 
     /// One locality per backendRef (`<cluster>/backend/<j>`, weighted as the backendRef), each
-    /// endpoint weighted 1, as Envoy Gateway writes it.
+    /// endpoint weighted 1, as Envoy Gateway writes it. Zone-aware policies split each backendRef
+    /// into a locality per zone (`locality.zone`), weighted by zone for `weightedZones`.
     public static func loadAssignment(_ backend: BackendCluster) -> LoadAssignment {
         var assignment = LoadAssignment()
         assignment.clusterName = backend.name
-        assignment.endpoints = backend.groups.enumerated().map { index, group in
-            var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
-            locality.locality.region = "\(backend.name)/backend/\(index)"
-            locality.loadBalancingWeight = Google_Protobuf_UInt32Value(UInt32(group.weight))
-            locality.lbEndpoints = group.endpoints.map { endpoint in
-                var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
-                lbEndpoint.endpoint.address.socketAddress.address = endpoint.host
-                lbEndpoint.endpoint.address.socketAddress.portValue = UInt32(endpoint.port)
-                lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(1)
-                if let port = backend.policy.healthCheck?.port { lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(port) }
-                if endpoint.draining { lbEndpoint.healthStatus = .draining }
-                return lbEndpoint
+        for (index, group) in backend.groups.enumerated() {
+            var zones: [String?] = [nil]
+            if backend.policy.zoneAware != nil {
+                zones = []
+                for endpoint in group.endpoints where !zones.contains(endpoint.zone) { zones.append(endpoint.zone) }
             }
-            return locality
+            for zone in zones {
+                var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
+                locality.locality.region = "\(backend.name)/backend/\(index)"
+                var weight = group.weight
+                if let zone {
+                    locality.locality.zone = zone
+                    if case .weightedZones(let weights) = backend.policy.zoneAware { weight = weights[zone] ?? 1 }
+                }
+                locality.loadBalancingWeight = Google_Protobuf_UInt32Value(UInt32(weight))
+                let endpoints = backend.policy.zoneAware == nil ? group.endpoints : group.endpoints.filter { $0.zone == zone }
+                locality.lbEndpoints = endpoints.map { endpoint in
+                    var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
+                    lbEndpoint.endpoint.address.socketAddress.address = endpoint.host
+                    lbEndpoint.endpoint.address.socketAddress.portValue = UInt32(endpoint.port)
+                    lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(1)
+                    if let port = backend.policy.healthCheck?.port { lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(port) }
+                    if endpoint.draining { lbEndpoint.healthStatus = .draining }
+                    return lbEndpoint
+                }
+                assignment.endpoints.append(locality)
+            }
         }
         return assignment
     }

@@ -24,7 +24,15 @@ enum LoadBalancing {
 
     private static func basePolicy(_ ir: ClusterPolicy, localityWeighted: Bool) throws -> Policy {
         var locality = Locality()
-        locality.localityWeightedLbConfig = Locality.LocalityWeightedLbConfig()
+        if case .preferLocal(let minimum, let percent, let force) = ir.zoneAware {
+            var zoneAware = Locality.ZoneAwareLbConfig()
+            zoneAware.minClusterSize = Google_Protobuf_UInt64Value(UInt64(minimum))
+            if let percent { zoneAware.routingEnabled.value = Double(percent) }
+            if let force { zoneAware.forceLocalZone.minSize = Google_Protobuf_UInt32Value(UInt32(force)) }
+            locality.zoneAwareLbConfig = zoneAware
+        } else {
+            locality.localityWeightedLbConfig = Locality.LocalityWeightedLbConfig()
+        }
         var slowStart: Envoy_Extensions_LoadBalancingPolicies_Common_V3_SlowStartConfig?
         if let window = ir.slowStartWindow {
             slowStart = .init()
@@ -48,6 +56,8 @@ enum LoadBalancing {
         case .maglev(let tableSize):
             var config = Envoy_Extensions_LoadBalancingPolicies_Maglev_V3_Maglev()
             config.tableSize = Google_Protobuf_UInt64Value(UInt64(tableSize))
+            // Maglev ignores locality weights unless zones are weighted.
+            if case .weightedZones = ir.zoneAware { config.localityWeightedLbConfig = Locality.LocalityWeightedLbConfig() }
             return try policy("envoy.load_balancing_policies.maglev", config)
         }
     }

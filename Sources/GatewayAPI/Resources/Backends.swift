@@ -8,6 +8,8 @@ public struct Backend: Sendable, Equatable {
     public var name: String
     public var namespace: String
     public var endpoints: [Endpoint]
+    /// Each endpoint's `zone`, in the same order (for zone-aware load balancing).
+    public var zones: [String?] = []
     public var appProtocols: [String]
     public var location: SourceLocation
 
@@ -15,13 +17,16 @@ public struct Backend: Sendable, Equatable {
         guard let spec = object.spec(allowing: ["endpoints", "appProtocols", "fallback", "tls", "type"]) else {
             return nil
         }
+        var zones: [String?] = []
         endpoints = spec.objects("endpoints", required: true).compactMap { endpoint in
             endpoint.allowOnly(["ip", "fqdn", "unix", "zone", "hostname"])
+            let zone = endpoint.string("zone")
             if let ip = endpoint.object("ip") {
                 ip.allowOnly(["address", "port"])
                 guard let address = ip.string("address", required: true),
                     let port = ip.int("port", required: true, range: 0...65535)
                 else { return nil }
+                zones.append(zone)
                 return .ip(address: address, port: port)
             }
             if let fqdn = endpoint.object("fqdn") {
@@ -29,6 +34,7 @@ public struct Backend: Sendable, Equatable {
                 guard let hostname = fqdn.string("hostname", required: true),
                     let port = fqdn.int("port", required: true, range: 0...65535)
                 else { return nil }
+                zones.append(zone)
                 return .fqdn(hostname: hostname, port: port)
             }
             endpoint.context.report(
@@ -36,6 +42,7 @@ public struct Backend: Sendable, Equatable {
                 endpoint.has("unix") ? "unix socket endpoints are not supported yet: use ip or fqdn" : "needs ip or fqdn")
             return nil
         }
+        self.zones = zones
         appProtocols = spec.strings("appProtocols")
         name = object.name
         namespace = object.namespace
@@ -79,6 +86,7 @@ public struct EndpointSlice: Sendable, Equatable {
         public var addresses: [String]
         public var ready: Bool
         public var terminating: Bool
+        public var zone: String?
     }
 
     public struct Port: Sendable, Equatable {
@@ -110,7 +118,8 @@ public struct EndpointSlice: Sendable, Equatable {
             return Endpoint(
                 addresses: endpoint.strings("addresses"),
                 // An unknown readiness counts as ready, as Kubernetes documents.
-                ready: conditions?.bool("ready") ?? true, terminating: conditions?.bool("terminating") ?? false)
+                ready: conditions?.bool("ready") ?? true, terminating: conditions?.bool("terminating") ?? false,
+                zone: endpoint.string("zone"))
         }
         ports = root.objects("ports").compactMap { port in
             port.allowOnly(["name", "port", "protocol", "appProtocol"])

@@ -96,7 +96,15 @@ public struct TrafficSettings: Sendable, Equatable {
         public var slowStartWindow: GatewayAPIDuration?
         /// Headers whose value names the endpoint to use (`endpointOverride.extractFrom`).
         public var overrideHeaders: [String] = []
+        public var zoneAware: ZoneAware?
         public var problems: [String] = []
+
+        public enum ZoneAware: Sendable, Equatable {
+            /// Prefer endpoints in Envoy's own zone.
+            case preferLocal(minEndpoints: Int, percentEnabled: Int?, forceMinEndpointsInZone: Int?)
+            /// Spread traffic over zones by weight (zones not listed weigh 1).
+            case weightedZones([String: Int])
+        }
 
         init?(_ reader: ObjectReader) {
             reader.allowOnly(
@@ -161,7 +169,37 @@ public struct TrafficSettings: Sendable, Equatable {
                     return source.string("header", required: true)
                 }
             }
-            if reader.has("zoneAware") { problems.append("zoneAware is not supported by Switchboard yet") }
+            if let zone = reader.object("zoneAware") {
+                zone.allowOnly(["preferLocal", "weightedZones"])
+                if zone.has("preferLocal") && zone.has("weightedZones") {
+                    zone.report(nil, .notAllowed, "preferLocal and weightedZones cannot be combined")
+                }
+                if let local = zone.object("preferLocal") {
+                    local.allowOnly(["force", "minEndpointsThreshold", "percentageEnabled"])
+                    if type == .consistentHash || type == .backendUtilization {
+                        zone.report("preferLocal", .notAllowed, "preferLocal is not allowed with \(type.rawValue)")
+                    }
+                    var forceMinimum: Int?
+                    if let force = local.object("force") {
+                        force.allowOnly(["minEndpointsInZoneThreshold"])
+                        forceMinimum = force.int("minEndpointsInZoneThreshold", range: 0...TrafficSettings.uint32Max) ?? 1
+                    }
+                    zoneAware = .preferLocal(
+                        minEndpoints: local.int("minEndpointsThreshold", range: 0...Int.max) ?? 6,
+                        percentEnabled: local.int("percentageEnabled", range: 0...100), forceMinEndpointsInZone: forceMinimum)
+                } else if zone.has("weightedZones") {
+                    var weights: [String: Int] = [:]
+                    for entry in zone.objects("weightedZones") {
+                        entry.allowOnly(["zone", "weight"])
+                        if let name = entry.string("zone", required: true),
+                            let weight = entry.int("weight", required: true, range: 0...TrafficSettings.uint32Max)
+                        {
+                            weights[name] = weight
+                        }
+                    }
+                    zoneAware = .weightedZones(weights)
+                }
+            }
             if reader.has("dynamicModule") {
                 reader.report("dynamicModule", .notAllowed, "dynamicModule is not supported by Switchboard")
             }
