@@ -182,11 +182,23 @@ struct PolicyAttachment {
                 }
             }
         }
-        for (index, routes) in overriddenRoutes {
+        // A Gateway policy is also displaced on the listeners that have their own.
+        var overriddenListeners: [Int: Set<String>] = [:]
+        for gateway in gateways {
+            guard let gatewayOwner = owner[.gateway(namespace: gateway.namespace, name: gateway.name)] else { continue }
+            for listener in gateway.listeners
+            where owner[.listener(namespace: gateway.namespace, name: gateway.name, section: listener.name)] != nil {
+                overriddenListeners[gatewayOwner, default: []].insert("\(gateway.namespace)/\(gateway.name)/\(listener.name)")
+            }
+        }
+        for index in Set(overriddenRoutes.keys).union(overriddenListeners.keys).sorted() {
+            var parts: [String] = []
+            if let listeners = overriddenListeners[index] { parts.append("these gateway listeners: [\(listeners.sorted().joined(separator: " "))]") }
+            if let routes = overriddenRoutes[index] { parts.append("these routes: [\(routes.sorted().joined(separator: " "))]") }
             add(
                 Condition(
                     "Overridden", true, "Overridden",
-                    "This policy is being overridden by other backendTrafficPolicies for these routes: [\(routes.sorted().joined(separator: " "))]"),
+                    "This policy is being overridden by other backendTrafficPolicies for \(parts.joined(separator: " and "))"),
                 to: index)
         }
         for (index, rules) in overriddenRules {

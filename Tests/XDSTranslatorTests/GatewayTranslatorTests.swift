@@ -2,7 +2,9 @@ import GatewayAPI
 import GatewayIR
 import Testing
 @testable import GatewayTranslator
+import EnvoyAPI
 import XDSCache
+import XDSTesting
 import XDSTranslator
 
 @Suite("Gateway translation")
@@ -171,5 +173,32 @@ struct PolicyEditTests {
             }
         }
         #expect(changed == ["cds:httproute/default/a/rule/0"])
+    }
+
+    @Test("after a policy edit, a delta stream receives only the changed cluster")
+    func deltaSendsOnlyTheChange() async throws {
+        let group = "default/eg"
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Self.snapshot(Self.yaml(connectTimeout: "3s")), for: group)
+        try await withInProcessADS(watcher: cache) { client, _ in
+            try await ADSTestClient.withDeltaStream(client) { stream in
+                var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+                request.typeURL = ResourceType.cluster.typeURL
+                request.node = ADSTestClient.node(id: "envoy-1", cluster: group)
+                stream.send(request)
+                var responses = stream.responses.makeAsyncIterator()
+                let first = try #require(try await responses.next())
+                #expect(first.resources.map(\.name).sorted() == ["httproute/default/a/rule/0", "httproute/default/b/rule/0"])
+                var ack = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+                ack.typeURL = ResourceType.cluster.typeURL
+                ack.responseNonce = first.nonce
+                stream.send(ack)
+
+                try cache.setSnapshot(try Self.snapshot(Self.yaml(connectTimeout: "4s")), for: group)
+                let second = try #require(try await responses.next())
+                #expect(second.resources.map(\.name) == ["httproute/default/a/rule/0"])
+                #expect(second.removedResources.isEmpty)
+            }
+        }
     }
 }
