@@ -78,6 +78,8 @@ struct PolicyAttachment {
             }
             var warnings: [String] = []
             if policy.usesDeprecatedTargetRef { warnings.append("spec.targetRef is deprecated, use spec.targetRefs instead") }
+            if policy.untranslated.contains("compression") { warnings.append("spec.compression is deprecated, use spec.compressor instead") }
+            warnings.sort()
             if !policy.untranslated.isEmpty {
                 warnings.append(
                     "accepted but not translated by Switchboard yet: \(policy.untranslated.map { "spec.\($0)" }.joined(separator: ", "))")
