@@ -96,6 +96,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -130,6 +131,7 @@ let package = Package(
             dependencies: ["XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting"],
             swiftSettings: strict),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["XDSTesting"], swiftSettings: strict),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "XDSCache", "XDSTesting"], swiftSettings: strict),
         .testTarget(
             name: "GoldenTests", dependencies: ["ControlPlane", "GatewayAPI"], exclude: ["cases"], swiftSettings: strict),
         .testTarget(

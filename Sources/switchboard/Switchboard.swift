@@ -33,6 +33,24 @@ struct Address: ExpressibleByArgument {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
+enum WatchMode: String, ExpressibleByArgument, CaseIterable {
+    case inotify, poll, off
+}
+
+/// A duration flag in Gateway API form (`100ms`, `1s`, `1m30s`).
+struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
+    var duration: Duration
+    var description: String
+
+    init?(argument: String) {
+        guard let parsed = GatewayAPIDuration(argument) else { return nil }
+        duration = .milliseconds(parsed.milliseconds)
+        description = argument
+    }
+
+    var defaultValueDescription: String { description }
+}
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load the configuration, translate it, and serve it to Envoys over ADS (SotW and delta).")
@@ -51,6 +69,12 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @Option(help: "How to notice file changes: inotify (Linux), poll, or off (load once; SIGHUP reloads).")
+    var watchMode: WatchMode = .inotify
+
+    @Option(help: "Quiet time after a file change before reloading (e.g. 100ms, 1s); bursts reload once.")
+    var debounce = DurationArgument(argument: "100ms")!
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -66,11 +90,20 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchboard")
-        let resources = try ConfigFiles.load(configs)
-        for diagnostic in resources.diagnostics { logger.error("\(diagnostic)") }
         let cache = SnapshotCache()
-        for (gateway, snapshot) in try Translation.snapshots(resources, options: policy.translatorOptions).sorted(by: { $0.key < $1.key }) {
-            try cache.setSnapshot(snapshot, for: gateway)
+        let watcher: FileWatcher? =
+            switch watchMode {
+            case .off: nil
+            case .inotify: FileWatcher(paths: configs, mode: .inotify, debounce: debounce.duration)
+            case .poll: FileWatcher(paths: configs, mode: .poll, debounce: debounce.duration)
+            }
+        let reloader = ConfigReloader(
+            paths: configs, cache: cache, watcher: watcher, options: policy.translatorOptions,
+            logger: Logger(label: "switchboard.config"))
+        let first = reloader.reload()
+        if first.outcome == .failed { throw ValidationError("cannot load the configuration: \(first.error ?? "")") }
+        for gateway in cache.nodeGroups {
+            let snapshot = cache.snapshot(for: gateway)!
             logger.info(
                 "serving gateway", metadata: ["gateway": "\(gateway)", "clusters": "\(snapshot[.cluster].count)",
                                               "listeners": "\(snapshot[.listener].count)"])
@@ -82,7 +115,8 @@ struct Serve: AsyncParsableCommand {
         logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: server), .init(service: reloader)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 }

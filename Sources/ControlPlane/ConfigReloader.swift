@@ -1,0 +1,112 @@
+import Foundation
+import GatewayAPI
+import GatewayTranslator
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+import XDSCache
+
+/// Keeps the snapshot cache in step with the files: loads them, translates, and sets every
+/// Gateway's snapshot, again after each burst of file changes (and on SIGHUP). A reload is
+/// atomic per Gateway (one snapshot replaces the other); unchanged results push nothing; files
+/// with problems keep their last good content (ConfigStore).
+public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
+    /// The outcome of the last reload, for logs and status.
+    public struct Result: Sendable {
+        public enum Outcome: String, Sendable {
+            /// New snapshots were set.
+            case applied
+            /// Nothing Envoy sees changed.
+            case unchanged
+            /// The files could not be read or translated; the previous snapshots stay.
+            case failed
+        }
+
+        public var outcome: Outcome
+        public var at: Date
+        public var diagnostics: [Diagnostic]
+        public var heldBack: [String]
+        public var status: StatusReport
+        public var error: String?
+    }
+
+    private let cache: SnapshotCache
+    private let watcher: FileWatcher?
+    private let options: GatewayTranslator.Options
+    private let logger: Logger
+    private let store: Mutex<ConfigStore>
+    private let last: Mutex<Result?> = Mutex(nil)
+
+    /// `watcher` nil: load once (and on SIGHUP), never watch.
+    public init(
+        paths: [String], cache: SnapshotCache, watcher: FileWatcher?, options: GatewayTranslator.Options = .init(), logger: Logger
+    ) {
+        self.cache = cache
+        self.watcher = watcher
+        self.options = options
+        self.logger = logger
+        store = Mutex(ConfigStore(paths: paths))
+    }
+
+    public var lastResult: Result? { last.withLock { $0 } }
+
+    /// Reads the files and sets the snapshots. Never throws: a failure keeps what Envoy runs.
+    @discardableResult
+    public func reload() -> Result {
+        let started = ContinuousClock.now
+        let result: Result
+        do {
+            let refresh = try store.withLock { try $0.refresh() }
+            let translated = try Translation.translate(refresh.resources, options: options)
+            var changed = false
+            for (gateway, snapshot) in translated.snapshots.sorted(by: { $0.key < $1.key }) {
+                if try cache.setSnapshot(snapshot, for: gateway) { changed = true }
+            }
+            for gateway in cache.nodeGroups where translated.snapshots[gateway] == nil {
+                // The Gateway is gone from the files: new Envoys of it get nothing; connected ones keep theirs.
+                cache.clearSnapshot(for: gateway)
+                changed = true
+            }
+            result = Result(
+                outcome: changed ? .applied : .unchanged, at: Date(), diagnostics: refresh.diagnostics,
+                heldBack: refresh.heldBack, status: translated.status, error: nil)
+        } catch {
+            let previous = lastResult
+            result = Result(
+                outcome: .failed, at: Date(), diagnostics: previous?.diagnostics ?? [], heldBack: previous?.heldBack ?? [],
+                status: previous?.status ?? StatusReport(), error: "\(error)")
+        }
+        last.withLock { $0 = result }
+        log(result, took: ContinuousClock.now - started)
+        return result
+    }
+
+    private func log(_ result: Result, took: Duration) {
+        var metadata: Logger.Metadata = ["outcome": "\(result.outcome.rawValue)", "took": "\(took)"]
+        if !result.heldBack.isEmpty { metadata["last_known_good"] = "\(result.heldBack.joined(separator: ","))" }
+        switch result.outcome {
+        case .failed: logger.error("reload failed; Envoys keep their configuration", metadata: metadata.merging(["error": "\(result.error ?? "")"]) { $1 })
+        case .applied: logger.info("configuration applied", metadata: metadata)
+        case .unchanged: logger.debug("configuration unchanged", metadata: metadata)
+        }
+        for diagnostic in result.diagnostics { logger.warning("\(diagnostic)") }
+    }
+
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let watcher {
+                group.addTask {
+                    for await _ in watcher.changes().cancelOnGracefulShutdown() { self.reload() }
+                }
+            }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+                    self.logger.info("SIGHUP: reloading")
+                    self.reload()
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import GatewayAPI
+
+/// The operator's files as Switchboard uses them, with last-known-good per file: a file that
+/// does not load cleanly (a YAML error, a wrong field) keeps its previous good content in effect,
+/// and its problems are reported, until it is fixed or deleted. A deleted file's resources go.
+/// A file never seen good contributes what of it is valid.
+///
+/// Not thread-safe by itself: one reload loop owns it.
+public struct ConfigStore: Sendable {
+    /// What one refresh found.
+    public struct Refresh: Sendable {
+        public var resources: ResourceSet
+        /// Problems in the files as they are now on disk (including those whose previous content
+        /// stays in effect).
+        public var diagnostics: [Diagnostic]
+        /// Files whose previous good content is in effect because the new one has problems.
+        public var heldBack: [String]
+        /// Whether any file's effective content changed since the last refresh.
+        public var changed: Bool
+    }
+
+    private struct Entry: Sendable {
+        /// What is on disk now.
+        var current: String
+        var currentProblems: [Diagnostic]
+        /// What is in effect.
+        var effective: String
+    }
+
+    private var entries: [String: Entry] = [:]
+    public let paths: [String]
+
+    public init(paths: [String]) {
+        self.paths = paths
+    }
+
+    /// Reads every file under `paths` again; parses only those whose content changed.
+    public mutating func refresh() throws -> Refresh {
+        let files = try ConfigFiles.list(paths)
+        var next: [String: Entry] = [:]
+        var changed = Set(entries.keys) != Set(files)
+        for path in files {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }  // vanished between list and read
+            let text = String(decoding: data, as: UTF8.self)
+            if let entry = entries[path], entry.current == text {
+                next[path] = entry
+                continue
+            }
+            let problems = ResourceSet.load([(path, text)]).diagnostics
+            let previous = entries[path]
+            // A file with problems keeps its last good content, if it ever had one.
+            let effective = problems.isEmpty || previous == nil ? text : previous!.effective
+            if effective != previous?.effective { changed = true }
+            next[path] = Entry(current: text, currentProblems: problems, effective: effective)
+        }
+        entries = next
+        let ordered = files.compactMap { path in entries[path].map { (path: path, contents: $0.effective) } }
+        var resources = ResourceSet.load(ordered)
+        let held = files.filter { entries[$0].map { $0.effective != $0.current } ?? false }
+        // Problems of held-back files are those of the new content, not of the content in effect.
+        resources.diagnostics = (resources.diagnostics.filter { !held.contains($0.location.file) }
+            + held.flatMap { entries[$0]!.currentProblems }).sorted()
+        return Refresh(resources: resources, diagnostics: resources.diagnostics, heldBack: held, changed: changed)
+    }
+}
