@@ -114,6 +114,16 @@ public struct DeltaStreamStateMachine: Sendable {
         return pending
     }
 
+    /// Envoy warms an updated cluster on a fresh load assignment and does not ask for it again:
+    /// the assignment of every cluster the client already had is sent again with the update,
+    /// changed or not, or the cluster would stay warming (and CDS unanswered) until Envoy's
+    /// initial fetch timeout.
+    private mutating func forgetEndpoints(ofUpdated clusters: [Resource], clientVersions: [String: String]) {
+        for cluster in clusters where clientVersions[cluster.name] != nil {
+            for name in cluster.references { types[ResourceType.endpoint.rawValue].clientVersions.removeValue(forKey: name) }
+        }
+    }
+
     private mutating func flush() -> [DeltaResponse] {
         guard let snapshot else { return [] }
         var responses: [DeltaResponse] = []
@@ -137,6 +147,7 @@ public struct DeltaStreamStateMachine: Sendable {
             case .make:
                 response.resources = due.upserts
                 response.removedResources = due.absent.sorted()
+                if type == .cluster { forgetEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
                 for resource in due.upserts {
                     state.clientVersions[resource.name] = resource.version
                     state.reportedAbsent.remove(resource.name)

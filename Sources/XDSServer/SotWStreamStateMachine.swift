@@ -149,6 +149,15 @@ public struct SotWStreamStateMachine: Sendable {
                 content[name] = resource
             }
         }
+        if type == .cluster && phase == .make {
+            // Envoy warms an updated cluster on a fresh load assignment and does not ask again:
+            // forgetting what the client holds for it makes the next EDS response carry it.
+            for (name, resource) in content where state.clientResources[name].map({ $0.version != resource.version }) ?? false {
+                for endpoints in resource.references {
+                    types[ResourceType.endpoint.rawValue].clientResources.removeValue(forKey: endpoints)
+                }
+            }
+        }
         nonceCounter += 1
         let whole = content.count == snapshot[type].count && content.count == desired.count
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }

@@ -15,6 +15,14 @@ public struct ConfigDump: Sendable {
     public var endpoints: [String: [String]] = [:]
     /// The JSON as Envoy printed it.
     public var raw: String
+    /// Each active cluster and route configuration as JSON text (keys sorted, no spaces).
+    public var clusterConfigs: [String: String] = [:]
+    public var routeConfigs: [String: String] = [:]
+
+    static func text(_ object: [String: Any]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
 
     public init(json: String) throws {
         raw = json
@@ -26,6 +34,7 @@ public struct ConfigDump: Sendable {
             case "ClustersConfigDump":
                 for entry in config.list("dynamic_active_clusters") {
                     clusters[entry.dict("cluster").string("name")] = entry.string("version_info")
+                    clusterConfigs[entry.dict("cluster").string("name")] = Self.text(entry.dict("cluster"))
                 }
                 for entry in config.list("dynamic_warming_clusters") {
                     warmingClusters[entry.dict("cluster").string("name")] = entry.string("version_info")
@@ -39,6 +48,7 @@ public struct ConfigDump: Sendable {
                     let routeConfig = entry.dict("route_config")
                     let name = routeConfig.string("name")
                     routes[name] = entry.string("version_info")
+                    routeConfigs[name] = Self.text(routeConfig)
                     routeClusters[name] = routeConfig.list("virtual_hosts").flatMap { $0.list("routes") }
                         .map { $0.dict("route").string("cluster") }
                 }

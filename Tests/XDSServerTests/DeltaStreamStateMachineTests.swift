@@ -163,4 +163,17 @@ struct DeltaStreamStateMachineTests {
         try #require(last.map(\.type) == [.cluster])
         #expect(last[0].removedResources == ["a"])
     }
+
+    @Test("an updated cluster's unchanged load assignment is sent again with it: Envoy warms the cluster on it")
+    func updatedClusterResendsEndpoints() throws {
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
+        let cds = try #require(machine.receive(DeltaRequest(typeURL: F.cds)).responses.first)
+        _ = machine.receive(ack(cds))
+        let eds = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses.first)
+        _ = machine.receive(ack(eds))
+        let update = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5]))
+        #expect(update.responses.map(\.type) == [.cluster, .endpoint])
+        #expect(update.responses.map(\.names) == [["a"], ["a"]])
+    }
 }

@@ -12,11 +12,12 @@ enum Fixtures {
     /// `clusters` are named with their endpoint port, so changing a port changes only that
     /// ClusterLoadAssignment; `routeTo` picks the cluster the route sends to.
     static func snapshot(
-        clusters: [String: Int], routeTo: String? = nil, listenerPort: Int = 10080, listeners: Int = 1
+        clusters: [String: Int], routeTo: String? = nil, listenerPort: Int = 10080, listeners: Int = 1,
+        connectTimeouts: [String: Int64] = [:]
     ) throws -> Snapshot {
         var resources: [Resource] = []
         for (name, port) in clusters {
-            resources.append(try Resource(TestResources.edsCluster(name)))
+            resources.append(try Resource(TestResources.edsCluster(name, connectTimeoutSeconds: connectTimeouts[name] ?? 1)))
             resources.append(try Resource(TestResources.loadAssignment(name, endpoints: [("127.0.0.1", port)])))
         }
         for index in 0..<listeners {

@@ -232,4 +232,14 @@ struct SotWStreamStateMachineTests {
         }
         return machine
     }
+
+    @Test("an updated cluster's unchanged load assignment is sent again with it: Envoy warms the cluster on it")
+    func updatedClusterResendsEndpoints() throws {
+        var (machine, _) = try connected(try F.snapshot(clusters: ["a": 1, "b": 2]))
+        let eds = try #require(machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a", "b"])).responses.first)
+        _ = machine.receive(SotWRequest(typeURL: F.eds, versionInfo: eds.versionInfo, responseNonce: eds.nonce, resourceNames: ["a", "b"]))
+        let update = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5]))
+        #expect(update.responses.map(\.type) == [.cluster, .endpoint])
+        #expect(update.responses.last?.names == ["a", "b"])
+    }
 }
