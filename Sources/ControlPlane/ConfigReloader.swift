@@ -2,6 +2,7 @@ import Foundation
 import GatewayAPI
 import GatewayTranslator
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -58,10 +59,15 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         let result: Result
         do {
             let refresh = try store.withLock { try $0.refresh() }
+            let translationStarted = ContinuousClock.now
             let translated = try Translation.translate(refresh.resources, options: options)
+            ReloadMetrics.translation.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - translationStarted))
             var changed = false
             for (gateway, snapshot) in translated.snapshots.sorted(by: { $0.key < $1.key }) {
-                if try cache.setSnapshot(snapshot, for: gateway) { changed = true }
+                if try cache.setSnapshot(snapshot, for: gateway) {
+                    changed = true
+                    ReloadMetrics.snapshotUpdates.increment()
+                }
             }
             for gateway in cache.nodeGroups where translated.snapshots[gateway] == nil {
                 // The Gateway is gone from the files: new Envoys of it get nothing; connected ones keep theirs.
@@ -78,8 +84,15 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
                 status: previous?.status ?? StatusReport(), error: "\(error)")
         }
         last.withLock { $0 = result }
-        log(result, took: ContinuousClock.now - started)
+        let took = ContinuousClock.now - started
+        Counter(label: ReloadMetrics.reloads, dimensions: [("result", result.outcome.rawValue)]).increment()
+        ReloadMetrics.reloadTime.recordNanoseconds(Self.nanoseconds(took))
+        log(result, took: took)
         return result
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     private func log(_ result: Result, took: Duration) {
@@ -109,4 +122,12 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             try await group.waitForAll()
         }
     }
+}
+
+/// The reload pipeline's metrics, named as Istio's and Envoy Gateway's dashboards expect.
+enum ReloadMetrics {
+    static let reloads = "config_reload_total"
+    static let reloadTime = Metrics.Timer(label: "config_reload_seconds", preferredDisplayUnit: .seconds)
+    static let translation = Metrics.Timer(label: "translation_seconds", preferredDisplayUnit: .seconds)
+    static let snapshotUpdates = Counter(label: "xds_snapshot_update_total")
 }

@@ -42,11 +42,15 @@ public let switchboardExecutable = URL(fileURLWithPath: ProcessInfo.processInfo.
 
 /// A `switchboard` process run as an operator would run it.
 public enum SwitchboardCommand {
-    /// Starts `switchboard serve` on the given config directory; the caller terminates it.
-    public static func serve(config: URL, xdsPort: Int) throws -> Process {
+    /// Starts `switchboard serve` on the given config directory; the caller terminates it. The
+    /// admin server listens on `adminPort`, or on a free port when nil.
+    public static func serve(config: URL, xdsPort: Int, adminPort: Int? = nil, extra: [String] = []) throws -> Process {
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        serve.arguments = ["serve", "--config", config.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning"]
+        serve.arguments = [
+            "serve", "--config", config.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning",
+            "--admin-address", "127.0.0.1:\(try adminPort ?? freePort())",
+        ] + extra
         try serve.run()
         return serve
     }

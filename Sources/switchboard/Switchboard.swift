@@ -1,9 +1,15 @@
 import ArgumentParser
 import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import ControlPlane
 import GatewayAPI
 import GatewayTranslator
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import XDSCache
 import XDSServer
@@ -13,7 +19,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A file-driven Envoy control plane for Envoy Gateway's YAML.",
-        subcommands: [Serve.self, Validate.self, Translate.self, Bootstrap.self])
+        subcommands: [Serve.self, Validate.self, Translate.self, Bootstrap.self, Status.self])
 }
 
 /// `HOST:PORT`, the last colon separating the port (so `[::]:18000` style hosts keep theirs).
@@ -61,7 +67,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where the ADS gRPC server listens.")
     var xdsAddress = Address(argument: "0.0.0.0:18000")!
 
-    @Option(help: "Where the admin HTTP server will listen (reserved: the admin server comes with live operation).")
+    @Option(help: "Where the admin HTTP server listens: /healthz, /readyz, /metrics, /status, /debug/snapshot.")
     var adminAddress = Address(argument: "127.0.0.1:19000")!
 
     @Option(help: "The gateway (NAMESPACE/NAME) for Envoys whose node.cluster is empty.")
@@ -90,6 +96,8 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchboard")
+        let prometheus = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
         let cache = SnapshotCache()
         let watcher: FileWatcher? =
             switch watchMode {
@@ -113,10 +121,18 @@ struct Serve: AsyncParsableCommand {
                 host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway),
             watcher: cache, logger: Logger(label: "switchboard.xds"))
         logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
+        let admin = AdminServer.application(
+            host: adminAddress.host, port: adminAddress.port, reloader: reloader, cache: cache, registry: server.registry,
+            metrics: {
+                var buffer: [UInt8] = []
+                prometheus.emit(into: &buffer)
+                return String(decoding: buffer, as: UTF8.self)
+            }, logger: Logger(label: "switchboard.admin"))
+        logger.info("admin listening", metadata: ["address": "\(adminAddress.host):\(adminAddress.port)"])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server), .init(service: reloader)], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+                services: [.init(service: server), .init(service: reloader), .init(service: admin)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -228,4 +244,36 @@ struct Bootstrap: ParsableCommand {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a running `switchboard serve` serves: reload result, resource conditions, connected Envoys.")
+
+    @Option(help: "The admin address of the running server.")
+    var adminAddress = Address(argument: "127.0.0.1:19000")!
+
+    @Option(help: "text or json.")
+    var output: StatusFormat = .text
+
+    enum StatusFormat: String, ExpressibleByArgument {
+        case text, json
+    }
+
+    func run() async throws {
+        let url = URL(string: "http://\(adminAddress.host.contains(":") ? "[\(adminAddress.host)]" : adminAddress.host):\(adminAddress.port)/status")!
+        let data: Data
+        do {
+            (data, _) = try await URLSession.shared.data(from: url)
+        } catch {
+            throw ValidationError("cannot reach switchboard's admin server at \(url): \(error.localizedDescription)")
+        }
+        if output == .json {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        print(StatusText.render(try decoder.decode(AdminStatus.self, from: data)), terminator: "")
+    }
 }

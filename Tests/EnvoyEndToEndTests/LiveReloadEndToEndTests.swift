@@ -47,13 +47,7 @@ struct LiveReloadEndToEndTests {
         try write("route.yaml", route)
         try write("policy.yaml", policy("3s"))
 
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        serve.arguments = [
-            "serve", "--config", directory.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning",
-            "--watch-mode", poll ? "poll" : "inotify",
-        ]
-        try serve.run()
+        let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort, extra: ["--watch-mode", poll ? "poll" : "inotify"])
         defer { if serve.isRunning { serve.terminate() } }
         let envoy = try await EnvoyProcess.start(
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: !poll))

@@ -1,0 +1,161 @@
+import Foundation
+import GatewayTranslator
+import Hummingbird
+import Logging
+import XDSCache
+import XDSServer
+
+/// What `/status` reports and `switchboard status` prints: the last reload, every resource's
+/// conditions, and every connected Envoy with what it was sent, ACKed and NACKed.
+public struct AdminStatus: Codable, Sendable {
+    public struct Reload: Codable, Sendable {
+        public var outcome: String
+        public var at: Date
+        public var diagnostics: [String]
+        /// Files whose previous good content is in effect.
+        public var lastKnownGood: [String]
+        public var error: String?
+    }
+
+    public struct TypeState: Codable, Sendable {
+        public var sent: String?
+        public var acked: String?
+        public var nackVersion: String?
+        public var nackMessage: String?
+    }
+
+    public struct Envoy: Codable, Sendable {
+        public var nodeID: String
+        public var nodeCluster: String
+        public var stream: String
+        public var connectedSince: Date
+        /// By type (`cds`, `eds`, `lds`, `rds`).
+        public var types: [String: TypeState]
+    }
+
+    public var ready: Bool
+    public var reload: Reload?
+    /// The translator's status report as JSON (Gateway API shapes).
+    public var resources: JSONValue?
+    public var envoys: [Envoy]
+}
+
+/// JSON passed through as it is (the status report's own encoding).
+public indirect enum JSONValue: Codable, Sendable {
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .object(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+}
+
+/// The admin HTTP server (`--admin-address`, loopback by default): `/healthz`, `/readyz` (once
+/// the first snapshot is built), `/metrics` (Prometheus text, rendered by the caller),
+/// `/status` (JSON) and `/debug/snapshot?gateway=NS/NAME` (resources as `translate` prints them).
+public enum AdminServer {
+    public static func application(
+        host: String, port: Int, reloader: ConfigReloader, cache: SnapshotCache, registry: StreamRegistry,
+        metrics: @escaping @Sendable () -> String, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            let ready = !cache.nodeGroups.isEmpty || reloader.lastResult.map { $0.outcome != .failed } == true
+            return text(ready ? "ready\n" : "no configuration loaded yet\n", status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ -> Response in
+            var response = text(metrics(), status: .ok)
+            response.headers[.contentType] = "text/plain; version=0.0.4"
+            return response
+        }
+        router.get("/status") { _, _ -> Response in
+            let data = try encoder.encode(status(reloader: reloader, cache: cache, registry: registry))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/debug/snapshot") { request, _ -> Response in
+            let gateways = cache.nodeGroups
+            let gateway = request.uri.queryParameters.get("gateway") ?? (gateways.count == 1 ? gateways[0] : "")
+            guard let snapshot = cache.snapshot(for: gateway) else {
+                return text("unknown gateway \"\(gateway)\"; serving: \(gateways.joined(separator: ", "))\n", status: .notFound)
+            }
+            let report = reloader.lastResult?.status.filtered(toGateway: gateway)
+            return text(try Translation.render(snapshot, status: report, as: .yaml), status: .ok)
+        }
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"),
+            logger: logger)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static func text(_ body: String, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    public static func status(reloader: ConfigReloader, cache: SnapshotCache, registry: StreamRegistry) -> AdminStatus {
+        let result = reloader.lastResult
+        var resources: JSONValue?
+        if let report = result?.status, let data = try? JSONEncoder().encode(report) {
+            resources = try? JSONDecoder().decode(JSONValue.self, from: data)
+        }
+        let envoys = registry.streams.sorted { ($0.nodeGroup, $0.nodeID, $0.id) < ($1.nodeGroup, $1.nodeID, $1.id) }.map { record in
+            AdminStatus.Envoy(
+                nodeID: record.nodeID, nodeCluster: record.nodeGroup, stream: record.kind.rawValue,
+                connectedSince: record.connectedSince,
+                types: Dictionary(
+                    uniqueKeysWithValues: record.types.map { type, status in
+                        (
+                            type.description,
+                            AdminStatus.TypeState(
+                                sent: status.lastSentVersion, acked: status.lastAckedVersion, nackVersion: status.lastNack?.version,
+                                nackMessage: status.lastNack?.error.message)
+                        )
+                    }))
+        }
+        return AdminStatus(
+            ready: !cache.nodeGroups.isEmpty || result.map { $0.outcome != .failed } == true,
+            reload: result.map {
+                AdminStatus.Reload(
+                    outcome: $0.outcome.rawValue, at: $0.at, diagnostics: $0.diagnostics.map(\.description),
+                    lastKnownGood: $0.heldBack, error: $0.error)
+            }, resources: resources, envoys: envoys)
+    }
+}

@@ -1,0 +1,87 @@
+import ControlPlane
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `switchboard status` as text, like `kubectl get -o wide`: the last reload, every resource
+/// with its conditions, every connected Envoy with its ACK/NACK state per type.
+enum StatusText {
+    static func render(_ status: AdminStatus) -> String {
+        var out = ""
+        if let reload = status.reload {
+            out += "RELOAD  \(reload.outcome) at \(ISO8601DateFormatter().string(from: reload.at))\n"
+            if let error = reload.error { out += "  error: \(error)\n" }
+            for file in reload.lastKnownGood { out += "  last known good in effect: \(file)\n" }
+            for diagnostic in reload.diagnostics { out += "  \(diagnostic)\n" }
+        }
+        out += "\n" + table(
+            ["KIND", "NAMESPACE/NAME", "PARENT", "CONDITIONS"], rows: resourceRows(status.resources))
+        out += "\n" + table(
+            ["ENVOY", "GATEWAY", "STREAM", "CONNECTED", "CDS", "EDS", "LDS", "RDS"],
+            rows: status.envoys.map { envoy in
+                [envoy.nodeID, envoy.nodeCluster, envoy.stream, ISO8601DateFormatter().string(from: envoy.connectedSince)]
+                    + ["cds", "eds", "lds", "rds"].map { type in
+                        guard let state = envoy.types[type] else { return "-" }
+                        if let message = state.nackMessage { return "NACK \(message)" }
+                        guard let sent = state.sent else { return "-" }
+                        return state.acked == sent ? "ACK \(sent.prefix(8))" : "sent \(sent.prefix(8))"
+                    }
+            })
+        return out
+    }
+
+    /// One row per Gateway, per route parent and per policy ancestor.
+    static func resourceRows(_ resources: JSONValue?) -> [[String]] {
+        guard case .object(let report) = resources else { return [] }
+        var rows: [[String]] = []
+        func conditions(_ value: JSONValue?) -> String {
+            guard case .array(let items) = value else { return "" }
+            return items.compactMap { item -> String? in
+                guard case .object(let condition) = item, case .string(let type) = condition["type"],
+                    case .string(let status) = condition["status"], case .string(let reason) = condition["reason"]
+                else { return nil }
+                return "\(type)=\(status)(\(reason))"
+            }.joined(separator: " ")
+        }
+        func name(_ object: [String: JSONValue]) -> String {
+            guard case .string(let namespace) = object["namespace"], case .string(let name) = object["name"] else { return "" }
+            return "\(namespace)/\(name)"
+        }
+        if case .array(let gateways) = report["gateways"] {
+            for case .object(let gateway) in gateways { rows.append(["Gateway", name(gateway), "", conditions(gateway["conditions"])]) }
+        }
+        for (kind, key, parentsKey, refKey) in [
+            ("HTTPRoute", "httpRoutes", "parents", "parentRef"), ("GRPCRoute", "grpcRoutes", "parents", "parentRef"),
+            ("BackendTrafficPolicy", "backendTrafficPolicies", "ancestors", "ancestorRef"),
+        ] {
+            guard case .array(let items) = report[key] else { continue }
+            for case .object(let item) in items {
+                guard case .array(let parents) = item[parentsKey], !parents.isEmpty else {
+                    rows.append([kind, name(item), "-", "no target found"])
+                    continue
+                }
+                for case .object(let parent) in parents {
+                    var parentName = ""
+                    if case .object(let ref) = parent[refKey] {
+                        parentName = name(ref)
+                        if case .string(let section) = ref["sectionName"] { parentName += "/\(section)" }
+                    }
+                    rows.append([kind, name(item), parentName, conditions(parent["conditions"])])
+                }
+            }
+        }
+        return rows
+    }
+
+    static func table(_ header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+            }.joined()
+        }.joined(separator: "\n") + "\n"
+    }
+}
