@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "switchboard", targets: ["switchboard"]),
         .executable(name: "xds-bench", targets: ["XDSBenchmark"]),
         .executable(name: "translate-bench", targets: ["TranslationBenchmark"]),
+        .executable(name: "reload-bench", targets: ["ReloadBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -127,6 +128,15 @@ let package = Package(
         .executableTarget(
             name: "TranslationBenchmark",
             dependencies: ["ControlPlane", "XDSCache", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ReloadBenchmark",
+            dependencies: [
+                "ControlPlane", "XDSCache", "XDSServer", "XDSTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "XDSCacheTests", dependencies: ["XDSCache", "XDSTesting"], swiftSettings: strict),
