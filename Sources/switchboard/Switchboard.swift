@@ -75,6 +75,13 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @Option(help: "text, or json (one object per line, for log pipelines).")
+    var logFormat: LogFormat = .text
+
+    enum LogFormat: String, ExpressibleByArgument {
+        case text, json
+    }
+
     @Option(help: "How to notice file changes: inotify (Linux), poll, or off (load once; SIGHUP reloads).")
     var watchMode: WatchMode = .inotify
 
@@ -90,7 +97,13 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let level = logLevel
+        let json = logFormat == .json
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

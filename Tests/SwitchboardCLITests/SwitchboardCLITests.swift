@@ -114,4 +114,26 @@ struct SwitchboardCLITests {
         let elsewhere = try runSwitchboard(["translate", "--config", config.path, "--disable-backend-traffic-policy-in", "tenant-b"])
         #expect(elsewhere.stdout.contains("connectTimeout: 3s"))
     }
+
+    @Test("serve --log-format json writes one JSON object per line with the metadata as fields")
+    func jsonLogs() async throws {
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
+        serve.arguments = [
+            "serve", "--config", config.path, "--xds-address", "127.0.0.1:\(try freePort())", "--admin-address",
+            "127.0.0.1:\(try freePort())", "--log-format", "json", "--watch-mode", "off",
+        ]
+        let err = Pipe()
+        serve.standardError = err
+        try serve.run()
+        try await Task.sleep(for: .seconds(1))
+        serve.terminate()
+        serve.waitUntilExit()
+        let lines = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        #expect(!objects.isEmpty && objects.count == lines.count, "\(lines)")
+        #expect(objects.contains { $0["message"] == "serving gateway" && $0["gateway"] == "default/eg" && $0["level"] == "info" })
+        #expect(serve.terminationStatus == 0)
+    }
 }

@@ -1,0 +1,39 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// One JSON object per line on standard error (`--log-format json`): time, level, logger label,
+/// message, source, and the metadata (node id, stream id, …) as fields, for log pipelines.
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+
+    public init(label: String) {
+        self.label = label
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    private static let output = Mutex(FileHandle.standardError)
+
+    public func log(event: LogEvent) {
+        var fields: [String: String] = [
+            "time": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)) + "Z", "level": event.level.rawValue, "logger": label,
+            "message": "\(event.message)", "source": event.source,
+        ]
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        for (key, value) in merged where fields[key] == nil { fields[key] = "\(value)" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var line = try? encoder.encode(fields) else { return }
+        line.append(0x0A)
+        Self.output.withLock { $0.write(line) }
+    }
+}
