@@ -37,12 +37,16 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     private let options: GatewayTranslator.Options
     private let logger: Logger
     private let store: Mutex<ConfigStore>
+    private let convergence: ConvergenceTracker?
     private let last: Mutex<Result?> = Mutex(nil)
 
     /// `watcher` nil: load once (and on SIGHUP), never watch.
+    /// `convergence`: records how long Envoys take to ACK what a file change produced.
     public init(
-        paths: [String], cache: SnapshotCache, watcher: FileWatcher?, options: GatewayTranslator.Options = .init(), logger: Logger
+        paths: [String], cache: SnapshotCache, watcher: FileWatcher?, options: GatewayTranslator.Options = .init(),
+        convergence: ConvergenceTracker? = nil, logger: Logger
     ) {
+        self.convergence = convergence
         self.cache = cache
         self.watcher = watcher
         self.options = options
@@ -54,7 +58,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
 
     /// Reads the files and sets the snapshots. Never throws: a failure keeps what Envoy runs.
     @discardableResult
-    public func reload() -> Result {
+    public func reload(changeSeenAt: ContinuousClock.Instant? = nil) -> Result {
         let started = ContinuousClock.now
         let result: Result
         do {
@@ -67,6 +71,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
                 if try cache.setSnapshot(snapshot, for: gateway) {
                     changed = true
                     ReloadMetrics.snapshotUpdates.increment()
+                    if let changeSeenAt { convergence?.started(gateway: gateway, snapshot: snapshot, since: changeSeenAt) }
                 }
             }
             for gateway in cache.nodeGroups where translated.snapshots[gateway] == nil {
@@ -110,13 +115,16 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let watcher {
                 group.addTask {
-                    for await _ in watcher.changes().cancelOnGracefulShutdown() { self.reload() }
+                    for await seen in watcher.changes().cancelOnGracefulShutdown() { self.reload(changeSeenAt: seen) }
                 }
+            }
+            if let convergence {
+                group.addTask { await cancelWhenGracefulShutdown { await convergence.run() } }
             }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
                     self.logger.info("SIGHUP: reloading")
-                    self.reload()
+                    self.reload(changeSeenAt: .now)
                 }
             }
             try await group.waitForAll()

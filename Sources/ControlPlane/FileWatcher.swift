@@ -36,19 +36,20 @@ public struct FileWatcher: Sendable {
         self.pollInterval = pollInterval
     }
 
-    /// Debounced change signals until the stream is dropped.
-    public func changes() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    /// Debounced change signals until the stream is dropped; each carries when the burst's
+    /// first event was seen (where convergence time starts).
+    public func changes() -> AsyncStream<ContinuousClock.Instant> {
+        let (stream, continuation) = AsyncStream.makeStream(of: ContinuousClock.Instant.self, bufferingPolicy: .bufferingNewest(1))
         let stop = Stopper()
         continuation.onTermination = { _ in stop.stop() }
         let watcher = self
         #if canImport(Glibc)
         if mode == .inotify, let inotify = Inotify(paths: paths) {
-            Thread.detachNewThread { watcher.runInotify(inotify, stop: stop) { continuation.yield() } }
+            Thread.detachNewThread { watcher.runInotify(inotify, stop: stop) { continuation.yield($0) } }
             return stream
         }
         #endif
-        Thread.detachNewThread { watcher.runPolling(stop: stop) { continuation.yield() } }
+        Thread.detachNewThread { watcher.runPolling(stop: stop) { continuation.yield($0) } }
         return stream
     }
 
@@ -76,15 +77,16 @@ public struct FileWatcher: Sendable {
             return min(last + debounce, first + maxWait)
         }
 
-        mutating func fireIfDue(at now: ContinuousClock.Instant) -> Bool {
-            guard let due, now >= due else { return false }
+        /// The burst's first event when the burst is over, else nil.
+        mutating func fireIfDue(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+            guard let due, now >= due, let started = first else { return nil }
             first = nil
             last = nil
-            return true
+            return started
         }
     }
 
-    private func runPolling(stop: Stopper, signal: () -> Void) {
+    private func runPolling(stop: Stopper, signal: (ContinuousClock.Instant) -> Void) {
         var debouncer = Debouncer(debounce: debounce, maxWait: maxWait)
         var previous = fingerprint()
         while !stop.stopped {
@@ -95,7 +97,7 @@ public struct FileWatcher: Sendable {
                 previous = current
                 debouncer.event(at: now)
             }
-            if debouncer.fireIfDue(at: now) { signal() }
+            if let started = debouncer.fireIfDue(at: now) { signal(started) }
         }
     }
 
@@ -120,7 +122,7 @@ public struct FileWatcher: Sendable {
     }
 
     #if canImport(Glibc)
-    private func runInotify(_ inotify: Inotify, stop: Stopper, signal: () -> Void) {
+    private func runInotify(_ inotify: Inotify, stop: Stopper, signal: (ContinuousClock.Instant) -> Void) {
         defer { inotify.close() }
         var debouncer = Debouncer(debounce: debounce, maxWait: maxWait)
         while !stop.stopped {
@@ -130,7 +132,7 @@ public struct FileWatcher: Sendable {
                 timeout = Int32(max(1, min(200, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)))
             }
             if inotify.wait(timeoutMilliseconds: timeout) { debouncer.event(at: .now) }
-            if debouncer.fireIfDue(at: .now) { signal() }
+            if let started = debouncer.fireIfDue(at: .now) { signal(started) }
         }
     }
     #endif

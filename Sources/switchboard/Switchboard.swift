@@ -110,7 +110,12 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "switchboard")
         let prometheus = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+        var factory = PrometheusMetricsFactory(registry: prometheus)
+        factory.durationHistogramBuckets["proxy_convergence_seconds"] = ConvergenceTracker.buckets.map {
+            Duration.milliseconds(Int64($0 * 1000))
+        }
+        MetricsSystem.bootstrap(factory)
+        let registry = StreamRegistry()
         let cache = SnapshotCache()
         let watcher: FileWatcher? =
             switch watchMode {
@@ -120,7 +125,7 @@ struct Serve: AsyncParsableCommand {
             }
         let reloader = ConfigReloader(
             paths: configs, cache: cache, watcher: watcher, options: policy.translatorOptions,
-            logger: Logger(label: "switchboard.config"))
+            convergence: ConvergenceTracker(registry: registry), logger: Logger(label: "switchboard.config"))
         let first = reloader.reload()
         if first.outcome == .failed { throw ValidationError("cannot load the configuration: \(first.error ?? "")") }
         for gateway in cache.nodeGroups {
@@ -132,7 +137,7 @@ struct Serve: AsyncParsableCommand {
         let server = ADSServer(
             configuration: ADSServerConfiguration(
                 host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway),
-            watcher: cache, logger: Logger(label: "switchboard.xds"))
+            watcher: cache, registry: registry, logger: Logger(label: "switchboard.xds"))
         logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
         let admin = AdminServer.application(
             host: adminAddress.host, port: adminAddress.port, reloader: reloader, cache: cache, registry: server.registry,

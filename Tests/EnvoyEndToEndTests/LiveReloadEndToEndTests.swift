@@ -47,7 +47,9 @@ struct LiveReloadEndToEndTests {
         try write("route.yaml", route)
         try write("policy.yaml", policy("3s"))
 
-        let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort, extra: ["--watch-mode", poll ? "poll" : "inotify"])
+        let adminPort = try freePort()
+        let serve = try SwitchboardCommand.serve(
+            config: directory, xdsPort: xdsPort, adminPort: adminPort, extra: ["--watch-mode", poll ? "poll" : "inotify"])
         defer { if serve.isRunning { serve.terminate() } }
         let envoy = try await EnvoyProcess.start(
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: !poll))
@@ -63,6 +65,10 @@ struct LiveReloadEndToEndTests {
             try await envoy.configDump().clusterConfigs[cluster]?.contains(#""connect_timeout":"4s""#) == true
         }
         #expect(edited, "the edit did not reach Envoy within 1 s")
+        let converged = await eventually {
+            try await HTTP.get("http://127.0.0.1:\(adminPort)/metrics").body.contains("proxy_convergence_seconds_count 1")
+        }
+        #expect(converged, "the convergence of the edit was not recorded")
 
         // Broken YAML: Envoy keeps its config and its traffic.
         try write("route.yaml", "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: site\n")
