@@ -147,7 +147,13 @@ let package = Package(
             dependencies: ["XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting"],
             swiftSettings: strict),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["XDSTesting"], swiftSettings: strict),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "XDSCache", "XDSTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "ControlPlane", "XDSCache", "XDSServer", "XDSTesting", "EnvoyAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "GoldenTests", dependencies: ["ControlPlane", "GatewayAPI"], exclude: ["cases"], swiftSettings: strict),
         .testTarget(

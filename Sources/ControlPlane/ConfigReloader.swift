@@ -38,20 +38,22 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     private let logger: Logger
     private let store: Mutex<ConfigStore>
     private let convergence: ConvergenceTracker?
+    private let maxResources: Int
     private let last: Mutex<Result?> = Mutex(nil)
 
     /// `watcher` nil: load once (and on SIGHUP), never watch.
     /// `convergence`: records how long Envoys take to ACK what a file change produced.
     public init(
         paths: [String], cache: SnapshotCache, watcher: FileWatcher?, options: GatewayTranslator.Options = .init(),
-        convergence: ConvergenceTracker? = nil, logger: Logger
+        convergence: ConvergenceTracker? = nil, maxFileBytes: Int = 16 << 20, maxResources: Int = 500_000, logger: Logger
     ) {
         self.convergence = convergence
+        self.maxResources = maxResources
         self.cache = cache
         self.watcher = watcher
         self.options = options
         self.logger = logger
-        store = Mutex(ConfigStore(paths: paths))
+        store = Mutex(ConfigStore(paths: paths, maxFileBytes: maxFileBytes))
     }
 
     public var lastResult: Result? { last.withLock { $0 } }
@@ -66,6 +68,13 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             let translationStarted = ContinuousClock.now
             let translated = try Translation.translate(refresh.resources, options: options)
             ReloadMetrics.translation.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - translationStarted))
+            for (gateway, snapshot) in translated.snapshots {
+                let count = ResourceType.allCases.reduce(0) { $0 + snapshot[$1].count }
+                if count > maxResources {
+                    throw LimitError(
+                        description: "Gateway \(gateway) would have \(count) xDS resources; the limit is \(maxResources) (--max-resources)")
+                }
+            }
             var changed = false
             for (gateway, snapshot) in translated.snapshots.sorted(by: { $0.key < $1.key }) {
                 if try cache.setSnapshot(snapshot, for: gateway) {
@@ -138,4 +147,8 @@ enum ReloadMetrics {
     static let reloadTime = Metrics.Timer(label: "config_reload_seconds", preferredDisplayUnit: .seconds)
     static let translation = Metrics.Timer(label: "translation_seconds", preferredDisplayUnit: .seconds)
     static let snapshotUpdates = Counter(label: "xds_snapshot_update_total")
+}
+
+struct LimitError: Error, CustomStringConvertible {
+    let description: String
 }

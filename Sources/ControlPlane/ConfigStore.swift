@@ -30,9 +30,13 @@ public struct ConfigStore: Sendable {
 
     private var entries: [String: Entry] = [:]
     public let paths: [String]
+    /// Larger files are refused (and their last good content kept), so one runaway file cannot
+    /// exhaust memory.
+    public let maxFileBytes: Int
 
-    public init(paths: [String]) {
+    public init(paths: [String], maxFileBytes: Int = 16 << 20) {
         self.paths = paths
+        self.maxFileBytes = maxFileBytes
     }
 
     /// Reads every file under `paths` again; parses only those whose content changed.
@@ -41,13 +45,22 @@ public struct ConfigStore: Sendable {
         var next: [String: Entry] = [:]
         var changed = Set(entries.keys) != Set(files)
         for path in files {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }  // vanished between list and read
-            let text = String(decoding: data, as: UTF8.self)
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let tooLarge = size > maxFileBytes
+            guard let data = tooLarge ? Data("# too large".utf8) : FileManager.default.contents(atPath: path) else { continue }  // vanished
+            let text = tooLarge ? "# \(size) bytes" : String(decoding: data, as: UTF8.self)
             if let entry = entries[path], entry.current == text {
                 next[path] = entry
                 continue
             }
-            let problems = ResourceSet.load([(path, text)]).diagnostics
+            let problems =
+                tooLarge
+                ? [
+                    Diagnostic(
+                        location: SourceLocation(file: path, line: 1, column: 1), code: .outOfRange, field: "",
+                        message: "the file is \(size) bytes; files over \(maxFileBytes) bytes are not read (--max-file-size)")
+                ]
+                : ResourceSet.load([(path, text)]).diagnostics
             let previous = entries[path]
             // A file with problems keeps its last good content, if it ever had one.
             let effective = problems.isEmpty || previous == nil ? text : previous!.effective

@@ -14,12 +14,18 @@ public struct ADSServerConfiguration: Sendable {
     public var maxRequestBytes: Int
     /// Node group for an Envoy whose `node.cluster` is empty.
     public var defaultNodeGroup: String?
+    /// Open streams beyond this are refused; nil for no limit.
+    public var maxStreams: Int?
 
-    public init(host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 64 << 20, defaultNodeGroup: String? = nil) {
+    public init(
+        host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 64 << 20, defaultNodeGroup: String? = nil,
+        maxStreams: Int? = nil
+    ) {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
         self.defaultNodeGroup = defaultNodeGroup
+        self.maxStreams = maxStreams
     }
 }
 
@@ -43,7 +49,8 @@ public final class ADSServer: Service, Sendable {
             : .ipv4(host: configuration.host, port: configuration.port)
         let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext, config: config)
         let service = AggregatedDiscoveryService(
-            watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup, logger: logger)
+            watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup,
+            maxStreams: configuration.maxStreams, logger: logger)
         self.transport = transport
         self.registry = registry
         self.server = GRPCServer(transport: transport, services: [service])

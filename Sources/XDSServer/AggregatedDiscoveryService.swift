@@ -14,14 +14,20 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     private let watcher: any ConfigWatcher
     private let registry: StreamRegistry
     private let defaultNodeGroup: String?
+    private let maxStreams: Int?
     private let logger: Logger
 
     /// - Parameters:
     ///   - defaultNodeGroup: the group of an Envoy whose `node.cluster` is empty.
-    public init(watcher: any ConfigWatcher, registry: StreamRegistry, defaultNodeGroup: String? = nil, logger: Logger) {
+    ///   - maxStreams: streams beyond this many are refused (`RESOURCE_EXHAUSTED`), so a crowd of
+    ///     Envoys cannot exhaust the server; nil for no limit.
+    public init(
+        watcher: any ConfigWatcher, registry: StreamRegistry, defaultNodeGroup: String? = nil, maxStreams: Int? = nil, logger: Logger
+    ) {
         self.watcher = watcher
         self.registry = registry
         self.defaultNodeGroup = defaultNodeGroup
+        self.maxStreams = maxStreams
         self.logger = logger
     }
 
@@ -74,7 +80,12 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         write: (Machine.Response) async throws -> Void,
         describe: (Machine.Response) -> (type: ResourceType, bytes: Int)
     ) async throws {
-        let id = registry.open(kind: kind)
+        guard let id = registry.open(kind: kind, limit: maxStreams) else {
+            logger.warning("stream refused: the stream limit is reached", metadata: ["limit": "\(maxStreams ?? 0)"])
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "this server serves at most \(maxStreams ?? 0) streams (--max-streams); connect to another replica or raise the limit")
+        }
         XDSMetrics.connected(kind: kind, count: registry.count(kind: kind))
         defer {
             registry.close(id)

@@ -29,8 +29,10 @@ public final class StreamRegistry: Sendable {
 
     public init() {}
 
-    func open(kind: StreamKind) -> UInt64 {
+    /// Records a new stream, or returns nil when `limit` streams are open already.
+    func open(kind: StreamKind, limit: Int? = nil) -> UInt64? {
         state.withLock { state in
+            if let limit, state.streams.count >= limit { return nil }
             let id = state.nextID
             state.nextID += 1
             state.streams[id] = StreamRecord(id: id, kind: kind, connectedSince: Date())

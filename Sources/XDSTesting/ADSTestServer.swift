@@ -46,13 +46,14 @@ public func testLogger(_ label: String = "test.xds") -> Logger {
 public func withInProcessADS<Result: Sendable>(
     watcher: any ConfigWatcher,
     defaultNodeGroup: String? = nil,
+    maxStreams: Int? = nil,
     logger: Logger = testLogger(),
     _ body: @Sendable (InProcessADSClient, StreamRegistry) async throws -> Result
 ) async throws -> Result {
     let transport = InProcessTransport()
     let registry = StreamRegistry()
     let service = AggregatedDiscoveryService(
-        watcher: watcher, registry: registry, defaultNodeGroup: defaultNodeGroup, logger: logger)
+        watcher: watcher, registry: registry, defaultNodeGroup: defaultNodeGroup, maxStreams: maxStreams, logger: logger)
     let server = GRPCServer(transport: transport.server, services: [service])
     return try await whileServing(serve: server.serve, shutdown: server.beginGracefulShutdown) {
         try await withGRPCClient(transport: transport.client) { client in

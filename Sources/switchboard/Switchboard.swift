@@ -75,6 +75,15 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @Option(help: "Most ADS streams served at once; more are refused with RESOURCE_EXHAUSTED.")
+    var maxStreams = 10000
+
+    @Option(help: "Largest configuration file read, in bytes (larger ones keep their last good content).")
+    var maxFileSize = 16 << 20
+
+    @Option(help: "Most xDS resources one Gateway may produce; a larger result is refused and Envoys keep theirs.")
+    var maxResources = 500_000
+
     @Option(help: "text, or json (one object per line, for log pipelines).")
     var logFormat: LogFormat = .text
 
@@ -125,7 +134,8 @@ struct Serve: AsyncParsableCommand {
             }
         let reloader = ConfigReloader(
             paths: configs, cache: cache, watcher: watcher, options: policy.translatorOptions,
-            convergence: ConvergenceTracker(registry: registry), logger: Logger(label: "switchboard.config"))
+            convergence: ConvergenceTracker(registry: registry), maxFileBytes: maxFileSize, maxResources: maxResources,
+            logger: Logger(label: "switchboard.config"))
         let first = reloader.reload()
         if first.outcome == .failed { throw ValidationError("cannot load the configuration: \(first.error ?? "")") }
         for gateway in cache.nodeGroups {
@@ -136,7 +146,7 @@ struct Serve: AsyncParsableCommand {
         }
         let server = ADSServer(
             configuration: ADSServerConfiguration(
-                host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway),
+                host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway, maxStreams: maxStreams),
             watcher: cache, registry: registry, logger: Logger(label: "switchboard.xds"))
         logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
         let admin = AdminServer.application(

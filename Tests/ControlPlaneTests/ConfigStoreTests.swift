@@ -66,4 +66,18 @@ struct ConfigStoreTests {
         #expect(added.resources.httpRoutes.map(\.name).sorted() == ["other", "site"])
         #expect(added.heldBack == [file.path])
     }
+
+    @Test("a file over the size limit is not read; its last good content stays, with a diagnostic naming the limit")
+    func sizeLimit() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        let file = directory.appendingPathComponent("route.yaml")
+        try Self.route.write(to: file, atomically: true, encoding: .utf8)
+        var store = ConfigStore(paths: [directory.path], maxFileBytes: 1000)
+        #expect(try store.refresh().resources.httpRoutes.count == 1)
+        try (Self.route + "\n" + String(repeating: "# padding\n", count: 200)).write(to: file, atomically: true, encoding: .utf8)
+        let refresh = try store.refresh()
+        #expect(refresh.resources.httpRoutes.count == 1)
+        #expect(refresh.heldBack == [file.path])
+        #expect(refresh.diagnostics.contains { $0.message.contains("files over 1000 bytes are not read") })
+    }
 }

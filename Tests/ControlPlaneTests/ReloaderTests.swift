@@ -1,0 +1,68 @@
+import ControlPlane
+import Foundation
+import EnvoyAPI
+import GRPCCore
+import Logging
+import Testing
+import XDSCache
+import XDSServer
+import XDSTesting
+
+@Suite("Reloading and limits")
+struct ReloaderTests {
+    @Test("a result over the resource limit is refused and the current snapshots stay; unchanged files push nothing")
+    func resourceLimit() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("reload")
+        try TestManifests.gatewayWithBackend(listenerPort: 8080, upstreamPort: 3000)
+            .write(to: directory.appendingPathComponent("gw.yaml"), atomically: true, encoding: .utf8)
+        let cache = SnapshotCache()
+        let reloader = ConfigReloader(paths: [directory.path], cache: cache, watcher: nil, maxResources: 4, logger: testLogger())
+        #expect(reloader.reload().outcome == .applied)
+        let before = try #require(cache.snapshot(for: "default/eg"))
+        #expect(reloader.reload().outcome == .unchanged)
+
+        let second = """
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: more}
+            spec:
+              parentRefs: [{name: eg}]
+              rules: [{matches: [{path: {value: /more}}], backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]}]
+            """
+        try second.write(to: directory.appendingPathComponent("more.yaml"), atomically: true, encoding: .utf8)
+        let refused = reloader.reload()
+        #expect(refused.outcome == .failed)
+        #expect(refused.error?.contains("the limit is 4 (--max-resources)") == true)
+        #expect(cache.snapshot(for: "default/eg") == before)
+    }
+
+    @Test("streams past --max-streams are refused with RESOURCE_EXHAUSTED")
+    func streamLimit() async throws {
+        let cache = SnapshotCache()
+        try await withInProcessADS(watcher: cache, maxStreams: 1) { client, registry in
+            try await ADSTestClient.withDeltaStream(client) { first in
+                let request = {
+                    var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+                    request.typeURL = ResourceType.cluster.typeURL
+                    request.node = ADSTestClient.node(id: "a", cluster: "default/eg")
+                    return request
+                }()
+                first.send(request)
+                let opened = await eventually { registry.streams.count == 1 }
+                #expect(opened)
+                do {
+                    try await ADSTestClient.withDeltaStream(client) { second in
+                        second.send(request)
+                        var responses = second.responses.makeAsyncIterator()
+                        _ = try await responses.next()
+                    }
+                    Issue.record("the second stream was not refused")
+                } catch let error as RPCError {
+                    #expect(error.code == .resourceExhausted)
+                    #expect(error.message.contains("--max-streams"))
+                }
+            }
+        }
+    }
+}
