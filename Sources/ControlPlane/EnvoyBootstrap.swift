@@ -10,6 +10,20 @@ public struct EnvoyBootstrap: Sendable {
     public var nodeID: String
     public var delta: Bool
     public var adminPort: Int
+    /// Reach Switchboard over TLS: the CA that signed its certificate, and for mTLS Envoy's own.
+    public var tls: TLS?
+
+    public struct TLS: Sendable {
+        public var caPath: String
+        public var certificatePath: String?
+        public var privateKeyPath: String?
+
+        public init(caPath: String, certificatePath: String? = nil, privateKeyPath: String? = nil) {
+            self.caPath = caPath
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
 
     public init(xdsHost: String, xdsPort: Int, gateway: String, nodeID: String? = nil, delta: Bool = false, adminPort: Int = 19901) {
         self.xdsHost = xdsHost
@@ -58,11 +72,34 @@ public struct EnvoyBootstrap: Sendable {
                 "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
                 explicit_http_config:
                   http2_protocol_options: {}
-        admin:
+        \(transportSocket)admin:
           address:
             socket_address: {address: 127.0.0.1, port_value: \(adminPort)}
 
         """
+    }
+
+    /// The xDS cluster's TLS socket, indented for its place in `yaml()`.
+    private var transportSocket: String {
+        guard let tls else { return "" }
+        var lines = [
+            "    transport_socket:",
+            "      name: envoy.transport_sockets.tls",
+            "      typed_config:",
+            "        \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+            "        sni: \(quoted(xdsHost))",
+            "        common_tls_context:",
+            "          validation_context:",
+            "            trusted_ca: {filename: \(quoted(tls.caPath))}",
+        ]
+        if let certificate = tls.certificatePath, let key = tls.privateKeyPath {
+            lines += [
+                "          tls_certificates:",
+                "          - certificate_chain: {filename: \(quoted(certificate))}",
+                "            private_key: {filename: \(quoted(key))}",
+            ]
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     private func quoted(_ text: String) -> String {

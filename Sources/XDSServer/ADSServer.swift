@@ -16,16 +16,37 @@ public struct ADSServerConfiguration: Sendable {
     public var defaultNodeGroup: String?
     /// Open streams beyond this are refused; nil for no limit.
     public var maxStreams: Int?
+    /// TLS for the ADS port; nil serves plaintext (for local use).
+    public var tls: TLS?
+
+    /// Files of the server's certificate and key (PEM); with `clientCAPath`, clients must present
+    /// a certificate signed by that CA (mTLS), and with `authorizeNodes` an Envoy may only fetch
+    /// the Gateway its certificate names: a URI SAN ending in `/ns/<namespace>/gateway/<name>`
+    /// (SPIFFE style, e.g. `spiffe://switchboard/ns/default/gateway/eg`).
+    public struct TLS: Sendable {
+        public var certificateChainPath: String
+        public var privateKeyPath: String
+        public var clientCAPath: String?
+        public var authorizeNodes: Bool
+
+        public init(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil, authorizeNodes: Bool = false) {
+            self.certificateChainPath = certificateChainPath
+            self.privateKeyPath = privateKeyPath
+            self.clientCAPath = clientCAPath
+            self.authorizeNodes = authorizeNodes
+        }
+    }
 
     public init(
         host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 64 << 20, defaultNodeGroup: String? = nil,
-        maxStreams: Int? = nil
+        maxStreams: Int? = nil, tls: TLS? = nil
     ) {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
         self.defaultNodeGroup = defaultNodeGroup
         self.maxStreams = maxStreams
+        self.tls = tls
     }
 }
 
@@ -47,10 +68,24 @@ public final class ADSServer: Service, Sendable {
             configuration.host.contains(":")
             ? .ipv6(host: configuration.host, port: configuration.port)
             : .ipv4(host: configuration.host, port: configuration.port)
-        let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext, config: config)
+        var security: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext
+        var authorizer: AggregatedDiscoveryService.NodeAuthorizer?
+        if let tls = configuration.tls {
+            let chain: [TLSConfig.CertificateSource] = [.file(path: tls.certificateChainPath, format: .pem)]
+            let key: TLSConfig.PrivateKeySource = .file(path: tls.privateKeyPath, format: .pem)
+            if let ca = tls.clientCAPath {
+                security = .mTLS(certificateChain: chain, privateKey: key) { config in
+                    config.trustRoots = .certificates([.file(path: ca, format: .pem)])
+                }
+            } else {
+                security = .tls(certificateChain: chain, privateKey: key)
+            }
+            if tls.authorizeNodes { authorizer = NodeAuthorization.check }
+        }
+        let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: security, config: config)
         let service = AggregatedDiscoveryService(
             watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup,
-            maxStreams: configuration.maxStreams, logger: logger)
+            maxStreams: configuration.maxStreams, nodeAuthorizer: authorizer, logger: logger)
         self.transport = transport
         self.registry = registry
         self.server = GRPCServer(transport: transport, services: [service])

@@ -15,15 +15,21 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     private let registry: StreamRegistry
     private let defaultNodeGroup: String?
     private let maxStreams: Int?
+    private let nodeAuthorizer: NodeAuthorizer?
     private let logger: Logger
+
+    /// Decides whether the peer of `context` may fetch `nodeGroup`; returns why not, or nil.
+    public typealias NodeAuthorizer = @Sendable (_ context: ServerContext, _ nodeGroup: String) -> String?
 
     /// - Parameters:
     ///   - defaultNodeGroup: the group of an Envoy whose `node.cluster` is empty.
     ///   - maxStreams: streams beyond this many are refused (`RESOURCE_EXHAUSTED`), so a crowd of
     ///     Envoys cannot exhaust the server; nil for no limit.
     public init(
-        watcher: any ConfigWatcher, registry: StreamRegistry, defaultNodeGroup: String? = nil, maxStreams: Int? = nil, logger: Logger
+        watcher: any ConfigWatcher, registry: StreamRegistry, defaultNodeGroup: String? = nil, maxStreams: Int? = nil,
+        nodeAuthorizer: NodeAuthorizer? = nil, logger: Logger
     ) {
+        self.nodeAuthorizer = nodeAuthorizer
         self.watcher = watcher
         self.registry = registry
         self.defaultNodeGroup = defaultNodeGroup
@@ -37,7 +43,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         context: ServerContext
     ) async throws {
         try await run(
-            SotWStreamStateMachine.self, kind: .sotw, requests: request,
+            SotWStreamStateMachine.self, kind: .sotw, context: context, requests: request,
             node: { $0.hasNode ? $0.node : nil }, decode: SotWRequest.init,
             write: { try await response.write($0.message) },
             describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
@@ -49,7 +55,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         context: ServerContext
     ) async throws {
         try await run(
-            DeltaStreamStateMachine.self, kind: .delta, requests: request,
+            DeltaStreamStateMachine.self, kind: .delta, context: context, requests: request,
             node: { $0.hasNode ? $0.node : nil }, decode: DeltaRequest.init,
             write: { try await response.write($0.message) },
             describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
@@ -74,6 +80,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     private func run<Machine: StreamStateMachine, Message: Sendable>(
         _: Machine.Type,
         kind: StreamKind,
+        context: ServerContext,
         requests: RPCAsyncSequence<Message, any Error>,
         node: (Message) -> Node?,
         decode: (Message) -> Machine.Request,
@@ -122,6 +129,12 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                                 throw RPCError(code: .invalidArgument, message: "the first request of a stream must carry a node")
                             }
                             let resolved = try self.nodeGroup(of: node)
+                            if let denial = nodeAuthorizer?(context, resolved) {
+                                logger.warning(
+                                    "stream refused: the client certificate does not name its gateway",
+                                    metadata: ["node_id": "\(node.id)", "node_cluster": "\(resolved)", "reason": "\(denial)"])
+                                throw RPCError(code: .permissionDenied, message: denial)
+                            }
                             nodeGroup = resolved
                             logger[metadataKey: "node_id"] = "\(node.id)"
                             logger[metadataKey: "node_cluster"] = "\(resolved)"

@@ -75,6 +75,18 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @Option(help: "Serve ADS over TLS with this certificate chain (PEM file).")
+    var tlsCert: String?
+
+    @Option(help: "The private key of --tls-cert (PEM file).")
+    var tlsKey: String?
+
+    @Option(help: "Require client certificates signed by this CA (PEM file): mTLS.")
+    var clientCa: String?
+
+    @Flag(help: "With --client-ca: an Envoy may only fetch the gateway its certificate names (URI SAN .../ns/NS/gateway/NAME).")
+    var authorizeNodes = false
+
     @Option(help: "Most ADS streams served at once; more are refused with RESOURCE_EXHAUSTED.")
     var maxStreams = 10000
 
@@ -102,6 +114,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if configs.isEmpty { throw ValidationError("give at least one --config PATH") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
+        if clientCa != nil && tlsCert == nil { throw ValidationError("--client-ca needs --tls-cert and --tls-key") }
+        if authorizeNodes && clientCa == nil { throw ValidationError("--authorize-nodes needs --client-ca (mTLS)") }
     }
 
     func run() async throws {
@@ -146,7 +161,11 @@ struct Serve: AsyncParsableCommand {
         }
         let server = ADSServer(
             configuration: ADSServerConfiguration(
-                host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway, maxStreams: maxStreams),
+                host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
+                tls: tlsCert.map {
+                    ADSServerConfiguration.TLS(
+                        certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa, authorizeNodes: authorizeNodes)
+                }),
             watcher: cache, registry: registry, logger: Logger(label: "switchboard.xds"))
         logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
         let admin = AdminServer.application(
@@ -261,12 +280,28 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Envoy's admin port (on 127.0.0.1).")
     var adminPort = 19901
 
+    @Option(help: "Reach Switchboard over TLS, trusting this CA (PEM file).")
+    var tlsCa: String?
+
+    @Option(help: "With --tls-ca: Envoy's client certificate (PEM file), for mTLS.")
+    var tlsCert: String?
+
+    @Option(help: "With --tls-cert: its private key (PEM file).")
+    var tlsKey: String?
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
+        if tlsCert != nil && tlsCa == nil { throw ValidationError("--tls-cert needs --tls-ca (the CA that signed Switchboard's certificate)") }
+    }
+
     func run() throws {
-        print(
-            EnvoyBootstrap(
-                xdsHost: xdsAddress.host, xdsPort: xdsAddress.port, gateway: gateway, nodeID: nodeId, delta: delta,
-                adminPort: adminPort
-            ).yaml(), terminator: "")
+        var bootstrap = EnvoyBootstrap(
+            xdsHost: xdsAddress.host, xdsPort: xdsAddress.port, gateway: gateway, nodeID: nodeId, delta: delta,
+            adminPort: adminPort)
+        if let tlsCa {
+            bootstrap.tls = EnvoyBootstrap.TLS(caPath: tlsCa, certificatePath: tlsCert, privateKeyPath: tlsKey)
+        }
+        print(bootstrap.yaml(), terminator: "")
     }
 }
 

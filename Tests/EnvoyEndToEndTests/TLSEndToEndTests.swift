@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import XDSTesting
+
+/// xDS over mTLS with node authorization, against real Envoys with real certificates (made with
+/// openssl for the test).
+@Suite("xDS over mTLS with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+struct TLSEndToEndTests {
+    /// A CA, a server certificate for 127.0.0.1, and client certificates naming gateways.
+    static func certificates(in directory: URL, clients: [String: String]) throws {
+        func openssl(_ arguments: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "cd '\(directory.path)' && openssl \(arguments) 2>/dev/null"]
+            try process.run()
+            process.waitUntilExit()
+            try #require(process.terminationStatus == 0, "openssl \(arguments) failed")
+        }
+        try openssl("req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca")
+        func issue(_ name: String, san: String) throws {
+            try "subjectAltName=\(san)\n".write(to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
+            try openssl("req -newkey rsa:2048 -nodes -keyout \(name).key -out \(name).csr -subj /CN=\(name)")
+            try openssl("x509 -req -in \(name).csr -CA ca.pem -CAkey ca.key -CAcreateserial -out \(name).pem -days 2 -extfile \(name).ext")
+        }
+        try issue("server", san: "IP:127.0.0.1")
+        for (name, san) in clients { try issue(name, san: san) }
+    }
+
+    @Test("an Envoy whose certificate names its gateway is served; one whose certificate names another is refused")
+    func mutualTLSWithNodeAuthorization() async throws {
+        let upstream = try await UpstreamServer.start(name: "app")
+        defer { Task { await upstream.stop() } }
+        let certificates = try SwitchboardCommand.temporaryDirectory("tls")
+        try Self.certificates(
+            in: certificates,
+            clients: ["good": "URI:spiffe://switchboard/ns/default/gateway/eg", "other": "URI:spiffe://switchboard/ns/default/gateway/other"])
+        func path(_ name: String) -> String { certificates.appendingPathComponent(name).path }
+
+        let port = try freePort()
+        let xdsPort = try freePort()
+        let directory = try SwitchboardCommand.temporaryDirectory("tls-config")
+        try TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstream.port)
+            .write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        let serve = try SwitchboardCommand.serve(
+            config: directory, xdsPort: xdsPort,
+            extra: [
+                "--tls-cert", path("server.pem"), "--tls-key", path("server.key"), "--client-ca", path("ca.pem"), "--authorize-nodes",
+            ])
+        defer { if serve.isRunning { serve.terminate() } }
+
+        func bootstrap(_ client: String) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: switchboardExecutable)
+            process.arguments = [
+                "bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", "default/eg", "--admin-port", "0", "--delta",
+                "--tls-ca", path("ca.pem"), "--tls-cert", path("\(client).pem"), "--tls-key", path("\(client).key"),
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
+        }
+
+        let good = try await EnvoyProcess.start(bootstrap: try bootstrap("good"))
+        let served = await eventually(timeout: .seconds(15)) { try await HTTP.get("http://127.0.0.1:\(port)/").body == "app" }
+        #expect(served, "Envoy log:\n\(good.log().suffix(1500))")
+        await good.stop()
+
+        let other = try await EnvoyProcess.start(bootstrap: try bootstrap("other"))
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await other.configDump().listeners.isEmpty, "an Envoy with another gateway's certificate got configuration")
+        #expect(try await other.stat("control_plane.connected_state") == 0)
+        await other.stop()
+    }
+}
