@@ -56,11 +56,11 @@ public enum SwitchboardCommand {
     }
 
     /// What `switchboard bootstrap` prints for a gateway served on `xdsPort`.
-    public static func bootstrap(xdsPort: Int, gateway: String, delta: Bool) throws -> String {
+    public static func bootstrap(xdsPort: Int, gateway: String, delta: Bool, extra: [String] = []) throws -> String {
         let bootstrap = Process()
         bootstrap.executableURL = URL(fileURLWithPath: switchboardExecutable)
         bootstrap.arguments = ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-port", "0"]
-            + (delta ? ["--delta"] : [])
+            + (delta ? ["--delta"] : []) + extra
         let output = Pipe()
         bootstrap.standardOutput = output
         try bootstrap.run()

@@ -49,18 +49,9 @@ struct TLSEndToEndTests {
         defer { if serve.isRunning { serve.terminate() } }
 
         func bootstrap(_ client: String) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: switchboardExecutable)
-            process.arguments = [
-                "bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", "default/eg", "--admin-port", "0", "--delta",
-                "--tls-ca", path("ca.pem"), "--tls-cert", path("\(client).pem"), "--tls-key", path("\(client).key"),
-            ]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return text
+            try SwitchboardCommand.bootstrap(
+                xdsPort: xdsPort, gateway: "default/eg", delta: true,
+                extra: ["--tls-ca", path("ca.pem"), "--tls-cert", path("\(client).pem"), "--tls-key", path("\(client).key")])
         }
 
         let good = try await EnvoyProcess.start(bootstrap: try bootstrap("good"))
