@@ -75,6 +75,11 @@ struct LiveReloadEndToEndTests {
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await HTTP.get("\(url)/v1").status == 200)
         #expect(try await envoy.configDump().routeConfigs.values.contains { $0.contains("/v1") })
+        // status names the file, line and column, and says its last good content is in effect.
+        let status = try await HTTP.get("http://127.0.0.1:\(adminPort)/status").body
+        #expect(status.contains("route.yaml:4:1: YAML"), "\(status)")
+        let reload = (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any])?["reload"] as? [String: Any]
+        #expect(reload?["lastKnownGood"] as? [String] == [directory.appendingPathComponent("route.yaml").path], "\(status)")
 
         // The fix applies.
         try write("route.yaml", route.replacingOccurrences(of: "/v1", with: "/v2"))

@@ -136,4 +136,23 @@ struct SwitchboardCLITests {
         #expect(objects.contains { $0["message"] == "serving gateway" && $0["gateway"] == "default/eg" && $0["level"] == "info" })
         #expect(serve.terminationStatus == 0)
     }
+
+    @Test("serve --watch-mode off loads once; SIGHUP reloads")
+    func sighupReloads() async throws {
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
+        let adminPort = try freePort()
+        let serve = try SwitchboardCommand.serve(
+            config: config, xdsPort: try freePort(), adminPort: adminPort, extra: ["--watch-mode", "off"])
+        defer { if serve.isRunning { serve.terminate() } }
+        let snapshot = "http://127.0.0.1:\(adminPort)/debug/snapshot?gateway=default/eg"
+        let up = await eventually { try await HTTP.get(snapshot).body.contains("portValue: 3000") }
+        try #require(up)
+        try gatewayYAML(port: 8080, upstreamPort: 3001).write(
+            to: config.appendingPathComponent("gw.yaml"), atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await HTTP.get(snapshot).body.contains("portValue: 3000"), "no watching with --watch-mode off")
+        kill(serve.processIdentifier, SIGHUP)
+        let reloaded = await eventually { try await HTTP.get(snapshot).body.contains("portValue: 3001") }
+        #expect(reloaded, "SIGHUP did not reload")
+    }
 }
