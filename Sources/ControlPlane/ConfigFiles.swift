@@ -27,8 +27,9 @@ public enum ConfigFiles {
             }
             var found: [String] = []
             for case let relative as String in walker {
-                let name = (relative as NSString).lastPathComponent
-                if name.hasPrefix(".") { continue }  // editor swap files, ConfigMap ..data internals
+                // Hidden names anywhere in the path are skipped: editor swap files, and a
+                // ConfigMap's `..data` and `..2026_…` internals (its visible files link into them).
+                if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
                 if extensions.contains((relative as NSString).pathExtension.lowercased()) {
                     found.append((path as NSString).appendingPathComponent(relative))
                 }

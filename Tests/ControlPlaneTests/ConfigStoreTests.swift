@@ -80,4 +80,30 @@ struct ConfigStoreTests {
         #expect(refresh.heldBack == [file.path])
         #expect(refresh.diagnostics.contains { $0.message.contains("files over 1000 bytes are not read") })
     }
+
+    @Test("a ConfigMap-style directory loads each file once, through its symlinks, and follows a ..data swap")
+    func configMapLayout() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("configmap")
+        let manager = FileManager.default
+        func version(_ name: String, path: String) throws {
+            let folder = directory.appendingPathComponent(name)
+            try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Self.route.replacingOccurrences(of: "/v1", with: path)
+                .write(to: folder.appendingPathComponent("route.yaml"), atomically: true, encoding: .utf8)
+        }
+        try version("..2026_01", path: "/v1")
+        try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..2026_01")
+        try manager.createSymbolicLink(atPath: directory.appendingPathComponent("route.yaml").path, withDestinationPath: "..data/route.yaml")
+        var store = ConfigStore(paths: [directory.path])
+        let first = try store.refresh()
+        #expect(first.diagnostics.isEmpty, "\(first.diagnostics)")
+        #expect(first.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v1"])
+
+        try version("..2026_02", path: "/v2")
+        try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data_tmp").path, withDestinationPath: "..2026_02")
+        #expect(rename(directory.appendingPathComponent("..data_tmp").path, directory.appendingPathComponent("..data").path) == 0)
+        let swapped = try store.refresh()
+        #expect(swapped.changed)
+        #expect(swapped.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v2"])
+    }
 }
