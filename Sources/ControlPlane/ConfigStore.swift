@@ -39,7 +39,10 @@ public struct ConfigStore: Sendable {
         self.maxFileBytes = maxFileBytes
     }
 
-    /// Reads every file under `paths` again; parses only those whose content changed.
+    /// Reads every file under `paths` again. A changed file is parsed alone first, to decide
+    /// whether its new content takes effect; then every file's effective content is loaded
+    /// together, since duplicates and references span files. (A per-file cache of decoded
+    /// objects would spare re-parsing unchanged files on each reload.)
     public mutating func refresh() throws -> Refresh {
         let files = try ConfigFiles.list(paths)
         var next: [String: Entry] = [:]

@@ -45,7 +45,7 @@ public final class ConvergenceTracker: Sendable {
                     pending.withLock { $0[gateway] = nil }  // nobody to converge, or a stream that never will
                 } else if converged {
                     let took = now - item.since
-                    histogram.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+                    histogram.recordNanoseconds(ConfigReloader.nanoseconds(took))
                     pending.withLock { if $0[gateway]?.snapshot == item.snapshot { $0[gateway] = nil } }
                 }
             }

@@ -26,11 +26,6 @@ public enum Translation {
         return Result(snapshots: snapshots, status: output.status)
     }
 
-    /// Every Gateway's snapshot, keyed by its node group (`<namespace>/<name>`).
-    public static func snapshots(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws -> [String: Snapshot] {
-        try translate(resources, options: options).snapshots
-    }
-
     public enum Format: String, Sendable, CaseIterable {
         case yaml
         case json

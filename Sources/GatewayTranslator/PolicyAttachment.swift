@@ -39,7 +39,12 @@ struct PolicyAttachment {
                     switches.disabled
                     ? "BackendTrafficPolicy is disabled on this server (--disable-backend-traffic-policy)"
                     : "BackendTrafficPolicy is disabled for namespace \(policy.namespace) on this server"
-                statuses[index] = ancestors(of: policy, gateways: gateways, routes: routeByKey).map {
+                // The same ancestors an enabled policy would report, each saying why it is off.
+                var disabled: [AncestorRef] = []
+                for (_, ancestors) in targets(of: policy, gateways: gateways, routes: routeByKey, resources: resources) {
+                    for (ancestor, _) in ancestors where !disabled.contains(ancestor) { disabled.append(ancestor) }
+                }
+                statuses[index] = disabled.map {
                     PolicyAncestorStatus(ancestorRef: $0, conditions: [Condition("Accepted", false, "Disabled", why)])
                 }
                 continue
@@ -53,9 +58,8 @@ struct PolicyAttachment {
                     }
                     continue
                 }
-                if let other = owner[target] {
+                if owner[target] != nil {
                     let message = "Unable to target \(Self.describe(target)), another BackendTrafficPolicy has already attached to it"
-                    _ = other
                     for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, Condition("Accepted", false, "Conflicted", message))) }
                     continue
                 }
@@ -290,17 +294,5 @@ struct PolicyAttachment {
             }
             return (.rule(kind: ref.kind, namespace: ref.namespace, name: ref.name, rule: section), ancestors)
         }
-    }
-
-    private func ancestors(of policy: BackendTrafficPolicy, gateways: [Gateway], routes: [String: RouteSource]) -> [AncestorRef] {
-        var result: [AncestorRef] = []
-        for ref in policy.targetRefs {
-            if ref.kind == "Gateway" {
-                result.append(AncestorRef(namespace: policy.namespace, name: ref.name, sectionName: ref.sectionName))
-            } else if let route = routes["\(ref.kind)/\(policy.namespace)/\(ref.name)"] {
-                result += route.parentRefs.map { AncestorRef(namespace: $0.namespace, name: $0.name, sectionName: $0.sectionName) }
-            }
-        }
-        return result
     }
 }
