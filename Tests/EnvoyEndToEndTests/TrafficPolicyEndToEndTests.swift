@@ -144,4 +144,58 @@ struct TrafficPolicyEndToEndTests {
             #expect(try await HTTP.get("\(url)/fault").status == 418)
         }
     }
+
+    /// The issue's recipe as written: pending 0 and parallel 10. With pending 0, Envoy refuses
+    /// every request that would wait for a new connection, so the recipe needs connections kept
+    /// ready: predictive preconnect opens the first one, per-endpoint preconnect grows the pool as
+    /// requests attach (predictive preconnect is judged against all of a worker's connections, so
+    /// this runs in an Envoy of its own). Steady traffic warms the pool; then 10 of a burst of 60
+    /// are served and the other 50 are refused at once.
+    @Test("maxPendingRequests 0 with maxParallelRequests 10: 10 of 60 served, 50 refused at once, once preconnect keeps the pool warm")
+    func pendingZeroOnAWarmPool() async throws {
+        let slow = try await UpstreamServer.start(name: "slow", behavior: .delay(.seconds(2)))
+        defer { Task { await slow.stop() } }
+        let port = try freePort()
+        let yaml = TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: slow.port) + "\n" + """
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: breaker}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+              circuitBreaker: {maxPendingRequests: 0, maxParallelRequests: 10}
+              loadBalancer: {type: RoundRobin}
+              connection: {preconnect: {predictivePercent: 300, perEndpointPercent: 300}}
+
+            """
+        try await withEnvoy(serving: yaml, mode: .delta, nodeID: "warm-pool") { envoy, _ in
+            let url = "http://127.0.0.1:\(port)/"
+            let cluster = "cluster.httproute/default/backend/rule/0"
+            let ready = await eventually(timeout: .seconds(15)) { try await envoy.stat("\(cluster).membership_healthy") == 1 }
+            try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
+
+            // Steady traffic: a request every 100 ms. The first finds no connection and is refused.
+            let ramp = await withTaskGroup(of: Int.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { (try? await HTTP.get(url).status) ?? 0 }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                return await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(ramp.filter { $0 == 200 }.count >= 8, "steady traffic is served once connections are ready: \(ramp)")
+            let pooled = try await envoy.stat("\(cluster).upstream_cx_active") ?? 0
+            let cx = try await envoy.admin("/stats?filter=backend.*upstream_cx")
+            #expect(pooled >= 8, "connections kept ready after steady traffic: \(pooled) \(cx)")
+
+            let refusedBefore = try await envoy.stat("\(cluster).upstream_rq_active_overflow") ?? 0
+            let started = ContinuousClock.now
+            let burst = await HTTP.concurrentGets(url, count: 60)
+            let served = burst.filter { $0 == 200 }.count
+            #expect((8...12).contains(served), "\(served) of 60 served; want about 10 (\(burst))")
+            #expect(burst.filter { $0 == 503 }.count >= 45, "\(burst)")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            let refused = (try await envoy.stat("\(cluster).upstream_rq_active_overflow") ?? 0) - refusedBefore
+            #expect(refused >= 45, "refused for want of a parallel-request slot: \(refused)")
+        }
+    }
 }
