@@ -157,6 +157,10 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
+            name: "DeployTests",
+            dependencies: ["ControlPlane", "GatewayAPI", "XDSTesting", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .testTarget(
             name: "GoldenTests", dependencies: ["ControlPlane", "GatewayAPI"], exclude: ["cases"], swiftSettings: strict),
         .testTarget(
             name: "EnvoyEndToEndTests",

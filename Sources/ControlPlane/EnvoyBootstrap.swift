@@ -3,12 +3,16 @@ import Foundation
 /// The Envoy bootstrap that points an Envoy at Switchboard: everything over one ADS stream, the
 /// Gateway named in `node.cluster`.
 public struct EnvoyBootstrap: Sendable {
-    public var xdsHost: String
-    public var xdsPort: Int
+    /// Where Switchboard serves ADS, as Envoy reaches it. More than one (replicas without a load
+    /// balancer in front) become endpoints of the one xDS cluster; Envoy reconnects to another when
+    /// its stream breaks.
+    public var xdsAddresses: [XDSAddress]
     /// `<namespace>/<gateway>`.
     public var gateway: String
     public var nodeID: String
     public var delta: Bool
+    /// Envoy's admin listener: loopback unless the admin port must be published (a container).
+    public var adminHost: String
     public var adminPort: Int
     /// Reach Switchboard over TLS: the CA that signed its certificate, and for mTLS Envoy's own.
     public var tls: TLS?
@@ -25,12 +29,35 @@ public struct EnvoyBootstrap: Sendable {
         }
     }
 
-    public init(xdsHost: String, xdsPort: Int, gateway: String, nodeID: String? = nil, delta: Bool = false, adminPort: Int = 19901) {
-        self.xdsHost = xdsHost
-        self.xdsPort = xdsPort
+    public struct XDSAddress: Sendable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public init(
+        xdsHost: String, xdsPort: Int, gateway: String, nodeID: String? = nil, delta: Bool = false,
+        adminHost: String = "127.0.0.1", adminPort: Int = 19901
+    ) {
+        self.init(
+            xdsAddresses: [XDSAddress(host: xdsHost, port: xdsPort)], gateway: gateway, nodeID: nodeID, delta: delta,
+            adminHost: adminHost, adminPort: adminPort)
+    }
+
+    public init(
+        xdsAddresses: [XDSAddress], gateway: String, nodeID: String? = nil, delta: Bool = false,
+        adminHost: String = "127.0.0.1", adminPort: Int = 19901
+    ) {
+        precondition(!xdsAddresses.isEmpty, "an Envoy bootstrap needs an xDS address")
+        self.xdsAddresses = xdsAddresses
         self.gateway = gateway
         self.nodeID = nodeID ?? "envoy-" + gateway.split(separator: "/").joined(separator: "-")
         self.delta = delta
+        self.adminHost = adminHost
         self.adminPort = adminPort
     }
 
@@ -64,9 +91,7 @@ public struct EnvoyBootstrap: Sendable {
               cluster_name: xds_cluster
               endpoints:
               - lb_endpoints:
-                - endpoint:
-                    address:
-                      socket_address: {address: \(quoted(xdsHost)), port_value: \(xdsPort)}
+        \(endpoints)
             typed_extension_protocol_options:
               envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
                 "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
@@ -74,9 +99,20 @@ public struct EnvoyBootstrap: Sendable {
                   http2_protocol_options: {}
         \(transportSocket)admin:
           address:
-            socket_address: {address: 127.0.0.1, port_value: \(adminPort)}
+            socket_address: {address: \(adminHost), port_value: \(adminPort)}
 
         """
+    }
+
+    /// The xDS cluster's endpoints, indented for their place in `yaml()`.
+    private var endpoints: String {
+        xdsAddresses.map { address in
+            """
+                    - endpoint:
+                        address:
+                          socket_address: {address: \(quoted(address.host)), port_value: \(address.port)}
+            """
+        }.joined(separator: "\n")
     }
 
     /// The xDS cluster's TLS socket, indented for its place in `yaml()`.
@@ -87,7 +123,7 @@ public struct EnvoyBootstrap: Sendable {
             "      name: envoy.transport_sockets.tls",
             "      typed_config:",
             "        \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-            "        sni: \(quoted(xdsHost))",
+            "        sni: \(quoted(xdsAddresses[0].host))",
             "        common_tls_context:",
             "          validation_context:",
             "            trusted_ca: {filename: \(quoted(tls.caPath))}",

@@ -124,6 +124,21 @@ public struct DeltaStreamStateMachine: Sendable {
         }
     }
 
+    /// A reconnecting client whose initial_resource_versions already match gets nothing; for
+    /// status its stream is at the snapshot's version, sent and acknowledged (it applied that
+    /// content, from another replica or before a restart).
+    private mutating func adoptInitialVersions(_ pending: [Pending], _ snapshot: Snapshot) {
+        for type in ResourceType.allCases {
+            let due = pending[type.rawValue]
+            let state = types[type.rawValue]
+            guard state.subscribed, state.status.lastSentVersion == nil, !state.status.awaitingReply,
+                !state.clientVersions.isEmpty, due.upserts.isEmpty, due.absent.isEmpty, due.removed.isEmpty
+            else { continue }
+            types[type.rawValue].status.lastSentVersion = snapshot.version(of: type)
+            types[type.rawValue].status.lastAckedVersion = snapshot.version(of: type)
+        }
+    }
+
     private mutating func flush() -> [DeltaResponse] {
         guard let snapshot else { return [] }
         var responses: [DeltaResponse] = []
@@ -136,7 +151,10 @@ public struct DeltaStreamStateMachine: Sendable {
                     make: !due.upserts.isEmpty || !due.absent.isEmpty,
                     break: !due.removed.isEmpty)
             }
-            guard let (type, phase) = PushOrder.next(needs) else { return responses }
+            guard let (type, phase) = PushOrder.next(needs) else {
+                adoptInitialVersions(all, snapshot)
+                return responses
+            }
             let due = all[type.rawValue]
             var state = types[type.rawValue]
             nonceCounter += 1

@@ -113,7 +113,10 @@ public struct SotWStreamStateMachine: Sendable {
             if Self.version(of: desired.values) == version {
                 types[type.rawValue].clientResources = desired
                 types[type.rawValue].hasSent = true
+                // The client holds this version and applied it (from another replica, or before
+                // a restart): for status it is sent and acknowledged.
                 types[type.rawValue].status.lastSentVersion = version
+                types[type.rawValue].status.lastAckedVersion = version
             }
         }
     }

@@ -59,7 +59,7 @@ public enum SwitchboardCommand {
     public static func bootstrap(xdsPort: Int, gateway: String, delta: Bool, extra: [String] = []) throws -> String {
         let bootstrap = Process()
         bootstrap.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        bootstrap.arguments = ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-port", "0"]
+        bootstrap.arguments = ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-address", "127.0.0.1:0"]
             + (delta ? ["--delta"] : []) + extra
         let output = Pipe()
         bootstrap.standardOutput = output

@@ -19,7 +19,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A file-driven Envoy control plane for Envoy Gateway's YAML.",
-        subcommands: [Serve.self, Validate.self, Translate.self, Bootstrap.self, Status.self])
+        subcommands: [Serve.self, Validate.self, Translate.self, Bootstrap.self, Status.self, Health.self])
 }
 
 /// `HOST:PORT`, the last colon separating the port (so `[::]:18000` style hosts keep theirs).
@@ -265,8 +265,8 @@ struct Bootstrap: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print an Envoy bootstrap that fetches a gateway's configuration from `switchboard serve`.")
 
-    @Option(help: "Where `switchboard serve` listens for ADS, as Envoy reaches it.")
-    var xdsAddress: Address
+    @Option(help: "Where `switchboard serve` listens for ADS, as Envoy reaches it (repeatable: replicas Envoy may use in turn).")
+    var xdsAddress: [Address]
 
     @Option(help: "The gateway (NAMESPACE/NAME) this Envoy serves; becomes node.cluster.")
     var gateway: String
@@ -277,8 +277,8 @@ struct Bootstrap: ParsableCommand {
     @Flag(help: "Use incremental (delta) ADS, as Envoy Gateway does.")
     var delta = false
 
-    @Option(help: "Envoy's admin port (on 127.0.0.1).")
-    var adminPort = 19901
+    @Option(help: "Envoy's admin listener (0.0.0.0:PORT to publish it from a container).")
+    var adminAddress = Address(argument: "127.0.0.1:19901")!
 
     @Option(help: "Reach Switchboard over TLS, trusting this CA (PEM file).")
     var tlsCa: String?
@@ -290,14 +290,15 @@ struct Bootstrap: ParsableCommand {
     var tlsKey: String?
 
     func validate() throws {
+        if xdsAddress.isEmpty { throw ValidationError("give --xds-address") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if tlsCert != nil && tlsCa == nil { throw ValidationError("--tls-cert needs --tls-ca (the CA that signed Switchboard's certificate)") }
     }
 
     func run() throws {
         var bootstrap = EnvoyBootstrap(
-            xdsHost: xdsAddress.host, xdsPort: xdsAddress.port, gateway: gateway, nodeID: nodeId, delta: delta,
-            adminPort: adminPort)
+            xdsAddresses: xdsAddress.map { EnvoyBootstrap.XDSAddress(host: $0.host, port: $0.port) }, gateway: gateway,
+            nodeID: nodeId, delta: delta, adminHost: adminAddress.host, adminPort: adminAddress.port)
         if let tlsCa {
             bootstrap.tls = EnvoyBootstrap.TLS(caPath: tlsCa, certificatePath: tlsCert, privateKeyPath: tlsKey)
         }
@@ -324,7 +325,7 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let url = URL(string: "http://\(adminAddress.host.contains(":") ? "[\(adminAddress.host)]" : adminAddress.host):\(adminAddress.port)/status")!
+        let url = adminAddress.url(path: "/status")
         let data: Data
         do {
             (data, _) = try await URLSession.shared.data(from: url)
@@ -338,5 +339,43 @@ struct Status: AsyncParsableCommand {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         print(StatusText.render(try decoder.decode(AdminStatus.self, from: data)), terminator: "")
+    }
+}
+
+/// The probe a container runtime runs (the runtime image has no curl): exit 0 when the admin
+/// server answers `/healthz` (or `/readyz`) with 200.
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exit 0 when a running `switchboard serve` is healthy (or, with --ready, ready); for HEALTHCHECK and probes.")
+
+    @Option(help: "The admin address of the running server.")
+    var adminAddress = Address(argument: "127.0.0.1:19000")!
+
+    @Flag(help: "Ask /readyz (configuration loaded) instead of /healthz (process alive).")
+    var ready = false
+
+    func run() async throws {
+        let url = adminAddress.url(path: ready ? "/readyz" : "/healthz")
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 2
+        let status: Int
+        do {
+            status = (try await URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode ?? 0
+        } catch {
+            printError("switchboard: \(url) did not answer: \(error.localizedDescription)")
+            throw ExitCode.failure
+        }
+        guard status == 200 else {
+            printError("switchboard: \(url) answered \(status)")
+            throw ExitCode.failure
+        }
+        print("ok")
+    }
+}
+
+extension Address {
+    /// `http://HOST:PORT/path`, brackets around an IPv6 host.
+    func url(path: String) -> URL {
+        URL(string: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)")!
     }
 }

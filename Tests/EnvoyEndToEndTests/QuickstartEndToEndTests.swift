@@ -9,6 +9,19 @@ struct QuickstartEndToEndTests {
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../examples/quickstart").standardizedFileURL
 
+    /// The example in a directory of its own with other ports: its fixed ones would collide
+    /// between parallel tests. Nothing else changes.
+    static func copy(blue: Int, green: Int, listener: Int) throws -> URL {
+        let directory = try SwitchboardCommand.temporaryDirectory("quickstart")
+        let replacements = ["port: 9081\n": "port: \(blue)\n", "port: 9082\n": "port: \(green)\n", "port: 80\n": "port: \(listener)\n"]
+        for file in try FileManager.default.contentsOfDirectory(atPath: example.path) where file.hasSuffix(".yaml") {
+            var text = try String(contentsOf: example.appendingPathComponent(file), encoding: .utf8)
+            for (from, to) in replacements { text = text.replacingOccurrences(of: from, with: to) }
+            try text.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+
     @Test("header and path matches reach the right upstream; the weighted split is 80/20 within ±10%", arguments: [false, true])
     func quickstart(delta: Bool) async throws {
         let blue = try await UpstreamServer.start(name: "blue")
@@ -17,14 +30,7 @@ struct QuickstartEndToEndTests {
         let listenerPort = try freePort()
         let xdsPort = try freePort()
 
-        // The example's fixed ports would collide between parallel tests: only they change.
-        let directory = try SwitchboardCommand.temporaryDirectory("quickstart")
-        let replacements = ["port: 9081\n": "port: \(blue.port)\n", "port: 9082\n": "port: \(green.port)\n", "port: 80\n": "port: \(listenerPort)\n"]
-        for file in try FileManager.default.contentsOfDirectory(atPath: Self.example.path) where file.hasSuffix(".yaml") {
-            var text = try String(contentsOf: Self.example.appendingPathComponent(file), encoding: .utf8)
-            for (from, to) in replacements { text = text.replacingOccurrences(of: from, with: to) }
-            try text.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        }
+        let directory = try Self.copy(blue: blue.port, green: green.port, listener: listenerPort)
 
         let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort)
         defer { if serve.isRunning { serve.terminate() } }

@@ -119,6 +119,7 @@ struct DeltaStreamStateMachineTests {
         _ = upToDate.update(snapshot)
         let everything = Dictionary(uniqueKeysWithValues: snapshot[.cluster].byName.map { ($0.key, $0.value.version) })
         #expect(upToDate.receive(DeltaRequest(typeURL: F.cds, initialResourceVersions: everything)).responses.isEmpty)
+        #expect(upToDate.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster), "status: the client holds the current version")
     }
 
     @Test("unsubscribing then subscribing again sends the resource again")

@@ -140,6 +140,7 @@ struct SotWStreamStateMachineTests {
         let upToDate = current.receive(SotWRequest(typeURL: F.cds, versionInfo: snapshot.version(of: .cluster)))
         #expect(upToDate.responses.isEmpty)
         #expect(current.status(of: .cluster).lastSentVersion == snapshot.version(of: .cluster))
+        #expect(current.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster), "status: the client holds it")
         let named = current.receive(
             SotWRequest(typeURL: F.eds, versionInfo: snapshot.version(of: .endpoint), resourceNames: ["a", "b"]))
         #expect(named.responses.isEmpty)

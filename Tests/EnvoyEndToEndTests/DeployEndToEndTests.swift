@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import XDSTesting
+
+/// deploy/ without Docker: the compose setup's pieces run as processes, and replicas hand an
+/// Envoy over without changing its configuration.
+@Suite("deploy/ with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+struct DeployEndToEndTests {
+    static let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../deploy").standardizedFileURL
+
+    /// A deploy/envoy bootstrap with only its addresses changed: the compose service name becomes
+    /// loopback, and the fixed ports become free ones.
+    static func bootstrap(_ file: String, xdsPort: Int) throws -> String {
+        let text = try String(contentsOf: deploy.appendingPathComponent("envoy/\(file)"), encoding: .utf8)
+        let xds = #"{address: "switchboard", port_value: 18000}"#
+        let admin = "{address: 0.0.0.0, port_value: 19901}"
+        #expect(text.components(separatedBy: xds).count == 2 && text.components(separatedBy: admin).count == 2, "\(file):\n\(text)")
+        return text.replacingOccurrences(of: xds, with: #"{address: "127.0.0.1", port_value: \#(xdsPort)}"#)
+            .replacingOccurrences(of: admin, with: "{address: 127.0.0.1, port_value: 0}")
+    }
+
+    @Test("deploy/envoy bootstraps, used as docker-compose uses them, get the quickstart from `switchboard serve`",
+          arguments: ["bootstrap-ads.yaml", "bootstrap-delta-ads.yaml"])
+    func composeBootstrap(file: String) async throws {
+        let blue = try await UpstreamServer.start(name: "blue")
+        let green = try await UpstreamServer.start(name: "green")
+        defer { Task { await blue.stop(); await green.stop() } }
+        let listenerPort = try freePort()
+        let xdsPort = try freePort()
+        let directory = try QuickstartEndToEndTests.copy(blue: blue.port, green: green.port, listener: listenerPort)
+        let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort)
+        defer { if serve.isRunning { serve.terminate() } }
+        let envoy = try await EnvoyProcess.start(bootstrap: try Self.bootstrap(file, xdsPort: xdsPort))
+        let url = "http://127.0.0.1:\(listenerPort)/"
+        let ready = await eventually(timeout: .seconds(20)) {
+            try await HTTP.get(url, headers: ["Host": "www.example.com", "x-canary": "true"]).body == "green"
+        }
+        #expect(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
+        #expect(try await envoy.configDump().listeners.count == 1)
+        await envoy.stop()
+    }
+
+    /// Connected Envoys' node IDs, from a replica's /status.
+    static func connected(adminPort: Int) async -> [String] {
+        guard let body = try? await HTTP.get("http://127.0.0.1:\(adminPort)/status").body,
+            let status = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let envoys = status["envoys"] as? [[String: Any]]
+        else { return [] }
+        return envoys.compactMap { envoy in
+            let types = envoy["types"] as? [String: [String: Any]] ?? [:]
+            let acked = !types.isEmpty && types.values.allSatisfy { $0["acked"] != nil && $0["acked"] as? String == $0["sent"] as? String }
+            return acked ? envoy["nodeID"] as? String : nil
+        }
+    }
+
+    @Test("replicas are deterministic: an Envoy moved from replica A to B (A killed) gets no changed resource",
+          arguments: [EnvoyProcess.Mode.sotw, .delta])
+    func replicaHandOver(mode: EnvoyProcess.Mode) async throws {
+        let blue = try await UpstreamServer.start(name: "blue")
+        let green = try await UpstreamServer.start(name: "green")
+        defer { Task { await blue.stop(); await green.stop() } }
+        let listenerPort = try freePort()
+        let directory = try QuickstartEndToEndTests.copy(blue: blue.port, green: green.port, listener: listenerPort)
+        // Two processes on the same files, as two Deployment replicas behind a Service.
+        let ports = [try freePort(), try freePort()]
+        let admins = [try freePort(), try freePort()]
+        let replicas = try (0..<2).map { try SwitchboardCommand.serve(config: directory, xdsPort: ports[$0], adminPort: admins[$0]) }
+        defer { for replica in replicas where replica.isRunning { replica.terminate() } }
+
+        // Both replicas are endpoints of Envoy's xDS cluster; it streams from one at a time.
+        let bootstrap = try SwitchboardCommand.bootstrap(
+            xdsPort: ports[0], gateway: "default/eg", delta: mode == .delta,
+            extra: ["--xds-address", "127.0.0.1:\(ports[1])", "--node-id", "moved-\(mode)"])
+        let envoy = try await EnvoyProcess.start(bootstrap: bootstrap)
+        let url = "http://127.0.0.1:\(listenerPort)/"
+        let host = ["Host": "www.example.com", "x-canary": "true"]
+        let ready = await eventually(timeout: .seconds(20)) { try await HTTP.get(url, headers: host).body == "green" }
+        try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
+
+        var first = -1
+        let settled = await eventually(timeout: .seconds(10)) {
+            let lists = await [Self.connected(adminPort: admins[0]), Self.connected(adminPort: admins[1])]
+            first = lists.firstIndex { $0.contains("moved-\(mode)") } ?? -1
+            return first >= 0
+        }
+        try #require(settled, "no replica reports the Envoy connected and ACKed")
+        let other = 1 - first
+
+        let before = try await envoy.configDump()
+        let counters = [
+            "cluster_manager.cluster_added", "cluster_manager.cluster_modified", "cluster_manager.cluster_removed",
+            "listener_manager.listener_added", "listener_manager.listener_modified", "listener_manager.listener_removed",
+            "cluster_manager.cds.update_rejected", "listener_manager.lds.update_rejected",
+        ]
+        var countersBefore: [String: Int] = [:]
+        for counter in counters { countersBefore[counter] = try await envoy.stat(counter) ?? 0 }
+
+        // Replica A goes away; Envoy reconnects to B, which ends up with every type ACKed.
+        replicas[first].terminate()
+        replicas[first].waitUntilExit()
+        let moved = await eventually(timeout: .seconds(30)) { await Self.connected(adminPort: admins[other]).contains("moved-\(mode)") }
+        try #require(moved, "the Envoy did not reach replica B. Envoy log:\n\(envoy.log().suffix(3000))")
+        try await Task.sleep(for: .milliseconds(500))
+
+        let after = try await envoy.configDump()
+        #expect(after.clusters == before.clusters, "cluster versions changed")
+        #expect(after.listeners == before.listeners, "listener versions changed")
+        #expect(after.routes == before.routes, "route versions changed")
+        #expect(after.endpoints == before.endpoints)
+        #expect(after.clusterConfigs == before.clusterConfigs && after.routeConfigs == before.routeConfigs)
+        for counter in counters {
+            #expect(try await envoy.stat(counter) ?? 0 == countersBefore[counter], "\(counter) changed: Envoy applied something")
+        }
+        #expect(try await HTTP.get(url, headers: host).body == "green")
+        await envoy.stop()
+    }
+}
