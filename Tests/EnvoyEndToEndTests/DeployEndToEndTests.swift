@@ -116,3 +116,32 @@ struct DeployEndToEndTests {
         await envoy.stop()
     }
 }
+
+@Suite("examples/circuit-breaker with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+struct CircuitBreakerExampleTests {
+    @Test("as its README says: a 2 s upstream, 10 requests in flight, the other 50 of 60 refused at once with 503")
+    func failFast() async throws {
+        let slow = try await UpstreamServer.start(name: "slow", behavior: .delay(.seconds(2)))
+        defer { Task { await slow.stop() } }
+        let listenerPort = try freePort()
+        let xdsPort = try freePort()
+        let directory = try exampleCopy("circuit-breaker", ports: [9091: slow.port, 80: listenerPort])
+        let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort)
+        defer { if serve.isRunning { serve.terminate() } }
+        let envoy = try await EnvoyProcess.start(bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: true))
+        let cluster = "cluster.httproute/default/slow/rule/0"
+        let ready = await eventually(timeout: .seconds(20)) { try await envoy.stat("\(cluster).membership_healthy") == 1 }
+        try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
+        let threshold = try await envoy.configDump().clusterConfigs["httproute/default/slow/rule/0"] ?? ""
+        #expect(threshold.contains(#""max_requests":10"#), "\(threshold)")
+
+        let started = ContinuousClock.now
+        let statuses = await HTTP.concurrentGets("http://127.0.0.1:\(listenerPort)/", count: 60)
+        let served = statuses.filter { $0 == 200 }.count
+        #expect((8...12).contains(served), "\(served) of 60 served; want about 10 (\(statuses))")
+        #expect(statuses.filter { $0 == 503 }.count >= 45, "\(statuses)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try await envoy.stat("\(cluster).upstream_rq_active_overflow") ?? 0 >= 45)
+        await envoy.stop()
+    }
+}

@@ -6,20 +6,9 @@ import XDSTesting
 /// real Envoy: each match reaches its upstream and the 80/20 split holds.
 @Suite("The quickstart example with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct QuickstartEndToEndTests {
-    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../examples/quickstart").standardizedFileURL
-
-    /// The example in a directory of its own with other ports: its fixed ones would collide
-    /// between parallel tests. Nothing else changes.
+    /// The example in a directory of its own with other ports.
     static func copy(blue: Int, green: Int, listener: Int) throws -> URL {
-        let directory = try SwitchboardCommand.temporaryDirectory("quickstart")
-        let replacements = ["port: 9081\n": "port: \(blue)\n", "port: 9082\n": "port: \(green)\n", "port: 80\n": "port: \(listener)\n"]
-        for file in try FileManager.default.contentsOfDirectory(atPath: example.path) where file.hasSuffix(".yaml") {
-            var text = try String(contentsOf: example.appendingPathComponent(file), encoding: .utf8)
-            for (from, to) in replacements { text = text.replacingOccurrences(of: from, with: to) }
-            try text.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        }
-        return directory
+        try exampleCopy("quickstart", ports: [9081: blue, 9082: green, 80: listener])
     }
 
     @Test("header and path matches reach the right upstream; the weighted split is 80/20 within ±10%", arguments: [false, true])
@@ -55,4 +44,18 @@ struct QuickstartEndToEndTests {
         #expect((140...180).contains(blueCount), "blue got \(blueCount) of 200; want 160 ± 20")
         await envoy.stop()
     }
+}
+
+/// An example from examples/ in a directory of its own with other ports (`port: N` lines): its
+/// fixed ones would collide between parallel tests. Nothing else changes.
+func exampleCopy(_ name: String, ports: [Int: Int]) throws -> URL {
+    let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../examples/\(name)").standardizedFileURL
+    let directory = try SwitchboardCommand.temporaryDirectory(name)
+    for file in try FileManager.default.contentsOfDirectory(atPath: example.path) where file.hasSuffix(".yaml") {
+        var text = try String(contentsOf: example.appendingPathComponent(file), encoding: .utf8)
+        for (from, to) in ports { text = text.replacing(try Regex("port: \(from)(?![0-9])"), with: "port: \(to)") }
+        try text.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    }
+    return directory
 }

@@ -155,4 +155,23 @@ struct SwitchboardCLITests {
         let reloaded = await eventually { try await HTTP.get(snapshot).body.contains("portValue: 3001") }
         #expect(reloaded, "SIGHUP did not reload")
     }
+
+    @Test("health: exit 0 when /healthz (or with --ready, /readyz) answers 200; exit 1 with a message when nothing answers")
+    func health() async throws {
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
+        let adminPort = try freePort()
+        let serve = try SwitchboardCommand.serve(config: config, xdsPort: try freePort(), adminPort: adminPort)
+        defer { if serve.isRunning { serve.terminate() } }
+        let address = "127.0.0.1:\(adminPort)"
+        let healthy = await eventually { try runSwitchboard(["health", "--admin-address", address]).status == 0 }
+        #expect(healthy)
+        let ready = try runSwitchboard(["health", "--ready", "--admin-address", address])
+        #expect(ready.status == 0 && ready.stdout == "ok\n", "\(ready)")
+
+        serve.terminate()
+        serve.waitUntilExit()
+        let down = try runSwitchboard(["health", "--admin-address", address])
+        #expect(down.status == 1)
+        #expect(down.stderr.contains("http://\(address)/healthz did not answer"), "\(down.stderr)")
+    }
 }
