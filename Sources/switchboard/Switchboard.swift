@@ -152,7 +152,7 @@ struct Serve: AsyncParsableCommand {
             convergence: ConvergenceTracker(registry: registry), maxFileBytes: maxFileSize, maxResources: maxResources,
             logger: Logger(label: "switchboard.config"))
         let first = reloader.reload()
-        if first.outcome == .failed { throw ValidationError("cannot load the configuration: \(first.error ?? "")") }
+        if first.outcome == .failed { throw RunFailure("cannot load the configuration: \(first.error ?? "")") }
         for gateway in cache.nodeGroups {
             let snapshot = cache.snapshot(for: gateway)!
             logger.info(
@@ -306,6 +306,14 @@ struct Bootstrap: ParsableCommand {
     }
 }
 
+/// A failure at run time, not in the arguments: printed as `Error: …` without the usage text;
+/// exit status 1.
+struct RunFailure: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
+}
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
@@ -330,7 +338,7 @@ struct Status: AsyncParsableCommand {
         do {
             (data, _) = try await URLSession.shared.data(from: url)
         } catch {
-            throw ValidationError("cannot reach switchboard's admin server at \(url): \(error.localizedDescription)")
+            throw RunFailure("cannot reach switchboard's admin server at \(url): \(error.localizedDescription)")
         }
         if output == .json {
             print(String(decoding: data, as: UTF8.self))
