@@ -35,6 +35,8 @@ struct Address: ExpressibleByArgument {
         self.port = port
         if host.isEmpty { return nil }
     }
+
+    var defaultValueDescription: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
