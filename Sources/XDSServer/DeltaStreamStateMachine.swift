@@ -27,6 +27,9 @@ public struct DeltaStreamStateMachine: Sendable {
     private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
     public private(set) var snapshot: Snapshot?
     private var nonceCounter: UInt64 = 0
+    /// Load assignments of clusters updated before EDS was subscribed (a reconnect, when the
+    /// cluster changed meanwhile): they go out even if initial_resource_versions lists them.
+    private var staleEndpoints: Set<String> = []
 
     public init() {}
 
@@ -71,6 +74,10 @@ public struct DeltaStreamStateMachine: Sendable {
         state.subscribed = true
         if isFirst {
             state.clientVersions = request.initialResourceVersions
+            if type == .endpoint {
+                for name in staleEndpoints { state.clientVersions.removeValue(forKey: name) }
+                staleEndpoints = []
+            }
         }
         let subscription = state.subscription
         // What the client no longer subscribes to it has dropped: a later subscribe sends it again.
@@ -119,8 +126,12 @@ public struct DeltaStreamStateMachine: Sendable {
     /// changed or not, or the cluster would stay warming (and CDS unanswered) until Envoy's
     /// initial fetch timeout.
     private mutating func forgetEndpoints(ofUpdated clusters: [Resource], clientVersions: [String: String]) {
+        let subscribed = types[ResourceType.endpoint.rawValue].subscribed
         for cluster in clusters where clientVersions[cluster.name] != nil {
-            for name in cluster.references { types[ResourceType.endpoint.rawValue].clientVersions.removeValue(forKey: name) }
+            for name in cluster.references {
+                types[ResourceType.endpoint.rawValue].clientVersions.removeValue(forKey: name)
+                if !subscribed { staleEndpoints.insert(name) }
+            }
         }
     }
 

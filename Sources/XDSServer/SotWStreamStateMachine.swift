@@ -21,6 +21,8 @@ public struct SotWStreamStateMachine: Sendable {
         var clientResources: [String: Resource] = [:]
         /// `version_info` of the first request, to be compared once a snapshot is known.
         var reconnectVersion: String?
+        /// The first request named a version: the client holds this type from an earlier stream.
+        var resumed = false
         var hasSent = false
         var status = TypeStatus(awaitingReply: false)
         /// The names of the last request: Envoy repeats them on every ACK, and rebuilding the
@@ -35,6 +37,10 @@ public struct SotWStreamStateMachine: Sendable {
     private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
     public private(set) var snapshot: Snapshot?
     private var nonceCounter: UInt64 = 0
+    /// Load assignments of clusters that may have changed since the client's earlier stream
+    /// (which clusters it holds is unknown, only their version): EDS must carry them even if its
+    /// version_info matches.
+    private var staleEndpoints: Set<String> = []
 
     public init() {}
 
@@ -54,7 +60,10 @@ public struct SotWStreamStateMachine: Sendable {
         }
         var state = types[type.rawValue]
         if request.responseNonce.isEmpty {
-            if !state.subscribed && !request.versionInfo.isEmpty { state.reconnectVersion = request.versionInfo }
+            if !state.subscribed && !request.versionInfo.isEmpty {
+                state.reconnectVersion = request.versionInfo
+                state.resumed = true
+            }
         } else if request.responseNonce != state.status.lastSentNonce {
             output.events.append(.staleNonce(type, nonce: request.responseNonce))
             return output
@@ -110,7 +119,7 @@ public struct SotWStreamStateMachine: Sendable {
             guard let version = types[type.rawValue].reconnectVersion else { continue }
             types[type.rawValue].reconnectVersion = nil
             let desired = desired(type, snapshot)
-            if Self.version(of: desired.values) == version {
+            if Self.version(of: desired.values) == version && (type != .endpoint || staleEndpoints.isDisjoint(with: desired.keys)) {
                 types[type.rawValue].clientResources = desired
                 types[type.rawValue].hasSent = true
                 // The client holds this version and applied it (from another replica, or before
@@ -160,7 +169,18 @@ public struct SotWStreamStateMachine: Sendable {
                     types[ResourceType.endpoint.rawValue].clientResources.removeValue(forKey: endpoints)
                 }
             }
+            // A resumed client's first CDS response may update clusters it holds without this
+            // stream knowing which: their assignments go out again too.
+            if !state.hasSent && state.resumed {
+                for resource in content.values {
+                    for endpoints in resource.references {
+                        types[ResourceType.endpoint.rawValue].clientResources.removeValue(forKey: endpoints)
+                        staleEndpoints.insert(endpoints)
+                    }
+                }
+            }
         }
+        if type == .endpoint { staleEndpoints.subtract(content.keys) }
         nonceCounter += 1
         let whole = content.count == snapshot[type].count && content.count == desired.count
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }

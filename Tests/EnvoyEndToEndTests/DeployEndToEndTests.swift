@@ -14,10 +14,10 @@ struct DeployEndToEndTests {
     static func bootstrap(_ file: String, xdsPort: Int) throws -> String {
         let text = try String(contentsOf: deploy.appendingPathComponent("envoy/\(file)"), encoding: .utf8)
         let xds = #"{address: "switchboard", port_value: 18000}"#
-        let admin = "{address: 0.0.0.0, port_value: 19901}"
+        let admin = #"{address: "0.0.0.0", port_value: 19901}"#
         #expect(text.components(separatedBy: xds).count == 2 && text.components(separatedBy: admin).count == 2, "\(file):\n\(text)")
         return text.replacingOccurrences(of: xds, with: #"{address: "127.0.0.1", port_value: \#(xdsPort)}"#)
-            .replacingOccurrences(of: admin, with: "{address: 127.0.0.1, port_value: 0}")
+            .replacingOccurrences(of: admin, with: #"{address: "127.0.0.1", port_value: 0}"#)
     }
 
     @Test("deploy/envoy bootstraps, used as docker-compose uses them, get the quickstart from `switchboard serve`",
@@ -92,6 +92,8 @@ struct DeployEndToEndTests {
             "cluster_manager.cluster_added", "cluster_manager.cluster_modified", "cluster_manager.cluster_removed",
             "listener_manager.listener_added", "listener_manager.listener_modified", "listener_manager.listener_removed",
             "cluster_manager.cds.update_rejected", "listener_manager.lds.update_rejected",
+            // Nothing is even sent again: the new replica sees the versions Envoy holds.
+            "cluster_manager.cds.update_success", "listener_manager.lds.update_success",
         ]
         var countersBefore: [String: Int] = [:]
         for counter in counters { countersBefore[counter] = try await envoy.stat(counter) ?? 0 }
@@ -112,6 +114,64 @@ struct DeployEndToEndTests {
         for counter in counters {
             #expect(try await envoy.stat(counter) ?? 0 == countersBefore[counter], "\(counter) changed: Envoy applied something")
         }
+        #expect(try await HTTP.get(url, headers: host).body == "green")
+        await envoy.stop()
+    }
+
+    @Test("an Envoy moved from a replica with older files to one with newer files takes the change at once",
+          arguments: [EnvoyProcess.Mode.sotw, .delta])
+    func handOverToNewerReplica(mode: EnvoyProcess.Mode) async throws {
+        let blue = try await UpstreamServer.start(name: "blue")
+        let green = try await UpstreamServer.start(name: "green")
+        defer { Task { await blue.stop(); await green.stop() } }
+        let listenerPort = try freePort()
+        // During a ConfigMap update one replica can still have the old files: B's differ from
+        // A's by a policy that changes one cluster (not its endpoints).
+        let older = try QuickstartEndToEndTests.copy(blue: blue.port, green: green.port, listener: listenerPort)
+        let newer = try QuickstartEndToEndTests.copy(blue: blue.port, green: green.port, listener: listenerPort)
+        try """
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: api, namespace: default}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: api}]
+              timeout: {tcp: {connectTimeout: 7s}}
+
+            """.write(to: newer.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+        let ports = [try freePort(), try freePort()]
+        let admins = [try freePort(), try freePort()]
+        let a = try SwitchboardCommand.serve(config: older, xdsPort: ports[0], adminPort: admins[0])
+        defer { if a.isRunning { a.terminate() } }
+        let bootstrap = try SwitchboardCommand.bootstrap(
+            xdsPort: ports[0], gateway: "default/eg", delta: mode == .delta,
+            extra: ["--xds-address", "127.0.0.1:\(ports[1])", "--node-id", "newer-\(mode)"])
+        let envoy = try await EnvoyProcess.start(bootstrap: bootstrap)
+        let host = ["Host": "www.example.com", "x-canary": "true"]
+        let url = "http://127.0.0.1:\(listenerPort)/"
+        let ready = await eventually(timeout: .seconds(20)) { try await HTTP.get(url, headers: host).body == "green" }
+        try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
+        let onA = await eventually(timeout: .seconds(10)) { await Self.connected(adminPort: admins[0]).contains("newer-\(mode)") }
+        try #require(onA)
+
+        // B starts only now, so the Envoy cannot have been on it; then A goes away.
+        let b = try SwitchboardCommand.serve(config: newer, xdsPort: ports[1], adminPort: admins[1])
+        defer { if b.isRunning { b.terminate() } }
+        let bUp = await eventually(timeout: .seconds(10)) { (try? await HTTP.get("http://127.0.0.1:\(admins[1])/readyz").status) == 200 }
+        try #require(bUp)
+        a.terminate()
+        a.waitUntilExit()
+        let moved = ContinuousClock.now
+        // Envoy Gateway's api clusters are httproute/default/api/rule/<i>; every one of them now
+        // has the 7 s connect timeout, and none is left warming for want of its endpoints.
+        let updated = await eventually(timeout: .seconds(10)) {
+            let dump = try await envoy.configDump()
+            let api = dump.clusterConfigs.filter { $0.key.hasPrefix("httproute/default/api/") }
+            let acked = await Self.connected(adminPort: admins[1]).contains("newer-\(mode)")
+            return acked && !api.isEmpty && api.values.allSatisfy { $0.contains(#""connect_timeout":"7s""#) }
+                && dump.warmingClusters.isEmpty
+        }
+        #expect(updated, "no update within 10 s of the move (a cluster warming until Envoy's 15 s initial fetch timeout?). Envoy log:\n\(envoy.log().suffix(3000))")
+        #expect(ContinuousClock.now - moved < .seconds(10))
         #expect(try await HTTP.get(url, headers: host).body == "green")
         await envoy.stop()
     }

@@ -122,6 +122,23 @@ struct DeltaStreamStateMachineTests {
         #expect(upToDate.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster), "status: the client holds the current version")
     }
 
+    @Test("a reconnecting client whose cluster changed meanwhile gets its load assignment again, though its version matches")
+    func reconnectAfterClusterChange() throws {
+        let before = try F.snapshot(clusters: ["a": 1, "b": 2])
+        let after = try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5])
+        func versions(_ type: ResourceType, _ snapshot: Snapshot) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: snapshot[type].byName.map { ($0.key, $0.value.version) })
+        }
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(after)
+        // Envoy resumes with what the other replica (or the old content) gave it: CDS first.
+        let cds = machine.receive(DeltaRequest(typeURL: F.cds, initialResourceVersions: versions(.cluster, before)))
+        #expect(cds.responses.map(\.names) == [["a"]])
+        let eds = machine.receive(
+            DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"], initialResourceVersions: versions(.endpoint, before)))
+        #expect(eds.responses.map(\.names) == [["a"]], "Envoy warms the updated cluster a on a fresh load assignment")
+    }
+
     @Test("unsubscribing then subscribing again sends the resource again")
     func resubscribe() throws {
         var machine = DeltaStreamStateMachine()

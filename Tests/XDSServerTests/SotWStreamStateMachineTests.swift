@@ -151,6 +151,26 @@ struct SotWStreamStateMachineTests {
         #expect(behind.update(snapshot).responses.map(\.names) == [["a", "b"]])
     }
 
+    @Test("a resumed client whose clusters changed meanwhile gets their load assignments again, though EDS's version matches")
+    func reconnectAfterClusterChange() throws {
+        let before = try F.snapshot(clusters: ["a": 1, "b": 2])
+        let after = try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5])
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(after)
+        let cds = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: before.version(of: .cluster)))
+        #expect(cds.responses.map(\.names) == [["a", "b"]])
+        let eds = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint), resourceNames: ["a", "b"]))
+        #expect(eds.responses.map(\.names) == [["a", "b"]], "Envoy warms the updated cluster on a fresh load assignment")
+
+        // Unchanged clusters: nothing is sent again, as before.
+        var unchanged = SotWStreamStateMachine()
+        _ = unchanged.update(before)
+        #expect(unchanged.receive(SotWRequest(typeURL: F.cds, versionInfo: before.version(of: .cluster))).responses.isEmpty)
+        #expect(unchanged.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint), resourceNames: ["a", "b"])).responses.isEmpty)
+    }
+
     @Test("a new cluster goes out before the route that uses it; EDS does not wait for the CDS reply")
     func makeBeforeBreakAdd() throws {
         let before = try F.snapshot(clusters: ["a": 1], routeTo: "a")
