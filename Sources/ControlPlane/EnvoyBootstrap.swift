@@ -99,7 +99,7 @@ public struct EnvoyBootstrap: Sendable {
                   http2_protocol_options: {}
         \(transportSocket)admin:
           address:
-            socket_address: {address: \(adminHost), port_value: \(adminPort)}
+            socket_address: {address: \(quoted(adminHost)), port_value: \(adminPort)}
 
         """
     }

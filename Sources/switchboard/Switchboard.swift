@@ -154,7 +154,9 @@ struct Serve: AsyncParsableCommand {
             convergence: ConvergenceTracker(registry: registry), maxFileBytes: maxFileSize, maxResources: maxResources,
             logger: Logger(label: "switchboard.config"))
         let first = reloader.reload()
-        if first.outcome == .failed { throw RunFailure("cannot load the configuration: \(first.error ?? "")") }
+        if first.outcome == .failed {
+            throw RunFailure("cannot load the configuration: \(first.error ?? "") (check --config; `switchboard validate` lists problems)")
+        }
         for gateway in cache.nodeGroups {
             let snapshot = cache.snapshot(for: gateway)!
             logger.info(
@@ -282,6 +284,10 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Envoy's admin listener (0.0.0.0:PORT to publish it from a container).")
     var adminAddress = Address(argument: "127.0.0.1:19901")!
 
+    /// Before --admin-address: the port on 127.0.0.1. Kept so existing scripts still work.
+    @Option(help: ArgumentHelp("Deprecated: --admin-address 127.0.0.1:PORT.", visibility: .hidden))
+    var adminPort: Int?
+
     @Option(help: "Reach Switchboard over TLS, trusting this CA (PEM file).")
     var tlsCa: String?
 
@@ -293,6 +299,9 @@ struct Bootstrap: ParsableCommand {
 
     func validate() throws {
         if xdsAddress.isEmpty { throw ValidationError("give --xds-address") }
+        if adminPort != nil && adminAddress.host != "127.0.0.1" {
+            throw ValidationError("--admin-port is the port on 127.0.0.1; give --admin-address HOST:PORT alone")
+        }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if tlsCert != nil && tlsCa == nil { throw ValidationError("--tls-cert needs --tls-ca (the CA that signed Switchboard's certificate)") }
     }
@@ -300,7 +309,7 @@ struct Bootstrap: ParsableCommand {
     func run() throws {
         var bootstrap = EnvoyBootstrap(
             xdsAddresses: xdsAddress.map { EnvoyBootstrap.XDSAddress(host: $0.host, port: $0.port) }, gateway: gateway,
-            nodeID: nodeId, delta: delta, adminHost: adminAddress.host, adminPort: adminAddress.port)
+            nodeID: nodeId, delta: delta, adminHost: adminAddress.host, adminPort: adminPort ?? adminAddress.port)
         if let tlsCa {
             bootstrap.tls = EnvoyBootstrap.TLS(caPath: tlsCa, certificatePath: tlsCert, privateKeyPath: tlsKey)
         }
@@ -340,7 +349,8 @@ struct Status: AsyncParsableCommand {
         do {
             (data, _) = try await URLSession.shared.data(from: url)
         } catch {
-            throw RunFailure("cannot reach switchboard's admin server at \(url): \(error.localizedDescription)")
+            throw RunFailure(
+                "cannot reach switchboard's admin server at \(url): \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
         }
         if output == .json {
             print(String(decoding: data, as: UTF8.self))
@@ -372,7 +382,7 @@ struct Health: AsyncParsableCommand {
         do {
             status = (try await URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode ?? 0
         } catch {
-            printError("switchboard: \(url) did not answer: \(error.localizedDescription)")
+            printError("switchboard: \(url) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
             throw ExitCode.failure
         }
         guard status == 200 else {

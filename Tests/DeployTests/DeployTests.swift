@@ -8,15 +8,16 @@ import Yams
 /// The repository, found from this file.
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
 
-/// Runs a command to completion; stdout and stderr together.
-func run(_ executable: String, _ arguments: [String], in directory: URL = root) throws -> (status: Int32, output: String) {
+/// Runs a command to completion; stdout and stderr together unless `errors` is false (then
+/// stderr is dropped, for output that is parsed).
+func run(_ executable: String, _ arguments: [String], in directory: URL = root, errors: Bool = true) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = directory
     let pipe = Pipe()
     process.standardOutput = pipe
-    process.standardError = pipe
+    process.standardError = errors ? pipe : FileHandle.nullDevice
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
@@ -60,17 +61,21 @@ struct DeployFileTests {
     func compose() throws {
         let compose = try #require(tool("docker-compose"), "docker-compose is missing: apt install docker-compose")
         let file = root.appendingPathComponent("deploy/compose/docker-compose.yaml")
-        let checked = try run(compose, ["-f", file.path, "config"])
-        #expect(checked.status == 0, "\(checked.output)")
+        let validated = try run(compose, ["-f", file.path, "config", "-q"])
+        #expect(validated.status == 0, "\(validated.output)")
+        let checked = try run(compose, ["-f", file.path, "config"], errors: false)
 
         // What docker-compose resolved: bind mounts exist, Envoy reads a bootstrap from deploy/envoy.
         let resolved = try #require(try Yams.load(yaml: checked.output) as? [String: Any])
         let services = try #require(resolved["services"] as? [String: [String: Any]])
         #expect(Set(services.keys) == ["switchboard", "envoy", "blue", "green"])
         for (name, service) in services {
-            for volume in service["volumes"] as? [String] ?? [] {
-                let source = String(volume.prefix { $0 != ":" })
-                #expect(FileManager.default.fileExists(atPath: source), "\(name) mounts \(source), which does not exist")
+            // Short form `SOURCE:TARGET[:MODE]` (Compose v1) or long form `{source: …}` (v2).
+            let volumes = service["volumes"] as? [Any] ?? []
+            #expect(!volumes.isEmpty, "\(name) mounts nothing")
+            for volume in volumes {
+                let source = (volume as? String).map { String($0.prefix { $0 != ":" }) } ?? (volume as? [String: Any])?["source"] as? String
+                #expect(source.map { FileManager.default.fileExists(atPath: $0) } == true, "\(name) mounts \(volume), which does not exist")
             }
         }
         let envoyCommand = try #require(services["envoy"]?["command"] as? [String])
