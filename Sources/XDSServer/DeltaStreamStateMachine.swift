@@ -27,9 +27,10 @@ public struct DeltaStreamStateMachine: Sendable {
     private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
     public private(set) var snapshot: Snapshot?
     private var nonceCounter: UInt64 = 0
-    /// Load assignments of clusters updated before EDS was subscribed (a reconnect, when the
-    /// cluster changed meanwhile): they go out even if initial_resource_versions lists them.
-    private var staleEndpoints: Set<String> = []
+    /// Load assignments the client must be sent whatever versions it holds (or lists in
+    /// initial_resource_versions): Envoy warms an updated cluster on a fresh one and does not ask
+    /// again.
+    private var owedEndpoints: Set<String> = []
 
     public init() {}
 
@@ -74,10 +75,6 @@ public struct DeltaStreamStateMachine: Sendable {
         state.subscribed = true
         if isFirst {
             state.clientVersions = request.initialResourceVersions
-            if type == .endpoint {
-                for name in staleEndpoints { state.clientVersions.removeValue(forKey: name) }
-                staleEndpoints = []
-            }
         }
         let subscription = state.subscription
         // What the client no longer subscribes to it has dropped: a later subscribe sends it again.
@@ -107,8 +104,11 @@ public struct DeltaStreamStateMachine: Sendable {
         guard state.subscribed else { return pending }
         let resources = snapshot[type]
         // The snapshot's sorted array gives the upserts in name order without sorting per stream.
+        let owed = type == .endpoint ? owedEndpoints : []
         for resource in resources.sorted
-        where state.subscription.includes(resource.name) && state.clientVersions[resource.name] != resource.version {
+        where state.subscription.includes(resource.name)
+            && (state.clientVersions[resource.name] != resource.version || owed.contains(resource.name))
+        {
             pending.upserts.append(resource)
         }
         for name in state.subscription.names
@@ -125,13 +125,9 @@ public struct DeltaStreamStateMachine: Sendable {
     /// the assignment of every cluster the client already had is sent again with the update,
     /// changed or not, or the cluster would stay warming (and CDS unanswered) until Envoy's
     /// initial fetch timeout.
-    private mutating func forgetEndpoints(ofUpdated clusters: [Resource], clientVersions: [String: String]) {
-        let subscribed = types[ResourceType.endpoint.rawValue].subscribed
+    private mutating func oweEndpoints(ofUpdated clusters: [Resource], clientVersions: [String: String]) {
         for cluster in clusters where clientVersions[cluster.name] != nil {
-            for name in cluster.references {
-                types[ResourceType.endpoint.rawValue].clientVersions.removeValue(forKey: name)
-                if !subscribed { staleEndpoints.insert(name) }
-            }
+            owedEndpoints.formUnion(cluster.references)
         }
     }
 
@@ -176,7 +172,8 @@ public struct DeltaStreamStateMachine: Sendable {
             case .make:
                 response.resources = due.upserts
                 response.removedResources = due.absent.sorted()
-                if type == .cluster { forgetEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
+                if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
+                if type == .endpoint { owedEndpoints.subtract(due.upserts.map(\.name)) }
                 for resource in due.upserts {
                     state.clientVersions[resource.name] = resource.version
                     state.reportedAbsent.remove(resource.name)

@@ -21,8 +21,6 @@ public struct SotWStreamStateMachine: Sendable {
         var clientResources: [String: Resource] = [:]
         /// `version_info` of the first request, to be compared once a snapshot is known.
         var reconnectVersion: String?
-        /// The first request named a version: the client holds this type from an earlier stream.
-        var resumed = false
         var hasSent = false
         var status = TypeStatus(awaitingReply: false)
         /// The names of the last request: Envoy repeats them on every ACK, and rebuilding the
@@ -37,10 +35,10 @@ public struct SotWStreamStateMachine: Sendable {
     private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
     public private(set) var snapshot: Snapshot?
     private var nonceCounter: UInt64 = 0
-    /// Load assignments of clusters that may have changed since the client's earlier stream
-    /// (which clusters it holds is unknown, only their version): EDS must carry them even if its
-    /// version_info matches.
-    private var staleEndpoints: Set<String> = []
+    /// Load assignments the client must be sent whatever it holds: Envoy warms an updated
+    /// cluster on a fresh one and does not ask again. Owed for each cluster sent at a new
+    /// version, and for every cluster when a resumed client's clusters are unknown.
+    private var owedEndpoints: Set<String> = []
 
     public init() {}
 
@@ -60,10 +58,7 @@ public struct SotWStreamStateMachine: Sendable {
         }
         var state = types[type.rawValue]
         if request.responseNonce.isEmpty {
-            if !state.subscribed && !request.versionInfo.isEmpty {
-                state.reconnectVersion = request.versionInfo
-                state.resumed = true
-            }
+            if !state.subscribed && !request.versionInfo.isEmpty { state.reconnectVersion = request.versionInfo }
         } else if request.responseNonce != state.status.lastSentNonce {
             output.events.append(.staleNonce(type, nonce: request.responseNonce))
             return output
@@ -119,13 +114,16 @@ public struct SotWStreamStateMachine: Sendable {
             guard let version = types[type.rawValue].reconnectVersion else { continue }
             types[type.rawValue].reconnectVersion = nil
             let desired = desired(type, snapshot)
-            if Self.version(of: desired.values) == version && (type != .endpoint || staleEndpoints.isDisjoint(with: desired.keys)) {
+            if Self.version(of: desired.values) == version {
                 types[type.rawValue].clientResources = desired
                 types[type.rawValue].hasSent = true
                 // The client holds this version and applied it (from another replica, or before
                 // a restart): for status it is sent and acknowledged.
                 types[type.rawValue].status.lastSentVersion = version
                 types[type.rawValue].status.lastAckedVersion = version
+            } else if type == .cluster {
+                // Which of these clusters changed since the client's earlier stream is unknown.
+                for cluster in desired.values { owedEndpoints.formUnion(cluster.references) }
             }
         }
     }
@@ -135,12 +133,14 @@ public struct SotWStreamStateMachine: Sendable {
         var needs = PushOrder.Needs(awaitingReply: state.status.awaitingReply)
         guard state.subscribed else { return needs }
         if state.hasSent && state.coverage?.all == true && state.status.lastSentVersion == snapshot.version(of: type)
-            && state.clientResources.count == snapshot[type].count
+            && state.clientResources.count == snapshot[type].count && (type != .endpoint || owedEndpoints.isEmpty)
         {
             return needs  // The client has exactly the whole type: the common case, decided in O(1).
         }
         let desired = desired(type, snapshot)
-        let changed = desired.contains { state.clientResources[$0.key]?.version != $0.value.version }
+        let changed =
+            desired.contains { state.clientResources[$0.key]?.version != $0.value.version }
+            || (type == .endpoint && desired.keys.contains(where: owedEndpoints.contains))
         if type.isWildcardType {
             needs.make = changed || !state.hasSent
             needs.break = state.clientResources.keys.contains { desired[$0] == nil }
@@ -162,25 +162,11 @@ public struct SotWStreamStateMachine: Sendable {
             }
         }
         if type == .cluster && phase == .make {
-            // Envoy warms an updated cluster on a fresh load assignment and does not ask again:
-            // forgetting what the client holds for it makes the next EDS response carry it.
             for (name, resource) in content where state.clientResources[name].map({ $0.version != resource.version }) ?? false {
-                for endpoints in resource.references {
-                    types[ResourceType.endpoint.rawValue].clientResources.removeValue(forKey: endpoints)
-                }
-            }
-            // A resumed client's first CDS response may update clusters it holds without this
-            // stream knowing which: their assignments go out again too.
-            if !state.hasSent && state.resumed {
-                for resource in content.values {
-                    for endpoints in resource.references {
-                        types[ResourceType.endpoint.rawValue].clientResources.removeValue(forKey: endpoints)
-                        staleEndpoints.insert(endpoints)
-                    }
-                }
+                owedEndpoints.formUnion(resource.references)
             }
         }
-        if type == .endpoint { staleEndpoints.subtract(content.keys) }
+        if type == .endpoint { owedEndpoints.subtract(content.keys) }
         nonceCounter += 1
         let whole = content.count == snapshot[type].count && content.count == desired.count
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }
