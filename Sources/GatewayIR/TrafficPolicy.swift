@@ -238,14 +238,10 @@ public struct RoutePolicy: Sendable, Equatable {
         public struct Rule: Sendable, Equatable {
             public var entries: [Entry]
             public var bucket: Bucket
-            public var shadowMode: Bool
-            public var headersOff: Bool
 
-            public init(entries: [Entry], bucket: Bucket, shadowMode: Bool, headersOff: Bool) {
+            public init(entries: [Entry], bucket: Bucket) {
                 self.entries = entries
                 self.bucket = bucket
-                self.shadowMode = shadowMode
-                self.headersOff = headersOff
             }
         }
 

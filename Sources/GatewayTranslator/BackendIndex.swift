@@ -77,12 +77,9 @@ struct BackendIndex {
                 Failure(reason: "InvalidKind", message: "kind \(ref.kind) is invalid: only Service and Envoy Gateway Backend are supported"))
         }
         if ref.namespace != route.namespace {
-            let permitted = grants.contains { grant in
-                grant.namespace == ref.namespace
-                    && grant.permits(
-                        fromGroup: "gateway.networking.k8s.io", fromKind: route.kind, fromNamespace: route.namespace,
-                        toGroup: ref.group, toKind: ref.kind, name: ref.name)
-            }
+            let permitted = grants.permit(
+                fromGroup: "gateway.networking.k8s.io", fromKind: route.kind, fromNamespace: route.namespace,
+                toGroup: ref.group, toKind: ref.kind, toNamespace: ref.namespace, name: ref.name)
             if !permitted {
                 return .failure(
                     Failure(reason: "RefNotPermitted", message: "Backend ref to \(ref.kind) \(key) not permitted by any ReferenceGrant"))

@@ -35,10 +35,7 @@ public enum GatewayTranslator {
             .sorted { ($0.namespace, $0.name, $0.kind) < ($1.namespace, $1.name, $1.kind) }
         let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let rules = routes.map { route in resolveRules(route, backends: backends) }
-        var policies = PolicyAttachment(
-            resources, routes: routes,
-            switches: .init(
-                disabled: options.disableBackendTrafficPolicy, disabledNamespaces: options.backendTrafficPolicyDisabledNamespaces))
+        var policies = PolicyAttachment(resources, routes: routes, options: options)
         policies.noteOverrides(gateways: gateways, routes: routes)
 
         let namespaces: NamespaceLabels = { resources.labels(ofNamespace: $0) }

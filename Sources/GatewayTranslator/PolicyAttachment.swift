@@ -14,18 +14,12 @@ struct PolicyAttachment {
         case rule(kind: String, namespace: String, name: String, rule: String)
     }
 
-    /// Server switches: BackendTrafficPolicy off entirely, or off for some namespaces (tenants).
-    struct Switches {
-        var disabled = false
-        var disabledNamespaces: Set<String> = []
-    }
-
     private(set) var owner: [Target: Int] = [:]
     let policies: [BackendTrafficPolicy]
     /// Per policy (same order), its ancestors with their conditions.
     private(set) var statuses: [[PolicyAncestorStatus]]
 
-    init(_ resources: ResourceSet, routes: [RouteSource], switches: Switches = Switches()) {
+    init(_ resources: ResourceSet, routes: [RouteSource], options: GatewayTranslator.Options = .init()) {
         policies = resources.backendTrafficPolicies.sorted {
             ($0.creationTimestamp, $0.namespace, $0.name) < ($1.creationTimestamp, $1.namespace, $1.name)
         }
@@ -34,9 +28,9 @@ struct PolicyAttachment {
         let routeByKey = Dictionary(routes.map { ("\($0.kind)/\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
 
         for (index, policy) in policies.enumerated() {
-            if switches.disabled || switches.disabledNamespaces.contains(policy.namespace) {
+            if options.disableBackendTrafficPolicy || options.backendTrafficPolicyDisabledNamespaces.contains(policy.namespace) {
                 let why =
-                    switches.disabled
+                    options.disableBackendTrafficPolicy
                     ? "BackendTrafficPolicy is disabled on this server (--disable-backend-traffic-policy)"
                     : "BackendTrafficPolicy is disabled for namespace \(policy.namespace) on this server"
                 // The same ancestors an enabled policy would report, each saying why it is off.
@@ -68,7 +62,7 @@ struct PolicyAttachment {
                 let accepted =
                     problems.isEmpty
                     ? Condition("Accepted", true, "Accepted", "Policy has been accepted.")
-                    : Condition("Accepted", false, "Invalid", problems.map { $0 + "." }.joined(separator: "\n"))
+                    : Self.invalid(problems)
                 for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, accepted)) }
             }
             var byAncestor: [AncestorRef: [Condition]] = [:]
@@ -181,8 +175,7 @@ struct PolicyAttachment {
                 } else {
                     for ancestor in statuses[index].indices {
                         statuses[index][ancestor].conditions = statuses[index][ancestor].conditions.map {
-                            $0.type == "Accepted"
-                                ? Condition("Accepted", false, "Invalid", problems.map { $0 + "." }.joined(separator: "\n")) : $0
+                            $0.type == "Accepted" ? Self.invalid(problems) : $0
                         }
                     }
                 }
@@ -237,6 +230,11 @@ struct PolicyAttachment {
         }
     }
 
+    /// Accepted=False/Invalid listing the values Envoy Gateway's translator would refuse.
+    static func invalid(_ problems: [String]) -> Condition {
+        Condition("Accepted", false, "Invalid", problems.map { $0 + "." }.joined(separator: "\n"))
+    }
+
     /// Each target of `policy` with the ancestors its status goes to; a nil target is a
     /// sectionName that names nothing (with the message saying so). Unknown objects are left
     /// out: Envoy Gateway writes no status for them.
@@ -258,12 +256,9 @@ struct PolicyAttachment {
                     }
                 let granted =
                     parts[1] == policy.namespace
-                    || resources.referenceGrants.contains {
-                        $0.namespace == parts[1]
-                            && $0.permits(
-                                fromGroup: "gateway.envoyproxy.io", fromKind: "BackendTrafficPolicy", fromNamespace: policy.namespace,
-                                toGroup: "gateway.networking.k8s.io", toKind: parts[0], name: parts[2])
-                    }
+                    || resources.referenceGrants.permit(
+                        fromGroup: "gateway.envoyproxy.io", fromKind: "BackendTrafficPolicy", fromNamespace: policy.namespace,
+                        toGroup: "gateway.networking.k8s.io", toKind: parts[0], toNamespace: parts[1], name: parts[2])
                 if allowed && granted { selected.append((parts[0], parts[1], parts[2], nil, metadata.creationTimestamp)) }
             }
         }

@@ -6,20 +6,16 @@ import GatewayIR
 /// retries, and otherwise replaces the route timeout.
 enum RouteTraffic {
     static func apply(timeouts: HTTPRoute.Timeouts?, retry: HTTPRoute.Retry?, to route: inout Route) {
-        if let request = timeouts?.request { route.timeout = duration(request) }
-        if let backendRequest = timeouts?.backendRequest, retry == nil { route.timeout = duration(backendRequest) }
+        if let request = timeouts?.request { route.timeout = request.duration }
+        if let backendRequest = timeouts?.backendRequest, retry == nil { route.timeout = backendRequest.duration }
         guard let retry else { return }
         var policy = Route.RetryPolicy()
         if let attempts = retry.attempts { policy.numRetries = attempts }
-        if let backoff = retry.backoff { policy.backOffBase = duration(backoff) }
-        if let backendRequest = timeouts?.backendRequest { policy.perTryTimeout = duration(backendRequest) }
+        if let backoff = retry.backoff { policy.backOffBase = backoff.duration }
+        if let backendRequest = timeouts?.backendRequest { policy.perTryTimeout = backendRequest.duration }
         // Codes replace the base 503 in the order given; the default trigger set already
         // includes retriable-status-codes.
         if !retry.codes.isEmpty { policy.statusCodes = retry.codes }
         route.retry = policy
-    }
-
-    static func duration(_ value: GatewayAPIDuration) -> Duration {
-        .milliseconds(value.milliseconds)
     }
 }

@@ -4,10 +4,6 @@ import GatewayIR
 /// A BackendTrafficPolicy's settings → the cluster and route IR, as Envoy Gateway's
 /// `clustersettings.go` and route translation decide them (mapping doc §2.1–2.14).
 enum TrafficPolicyTranslation {
-    static func duration(_ value: GatewayAPIDuration?) -> Duration? {
-        value.map { .milliseconds($0.milliseconds) }
-    }
-
     static func clusterPolicy(_ settings: TrafficSettings, hostname: String) -> ClusterPolicy {
         var policy = ClusterPolicy()
         if let lb = settings.loadBalancer {
@@ -17,7 +13,7 @@ enum TrafficPolicyTranslation {
             case .consistentHash: policy.balancer = .maglev(tableSize: lb.tableSize)
             case .leastRequest, .backendUtilization: policy.balancer = .leastRequest
             }
-            policy.slowStartWindow = duration(lb.slowStartWindow)
+            policy.slowStartWindow = lb.slowStartWindow?.duration
             policy.overrideHeaders = lb.overrideHeaders
             switch lb.zoneAware {
             case .preferLocal(let minimum, let percent, let force):
@@ -31,7 +27,7 @@ enum TrafficPolicyTranslation {
             if let active = check.active { policy.healthCheck = healthCheck(active, hostname: hostname) }
             if let passive = check.passive {
                 policy.outlierDetection = ClusterPolicy.OutlierDetection(
-                    interval: duration(passive.interval)!, baseEjectionTime: duration(passive.baseEjectionTime)!,
+                    interval: passive.interval.duration, baseEjectionTime: passive.baseEjectionTime.duration,
                     splitExternalLocalOriginErrors: passive.splitExternalLocalOriginErrors,
                     maxEjectionPercent: passive.maxEjectionPercent,
                     consecutiveLocalOriginFailures: passive.consecutiveLocalOriginFailures,
@@ -48,13 +44,13 @@ enum TrafficPolicyTranslation {
             policy.maxRequestsPerConnection = breaker.maxRequestsPerConnection
         }
         if let timeout = settings.timeout {
-            if let connect = duration(timeout.connectTimeout) { policy.connectTimeout = connect }
-            policy.idleTimeout = duration(timeout.connectionIdleTimeout)
-            policy.maxConnectionDuration = duration(timeout.maxConnectionDuration)
+            if let connect = timeout.connectTimeout?.duration { policy.connectTimeout = connect }
+            policy.idleTimeout = timeout.connectionIdleTimeout?.duration
+            policy.maxConnectionDuration = timeout.maxConnectionDuration?.duration
         }
         if let keepalive = settings.tcpKeepalive {
             policy.keepalive = ClusterPolicy.Keepalive(
-                probes: keepalive.probes, idleTime: duration(keepalive.idleTime), interval: duration(keepalive.interval))
+                probes: keepalive.probes, idleTime: keepalive.idleTime?.duration, interval: keepalive.interval?.duration)
         }
         if let connection = settings.connection {
             if let limit = connection.bufferLimit { policy.bufferLimit = limit }
@@ -62,7 +58,7 @@ enum TrafficPolicyTranslation {
             policy.preconnectPredictive = connection.predictivePercent.map { Double($0) / 100 }
         }
         if let dns = settings.dns {
-            if let rate = duration(dns.refreshRate) { policy.dnsRefreshRate = rate }
+            if let rate = dns.refreshRate?.duration { policy.dnsRefreshRate = rate }
             if let respect = dns.respectTTL { policy.respectDNSTTL = respect }
             switch dns.lookupFamily {
             case "IPv4": policy.dnsLookupFamily = "V4_ONLY"
@@ -77,10 +73,10 @@ enum TrafficPolicyTranslation {
             if let size = http2.initialConnectionWindowSize { policy.http2.initialConnectionWindowSize = size }
             policy.http2.maxConcurrentStreams = http2.maxConcurrentStreams
             policy.http2.terminateStreamOnInvalidMessage = http2.onInvalidMessage.map { $0 == "TerminateStream" }
-            policy.http2.keepaliveInterval = duration(http2.keepaliveInterval)
-            policy.http2.keepaliveTimeout = duration(http2.keepaliveTimeout)
+            policy.http2.keepaliveInterval = http2.keepaliveInterval?.duration
+            policy.http2.keepaliveTimeout = http2.keepaliveTimeout?.duration
             policy.http2.keepaliveIntervalJitter = http2.keepaliveIntervalJitter
-            policy.http2.keepaliveIdleInterval = duration(http2.keepaliveIdleInterval)
+            policy.http2.keepaliveIdleInterval = http2.keepaliveIdleInterval?.duration
         }
         policy.proxyProtocol = settings.proxyProtocol
         policy.useClientProtocol = settings.useClientProtocol ?? false
@@ -105,7 +101,7 @@ enum TrafficPolicyTranslation {
             case .grpc: .grpc(service: active.grpcService ?? "")
             }
         return ClusterPolicy.HealthCheck(
-            timeout: duration(active.timeout)!, interval: duration(active.interval)!, initialJitter: duration(active.initialJitter),
+            timeout: active.timeout.duration, interval: active.interval.duration, initialJitter: active.initialJitter?.duration,
             unhealthyThreshold: active.unhealthyThreshold, healthyThreshold: active.healthyThreshold, kind: kind,
             port: active.port)
     }
@@ -134,14 +130,14 @@ enum TrafficPolicyTranslation {
                 if !retryOn.triggers.isEmpty { policy.triggers = Array(Set(retryOn.triggers)).sorted() }
                 policy.statusCodes = Array(Set(retryOn.statusCodes)).sorted()
             }
-            policy.perTryTimeout = duration(retry.perRetryTimeout)
-            policy.backOffBase = duration(retry.backOffBase)
-            policy.backOffMax = duration(retry.backOffMax)
+            policy.perTryTimeout = retry.perRetryTimeout?.duration
+            policy.backOffBase = retry.backOffBase?.duration
+            policy.backOffMax = retry.backOffMax?.duration
             route.retry = policy
         }
-        if route.timeout == nil, let request = duration(settings.timeout?.requestTimeout) { route.timeout = request }
-        route.policy.idleTimeout = duration(settings.timeout?.streamIdleTimeout)
-        route.policy.maxStreamDuration = duration(settings.timeout?.maxStreamDuration)
+        if route.timeout == nil, let request = settings.timeout?.requestTimeout?.duration { route.timeout = request }
+        route.policy.idleTimeout = settings.timeout?.streamIdleTimeout?.duration
+        route.policy.maxStreamDuration = settings.timeout?.maxStreamDuration?.duration
         if let lb = settings.loadBalancer, lb.type == .consistentHash {
             switch lb.hashKey {
             case .sourceIP: route.policy.hashKeys = [.sourceIP]
@@ -149,13 +145,13 @@ enum TrafficPolicyTranslation {
             case .queryParams(let names): route.policy.hashKeys = names.map { .queryParameter($0) }
             case .cookie(let name, let ttl, let attributes):
                 let sorted = attributes.keys.sorted().map { (name: $0, value: attributes[$0]!) }
-                route.policy.hashKeys = [.cookie(name: name, ttl: duration(ttl), attributes: sorted)]
+                route.policy.hashKeys = [.cookie(name: name, ttl: ttl?.duration, attributes: sorted)]
             case nil: break
             }
         }
         if let fault = settings.faultInjection {
             route.policy.fault = RoutePolicy.Fault(
-                delay: duration(fault.delay), delayPercent: fault.delayPercentage, abortHTTPStatus: fault.abortHTTPStatus,
+                delay: fault.delay?.duration, delayPercent: fault.delayPercentage, abortHTTPStatus: fault.abortHTTPStatus,
                 abortGRPCStatus: fault.abortGRPCStatus, abortPercent: fault.abortPercentage)
         }
         if let rules = settings.rateLimit?.local { route.policy.rateLimit = rateLimit(rules) }
@@ -214,7 +210,7 @@ enum TrafficPolicyTranslation {
                 }
             for variant in variants {
                 irRules.append(
-                    IR.Rule(entries: variant, bucket: bucket(rule), shadowMode: rule.shadowMode, headersOff: rule.xRateLimitHeaders == "Off"))
+                    IR.Rule(entries: variant, bucket: bucket(rule)))
             }
         }
         return IR(defaultBucket: defaultBucket, rules: irRules, headersOff: base?.xRateLimitHeaders == "Off")

@@ -7,19 +7,15 @@ import SwiftProtobuf
 enum RouteTraffic {
     static let defaultRetryOn = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
 
-    /// `rewrites` is false for routes with a URL rewrite, which Envoy Gateway writes without the
-    /// derived idle timeout.
     static func apply(_ ir: Route, to action: inout Envoy_Config_Route_V3_RouteAction) throws {
-        if let timeout = ir.timeout {
-            action.timeout = Google_Protobuf_Duration(timeout)
-            // A stream idle longer than the request may take would cut it short: the idle timeout
-            // is at least an hour and at least the request timeout; 0 disables both.
-            if ir.rewrite == nil, ir.policy.idleTimeout == nil {
-                let idle = timeout == .zero ? .zero : max(.seconds(3600), timeout)
-                action.idleTimeout = Google_Protobuf_Duration(idle)
-            }
+        if let timeout = ir.timeout { action.timeout = Google_Protobuf_Duration(timeout) }
+        // A policy's stream idle timeout wins. Otherwise a stream idle longer than the request may
+        // take would cut it short: the idle timeout is at least an hour and at least the request
+        // timeout, 0 disables both; Envoy Gateway writes none for routes with a URL rewrite.
+        let derived = ir.timeout.flatMap { timeout in
+            ir.rewrite == nil ? (timeout == .zero ? .zero : max(.seconds(3600), timeout)) : nil
         }
-        if let idle = ir.policy.idleTimeout { action.idleTimeout = Google_Protobuf_Duration(idle) }
+        if let idle = ir.policy.idleTimeout ?? derived { action.idleTimeout = Google_Protobuf_Duration(idle) }
         if let stream = ir.policy.maxStreamDuration {
             action.maxStreamDuration.maxStreamDuration = Google_Protobuf_Duration(stream)
         }

@@ -52,7 +52,7 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
 
     init?(argument: String) {
         guard let parsed = GatewayAPIDuration(argument) else { return nil }
-        duration = .milliseconds(parsed.milliseconds)
+        duration = parsed.duration
         description = argument
     }
 

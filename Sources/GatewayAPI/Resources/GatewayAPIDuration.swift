@@ -7,6 +7,9 @@ public struct GatewayAPIDuration: Sendable, Equatable, CustomStringConvertible {
         self.milliseconds = milliseconds
     }
 
+    /// As a Swift `Duration`, for the IR and the clock.
+    public var duration: Duration { .milliseconds(milliseconds) }
+
     /// Parses `text`, or nil when it is not of that form.
     public init?(_ text: String) {
         var total = 0

@@ -42,14 +42,12 @@ extension TrafficSettings {
         }
 
         public var local: [Rule]?
-        public var hasGlobal: Bool
         public var problems: [String] = []
 
         init(_ reader: ObjectReader) {
             reader.allowOnly(["type", "global", "local"])
             let type = reader.oneOf("type", ["Global", "Local"])
-            hasGlobal = reader.has("global") && type != "Local"
-            if hasGlobal {
+            if reader.has("global") && type != "Local" {
                 problems.append(
                     "global rate limits need a rate limit service, which Switchboard does not run yet; use rateLimit.local")
             }

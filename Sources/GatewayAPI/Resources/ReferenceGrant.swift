@@ -45,3 +45,18 @@ public struct ReferenceGrant: Sendable, Equatable {
             && to.contains { $0.group == toGroup && $0.kind == toKind && ($0.name == nil || $0.name == name) }
     }
 }
+
+extension Sequence<ReferenceGrant> {
+    /// Whether a grant in `toNamespace` lets a `fromKind` in `fromNamespace` refer to `toKind`
+    /// `name` there. References within one namespace need no grant; callers check that first.
+    public func permit(
+        fromGroup: String, fromKind: String, fromNamespace: String, toGroup: String, toKind: String, toNamespace: String,
+        name: String
+    ) -> Bool {
+        contains { grant in
+            grant.namespace == toNamespace
+                && grant.permits(
+                    fromGroup: fromGroup, fromKind: fromKind, fromNamespace: fromNamespace, toGroup: toGroup, toKind: toKind, name: name)
+        }
+    }
+}
