@@ -109,6 +109,12 @@ public final class EnvoyProcess: Sendable {
         (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
     }
 
+    /// A test that throws before `stop()` still ends its Envoy: nothing outlives the test run.
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// Stops Envoy (SIGTERM, then SIGKILL after 5 s) and removes its directory.
     public func stop() async {
         if process.isRunning {
