@@ -90,7 +90,7 @@ public enum AdminServer {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
-            let ready = !cache.nodeGroups.isEmpty || reloader.lastResult.map { $0.outcome != .failed } == true
+            let ready = isReady(reloader.lastResult, cache: cache)
             return text(ready ? "ready\n" : "no configuration loaded yet\n", status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ -> Response in
@@ -130,6 +130,11 @@ public enum AdminServer {
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// Ready once something is served, or the last load succeeded (even with no Gateway in it).
+    static func isReady(_ result: ConfigReloader.Result?, cache: SnapshotCache) -> Bool {
+        !cache.nodeGroups.isEmpty || result.map { $0.outcome != .failed } == true
+    }
+
     public static func status(reloader: ConfigReloader, cache: SnapshotCache, registry: StreamRegistry) -> AdminStatus {
         let result = reloader.lastResult
         var resources: JSONValue?
@@ -151,7 +156,7 @@ public enum AdminServer {
                     }))
         }
         return AdminStatus(
-            ready: !cache.nodeGroups.isEmpty || result.map { $0.outcome != .failed } == true,
+            ready: isReady(result, cache: cache),
             reload: result.map {
                 AdminStatus.Reload(
                     outcome: $0.outcome.rawValue, at: $0.at, diagnostics: $0.diagnostics.map(\.description),

@@ -34,16 +34,12 @@ public final class ConvergenceTracker: Sendable {
             try? await Task.sleep(for: .milliseconds(5))
             let waiting = pending.withLock { $0 }
             guard !waiting.isEmpty else { continue }
-            let streams = registry.streams
             let now = ContinuousClock.now
             for (gateway, item) in waiting {
-                let connected = streams.filter { $0.nodeGroup == gateway }
-                let converged = connected.allSatisfy { stream in
-                    stream.types.allSatisfy { type, status in status.lastAckedVersion == item.snapshot.version(of: type) }
-                }
-                if connected.isEmpty || now - item.since > .seconds(300) {
+                let converged = registry.converged(nodeGroup: gateway) { item.snapshot.version(of: $0) }
+                if converged == nil || now - item.since > .seconds(300) {
                     pending.withLock { $0[gateway] = nil }  // nobody to converge, or a stream that never will
-                } else if converged {
+                } else if converged == true {
                     let took = now - item.since
                     histogram.recordNanoseconds(ConfigReloader.nanoseconds(took))
                     pending.withLock { if $0[gateway]?.snapshot == item.snapshot { $0[gateway] = nil } }

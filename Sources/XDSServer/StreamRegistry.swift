@@ -60,6 +60,20 @@ public final class StreamRegistry: Sendable {
         state.withLock { $0.streams.values.sorted { $0.id < $1.id } }
     }
 
+    /// Whether every stream of `nodeGroup` has ACKed `version(type)` for each type it uses; nil
+    /// when none is connected. Decided under the lock, without copying the records: it is polled
+    /// while a change converges, beside streams updating theirs.
+    public func converged(nodeGroup: String, to version: (ResourceType) -> String) -> Bool? {
+        state.withLock { state in
+            var any = false
+            for stream in state.streams.values where stream.nodeGroup == nodeGroup {
+                any = true
+                if !stream.types.allSatisfy({ $0.value.lastAckedVersion == version($0.key) }) { return false }
+            }
+            return any ? true : nil
+        }
+    }
+
     public func count(kind: StreamKind) -> Int {
         state.withLock { $0.streams.values.count { $0.kind == kind } }
     }

@@ -344,14 +344,7 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let url = adminAddress.url(path: "/status")
-        let data: Data
-        do {
-            (data, _) = try await URLSession.shared.data(from: url)
-        } catch {
-            throw RunFailure(
-                "cannot reach switchboard's admin server at \(url): \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
-        }
+        let (_, data) = try await adminAddress.get("/status")
         if output == .json {
             print(String(decoding: data, as: UTF8.self))
             return
@@ -375,20 +368,9 @@ struct Health: AsyncParsableCommand {
     var ready = false
 
     func run() async throws {
-        let url = adminAddress.url(path: ready ? "/readyz" : "/healthz")
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 2
-        let status: Int
-        do {
-            status = (try await URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode ?? 0
-        } catch {
-            printError("switchboard: \(url) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
-            throw ExitCode.failure
-        }
-        guard status == 200 else {
-            printError("switchboard: \(url) answered \(status)")
-            throw ExitCode.failure
-        }
+        let path = ready ? "/readyz" : "/healthz"
+        let (status, _) = try await adminAddress.get(path, timeout: 2)
+        guard status == 200 else { throw RunFailure("\(adminAddress.url(path: path)) answered \(status)") }
         print("ok")
     }
 }
@@ -397,5 +379,18 @@ extension Address {
     /// `http://HOST:PORT/path`, brackets around an IPv6 host.
     func url(path: String) -> URL {
         URL(string: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)")!
+    }
+
+    /// GET `path` from a running server's admin address: its status and body.
+    func get(_ path: String, timeout: TimeInterval = 60) async throws(RunFailure) -> (status: Int, body: Data) {
+        var request = URLRequest(url: url(path: path))
+        request.timeoutInterval = timeout
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            throw RunFailure(
+                "\(url(path: path)) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
+        }
     }
 }
