@@ -164,7 +164,7 @@ let package = Package(
             name: "GoldenTests", dependencies: ["ControlPlane", "GatewayAPI"], exclude: ["cases"], swiftSettings: strict),
         .testTarget(
             name: "EnvoyEndToEndTests",
-            dependencies: ["XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR"],
+            dependencies: ["ControlPlane", "XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR"],
             swiftSettings: strict),
     ]
 )

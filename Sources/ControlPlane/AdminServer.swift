@@ -164,3 +164,12 @@ public enum AdminServer {
             }, resources: resources, envoys: envoys)
     }
 }
+
+extension AdminStatus {
+    /// `/status` as the admin server encodes it (dates in ISO 8601).
+    public static func decode(_ data: Data) throws -> AdminStatus {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(AdminStatus.self, from: data)
+    }
+}

@@ -1,3 +1,4 @@
+import ControlPlane
 import Foundation
 import Synchronization
 
@@ -125,4 +126,9 @@ private func canBind(_ port: Int) -> Bool {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
     return bound == 0
+}
+
+/// A running `switchboard serve`'s `/status`, decoded as `switchboard status` decodes it.
+public func switchboardStatus(adminPort: Int) async throws -> AdminStatus {
+    try AdminStatus.decode(Data(try await HTTP.get("http://127.0.0.1:\(adminPort)/status").body.utf8))
 }

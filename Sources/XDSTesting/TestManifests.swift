@@ -40,6 +40,32 @@ public enum TestManifests {
 public let switchboardExecutable = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
     .deletingLastPathComponent().appendingPathComponent("switchboard").path
 
+/// What a finished command printed, and how it exited.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs a command to completion, in `directory` when given. (Tools print little: reading stdout
+/// before stderr does not fill a pipe.)
+public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+}
+
 /// A `switchboard` process run as an operator would run it.
 public enum SwitchboardCommand {
     /// Starts `switchboard serve` on the given config directory; the caller terminates it. The
@@ -55,18 +81,19 @@ public enum SwitchboardCommand {
         return serve
     }
 
-    /// What `switchboard bootstrap` prints for a gateway served on `xdsPort`.
+    /// Runs `switchboard ARGUMENTS` to completion.
+    public static func run(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(switchboardExecutable, arguments)
+    }
+
+    /// What `switchboard bootstrap` prints for a gateway served on `xdsPort`; a refused argument
+    /// throws with switchboard's message rather than handing Envoy an empty bootstrap.
     public static func bootstrap(xdsPort: Int, gateway: String, delta: Bool, extra: [String] = []) throws -> String {
-        let bootstrap = Process()
-        bootstrap.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        bootstrap.arguments = ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-address", "127.0.0.1:0"]
-            + (delta ? ["--delta"] : []) + extra
-        let output = Pipe()
-        bootstrap.standardOutput = output
-        try bootstrap.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        bootstrap.waitUntilExit()
-        return text
+        let result = try run(
+            ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-address", "127.0.0.1:0"]
+                + (delta ? ["--delta"] : []) + extra)
+        guard result.status == 0 else { throw EnvoyProcess.Failure(description: "switchboard bootstrap: \(result.stderr)") }
+        return result.stdout
     }
 
     /// A fresh temporary directory for a test's config files.

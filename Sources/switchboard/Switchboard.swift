@@ -349,9 +349,7 @@ struct Status: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        print(StatusText.render(try decoder.decode(AdminStatus.self, from: data)), terminator: "")
+        print(StatusText.render(try AdminStatus.decode(data)), terminator: "")
     }
 }
 

@@ -8,22 +8,6 @@ import Yams
 /// The repository, found from this file.
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
 
-/// Runs a command to completion; stdout and stderr together unless `errors` is false (then
-/// stderr is dropped, for output that is parsed).
-func run(_ executable: String, _ arguments: [String], in directory: URL = root, errors: Bool = true) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = errors ? pipe : FileHandle.nullDevice
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
-}
-
 /// A validator from Debian or PyPI: on PATH, or in the repository's `.venv`.
 func tool(_ name: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -41,9 +25,9 @@ func read(_ path: String) throws -> String {
 
 /// What `switchboard bootstrap` prints for these arguments.
 func bootstrap(_ arguments: [String]) throws -> String {
-    let result = try run(switchboardExecutable, ["bootstrap"] + arguments)
-    #expect(result.status == 0, "\(result.output)")
-    return result.output
+    let result = try SwitchboardCommand.run(["bootstrap"] + arguments)
+    #expect(result.status == 0, "\(result.stderr)")
+    return result.stdout
 }
 
 @Suite("deploy/: bootstraps, compose file, container image")
@@ -61,12 +45,12 @@ struct DeployFileTests {
     func compose() throws {
         let compose = try #require(tool("docker-compose"), "docker-compose is missing: apt install docker-compose")
         let file = root.appendingPathComponent("deploy/compose/docker-compose.yaml")
-        let validated = try run(compose, ["-f", file.path, "config", "-q"])
-        #expect(validated.status == 0, "\(validated.output)")
-        let checked = try run(compose, ["-f", file.path, "config"], errors: false)
+        let validated = try runProcess(compose, ["-f", file.path, "config", "-q"], in: root)
+        #expect(validated.status == 0, "\(validated.stderr)")
+        let checked = try runProcess(compose, ["-f", file.path, "config"], in: root)
 
         // What docker-compose resolved: bind mounts exist, Envoy reads a bootstrap from deploy/envoy.
-        let resolved = try #require(try Yams.load(yaml: checked.output) as? [String: Any])
+        let resolved = try #require(try Yams.load(yaml: checked.stdout) as? [String: Any])
         let services = try #require(resolved["services"] as? [String: [String: Any]])
         #expect(Set(services.keys) == ["switchboard", "envoy", "blue", "green"])
         for (name, service) in services {
@@ -88,7 +72,7 @@ struct DeployFileTests {
         let broken = try SwitchboardCommand.temporaryDirectory("compose").appendingPathComponent("docker-compose.yaml")
         try read("deploy/compose/docker-compose.yaml").replacingOccurrences(of: "    ports:", with: "    portz:", options: [], range: nil)
             .write(to: broken, atomically: true, encoding: .utf8)
-        #expect(try run(compose, ["-f", broken.path, "config", "-q"]).status != 0)
+        #expect(try runProcess(compose, ["-f", broken.path, "config", "-q"]).status != 0)
     }
 
     @Test("the switchboard service's command is one `switchboard serve` accepts")
@@ -136,8 +120,8 @@ func expectServeAccepts(_ arguments: [String]) throws {
     var checked = arguments
     let config = try #require(checked.firstIndex(of: "--config"), "\(arguments) names no --config")
     checked[config + 1] = "/nonexistent/switchboard"
-    let parsed = try run(switchboardExecutable, ["serve"] + checked)
-    #expect(parsed.output.contains("cannot load the configuration: /nonexistent/switchboard"), "switchboard serve \(arguments): \(parsed.output)")
+    let parsed = try SwitchboardCommand.run(["serve"] + checked)
+    #expect(parsed.stderr.contains("cannot load the configuration: /nonexistent/switchboard"), "switchboard serve \(arguments): \(parsed.stderr)")
 }
 
 @Suite("deploy/kubernetes")
@@ -165,14 +149,14 @@ struct KubernetesTests {
     func validate() throws {
         let validator = try #require(tool("kubernetes-validate"), "kubernetes-validate is missing: pip install kubernetes-validate==1.37.0")
         try #require(Self.manifests.count >= 3)
-        let checked = try run(validator, ["--strict"] + Self.manifests)
-        #expect(checked.status == 0, "\(checked.output)")
+        let checked = try runProcess(validator, ["--strict"] + Self.manifests)
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
 
         let broken = try SwitchboardCommand.temporaryDirectory("kubernetes").appendingPathComponent("broken.yaml")
         let deployment = try #require(Self.manifests.first { $0.hasSuffix("switchboard.yaml") })
         try String(contentsOfFile: deployment, encoding: .utf8).replacingOccurrences(of: "replicas: 2", with: "replicas: two")
             .write(to: broken, atomically: true, encoding: .utf8)
-        #expect(try run(validator, ["--strict", broken.path]).status != 0)
+        #expect(try runProcess(validator, ["--strict", broken.path]).status != 0)
     }
 
     @Test("ConfigMaps carry examples/quickstart, the demo upstream and the bootstrap `switchboard bootstrap` prints, unchanged")

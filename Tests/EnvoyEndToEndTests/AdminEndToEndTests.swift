@@ -40,15 +40,9 @@ struct AdminEndToEndTests {
         #expect(try await HTTP.get("\(admin)/metrics").body.contains("xds_nack_total{"))
         #expect(try await HTTP.get("http://127.0.0.1:\(port)/").status == 200, "Envoy keeps its last good routes")
 
-        let status = Process()
-        status.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        status.arguments = ["status", "--admin-address", "127.0.0.1:\(adminPort)"]
-        let output = Pipe()
-        status.standardOutput = output
-        try status.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        status.waitUntilExit()
-        #expect(status.terminationStatus == 0)
+        let status = try SwitchboardCommand.run(["status", "--admin-address", "127.0.0.1:\(adminPort)"])
+        let text = status.stdout
+        #expect(status.status == 0)
         #expect(text.contains("HTTPRoute  default/backend"), "\(text)")
         #expect(text.contains("NACK"), "\(text)")
         await envoy.stop()

@@ -1,3 +1,4 @@
+import ControlPlane
 import Foundation
 import Testing
 import XDSTesting
@@ -43,15 +44,8 @@ struct DeployEndToEndTests {
 
     /// Connected Envoys' node IDs, from a replica's /status.
     static func connected(adminPort: Int) async -> [String] {
-        guard let body = try? await HTTP.get("http://127.0.0.1:\(adminPort)/status").body,
-            let status = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-            let envoys = status["envoys"] as? [[String: Any]]
-        else { return [] }
-        return envoys.compactMap { envoy in
-            let types = envoy["types"] as? [String: [String: Any]] ?? [:]
-            let acked = !types.isEmpty && types.values.allSatisfy { $0["acked"] != nil && $0["acked"] as? String == $0["sent"] as? String }
-            return acked ? envoy["nodeID"] as? String : nil
-        }
+        let envoys = (try? await switchboardStatus(adminPort: adminPort))?.envoys ?? []
+        return envoys.filter { !$0.types.isEmpty && $0.types.values.allSatisfy { $0.acked != nil && $0.acked == $0.sent } }.map(\.nodeID)
     }
 
     @Test("replicas are deterministic: an Envoy moved from replica A to B (A killed) gets no changed resource",

@@ -1,3 +1,4 @@
+import ControlPlane
 import Foundation
 import Testing
 import XDSTesting
@@ -78,8 +79,8 @@ struct LiveReloadEndToEndTests {
         // status names the file, line and column, and says its last good content is in effect.
         let status = try await HTTP.get("http://127.0.0.1:\(adminPort)/status").body
         #expect(status.contains("route.yaml:4:1: YAML"), "\(status)")
-        let reload = (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any])?["reload"] as? [String: Any]
-        #expect(reload?["lastKnownGood"] as? [String] == [directory.appendingPathComponent("route.yaml").path], "\(status)")
+        let reload = try AdminStatus.decode(Data(status.utf8)).reload
+        #expect(reload?.lastKnownGood == [directory.appendingPathComponent("route.yaml").path], "\(status)")
 
         // The fix applies.
         try write("route.yaml", route.replacingOccurrences(of: "/v1", with: "/v2"))

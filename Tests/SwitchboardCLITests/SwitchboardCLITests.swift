@@ -2,22 +2,6 @@ import Foundation
 import Testing
 import XDSTesting
 
-/// Runs `switchboard` to completion; returns exit status, stdout and stderr.
-func runSwitchboard(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: switchboardExecutable)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
 func writeConfig(_ files: [String: String]) throws -> URL {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-\(UUID().uuidString)")
     for (name, text) in files {
@@ -37,7 +21,7 @@ struct SwitchboardCLITests {
     @Test("validate: exit 0 on good files; exit 1 with one path:line:col: message per problem")
     func validate() throws {
         let good = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
-        let ok = try runSwitchboard(["validate", good.path])
+        let ok = try SwitchboardCommand.run(["validate", good.path])
         #expect(ok.status == 0)
         #expect(ok.stdout.isEmpty)
 
@@ -45,7 +29,7 @@ struct SwitchboardCLITests {
             "nested/route.yaml": "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  rulez: []\n",
             "broken.yml": "kind: [\n",
         ])
-        let failed = try runSwitchboard(["validate", bad.path])
+        let failed = try SwitchboardCommand.run(["validate", bad.path])
         #expect(failed.status == 1)
         let lines = failed.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 2, "\(lines)")
@@ -57,7 +41,7 @@ struct SwitchboardCLITests {
     func validateWarnings() throws {
         let yaml = gatewayYAML(port: 8080, upstreamPort: 3000).replacingOccurrences(of: "name: backend}]", with: "name: nowhere}]")
         let config = try writeConfig(["gw.yaml": yaml])
-        let result = try runSwitchboard(["validate", config.path])
+        let result = try SwitchboardCommand.run(["validate", config.path])
         #expect(result.status == 0)
         #expect(
             result.stdout.contains(
@@ -68,12 +52,12 @@ struct SwitchboardCLITests {
     @Test("translate prints the xDS resources; bootstrap prints what serve expects")
     func translateAndBootstrap() throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 80, upstreamPort: 3000)])
-        let yaml = try runSwitchboard(["translate", "--config", config.path])
+        let yaml = try SwitchboardCommand.run(["translate", "--config", config.path])
         #expect(yaml.status == 0, "\(yaml.stderr)")
         #expect(yaml.stdout.contains("name: default/eg/http"))
         #expect(yaml.stdout.contains("portValue: 10080"), "port 80 becomes 10080")
         #expect(yaml.stdout.contains("name: httproute/default/backend/rule/0"))
-        let json = try runSwitchboard(["translate", "--config", config.path, "--output", "json"])
+        let json = try SwitchboardCommand.run(["translate", "--config", config.path, "--output", "json"])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(object?.keys.sorted() == ["clusters", "endpoints", "listeners", "routes", "status"])
         let status = object?["status"] as? [String: Any]
@@ -81,11 +65,11 @@ struct SwitchboardCLITests {
         let parent = (route?["parents"] as? [[String: Any]])?.first
         let conditions = parent?["conditions"] as? [[String: String]]
         #expect(conditions?.map { "\($0["type"]!)=\($0["status"]!)" } == ["Accepted=True", "ResolvedRefs=True"])
-        let missing = try runSwitchboard(["translate", "--config", config.path, "--gateway", "default/nope"])
+        let missing = try SwitchboardCommand.run(["translate", "--config", config.path, "--gateway", "default/nope"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("default/eg"))
 
-        let bootstrap = try runSwitchboard(["bootstrap", "--xds-address", "switchboard:18000", "--gateway", "default/eg", "--delta"])
+        let bootstrap = try SwitchboardCommand.run(["bootstrap", "--xds-address", "switchboard:18000", "--gateway", "default/eg", "--delta"])
         #expect(bootstrap.stdout.contains("api_type: DELTA_GRPC"))
         #expect(bootstrap.stdout.contains(#"cluster: "default/eg""#))
         #expect(bootstrap.stdout.contains(#"address: "switchboard", port_value: 18000"#))
@@ -103,15 +87,15 @@ struct SwitchboardCLITests {
               timeout: {tcp: {connectTimeout: 3s}}
             """
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy])
-        let applied = try runSwitchboard(["translate", "--config", config.path])
+        let applied = try SwitchboardCommand.run(["translate", "--config", config.path])
         #expect(applied.stdout.contains("connectTimeout: 3s"), "\(applied.stdout)")
         for flags in [["--disable-backend-traffic-policy"], ["--disable-backend-traffic-policy-in", "default"]] {
-            let disabled = try runSwitchboard(["translate", "--config", config.path] + flags)
+            let disabled = try SwitchboardCommand.run(["translate", "--config", config.path] + flags)
             #expect(disabled.status == 0)
             #expect(disabled.stdout.contains("connectTimeout: 10s"))
             #expect(disabled.stdout.contains("reason: Disabled"))
         }
-        let elsewhere = try runSwitchboard(["translate", "--config", config.path, "--disable-backend-traffic-policy-in", "tenant-b"])
+        let elsewhere = try SwitchboardCommand.run(["translate", "--config", config.path, "--disable-backend-traffic-policy-in", "tenant-b"])
         #expect(elsewhere.stdout.contains("connectTimeout: 3s"))
     }
 
@@ -163,14 +147,14 @@ struct SwitchboardCLITests {
         let serve = try SwitchboardCommand.serve(config: config, xdsPort: try freePort(), adminPort: adminPort)
         defer { if serve.isRunning { serve.terminate() } }
         let address = "127.0.0.1:\(adminPort)"
-        let healthy = await eventually { try runSwitchboard(["health", "--admin-address", address]).status == 0 }
+        let healthy = await eventually { try SwitchboardCommand.run(["health", "--admin-address", address]).status == 0 }
         #expect(healthy)
-        let ready = try runSwitchboard(["health", "--ready", "--admin-address", address])
+        let ready = try SwitchboardCommand.run(["health", "--ready", "--admin-address", address])
         #expect(ready.status == 0 && ready.stdout == "ok\n", "\(ready)")
 
         serve.terminate()
         serve.waitUntilExit()
-        let down = try runSwitchboard(["health", "--admin-address", address])
+        let down = try SwitchboardCommand.run(["health", "--admin-address", address])
         #expect(down.status == 1)
         #expect(down.stderr.contains("http://\(address)/healthz did not answer"), "\(down.stderr)")
     }
