@@ -93,9 +93,9 @@ public enum GatewayTranslator {
                 let ruleSettings = route.rules.map {
                     policies.effective(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
                 }
+                let shares = ruleSettings.map { $0.map(TrafficPolicyTranslation.RouteShare.init) }
                 for hostname in hostnames(listener: listener.hostname, route: route.hostnames) {
-                    let routeNames = add(
-                        route, rules: rules, hostname: hostname, listenerPort: listener.port, settings: ruleSettings)
+                    let routeNames = add(route, rules: rules, hostname: hostname, listenerPort: listener.port, policies: shares)
                     for (rule, settings) in zip(rules, ruleSettings) {
                         guard var cluster = rule.cluster, clusterNames.insert(cluster.name).inserted else { continue }
                         if let settings, settings.problems.isEmpty {
@@ -167,10 +167,10 @@ public enum GatewayTranslator {
     /// The routes of every rule and match of `route` for one hostname.
     static func add(
         _ route: RouteSource, rules: [ResolvedRule], hostname: String, listenerPort: Int,
-        settings: [(settings: TrafficSettings, problems: [String])?]
+        policies: [TrafficPolicyTranslation.RouteShare?]
     ) -> [Route] {
         var routes: [Route] = []
-        for ((rule, resolved), settings) in zip(zip(route.rules, rules), settings) {
+        for ((rule, resolved), policy) in zip(zip(route.rules, rules), policies) {
             let filters = RouteFilters(rule.filters)
             for match in rule.matches {
                 var ir = Route(
@@ -180,14 +180,7 @@ public enum GatewayTranslator {
                 ir.allowsWebSocket = route.upstreamProtocol == .http1
                 filters.apply(to: &ir, listenerPort: listenerPort)
                 RouteTraffic.apply(timeouts: rule.timeouts, retry: rule.retry, to: &ir)
-                if let settings {
-                    // An invalid policy answers 500 on its routes rather than half-apply (Envoy Gateway's rule).
-                    if settings.problems.isEmpty {
-                        TrafficPolicyTranslation.apply(settings.settings, to: &ir)
-                    } else {
-                        ir.action = .directResponse(status: 500)
-                    }
-                }
+                policy?.apply(to: &ir)
                 routes.append(ir)
             }
         }

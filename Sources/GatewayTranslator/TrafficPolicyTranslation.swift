@@ -121,40 +121,67 @@ enum TrafficPolicyTranslation {
 
     /// The route-level part: retry and request timeout (unless the HTTPRoute rule sets its own,
     /// which wins), hash keys, idle and stream timeouts, faults and local rate limits.
-    static func apply(_ settings: TrafficSettings, to route: inout Route) {
-        if route.retry == nil, let retry = settings.retry {
-            var policy = Route.RetryPolicy()
-            policy.numRetries = retry.numRetries
-            policy.numAttemptsPerPriority = retry.numAttemptsPerPriority
-            if let retryOn = retry.retryOn {
-                if !retryOn.triggers.isEmpty { policy.triggers = Array(Set(retryOn.triggers)).sorted() }
-                policy.statusCodes = Array(Set(retryOn.statusCodes)).sorted()
-            }
-            policy.perTryTimeout = retry.perRetryTimeout?.duration
-            policy.backOffBase = retry.backOffBase?.duration
-            policy.backOffMax = retry.backOffMax?.duration
-            route.retry = policy
+    /// What a policy gives each route of a rule, worked out once per rule rather than per match
+    /// and hostname. An invalid policy makes the routes answer 500 instead of half-apply
+    /// (Envoy Gateway's rule).
+    enum RouteShare {
+        case applies(retry: Route.RetryPolicy?, timeout: Duration?, policy: RoutePolicy)
+        case invalid
+
+        init(_ effective: (settings: TrafficSettings, problems: [String])) {
+            self = effective.problems.isEmpty ? TrafficPolicyTranslation.routeShare(effective.settings) : .invalid
         }
-        if route.timeout == nil, let request = settings.timeout?.requestTimeout?.duration { route.timeout = request }
-        route.policy.idleTimeout = settings.timeout?.streamIdleTimeout?.duration
-        route.policy.maxStreamDuration = settings.timeout?.maxStreamDuration?.duration
+
+        /// An HTTPRoute rule's own retry and timeout win over the policy's.
+        func apply(to route: inout Route) {
+            switch self {
+            case .applies(let retry, let timeout, let policy):
+                if route.retry == nil { route.retry = retry }
+                if route.timeout == nil { route.timeout = timeout }
+                route.policy = policy
+            case .invalid:
+                route.action = .directResponse(status: 500)
+            }
+        }
+    }
+
+    static func routeShare(_ settings: TrafficSettings) -> RouteShare {
+        var policy = RoutePolicy()
+        policy.idleTimeout = settings.timeout?.streamIdleTimeout?.duration
+        policy.maxStreamDuration = settings.timeout?.maxStreamDuration?.duration
         if let lb = settings.loadBalancer, lb.type == .consistentHash {
             switch lb.hashKey {
-            case .sourceIP: route.policy.hashKeys = [.sourceIP]
-            case .headers(let names): route.policy.hashKeys = names.map { .header($0) }
-            case .queryParams(let names): route.policy.hashKeys = names.map { .queryParameter($0) }
+            case .sourceIP: policy.hashKeys = [.sourceIP]
+            case .headers(let names): policy.hashKeys = names.map { .header($0) }
+            case .queryParams(let names): policy.hashKeys = names.map { .queryParameter($0) }
             case .cookie(let name, let ttl, let attributes):
                 let sorted = attributes.keys.sorted().map { (name: $0, value: attributes[$0]!) }
-                route.policy.hashKeys = [.cookie(name: name, ttl: ttl?.duration, attributes: sorted)]
+                policy.hashKeys = [.cookie(name: name, ttl: ttl?.duration, attributes: sorted)]
             case nil: break
             }
         }
         if let fault = settings.faultInjection {
-            route.policy.fault = RoutePolicy.Fault(
+            policy.fault = RoutePolicy.Fault(
                 delay: fault.delay?.duration, delayPercent: fault.delayPercentage, abortHTTPStatus: fault.abortHTTPStatus,
                 abortGRPCStatus: fault.abortGRPCStatus, abortPercent: fault.abortPercentage)
         }
-        if let rules = settings.rateLimit?.local { route.policy.rateLimit = rateLimit(rules) }
+        if let rules = settings.rateLimit?.local { policy.rateLimit = rateLimit(rules) }
+        return .applies(retry: settings.retry.map(retryPolicy), timeout: settings.timeout?.requestTimeout?.duration, policy: policy)
+    }
+
+    /// Triggers and codes sorted and de-duplicated, as Envoy Gateway writes them.
+    static func retryPolicy(_ retry: TrafficSettings.Retry) -> Route.RetryPolicy {
+        var policy = Route.RetryPolicy()
+        policy.numRetries = retry.numRetries
+        policy.numAttemptsPerPriority = retry.numAttemptsPerPriority
+        if let retryOn = retry.retryOn {
+            if !retryOn.triggers.isEmpty { policy.triggers = Array(Set(retryOn.triggers)).sorted() }
+            policy.statusCodes = Array(Set(retryOn.statusCodes)).sorted()
+        }
+        policy.perTryTimeout = retry.perRetryTimeout?.duration
+        policy.backOffBase = retry.backOffBase?.duration
+        policy.backOffMax = retry.backOffMax?.duration
+        return policy
     }
 
     static func rateLimit(_ rules: [TrafficSettings.RateLimit.Rule]) -> RoutePolicy.RateLimit {
