@@ -131,11 +131,7 @@ public enum GatewayTranslator {
     /// Whether the listener takes routes of this kind from the route's namespace.
     static func allows(_ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels) -> Bool {
         guard listener.protocol == .http else { return false }
-        switch listener.allowedNamespaces {
-        case "All": return true
-        case "Same": return route.namespace == gateway.namespace
-        default: return listener.namespaceSelector?.matches(namespaces(route.namespace)) ?? false
-        }
+        return listener.namespaces.admits(route.namespace, home: gateway.namespace, labels: namespaces)
     }
 
     /// A namespace's labels (from Namespace objects, plus Kubernetes' automatic name label).

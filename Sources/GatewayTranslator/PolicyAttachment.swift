@@ -248,12 +248,7 @@ struct PolicyAttachment {
             for (key, metadata) in resources.metadata {
                 let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
                 guard parts.count == 3, parts[0] == selector.kind, selector.matches(labels: metadata.labels) else { continue }
-                let allowed =
-                    switch selector.namespacesFrom {
-                    case "All": true
-                    case "Same": parts[1] == policy.namespace
-                    default: selector.namespaceSelector?.matches(resources.labels(ofNamespace: parts[1])) ?? false
-                    }
+                let allowed = selector.namespaces.admits(parts[1], home: policy.namespace, labels: resources.labels(ofNamespace:))
                 let granted =
                     parts[1] == policy.namespace
                     || resources.referenceGrants.permit(

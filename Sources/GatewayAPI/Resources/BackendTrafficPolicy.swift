@@ -10,10 +10,8 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
 
     public struct TargetSelector: Sendable, Equatable {
         public var kind: String
-        /// `Same` (the default), `All` or `Selector`.
-        public var namespacesFrom: String
-        /// With `Selector`: which namespaces' objects may be selected.
-        public var namespaceSelector: LabelSelector?
+        /// Which namespaces' objects may be selected.
+        public var namespaces: NamespaceSelection
         public var selector: LabelSelector
 
         /// Whether an object with these labels is selected (namespaces are checked by the caller).
@@ -115,20 +113,14 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
             reader.report("group", .notAllowed, "\"\(group)\" is not allowed: targets are in group gateway.networking.k8s.io")
         }
         let kind = reader.oneOf("kind", targetKinds, required: true)
-        var from = "Same"
-        var namespaceSelector: LabelSelector?
-        if let namespaces = reader.object("namespaces") {
-            namespaces.allowOnly(["from", "selector"])
-            from = namespaces.oneOf("from", ["Same", "All", "Selector"]) ?? "Same"
-            if from == "Selector" {
-                guard let selector = namespaces.object("selector", required: true) else { return nil }
-                selector.allowOnly(["matchLabels", "matchExpressions"])
-                namespaceSelector = LabelSelector(selector)
-            }
+        var namespaces = NamespaceSelection.same
+        if let object = reader.object("namespaces") {
+            namespaces = NamespaceSelection(object, order: ["Same", "All", "Selector"])
+            if namespaces.selectorMissing { return nil }
         }
         let selector = LabelSelector(reader)
         guard let kind else { return nil }
-        return TargetSelector(kind: kind, namespacesFrom: from, namespaceSelector: namespaceSelector, selector: selector)
+        return TargetSelector(kind: kind, namespaces: namespaces, selector: selector)
     }
 }
 

@@ -13,10 +13,10 @@ public struct Gateway: Sendable, Equatable {
         public var hostname: String?
         public var port: Int
         public var `protocol`: ProtocolType
+        /// `allowedRoutes.namespaces`: the namespaces whose routes may attach.
+        public var namespaces: NamespaceSelection
         /// `allowedRoutes.namespaces.from`: `Same` (the CRD default), `All` or `Selector`.
-        public var allowedNamespaces: String
-        /// With `Selector`: the namespaces whose routes may attach.
-        public var namespaceSelector: LabelSelector?
+        public var allowedNamespaces: String { namespaces.from }
         public var location: SourceLocation
     }
 
@@ -42,18 +42,10 @@ public struct Gateway: Sendable, Equatable {
             let port = reader.int("port", required: true, range: 1...65535)
             let proto = reader.oneOf("protocol", Listener.ProtocolType.allCases.map(\.rawValue), required: true)
                 .flatMap { Listener.ProtocolType(rawValue: $0) }
-            var from = "Same"
-            var namespaceSelector: LabelSelector?
+            var namespaces = NamespaceSelection.same
             if let allowed = reader.object("allowedRoutes") {
                 allowed.allowOnly(["namespaces", "kinds"])
-                if let namespaces = allowed.object("namespaces") {
-                    namespaces.allowOnly(["from", "selector"])
-                    from = namespaces.oneOf("from", ["All", "Same", "Selector"]) ?? "Same"
-                    if from == "Selector", let selector = namespaces.object("selector", required: true) {
-                        selector.allowOnly(["matchLabels", "matchExpressions"])
-                        namespaceSelector = LabelSelector(selector)
-                    }
-                }
+                if let object = allowed.object("namespaces") { namespaces = NamespaceSelection(object, order: ["All", "Same", "Selector"]) }
             }
             guard let name, let port, let proto else { continue }
             if !names.insert(name).inserted {
@@ -65,7 +57,7 @@ public struct Gateway: Sendable, Equatable {
             listeners.append(
                 Listener(
                     name: name, hostname: reader.string("hostname"), port: port, protocol: proto,
-                    allowedNamespaces: from, namespaceSelector: namespaceSelector, location: reader.location))
+                    namespaces: namespaces, location: reader.location))
         }
         guard let className else { return nil }
         self.init(
