@@ -129,7 +129,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "TranslationBenchmark",
-            dependencies: ["ControlPlane", "XDSCache", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ControlPlane", "XDSCache", "XDSTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(

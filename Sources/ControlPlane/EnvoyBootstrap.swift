@@ -40,15 +40,6 @@ public struct EnvoyBootstrap: Sendable {
     }
 
     public init(
-        xdsHost: String, xdsPort: Int, gateway: String, nodeID: String? = nil, delta: Bool = false,
-        adminHost: String = "127.0.0.1", adminPort: Int = 19901
-    ) {
-        self.init(
-            xdsAddresses: [XDSAddress(host: xdsHost, port: xdsPort)], gateway: gateway, nodeID: nodeID, delta: delta,
-            adminHost: adminHost, adminPort: adminPort)
-    }
-
-    public init(
         xdsAddresses: [XDSAddress], gateway: String, nodeID: String? = nil, delta: Bool = false,
         adminHost: String = "127.0.0.1", adminPort: Int = 19901
     ) {

@@ -20,6 +20,12 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private static let output = Mutex(FileHandle.standardError)
+    /// One encoder for every line; its options never change after this.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     public func log(event: LogEvent) {
         var fields: [String: String] = [
@@ -30,9 +36,7 @@ public struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         for (key, value) in merged where fields[key] == nil { fields[key] = "\(value)" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var line = try? encoder.encode(fields) else { return }
+        guard var line = try? Self.encoder.encode(fields) else { return }
         line.append(0x0A)
         Self.output.withLock { $0.write(line) }
     }

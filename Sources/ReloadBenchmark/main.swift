@@ -44,8 +44,7 @@ struct ReloadBenchmark: AsyncParsableCommand {
     }
 
     func measure(envoys count: Int) async throws -> [Double] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reload-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try SwitchboardCommand.temporaryDirectory("reload-bench")
         defer { try? FileManager.default.removeItem(at: directory) }
         let listenerPort = try freePort()
         try TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: 9)
@@ -101,7 +100,7 @@ struct ReloadBenchmark: AsyncParsableCommand {
                         if ContinuousClock.now - saved > .seconds(30) { throw ValidationError("edit \(edit) was not ACKed in 30 s") }
                     }
                     let elapsed = ContinuousClock.now - saved
-                    samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                    samples.append(elapsed.inMilliseconds)
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 for process in processes { await process.stop() }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlPlane
 import Foundation
 import XDSCache
+import XDSTesting
 
 /// Measures the cost of turning files into snapshots: for N HTTPRoutes (each with two rules, a
 /// header match and a Backend of its own) on one Gateway, written as one file per route, the time
@@ -34,7 +35,7 @@ struct TranslationBenchmark: ParsableCommand {
                     throw ValidationError("generated files did not translate: \(resources.diagnostics.prefix(3))")
                 }
                 let sample = (
-                    load: (loaded - start).milliseconds, translate: (translated - loaded).milliseconds,
+                    load: (loaded - start).inMilliseconds, translate: (translated - loaded).inMilliseconds,
                     resources: ResourceType.allCases.reduce(0) { $0 + snapshot[$1].count }
                 )
                 if best == nil || sample.load + sample.translate < best!.load + best!.translate { best = sample }
@@ -48,8 +49,7 @@ struct TranslationBenchmark: ParsableCommand {
     }
 
     static func writeFiles(routes count: Int) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("translate-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try SwitchboardCommand.temporaryDirectory("translate-bench")
         let gateway = """
             apiVersion: gateway.networking.k8s.io/v1
             kind: Gateway
@@ -86,12 +86,5 @@ struct TranslationBenchmark: ParsableCommand {
             try route.write(to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
         }
         return directory
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 }

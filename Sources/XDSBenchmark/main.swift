@@ -83,7 +83,7 @@ struct XDSBenchmark: AsyncParsableCommand {
                 tasks.cancelAll()
                 while let _ = try? await tasks.next() {}
                 return Result(
-                    syncMillis: Self.millis(synced - start), fanOutMillis: Self.millis(done - synced),
+                    syncMillis: (synced - start).inMilliseconds, fanOutMillis: (done - synced).inMilliseconds,
                     bytesPerStream: Double(heapSynced - heapBefore) / Double(count))
             }
         }
@@ -218,9 +218,5 @@ struct XDSBenchmark: AsyncParsableCommand {
         guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = statm.split(separator: " ")
         return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
-    static func millis(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 }

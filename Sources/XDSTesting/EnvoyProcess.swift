@@ -51,7 +51,7 @@ public final class EnvoyProcess: Sendable {
         xdsPort: Int, mode: Mode, nodeID: String, nodeCluster: String, adminPort: Int = 0
     ) -> String {
         EnvoyBootstrap(
-            xdsHost: "127.0.0.1", xdsPort: xdsPort, gateway: nodeCluster, nodeID: nodeID, delta: mode == .delta,
+            xdsAddresses: [.init(host: "127.0.0.1", port: xdsPort)], gateway: nodeCluster, nodeID: nodeID, delta: mode == .delta,
             adminPort: adminPort
         ).yaml()
     }

@@ -132,3 +132,11 @@ private func canBind(_ port: Int) -> Bool {
 public func switchboardStatus(adminPort: Int) async throws -> AdminStatus {
     try AdminStatus.decode(Data(try await HTTP.get("http://127.0.0.1:\(adminPort)/status").body.utf8))
 }
+
+extension Duration {
+    /// In milliseconds, fractions kept: what the benchmarks print.
+    public var inMilliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}

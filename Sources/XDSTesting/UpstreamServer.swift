@@ -113,9 +113,7 @@ private final class NameResponder: ChannelInboundHandler, Sendable {
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
         }
         if let delay {
-            let (seconds, attoseconds) = delay.components
-            let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { respond() }
+            context.eventLoop.scheduleTask(in: TimeAmount(delay)) { respond() }
         } else {
             respond()
         }
