@@ -15,6 +15,9 @@ struct PolicyAttachment {
     }
 
     private(set) var owner: [Target: Int] = [:]
+    /// Route-level policies with `mergeType` merged over a parent policy (indices), worked out
+    /// once in `noteOverrides` rather than again for every rule and listener that uses them.
+    private var merges: [[Int]: (settings: TrafficSettings, problems: [String])] = [:]
     let policies: [BackendTrafficPolicy]
     /// Per policy (same order), its ancestors with their conditions.
     private(set) var statuses: [[PolicyAncestorStatus]]
@@ -104,7 +107,7 @@ struct PolicyAttachment {
         let parent = parentPolicy(gateway: gateway, listener: listener)
         if let routeLevel {
             let policy = policies[routeLevel]
-            if policy.mergeType != nil, let parent { return policy.merged(over: policies[parent]) }
+            if policy.mergeType != nil, let parent { return merges[[routeLevel, parent]] ?? policy.merged(over: policies[parent]) }
             return (policy.settings, policy.settings.problems)
         }
         guard let parent else { return nil }
@@ -169,7 +172,9 @@ struct PolicyAttachment {
             var seen = Set<Int>()
             for (_, parent) in pairs where seen.insert(parent).inserted {
                 let parentPolicy = policies[parent]
-                let problems = policies[index].merged(over: parentPolicy).problems
+                let merged = policies[index].merged(over: parentPolicy)
+                merges[[index, parent]] = merged
+                let problems = merged.problems
                 if problems.isEmpty {
                     add(Condition("Merged", true, "Merged", "Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)"), to: index)
                 } else {
