@@ -102,4 +102,15 @@ public enum SwitchboardCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }
+
+    /// A fresh temporary directory holding these files (name → text; names may have folders).
+    public static func configDirectory(_ prefix: String, files: [String: String]) throws -> URL {
+        let directory = try temporaryDirectory(prefix)
+        for (name, text) in files {
+            let url = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
 }

@@ -12,9 +12,8 @@ import XDSTesting
 struct ReloaderTests {
     @Test("a result over the resource limit is refused and the current snapshots stay; unchanged files push nothing")
     func resourceLimit() throws {
-        let directory = try SwitchboardCommand.temporaryDirectory("reload")
-        try TestManifests.gatewayWithBackend(listenerPort: 8080, upstreamPort: 3000)
-            .write(to: directory.appendingPathComponent("gw.yaml"), atomically: true, encoding: .utf8)
+        let directory = try SwitchboardCommand.configDirectory(
+            "reload", files: ["gw.yaml": TestManifests.gatewayWithBackend(listenerPort: 8080, upstreamPort: 3000)])
         let cache = SnapshotCache()
         let reloader = ConfigReloader(paths: [directory.path], cache: cache, watcher: nil, maxResources: 4, logger: testLogger())
         #expect(reloader.reload().outcome == .applied)

@@ -12,9 +12,8 @@ struct AdminEndToEndTests {
         let port = try freePort()
         let xdsPort = try freePort()
         let adminPort = try freePort()
-        let directory = try SwitchboardCommand.temporaryDirectory("admin")
         let config = TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstream.port)
-        try config.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        let directory = try SwitchboardCommand.configDirectory("admin", files: ["gateway.yaml": config])
         let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort, adminPort: adminPort)
         defer { if serve.isRunning { serve.terminate() } }
         let admin = "http://127.0.0.1:\(adminPort)"

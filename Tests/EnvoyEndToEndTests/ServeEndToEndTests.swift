@@ -11,9 +11,8 @@ struct ServeEndToEndTests {
         defer { Task { await upstream.stop() } }
         let listenerPort = try freePort()
         let xdsPort = try freePort()
-        let directory = try SwitchboardCommand.temporaryDirectory("serve")
-        try TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: upstream.port)
-            .write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        let directory = try SwitchboardCommand.configDirectory(
+            "serve", files: ["gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: upstream.port)])
 
         let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort)
         defer { if serve.isRunning { serve.terminate() } }

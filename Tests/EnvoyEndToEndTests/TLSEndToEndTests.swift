@@ -38,9 +38,8 @@ struct TLSEndToEndTests {
 
         let port = try freePort()
         let xdsPort = try freePort()
-        let directory = try SwitchboardCommand.temporaryDirectory("tls-config")
-        try TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstream.port)
-            .write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        let directory = try SwitchboardCommand.configDirectory(
+            "tls-config", files: ["gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstream.port)])
         let serve = try SwitchboardCommand.serve(
             config: directory, xdsPort: xdsPort,
             extra: [

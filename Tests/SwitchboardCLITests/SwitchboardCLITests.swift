@@ -3,13 +3,7 @@ import Testing
 import XDSTesting
 
 func writeConfig(_ files: [String: String]) throws -> URL {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-\(UUID().uuidString)")
-    for (name, text) in files {
-        let url = directory.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-    }
-    return directory
+    try SwitchboardCommand.configDirectory("switchboard", files: files)
 }
 
 func gatewayYAML(port: Int, upstreamPort: Int) -> String {
