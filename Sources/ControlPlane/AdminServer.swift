@@ -34,6 +34,8 @@ public struct AdminStatus: Codable, Sendable {
     }
 
     public var ready: Bool
+    /// Configuration paths not being watched right now (edits to them go unseen until they are).
+    public var unwatched: [String]?
     public var reload: Reload?
     /// The translator's status report as JSON (Gateway API shapes).
     public var resources: JSONValue?
@@ -90,8 +92,8 @@ public enum AdminServer {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
-            let ready = isReady(reloader.lastResult, cache: cache)
-            return text(ready ? "ready\n" : "no configuration loaded yet\n", status: ready ? .ok : .serviceUnavailable)
+            if let problem = notReady(reloader, cache: cache) { return text(problem + "\n", status: .serviceUnavailable) }
+            return text("ready\n", status: .ok)
         }
         router.get("/metrics") { _, _ -> Response in
             var response = text(metrics(), status: .ok)
@@ -130,9 +132,16 @@ public enum AdminServer {
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    /// Ready once something is served, or the last load succeeded (even with no Gateway in it).
-    static func isReady(_ result: ConfigReloader.Result?, cache: SnapshotCache) -> Bool {
-        !cache.nodeGroups.isEmpty || result.map { $0.outcome != .failed } == true
+    /// Ready once something is served, or the last load succeeded (even with no Gateway in it),
+    /// and while every configuration path is watched: a replica that cannot see edits serves
+    /// stale configuration, so it leaves the load balancer until it can. Nil when ready, else why not.
+    static func notReady(_ reloader: ConfigReloader, cache: SnapshotCache) -> String? {
+        let unwatched = reloader.unwatched
+        if !unwatched.isEmpty { return "not watching the configuration: " + unwatched.joined(separator: "; ") }
+        if cache.nodeGroups.isEmpty && reloader.lastResult.map({ $0.outcome != .failed }) != true {
+            return "no configuration loaded yet"
+        }
+        return nil
     }
 
     public static func status(reloader: ConfigReloader, cache: SnapshotCache, registry: StreamRegistry) -> AdminStatus {
@@ -156,7 +165,7 @@ public enum AdminServer {
                     }))
         }
         return AdminStatus(
-            ready: isReady(result, cache: cache),
+            ready: notReady(reloader, cache: cache) == nil, unwatched: reloader.unwatched,
             reload: result.map {
                 AdminStatus.Reload(
                     outcome: $0.outcome.rawValue, at: $0.at, diagnostics: $0.diagnostics.map(\.description),

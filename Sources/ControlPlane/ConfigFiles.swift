@@ -1,52 +1,177 @@
 import Foundation
 import GatewayAPI
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Finds and reads the operator's configuration files: `*.yaml`, `*.yml` and `*.json` under the
 /// given paths (directories recursively, in name order, so every run sees the same order).
+///
+/// A file or directory that exists but cannot be read (permissions, an I/O error, invalid UTF-8,
+/// too large) is a problem with a diagnostic, never the same as a deleted one: `serve` keeps its
+/// last good content, `validate` fails on it. Only a name that is gone is gone.
 public enum ConfigFiles {
     public struct ReadError: Error, CustomStringConvertible {
         public let description: String
     }
 
+    /// The default of `--max-file-size`, shared by `serve` and `validate` so they agree.
+    public static let defaultMaxFileBytes = 16 << 20
+
     static let extensions: Set<String> = ["yaml", "yml", "json"]
 
-    public static func list(_ paths: [String]) throws -> [String] {
-        var files: [String] = []
-        let manager = FileManager.default
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw ReadError(description: "\(path): no such file or directory")
-            }
-            guard isDirectory.boolValue else {
-                files.append(path)
-                continue
-            }
-            guard let walker = manager.enumerator(atPath: path) else {
-                throw ReadError(description: "\(path): cannot list the directory")
-            }
-            var found: [String] = []
-            for case let relative as String in walker {
-                // Hidden names anywhere in the path are skipped: editor swap files, and a
-                // ConfigMap's `..data` and `..2026_…` internals (its visible files link into them).
-                if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-                if extensions.contains((relative as NSString).pathExtension.lowercased()) {
-                    found.append((path as NSString).appendingPathComponent(relative))
-                }
-            }
-            files += found.sorted()
-        }
-        return files
+    /// What a walk of the paths found.
+    public struct Listing: Sendable {
+        /// Configuration files, in load order.
+        public var files: [String] = []
+        /// Directories under the paths that exist but could not be listed: what was in them
+        /// is unknown, not gone.
+        public var unreadableDirectories: [Diagnostic] = []
     }
 
-    /// Reads and decodes every file under `paths`.
-    public static func load(_ paths: [String]) throws -> ResourceSet {
-        let files = try list(paths).map { path in
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ReadError(description: "\(path): cannot read the file")
+    /// Lists the files under `paths`. Throws when a path itself does not exist (a missing
+    /// `--config` is an error, not an empty configuration).
+    public static func list(_ paths: [String]) throws -> Listing {
+        var listing = Listing()
+        for path in paths {
+            var status = stat()
+            guard stat(path, &status) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw ReadError(description: "\(path): \(reason)")
             }
-            return (path: path, contents: String(decoding: data, as: UTF8.self))
+            guard status.st_mode & S_IFMT == S_IFDIR else {
+                listing.files.append(path)
+                continue
+            }
+            var found: [String] = []
+            walk(path, into: &found, problems: &listing.unreadableDirectories)
+            listing.files += found.sorted()
         }
-        return ResourceSet.load(files)
+        return listing
+    }
+
+    /// Every configuration file under `directory`. Hidden names anywhere in the path are skipped:
+    /// editor swap files, and a ConfigMap's `..data` and `..2026_…` internals (its visible files
+    /// link into them). Symbolic links to directories are not followed (no cycles).
+    private static func walk(_ directory: String, into found: inout [String], problems: inout [Diagnostic]) {
+        guard let handle = opendir(directory) else {
+            let reason = String(cString: strerror(errno))
+            if errno == ENOENT { return }  // removed while we walked: gone
+            problems.append(
+                Diagnostic(
+                    location: SourceLocation(file: directory, line: 1, column: 1), code: .unreadable, field: "",
+                    message: "cannot list the directory: \(reason); its files keep their last good content "
+                        + "(check its permissions)"))
+            return
+        }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix(".") { continue }
+            let path = (directory as NSString).appendingPathComponent(name)
+            var status = stat()
+            guard lstat(path, &status) == 0 else { continue }  // gone since readdir
+            if status.st_mode & S_IFMT == S_IFDIR {
+                walk(path, into: &found, problems: &problems)
+            } else if extensions.contains((name as NSString).pathExtension.lowercased()) {
+                found.append(path)
+            }
+        }
+    }
+
+    /// One file as read from disk.
+    public enum Contents: Sendable {
+        case text(String)
+        /// The name no longer exists (deleted between listing and reading).
+        case vanished
+        /// It exists but cannot be used; the diagnostic says why and what to do.
+        case problem(Diagnostic)
+    }
+
+    /// Reads one file: regular files only, at most `maxFileBytes`, valid UTF-8.
+    public static func read(_ path: String, maxFileBytes: Int) -> Contents {
+        func problem(_ message: String, line: Int = 1, column: Int = 1) -> Contents {
+            .problem(
+                Diagnostic(
+                    location: SourceLocation(file: path, line: line, column: column), code: .unreadable, field: "",
+                    message: message))
+        }
+        // Non-blocking, so a FIFO that happens to be named *.yaml cannot hang the reload.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return .vanished }
+            return problem("cannot read the file: \(String(cString: strerror(errno))) (check its permissions)")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            return problem("cannot read the file: \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            return problem("not a regular file; configuration files must be regular files (or links to them)")
+        }
+        let size = Int(status.st_size)
+        if size > maxFileBytes {
+            return problem("the file is \(size) bytes; files over \(maxFileBytes) bytes are not read (--max-file-size)")
+        }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, size - filled) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return problem("cannot read the file: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }  // shrank while being read: what is there is what a reload sees
+            filled += count
+        }
+        bytes.removeSubrange(filled...)
+        if let invalid = firstInvalidUTF8(bytes) {
+            return problem(
+                "invalid UTF-8 at byte \(invalid.offset + 1): configuration files must be UTF-8 (re-save the file as UTF-8)",
+                line: invalid.line, column: invalid.column)
+        }
+        return .text(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Where the first byte that is not valid UTF-8 is (column in characters), or nil when all
+    /// of it is.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> (offset: Int, line: Int, column: Int)? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        loop: while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .error: break loop
+            case .emptyInput: return nil
+            }
+        }
+        let before = bytes[..<offset]
+        let lineStart = (before.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        // Characters on the line so far: every byte that does not continue a sequence.
+        let column = bytes[lineStart..<offset].filter { $0 & 0xC0 != 0x80 }.count + 1
+        return (offset, before.count { $0 == UInt8(ascii: "\n") } + 1, column)
+    }
+
+    /// Reads and decodes every file under `paths`, as `serve` would on its first load: a file or
+    /// directory that cannot be read is a diagnostic.
+    public static func load(_ paths: [String], maxFileBytes: Int = defaultMaxFileBytes) throws -> ResourceSet {
+        let listing = try list(paths)
+        var files: [(path: String, contents: String)] = []
+        var problems = listing.unreadableDirectories
+        for path in listing.files {
+            switch read(path, maxFileBytes: maxFileBytes) {
+            case .text(let text): files.append((path, text))
+            case .vanished: continue
+            case .problem(let diagnostic): problems.append(diagnostic)
+            }
+        }
+        var resources = ResourceSet.load(files)
+        resources.diagnostics = (resources.diagnostics + problems).sorted()
+        return resources
     }
 }

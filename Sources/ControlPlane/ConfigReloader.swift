@@ -45,7 +45,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     /// `convergence`: records how long Envoys take to ACK what a file change produced.
     public init(
         paths: [String], cache: SnapshotCache, watcher: FileWatcher?, options: GatewayTranslator.Options = .init(),
-        convergence: ConvergenceTracker? = nil, maxFileBytes: Int = 16 << 20, maxResources: Int = 500_000, logger: Logger
+        convergence: ConvergenceTracker? = nil, maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes, maxResources: Int = 500_000, logger: Logger
     ) {
         self.convergence = convergence
         self.maxResources = maxResources
@@ -57,6 +57,10 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     }
 
     public var lastResult: Result? { last.withLock { $0 } }
+
+    /// Watched paths that are not being watched right now (edits to them go unseen), one line
+    /// each; empty when all are, or when not watching.
+    public var unwatched: [String] { watcher?.health.unwatched ?? [] }
 
     /// Reads the files and sets the snapshots. Never throws: a failure keeps what Envoy runs.
     @discardableResult

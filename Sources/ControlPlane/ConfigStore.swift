@@ -21,11 +21,12 @@ public struct ConfigStore: Sendable {
     }
 
     private struct Entry: Sendable {
-        /// What is on disk now.
-        var current: String
+        /// What is on disk now; nil when it exists but cannot be read (or its directory cannot be
+        /// listed).
+        var current: String?
         var currentProblems: [Diagnostic]
-        /// What is in effect.
-        var effective: String
+        /// What is in effect; nil for a file that was never readable.
+        var effective: String?
     }
 
     private var entries: [String: Entry] = [:]
@@ -34,7 +35,7 @@ public struct ConfigStore: Sendable {
     /// exhaust memory.
     public let maxFileBytes: Int
 
-    public init(paths: [String], maxFileBytes: Int = 16 << 20) {
+    public init(paths: [String], maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes) {
         self.paths = paths
         self.maxFileBytes = maxFileBytes
     }
@@ -43,40 +44,55 @@ public struct ConfigStore: Sendable {
     /// whether its new content takes effect; then every file's effective content is loaded
     /// together, since duplicates and references span files. (A per-file cache of decoded
     /// objects would spare re-parsing unchanged files on each reload.)
+    ///
+    /// A file that cannot be read, and every known file under a directory that cannot be listed,
+    /// keeps its last good content: unreadable is not deleted.
     public mutating func refresh() throws -> Refresh {
-        let files = try ConfigFiles.list(paths)
+        let listing = try ConfigFiles.list(paths)
+        let blockedDirectories = listing.unreadableDirectories.map { $0.location.file + "/" }
+        let listed = Set(listing.files)
+        let blocked = entries.keys.filter { path in
+            !listed.contains(path) && blockedDirectories.contains { path.hasPrefix($0) }
+        }.sorted()
+        let files = listing.files + blocked
         var next: [String: Entry] = [:]
-        var changed = Set(entries.keys) != Set(files)
-        for path in files {
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            let tooLarge = size > maxFileBytes
-            guard let data = tooLarge ? Data("# too large".utf8) : FileManager.default.contents(atPath: path) else { continue }  // vanished
-            let text = tooLarge ? "# \(size) bytes" : String(decoding: data, as: UTF8.self)
-            if let entry = entries[path], entry.current == text {
-                next[path] = entry
-                continue
-            }
-            let problems =
-                tooLarge
-                ? [
-                    Diagnostic(
-                        location: SourceLocation(file: path, line: 1, column: 1), code: .outOfRange, field: "",
-                        message: "the file is \(size) bytes; files over \(maxFileBytes) bytes are not read (--max-file-size)")
-                ]
-                : ResourceSet.load([(path, text)]).diagnostics
-            let previous = entries[path]
-            // A file with problems keeps its last good content, if it ever had one.
-            let effective = problems.isEmpty || previous == nil ? text : previous!.effective
-            if effective != previous?.effective { changed = true }
-            next[path] = Entry(current: text, currentProblems: problems, effective: effective)
+        for path in blocked {
+            next[path] = Entry(current: nil, currentProblems: [], effective: entries[path]?.effective)
         }
+        for path in listing.files {
+            let previous = entries[path]
+            switch ConfigFiles.read(path, maxFileBytes: maxFileBytes) {
+            case .vanished:
+                continue
+            case .problem(let diagnostic):
+                next[path] = Entry(current: nil, currentProblems: [diagnostic], effective: previous?.effective)
+            case .text(let text):
+                if let previous, previous.current == text {
+                    next[path] = previous
+                    continue
+                }
+                let problems = ResourceSet.load([(path, text)]).diagnostics
+                // A file with problems keeps its last good content, if it ever had one.
+                let effective = problems.isEmpty || previous?.effective == nil ? text : previous?.effective
+                next[path] = Entry(current: text, currentProblems: problems, effective: effective)
+            }
+        }
+        let changed =
+            Set(entries.keys.filter { entries[$0]?.effective != nil })
+            != Set(next.keys.filter { next[$0]?.effective != nil })
+            || next.contains { $0.value.effective != entries[$0.key]?.effective }
         entries = next
-        let ordered = files.compactMap { path in entries[path].map { (path: path, contents: $0.effective) } }
+        let ordered = files.compactMap { path in entries[path]?.effective.map { (path: path, contents: $0) } }
         var resources = ResourceSet.load(ordered)
-        let held = files.filter { entries[$0].map { $0.effective != $0.current } ?? false }
-        // Problems of held-back files are those of the new content, not of the content in effect.
-        resources.diagnostics = (resources.diagnostics.filter { !held.contains($0.location.file) }
-            + held.flatMap { entries[$0]!.currentProblems }).sorted()
+        let held = files.filter { entries[$0].map { $0.effective != nil && $0.effective != $0.current } ?? false }
+        let notCurrent = Set(
+            files.filter { entries[$0].map { $0.current == nil || $0.effective != $0.current } ?? false })
+        // Problems of files not loaded as they are now are those of what is on disk, not of the
+        // content in effect.
+        resources.diagnostics =
+            (resources.diagnostics.filter { !notCurrent.contains($0.location.file) }
+            + files.filter(notCurrent.contains).flatMap { entries[$0]!.currentProblems }
+            + listing.unreadableDirectories).sorted()
         return Refresh(resources: resources, diagnostics: resources.diagnostics, heldBack: held, changed: changed)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,6 +11,11 @@ import Glibc
 /// first), as Istio debounces. Covers editors' patterns: atomic rename, truncate-then-write,
 /// new subdirectories, deletions, and ConfigMap-style `..data` symlink swaps (a rename in the
 /// watched directory).
+///
+/// A watched path that disappears and comes back (`rm -rf` and recreate, a swapped symlink, a
+/// new mount) is watched again, and a change is signalled; until then `health` says what is not
+/// watched. In inotify mode a file still open for writing holds the signal back (up to
+/// `maxWriteWait`), so a slow in-place write is not applied half-written.
 public struct FileWatcher: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// Linux inotify on every directory, recursively.
@@ -22,34 +28,46 @@ public struct FileWatcher: Sendable {
     public var mode: Mode
     public var debounce: Duration
     public var maxWait: Duration
-    /// How often `poll` mode rescans.
+    /// The longest a signal waits for files still open for writing (inotify mode).
+    public var maxWriteWait: Duration
+    /// How often `poll` mode rescans, and how often inotify mode checks that its paths are
+    /// still the ones it watches.
     public var pollInterval: Duration
+    /// What is not being watched right now; shared with every copy of this watcher.
+    public let health: WatchHealth
 
     public init(
-        paths: [String], mode: Mode = .inotify, debounce: Duration = .milliseconds(100), maxWait: Duration = .seconds(1),
-        pollInterval: Duration = .milliseconds(100)
+        paths: [String], mode: Mode = .inotify, debounce: Duration = .milliseconds(100),
+        maxWait: Duration = .seconds(1),
+        maxWriteWait: Duration = .seconds(10), pollInterval: Duration = .milliseconds(100)
     ) {
         self.paths = paths
         self.mode = mode
         self.debounce = debounce
         self.maxWait = maxWait
+        self.maxWriteWait = maxWriteWait
         self.pollInterval = pollInterval
+        self.health = WatchHealth(paths: paths)
     }
 
     /// Debounced change signals until the stream is dropped; each carries when the burst's
-    /// first event was seen (where convergence time starts).
+    /// first event was seen (where convergence time starts). The paths are being watched when
+    /// this returns: a change made after it is signalled.
     public func changes() -> AsyncStream<ContinuousClock.Instant> {
-        let (stream, continuation) = AsyncStream.makeStream(of: ContinuousClock.Instant.self, bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ContinuousClock.Instant.self, bufferingPolicy: .bufferingNewest(1))
         let stop = Stopper()
         continuation.onTermination = { _ in stop.stop() }
         let watcher = self
         #if canImport(Glibc)
         if mode == .inotify, let inotify = Inotify(paths: paths) {
+            _ = inotify.rearmIfMoved(health: health)
             Thread.detachNewThread { watcher.runInotify(inotify, stop: stop) { continuation.yield($0) } }
             return stream
         }
         #endif
-        Thread.detachNewThread { watcher.runPolling(stop: stop) { continuation.yield($0) } }
+        let first = fingerprint()
+        Thread.detachNewThread { watcher.runPolling(from: first, stop: stop) { continuation.yield($0) } }
         return stream
     }
 
@@ -59,10 +77,11 @@ public struct FileWatcher: Sendable {
         var stopped: Bool { flag.load(ordering: .relaxed) }
     }
 
-    /// Collapses a burst of events into one signal.
+    /// Collapses a burst of events into one signal. Pure: every instant is given to it.
     struct Debouncer {
         let debounce: Duration
         let maxWait: Duration
+        var maxWriteWait: Duration = .seconds(10)
         var first: ContinuousClock.Instant?
         var last: ContinuousClock.Instant?
 
@@ -71,31 +90,38 @@ public struct FileWatcher: Sendable {
             last = now
         }
 
-        /// When the burst is over, or nil when nothing is pending.
-        var due: ContinuousClock.Instant? {
+        /// When the burst is over, or nil when nothing is pending. While files are open for
+        /// writing it is over when they are closed, or at the latest `maxWriteWait` after the
+        /// first event.
+        func due(writing: Bool = false) -> ContinuousClock.Instant? {
             guard let first, let last else { return nil }
+            if writing { return first + maxWriteWait }
             return min(last + debounce, first + maxWait)
         }
 
         /// The burst's first event when the burst is over, else nil.
-        mutating func fireIfDue(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
-            guard let due, now >= due, let started = first else { return nil }
+        mutating func fireIfDue(at now: ContinuousClock.Instant, writing: Bool = false) -> ContinuousClock.Instant? {
+            guard let due = due(writing: writing), now >= due, let started = first else { return nil }
             first = nil
             last = nil
             return started
         }
     }
 
-    private func runPolling(stop: Stopper, signal: (ContinuousClock.Instant) -> Void) {
+    private func runPolling(from first: [String: String], stop: Stopper, signal: (ContinuousClock.Instant) -> Void) {
         var debouncer = Debouncer(debounce: debounce, maxWait: maxWait)
-        var previous = fingerprint()
+        var previous = first
         while !stop.stopped {
-            Thread.sleep(forTimeInterval: Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: pollInterval.timeInterval)
             let now = ContinuousClock.now
             let current = fingerprint()
             if current != previous {
                 previous = current
                 debouncer.event(at: now)
+            }
+            for path in paths {
+                health.set(
+                    path, problem: FileManager.default.fileExists(atPath: path) ? nil : WatchHealth.missing(path))
             }
             if let started = debouncer.fireIfDue(at: now) { signal(started) }
         }
@@ -108,7 +134,9 @@ public struct FileWatcher: Sendable {
         for path in paths {
             var names = [path]
             if let walker = manager.enumerator(atPath: path) {
-                for case let relative as String in walker { names.append((path as NSString).appendingPathComponent(relative)) }
+                for case let relative as String in walker {
+                    names.append((path as NSString).appendingPathComponent(relative))
+                }
             }
             for name in names {
                 let resolved = (name as NSString).resolvingSymlinksInPath
@@ -124,58 +152,149 @@ public struct FileWatcher: Sendable {
     #if canImport(Glibc)
     private func runInotify(_ inotify: Inotify, stop: Stopper, signal: (ContinuousClock.Instant) -> Void) {
         defer { inotify.close() }
-        var debouncer = Debouncer(debounce: debounce, maxWait: maxWait)
+        var debouncer = Debouncer(debounce: debounce, maxWait: maxWait, maxWriteWait: maxWriteWait)
+        var nextCheck = ContinuousClock.now + pollInterval
         while !stop.stopped {
-            var timeout: Int32 = 200
-            if let due = debouncer.due {
-                let remaining = due - ContinuousClock.now
-                timeout = Int32(max(1, min(200, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)))
+            var timeout = pollInterval
+            if let due = debouncer.due(writing: inotify.writing) { timeout = min(timeout, due - .now) }
+            if inotify.wait(timeoutMilliseconds: Int32(max(1, min(1000, timeout.wholeMilliseconds)))) {
+                debouncer.event(at: .now)
             }
-            if inotify.wait(timeoutMilliseconds: timeout) { debouncer.event(at: .now) }
-            if let started = debouncer.fireIfDue(at: .now) { signal(started) }
+            if ContinuousClock.now >= nextCheck {
+                nextCheck = .now + pollInterval
+                // A path that came back, or now names another directory, is watched anew: what
+                // is in it now was never seen.
+                if inotify.rearmIfMoved(health: health) { debouncer.event(at: .now) }
+            }
+            if let started = debouncer.fireIfDue(at: .now, writing: inotify.writing) {
+                // Past maxWriteWait a writer that never closes no longer holds later signals.
+                inotify.forgetWrites()
+                signal(started)
+            }
         }
     }
     #endif
 }
 
+/// Which watched paths are not being watched right now, and why: shown in status, in the
+/// `config_watch_healthy` gauge, and it makes `/readyz` fail, since edits to them go unseen.
+public final class WatchHealth: Sendable {
+    private let problems = Mutex<[String: String]>([:])
+    private let paths: [String]
+
+    init(paths: [String]) {
+        self.paths = paths
+    }
+
+    func set(_ path: String, problem: String?) {
+        let healthy = problems.withLock { problems in
+            problems[path] = problem
+            return problems.isEmpty
+        }
+        WatchMetrics.healthy.record(healthy ? 1 : 0)
+    }
+
+    static func missing(_ path: String) -> String { "\(path) does not exist; watching for it to come back" }
+
+    /// One line per path not being watched; empty when all are.
+    public var unwatched: [String] {
+        problems.withLock { problems in paths.compactMap { problems[$0] } }
+    }
+}
+
+enum WatchMetrics {
+    static let healthy = Gauge(label: "config_watch_healthy")
+}
+
+extension Duration {
+    var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
 #if canImport(Glibc)
-/// One inotify instance watching directories recursively; new subdirectories are added as they appear.
+/// One inotify instance watching directories recursively; new subdirectories are added as they
+/// appear, and a root that is replaced is watched again (`rearmIfMoved`).
 final class Inotify: @unchecked Sendable {
     // Used only from the watcher's own thread after creation.
     private let descriptor: Int32
     private var watched: [Int32: String] = [:]
+    /// Each root and the directory it resolved to when its watches were set (device, inode).
+    private var roots: [(path: String, identity: [UInt]?)]
+    /// Files written to and not yet closed (watch handle and name).
+    private var openForWriting: Set<String> = []
     private static let mask: UInt32 = UInt32(
-        IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+        IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF
+            | IN_MOVE_SELF)
 
     init?(paths: [String]) {
         descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else { return nil }
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            // A single file is watched through its directory, which sees renames onto it.
-            addRecursively(isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent)
-        }
-        if watched.isEmpty {
-            Glibc.close(descriptor)
-            return nil
-        }
+        roots = paths.map { ($0, nil) }
     }
 
-    private func addRecursively(_ directory: String) {
-        let target = directory.isEmpty ? "." : directory
-        let handle = inotify_add_watch(descriptor, target, Self.mask)
-        if handle >= 0 { watched[handle] = target }
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: target) else { return }
+    /// Whether a write to a watched file is in progress (written and not closed yet).
+    var writing: Bool { !openForWriting.isEmpty }
+
+    func forgetWrites() { openForWriting = [] }
+
+    /// The directory a root is watched through: itself, or a single file's directory (which
+    /// sees renames onto the file).
+    private static func directory(of path: String) -> String {
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
+            let parent = (path as NSString).deletingLastPathComponent
+            return parent.isEmpty ? "." : parent
+        }
+        return path
+    }
+
+    private static func identity(of directory: String) -> [UInt]? {
+        var status = stat()
+        guard stat(directory, &status) == 0 else { return nil }
+        return [UInt(status.st_dev), UInt(status.st_ino)]
+    }
+
+    /// Checks every root; when one is gone, came back or resolves to another directory, drops
+    /// every watch and sets them again. Returns whether it did (what is there now is news).
+    func rearmIfMoved(health: WatchHealth) -> Bool {
+        let now = roots.map { Self.identity(of: Self.directory(of: $0.path)) }
+        guard now != roots.map(\.identity) else { return false }
+        for handle in watched.keys { inotify_rm_watch(descriptor, handle) }
+        watched = [:]
+        openForWriting = []
+        for index in roots.indices {
+            roots[index].identity = now[index]
+            let path = roots[index].path
+            guard now[index] != nil else {
+                health.set(path, problem: WatchHealth.missing(path))
+                continue
+            }
+            let failure = addRecursively(Self.directory(of: path))
+            health.set(path, problem: failure.map { "cannot watch \(path): \($0)" })
+        }
+        return true
+    }
+
+    /// Watches `directory` and everything under it; the first failure, if any (e.g. the
+    /// inotify watch limit).
+    @discardableResult
+    private func addRecursively(_ directory: String) -> String? {
+        let handle = inotify_add_watch(descriptor, directory, Self.mask)
+        guard handle >= 0 else {
+            let reason = String(cString: strerror(errno))
+            return errno == ENOSPC ? "\(reason) (raise fs.inotify.max_user_watches, or use --watch-mode poll)" : reason
+        }
+        watched[handle] = directory
+        var failure: String?
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
         for name in names {
-            let path = (target as NSString).appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-                !watched.values.contains(path)
-            {
-                addRecursively(path)
+            let path = (directory as NSString).appendingPathComponent(name)
+            var status = stat()
+            if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR, !watched.values.contains(path) {
+                failure = failure ?? addRecursively(path)
             }
         }
+        return failure
     }
 
     /// Waits up to `timeoutMilliseconds` for events; true when any arrived. New directories
@@ -196,11 +315,19 @@ final class Inotify: @unchecked Sendable {
                     return (event.wd, event.mask, Int(event.len))
                 }
                 let nameStart = offset + MemoryLayout<inotify_event>.size
-                if mask & UInt32(IN_ISDIR) != 0, mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, let parent = watched[handle] {
-                    let nameBytes = buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 }
-                    addRecursively((parent as NSString).appendingPathComponent(String(decoding: nameBytes, as: UTF8.self)))
+                let name = String(decoding: buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 }, as: UTF8.self)
+                if mask & UInt32(IN_ISDIR) != 0, mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0,
+                    let parent = watched[handle]
+                {
+                    addRecursively((parent as NSString).appendingPathComponent(name))
                 }
-                if mask & UInt32(IN_IGNORED) != 0 { watched.removeValue(forKey: handle) }
+                let key = "\(handle)/\(name)"
+                if mask & UInt32(IN_MODIFY) != 0 { openForWriting.insert(key) }
+                if mask & UInt32(IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM) != 0 { openForWriting.remove(key) }
+                if mask & UInt32(IN_IGNORED) != 0 {
+                    watched.removeValue(forKey: handle)
+                    openForWriting = openForWriting.filter { !$0.hasPrefix("\(handle)/") }
+                }
                 offset = nameStart + length
             }
         }

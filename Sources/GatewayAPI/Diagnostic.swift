@@ -29,6 +29,10 @@ public struct Diagnostic: Error, Sendable, Hashable, Comparable, CustomStringCon
         case unknownField
         case duplicateName
         case unknownKind
+        /// The file or directory exists but cannot be read (permissions, I/O, invalid UTF-8, size).
+        case unreadable
+        /// The YAML expands to more than the loader accepts (alias bombs).
+        case tooLarge
     }
 
     public var location: SourceLocation

@@ -69,14 +69,24 @@ public func runProcess(_ executable: String, _ arguments: [String], in directory
 /// A `switchboard` process run as an operator would run it.
 public enum SwitchboardCommand {
     /// Starts `switchboard serve` on the given config directory; the caller terminates it. The
-    /// admin server listens on `adminPort`, or on a free port when nil.
-    public static func serve(config: URL, xdsPort: Int, adminPort: Int? = nil, extra: [String] = []) throws -> Process {
+    /// admin server listens on `adminPort`, or on a free port when nil. `unprivileged`: run as
+    /// user `nobody` when the tests run as root (file permissions do not stop root), through
+    /// `setpriv`, which execs in place (terminating the process stops serve).
+    public static func serve(
+        config: URL, xdsPort: Int, adminPort: Int? = nil, extra: [String] = [], unprivileged: Bool = false
+    ) throws -> Process {
         let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
-        serve.arguments = [
+        let arguments = [
             "serve", "--config", config.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning",
             "--admin-address", "127.0.0.1:\(try adminPort ?? freePort())",
         ] + extra
+        if unprivileged && geteuid() == 0 {
+            serve.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            serve.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", switchboardExecutable] + arguments
+        } else {
+            serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
+            serve.arguments = arguments
+        }
         try serve.run()
         return serve
     }

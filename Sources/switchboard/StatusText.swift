@@ -10,6 +10,7 @@ import FoundationNetworking
 enum StatusText {
     static func render(_ status: AdminStatus) -> String {
         var out = ""
+        for problem in status.unwatched ?? [] { out += "WATCH   not watching: \(problem)\n" }
         if let reload = status.reload {
             out += "RELOAD  \(reload.outcome) at \(ISO8601DateFormatter().string(from: reload.at))\n"
             if let error = reload.error { out += "  error: \(error)\n" }

@@ -92,8 +92,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most ADS streams served at once; more are refused with RESOURCE_EXHAUSTED.")
     var maxStreams = 10000
 
-    @Option(help: "Largest configuration file read, in bytes (larger ones keep their last good content).")
-    var maxFileSize = 16 << 20
+    @OptionGroup var files: FileOptions
 
     @Option(help: "Most xDS resources one Gateway may produce; a larger result is refused and Envoys keep theirs.")
     var maxResources = 500_000
@@ -151,7 +150,7 @@ struct Serve: AsyncParsableCommand {
             }
         let reloader = ConfigReloader(
             paths: configs, cache: cache, watcher: watcher, options: policy.translatorOptions,
-            convergence: ConvergenceTracker(registry: registry), maxFileBytes: maxFileSize, maxResources: maxResources,
+            convergence: ConvergenceTracker(registry: registry), maxFileBytes: files.maxFileSize, maxResources: maxResources,
             logger: Logger(label: "switchboard.config"))
         let first = reloader.reload()
         if first.outcome == .failed {
@@ -188,6 +187,13 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// How configuration files are read; `serve`, `validate` and `translate` share it, so a file
+/// `validate` passes is one `serve` reads.
+struct FileOptions: ParsableArguments {
+    @Option(help: "Largest configuration file read, in bytes (a larger one is a problem; serve keeps its last good content).")
+    var maxFileSize = ConfigFiles.defaultMaxFileBytes
+}
+
 /// Server switches for BackendTrafficPolicy, as KubeLB offers them (multi-tenant operators).
 struct PolicyOptions: ParsableArguments {
     @Flag(help: "Ignore every BackendTrafficPolicy (each gets a condition saying so).")
@@ -209,11 +215,13 @@ struct Validate: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup var files: FileOptions
+
     @Argument(help: "Files or directories.")
     var paths: [String]
 
     func run() throws {
-        let resources = try ConfigFiles.load(paths)
+        let resources = try ConfigFiles.load(paths, maxFileBytes: files.maxFileSize)
         for diagnostic in resources.diagnostics { print(diagnostic) }
         // Dangling references are status, not load errors (as in Envoy Gateway): shown, not fatal.
         let status = GatewayTranslator.translate(resources, options: policy.translatorOptions).status
@@ -236,11 +244,13 @@ struct Translate: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup var files: FileOptions
+
     @Option(help: "yaml or json.")
     var output: Translation.Format = .yaml
 
     func run() throws {
-        let resources = try ConfigFiles.load(configs)
+        let resources = try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize)
         for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
         let result = try Translation.translate(resources, options: policy.translatorOptions)
         let snapshots = result.snapshots

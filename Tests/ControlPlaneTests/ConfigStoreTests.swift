@@ -81,6 +81,66 @@ struct ConfigStoreTests {
         #expect(refresh.diagnostics.contains { $0.message.contains("files over 1000 bytes are not read") })
     }
 
+    @Test("a file that exists but cannot be read keeps its last good content, with a diagnostic; it is not a deletion")
+    func unreadableFile() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        let file = directory.appendingPathComponent("route.yaml")
+        try Self.route.write(to: file, atomically: true, encoding: .utf8)
+        var store = ConfigStore(paths: [directory.path])
+        #expect(try store.refresh().resources.httpRoutes.count == 1)
+
+        // Root reads any file whatever its mode, so the test puts a FIFO in the file's place: it
+        // exists and is not a regular file to read. (The end-to-end test runs serve as a
+        // non-root user and uses chmod 000.)
+        try FileManager.default.removeItem(at: file)
+        #expect(mkfifo(file.path, 0o644) == 0)
+        let refresh = try store.refresh()
+        #expect(refresh.resources.httpRoutes.count == 1, "an unreadable file's routes must stay")
+        #expect(refresh.heldBack == [file.path])
+        #expect(refresh.changed == false)
+        #expect(refresh.diagnostics.map(\.description) == ["\(file.path):1:1: not a regular file; configuration files must be regular files (or links to them)"])
+
+        try FileManager.default.removeItem(at: file)
+        #expect(try store.refresh().resources.httpRoutes.isEmpty, "a deleted file's routes go")
+    }
+
+    @Test("without root: a file or directory with mode 000 keeps its last good content", .enabled(if: geteuid() != 0))
+    func permissions() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        let sub = directory.appendingPathComponent("sub")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("route.yaml")
+        try Self.route.write(to: file, atomically: true, encoding: .utf8)
+        try Self.route.replacingOccurrences(of: "name: site", with: "name: other")
+            .write(to: sub.appendingPathComponent("other.yaml"), atomically: true, encoding: .utf8)
+        var store = ConfigStore(paths: [directory.path])
+        #expect(try store.refresh().resources.httpRoutes.count == 2)
+        #expect(chmod(file.path, 0) == 0 && chmod(sub.path, 0) == 0)
+        defer { _ = chmod(sub.path, 0o755) }
+        let refresh = try store.refresh()
+        #expect(refresh.resources.httpRoutes.count == 2)
+        #expect(refresh.diagnostics.contains { $0.message.hasPrefix("cannot read the file: Permission denied") })
+        #expect(refresh.diagnostics.contains { $0.message.hasPrefix("cannot list the directory: Permission denied") })
+    }
+
+    @Test("invalid UTF-8 is refused with its line and column, never decoded into U+FFFD; the last good content stays")
+    func invalidUTF8() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        let file = directory.appendingPathComponent("route.yaml")
+        try Self.route.write(to: file, atomically: true, encoding: .utf8)
+        var store = ConfigStore(paths: [directory.path])
+        #expect(try store.refresh().resources.httpRoutes.count == 1)
+        var bytes = Array(Self.route.replacingOccurrences(of: "{value: /v1}", with: "{value: /v2}").utf8)
+        let at = bytes.lastIndex(of: UInt8(ascii: "2"))!
+        bytes[at] = 0xFF
+        try Data(bytes).write(to: file)
+        let refresh = try store.refresh()
+        #expect(refresh.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v1"])
+        let diagnostic = try #require(refresh.diagnostics.first)
+        #expect(diagnostic.location.line == 6)
+        #expect(diagnostic.message.hasPrefix("invalid UTF-8 at byte \(at + 1)"), "\(diagnostic)")
+    }
+
     @Test("a ConfigMap-style directory loads each file once, through its symlinks, and follows a ..data swap")
     func configMapLayout() throws {
         let directory = try SwitchboardCommand.temporaryDirectory("configmap")
