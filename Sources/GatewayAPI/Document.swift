@@ -25,7 +25,7 @@ public indirect enum Document: Sendable, Equatable {
             if scalar.style == .plain, ObjectReader.nullWords.contains(scalar.string) {
                 self = .null
             } else {
-                self = .scalar(scalar.string, plain: scalar.style == .plain)
+                self = .scalar(scalar.string, plain: !ObjectReader.isExplicitString(scalar))
             }
         case .mapping(let mapping):
             self = .mapping(mapping.map { (key: $0.key.scalar?.string ?? "", value: Document($0.value)) })

@@ -37,6 +37,10 @@ public enum ManifestParser {
             // it hashes a key, and ObjectReader reads scalars by their text anyway.
             var documents = try Yams.compose_all(yaml: text, .basic)
             while let document = documents.next() {
+                if let refusal = AliasExpansion.refusal(document) {
+                    context.report(at: context.location(of: document), .tooLarge, "", refusal)
+                    continue
+                }
                 collect(document, path: "", into: &objects, context: context)
             }
             if let error = documents.error { throw error }
@@ -64,6 +68,16 @@ public enum ManifestParser {
         let metadata = object.object("metadata", required: true)
         let name = metadata?.string("name", required: true) ?? ""
         let namespace = metadata?.string("namespace") ?? "default"
+        // Kubernetes' name rules: names become parts of Envoy names and stat prefixes, and
+        // `a/b` + `c` must never collide with `a` + `b/c`.
+        if let metadata, let problem = KubernetesName.problem(name, rule: KubernetesName.rule(forKind: kind)) {
+            metadata.report("name", .notAllowed, problem)
+            return
+        }
+        if let metadata, let problem = KubernetesName.problem(namespace, rule: .label) {
+            metadata.report("namespace", .notAllowed, problem)
+            return
+        }
         objects.append(
             ManifestObject(
                 apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, location: object.location,

@@ -83,12 +83,18 @@ public struct ObjectReader {
     /// null). Most values start with a letter and are not one of YAML's words: those skip Yams's
     /// regular-expression resolver, which dominates load time otherwise.
     static func isPlainNonString(_ scalar: Node.Scalar) -> Bool {
-        guard scalar.style == .plain else { return false }
+        guard !isExplicitString(scalar) else { return false }
         let text = scalar.string
         if nullWords.contains(text) || boolWords.contains(text) { return true }
         if let first = text.unicodeScalars.first, first.properties.isAlphabetic { return false }
         let node = Node.scalar(scalar)
         return node.int != nil || node.float != nil
+    }
+
+    /// Whether a scalar is a string whatever it spells: quoted, a block scalar, or tagged `!!str`.
+    /// Kubernetes reads `port: "5"` and `port: !!str 5` as strings, and refuses them for numbers.
+    static func isExplicitString(_ scalar: Node.Scalar) -> Bool {
+        scalar.style != .plain || scalar.tag.description == "tag:yaml.org,2002:str"
     }
 
     func missing(_ key: String) {
@@ -123,7 +129,7 @@ public struct ObjectReader {
             if required { missing(key) }
             return nil
         }
-        guard case .scalar(let scalar) = node, let number = Int(scalar.string) else {
+        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let number = Int(scalar.string) else {
             context.report(at: context.location(of: node), .wrongType, field(key), "must be an integer, not \(Self.describe(node))")
             return nil
         }
@@ -138,7 +144,7 @@ public struct ObjectReader {
 
     public func bool(_ key: String) -> Bool? {
         guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let value = Bool(scalar.string) else {
+        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let value = Bool(scalar.string) else {
             context.report(at: context.location(of: node), .wrongType, field(key), "must be true or false, not \(Self.describe(node))")
             return nil
         }
@@ -217,7 +223,8 @@ public struct ObjectReader {
     /// A number, integer or not (`percentage: 0.5`), within `range` when given.
     public func double(_ key: String, range: ClosedRange<Double>? = nil) -> Double? {
         guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let number = Double(scalar.string), number.isFinite else {
+        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let number = Double(scalar.string), number.isFinite
+        else {
             context.report(at: context.location(of: node), .wrongType, field(key), "must be a number, not \(Self.describe(node))")
             return nil
         }

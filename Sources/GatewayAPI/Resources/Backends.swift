@@ -23,7 +23,7 @@ public struct Backend: Sendable, Equatable {
             let zone = endpoint.string("zone")
             if let ip = endpoint.object("ip") {
                 ip.allowOnly(["address", "port"])
-                guard let address = ip.string("address", required: true),
+                guard let address = ip.string("address", required: true, format: .ipAddress),
                     let port = ip.int("port", required: true, range: 0...65535)
                 else { return nil }
                 zones.append(zone)
@@ -31,7 +31,7 @@ public struct Backend: Sendable, Equatable {
             }
             if let fqdn = endpoint.object("fqdn") {
                 fqdn.allowOnly(["hostname", "port"])
-                guard let hostname = fqdn.string("hostname", required: true),
+                guard let hostname = fqdn.string("hostname", required: true, format: .hostname(wildcard: false)),
                     let port = fqdn.int("port", required: true, range: 0...65535)
                 else { return nil }
                 zones.append(zone)

@@ -37,7 +37,7 @@ public struct GRPCRoute: Sendable, Equatable {
         guard let spec = object.spec(allowing: ["parentRefs", "hostnames", "rules"]) else { return nil }
         let namespace = object.namespace
         parentRefs = ParentReference.list(spec, namespace: namespace)
-        hostnames = spec.strings("hostnames")
+        hostnames = spec.strings("hostnames", format: .hostname(wildcard: true))
         rules = spec.objects("rules").map { rule in
             rule.allowOnly(["name", "matches", "filters", "backendRefs", "sessionPersistence"])
             let matches = rule.objects("matches").map { match in

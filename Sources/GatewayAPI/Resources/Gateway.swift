@@ -56,7 +56,7 @@ public struct Gateway: Sendable, Equatable {
             }
             listeners.append(
                 Listener(
-                    name: name, hostname: reader.string("hostname"), port: port, protocol: proto,
+                    name: name, hostname: reader.string("hostname", format: .hostname(wildcard: true)), port: port, protocol: proto,
                     namespaces: namespaces, location: reader.location))
         }
         guard let className else { return nil }

@@ -55,7 +55,7 @@ public struct HTTPRoute: Sendable, Equatable {
         let namespace = object.namespace
 
         parentRefs = ParentReference.list(spec, namespace: namespace)
-        hostnames = spec.strings("hostnames")
+        hostnames = spec.strings("hostnames", format: .hostname(wildcard: true))
 
         let ruleReaders = spec.objects("rules")
         var rules: [Rule] = ruleReaders.map { rule in
@@ -89,10 +89,8 @@ public struct HTTPRoute: Sendable, Equatable {
             pathReader.allowOnly(["type", "value"])
             let kind = pathReader.oneOf("type", PathMatch.Kind.allCases.map(\.rawValue)).flatMap { PathMatch.Kind(rawValue: $0) }
             path = PathMatch(kind: kind ?? .pathPrefix, value: pathReader.string("value") ?? "/")
-            if path.kind != .regularExpression && !path.value.hasPrefix("/") {
-                pathReader.context.report(
-                    at: pathReader.location, .notAllowed, "\(pathReader.path).value",
-                    "\"\(path.value)\" must start with \"/\"")
+            if path.kind != .regularExpression, pathReader.has("value"), let problem = StringFormat.httpPath.problem(path.value) {
+                pathReader.report("value", .notAllowed, problem)
             }
         }
         return Match(
@@ -104,7 +102,9 @@ public struct HTTPRoute: Sendable, Equatable {
         reader.objects(key).compactMap { item in
             item.allowOnly(["type", "name", "value"])
             let kind = item.oneOf("type", ValueMatch.Kind.allCases.map(\.rawValue)).flatMap { ValueMatch.Kind(rawValue: $0) }
-            guard let name = item.string("name", required: true), let value = item.string("value", required: true) else {
+            guard let name = item.string("name", required: true, format: .headerName),
+                let value = item.string("value", required: true)
+            else {
                 return nil
             }
             return ValueMatch(kind: kind ?? .exact, name: name, value: value)

@@ -79,7 +79,7 @@ extension HTTPRoute {
             case "URLRewrite":
                 return filter.object("urlRewrite", required: true).map { redirect in
                     redirect.allowOnly(["hostname", "path"])
-                    return .urlRewrite(Rewrite(hostname: redirect.string("hostname"), path: pathModifier(redirect)))
+                    return .urlRewrite(Rewrite(hostname: redirect.string("hostname", format: .hostname(wildcard: false)), path: pathModifier(redirect)))
                 }
             default:
                 filter.context.report(
@@ -95,12 +95,13 @@ extension HTTPRoute {
         func values(_ key: String) -> [HeaderValue] {
             reader.objects(key).compactMap { header in
                 header.allowOnly(["name", "value"])
-                guard let name = header.string("name", required: true), let value = header.string("value", required: true)
+                guard let name = header.string("name", required: true, format: .headerName),
+                    let value = header.string("value", required: true)
                 else { return nil }
                 return HeaderValue(name: name, value: value)
             }
         }
-        return HeaderModifier(set: values("set"), add: values("add"), remove: reader.strings("remove"))
+        return HeaderModifier(set: values("set"), add: values("add"), remove: reader.strings("remove", format: .headerName))
     }
 
     static func redirect(_ reader: ObjectReader) -> Redirect {
@@ -112,7 +113,7 @@ extension HTTPRoute {
                 "\(status) is not allowed: must be one of 301, 302")
         }
         return Redirect(
-            scheme: reader.oneOf("scheme", ["http", "https"]), hostname: reader.string("hostname"),
+            scheme: reader.oneOf("scheme", ["http", "https"]), hostname: reader.string("hostname", format: .hostname(wildcard: false)),
             path: pathModifier(reader), port: reader.int("port", range: 1...65535), statusCode: status ?? 302)
     }
 

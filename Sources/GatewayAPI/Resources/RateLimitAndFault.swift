@@ -80,7 +80,8 @@ extension TrafficSettings {
             guard let limit = reader.object("limit", required: true) else { return nil }
             limit.allowOnly(["requests", "unit", "fromMetadata"])
             if limit.has("fromMetadata") { limit.report("fromMetadata", .notAllowed, "fromMetadata is for global rate limits only") }
-            guard let requests = limit.int("requests", required: true, range: 0...TrafficSettings.uint32Max),
+            // Envoy's token bucket needs max_tokens > 0: a limit of 0 would be NACKed, not enforced.
+            guard let requests = limit.int("requests", required: true, range: 1...TrafficSettings.uint32Max),
                 let unit = limit.oneOf("unit", units, required: true)
             else { return nil }
             return Rule(
