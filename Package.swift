@@ -164,7 +164,10 @@ let package = Package(
             name: "GoldenTests", dependencies: ["ControlPlane", "GatewayAPI"], exclude: ["cases"], swiftSettings: strict),
         .testTarget(
             name: "EnvoyEndToEndTests",
-            dependencies: ["ControlPlane", "XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR"],
+            dependencies: [
+                "ControlPlane", "XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict),
     ]
 )

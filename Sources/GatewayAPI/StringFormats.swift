@@ -15,6 +15,9 @@ public enum StringFormat: Sendable {
     case httpPath
     /// An IPv4 or IPv6 address, as written in a Backend's `ip.address`.
     case ipAddress
+    /// Free text that Envoy still needs to be non-empty, without line breaks or NUL, at most
+    /// `maxLength` bytes (header values, query parameter names).
+    case text(maxLength: Int)
     /// A DNS name (RFC 1123), lowercase, at most 253 characters; `*.` may lead when allowed.
     case hostname(wildcard: Bool)
 
@@ -28,6 +31,13 @@ public enum StringFormat: Sendable {
             return "\"\(Self.shorten(text))\" is not a valid header name: use letters, digits and !#$%&'*+-.^_`|~ only"
         case .httpPath:
             return Self.pathProblem(text)
+        case .text(let maxLength):
+            if text.isEmpty { return "must not be empty" }
+            if text.utf8.count > maxLength { return "is \(text.utf8.count) bytes long: at most \(maxLength) are allowed" }
+            if text.unicodeScalars.contains(where: { ["\0", "\r", "\n"].contains($0) }) {
+                return "\"\(Self.shorten(text))\" contains a line break or NUL, which HTTP does not allow: remove it"
+            }
+            return nil
         case .ipAddress:
             if Self.isIPAddress(text) { return nil }
             return

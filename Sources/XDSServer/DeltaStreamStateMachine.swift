@@ -131,15 +131,21 @@ public struct DeltaStreamStateMachine: Sendable {
         }
     }
 
-    /// A reconnecting client whose initial_resource_versions already match gets nothing; for
-    /// status its stream is at the snapshot's version, sent and acknowledged (it applied that
-    /// content, from another replica or before a restart).
+    /// A client that is owed nothing of a type holds what the snapshot has for it; for status its
+    /// stream is at the snapshot's version, sent and acknowledged. That is a reconnecting client
+    /// whose initial_resource_versions already match (it applied that content, from another
+    /// replica or before a restart), and a client whose last response was ACKed when the type's
+    /// version moved only through resources it does not subscribe to (nothing to send it; without
+    /// this it would show as never converging). A NACKed last response is not advanced over.
     private mutating func adoptInitialVersions(_ pending: [Pending], _ snapshot: Snapshot) {
         for type in ResourceType.allCases {
             let due = pending[type.rawValue]
             let state = types[type.rawValue]
-            guard state.subscribed, state.status.lastSentVersion == nil, !state.status.awaitingReply,
-                !state.clientVersions.isEmpty, due.upserts.isEmpty, due.absent.isEmpty, due.removed.isEmpty
+            let caughtUp =
+                state.status.lastSentVersion == nil
+                ? !state.clientVersions.isEmpty : state.status.lastAckedVersion == state.status.lastSentVersion
+            guard state.subscribed, caughtUp, !state.status.awaitingReply, due.upserts.isEmpty, due.absent.isEmpty,
+                due.removed.isEmpty
             else { continue }
             types[type.rawValue].status.lastSentVersion = snapshot.version(of: type)
             types[type.rawValue].status.lastAckedVersion = snapshot.version(of: type)

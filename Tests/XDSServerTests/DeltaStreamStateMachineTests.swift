@@ -26,6 +26,25 @@ struct DeltaStreamStateMachineTests {
         #expect(machine.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster))
     }
 
+    @Test("a version change in resources the client does not subscribe to sends nothing and counts as ACKed; not after a NACK")
+    func unsubscribedChangeIsConverged() throws {
+        var machine = DeltaStreamStateMachine()
+        _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
+        let first = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a"])).responses.first)
+        _ = machine.receive(ack(first))
+        let next = try F.snapshot(clusters: ["a": 1, "b": 3])
+        #expect(machine.update(next).responses.isEmpty, "only b changed, and the client does not hold it")
+        #expect(machine.status(of: .endpoint).lastSentVersion == next.version(of: .endpoint))
+        #expect(machine.status(of: .endpoint).lastAckedVersion == next.version(of: .endpoint))
+
+        // After a NACK the stream is not at the new version, whatever changes elsewhere.
+        let changed = try #require(machine.update(try F.snapshot(clusters: ["a": 7, "b": 3])).responses.first)
+        _ = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: changed.nonce, errorDetail: ErrorDetail(code: 13, message: "no")))
+        let later = try F.snapshot(clusters: ["a": 7, "b": 4])
+        #expect(machine.update(later).responses.isEmpty)
+        #expect(machine.status(of: .endpoint).lastAckedVersion != later.version(of: .endpoint))
+    }
+
     @Test("a NACKed resource version is not sent again; a changed one is, alone")
     func nackNotResent() throws {
         let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])

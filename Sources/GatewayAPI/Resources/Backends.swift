@@ -104,7 +104,8 @@ public struct EndpointSlice: Sendable, Equatable {
     init?(_ object: ManifestObject) {
         let root = object.fields
         root.allowOnly(["apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"])
-        _ = root.oneOf("addressType", ["IPv4", "IPv6", "FQDN"], required: true)
+        let addressType = root.oneOf("addressType", ["IPv4", "IPv6", "FQDN"], required: true)
+        let addressFormat: StringFormat = addressType == "FQDN" ? .hostname(wildcard: false) : .ipAddress
         let labels = root.object("metadata")?.object("labels")
         guard let service = labels?.string("kubernetes.io/service-name") else {
             object.fields.context.report(
@@ -116,7 +117,7 @@ public struct EndpointSlice: Sendable, Equatable {
             endpoint.allowOnly(["addresses", "conditions", "hostname", "nodeName", "zone", "targetRef", "hints"])
             let conditions = endpoint.object("conditions")
             return Endpoint(
-                addresses: endpoint.strings("addresses"),
+                addresses: endpoint.strings("addresses", format: addressFormat),
                 // An unknown readiness counts as ready, as Kubernetes documents.
                 ready: conditions?.bool("ready") ?? true, terminating: conditions?.bool("terminating") ?? false,
                 zone: endpoint.string("zone"))

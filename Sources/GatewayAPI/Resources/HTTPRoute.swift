@@ -103,7 +103,7 @@ public struct HTTPRoute: Sendable, Equatable {
             item.allowOnly(["type", "name", "value"])
             let kind = item.oneOf("type", ValueMatch.Kind.allCases.map(\.rawValue)).flatMap { ValueMatch.Kind(rawValue: $0) }
             guard let name = item.string("name", required: true, format: .headerName),
-                let value = item.string("value", required: true)
+                let value = item.string("value", required: true, format: .text(maxLength: 4096))
             else {
                 return nil
             }

@@ -96,7 +96,7 @@ extension HTTPRoute {
             reader.objects(key).compactMap { header in
                 header.allowOnly(["name", "value"])
                 guard let name = header.string("name", required: true, format: .headerName),
-                    let value = header.string("value", required: true)
+                    let value = header.string("value", required: true, format: .text(maxLength: 4096))
                 else { return nil }
                 return HeaderValue(name: name, value: value)
             }

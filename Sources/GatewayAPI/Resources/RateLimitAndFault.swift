@@ -92,8 +92,8 @@ extension TrafficSettings {
         static func selector(_ reader: ObjectReader) -> Selector {
             reader.allowOnly(["headers", "methods", "path", "sourceCIDR", "queryParams"])
             var selector = Selector()
-            selector.headers = reader.objects("headers").compactMap(match)
-            selector.queryParams = reader.objects("queryParams").compactMap(match)
+            selector.headers = reader.objects("headers").compactMap { match($0, name: .headerName) }
+            selector.queryParams = reader.objects("queryParams").compactMap { match($0, name: .text(maxLength: 256)) }
             selector.methods = reader.objects("methods").compactMap { method in
                 method.allowOnly(["value", "invert"])
                 guard let value = method.oneOf("value", HTTPRoute.methods, required: true) else { return nil }
@@ -120,10 +120,10 @@ extension TrafficSettings {
             return selector
         }
 
-        static func match(_ reader: ObjectReader) -> Match? {
+        static func match(_ reader: ObjectReader, name format: StringFormat) -> Match? {
             reader.allowOnly(["type", "name", "value", "invert"])
             let type = reader.oneOf("type", ["Exact", "RegularExpression", "Distinct"]) ?? "Exact"
-            guard let name = reader.string("name", required: true) else { return nil }
+            guard let name = reader.string("name", required: true, format: format) else { return nil }
             let value = reader.string("value")
             if type != "Distinct" && value == nil { reader.report("value", .missingField, "is required for \(type) matches") }
             return Match(type: type, name: name, value: value, invert: reader.bool("invert") ?? false)

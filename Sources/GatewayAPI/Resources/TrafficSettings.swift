@@ -124,25 +124,25 @@ public struct TrafficSettings: Sendable, Equatable {
                 case "Header":
                     hashKey = hash.object("header", required: true).flatMap { header in
                         header.allowOnly(["name"])
-                        return header.string("name", required: true).map { .headers([$0]) }
+                        return header.string("name", required: true, format: .headerName).map { .headers([$0]) }
                     }
                 case "Headers":
                     let names = hash.objects("headers", required: true).compactMap { header in
                         header.allowOnly(["name"])
-                        return header.string("name", required: true)
+                        return header.string("name", required: true, format: .headerName)
                     }
                     hashKey = .headers(names)
                 case "Cookie":
                     hashKey = hash.object("cookie", required: true).flatMap { cookie in
                         cookie.allowOnly(["name", "ttl", "attributes"])
-                        return cookie.string("name", required: true).map {
+                        return cookie.string("name", required: true, format: .headerName).map {
                             .cookie(name: $0, ttl: cookie.duration("ttl"), attributes: cookie.stringMap("attributes"))
                         }
                     }
                 case "QueryParams":
                     let names = hash.objects("queryParams", required: true).compactMap { param in
                         param.allowOnly(["name"])
-                        return param.string("name", required: true)
+                        return param.string("name", required: true, format: .text(maxLength: 256))
                     }
                     hashKey = .queryParams(names)
                 default: break
