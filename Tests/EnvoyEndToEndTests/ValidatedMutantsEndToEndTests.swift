@@ -127,6 +127,8 @@ struct ValidatedMutantsEndToEndTests {
                             failures.append("\(mutant.name): not ACKed within 20 s: \(behind)")
                             if ProcessInfo.processInfo.environment["SWITCHBOARD_MUTANT_LOG"] != nil {
                                 print(envoy.log().suffix(6000))
+                                print("streams of \(nodeID):", server.registry.streams.filter { $0.nodeID == nodeID }.map { "\($0.id) \($0.types)" })
+                                print("cache EDS version:", cache.snapshot(for: group)?.version(of: .endpoint) ?? "-", "wanted:", snapshot.version(of: .endpoint))
                             }
                         }
                     }
