@@ -1,7 +1,11 @@
+import Crypto
 import Foundation
 import GatewayTranslator
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import XDSCache
 import XDSServer
 
@@ -81,15 +85,76 @@ public indirect enum JSONValue: Codable, Sendable {
     }
 }
 
+/// How the admin server is protected. It shows the whole translated configuration
+/// (`/debug/snapshot`) and every Envoy's state, so beyond loopback it needs a token.
+public struct AdminSecurity: Sendable {
+    /// Requests other than `/healthz` and `/readyz` must carry `Authorization: Bearer <token>`.
+    public var token: String?
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    public var certificateChainPath: String?
+    public var privateKeyPath: String?
+
+    public init(token: String? = nil, certificateChainPath: String? = nil, privateKeyPath: String? = nil) {
+        self.token = token
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
+    }
+
+    /// Reads a token file: its content without surrounding whitespace, which must not be empty.
+    public static func token(fromFile path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AdminSecurityError(description: "cannot read the admin token file \(path) (check the path and its permissions)")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
+            throw AdminSecurityError(description: "the admin token file \(path) must hold one token, without spaces")
+        }
+        return token
+    }
+
+    /// Whether `host` is only reachable from this machine.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+public struct AdminSecurityError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Answers 401 unless the request carries the bearer token; health probes pass without it.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let expected: SHA256.Digest
+    static var open: Set<String> { ["/healthz", "/readyz"] }
+
+    init(token: String) {
+        expected = SHA256.hash(data: Data(token.utf8))
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.open.contains(request.uri.path) { return try await next(request, context) }
+        let header = request.headers[.authorization] ?? ""
+        let prefix = "Bearer "
+        // Digests compared in constant time, so the comparison does not leak the token.
+        if header.hasPrefix(prefix), SHA256.hash(data: Data(header.dropFirst(prefix.count).utf8)) == expected {
+            return try await next(request, context)
+        }
+        var response = AdminServer.text("a bearer token is required (switchboard status --admin-token-file FILE)\n", status: .unauthorized)
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
+    }
+}
+
 /// The admin HTTP server (`--admin-address`, loopback by default): `/healthz`, `/readyz` (once
 /// the first snapshot is built), `/metrics` (Prometheus text, rendered by the caller),
 /// `/status` (JSON) and `/debug/snapshot?gateway=NS/NAME` (resources as `translate` prints them).
 public enum AdminServer {
     public static func application(
-        host: String, port: Int, reloader: ConfigReloader, cache: SnapshotCache, registry: StreamRegistry,
-        metrics: @escaping @Sendable () -> String, logger: Logger
-    ) -> some ApplicationProtocol {
+        host: String, port: Int, security: AdminSecurity = AdminSecurity(), reloader: ConfigReloader, cache: SnapshotCache,
+        registry: StreamRegistry, metrics: @escaping @Sendable () -> String, logger: Logger
+    ) throws -> some ApplicationProtocol {
         let router = Router()
+        if let token = security.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
             if let problem = notReady(reloader, cache: cache) { return text(problem + "\n", status: .serviceUnavailable) }
@@ -114,9 +179,16 @@ public enum AdminServer {
             let report = reloader.lastResult?.status.filtered(toGateway: gateway)
             return text(try Translation.render(snapshot, status: report, as: .yaml), status: .ok)
         }
+        var server: HTTPServerBuilder = .http1()
+        if let chain = security.certificateChainPath, let key = security.privateKeyPath {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(chain).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            server = try .tls(.http1(), tlsConfiguration: configuration)
+        }
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"),
-            logger: logger)
+            router: router, server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
     }
 
     static let encoder: JSONEncoder = {

@@ -77,6 +77,18 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @Option(help: "A file holding the admin server's bearer token; required beyond loopback (health probes need none).")
+    var adminTokenFile: String?
+
+    @Option(help: "Serve the admin server over HTTPS with this certificate chain (PEM file).")
+    var adminTlsCert: String?
+
+    @Option(help: "The private key of --admin-tls-cert (PEM file).")
+    var adminTlsKey: String?
+
+    @Flag(help: "Allow the admin server on a non-loopback address without --admin-token-file (anyone who reaches it sees the whole configuration).")
+    var adminInsecure = false
+
     @Option(help: "Serve ADS over TLS with this certificate chain (PEM file).")
     var tlsCert: String?
 
@@ -118,6 +130,12 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if clientCa != nil && tlsCert == nil { throw ValidationError("--client-ca needs --tls-cert and --tls-key") }
         if authorizeNodes && clientCa == nil { throw ValidationError("--authorize-nodes needs --client-ca (mTLS)") }
+        if (adminTlsCert == nil) != (adminTlsKey == nil) { throw ValidationError("give --admin-tls-cert and --admin-tls-key together") }
+        if !AdminSecurity.isLoopback(adminAddress.host) && adminTokenFile == nil && !adminInsecure {
+            throw ValidationError(
+                "the admin server on \(adminAddress.defaultValueDescription) would show the whole configuration to anyone who reaches it: "
+                    + "give --admin-token-file FILE (and --admin-tls-cert/--admin-tls-key), or --admin-insecure to allow it")
+        }
     }
 
     func run() async throws {
@@ -171,8 +189,16 @@ struct Serve: AsyncParsableCommand {
                 }),
             watcher: cache, registry: registry, logger: Logger(label: "switchboard.xds"))
         logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
-        let admin = AdminServer.application(
-            host: adminAddress.host, port: adminAddress.port, reloader: reloader, cache: cache, registry: server.registry,
+        let security: AdminSecurity
+        do {
+            security = AdminSecurity(
+                token: try adminTokenFile.map(AdminSecurity.token(fromFile:)), certificateChainPath: adminTlsCert,
+                privateKeyPath: adminTlsKey)
+        } catch {
+            throw RunFailure("\(error)")
+        }
+        let admin = try AdminServer.application(
+            host: adminAddress.host, port: adminAddress.port, security: security, reloader: reloader, cache: cache, registry: server.registry,
             metrics: {
                 var buffer: [UInt8] = []
                 prometheus.emit(into: &buffer)
@@ -349,12 +375,22 @@ struct Status: AsyncParsableCommand {
     @Option(help: "text or json.")
     var output: StatusFormat = .text
 
+    @Option(help: "A file holding the admin server's bearer token (serve --admin-token-file).")
+    var adminTokenFile: String?
+
+    @Flag(help: "The admin server speaks HTTPS (serve --admin-tls-cert); its certificate must be trusted by the system.")
+    var adminHttps = false
+
     enum StatusFormat: String, ExpressibleByArgument {
         case text, json
     }
 
     func run() async throws {
-        let (_, data) = try await adminAddress.get("/status")
+        let token: String?
+        do { token = try adminTokenFile.map(AdminSecurity.token(fromFile:)) } catch { throw RunFailure("\(error)") }
+        let (status, data) = try await adminAddress.get("/status", token: token, https: adminHttps)
+        if status == 401 { throw RunFailure("the admin server wants a bearer token: give --admin-token-file FILE") }
+        guard status == 200 else { throw RunFailure("\(adminAddress.url(path: "/status", https: adminHttps)) answered \(status)") }
         if output == .json {
             print(String(decoding: data, as: UTF8.self))
             return
@@ -384,21 +420,24 @@ struct Health: AsyncParsableCommand {
 }
 
 extension Address {
-    /// `http://HOST:PORT/path`, brackets around an IPv6 host.
-    func url(path: String) -> URL {
-        URL(string: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)")!
+    /// `http://HOST:PORT/path` (or https), brackets around an IPv6 host.
+    func url(path: String, https: Bool = false) -> URL {
+        URL(string: "\(https ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)")!
     }
 
     /// GET `path` from a running server's admin address: its status and body.
-    func get(_ path: String, timeout: TimeInterval = 60) async throws(RunFailure) -> (status: Int, body: Data) {
-        var request = URLRequest(url: url(path: path))
+    func get(_ path: String, timeout: TimeInterval = 60, token: String? = nil, https: Bool = false) async throws(RunFailure) -> (
+        status: Int, body: Data
+    ) {
+        var request = URLRequest(url: url(path: path, https: https))
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         request.timeoutInterval = timeout
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
         } catch {
             throw RunFailure(
-                "\(url(path: path)) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
+                "\(url(path: path, https: https)) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
         }
     }
 }
