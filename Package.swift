@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "xds-bench", targets: ["XDSBenchmark"]),
         .executable(name: "translate-bench", targets: ["TranslationBenchmark"]),
         .executable(name: "reload-bench", targets: ["ReloadBenchmark"]),
+        .executable(name: "loader-fuzz", targets: ["LoaderFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -147,6 +148,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The fuzz target: replays inputs; scripts/fuzz builds it with libFuzzer.
+        .target(name: "CFuzzDriver"),
+        .executableTarget(
+            name: "LoaderFuzz", dependencies: ["GatewayAPI", "GatewayTranslator", "XDSTranslator", "CFuzzDriver"],
+            swiftSettings: strict),
         .testTarget(name: "XDSCacheTests", dependencies: ["XDSCache", "XDSTesting"], swiftSettings: strict),
         .testTarget(name: "XDSServerTests", dependencies: ["XDSServer", "XDSTesting"], swiftSettings: strict),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
