@@ -21,8 +21,8 @@ public struct ADSServerConfiguration: Sendable {
 
     /// Files of the server's certificate and key (PEM); with `clientCAPath`, clients must present
     /// a certificate signed by that CA (mTLS), and with `authorizeNodes` an Envoy may only fetch
-    /// the Gateway its certificate names: a URI SAN ending in `/ns/<namespace>/gateway/<name>`
-    /// (SPIFFE style, e.g. `spiffe://switchboard/ns/default/gateway/eg`).
+    /// the Gateway its certificate names: its one URI SAN, exactly
+    /// `spiffe://<trust-domain>/ns/<namespace>/gateway/<name>` (see `NodeAuthorization`).
     public struct TLS: Sendable {
         public var certificateChainPath: String
         public var privateKeyPath: String

@@ -86,7 +86,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require client certificates signed by this CA (PEM file): mTLS.")
     var clientCa: String?
 
-    @Flag(help: "With --client-ca: an Envoy may only fetch the gateway its certificate names (URI SAN .../ns/NS/gateway/NAME).")
+    @Flag(
+        help: "With --client-ca: an Envoy gets only the gateway its one URI SAN names (spiffe://TD/ns/NS/gateway/NAME)")
     var authorizeNodes = false
 
     @Option(help: "Most ADS streams served at once; more are refused with RESOURCE_EXHAUSTED.")
