@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
 import ServiceLifecycle
 import XDSCache
 
@@ -10,8 +11,12 @@ public struct ADSServerConfiguration: Sendable {
     public var port: Int
     /// Largest request message accepted. Envoy's first delta request lists every resource it holds
     /// in `initial_resource_versions` and passes gRPC's 4 MiB default on large configurations
-    /// (Envoy Gateway PR #9564), so the default is far above it.
+    /// (Envoy Gateway PR #9564), so the default is well above it.
     public var maxRequestBytes: Int
+    /// Most bytes that request messages still arriving may hold, across all streams: each message's
+    /// announced length is reserved before gRPC buffers it, and a stream whose message does not fit
+    /// is refused with `RESOURCE_EXHAUSTED` (see `StreamGuardHandler`). At least `maxRequestBytes`.
+    public var maxRequestMemory: Int
     /// Node group for an Envoy whose `node.cluster` is empty.
     public var defaultNodeGroup: String?
     /// Open streams beyond this are refused; nil for no limit.
@@ -38,12 +43,13 @@ public struct ADSServerConfiguration: Sendable {
     }
 
     public init(
-        host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 64 << 20, defaultNodeGroup: String? = nil,
-        maxStreams: Int? = nil, tls: TLS? = nil
+        host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 16 << 20, maxRequestMemory: Int = 128 << 20,
+        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil
     ) {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
+        self.maxRequestMemory = maxRequestMemory
         self.defaultNodeGroup = defaultNodeGroup
         self.maxStreams = maxStreams
         self.tls = tls
@@ -63,6 +69,15 @@ public final class ADSServer: Service, Sendable {
     ) {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
+        let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
+        let maxRequestBytes = configuration.maxRequestBytes
+        config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+            stream.eventLoop.makeCompletedFuture {
+                // First, so it sees each DATA frame before gRPC buffers it.
+                let handler = StreamGuardHandler(budget: budget, maxMessageBytes: maxRequestBytes, logger: logger)
+                try stream.pipeline.syncOperations.addHandler(handler, position: .first)
+            }
+        }
         // An address with a colon is IPv6 (`::` listens on every address of both families).
         let address: GRPCNIOTransportCore.SocketAddress =
             configuration.host.contains(":")

@@ -7,6 +7,15 @@ enum XDSMetrics {
     static let nackTotal = "xds_nack_total"
     static let pushTotal = "xds_push_total"
     static let pushBytes = "xds_push_bytes"
+    static let streamsRefusedTotal = "xds_streams_refused_total"
+
+    /// Why the transport refused a stream before the ADS service saw it.
+    enum StreamRefusal: String {
+        /// Its request message was over `--max-request-size`.
+        case requestSize = "request_size"
+        /// Its request message did not fit in `--max-request-memory`.
+        case requestMemory = "request_memory"
+    }
 
     static func connected(kind: StreamKind, count: Int) {
         Gauge(label: connectedStreams, dimensions: [("kind", kind.rawValue)]).record(count)
@@ -14,6 +23,10 @@ enum XDSMetrics {
 
     static func nack(type: ResourceType, nodeGroup: String) {
         Counter(label: nackTotal, dimensions: [("type_url", type.typeURL), ("node_cluster", nodeGroup)]).increment()
+    }
+
+    static func streamRefused(reason: StreamRefusal) {
+        Counter(label: streamsRefusedTotal, dimensions: [("reason", reason.rawValue)]).increment()
     }
 
     static func push(type: ResourceType, bytes: Int) {

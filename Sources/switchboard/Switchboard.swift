@@ -93,6 +93,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most ADS streams served at once; more are refused with RESOURCE_EXHAUSTED.")
     var maxStreams = 10000
 
+    @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
+    var maxRequestSize = 16 << 20
+
+    @Option(help: "Most bytes unfinished request messages may hold across all streams; streams beyond it are refused.")
+    var maxRequestMemory = 128 << 20
+
     @Option(help: "Largest configuration file read, in bytes (larger ones keep their last good content).")
     var maxFileSize = 16 << 20
 
@@ -120,6 +126,13 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if clientCa != nil && tlsCert == nil { throw ValidationError("--client-ca needs --tls-cert and --tls-key") }
         if authorizeNodes && clientCa == nil { throw ValidationError("--authorize-nodes needs --client-ca (mTLS)") }
+        if !(1...Int(UInt32.max)).contains(maxRequestSize) {
+            throw ValidationError("--max-request-size must be between 1 and \(UInt32.max) bytes")
+        }
+        if maxRequestMemory < maxRequestSize {
+            throw ValidationError(
+                "--max-request-memory must be at least --max-request-size (\(maxRequestSize)), or no such message fits")
+        }
     }
 
     func run() async throws {
@@ -166,7 +179,8 @@ struct Serve: AsyncParsableCommand {
         }
         let server = ADSServer(
             configuration: ADSServerConfiguration(
-                host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
+                host: xdsAddress.host, port: xdsAddress.port, maxRequestBytes: maxRequestSize,
+                maxRequestMemory: maxRequestMemory, defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
                 tls: tlsCert.map {
                     ADSServerConfiguration.TLS(
                         certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa, authorizeNodes: authorizeNodes)

@@ -1,0 +1,109 @@
+import EnvoyAPI
+import NIOHTTP2
+import SwiftProtobuf
+import Testing
+import XDSCache
+import XDSServer
+import XDSTesting
+
+/// Limits the ADS server's transport enforces against clients that do not behave like Envoy,
+/// checked with real sockets and a hand-driven HTTP/2 client.
+@Suite("ADS transport limits")
+struct TransportLimitsTests {
+    static let group = "default/gw"
+    static let deltaPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+
+    static func cache() throws -> SnapshotCache {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: group)
+        return cache
+    }
+
+    /// A delta CDS request from an Envoy of `group`, padded with `initial_resource_versions` to at
+    /// least `size` bytes, serialized.
+    static func deltaRequest(size: Int = 0) throws -> [UInt8] {
+        var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+        request.typeURL = ResourceType.cluster.typeURL
+        request.node = ADSTestClient.node(id: "envoy-1", cluster: group)
+        // Each entry takes at least 64 bytes serialized. Built apart: a protobuf map edited in
+        // place is copied on every insert.
+        var versions: [String: String] = [:]
+        for index in 0..<(size + 63) / 64 {
+            versions["httproute/default/route-\(index)/rule/0/padding-padding"] = "0123456789abcdef"
+        }
+        request.initialResourceVersions = versions
+        return try request.serializedBytes()
+    }
+
+    /// Sends a whole delta request on a new stream and returns the first response's resource names,
+    /// or how the server ended the stream.
+    static func exchange(on connection: RawHTTP2Connection, request: [UInt8]) async throws -> Exchange {
+        let stream = try await connection.openStream()
+        try await stream.sendRequestHeaders(path: deltaPath)
+        try await stream.sendMessage(request)
+        guard let message = await stream.nextMessage() else { return .failure(StreamEnded(end: await stream.ended())) }
+        let response = try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: message)
+        try await stream.reset()
+        return .success(response.resources.map(\.name))
+    }
+
+    typealias Exchange = Result<[String], StreamEnded>
+
+    struct StreamEnded: Error {
+        var end: RawHTTP2Stream.End
+    }
+
+    @Test("request messages that do not fit in the shared request memory refuse their streams alone")
+    func requestMemoryBudget() async throws {
+        let configuration = ADSServerConfiguration(
+            host: "127.0.0.1", port: 0, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20)
+        try await withADSServer(watcher: try Self.cache(), configuration: configuration) { _, port in
+            let connection = try await RawHTTP2Connection.connect(port: port)
+            // A client announces a 12 MiB message and sends 1 MiB of it: 12 of the 20 MiB are held.
+            let stalled = try await connection.openStream()
+            try await stalled.sendRequestHeaders(path: Self.deltaPath)
+            try await stalled.sendPartialMessage(announcing: 12 << 20, body: 1 << 20)
+
+            // Three more such messages at once: none fits beside the first.
+            let ends = try await withThrowingTaskGroup(of: RawHTTP2Stream.End.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        let stream = try await connection.openStream()
+                        try await stream.sendRequestHeaders(path: Self.deltaPath)
+                        // The server may refuse the stream before the client has sent it all.
+                        try? await stream.sendPartialMessage(announcing: 12 << 20, body: 64 << 10)
+                        return await stream.ended()
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for end in ends {
+                #expect(end.grpcStatus == 8, "\(end)")
+                #expect(end.grpcMessage?.contains("--max-request-memory") == true, "\(end)")
+            }
+            // A message over the per-message limit is refused as soon as it is announced.
+            let oversized = try await connection.openStream()
+            try await oversized.sendRequestHeaders(path: Self.deltaPath)
+            try? await oversized.sendPartialMessage(announcing: 17 << 20, body: 0)
+            let end = await oversized.ended()
+            #expect(end.grpcStatus == 8, "\(end)")
+            #expect(end.grpcMessage?.contains("--max-request-size") == true, "\(end)")
+
+            // The connection and its stalled stream are untouched, and a small request is served.
+            #expect(connection.goAway == nil)
+            let served = try await Self.exchange(on: connection, request: try Self.deltaRequest())
+            #expect(try served.get() == ["a"])
+
+            // Once the stalled stream goes, its reservation is released: a whole 12 MiB request fits.
+            try await stalled.reset()
+            let large = try Self.deltaRequest(size: 12 << 20)
+            #expect(large.count > 12 << 20)
+            var outcome: Exchange?
+            let fits = await eventually(timeout: .seconds(30)) {
+                outcome = try await Self.exchange(on: connection, request: large)
+                return (try? outcome?.get()) == ["a"]
+            }
+            #expect(fits, "\(String(describing: outcome))")
+        }
+    }
+}
