@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
+import NIOHTTP2
 import ServiceLifecycle
 import XDSCache
 
@@ -17,6 +18,11 @@ public struct ADSServerConfiguration: Sendable {
     /// announced length is reserved before gRPC buffers it, and a stream whose message does not fit
     /// is refused with `RESOURCE_EXHAUSTED` (see `StreamGuardHandler`). At least `maxRequestBytes`.
     public var maxRequestMemory: Int
+    /// A connection that has not completed its TLS handshake (with TLS) and the HTTP/2 preface and
+    /// first SETTINGS within this is closed, so half-open connections cannot pile up.
+    public var handshakeTimeout: Duration
+    /// Connections open at once beyond this are closed on arrival; nil for no limit.
+    public var maxConnections: Int?
     /// Node group for an Envoy whose `node.cluster` is empty.
     public var defaultNodeGroup: String?
     /// Open streams beyond this are refused; nil for no limit.
@@ -44,12 +50,15 @@ public struct ADSServerConfiguration: Sendable {
 
     public init(
         host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 16 << 20, maxRequestMemory: Int = 128 << 20,
-        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil
+        handshakeTimeout: Duration = .seconds(10), maxConnections: Int? = nil, defaultNodeGroup: String? = nil,
+        maxStreams: Int? = nil, tls: TLS? = nil
     ) {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
         self.maxRequestMemory = maxRequestMemory
+        self.handshakeTimeout = handshakeTimeout
+        self.maxConnections = maxConnections
         self.defaultNodeGroup = defaultNodeGroup
         self.maxStreams = maxStreams
         self.tls = tls
@@ -71,6 +80,23 @@ public final class ADSServer: Service, Sendable {
         config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
         let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
         let maxRequestBytes = configuration.maxRequestBytes
+        let limiter = ConnectionLimiter(limit: configuration.maxConnections)
+        config.channelDebuggingCallbacks.onBindTCPListener = { listener in
+            listener.eventLoop.makeCompletedFuture {
+                let handler = ConnectionLimitHandler(limiter: limiter, logger: logger)
+                try listener.pipeline.syncOperations.addHandler(handler)
+            }
+        }
+        let handshakeTimeout = configuration.handshakeTimeout
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { connection in
+            connection.eventLoop.makeCompletedFuture {
+                // After the HTTP/2 handler: it passes frames on only once the preface is valid.
+                let sync = connection.pipeline.syncOperations
+                let http2 = try sync.handler(type: NIOHTTP2Handler.self)
+                let handler = HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger)
+                try sync.addHandler(handler, position: .after(http2))
+            }
+        }
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
             stream.eventLoop.makeCompletedFuture {
                 // First, so it sees each DATA frame before gRPC buffers it.

@@ -8,6 +8,9 @@ enum XDSMetrics {
     static let pushTotal = "xds_push_total"
     static let pushBytes = "xds_push_bytes"
     static let streamsRefusedTotal = "xds_streams_refused_total"
+    static let openConnectionsGauge = "xds_connections_open"
+    static let connectionsRefusedTotal = "xds_connections_refused_total"
+    static let handshakeTimeoutsTotal = "xds_connection_handshake_timeouts_total"
 
     /// Why the transport refused a stream before the ADS service saw it.
     enum StreamRefusal: String {
@@ -23,6 +26,20 @@ enum XDSMetrics {
 
     static func nack(type: ResourceType, nodeGroup: String) {
         Counter(label: nackTotal, dimensions: [("type_url", type.typeURL), ("node_cluster", nodeGroup)]).increment()
+    }
+
+    static func openConnections(_ count: Int) {
+        Gauge(label: openConnectionsGauge).record(count)
+    }
+
+    /// A connection closed on arrival: `--max-connections` were open.
+    static func connectionRefused() {
+        Counter(label: connectionsRefusedTotal).increment()
+    }
+
+    /// A connection closed for not completing its TLS and HTTP/2 handshake in `--handshake-timeout`.
+    static func handshakeTimedOut() {
+        Counter(label: handshakeTimeoutsTotal).increment()
     }
 
     static func streamRefused(reason: StreamRefusal) {

@@ -32,7 +32,9 @@ public final class RawHTTP2Connection: Sendable {
                     let multiplexer = try sync.configureAsyncHTTP2Pipeline(mode: .client) { stream in
                         stream.eventLoop.makeSucceededVoidFuture()
                     }
-                    try sync.addHandler(GoAwayRecorder(state: state))
+                    let acknowledged = channel.eventLoop.makePromise(of: Void.self)
+                    state.acknowledged.withLock { $0 = acknowledged.futureResult }
+                    try sync.addHandler(RootFrameRecorder(state: state, acknowledged: acknowledged))
                     return (channel, multiplexer)
                 }
             }
@@ -50,6 +52,12 @@ public final class RawHTTP2Connection: Sendable {
     /// The server's first SETTINGS frame, as it was sent; throws if the connection closed first.
     public var serverSettings: HTTP2Settings {
         get async throws { try await state.settings.withLock { $0! }.get() }
+    }
+
+    /// Returns once the server has acknowledged the client's SETTINGS, and so has read its whole
+    /// preface; throws if the connection closed first.
+    public func settingsAcknowledged() async throws {
+        try await state.acknowledged.withLock { $0! }.get()
     }
 
     /// The error code of the GOAWAY the server sent, if it sent one.
@@ -214,6 +222,7 @@ public final class RawHTTP2Stream {
 private final class ConnectionState: Sendable {
     let settings = Mutex<EventLoopFuture<HTTP2Settings>?>(nil)
     let goAway = Mutex<HTTP2ErrorCode?>(nil)
+    let acknowledged = Mutex<EventLoopFuture<Void>?>(nil)
 }
 
 /// Reads the server's first SETTINGS frame from the bytes before the client's HTTP/2 handler parses
@@ -266,17 +275,31 @@ private final class ServerSettingsReader: ChannelInboundHandler, RemovableChanne
     }
 }
 
-private final class GoAwayRecorder: ChannelInboundHandler {
+/// Records the connection-level frames a test asks about: GOAWAY, and the ACK of our SETTINGS.
+private final class RootFrameRecorder: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
 
     private let state: ConnectionState
+    private let acknowledged: EventLoopPromise<Void>
 
-    init(state: ConnectionState) { self.state = state }
+    init(state: ConnectionState, acknowledged: EventLoopPromise<Void>) {
+        self.state = state
+        self.acknowledged = acknowledged
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .goAway(_, let code, _) = unwrapInboundIn(data).payload { state.goAway.withLock { $0 = code } }
+        switch unwrapInboundIn(data).payload {
+        case .goAway(_, let code, _): state.goAway.withLock { $0 = code }
+        case .settings(.ack): acknowledged.succeed()
+        default: break
+        }
         context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        acknowledged.fail(ChannelError.eof)
+        context.fireChannelInactive()
     }
 }
 

@@ -93,6 +93,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most ADS streams served at once; more are refused with RESOURCE_EXHAUSTED.")
     var maxStreams = 10000
 
+    @Option(help: "Most connections to the ADS port at once; more are closed on arrival.")
+    var maxConnections = 10000
+
+    @Option(help: "Close a connection that has not completed its TLS and HTTP/2 handshake within this (e.g. 10s).")
+    var handshakeTimeout = DurationArgument(argument: "10s")!
+
     @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
     var maxRequestSize = 16 << 20
 
@@ -126,6 +132,8 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if clientCa != nil && tlsCert == nil { throw ValidationError("--client-ca needs --tls-cert and --tls-key") }
         if authorizeNodes && clientCa == nil { throw ValidationError("--authorize-nodes needs --client-ca (mTLS)") }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if handshakeTimeout.duration <= .zero { throw ValidationError("--handshake-timeout must be longer than 0s") }
         if !(1...Int(UInt32.max)).contains(maxRequestSize) {
             throw ValidationError("--max-request-size must be between 1 and \(UInt32.max) bytes")
         }
@@ -180,7 +188,8 @@ struct Serve: AsyncParsableCommand {
         let server = ADSServer(
             configuration: ADSServerConfiguration(
                 host: xdsAddress.host, port: xdsAddress.port, maxRequestBytes: maxRequestSize,
-                maxRequestMemory: maxRequestMemory, defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
+                maxRequestMemory: maxRequestMemory, handshakeTimeout: handshakeTimeout.duration,
+                maxConnections: maxConnections, defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
                 tls: tlsCert.map {
                     ADSServerConfiguration.TLS(
                         certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa, authorizeNodes: authorizeNodes)

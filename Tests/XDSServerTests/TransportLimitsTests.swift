@@ -1,5 +1,9 @@
 import EnvoyAPI
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import NIOCore
 import NIOHTTP2
+import NIOPosix
 import SwiftProtobuf
 import Testing
 import XDSCache
@@ -104,6 +108,89 @@ struct TransportLimitsTests {
                 return (try? outcome?.get()) == ["a"]
             }
             #expect(fits, "\(String(describing: outcome))")
+        }
+    }
+
+    /// A TCP connection that sends `bytes` and then nothing.
+    static func stalledConnection(port: Int, sending bytes: String) async throws -> any Channel {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        // The server may have closed it already, if this task was slow to run.
+        if !bytes.isEmpty { try? await channel.writeAndFlush(ByteBuffer(string: bytes)) }
+        return channel
+    }
+
+    @Test(
+        "a connection that stalls before completing the HTTP/2 handshake is closed after the handshake timeout",
+        arguments: ["", "PRI * HTTP/2.0\r\n"])
+    func handshakeTimeout(sending bytes: String) async throws {
+        let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .milliseconds(500))
+        try await withADSServer(watcher: try Self.cache(), configuration: configuration) { _, port in
+            // A connection whose handshake the server has finished (it acknowledged the client's
+            // SETTINGS); retried in case a loaded machine is slower than the short timeout.
+            var connection: RawHTTP2Connection?
+            let established = await eventually(timeout: .seconds(30)) {
+                let candidate = try await RawHTTP2Connection.connect(port: port)
+                try await candidate.settingsAcknowledged()
+                connection = candidate
+                return true
+            }
+            let good = try #require(connection, "no connection completed its handshake (\(established))")
+            let stalled = try await Self.stalledConnection(port: port, sending: bytes)
+            let closed = await eventually(timeout: .seconds(30)) { !stalled.isActive }
+            #expect(closed, "the stalled connection is still open")
+            // The connection that completed its handshake earlier is not subject to the timeout.
+            let served = try await Self.exchange(on: good, request: try Self.deltaRequest())
+            #expect(try served.get() == ["a"])
+            try? await stalled.close()
+        }
+    }
+
+    @Test("connections beyond --max-connections are closed on arrival; the open ones keep working")
+    func connectionLimit() async throws {
+        let cache = try Self.cache()
+        // A long handshake timeout, so only the limit can close a connection here.
+        let configuration = ADSServerConfiguration(
+            host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(600), maxConnections: 2)
+        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { grpc in
+                try await ADSTestClient.withDeltaStream(ADSTestClient.Client(wrapping: grpc)) { stream in
+                    var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+                    request.typeURL = ResourceType.cluster.typeURL
+                    request.node = ADSTestClient.node(id: "envoy-1", cluster: Self.group)
+                    stream.send(request)
+                    var responses = stream.responses.makeAsyncIterator()
+                    let first = try #require(try await responses.next())
+                    #expect(first.resources.map(\.name) == ["a"])
+
+                    // The second connection fills the limit; the third is closed.
+                    let second = try await Self.stalledConnection(port: port, sending: "")
+                    let third = try await Self.stalledConnection(port: port, sending: "")
+                    let refused = await eventually(timeout: .seconds(30)) { !third.isActive }
+                    #expect(refused, "the connection beyond the limit is still open")
+                    #expect(second.isActive)
+
+                    // The established stream still gets updates.
+                    var ack = request
+                    ack.responseNonce = first.nonce
+                    stream.send(ack)
+                    try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1, "b": 2]), for: Self.group)
+                    let update = try #require(try await responses.next())
+                    #expect(update.resources.map(\.name) == ["b"])
+
+                    // A closed connection frees its place.
+                    try await second.close()
+                    let accepted = await eventually(timeout: .seconds(30)) {
+                        let connection = try await RawHTTP2Connection.connect(port: port)
+                        defer { Task { await connection.close() } }
+                        _ = try await connection.serverSettings
+                        return true
+                    }
+                    #expect(accepted, "no connection was accepted after one closed")
+                }
+            }
         }
     }
 }
