@@ -23,6 +23,9 @@ public struct ADSServerConfiguration: Sendable {
     public var handshakeTimeout: Duration
     /// Connections open at once beyond this are closed on arrival; nil for no limit.
     public var maxConnections: Int?
+    /// Streams one HTTP/2 connection may have open, advertised in SETTINGS_MAX_CONCURRENT_STREAMS;
+    /// a stream beyond it is refused alone (RST_STREAM REFUSED_STREAM). See `StreamsPerConnection`.
+    public var maxStreamsPerConnection: Int
     /// Node group for an Envoy whose `node.cluster` is empty.
     public var defaultNodeGroup: String?
     /// Open streams beyond this are refused; nil for no limit.
@@ -50,8 +53,8 @@ public struct ADSServerConfiguration: Sendable {
 
     public init(
         host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 16 << 20, maxRequestMemory: Int = 128 << 20,
-        handshakeTimeout: Duration = .seconds(10), maxConnections: Int? = nil, defaultNodeGroup: String? = nil,
-        maxStreams: Int? = nil, tls: TLS? = nil
+        handshakeTimeout: Duration = .seconds(10), maxConnections: Int? = nil, maxStreamsPerConnection: Int = 100,
+        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -59,6 +62,7 @@ public struct ADSServerConfiguration: Sendable {
         self.maxRequestMemory = maxRequestMemory
         self.handshakeTimeout = handshakeTimeout
         self.maxConnections = maxConnections
+        self.maxStreamsPerConnection = maxStreamsPerConnection
         self.defaultNodeGroup = defaultNodeGroup
         self.maxStreams = maxStreams
         self.tls = tls
@@ -88,19 +92,29 @@ public final class ADSServer: Service, Sendable {
             }
         }
         let handshakeTimeout = configuration.handshakeTimeout
+        let streamLimit = StreamsPerConnection(advertised: configuration.maxStreamsPerConnection)
+        config.http2.maxConcurrentStreams = streamLimit.enforced
         config.channelDebuggingCallbacks.onAcceptTCPConnection = { connection in
             connection.eventLoop.makeCompletedFuture {
-                // After the HTTP/2 handler: it passes frames on only once the preface is valid.
                 let sync = connection.pipeline.syncOperations
                 let http2 = try sync.handler(type: NIOHTTP2Handler.self)
-                let handler = HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger)
-                try sync.addHandler(handler, position: .after(http2))
+                // After the HTTP/2 handler: it passes frames on only once the preface is valid.
+                let timeout = HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger)
+                try sync.addHandler(timeout, position: .after(http2))
+                // Before it: it sees the SETTINGS frame as bytes on their way out.
+                let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
+                try sync.addHandler(streams, position: .before(http2))
             }
         }
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
             stream.eventLoop.makeCompletedFuture {
+                // The connection's stream count, on the same event loop.
+                let connection = try stream.parent.map {
+                    try $0.pipeline.syncOperations.handler(type: ConnectionStreamLimitHandler.self)
+                }
                 // First, so it sees each DATA frame before gRPC buffers it.
-                let handler = StreamGuardHandler(budget: budget, maxMessageBytes: maxRequestBytes, logger: logger)
+                let handler = StreamGuardHandler(
+                    budget: budget, maxMessageBytes: maxRequestBytes, connection: connection, logger: logger)
                 try stream.pipeline.syncOperations.addHandler(handler, position: .first)
             }
         }

@@ -38,9 +38,11 @@ final class RequestMemoryBudget: Sendable {
     }
 }
 
-/// The first handler of every HTTP/2 stream, ahead of gRPC's: it reads each request message's
-/// 5-byte gRPC prefix as the DATA frames go by and reserves the announced length from the
-/// `RequestMemoryBudget` before gRPC buffers a byte of it.
+/// The first handler of every HTTP/2 stream, ahead of gRPC's. It refuses a stream beyond the
+/// connection's limit (see `StreamsPerConnection`) as soon as it opens, with
+/// RST_STREAM(REFUSED_STREAM). And it reads each request message's 5-byte gRPC prefix as the DATA
+/// frames go by and reserves the announced length from the `RequestMemoryBudget` before gRPC
+/// buffers a byte of it.
 ///
 /// A message that does not fit, or is over the per-message limit, refuses its stream alone: the
 /// client gets `RESOURCE_EXHAUSTED` in trailers, then RST_STREAM(NO_ERROR) to stop it sending the
@@ -53,7 +55,11 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let budget: RequestMemoryBudget
     private let maxMessageBytes: Int
+    /// The connection's stream count; nil when the limit is not enforced here.
+    private let connection: ConnectionStreamLimitHandler?
     private let logger: Logger
+    /// This stream is counted in `connection.openStreams`.
+    private var counted = false
 
     /// Bytes of the current message's prefix read so far (at most 5).
     private var prefix: [UInt8] = []
@@ -64,11 +70,37 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var sentResponseHeaders = false
     private var refused = false
 
-    init(budget: RequestMemoryBudget, maxMessageBytes: Int, logger: Logger) {
+    init(
+        budget: RequestMemoryBudget, maxMessageBytes: Int, connection: ConnectionStreamLimitHandler?, logger: Logger
+    ) {
         self.budget = budget
         self.maxMessageBytes = maxMessageBytes
+        self.connection = connection
         self.logger = logger
         prefix.reserveCapacity(5)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Added as the stream opens, before any of its frames is read.
+        guard let connection else { return }
+        if connection.openStreams < connection.limit.advertised {
+            connection.openStreams += 1
+            counted = true
+        } else {
+            refused = true
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if refused && !counted {
+            // Refused before NIOHTTP2 reads the next frame, so its own count stays within one of ours.
+            XDSMetrics.streamRefused(reason: .streamsPerConnection)
+            logger.debug(
+                "stream refused: the connection has as many streams open as --max-streams-per-connection allows",
+                metadata: ["limit": "\(connection?.limit.advertised ?? 0)"])
+            context.writeAndFlush(wrapOutboundOut(.rstStream(.refusedStream)), promise: nil)
+        }
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -107,11 +139,18 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         releaseReservation()
+        releaseStream()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         releaseReservation()
+        releaseStream()
+    }
+
+    private func releaseStream() {
+        if counted { connection?.openStreams -= 1 }
+        counted = false
     }
 
     private enum Refusal {

@@ -18,6 +18,8 @@ enum XDSMetrics {
         case requestSize = "request_size"
         /// Its request message did not fit in `--max-request-memory`.
         case requestMemory = "request_memory"
+        /// Its connection had `--max-streams-per-connection` open already.
+        case streamsPerConnection = "streams_per_connection"
     }
 
     static func connected(kind: StreamKind, count: Int) {

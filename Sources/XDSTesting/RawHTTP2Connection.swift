@@ -67,14 +67,14 @@ public final class RawHTTP2Connection: Sendable {
     public var isClosed: Bool { !channel.isActive }
 
     public func openStream() async throws -> RawHTTP2Stream {
-        let (channel, events) = try await multiplexer.openStream { channel in
+        let (channel, events, sink) = try await multiplexer.openStream { channel in
             channel.eventLoop.makeCompletedFuture {
                 let (events, sink) = AsyncStream.makeStream(of: RawHTTP2Stream.Event.self)
                 try channel.pipeline.syncOperations.addHandler(StreamRecorder(sink: sink))
-                return (channel, events)
+                return (channel, events, sink)
             }
         }
-        return RawHTTP2Stream(channel: channel, events: events)
+        return RawHTTP2Stream(channel: channel, events: events, sink: sink)
     }
 
     public func close() async {
@@ -99,6 +99,8 @@ public final class RawHTTP2Stream {
         /// The server had not ended the stream when the test stopped waiting.
         public var timedOut = false
 
+        public init() {}
+
         public var description: String {
             if timedOut { return "not ended by the server in time" }
             let status = grpcStatus.map { "grpc-status \($0) (\(grpcMessage ?? ""))" } ?? "no grpc-status"
@@ -108,12 +110,14 @@ public final class RawHTTP2Stream {
 
     public let channel: any Channel
     private var events: AsyncStream<Event>.Iterator
+    private let sink: AsyncStream<Event>.Continuation
     private var received = ByteBuffer()
     private var end: End?
 
-    init(channel: any Channel, events: AsyncStream<Event>) {
+    init(channel: any Channel, events: AsyncStream<Event>, sink: AsyncStream<Event>.Continuation) {
         self.channel = channel
         self.events = events.makeAsyncIterator()
+        self.sink = sink
     }
 
     /// The request headers of a gRPC call to `path` (e.g. `/package.Service/Method`).
@@ -180,9 +184,12 @@ public final class RawHTTP2Stream {
 
     private func resettingAfter<T>(_ timeout: Duration, _ body: () async -> T) async -> T {
         let channel = self.channel
+        let sink = self.sink
         let timer = Task {
             try await Task.sleep(for: timeout)
             channel.close(promise: nil)
+            // Also when the stream cannot report its close (its connection is gone).
+            sink.finish()
             return true
         }
         let result = await body()
@@ -259,9 +266,21 @@ private final class ServerSettingsReader: ChannelInboundHandler, RemovableChanne
                         parameter: HTTP2SettingsParameter(extensionSetting: Int(identifier)), value: Int(value)))
                 if ignoringStreamLimit && identifier == 3 { pending.setInteger(UInt32(Int32.max), at: offset + 2) }
             }
+            if ignoringStreamLimit && !settings.contains(where: { $0.parameter == .maxConcurrentStreams }) {
+                // No limit advertised: NIOHTTP2 would assume 100. Add the setting, as 2^31-1.
+                var frame = ByteBuffer()
+                frame.writeInteger((length + 6) << 8 | 4)
+                frame.writeBytes(pending.getBytes(at: start + 4, length: 5 + Int(length))!)
+                frame.writeInteger(UInt16(3))
+                frame.writeInteger(UInt32(Int32.max))
+                pending.moveReaderIndex(forwardBy: 9 + Int(length))
+                frame.writeBuffer(&pending)
+                pending = frame
+            }
         }
-        promise.succeed(settings)
+        // Passed on first, so the client has acknowledged them when a test learns of them.
         context.fireChannelRead(wrapInboundOut(pending))
+        promise.succeed(settings)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 

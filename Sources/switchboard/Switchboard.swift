@@ -99,6 +99,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Close a connection that has not completed its TLS and HTTP/2 handshake within this (e.g. 10s).")
     var handshakeTimeout = DurationArgument(argument: "10s")!
 
+    @Option(help: "Most streams on one connection, advertised in HTTP/2 SETTINGS; more are refused one by one.")
+    var maxStreamsPerConnection = 100
+
     @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
     var maxRequestSize = 16 << 20
 
@@ -133,6 +136,9 @@ struct Serve: AsyncParsableCommand {
         if clientCa != nil && tlsCert == nil { throw ValidationError("--client-ca needs --tls-cert and --tls-key") }
         if authorizeNodes && clientCa == nil { throw ValidationError("--authorize-nodes needs --client-ca (mTLS)") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if !(1...1_000_000).contains(maxStreamsPerConnection) {
+            throw ValidationError("--max-streams-per-connection must be between 1 and 1000000")
+        }
         if handshakeTimeout.duration <= .zero { throw ValidationError("--handshake-timeout must be longer than 0s") }
         if !(1...Int(UInt32.max)).contains(maxRequestSize) {
             throw ValidationError("--max-request-size must be between 1 and \(UInt32.max) bytes")
@@ -189,7 +195,8 @@ struct Serve: AsyncParsableCommand {
             configuration: ADSServerConfiguration(
                 host: xdsAddress.host, port: xdsAddress.port, maxRequestBytes: maxRequestSize,
                 maxRequestMemory: maxRequestMemory, handshakeTimeout: handshakeTimeout.duration,
-                maxConnections: maxConnections, defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
+                maxConnections: maxConnections, maxStreamsPerConnection: maxStreamsPerConnection,
+                defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
                 tls: tlsCert.map {
                     ADSServerConfiguration.TLS(
                         certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa, authorizeNodes: authorizeNodes)

@@ -194,3 +194,73 @@ struct TransportLimitsTests {
         }
     }
 }
+
+extension TransportLimitsTests {
+    /// A delta stream on `connection` that has received its first response; returns the stream
+    /// and that response's nonce.
+    static func servedStream(on connection: RawHTTP2Connection) async throws -> (RawHTTP2Stream, String) {
+        let stream = try await connection.openStream()
+        try await stream.sendRequestHeaders(path: deltaPath)
+        try await stream.sendMessage(try deltaRequest())
+        guard let message = await stream.nextMessage() else {
+            throw StreamEnded(end: await stream.ended())
+        }
+        return (stream, try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: message).nonce)
+    }
+
+    @Test(
+        "streams beyond the advertised per-connection limit are refused alone; the connection's other streams go on",
+        arguments: [3, 100])
+    func streamsPerConnection(limit: Int) async throws {
+        let cache = try Self.cache()
+        let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, maxStreamsPerConnection: limit)
+        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+            // A client that ignores the limit, as the review's did.
+            let connection = try await RawHTTP2Connection.connect(port: port, ignoringStreamLimit: true)
+            let settings = try await connection.serverSettings
+            #expect(settings.first { $0.parameter == .maxConcurrentStreams }?.value == limit, "\(settings)")
+
+            var served: [(stream: RawHTTP2Stream, nonce: String)] = []
+            for _ in 0..<limit { served.append(try await Self.servedStream(on: connection)) }
+            let request = try Self.deltaRequest()
+            let extras = await withTaskGroup(of: RawHTTP2Stream.End.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        guard let extra = try? await connection.openStream() else { return RawHTTP2Stream.End() }
+                        try? await extra.sendRequestHeaders(path: Self.deltaPath)
+                        try? await extra.sendMessage(request)
+                        return await extra.ended()
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            for end in extras { #expect(end.reset == .refusedStream, "\(end)") }
+            try #require(connection.goAway == nil, "the server ended the connection")
+            try #require(!connection.isClosed)
+
+            // Every stream opened within the limit still gets updates.
+            for (stream, nonce) in served {
+                var ack = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+                ack.typeURL = ResourceType.cluster.typeURL
+                ack.responseNonce = nonce
+                try await stream.sendMessage(try ack.serializedBytes())
+            }
+            try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1, "b": 2]), for: Self.group)
+            for (stream, _) in served {
+                guard let message = await stream.nextMessage() else {
+                    Issue.record("no update: \(await stream.ended())")
+                    continue
+                }
+                let update = try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: message)
+                #expect(update.resources.map(\.name) == ["b"])
+            }
+
+            // A stream that ends frees its place.
+            try await served[0].stream.reset()
+            let replaced = await eventually(timeout: .seconds(30)) {
+                (try? await Self.servedStream(on: connection)) != nil
+            }
+            #expect(replaced, "no new stream was served after one ended")
+        }
+    }
+}
