@@ -1,6 +1,8 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
+import NIOHTTP2
 import ServiceLifecycle
 import XDSCache
 
@@ -10,8 +12,20 @@ public struct ADSServerConfiguration: Sendable {
     public var port: Int
     /// Largest request message accepted. Envoy's first delta request lists every resource it holds
     /// in `initial_resource_versions` and passes gRPC's 4 MiB default on large configurations
-    /// (Envoy Gateway PR #9564), so the default is far above it.
+    /// (Envoy Gateway PR #9564), so the default is well above it.
     public var maxRequestBytes: Int
+    /// Most bytes that request messages still arriving may hold, across all streams: each message's
+    /// announced length is reserved before gRPC buffers it, and a stream whose message does not fit
+    /// is refused with `RESOURCE_EXHAUSTED` (see `StreamGuardHandler`). At least `maxRequestBytes`.
+    public var maxRequestMemory: Int
+    /// A connection that has not completed its TLS handshake (with TLS) and the HTTP/2 preface and
+    /// first SETTINGS within this is closed, so half-open connections cannot pile up.
+    public var handshakeTimeout: Duration
+    /// Connections open at once beyond this are closed on arrival; nil for no limit.
+    public var maxConnections: Int?
+    /// Streams one HTTP/2 connection may have open, advertised in SETTINGS_MAX_CONCURRENT_STREAMS;
+    /// a stream beyond it is refused alone (RST_STREAM REFUSED_STREAM). See `StreamsPerConnection`.
+    public var maxStreamsPerConnection: Int
     /// Node group for an Envoy whose `node.cluster` is empty.
     public var defaultNodeGroup: String?
     /// Open streams beyond this are refused; nil for no limit.
@@ -21,8 +35,8 @@ public struct ADSServerConfiguration: Sendable {
 
     /// Files of the server's certificate and key (PEM); with `clientCAPath`, clients must present
     /// a certificate signed by that CA (mTLS), and with `authorizeNodes` an Envoy may only fetch
-    /// the Gateway its certificate names: a URI SAN ending in `/ns/<namespace>/gateway/<name>`
-    /// (SPIFFE style, e.g. `spiffe://switchboard/ns/default/gateway/eg`).
+    /// the Gateway its certificate names: its one URI SAN, exactly
+    /// `spiffe://<trust-domain>/ns/<namespace>/gateway/<name>` (see `NodeAuthorization`).
     public struct TLS: Sendable {
         public var certificateChainPath: String
         public var privateKeyPath: String
@@ -38,12 +52,17 @@ public struct ADSServerConfiguration: Sendable {
     }
 
     public init(
-        host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 64 << 20, defaultNodeGroup: String? = nil,
-        maxStreams: Int? = nil, tls: TLS? = nil
+        host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 16 << 20, maxRequestMemory: Int = 128 << 20,
+        handshakeTimeout: Duration = .seconds(10), maxConnections: Int? = nil, maxStreamsPerConnection: Int = 100,
+        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil
     ) {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
+        self.maxRequestMemory = maxRequestMemory
+        self.handshakeTimeout = handshakeTimeout
+        self.maxConnections = maxConnections
+        self.maxStreamsPerConnection = maxStreamsPerConnection
         self.defaultNodeGroup = defaultNodeGroup
         self.maxStreams = maxStreams
         self.tls = tls
@@ -63,6 +82,42 @@ public final class ADSServer: Service, Sendable {
     ) {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
+        let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
+        let maxRequestBytes = configuration.maxRequestBytes
+        let limiter = ConnectionLimiter(limit: configuration.maxConnections)
+        config.channelDebuggingCallbacks.onBindTCPListener = { listener in
+            listener.eventLoop.makeCompletedFuture {
+                let handler = ConnectionLimitHandler(limiter: limiter, logger: logger)
+                try listener.pipeline.syncOperations.addHandler(handler)
+            }
+        }
+        let handshakeTimeout = configuration.handshakeTimeout
+        let streamLimit = StreamsPerConnection(advertised: configuration.maxStreamsPerConnection)
+        config.http2.maxConcurrentStreams = streamLimit.enforced
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { connection in
+            connection.eventLoop.makeCompletedFuture {
+                let sync = connection.pipeline.syncOperations
+                let http2 = try sync.handler(type: NIOHTTP2Handler.self)
+                // After the HTTP/2 handler: it passes frames on only once the preface is valid.
+                let timeout = HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger)
+                try sync.addHandler(timeout, position: .after(http2))
+                // Before it: it sees the SETTINGS frame as bytes on their way out.
+                let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
+                try sync.addHandler(streams, position: .before(http2))
+            }
+        }
+        config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+            stream.eventLoop.makeCompletedFuture {
+                // The connection's stream count, on the same event loop.
+                let connection = try stream.parent.map {
+                    try $0.pipeline.syncOperations.handler(type: ConnectionStreamLimitHandler.self)
+                }
+                // First, so it sees each DATA frame before gRPC buffers it.
+                let handler = StreamGuardHandler(
+                    budget: budget, maxMessageBytes: maxRequestBytes, connection: connection, logger: logger)
+                try stream.pipeline.syncOperations.addHandler(handler, position: .first)
+            }
+        }
         // An address with a colon is IPv6 (`::` listens on every address of both families).
         let address: GRPCNIOTransportCore.SocketAddress =
             configuration.host.contains(":")

@@ -7,6 +7,20 @@ enum XDSMetrics {
     static let nackTotal = "xds_nack_total"
     static let pushTotal = "xds_push_total"
     static let pushBytes = "xds_push_bytes"
+    static let streamsRefusedTotal = "xds_streams_refused_total"
+    static let openConnectionsGauge = "xds_connections_open"
+    static let connectionsRefusedTotal = "xds_connections_refused_total"
+    static let handshakeTimeoutsTotal = "xds_connection_handshake_timeouts_total"
+
+    /// Why the transport refused a stream before the ADS service saw it.
+    enum StreamRefusal: String {
+        /// Its request message was over `--max-request-size`.
+        case requestSize = "request_size"
+        /// Its request message did not fit in `--max-request-memory`.
+        case requestMemory = "request_memory"
+        /// Its connection had `--max-streams-per-connection` open already.
+        case streamsPerConnection = "streams_per_connection"
+    }
 
     static func connected(kind: StreamKind, count: Int) {
         Gauge(label: connectedStreams, dimensions: [("kind", kind.rawValue)]).record(count)
@@ -14,6 +28,24 @@ enum XDSMetrics {
 
     static func nack(type: ResourceType, nodeGroup: String) {
         Counter(label: nackTotal, dimensions: [("type_url", type.typeURL), ("node_cluster", nodeGroup)]).increment()
+    }
+
+    static func openConnections(_ count: Int) {
+        Gauge(label: openConnectionsGauge).record(count)
+    }
+
+    /// A connection closed on arrival: `--max-connections` were open.
+    static func connectionRefused() {
+        Counter(label: connectionsRefusedTotal).increment()
+    }
+
+    /// A connection closed for not completing its TLS and HTTP/2 handshake in `--handshake-timeout`.
+    static func handshakeTimedOut() {
+        Counter(label: handshakeTimeoutsTotal).increment()
+    }
+
+    static func streamRefused(reason: StreamRefusal) {
+        Counter(label: streamsRefusedTotal, dimensions: [("reason", reason.rawValue)]).increment()
     }
 
     static func push(type: ResourceType, bytes: Int) {

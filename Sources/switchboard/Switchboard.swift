@@ -98,11 +98,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require client certificates signed by this CA (PEM file): mTLS.")
     var clientCa: String?
 
-    @Flag(help: "With --client-ca: an Envoy may only fetch the gateway its certificate names (URI SAN .../ns/NS/gateway/NAME).")
+    @Flag(
+        help: "With --client-ca: an Envoy gets only the gateway its one URI SAN names (spiffe://TD/ns/NS/gateway/NAME)")
     var authorizeNodes = false
 
     @Option(help: "Most ADS streams served at once; more are refused with RESOURCE_EXHAUSTED.")
     var maxStreams = 10000
+
+    @Option(help: "Most connections to the ADS port at once; more are closed on arrival.")
+    var maxConnections = 10000
+
+    @Option(help: "Close a connection that has not completed its TLS and HTTP/2 handshake within this (e.g. 10s).")
+    var handshakeTimeout = DurationArgument(argument: "10s")!
+
+    @Option(help: "Most streams on one connection, advertised in HTTP/2 SETTINGS; more are refused one by one.")
+    var maxStreamsPerConnection = 100
+
+    @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
+    var maxRequestSize = 16 << 20
+
+    @Option(help: "Most bytes unfinished request messages may hold across all streams; streams beyond it are refused.")
+    var maxRequestMemory = 128 << 20
 
     @OptionGroup var files: FileOptions
 
@@ -135,6 +151,18 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(
                 "the admin server on \(adminAddress.defaultValueDescription) would show the whole configuration to anyone who reaches it: "
                     + "give --admin-token-file FILE (and --admin-tls-cert/--admin-tls-key), or --admin-insecure to allow it")
+        }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if !(1...1_000_000).contains(maxStreamsPerConnection) {
+            throw ValidationError("--max-streams-per-connection must be between 1 and 1000000")
+        }
+        if handshakeTimeout.duration <= .zero { throw ValidationError("--handshake-timeout must be longer than 0s") }
+        if !(1...Int(UInt32.max)).contains(maxRequestSize) {
+            throw ValidationError("--max-request-size must be between 1 and \(UInt32.max) bytes")
+        }
+        if maxRequestMemory < maxRequestSize {
+            throw ValidationError(
+                "--max-request-memory must be at least --max-request-size (\(maxRequestSize)), or no such message fits")
         }
     }
 
@@ -182,7 +210,10 @@ struct Serve: AsyncParsableCommand {
         }
         let server = ADSServer(
             configuration: ADSServerConfiguration(
-                host: xdsAddress.host, port: xdsAddress.port, defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
+                host: xdsAddress.host, port: xdsAddress.port, maxRequestBytes: maxRequestSize,
+                maxRequestMemory: maxRequestMemory, handshakeTimeout: handshakeTimeout.duration,
+                maxConnections: maxConnections, maxStreamsPerConnection: maxStreamsPerConnection,
+                defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
                 tls: tlsCert.map {
                     ADSServerConfiguration.TLS(
                         certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa, authorizeNodes: authorizeNodes)

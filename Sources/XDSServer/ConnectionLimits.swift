@@ -1,0 +1,126 @@
+import Logging
+import NIOCore
+import NIOHTTP2
+import Synchronization
+
+/// The open connections of the ADS port, and the most it takes.
+final class ConnectionLimiter: Sendable {
+    let limit: Int?
+    private let count = Mutex(0)
+
+    init(limit: Int?) {
+        self.limit = limit
+    }
+
+    /// Counts a new connection, or returns false when `limit` are open already.
+    func open() -> Bool {
+        count.withLock { count in
+            if let limit, count >= limit { return false }
+            count += 1
+            // Recorded under the lock, so the gauge never goes back to an older count.
+            XDSMetrics.openConnections(count)
+            return true
+        }
+    }
+
+    func close() {
+        count.withLock { count in
+            count -= 1
+            XDSMetrics.openConnections(count)
+        }
+    }
+}
+
+/// On the listening channel, ahead of the handler that sets up accepted connections: a connection
+/// beyond the limit is closed at once, before any TLS or HTTP/2 work is spent on it.
+final class ConnectionLimitHandler: ChannelInboundHandler {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+
+    private let limiter: ConnectionLimiter
+    private let logger: Logger
+
+    init(limiter: ConnectionLimiter, logger: Logger) {
+        self.limiter = limiter
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let connection = unwrapInboundIn(data)
+        guard limiter.open() else {
+            XDSMetrics.connectionRefused()
+            let peer = connection.remoteAddress.map { "\($0)" } ?? ""
+            logger.warning(
+                "connection refused: the connection limit is reached (--max-connections)",
+                metadata: ["limit": "\(limiter.limit ?? 0)", "peer": "\(peer)"])
+            connection.close(promise: nil)
+            return
+        }
+        let limiter = self.limiter
+        connection.closeFuture.whenComplete { _ in limiter.close() }
+        context.fireChannelRead(data)
+    }
+}
+
+/// Right after the HTTP/2 handler of each connection: closes a connection whose client has not
+/// completed the HTTP/2 preface and its first SETTINGS frame (and, with TLS, the TLS handshake
+/// before them) within the timeout, so half-open connections cannot pile up. NIOHTTP2 passes the
+/// connection's frames on only once the preface is valid, and the first must be SETTINGS, so the
+/// first frame seen here marks the handshake done.
+final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+
+    private let timeout: TimeAmount
+    private let logger: Logger
+    private var timer: Scheduled<Void>?
+
+    init(timeout: Duration, logger: Logger) {
+        self.timeout = TimeAmount(timeout)
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        let channel = context.channel
+        let timeout = self.timeout
+        let logger = self.logger
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            XDSMetrics.handshakeTimedOut()
+            logger.notice(
+                "connection closed: no HTTP/2 handshake within the handshake timeout (--handshake-timeout)",
+                metadata: [
+                    "timeout_ms": "\(timeout.nanoseconds / 1_000_000)",
+                    "peer": "\(channel.remoteAddress.map { "\($0)" } ?? "")",
+                ])
+            channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,266 @@
+import EnvoyAPI
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import SwiftProtobuf
+import Testing
+import XDSCache
+import XDSServer
+import XDSTesting
+
+/// Limits the ADS server's transport enforces against clients that do not behave like Envoy,
+/// checked with real sockets and a hand-driven HTTP/2 client.
+@Suite("ADS transport limits")
+struct TransportLimitsTests {
+    static let group = "default/gw"
+    static let deltaPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+
+    static func cache() throws -> SnapshotCache {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: group)
+        return cache
+    }
+
+    /// A delta CDS request from an Envoy of `group`, padded with `initial_resource_versions` to at
+    /// least `size` bytes, serialized.
+    static func deltaRequest(size: Int = 0) throws -> [UInt8] {
+        var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+        request.typeURL = ResourceType.cluster.typeURL
+        request.node = ADSTestClient.node(id: "envoy-1", cluster: group)
+        // Each entry takes at least 64 bytes serialized. Built apart: a protobuf map edited in
+        // place is copied on every insert.
+        var versions: [String: String] = [:]
+        for index in 0..<(size + 63) / 64 {
+            versions["httproute/default/route-\(index)/rule/0/padding-padding"] = "0123456789abcdef"
+        }
+        request.initialResourceVersions = versions
+        return try request.serializedBytes()
+    }
+
+    /// Sends a whole delta request on a new stream and returns the first response's resource names,
+    /// or how the server ended the stream.
+    static func exchange(on connection: RawHTTP2Connection, request: [UInt8]) async throws -> Exchange {
+        let stream = try await connection.openStream()
+        try await stream.sendRequestHeaders(path: deltaPath)
+        try await stream.sendMessage(request)
+        guard let message = await stream.nextMessage() else { return .failure(StreamEnded(end: await stream.ended())) }
+        let response = try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: message)
+        try await stream.reset()
+        return .success(response.resources.map(\.name))
+    }
+
+    typealias Exchange = Result<[String], StreamEnded>
+
+    struct StreamEnded: Error {
+        var end: RawHTTP2Stream.End
+    }
+
+    @Test("request messages that do not fit in the shared request memory refuse their streams alone")
+    func requestMemoryBudget() async throws {
+        let configuration = ADSServerConfiguration(
+            host: "127.0.0.1", port: 0, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20)
+        try await withADSServer(watcher: try Self.cache(), configuration: configuration) { _, port in
+            let connection = try await RawHTTP2Connection.connect(port: port)
+            // A client announces a 12 MiB message and sends 1 MiB of it: 12 of the 20 MiB are held.
+            let stalled = try await connection.openStream()
+            try await stalled.sendRequestHeaders(path: Self.deltaPath)
+            try await stalled.sendPartialMessage(announcing: 12 << 20, body: 1 << 20)
+
+            // Three more such messages at once: none fits beside the first.
+            let ends = try await withThrowingTaskGroup(of: RawHTTP2Stream.End.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        let stream = try await connection.openStream()
+                        try await stream.sendRequestHeaders(path: Self.deltaPath)
+                        // The server may refuse the stream before the client has sent it all.
+                        try? await stream.sendPartialMessage(announcing: 12 << 20, body: 64 << 10)
+                        return await stream.ended()
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for end in ends {
+                #expect(end.grpcStatus == 8, "\(end)")
+                #expect(end.grpcMessage?.contains("--max-request-memory") == true, "\(end)")
+            }
+            // A message over the per-message limit is refused as soon as it is announced.
+            let oversized = try await connection.openStream()
+            try await oversized.sendRequestHeaders(path: Self.deltaPath)
+            try? await oversized.sendPartialMessage(announcing: 17 << 20, body: 0)
+            let end = await oversized.ended()
+            #expect(end.grpcStatus == 8, "\(end)")
+            #expect(end.grpcMessage?.contains("--max-request-size") == true, "\(end)")
+
+            // The connection and its stalled stream are untouched, and a small request is served.
+            #expect(connection.goAway == nil)
+            let served = try await Self.exchange(on: connection, request: try Self.deltaRequest())
+            #expect(try served.get() == ["a"])
+
+            // Once the stalled stream goes, its reservation is released: a whole 12 MiB request fits.
+            try await stalled.reset()
+            let large = try Self.deltaRequest(size: 12 << 20)
+            #expect(large.count > 12 << 20)
+            var outcome: Exchange?
+            let fits = await eventually(timeout: .seconds(30)) {
+                outcome = try await Self.exchange(on: connection, request: large)
+                return (try? outcome?.get()) == ["a"]
+            }
+            #expect(fits, "\(String(describing: outcome))")
+        }
+    }
+
+    /// A TCP connection that sends `bytes` and then nothing.
+    static func stalledConnection(port: Int, sending bytes: String) async throws -> any Channel {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        // The server may have closed it already, if this task was slow to run.
+        if !bytes.isEmpty { try? await channel.writeAndFlush(ByteBuffer(string: bytes)) }
+        return channel
+    }
+
+    @Test(
+        "a connection that stalls before completing the HTTP/2 handshake is closed after the handshake timeout",
+        arguments: ["", "PRI * HTTP/2.0\r\n"])
+    func handshakeTimeout(sending bytes: String) async throws {
+        let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .milliseconds(500))
+        try await withADSServer(watcher: try Self.cache(), configuration: configuration) { _, port in
+            // A connection whose handshake the server has finished (it acknowledged the client's
+            // SETTINGS); retried in case a loaded machine is slower than the short timeout.
+            var connection: RawHTTP2Connection?
+            let established = await eventually(timeout: .seconds(30)) {
+                let candidate = try await RawHTTP2Connection.connect(port: port)
+                try await candidate.settingsAcknowledged()
+                connection = candidate
+                return true
+            }
+            let good = try #require(connection, "no connection completed its handshake (\(established))")
+            let stalled = try await Self.stalledConnection(port: port, sending: bytes)
+            let closed = await eventually(timeout: .seconds(30)) { !stalled.isActive }
+            #expect(closed, "the stalled connection is still open")
+            // The connection that completed its handshake earlier is not subject to the timeout.
+            let served = try await Self.exchange(on: good, request: try Self.deltaRequest())
+            #expect(try served.get() == ["a"])
+            try? await stalled.close()
+        }
+    }
+
+    @Test("connections beyond --max-connections are closed on arrival; the open ones keep working")
+    func connectionLimit() async throws {
+        let cache = try Self.cache()
+        // A long handshake timeout, so only the limit can close a connection here.
+        let configuration = ADSServerConfiguration(
+            host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(600), maxConnections: 2)
+        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { grpc in
+                try await ADSTestClient.withDeltaStream(ADSTestClient.Client(wrapping: grpc)) { stream in
+                    var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+                    request.typeURL = ResourceType.cluster.typeURL
+                    request.node = ADSTestClient.node(id: "envoy-1", cluster: Self.group)
+                    stream.send(request)
+                    var responses = stream.responses.makeAsyncIterator()
+                    let first = try #require(try await responses.next())
+                    #expect(first.resources.map(\.name) == ["a"])
+
+                    // The second connection fills the limit; the third is closed.
+                    let second = try await Self.stalledConnection(port: port, sending: "")
+                    let third = try await Self.stalledConnection(port: port, sending: "")
+                    let refused = await eventually(timeout: .seconds(30)) { !third.isActive }
+                    #expect(refused, "the connection beyond the limit is still open")
+                    #expect(second.isActive)
+
+                    // The established stream still gets updates.
+                    var ack = request
+                    ack.responseNonce = first.nonce
+                    stream.send(ack)
+                    try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1, "b": 2]), for: Self.group)
+                    let update = try #require(try await responses.next())
+                    #expect(update.resources.map(\.name) == ["b"])
+
+                    // A closed connection frees its place.
+                    try await second.close()
+                    let accepted = await eventually(timeout: .seconds(30)) {
+                        let connection = try await RawHTTP2Connection.connect(port: port)
+                        defer { Task { await connection.close() } }
+                        _ = try await connection.serverSettings
+                        return true
+                    }
+                    #expect(accepted, "no connection was accepted after one closed")
+                }
+            }
+        }
+    }
+}
+
+extension TransportLimitsTests {
+    /// A delta stream on `connection` that has received its first response; returns the stream
+    /// and that response's nonce.
+    static func servedStream(on connection: RawHTTP2Connection) async throws -> (RawHTTP2Stream, String) {
+        let stream = try await connection.openStream()
+        try await stream.sendRequestHeaders(path: deltaPath)
+        try await stream.sendMessage(try deltaRequest())
+        guard let message = await stream.nextMessage() else {
+            throw StreamEnded(end: await stream.ended())
+        }
+        return (stream, try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: message).nonce)
+    }
+
+    @Test(
+        "streams beyond the advertised per-connection limit are refused alone; the connection's other streams go on",
+        arguments: [3, 100])
+    func streamsPerConnection(limit: Int) async throws {
+        let cache = try Self.cache()
+        let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, maxStreamsPerConnection: limit)
+        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+            // A client that ignores the limit, as the review's did.
+            let connection = try await RawHTTP2Connection.connect(port: port, ignoringStreamLimit: true)
+            let settings = try await connection.serverSettings
+            #expect(settings.first { $0.parameter == .maxConcurrentStreams }?.value == limit, "\(settings)")
+
+            var served: [(stream: RawHTTP2Stream, nonce: String)] = []
+            for _ in 0..<limit { served.append(try await Self.servedStream(on: connection)) }
+            let request = try Self.deltaRequest()
+            let extras = await withTaskGroup(of: RawHTTP2Stream.End.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        guard let extra = try? await connection.openStream() else { return RawHTTP2Stream.End() }
+                        try? await extra.sendRequestHeaders(path: Self.deltaPath)
+                        try? await extra.sendMessage(request)
+                        return await extra.ended()
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            for end in extras { #expect(end.reset == .refusedStream, "\(end)") }
+            try #require(connection.goAway == nil, "the server ended the connection")
+            try #require(!connection.isClosed)
+
+            // Every stream opened within the limit still gets updates.
+            for (stream, nonce) in served {
+                var ack = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
+                ack.typeURL = ResourceType.cluster.typeURL
+                ack.responseNonce = nonce
+                try await stream.sendMessage(try ack.serializedBytes())
+            }
+            try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1, "b": 2]), for: Self.group)
+            for (stream, _) in served {
+                guard let message = await stream.nextMessage() else {
+                    Issue.record("no update: \(await stream.ended())")
+                    continue
+                }
+                let update = try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: message)
+                #expect(update.resources.map(\.name) == ["b"])
+            }
+
+            // A stream that ends frees its place.
+            try await served[0].stream.reset()
+            let replaced = await eventually(timeout: .seconds(30)) {
+                (try? await Self.servedStream(on: connection)) != nil
+            }
+            #expect(replaced, "no new stream was served after one ended")
+        }
+    }
+}
