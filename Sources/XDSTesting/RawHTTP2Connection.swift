@@ -320,6 +320,11 @@ private final class RootFrameRecorder: ChannelInboundHandler {
         acknowledged.fail(ChannelError.eof)
         context.fireChannelInactive()
     }
+
+    /// Also when the connection never became active (connect failed).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        acknowledged.fail(ChannelError.eof)
+    }
 }
 
 private final class StreamRecorder: ChannelInboundHandler {
