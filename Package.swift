@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
+                "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI", "CHeap",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -154,6 +154,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // glibc's malloc_trim and mallinfo2, which the Glibc module does not import.
+        .target(name: "CHeap"),
         // The fuzz target: replays inputs; scripts/fuzz builds it with libFuzzer.
         .target(name: "CFuzzDriver"),
         .executableTarget(
@@ -174,7 +176,10 @@ let package = Package(
             name: "XDSTranslatorTests",
             dependencies: ["XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting"],
             swiftSettings: strict),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["XDSTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "SwitchboardCLITests",
+            dependencies: ["XDSTesting", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [

@@ -40,6 +40,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     private let convergence: ConvergenceTracker?
     private let maxResources: Int
     private let last: Mutex<Result?> = Mutex(nil)
+    private let reloadCount = Atomic(0)
 
     /// `watcher` nil: load once (and on SIGHUP), never watch.
     /// `convergence`: records how long Envoys take to ACK what a file change produced.
@@ -57,6 +58,9 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     }
 
     public var lastResult: Result? { last.withLock { $0 } }
+
+    /// How many reloads have run, whatever their outcome.
+    public var reloads: Int { reloadCount.load(ordering: .relaxed) }
 
     /// Watched paths that are not being watched right now (edits to them go unseen), one line
     /// each; empty when all are, or when not watching.
@@ -102,6 +106,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
                 status: previous?.status ?? StatusReport(), error: "\(error)")
         }
         last.withLock { $0 = result }
+        reloadCount.add(1, ordering: .relaxed)
         let took = ContinuousClock.now - started
         Counter(label: ReloadMetrics.reloads, dimensions: [("result", result.outcome.rawValue)]).increment()
         ReloadMetrics.reloadTime.recordNanoseconds(Self.nanoseconds(took))

@@ -93,11 +93,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                 code: .resourceExhausted,
                 message: "this server serves at most \(maxStreams ?? 0) streams (--max-streams); connect to another replica or raise the limit")
         }
-        XDSMetrics.connected(kind: kind, count: registry.count(kind: kind))
-        defer {
-            registry.close(id)
-            XDSMetrics.connected(kind: kind, count: registry.count(kind: kind))
-        }
+        defer { registry.close(id) }
         var logger = self.logger
         logger[metadataKey: "stream_id"] = "\(id)"
         logger[metadataKey: "stream_kind"] = "\(kind.rawValue)"

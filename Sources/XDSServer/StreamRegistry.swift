@@ -23,6 +23,15 @@ public final class StreamRegistry: Sendable {
     private struct State {
         var streams: [UInt64: StreamRecord] = [:]
         var nextID: UInt64 = 1
+        var ended = 0
+        var counts: [StreamKind: Int] = [:]
+
+        /// Counts a stream of `kind` in or out, and records the gauge under the registry's lock:
+        /// recorded after it, two streams closing at once could leave an older count as the last.
+        mutating func count(_ kind: StreamKind, by change: Int) {
+            counts[kind, default: 0] += change
+            XDSMetrics.connected(kind: kind, count: counts[kind, default: 0])
+        }
     }
 
     private let state = Mutex(State())
@@ -36,6 +45,7 @@ public final class StreamRegistry: Sendable {
             let id = state.nextID
             state.nextID += 1
             state.streams[id] = StreamRecord(id: id, kind: kind, connectedSince: Date())
+            state.count(kind, by: 1)
             return id
         }
     }
@@ -52,7 +62,11 @@ public final class StreamRegistry: Sendable {
     }
 
     func close(_ id: UInt64) {
-        _ = state.withLock { $0.streams.removeValue(forKey: id) }
+        state.withLock { state in
+            guard let record = state.streams.removeValue(forKey: id) else { return }
+            state.ended += 1
+            state.count(record.kind, by: -1)
+        }
     }
 
     /// The connected streams, oldest first.
@@ -74,7 +88,10 @@ public final class StreamRegistry: Sendable {
         }
     }
 
+    /// How many streams have ended since the server started.
+    public var ended: Int { state.withLock { $0.ended } }
+
     public func count(kind: StreamKind) -> Int {
-        state.withLock { $0.streams.values.count { $0.kind == kind } }
+        state.withLock { $0.counts[kind, default: 0] }
     }
 }

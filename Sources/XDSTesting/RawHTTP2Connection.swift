@@ -15,10 +15,17 @@ public final class RawHTTP2Connection: Sendable {
 
     /// Connects and sends the client preface. With `ignoringStreamLimit`, the client is not told
     /// the server's MAX_CONCURRENT_STREAMS (it still shows in `serverSettings`), so it opens as
-    /// many streams as it is asked to, as a misbehaving client would.
+    /// many streams as it is asked to, as a misbehaving client would. `initialWindowSize` 0 makes
+    /// a client that never reads: the server may send it no response data at all.
     public static func connect(
-        host: String = "127.0.0.1", port: Int, ignoringStreamLimit: Bool = false
+        host: String = "127.0.0.1", port: Int, ignoringStreamLimit: Bool = false, initialWindowSize: Int? = nil
     ) async throws -> RawHTTP2Connection {
+        var configuration = NIOHTTP2Handler.Configuration()
+        if let initialWindowSize {
+            configuration.connection.initialSettings.removeAll { $0.parameter == .initialWindowSize }
+            configuration.connection.initialSettings.append(
+                HTTP2Setting(parameter: .initialWindowSize, value: initialWindowSize))
+        }
         let state = ConnectionState()
         let (channel, multiplexer) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
@@ -29,7 +36,7 @@ public final class RawHTTP2Connection: Sendable {
                     try sync.addHandler(
                         ServerSettingsReader(promise: settings, ignoringStreamLimit: ignoringStreamLimit))
                     // The client's own streams only; the server opens none.
-                    let multiplexer = try sync.configureAsyncHTTP2Pipeline(mode: .client) { stream in
+                    let multiplexer = try sync.configureAsyncHTTP2Pipeline(mode: .client, configuration: configuration) { stream in
                         stream.eventLoop.makeSucceededVoidFuture()
                     }
                     let acknowledged = channel.eventLoop.makePromise(of: Void.self)

@@ -231,6 +231,7 @@ struct Serve: AsyncParsableCommand {
         let admin = try AdminServer.application(
             host: adminAddress.host, port: adminAddress.port, security: security, reloader: reloader, cache: cache, registry: server.registry,
             metrics: {
+                ProcessMemory.record()
                 var buffer: [UInt8] = []
                 prometheus.emit(into: &buffer)
                 return String(decoding: buffer, as: UTF8.self)
@@ -238,7 +239,10 @@ struct Serve: AsyncParsableCommand {
         logger.info("admin listening", metadata: ["address": "\(adminAddress.host):\(adminAddress.port)"])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server), .init(service: reloader), .init(service: admin)],
+                services: [
+                    .init(service: server), .init(service: reloader), .init(service: admin),
+                    .init(service: HeapTrimmer(counters: { [registry, reloader] in [registry.ended, reloader.reloads] })),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

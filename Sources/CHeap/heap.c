@@ -1,0 +1,2 @@
+// Inline functions only: see include/heap.h.
+#include "heap.h"

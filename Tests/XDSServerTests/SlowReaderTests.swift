@@ -1,0 +1,59 @@
+import EnvoyAPI
+import SwiftProtobuf
+import Testing
+import XDSCache
+import XDSServer
+import XDSTesting
+
+/// Streams of clients that stop reading: a response write waits on flow control, and must end
+/// when the client goes, however it goes.
+@Suite("ADS streams of clients that never read")
+struct SlowReaderTests {
+    static let group = "default/gw"
+    static let sotwPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+
+    static func request(_ type: ResourceType, node: Int) throws -> [UInt8] {
+        var request = Envoy_Service_Discovery_V3_DiscoveryRequest()
+        request.typeURL = type.typeURL
+        request.node = ADSTestClient.node(id: "slow-\(node)", cluster: group)
+        return try request.serializedBytes()
+    }
+
+    @Test(
+        "a stream whose writes wait on a client that reads nothing ends when the client resets it or drops the connection"
+    )
+    func blockedWritesEnd() async throws {
+        let cache = SnapshotCache()
+        // ~150 KB of clusters: more than a stream buffers before its writes wait.
+        let clusters = Dictionary(
+            uniqueKeysWithValues: (0..<2000).map { ("httproute/default/route-\($0)/rule/0", 8000) })
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: clusters), for: Self.group)
+        try await withADSServer(watcher: cache) { server, port in
+            for round in 0..<4 {
+                let connection = try await RawHTTP2Connection.connect(port: port, initialWindowSize: 0)
+                var streams: [RawHTTP2Stream] = []
+                for index in 0..<100 {
+                    let stream = try await connection.openStream()
+                    try await stream.sendRequestHeaders(path: Self.sotwPath)
+                    for type in [ResourceType.cluster, .listener, .endpoint, .route] {
+                        try await stream.sendMessage(try Self.request(type, node: index))
+                    }
+                    streams.append(stream)
+                }
+                let open = await eventually(timeout: .seconds(60)) { server.registry.count(kind: .sotw) == 100 }
+                #expect(open, "round \(round): \(server.registry.count(kind: .sotw)) streams open")
+                // Odd rounds reset every stream; even rounds drop the connection.
+                if round % 2 == 1 {
+                    for stream in streams { try await stream.reset() }
+                } else {
+                    await connection.close()
+                }
+                let ended = await eventually(timeout: .seconds(60)) { server.registry.count(kind: .sotw) == 0 }
+                #expect(
+                    ended,
+                    "round \(round): \(server.registry.count(kind: .sotw)) streams still open after their client went")
+                await connection.close()
+            }
+        }
+    }
+}
