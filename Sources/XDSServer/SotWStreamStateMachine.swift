@@ -106,7 +106,34 @@ public struct SotWStreamStateMachine: Sendable {
         while let (type, phase) = PushOrder.next(ResourceType.allCases.map { needs($0, snapshot) }) {
             responses.append(send(type, phase, snapshot))
         }
+        adoptUnchangedVersions(snapshot)
         return responses
+    }
+
+    /// A client that is owed nothing of a type and ACKed the last response holds what the snapshot
+    /// has for it; for status its stream is at the snapshot's version, as for delta streams. That
+    /// is an EDS or RDS client whose names stayed the same while the type's version moved through
+    /// names it does not (or no longer) subscribes to: a cluster removed, say, and its load
+    /// assignment with it. Nothing is sent, since leaving a name out removes nothing; without this
+    /// the stream would never show as converged. A NACKed last response is not advanced over.
+    private mutating func adoptUnchangedVersions(_ snapshot: Snapshot) {
+        for type in ResourceType.allCases {
+            let state = types[type.rawValue]
+            let version = snapshot.version(of: type)
+            guard state.subscribed, state.hasSent, !state.status.awaitingReply, state.status.lastSentVersion != version,
+                state.status.lastAckedVersion == state.status.lastSentVersion
+            else { continue }
+            let needs = needs(type, snapshot)
+            guard !needs.make && !needs.break else { continue }
+            // Only when the client holds exactly what it would be sent: `needs` takes the snapshot's
+            // version as the sign of that, and a name left out (removed from the snapshot) stays held.
+            let desired = desired(type, snapshot)
+            guard state.clientResources.count == desired.count,
+                desired.allSatisfy({ state.clientResources[$0.key]?.version == $0.value.version })
+            else { continue }
+            types[type.rawValue].status.lastSentVersion = version
+            types[type.rawValue].status.lastAckedVersion = version
+        }
     }
 
     private mutating func adoptReconnectVersions(_ snapshot: Snapshot) {

@@ -36,6 +36,38 @@ struct SotWStreamStateMachineTests {
         #expect(!machine.status(of: .cluster).awaitingReply)
     }
 
+    @Test("a type version moved only by names the client does not subscribe to sends nothing and counts as ACKed; not after a NACK")
+    func unsubscribedChangeIsConverged() throws {
+        var machine = SotWStreamStateMachine()
+        _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
+        let first = try #require(machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a", "b"])).responses.first)
+        _ = machine.receive(SotWRequest(typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a", "b"]))
+
+        // Cluster b goes, and its load assignment: Envoy asks for a alone, which has not changed.
+        let next = try F.snapshot(clusters: ["a": 1])
+        _ = machine.update(next)
+        let narrowed = machine.receive(
+            SotWRequest(typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a"]))
+        #expect(narrowed.responses.isEmpty, "leaving b out removes nothing")
+        #expect(machine.status(of: .endpoint).lastSentVersion == next.version(of: .endpoint))
+        #expect(machine.status(of: .endpoint).lastAckedVersion == next.version(of: .endpoint))
+
+        // Only a load assignment the client does not ask for changes.
+        let elsewhere = try F.snapshot(clusters: ["a": 1, "c": 5])
+        #expect(machine.update(elsewhere).responses.isEmpty)
+        #expect(machine.status(of: .endpoint).lastAckedVersion == elsewhere.version(of: .endpoint))
+
+        // After a NACK the stream is not at the new version, whatever changes elsewhere.
+        let changed = try #require(machine.update(try F.snapshot(clusters: ["a": 7, "c": 5])).responses.first)
+        _ = machine.receive(
+            SotWRequest(
+                typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: changed.nonce, resourceNames: ["a"],
+                errorDetail: ErrorDetail(code: 13, message: "no")))
+        let later = try F.snapshot(clusters: ["a": 7, "c": 6])
+        #expect(machine.update(later).responses.isEmpty)
+        #expect(machine.status(of: .endpoint).lastAckedVersion != later.version(of: .endpoint))
+    }
+
     @Test("waits for a snapshot before answering")
     func waitsForSnapshot() throws {
         var machine = SotWStreamStateMachine()
