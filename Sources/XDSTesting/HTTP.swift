@@ -16,29 +16,28 @@ public enum HTTP {
 
     private static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 5
+        configuration.timeoutIntervalForRequest = 30
         configuration.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
         configuration.httpMaximumConnectionsPerHost = 4
         return URLSession(configuration: configuration)
     }()
 
-    /// Many requests at once, each on its own connection: for circuit breakers and rate limits.
-    private static let wideSession: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        configuration.httpMaximumConnectionsPerHost = 200
-        return URLSession(configuration: configuration)
-    }()
-
-    /// `count` GETs of `url` started together; their statuses, in completion order.
+    /// `count` GETs of `url` started together, each on its own connection (for circuit breakers
+    /// and rate limits); their statuses in completion order, 0 for no answer. Each call has its
+    /// own session, so tests running beside it never hold its connections back.
     public static func concurrentGets(_ url: String, count: Int, headers: [String: String] = [:]) async -> [Int] {
-        await withTaskGroup(of: Int.self) { group in
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 60
+        configuration.httpMaximumConnectionsPerHost = count
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+        return await withTaskGroup(of: Int.self) { group in
             for _ in 0..<count {
                 group.addTask {
                     guard let target = URL(string: url) else { return 0 }
                     var request = URLRequest(url: target)
                     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-                    let response = try? await wideSession.data(for: request).1 as? HTTPURLResponse
+                    let response = try? await session.data(for: request).1 as? HTTPURLResponse
                     return response?.statusCode ?? 0
                 }
             }
@@ -51,7 +50,7 @@ public enum HTTP {
     /// Redirects are answers to look at, not to follow.
     private static let noRedirectSession: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 5
+        configuration.timeoutIntervalForRequest = 30
         return URLSession(configuration: configuration, delegate: RedirectRefuser(), delegateQueue: nil)
     }()
 
@@ -79,9 +78,11 @@ public enum HTTP {
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-/// Errors from the condition count as "not yet" (Envoy's listener may not be bound yet).
+/// Errors from the condition count as "not yet" (Envoy's listener may not be bound yet). The
+/// deadline bounds a failure, not a success: on a busy 2-core CI machine an Envoy can take tens of
+/// seconds to start, so waits for an outcome default to a minute.
 public func eventually(
-    timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(50),
+    timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(50),
     _ condition: () async throws -> Bool
 ) async -> Bool {
     let deadline = ContinuousClock.now + timeout

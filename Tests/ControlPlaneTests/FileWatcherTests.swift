@@ -67,7 +67,7 @@ struct FileWatcherTests {
         func cancel() { task.cancel() }
 
         /// Whether at least `expected` signals arrive within a generous deadline.
-        func reach(_ expected: Int) async -> Bool { await eventually(timeout: .seconds(20)) { self.value >= expected } }
+        func reach(_ expected: Int) async -> Bool { await eventually(timeout: .seconds(60)) { self.value >= expected } }
     }
 
     static func watcher(_ directory: URL, _ mode: FileWatcher.Mode) -> FileWatcher {
@@ -155,7 +155,7 @@ struct FileWatcherTests {
 
         try FileManager.default.removeItem(at: directory)
         #expect(
-            await eventually(timeout: .seconds(20)) {
+            await eventually(timeout: .seconds(60)) {
                 watcher.health.unwatched == ["\(directory.path) does not exist; watching for it to come back"]
             }, "\(watcher.health.unwatched)")
         #expect(await signals.reach(1), "the deletion was not noticed")
@@ -165,7 +165,7 @@ struct FileWatcherTests {
         try "a: 2\n".write(to: directory.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
         #expect(await signals.reach(afterDeletion + 1), "the recreated directory was not noticed")
         #expect(
-            await eventually(timeout: .seconds(20)) { watcher.health.unwatched.isEmpty }, "\(watcher.health.unwatched)")
+            await eventually(timeout: .seconds(60)) { watcher.health.unwatched.isEmpty }, "\(watcher.health.unwatched)")
 
         // And edits inside it are seen again.
         let beforeEdit = signals.value

@@ -23,7 +23,7 @@ struct AdminEndToEndTests {
 
         let envoy = try await EnvoyProcess.start(
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: false))
-        let ready = await eventually(timeout: .seconds(15)) { try await HTTP.get("http://127.0.0.1:\(port)/").status == 200 }
+        let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get("http://127.0.0.1:\(port)/").status == 200 }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(1500))")
         let acked = await eventually { try await HTTP.get("\(admin)/status").body.contains("\"acked\"") }
         #expect(acked)
@@ -34,7 +34,7 @@ struct AdminEndToEndTests {
         let broken = config.replacingOccurrences(of: "rules:\n  - backendRefs", with: "rules:\n  - matches: [{path: {type: RegularExpression, value: \"(\"}}]\n    backendRefs")
         try #require(broken != config)
         try broken.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
-        let nacked = await eventually(timeout: .seconds(5)) { try await HTTP.get("\(admin)/status").body.contains("nackMessage") }
+        let nacked = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(admin)/status").body.contains("nackMessage") }
         #expect(nacked, "the NACK did not show in /status")
         #expect(try await HTTP.get("\(admin)/metrics").body.contains("xds_nack_total{"))
         #expect(try await HTTP.get("http://127.0.0.1:\(port)/").status == 200, "Envoy keeps its last good routes")

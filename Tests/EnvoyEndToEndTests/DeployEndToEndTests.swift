@@ -34,7 +34,7 @@ struct DeployEndToEndTests {
         defer { if serve.isRunning { serve.terminate() } }
         let envoy = try await EnvoyProcess.start(bootstrap: try Self.bootstrap(file, xdsPort: xdsPort))
         let url = "http://127.0.0.1:\(listenerPort)/"
-        let ready = await eventually(timeout: .seconds(20)) {
+        let ready = await eventually(timeout: .seconds(60)) {
             try await HTTP.get(url, headers: ["Host": "www.example.com", "x-canary": "true"]).body == "green"
         }
         #expect(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
@@ -69,11 +69,11 @@ struct DeployEndToEndTests {
         let envoy = try await EnvoyProcess.start(bootstrap: bootstrap)
         let url = "http://127.0.0.1:\(listenerPort)/"
         let host = ["Host": "www.example.com", "x-canary": "true"]
-        let ready = await eventually(timeout: .seconds(20)) { try await HTTP.get(url, headers: host).body == "green" }
+        let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get(url, headers: host).body == "green" }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
 
         var first = -1
-        let settled = await eventually(timeout: .seconds(10)) {
+        let settled = await eventually(timeout: .seconds(60)) {
             let lists = await [Self.connected(adminPort: admins[0]), Self.connected(adminPort: admins[1])]
             first = lists.firstIndex { $0.contains("moved-\(mode)") } ?? -1
             return first >= 0
@@ -95,7 +95,7 @@ struct DeployEndToEndTests {
         // Replica A goes away; Envoy reconnects to B, which ends up with every type ACKed.
         replicas[first].terminate()
         replicas[first].waitUntilExit()
-        let moved = await eventually(timeout: .seconds(30)) { await Self.connected(adminPort: admins[other]).contains("moved-\(mode)") }
+        let moved = await eventually(timeout: .seconds(60)) { await Self.connected(adminPort: admins[other]).contains("moved-\(mode)") }
         try #require(moved, "the Envoy did not reach replica B. Envoy log:\n\(envoy.log().suffix(3000))")
         try await Task.sleep(for: .milliseconds(500))
 
@@ -142,30 +142,35 @@ struct DeployEndToEndTests {
         let envoy = try await EnvoyProcess.start(bootstrap: bootstrap)
         let host = ["Host": "www.example.com", "x-canary": "true"]
         let url = "http://127.0.0.1:\(listenerPort)/"
-        let ready = await eventually(timeout: .seconds(20)) { try await HTTP.get(url, headers: host).body == "green" }
+        let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get(url, headers: host).body == "green" }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
-        let onA = await eventually(timeout: .seconds(10)) { await Self.connected(adminPort: admins[0]).contains("newer-\(mode)") }
+        let onA = await eventually(timeout: .seconds(60)) { await Self.connected(adminPort: admins[0]).contains("newer-\(mode)") }
         try #require(onA)
 
         // B starts only now, so the Envoy cannot have been on it; then A goes away.
         let b = try SwitchboardCommand.serve(config: newer, xdsPort: ports[1], adminPort: admins[1])
         defer { if b.isRunning { b.terminate() } }
-        let bUp = await eventually(timeout: .seconds(10)) { (try? await HTTP.get("http://127.0.0.1:\(admins[1])/readyz").status) == 200 }
+        let bUp = await eventually(timeout: .seconds(60)) { (try? await HTTP.get("http://127.0.0.1:\(admins[1])/readyz").status) == 200 }
         try #require(bUp)
         a.terminate()
         a.waitUntilExit()
-        let moved = ContinuousClock.now
         // Envoy Gateway's api clusters are httproute/default/api/rule/<i>; every one of them now
         // has the 7 s connect timeout, and none is left warming for want of its endpoints.
-        let updated = await eventually(timeout: .seconds(10)) {
+        let updated = await eventually(timeout: .seconds(60)) {
             let dump = try await envoy.configDump()
             let api = dump.clusterConfigs.filter { $0.key.hasPrefix("httproute/default/api/") }
             let acked = await Self.connected(adminPort: admins[1]).contains("newer-\(mode)")
             return acked && !api.isEmpty && api.values.allSatisfy { $0.contains(#""connect_timeout":"7s""#) }
                 && dump.warmingClusters.isEmpty
         }
-        #expect(updated, "no update within 10 s of the move (a cluster warming until Envoy's 15 s initial fetch timeout?). Envoy log:\n\(envoy.log().suffix(3000))")
-        #expect(ContinuousClock.now - moved < .seconds(10))
+        #expect(updated, "no update after the move. Envoy log:\n\(envoy.log().suffix(3000))")
+        // At once: no subscription waited out Envoy's initial fetch timeout (a cluster left warming
+        // for want of its endpoints would), which a deadline on the clock could not tell apart
+        // from a busy machine.
+        let timeouts = try await envoy.admin("/stats?filter=init_fetch_timeout").split(separator: "\n").filter {
+            !$0.hasSuffix(": 0")
+        }
+        #expect(timeouts.isEmpty, "\(timeouts)")
         #expect(try await HTTP.get(url, headers: host).body == "green")
         await envoy.stop()
     }
@@ -184,17 +189,16 @@ struct CircuitBreakerExampleTests {
         defer { if serve.isRunning { serve.terminate() } }
         let envoy = try await EnvoyProcess.start(bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: true))
         let cluster = "cluster.httproute/default/slow/rule/0"
-        let ready = await eventually(timeout: .seconds(20)) { try await envoy.stat("\(cluster).membership_healthy") == 1 }
+        let ready = await eventually(timeout: .seconds(60)) { try await envoy.stat("\(cluster).membership_healthy") == 1 }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
         let threshold = try await envoy.configDump().clusterConfigs["httproute/default/slow/rule/0"] ?? ""
         #expect(threshold.contains(#""max_requests":10"#), "\(threshold)")
 
-        let started = ContinuousClock.now
         let statuses = await HTTP.concurrentGets("http://127.0.0.1:\(listenerPort)/", count: 60)
         let served = statuses.filter { $0 == 200 }.count
         #expect((8...12).contains(served), "\(served) of 60 served; want about 10 (\(statuses))")
         #expect(statuses.filter { $0 == 503 }.count >= 45, "\(statuses)")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // At once: refused by the circuit breaker (its overflow counter), not queued behind the 10.
         #expect(try await envoy.stat("\(cluster).upstream_rq_active_overflow") ?? 0 >= 45)
         await envoy.stop()
     }

@@ -53,7 +53,7 @@ struct FileFaultEndToEndTests {
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: true))
         defer { Task { await envoy.stop() } }
         let url = "http://127.0.0.1:\(port)"
-        let ready = await eventually(timeout: .seconds(15)) {
+        let ready = await eventually(timeout: .seconds(60)) {
             let a = try await HTTP.get("\(url)/a").status
             let b = try await HTTP.get("\(url)/b").status
             return a == 200 && b == 200
@@ -69,7 +69,7 @@ struct FileFaultEndToEndTests {
         func status() async throws -> AdminStatus {
             try AdminStatus.decode(Data(try await HTTP.get("http://127.0.0.1:\(adminPort)/status").body.utf8))
         }
-        let reported = await eventually(timeout: .seconds(15)) {
+        let reported = await eventually(timeout: .seconds(60)) {
             let diagnostics = try await status().reload?.diagnostics ?? []
             return diagnostics.contains("\(file):1:1: cannot read the file: Permission denied (check its permissions)")
                 && diagnostics.contains { $0.hasPrefix("\(folder):1:1: cannot list the directory: Permission denied") }
@@ -89,7 +89,7 @@ struct FileFaultEndToEndTests {
             to: URL(fileURLWithPath: file + ".new"), atomically: false, encoding: .utf8)
         #expect(rename(file + ".new", file) == 0)
         #expect(chmod(file, 0o644) == 0)
-        let applied = await eventually(timeout: .seconds(15)) { try await HTTP.get("\(url)/a2").status == 200 }
+        let applied = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/a2").status == 200 }
         #expect(applied)
         #expect(try await status().reload?.diagnostics == [])
     }
@@ -114,11 +114,11 @@ struct FileFaultEndToEndTests {
         defer { Task { await envoy.stop() } }
         let url = "http://127.0.0.1:\(port)"
         let admin = "http://127.0.0.1:\(adminPort)"
-        try #require(await eventually(timeout: .seconds(15)) { try await HTTP.get("\(url)/a").status == 200 })
+        try #require(await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/a").status == 200 })
         #expect(try await HTTP.get("\(admin)/readyz").status == 200)
 
         try FileManager.default.removeItem(at: directory)
-        let unready = await eventually(timeout: .seconds(15)) {
+        let unready = await eventually(timeout: .seconds(60)) {
             let readyz = try await HTTP.get("\(admin)/readyz")
             return readyz.status == 503
                 && readyz.body.contains("not watching the configuration: \(directory.path) does not exist")
@@ -137,14 +137,14 @@ struct FileFaultEndToEndTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        let applied = await eventually(timeout: .seconds(15)) { try await HTTP.get("\(url)/again").status == 200 }
+        let applied = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/again").status == 200 }
         #expect(applied, "the recreated directory's content never reached Envoy")
-        #expect(await eventually(timeout: .seconds(15)) { try await HTTP.get("\(admin)/readyz").status == 200 })
+        #expect(await eventually(timeout: .seconds(60)) { try await HTTP.get("\(admin)/readyz").status == 200 })
         #expect(try await HTTP.get("\(admin)/metrics").body.contains("config_watch_healthy 1"))
 
         // And later edits are seen too.
         try Self.route("a", path: "/later").write(
             to: directory.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
-        #expect(await eventually(timeout: .seconds(15)) { try await HTTP.get("\(url)/later").status == 200 })
+        #expect(await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/later").status == 200 })
     }
 }

@@ -120,9 +120,9 @@ struct RouteBehaviourEndToEndTests {
             #expect(redirect.status == 301)
             #expect(redirect.headers["location"] == "http://www.example.com:\(port)/new/page")
 
-            let started = ContinuousClock.now
-            #expect(try await HTTP.get("\(url)/slow").status == 504)
-            #expect(ContinuousClock.now - started < .milliseconds(1500), "the 500ms request timeout cut the 2s upstream short")
+            // Envoy's own answer when the route's 500ms timeout cuts the 2s upstream short.
+            let timedOut = try await HTTP.get("\(url)/slow")
+            #expect(timedOut.status == 504 && timedOut.body == "upstream request timeout", "\(timedOut)")
 
             let retried = try await HTTP.get("\(url)/flaky")
             #expect(retried.status == 200)

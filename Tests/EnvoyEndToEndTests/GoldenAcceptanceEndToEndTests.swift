@@ -43,7 +43,7 @@ struct GoldenAcceptanceEndToEndTests {
                 func status() -> [ResourceType: TypeStatus] {
                     server.registry.streams.first { $0.nodeID == nodeID }?.types ?? [:]
                 }
-                let settled = await eventually(timeout: .seconds(20)) {
+                let settled = await eventually(timeout: .seconds(60)) {
                     let current = status()
                     return types.allSatisfy { current[$0]?.lastAckedVersion == snapshot.version(of: $0) }
                         || current.values.contains { $0.lastNack != nil }

@@ -55,7 +55,7 @@ struct LiveReloadEndToEndTests {
         let envoy = try await EnvoyProcess.start(
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: !poll))
         let url = "http://127.0.0.1:\(port)"
-        let ready = await eventually(timeout: .seconds(15)) { try await HTTP.get("\(url)/v1").status == 200 }
+        let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/v1").status == 200 }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(1500))")
         let cluster = "httproute/default/site/rule/0"
         #expect(try await envoy.configDump().clusterConfigs[cluster]?.contains(#""connect_timeout":"3s""#) == true)
@@ -84,13 +84,13 @@ struct LiveReloadEndToEndTests {
 
         // The fix applies.
         try write("route.yaml", route.replacingOccurrences(of: "/v1", with: "/v2"))
-        let fixed = await eventually(timeout: .seconds(3)) { try await HTTP.get("\(url)/v2").status == 200 }
+        let fixed = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/v2").status == 200 }
         #expect(fixed)
         #expect(try await HTTP.get("\(url)/v1").status == 404)
 
         // Deleting the route file removes the route.
         try FileManager.default.removeItem(at: directory.appendingPathComponent("route.yaml"))
-        let removed = await eventually(timeout: .seconds(3)) { try await HTTP.get("\(url)/v2").status == 404 }
+        let removed = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/v2").status == 404 }
         #expect(removed)
         await envoy.stop()
     }

@@ -27,7 +27,7 @@ struct QuickstartEndToEndTests {
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta))
         let url = "http://127.0.0.1:\(listenerPort)"
         let host = ["Host": "www.example.com"]
-        let ready = await eventually(timeout: .seconds(20)) { try await HTTP.get("\(url)/", headers: host).status == 200 }
+        let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/", headers: host).status == 200 }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
 
         #expect(try await HTTP.get("\(url)/", headers: host.merging(["x-canary": "true"]) { $1 }).body == "green")

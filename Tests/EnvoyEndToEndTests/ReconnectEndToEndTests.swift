@@ -47,7 +47,7 @@ struct ReconnectEndToEndTests {
             #expect(before.values.allSatisfy { $0 >= 1 }, "every type was accepted once: \(before)")
 
             try await withADSServer(watcher: try build(), configuration: configuration) { server, _ in
-                let reconnected = await eventually(timeout: .seconds(20)) {
+                let reconnected = await eventually(timeout: .seconds(60)) {
                     server.registry.streams.contains { $0.nodeID == "reconnect-\(mode)" }
                 }
                 #expect(reconnected, "Envoy did not reconnect to the second server")

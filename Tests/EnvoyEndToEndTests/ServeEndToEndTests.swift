@@ -19,13 +19,13 @@ struct ServeEndToEndTests {
         let text = try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta)
 
         let envoy = try await EnvoyProcess.start(bootstrap: text)
-        let served = await eventually(timeout: .seconds(15)) {
+        let served = await eventually(timeout: .seconds(60)) {
             try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "served"
         }
         #expect(served, "Envoy log:\n\(envoy.log().suffix(2000))")
 
         serve.terminate()  // SIGTERM
-        let exited = await eventually(timeout: .seconds(10)) { !serve.isRunning }
+        let exited = await eventually(timeout: .seconds(60)) { !serve.isRunning }
         #expect(exited, "switchboard did not exit after SIGTERM")
         if exited { #expect(serve.terminationStatus == 0) }
         #expect(try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "served", "Envoy keeps its last config")

@@ -65,7 +65,7 @@ struct TLSEndToEndTests {
         }
 
         let good = try await EnvoyProcess.start(bootstrap: try bootstrap("good"))
-        let served = await eventually(timeout: .seconds(15)) { try await HTTP.get("http://127.0.0.1:\(port)/").body == "app" }
+        let served = await eventually(timeout: .seconds(60)) { try await HTTP.get("http://127.0.0.1:\(port)/").body == "app" }
         #expect(served, "Envoy log:\n\(good.log().suffix(1500))")
         await good.stop()
 
@@ -73,12 +73,12 @@ struct TLSEndToEndTests {
             // At debug level Envoy logs every closed stream's grpc-status and message (from the
             // first failure; at info it may wait 30 s): PERMISSION_DENIED (7) and the reason.
             let envoy = try await EnvoyProcess.start(bootstrap: try bootstrap(client), logLevel: "debug")
-            let denied = await eventually(timeout: .seconds(15)) { envoy.log().contains(reason) }
+            let denied = await eventually(timeout: .seconds(60)) { envoy.log().contains(reason) }
             #expect(denied, "\(client) (\(san)): Envoy log:\n\(envoy.log().suffix(1500))")
             #expect(try await envoy.configDump().listeners.isEmpty, "\(client) (\(san)) got default/eg's configuration")
             // Envoy retries, and counts itself connected while each new stream waits for its
             // refusal: between retries it is disconnected.
-            #expect(await eventually(timeout: .seconds(15)) { try await envoy.stat("control_plane.connected_state") == 0 })
+            #expect(await eventually(timeout: .seconds(60)) { try await envoy.stat("control_plane.connected_state") == 0 })
             await envoy.stop()
         }
     }

@@ -84,19 +84,18 @@ struct TrafficPolicyEndToEndTests {
 
         try await withEnvoy(serving: yaml, mode: .delta, nodeID: "policies") { envoy, _ in
             let url = "http://127.0.0.1:\(port)"
-            let ready = await eventually(timeout: .seconds(15)) { try await HTTP.get("\(url)/hash").status == 200 }
+            let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/hash").status == 200 }
             try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
 
             // Circuit breaker: 10 in flight to a 2 s upstream; the other 50 fail at once. (With
             // maxPendingRequests 0 as well, Envoy refuses every request that must wait for a new
             // connection, so on a cold pool all 60 fail: Envoy Gateway's own e2e test relies on that.)
-            let started = ContinuousClock.now
             let statuses = await HTTP.concurrentGets("\(url)/breaker", count: 60)
             let succeeded = statuses.filter { $0 == 200 }.count
             let rejected = statuses.filter { $0 == 503 }.count
             #expect((8...12).contains(succeeded), "\(succeeded) succeeded of 60; want about 10 (\(statuses))")
             #expect(rejected >= 45, "\(rejected) got 503")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // At once: refused by the breaker (its overflow counter), not queued behind the 10.
             #expect(try await envoy.stat("cluster.httproute/default/breaker/rule/0.upstream_rq_active_overflow") ?? 0 >= 45)
 
             let strict = await HTTP.concurrentGets("\(url)/strict", count: 20)
@@ -110,7 +109,7 @@ struct TrafficPolicyEndToEndTests {
             #expect(try await envoy.stat("cluster.httproute/default/retry/rule/0.upstream_rq_retry") == 2)
 
             // Active health check: once the sick upstream fails /healthz, all traffic goes to the healthy one.
-            let steered = await eventually(timeout: .seconds(10)) {
+            let steered = await eventually(timeout: .seconds(60)) {
                 var bodies: [String] = []
                 for _ in 0..<10 { bodies.append(try await HTTP.get("\(url)/active").body) }
                 return bodies.allSatisfy { $0 == "healthy" }
@@ -171,7 +170,7 @@ struct TrafficPolicyEndToEndTests {
         try await withEnvoy(serving: yaml, mode: .delta, nodeID: "warm-pool") { envoy, _ in
             let url = "http://127.0.0.1:\(port)/"
             let cluster = "cluster.httproute/default/backend/rule/0"
-            let ready = await eventually(timeout: .seconds(15)) { try await envoy.stat("\(cluster).membership_healthy") == 1 }
+            let ready = await eventually(timeout: .seconds(60)) { try await envoy.stat("\(cluster).membership_healthy") == 1 }
             try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
 
             // Steady traffic, a request every 100 ms, until Envoy keeps 10 connections (the first
@@ -190,12 +189,10 @@ struct TrafficPolicyEndToEndTests {
             #expect(answered.contains(200), "steady traffic is served once connections are ready: \(answered)")
 
             let refusedBefore = try await envoy.stat("\(cluster).upstream_rq_active_overflow") ?? 0
-            let started = ContinuousClock.now
             let burst = await HTTP.concurrentGets(url, count: 60)
             let served = burst.filter { $0 == 200 }.count
             #expect((8...12).contains(served), "\(served) of 60 served; want about 10 (\(burst))")
             #expect(burst.filter { $0 == 503 }.count >= 45, "\(burst)")
-            #expect(ContinuousClock.now - started < .seconds(5))
             let refused = (try await envoy.stat("\(cluster).upstream_rq_active_overflow") ?? 0) - refusedBefore
             #expect(refused >= 45, "refused for want of a parallel-request slot: \(refused)")
         }

@@ -98,7 +98,7 @@ struct ValidatedMutantsEndToEndTests {
                             server.registry.streams.first { $0.nodeID == nodeID }?.types ?? [:]
                         }
                         let types = ResourceType.allCases.filter { snapshot[$0].count > 0 }
-                        let settled = await eventually(timeout: .seconds(20), every: .milliseconds(10)) {
+                        let settled = await eventually(timeout: .seconds(60), every: .milliseconds(10)) {
                             let current = status()
                             return types.allSatisfy {
                                 current[$0]?.lastAckedVersion == snapshot.version(of: $0)

@@ -110,7 +110,7 @@ struct AdminSecurityTests {
             print(urllib.request.urlopen(request, context=context, timeout=5).read().decode())
             """
         let url = "https://127.0.0.1:\(adminPort)/status"
-        let served = await eventually(timeout: .seconds(20)) {
+        let served = await eventually(timeout: .seconds(60)) {
             try runProcess(
                 "/usr/bin/env", ["python3", "-c", client, directory.appendingPathComponent("ca.pem").path, url, token]
             ).status == 0

@@ -103,7 +103,7 @@ struct TransportLimitsTests {
             let large = try Self.deltaRequest(size: 12 << 20)
             #expect(large.count > 12 << 20)
             var outcome: Exchange?
-            let fits = await eventually(timeout: .seconds(30)) {
+            let fits = await eventually(timeout: .seconds(60)) {
                 outcome = try await Self.exchange(on: connection, request: large)
                 return (try? outcome?.get()) == ["a"]
             }
@@ -129,7 +129,7 @@ struct TransportLimitsTests {
             // A connection whose handshake the server has finished (it acknowledged the client's
             // SETTINGS); retried in case a loaded machine is slower than the short timeout.
             var connection: RawHTTP2Connection?
-            let established = await eventually(timeout: .seconds(30)) {
+            let established = await eventually(timeout: .seconds(60)) {
                 let candidate = try await RawHTTP2Connection.connect(port: port)
                 try await candidate.settingsAcknowledged()
                 connection = candidate
@@ -137,7 +137,7 @@ struct TransportLimitsTests {
             }
             let good = try #require(connection, "no connection completed its handshake (\(established))")
             let stalled = try await Self.stalledConnection(port: port, sending: bytes)
-            let closed = await eventually(timeout: .seconds(30)) { !stalled.isActive }
+            let closed = await eventually(timeout: .seconds(60)) { !stalled.isActive }
             #expect(closed, "the stalled connection is still open")
             // The connection that completed its handshake earlier is not subject to the timeout.
             let served = try await Self.exchange(on: good, request: try Self.deltaRequest())
@@ -168,7 +168,7 @@ struct TransportLimitsTests {
                     // The second connection fills the limit; the third is closed.
                     let second = try await Self.stalledConnection(port: port, sending: "")
                     let third = try await Self.stalledConnection(port: port, sending: "")
-                    let refused = await eventually(timeout: .seconds(30)) { !third.isActive }
+                    let refused = await eventually(timeout: .seconds(60)) { !third.isActive }
                     #expect(refused, "the connection beyond the limit is still open")
                     #expect(second.isActive)
 
@@ -182,7 +182,7 @@ struct TransportLimitsTests {
 
                     // A closed connection frees its place.
                     try await second.close()
-                    let accepted = await eventually(timeout: .seconds(30)) {
+                    let accepted = await eventually(timeout: .seconds(60)) {
                         let connection = try await RawHTTP2Connection.connect(port: port)
                         defer { Task { await connection.close() } }
                         _ = try await connection.serverSettings
@@ -257,7 +257,7 @@ extension TransportLimitsTests {
 
             // A stream that ends frees its place.
             try await served[0].stream.reset()
-            let replaced = await eventually(timeout: .seconds(30)) {
+            let replaced = await eventually(timeout: .seconds(60)) {
                 (try? await Self.servedStream(on: connection)) != nil
             }
             #expect(replaced, "no new stream was served after one ended")
