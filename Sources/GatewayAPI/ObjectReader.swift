@@ -108,7 +108,7 @@ public struct ObjectReader {
         }
         // A plain 80 or true is a number or a boolean to Kubernetes, not a string: quote it.
         guard case .scalar(let scalar) = node, !Self.isPlainNonString(scalar) else {
-            context.report(at: context.location(of: node), .wrongType, field(key), "must be a string, not \(Self.describe(node))")
+            context.report(at: context.location(of: node), .wrongType, field(key), Self.notAString(node))
             return nil
         }
         return scalar.string
@@ -300,6 +300,17 @@ public struct ObjectReader {
     public func report(_ key: String? = nil, _ code: Diagnostic.Code, _ message: String) {
         let node = key.flatMap { value($0) }
         context.report(at: node.map { context.location(of: $0) } ?? location, code, key.map(field) ?? path, message)
+    }
+
+    /// Why `node` is not a string. For a plain scalar that YAML types otherwise (Off, yes, 80),
+    /// what YAML made of it and how to write the string, the usual mistake behind it.
+    static func notAString(_ node: Node) -> String {
+        if case .scalar(let scalar) = node, isPlainNonString(scalar), !scalar.string.isEmpty {
+            let text = scalar.string
+            let reading = boolWords.contains(text) ? "a boolean" : nullWords.contains(text) ? "null" : "a number"
+            return "YAML reads unquoted \(text) as \(reading); write \"\(text)\" in quotes"
+        }
+        return "must be a string, not \(describe(node))"
     }
 
     static func describe(_ node: Node) -> String {

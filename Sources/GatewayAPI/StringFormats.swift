@@ -136,8 +136,7 @@ extension ObjectReader {
         list(key).enumerated().compactMap { index, node in
             guard case .scalar(let scalar) = node, !Self.isPlainNonString(scalar) else {
                 context.report(
-                    at: context.location(of: node), .wrongType, "\(field(key))[\(index)]",
-                    "must be a string, not \(Self.describe(node))")
+                    at: context.location(of: node), .wrongType, "\(field(key))[\(index)]", Self.notAString(node))
                 return nil
             }
             guard let problem = format.problem(scalar.string) else { return scalar.string }

@@ -63,9 +63,13 @@ public enum HTTP {
         }
     }
 
-    public static func get(_ url: String, headers: [String: String] = [:], followRedirects: Bool = true) async throws -> Response {
+    /// A request of `method` (GET unless told) without a body.
+    public static func get(
+        _ url: String, method: String = "GET", headers: [String: String] = [:], followRedirects: Bool = true
+    ) async throws -> Response {
         guard let url = URL(string: url) else { throw EnvoyProcess.Failure(description: "bad URL \(url)") }
         var request = URLRequest(url: url)
+        request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await (followRedirects ? session : noRedirectSession).data(for: request)
         let http = response as? HTTPURLResponse

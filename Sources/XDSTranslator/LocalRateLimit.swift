@@ -30,7 +30,12 @@ enum LocalRateLimit {
         config.filterEnforced = always
         config.enableXRatelimitHeaders = ir.headersOff ? .off : .draftVersion03
         config.alwaysConsumeDefaultTokenBucket = Google_Protobuf_BoolValue(false)
-        config.descriptors = ir.rules.map { rule in
+        // A rule naming several methods is one rate limit per method (a request has one), all
+        // counting in one bucket: its descriptor goes once. Envoy Gateway writes it once per
+        // method, and Envoy refuses the route configuration ("duplicate descriptor in the local
+        // rate descriptor").
+        var seen: [[Envoy_Extensions_Common_Ratelimit_V3_RateLimitDescriptor.Entry]] = []
+        config.descriptors = ir.rules.compactMap { rule in
             var descriptor = Envoy_Extensions_Common_Ratelimit_V3_LocalRateLimitDescriptor()
             descriptor.entries = rule.entries.map { entry in
                 var item = Envoy_Extensions_Common_Ratelimit_V3_RateLimitDescriptor.Entry()
@@ -48,6 +53,8 @@ enum LocalRateLimit {
                 return item
             }
             descriptor.tokenBucket = bucket(rule.bucket)
+            guard !seen.contains(descriptor.entries) else { return nil }
+            seen.append(descriptor.entries)
             return descriptor
         }
         config.rateLimits = ir.rules.map { rule in

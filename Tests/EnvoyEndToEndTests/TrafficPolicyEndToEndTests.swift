@@ -81,6 +81,11 @@ struct TrafficPolicyEndToEndTests {
         yaml += route("timeout", backend: "slow") + policy("timeout", "timeout: {http: {requestTimeout: 300ms}}")
         yaml += route("limited", backend: "plain") + policy("limited", "rateLimit: {local: {rules: [{limit: {requests: 3, unit: Minute}}]}}")
         yaml += route("fault", backend: "plain") + policy("fault", "faultInjection: {abort: {httpStatus: 418}}")
+        yaml += route("methods", backend: "plain")
+            + policy(
+                "methods",
+                "rateLimit: {local: {rules: [{limit: {requests: 100, unit: Second}}, "
+                    + "{clientSelectors: [{methods: [{value: POST}, {value: PUT}]}], limit: {requests: 2, unit: Minute}}]}}")
 
         try await withEnvoy(serving: yaml, mode: .delta, nodeID: "policies") { envoy, _ in
             let url = "http://127.0.0.1:\(port)"
@@ -141,6 +146,13 @@ struct TrafficPolicyEndToEndTests {
             #expect(limited == [200, 200, 200, 429, 429])
 
             #expect(try await HTTP.get("\(url)/fault").status == 418)
+
+            // One rule for POST and PUT: one bucket of 2 that both draw from; GET is not in it.
+            var byMethod: [String] = []
+            for method in ["POST", "PUT", "POST", "PUT", "GET"] {
+                byMethod.append("\(method) \(try await HTTP.get("\(url)/methods", method: method).status)")
+            }
+            #expect(byMethod == ["POST 200", "PUT 200", "POST 429", "PUT 429", "GET 200"])
         }
     }
 

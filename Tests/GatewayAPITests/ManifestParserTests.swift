@@ -103,8 +103,25 @@ struct ObjectReaderTests {
         #expect(context.diagnostics.map(\.code) == [.outOfRange, .wrongType, .wrongType, .wrongType])
         #expect(context.diagnostics.map(\.field) == ["spec.port", "spec.name", "spec.rules", "spec.weight"])
         #expect(context.diagnostics[0].message == "70000 is out of range: must be between 1 and 65535")
-        #expect(context.diagnostics[1].message == #"must be a string, not "42""#)
+        #expect(context.diagnostics[1].message == #"YAML reads unquoted 42 as a number; write "42" in quotes"#)
         #expect(context.diagnostics[2].message == "must be a list, not an object")
+    }
+
+    @Test("an unquoted Off, On, yes or no where a string is expected says YAML made it a boolean, and how to quote it")
+    func booleanWords() throws {
+        let (object, context) = try reader("spec:\n  a: Off\n  b: yes\n  c: \"Off\"\n  d: ~\n  e: [x]\n")
+        let spec = try #require(object.object("spec"))
+        #expect(spec.string("a") == nil)
+        #expect(spec.string("b") == nil)
+        #expect(spec.string("c") == "Off")
+        #expect(spec.string("d") == nil, "null is absent, as in Kubernetes")
+        #expect(spec.string("e") == nil)
+        #expect(
+            context.diagnostics.map(\.message) == [
+                #"YAML reads unquoted Off as a boolean; write "Off" in quotes"#,
+                #"YAML reads unquoted yes as a boolean; write "yes" in quotes"#,
+                "must be a string, not a list",
+            ])
     }
 
     @Test("list items get indexed paths")

@@ -61,12 +61,51 @@ struct GoldenTests {
         }
         // One phrase from each class of load error, and each reference problem reported as status.
         for phrase in [
-            "YAML: ", "must be an integer, not", "is required", "must be one of", "must be between", "already defined",
+            "YAML: ", "YAML reads unquoted Off as a boolean", "must be an integer, not", "is required", "must be one of", "must be between", "already defined",
             "did you mean", "unknown kind", "BackendNotFound", "NoMatchingParent", "NotAllowedByListeners",
             "NoMatchingListenerHostname", "RefNotPermitted", "PortNotFound", "InvalidKind", "UnsupportedProtocol",
         ] {
             #expect(outputs.contains(phrase), "no golden output shows \"\(phrase)\"")
         }
+    }
+
+    /// A marker, as it reads in a golden output, of every Envoy feature XDSTranslator emits: a
+    /// policy that silently fails to load leaves its marker out of every golden, and this fails.
+    static let featureMarkers = [
+        // HTTP filters.
+        "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", "descriptors:",
+        "envoy.extensions.filters.http.fault.v3.HTTPFault", "fixedDelay:", "abort:",
+        "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb", "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
+        "envoy.extensions.filters.http.router.v3.Router", "typedPerFilterConfig:",
+        // Load balancing.
+        "envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin",
+        "envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest",
+        "envoy.extensions.load_balancing_policies.random.v3.Random",
+        "envoy.extensions.load_balancing_policies.maglev.v3.Maglev",
+        "envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost", "slowStartConfig:", "hashPolicy:",
+        "healthyPanicThreshold:", "zoneAwareLbConfig:",
+        // Upstream health and connections.
+        "outlierDetection:", "healthChecks:", "circuitBreakers:", "preconnectPolicy:", "tcpKeepalive:",
+        "perConnectionBufferLimitBytes:", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        "http2ProtocolOptions:", "envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport",
+        "envoy.extensions.clusters.dns.v3.DnsCluster", "dnsRefreshRate:", "respectDnsTtl:", "dnsLookupFamily:",
+        // Routes.
+        "retryPolicy:", "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+        "envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig", "timeout:", "idleTimeout:",
+        "maxStreamDuration:", "requestHeadersToAdd:", "responseHeadersToAdd:",
+        "requestHeadersToRemove:", "prefixRewrite:", "regexRewrite:", "hostRewriteLiteral:", "redirect:",
+        "directResponse:",
+    ]
+
+    @Test("some golden output shows every feature the xDS translator can emit")
+    func featureCoverage() throws {
+        let outputs = try Self.cases.map { name in
+            try String(
+                contentsOf: Self.casesDirectory.appendingPathComponent(name).appendingPathComponent("output.yaml"),
+                encoding: .utf8)
+        }.joined()
+        let missing = Self.featureMarkers.filter { !outputs.contains($0) }
+        #expect(missing.isEmpty, "no golden output has \(missing): add a case that emits each")
     }
 
     private func firstDifference(_ expected: String, _ actual: String) -> String {
