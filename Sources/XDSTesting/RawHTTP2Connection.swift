@@ -20,12 +20,15 @@ public final class RawHTTP2Connection: Sendable {
     public static func connect(
         host: String = "127.0.0.1", port: Int, ignoringStreamLimit: Bool = false, initialWindowSize: Int? = nil
     ) async throws -> RawHTTP2Connection {
-        var configuration = NIOHTTP2Handler.Configuration()
-        if let initialWindowSize {
-            configuration.connection.initialSettings.removeAll { $0.parameter == .initialWindowSize }
-            configuration.connection.initialSettings.append(
-                HTTP2Setting(parameter: .initialWindowSize, value: initialWindowSize))
-        }
+        let configuration = {
+            var configuration = NIOHTTP2Handler.Configuration()
+            if let initialWindowSize {
+                configuration.connection.initialSettings.removeAll { $0.parameter == .initialWindowSize }
+                configuration.connection.initialSettings.append(
+                    HTTP2Setting(parameter: .initialWindowSize, value: initialWindowSize))
+            }
+            return configuration
+        }()
         let state = ConnectionState()
         let (channel, multiplexer) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
