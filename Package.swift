@@ -1,7 +1,7 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// Our own targets: Swift 6 language mode, and on CI every warning is an error (DESIGN.md).
+// Our own targets: Swift 6 language mode, and on CI every warning is an error (docs/architecture.md).
 let strict: [SwiftSetting] =
     [.swiftLanguageMode(.v6)] + (Context.environment["CI"] == "true" ? [.treatAllWarnings(as: .error)] : [])
 

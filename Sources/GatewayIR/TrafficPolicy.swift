@@ -1,6 +1,6 @@
 /// How Envoy treats a cluster's connections and endpoints: everything a BackendTrafficPolicy
 /// decides at the cluster level, in Envoy's terms. The defaults are what Envoy Gateway writes
-/// for a cluster no policy touches (mapping doc §2.0).
+/// for a cluster no policy touches (docs/envoy-gateway-mapping.md §2.0).
 public struct ClusterPolicy: Sendable, Equatable {
     public enum Balancer: Sendable, Equatable {
         case leastRequest

@@ -5,7 +5,7 @@ import GatewayIR
 /// in precedence order, a cluster per route rule) and the status of every Gateway and route.
 /// Pure: no files, no clocks.
 ///
-/// Names follow Envoy Gateway's (mapping doc §5.1) so its users' dashboards carry over.
+/// Names follow Envoy Gateway's (docs/envoy-gateway-mapping.md §5.1) so its users' dashboards carry over.
 public enum GatewayTranslator {
     /// Envoy runs unprivileged: a Gateway port below 1024 becomes this much higher, as in Envoy Gateway.
     public static let privilegedPortOffset = 10000

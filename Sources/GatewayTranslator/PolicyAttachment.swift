@@ -2,7 +2,7 @@ import GatewayAPI
 import GatewayIR
 
 /// Which BackendTrafficPolicy governs each route rule, and every policy's status, by Envoy
-/// Gateway's rules (mapping doc §3): policies in (creationTimestamp, namespace, name) order; one
+/// Gateway's rules (docs/envoy-gateway-mapping.md §3): policies in (creationTimestamp, namespace, name) order; one
 /// policy per target, the first wins and later ones are Conflicted; route rule > route > Gateway
 /// listener > Gateway, the most specific replacing the whole feature set.
 struct PolicyAttachment {

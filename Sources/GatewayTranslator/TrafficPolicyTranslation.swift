@@ -2,7 +2,7 @@ import GatewayAPI
 import GatewayIR
 
 /// A BackendTrafficPolicy's settings → the cluster and route IR, as Envoy Gateway's
-/// `clustersettings.go` and route translation decide them (mapping doc §2.1–2.14).
+/// `clustersettings.go` and route translation decide them (docs/envoy-gateway-mapping.md §2.1–2.14).
 enum TrafficPolicyTranslation {
     static func clusterPolicy(_ settings: TrafficSettings, hostname: String) -> ClusterPolicy {
         var policy = ClusterPolicy()

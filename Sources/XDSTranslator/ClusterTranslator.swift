@@ -4,7 +4,7 @@ import SwiftProtobuf
 import XDSCache
 
 /// BackendCluster → Envoy Cluster and ClusterLoadAssignment, with the defaults Envoy Gateway
-/// writes for every cluster whether or not a policy applies (mapping doc §2.0), so that its
+/// writes for every cluster whether or not a policy applies (docs/envoy-gateway-mapping.md §2.0), so that its
 /// users' expectations and dashboards carry over.
 public enum ClusterTranslator {
     public typealias Cluster = Envoy_Config_Cluster_V3_Cluster

@@ -3,7 +3,7 @@ import GatewayIR
 import SwiftProtobuf
 
 /// RoutePolicy.fault → the route's `typed_per_filter_config["envoy.filters.http.fault"]`; the
-/// listener carries an empty fault filter whenever a route uses one (mapping doc §2.14).
+/// listener carries an empty fault filter whenever a route uses one (docs/envoy-gateway-mapping.md §2.14).
 enum FaultInjection {
     static let filterName = "envoy.filters.http.fault"
 

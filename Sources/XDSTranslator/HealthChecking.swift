@@ -4,7 +4,7 @@ import Foundation
 import SwiftProtobuf
 
 /// Active health checks → Cluster.health_checks[0]; passive → Cluster.outlier_detection;
-/// panic threshold → common_lb_config.healthy_panic_threshold (mapping doc §2.3–2.5).
+/// panic threshold → common_lb_config.healthy_panic_threshold (docs/envoy-gateway-mapping.md §2.3–2.5).
 enum HealthChecking {
     static func healthCheck(_ ir: ClusterPolicy.HealthCheck) -> Envoy_Config_Core_V3_HealthCheck {
         var check = Envoy_Config_Core_V3_HealthCheck()

@@ -5,7 +5,7 @@ import SwiftProtobuf
 /// RoutePolicy.rateLimit → the route's `typed_per_filter_config["envoy.filters.http.local_ratelimit"]`:
 /// a default token bucket, and per rule a descriptor with its own bucket and the actions that
 /// produce it (kept inside the filter config, not on the route action). The listener carries
-/// the filter with no bucket of its own (mapping doc §2.13).
+/// the filter with no bucket of its own (docs/envoy-gateway-mapping.md §2.13).
 enum LocalRateLimit {
     static let filterName = "envoy.filters.http.local_ratelimit"
     static let statPrefix = "http_local_rate_limiter"

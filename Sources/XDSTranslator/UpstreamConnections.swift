@@ -4,7 +4,7 @@ import SwiftProtobuf
 
 /// How Envoy holds connections to a cluster's endpoints: circuit-breaker thresholds, the HTTP
 /// protocol options (HTTP/2 settings, idle and lifetime limits, requests per connection, the
-/// client's protocol), TCP keepalive, preconnecting and PROXY protocol (mapping doc §2.6–2.12).
+/// client's protocol), TCP keepalive, preconnecting and PROXY protocol (docs/envoy-gateway-mapping.md §2.6–2.12).
 enum UpstreamConnections {
     typealias Thresholds = Envoy_Config_Cluster_V3_CircuitBreakers.Thresholds
 

@@ -1,5 +1,5 @@
 /// Envoy Gateway `gateway.envoyproxy.io/v1alpha1` BackendTrafficPolicy: how Envoy talks to the
-/// backends of the Gateways and routes it targets. Decoded with the CRD's defaults (mapping doc
+/// backends of the Gateways and routes it targets. Decoded with the CRD's defaults (docs/envoy-gateway-mapping.md
 /// §1) and its schema and CEL rules checked at load time, as Envoy Gateway's file loader does.
 public struct BackendTrafficPolicy: Sendable, Equatable {
     public struct TargetReference: Sendable, Equatable {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a BackendTrafficPolicy asks of Envoy, every field decoded with the CRD's defaults and
-/// limits (mapping doc §1.3–1.14). Nil means "not given": the translator then writes Envoy
+/// limits (docs/envoy-gateway-mapping.md §1.3–1.14). Nil means "not given": the translator then writes Envoy
 /// Gateway's defaults.
 public struct TrafficSettings: Sendable, Equatable {
     public var loadBalancer: LoadBalancer?
