@@ -135,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "XDSBenchmark",
             dependencies: [
-                "XDSCache", "XDSServer", "XDSTesting",
+                "XDSCache", "XDSServer", "XDSTesting", "CHeap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

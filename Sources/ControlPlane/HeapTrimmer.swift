@@ -51,7 +51,7 @@ public final class HeapTrimmer: ServiceLifecycle.Service, Sendable {
 
     /// Releases the allocator's free pages, and counts it.
     @Sendable public static func trimHeap() {
-        _ = switchboard_heap_trim()
+        ProcessMemory.trim()
         Counter(label: "process_heap_trims_total").increment()
     }
 }
@@ -60,11 +60,12 @@ public final class HeapTrimmer: ServiceLifecycle.Service, Sendable {
 public enum ProcessMemory {
     /// Resident set size in bytes (Linux `/proc/self/statm`), or nil where unknown.
     public static var residentBytes: Int? {
-        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
-        let fields = statm.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        let bytes = switchboard_resident_bytes()
+        return bytes == 0 ? nil : Int(bytes)
     }
+
+    /// Hands the allocator's free pages of every arena back to the kernel (glibc `malloc_trim`).
+    public static func trim() { _ = switchboard_heap_trim() }
 
     /// Heap bytes allocated and not freed (glibc), or nil where unknown.
     public static var heapInUseBytes: Int? {

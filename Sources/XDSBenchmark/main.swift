@@ -1,4 +1,5 @@
 import ArgumentParser
+import CHeap
 import EnvoyAPI
 import Foundation
 import Logging
@@ -211,12 +212,7 @@ struct XDSBenchmark: AsyncParsableCommand {
     /// Resident memory after handing freed heap back to the kernel (glibc `malloc_trim`), so the
     /// figure is what streams hold rather than transient peaks the allocator kept.
     static func heapBytesInUse() -> Int {
-        typealias Trim = @convention(c) (Int) -> Int32
-        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
-            _ = unsafeBitCast(symbol, to: Trim.self)(0)
-        }
-        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = statm.split(separator: " ")
-        return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        _ = switchboard_heap_trim()
+        return switchboard_resident_bytes()
     }
 }

@@ -123,13 +123,13 @@ public struct SotWStreamStateMachine: Sendable {
             guard state.subscribed, state.hasSent, !state.status.awaitingReply, state.status.lastSentVersion != version,
                 state.status.lastAckedVersion == state.status.lastSentVersion
             else { continue }
-            let needs = needs(type, snapshot)
-            guard !needs.make && !needs.break else { continue }
-            // Only when the client holds exactly what it would be sent: `needs` takes the snapshot's
-            // version as the sign of that, and a name left out (removed from the snapshot) stays held.
+            // Only when the client holds exactly what it would be sent, nothing owed: `needs` takes
+            // the snapshot's version as the sign of that, and a name left out (removed from the
+            // snapshot) stays held.
             let desired = desired(type, snapshot)
             guard state.clientResources.count == desired.count,
-                desired.allSatisfy({ state.clientResources[$0.key]?.version == $0.value.version })
+                desired.allSatisfy({ state.clientResources[$0.key]?.version == $0.value.version }),
+                type != .endpoint || !desired.keys.contains(where: owedEndpoints.contains)
             else { continue }
             types[type.rawValue].status.lastSentVersion = version
             types[type.rawValue].status.lastAckedVersion = version

@@ -1,6 +1,8 @@
 // glibc's heap controls, which Swift's Glibc module does not import. Elsewhere they do nothing
 // and report nothing.
 #include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
 #if __has_include(<malloc.h>)
 #include <malloc.h>
 #endif
@@ -22,4 +24,14 @@ static inline size_t switchboard_heap_in_use(void) {
 #else
     return 0;
 #endif
+}
+
+/// Resident set size in bytes (Linux `/proc/self/statm`), or 0 where unknown.
+static inline size_t switchboard_resident_bytes(void) {
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (statm == NULL) return 0;
+    unsigned long size = 0, resident = 0;
+    int read = fscanf(statm, "%lu %lu", &size, &resident);
+    fclose(statm);
+    return read == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
 }
