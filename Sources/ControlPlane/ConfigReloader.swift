@@ -75,7 +75,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             let refresh = try store.withLock { try $0.refresh() }
             let translationStarted = ContinuousClock.now
             let translated = try Translation.translate(refresh.resources, options: options)
-            ReloadMetrics.translation.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - translationStarted))
+            ReloadMetrics.translation.recordSeconds((ContinuousClock.now - translationStarted) / .seconds(1))
             for (gateway, snapshot) in translated.snapshots {
                 let count = ResourceType.allCases.reduce(0) { $0 + snapshot[$1].count }
                 if count > maxResources {
@@ -109,13 +109,9 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         reloadCount.add(1, ordering: .relaxed)
         let took = ContinuousClock.now - started
         Counter(label: ReloadMetrics.reloads, dimensions: [("result", result.outcome.rawValue)]).increment()
-        ReloadMetrics.reloadTime.recordNanoseconds(Self.nanoseconds(took))
+        ReloadMetrics.reloadTime.recordSeconds(took / .seconds(1))
         log(result, took: took)
         return result
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     private func log(_ result: Result, took: Duration) {

@@ -41,7 +41,7 @@ public final class ConvergenceTracker: Sendable {
                     pending.withLock { $0[gateway] = nil }  // nobody to converge, or a stream that never will
                 } else if converged == true {
                     let took = now - item.since
-                    histogram.recordNanoseconds(ConfigReloader.nanoseconds(took))
+                    histogram.recordSeconds(took / .seconds(1))
                     pending.withLock { if $0[gateway]?.snapshot == item.snapshot { $0[gateway] = nil } }
                 }
             }

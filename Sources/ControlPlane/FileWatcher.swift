@@ -112,7 +112,7 @@ public struct FileWatcher: Sendable {
         var debouncer = Debouncer(debounce: debounce, maxWait: maxWait)
         var previous = first
         while !stop.stopped {
-            Thread.sleep(forTimeInterval: pollInterval.timeInterval)
+            Thread.sleep(forTimeInterval: pollInterval / .seconds(1))
             let now = ContinuousClock.now
             let current = fingerprint()
             if current != previous {
@@ -157,7 +157,7 @@ public struct FileWatcher: Sendable {
         while !stop.stopped {
             var timeout = pollInterval
             if let due = debouncer.due(writing: inotify.writing) { timeout = min(timeout, due - .now) }
-            if inotify.wait(timeoutMilliseconds: Int32(max(1, min(1000, timeout.wholeMilliseconds)))) {
+            if inotify.wait(timeoutMilliseconds: Int32(max(1, min(1000, timeout / .milliseconds(1))))) {
                 debouncer.event(at: .now)
             }
             if ContinuousClock.now >= nextCheck {
@@ -206,10 +206,6 @@ enum WatchMetrics {
     static let healthy = Gauge(label: "config_watch_healthy")
 }
 
-extension Duration {
-    var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}
 
 #if canImport(Glibc)
 /// One inotify instance watching directories recursively; new subdirectories are added as they

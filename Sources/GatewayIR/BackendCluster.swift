@@ -2,16 +2,16 @@
 /// what the Gateway translator decided, ready for the xDS translator to write out.
 ///
 /// One cluster per route rule, named as Envoy Gateway names it (`httproute/<ns>/<name>/rule/<i>`).
-public struct BackendCluster: Sendable, Equatable {
+public struct BackendCluster: Sendable, Equatable, Codable {
     /// How Envoy finds the endpoints.
-    public enum Discovery: Sendable, Equatable {
+    public enum Discovery: String, Sendable, Equatable, Codable {
         /// Addresses known to the control plane, sent as a ClusterLoadAssignment over ADS (EDS).
         case endpoints
         /// Host names Envoy resolves itself (a DNS cluster with an inline assignment).
         case dns
     }
 
-    public enum UpstreamProtocol: Sendable, Equatable {
+    public enum UpstreamProtocol: String, Sendable, Equatable, Codable {
         case http1
         case http2
     }
@@ -32,7 +32,7 @@ public struct BackendCluster: Sendable, Equatable {
 }
 
 /// The endpoints of one backendRef, with the backendRef's weight.
-public struct EndpointGroup: Sendable, Equatable {
+public struct EndpointGroup: Sendable, Equatable, Codable {
     public var weight: Int
     public var endpoints: [Endpoint]
 
@@ -42,7 +42,7 @@ public struct EndpointGroup: Sendable, Equatable {
     }
 }
 
-public struct Endpoint: Sendable, Equatable {
+public struct Endpoint: Sendable, Equatable, Codable {
     /// An IP address, or a host name for DNS clusters.
     public var host: String
     public var port: Int

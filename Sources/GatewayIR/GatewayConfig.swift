@@ -1,6 +1,6 @@
 /// Everything one Gateway's Envoys run, decided and named, free of protobuf. The xDS translator
 /// writes it out; status and provenance stay with the Gateway translator.
-public struct GatewayConfig: Sendable, Equatable {
+public struct GatewayConfig: Sendable, Equatable, Codable {
     /// `<namespace>/<name>`: the node group (Envoy's `node.cluster`) this config is served to.
     public var key: String
     public var listeners: [HTTPListener]
@@ -14,7 +14,7 @@ public struct GatewayConfig: Sendable, Equatable {
 }
 
 /// One Envoy listener with one HTTP connection manager and its route configuration.
-public struct HTTPListener: Sendable, Equatable {
+public struct HTTPListener: Sendable, Equatable, Codable {
     /// `<gw-ns>/<gw-name>/<listener-name>`; also the route configuration's name.
     public var name: String
     /// The port Envoy binds: the Gateway's port, plus 10000 below 1024 (Envoy runs unprivileged).
@@ -33,7 +33,7 @@ public struct HTTPListener: Sendable, Equatable {
     }
 }
 
-public struct VirtualHost: Sendable, Equatable {
+public struct VirtualHost: Sendable, Equatable, Codable {
     /// `<listener-name>/<hostname, dots as underscores>`.
     public var name: String
     public var domains: [String]
@@ -47,15 +47,15 @@ public struct VirtualHost: Sendable, Equatable {
     }
 }
 
-public struct Route: Sendable, Equatable {
-    public enum PathMatch: Sendable, Equatable {
+public struct Route: Sendable, Equatable, Codable {
+    public enum PathMatch: Sendable, Equatable, Codable {
         case exact(String)
         case prefix(String)
         case regularExpression(String)
     }
 
-    public struct ValueMatch: Sendable, Equatable {
-        public enum Kind: Sendable, Equatable {
+    public struct ValueMatch: Sendable, Equatable, Codable {
+        public enum Kind: String, Sendable, Equatable, Codable {
             case exact
             case regularExpression
             /// gRPC method matches without a service match the end of `:path`.
@@ -73,7 +73,7 @@ public struct Route: Sendable, Equatable {
         }
     }
 
-    public struct WeightedCluster: Sendable, Equatable {
+    public struct WeightedCluster: Sendable, Equatable, Codable {
         public var name: String
         public var weight: Int
 
@@ -83,7 +83,7 @@ public struct Route: Sendable, Equatable {
         }
     }
 
-    public struct Header: Sendable, Equatable {
+    public struct Header: Sendable, Equatable, Codable {
         public var name: String
         public var value: String
 
@@ -94,7 +94,7 @@ public struct Route: Sendable, Equatable {
     }
 
     /// Headers to set (replacing any), add (appending) and remove.
-    public struct HeaderMutation: Sendable, Equatable {
+    public struct HeaderMutation: Sendable, Equatable, Codable {
         public var set: [Header]
         public var add: [Header]
         public var remove: [String]
@@ -106,8 +106,8 @@ public struct Route: Sendable, Equatable {
         }
     }
 
-    public struct Redirect: Sendable, Equatable {
-        public enum Path: Sendable, Equatable {
+    public struct Redirect: Sendable, Equatable, Codable {
+        public enum Path: Sendable, Equatable, Codable {
             case full(String)
             case prefix(String)
         }
@@ -128,8 +128,8 @@ public struct Route: Sendable, Equatable {
     }
 
     /// HTTPRoute URLRewrite: what the upstream sees instead of the client's host and path.
-    public struct Rewrite: Sendable, Equatable {
-        public enum Path: Sendable, Equatable {
+    public struct Rewrite: Sendable, Equatable, Codable {
+        public enum Path: Sendable, Equatable, Codable {
             /// The whole path becomes this.
             case full(String)
             /// The matched prefix becomes this.
@@ -147,7 +147,7 @@ public struct Route: Sendable, Equatable {
 
     /// When Envoy retries a request, as Envoy Gateway writes it: from a base policy (connection
     /// failures and 503s, twice, on another host), overridden field by field.
-    public struct RetryPolicy: Sendable, Equatable {
+    public struct RetryPolicy: Sendable, Equatable, Codable {
         /// Envoy `retry_on` conditions, sorted and unique; nil keeps Envoy Gateway's default set.
         public var triggers: [String]?
         /// Sorted and unique; Envoy Gateway's base is `[503]`.
@@ -161,7 +161,7 @@ public struct Route: Sendable, Equatable {
         public init() {}
     }
 
-    public enum Action: Sendable, Equatable {
+    public enum Action: Sendable, Equatable, Codable {
         case forward(cluster: String)
         case redirect(Redirect)
         /// A route whose backends are all invalid: Envoy answers this status itself.

@@ -1,8 +1,8 @@
 /// How Envoy treats a cluster's connections and endpoints: everything a BackendTrafficPolicy
 /// decides at the cluster level, in Envoy's terms. The defaults are what Envoy Gateway writes
 /// for a cluster no policy touches (docs/envoy-gateway-mapping.md §2.0).
-public struct ClusterPolicy: Sendable, Equatable {
-    public enum Balancer: Sendable, Equatable {
+public struct ClusterPolicy: Sendable, Equatable, Codable {
+    public enum Balancer: Sendable, Equatable, Codable {
         case leastRequest
         case roundRobin
         case random
@@ -10,13 +10,13 @@ public struct ClusterPolicy: Sendable, Equatable {
         case maglev(tableSize: Int)
     }
 
-    public struct HealthCheck: Sendable, Equatable {
-        public enum Payload: Sendable, Equatable {
+    public struct HealthCheck: Sendable, Equatable, Codable {
+        public enum Payload: Sendable, Equatable, Codable {
             case text(String)
             case binary([UInt8])
         }
 
-        public enum Kind: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable, Codable {
             /// `expected`/`retriable` as half-open ranges `[start, end)`.
             case http(
                 host: String, path: String, method: String?, expected: [Range<Int>], retriable: [Range<Int>], send: Payload?,
@@ -48,7 +48,7 @@ public struct ClusterPolicy: Sendable, Equatable {
         }
     }
 
-    public struct OutlierDetection: Sendable, Equatable {
+    public struct OutlierDetection: Sendable, Equatable, Codable {
         public var interval: Duration
         public var baseEjectionTime: Duration
         public var splitExternalLocalOriginErrors: Bool
@@ -76,7 +76,7 @@ public struct ClusterPolicy: Sendable, Equatable {
         }
     }
 
-    public struct Thresholds: Sendable, Equatable {
+    public struct Thresholds: Sendable, Equatable, Codable {
         public var maxConnections: Int
         public var maxPendingRequests: Int
         public var maxRequests: Int
@@ -99,7 +99,7 @@ public struct ClusterPolicy: Sendable, Equatable {
         }
     }
 
-    public struct Keepalive: Sendable, Equatable {
+    public struct Keepalive: Sendable, Equatable, Codable {
         public var probes: Int?
         public var idleTime: Duration?
         public var interval: Duration?
@@ -111,7 +111,7 @@ public struct ClusterPolicy: Sendable, Equatable {
         }
     }
 
-    public struct HTTP2: Sendable, Equatable {
+    public struct HTTP2: Sendable, Equatable, Codable {
         public var initialStreamWindowSize = 65536
         public var initialConnectionWindowSize = 1_048_576
         public var maxConcurrentStreams: Int?
@@ -130,7 +130,7 @@ public struct ClusterPolicy: Sendable, Equatable {
     public var overrideHeaders: [String] = []
     public var zoneAware: ZoneAware?
 
-    public enum ZoneAware: Sendable, Equatable {
+    public enum ZoneAware: Sendable, Equatable, Codable {
         /// `zone_aware_lb_config`; the load assignment gets a locality per zone.
         case preferLocal(minClusterSize: Int, routingEnabledPercent: Int?, forceLocalZoneMinSize: Int?)
         /// A locality per zone, weighted (zones not listed weigh 1).
@@ -151,37 +151,50 @@ public struct ClusterPolicy: Sendable, Equatable {
     public var preconnectPredictive: Double?
     public var dnsRefreshRate: Duration = .seconds(30)
     public var respectDNSTTL = true
-    /// `V4_ONLY`, `V6_ONLY`, `V4_PREFERRED` (the default), `AUTO` or `ALL`, as Envoy names them.
-    public var dnsLookupFamily = "V4_PREFERRED"
+    public var dnsLookupFamily = DNSLookupFamily.v4Preferred
     public var http2 = HTTP2()
-    /// `V1` or `V2`.
-    public var proxyProtocol: String?
+    public var proxyProtocol: ProxyProtocolVersion?
     public var useClientProtocol = false
 
     public init() {}
+
+    /// Which addresses Envoy asks DNS for, as Envoy names the choices.
+    public enum DNSLookupFamily: String, Sendable, Equatable, Codable {
+        case v4Only = "V4_ONLY"
+        case v6Only = "V6_ONLY"
+        case v4Preferred = "V4_PREFERRED"
+        case auto = "AUTO"
+        case all = "ALL"
+    }
+
+    /// The PROXY protocol header Envoy sends before each upstream connection's data.
+    public enum ProxyProtocolVersion: String, Sendable, Equatable, Codable {
+        case v1 = "V1"
+        case v2 = "V2"
+    }
 }
 
 /// What a BackendTrafficPolicy decides per route: hash keys for consistent hashing, local rate
 /// limits and faults (retry and timeouts live on `Route` itself, shared with HTTPRoute's own).
-public struct RoutePolicy: Sendable, Equatable {
-    public enum HashKey: Sendable, Equatable {
-        case sourceIP
-        case header(String)
-        case cookie(name: String, ttl: Duration?, attributes: [(name: String, value: String)])
-        case queryParameter(String)
+public struct RoutePolicy: Sendable, Equatable, Codable {
+    public enum HashKey: Sendable, Equatable, Codable {
+        public struct CookieAttribute: Sendable, Equatable, Codable {
+            public var name: String
+            public var value: String
 
-        public static func == (lhs: Self, rhs: Self) -> Bool {
-            switch (lhs, rhs) {
-            case (.sourceIP, .sourceIP): true
-            case (.header(let a), .header(let b)), (.queryParameter(let a), .queryParameter(let b)): a == b
-            case (.cookie(let a, let t, let x), .cookie(let b, let u, let y)):
-                a == b && t == u && x.map(\.name) == y.map(\.name) && x.map(\.value) == y.map(\.value)
-            default: false
+            public init(name: String, value: String) {
+                self.name = name
+                self.value = value
             }
         }
+
+        case sourceIP
+        case header(String)
+        case cookie(name: String, ttl: Duration?, attributes: [CookieAttribute])
+        case queryParameter(String)
     }
 
-    public struct Fault: Sendable, Equatable {
+    public struct Fault: Sendable, Equatable, Codable {
         public var delay: Duration?
         /// 0–100.
         public var delayPercent: Double
@@ -198,8 +211,8 @@ public struct RoutePolicy: Sendable, Equatable {
         }
     }
 
-    public struct RateLimit: Sendable, Equatable {
-        public struct Bucket: Sendable, Equatable {
+    public struct RateLimit: Sendable, Equatable, Codable {
+        public struct Bucket: Sendable, Equatable, Codable {
             public var requests: Int
             public var fillInterval: Duration
 
@@ -210,8 +223,8 @@ public struct RoutePolicy: Sendable, Equatable {
         }
 
         /// One descriptor entry an action produces: `key` and, for exact matches, `value`.
-        public struct Entry: Sendable, Equatable {
-            public enum Source: Sendable, Equatable {
+        public struct Entry: Sendable, Equatable, Codable {
+            public enum Source: Sendable, Equatable, Codable {
                 /// A header (or `:path`, `:method`) matches `value`, as exact or regex; `invert` matches when it does not.
                 case headerMatch(name: String, value: String, regex: Bool, invert: Bool, prefix: Bool)
                 /// The header's value itself (Distinct).
@@ -235,7 +248,7 @@ public struct RoutePolicy: Sendable, Equatable {
             }
         }
 
-        public struct Rule: Sendable, Equatable {
+        public struct Rule: Sendable, Equatable, Codable {
             public var entries: [Entry]
             public var bucket: Bucket
 

@@ -61,10 +61,10 @@ enum TrafficPolicyTranslation {
             if let rate = dns.refreshRate?.duration { policy.dnsRefreshRate = rate }
             if let respect = dns.respectTTL { policy.respectDNSTTL = respect }
             switch dns.lookupFamily {
-            case "IPv4": policy.dnsLookupFamily = "V4_ONLY"
-            case "IPv6": policy.dnsLookupFamily = "V6_ONLY"
-            case "IPv6Preferred": policy.dnsLookupFamily = "AUTO"
-            case "IPv4AndIPv6": policy.dnsLookupFamily = "ALL"
+            case "IPv4": policy.dnsLookupFamily = .v4Only
+            case "IPv6": policy.dnsLookupFamily = .v6Only
+            case "IPv6Preferred": policy.dnsLookupFamily = .auto
+            case "IPv4AndIPv6": policy.dnsLookupFamily = .all
             default: break
             }
         }
@@ -78,7 +78,7 @@ enum TrafficPolicyTranslation {
             policy.http2.keepaliveIntervalJitter = http2.keepaliveIntervalJitter
             policy.http2.keepaliveIdleInterval = http2.keepaliveIdleInterval?.duration
         }
-        policy.proxyProtocol = settings.proxyProtocol
+        policy.proxyProtocol = settings.proxyProtocol.flatMap(ClusterPolicy.ProxyProtocolVersion.init(rawValue:))
         policy.useClientProtocol = settings.useClientProtocol ?? false
         return policy
     }
@@ -155,7 +155,7 @@ enum TrafficPolicyTranslation {
             case .headers(let names): policy.hashKeys = names.map { .header($0) }
             case .queryParams(let names): policy.hashKeys = names.map { .queryParameter($0) }
             case .cookie(let name, let ttl, let attributes):
-                let sorted = attributes.keys.sorted().map { (name: $0, value: attributes[$0]!) }
+                let sorted = attributes.keys.sorted().map { RoutePolicy.HashKey.CookieAttribute(name: $0, value: attributes[$0]!) }
                 policy.hashKeys = [.cookie(name: name, ttl: ttl?.duration, attributes: sorted)]
             case nil: break
             }

@@ -100,7 +100,7 @@ struct ReloadBenchmark: AsyncParsableCommand {
                         if ContinuousClock.now - saved > .seconds(30) { throw ValidationError("edit \(edit) was not ACKed in 30 s") }
                     }
                     let elapsed = ContinuousClock.now - saved
-                    samples.append(elapsed.inMilliseconds)
+                    samples.append((elapsed / .milliseconds(1)))
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 for process in processes { await process.stop() }

@@ -35,7 +35,7 @@ struct TranslationBenchmark: ParsableCommand {
                     throw ValidationError("generated files did not translate: \(resources.diagnostics.prefix(3))")
                 }
                 let sample = (
-                    load: (loaded - start).inMilliseconds, translate: (translated - loaded).inMilliseconds,
+                    load: (loaded - start) / .milliseconds(1), translate: (translated - loaded) / .milliseconds(1),
                     resources: ResourceType.allCases.reduce(0) { $0 + snapshot[$1].count }
                 )
                 if best == nil || sample.load + sample.translate < best!.load + best!.translate { best = sample }

@@ -84,7 +84,7 @@ struct XDSBenchmark: AsyncParsableCommand {
                 tasks.cancelAll()
                 while let _ = try? await tasks.next() {}
                 return Result(
-                    syncMillis: (synced - start).inMilliseconds, fanOutMillis: (done - synced).inMilliseconds,
+                    syncMillis: (synced - start) / .milliseconds(1), fanOutMillis: (done - synced) / .milliseconds(1),
                     bytesPerStream: Double(heapSynced - heapBefore) / Double(count))
             }
         }

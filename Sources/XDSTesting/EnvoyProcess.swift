@@ -1,4 +1,4 @@
-import ControlPlane
+import XDSServer
 import Foundation
 
 #if canImport(FoundationNetworking)

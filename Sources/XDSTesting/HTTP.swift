@@ -1,4 +1,4 @@
-import ControlPlane
+import AdminAPI
 import Foundation
 import Synchronization
 
@@ -136,12 +136,4 @@ private func canBind(_ port: Int) -> Bool {
 /// A running `switchboard serve`'s `/status`, decoded as `switchboard status` decodes it.
 public func switchboardStatus(adminPort: Int) async throws -> AdminStatus {
     try AdminStatus.decode(Data(try await HTTP.get("http://127.0.0.1:\(adminPort)/status").body.utf8))
-}
-
-extension Duration {
-    /// In milliseconds, fractions kept: what the benchmarks print.
-    public var inMilliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
 }

@@ -64,13 +64,13 @@ public enum ClusterTranslator {
         return cluster
     }
 
-    static func lookupFamily(_ name: String) -> Cluster.DnsLookupFamily {
-        switch name {
-        case "V4_ONLY": .v4Only
-        case "V6_ONLY": .v6Only
-        case "AUTO": .auto
-        case "ALL": .all
-        default: .v4Preferred
+    static func lookupFamily(_ family: ClusterPolicy.DNSLookupFamily) -> Cluster.DnsLookupFamily {
+        switch family {
+        case .v4Only: .v4Only
+        case .v6Only: .v6Only
+        case .v4Preferred: .v4Preferred
+        case .auto: .auto
+        case .all: .all
         }
     }
 

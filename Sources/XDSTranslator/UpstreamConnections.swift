@@ -96,12 +96,12 @@ enum UpstreamConnections {
     }
 
     /// PROXY protocol wraps the plain socket.
-    static func proxyProtocolSocket(version: String) throws -> Envoy_Config_Core_V3_TransportSocket {
+    static func proxyProtocolSocket(version: ClusterPolicy.ProxyProtocolVersion) throws -> Envoy_Config_Core_V3_TransportSocket {
         var inner = Envoy_Config_Core_V3_TransportSocket()
         inner.name = "envoy.transport_sockets.raw_buffer"
         inner.typedConfig = try .deterministic(Envoy_Extensions_TransportSockets_RawBuffer_V3_RawBuffer())
         var upstream = Envoy_Extensions_TransportSockets_ProxyProtocol_V3_ProxyProtocolUpstreamTransport()
-        upstream.config.version = version == "V2" ? .v2 : .v1
+        upstream.config.version = version == .v2 ? .v2 : .v1
         upstream.transportSocket = inner
         var socket = Envoy_Config_Core_V3_TransportSocket()
         socket.name = "envoy.transport_sockets.upstream_proxy_protocol"

@@ -1,3 +1,4 @@
+import AdminAPI
 import ControlPlane
 import Foundation
 import Testing

@@ -11,22 +11,15 @@ import XDSTranslator
 /// case is served to a real Envoy, which must ACK each resource type without a NACK.
 @Suite("Golden configs in a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct GoldenAcceptanceEndToEndTests {
-    static let cases = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../GoldenTests/cases").standardizedFileURL
-
     @Test("Envoy ACKs every golden case's listeners, routes, clusters and endpoints")
     func envoyAcceptsGoldens() async throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: Self.cases.path).filter { !$0.hasPrefix(".") }.sorted()
-        try #require(!names.isEmpty)
+        let cases = GoldenCase.all
+        try #require(!cases.isEmpty)
         let cache = SnapshotCache()
         var served: [(key: String, snapshot: Snapshot)] = []
-        for name in names {
-            let input = Self.cases.appendingPathComponent(name).appendingPathComponent("input")
-            let files = try FileManager.default.contentsOfDirectory(atPath: input.path).sorted().map { file in
-                (path: file, contents: try String(contentsOf: input.appendingPathComponent(file), encoding: .utf8))
-            }
-            for config in GatewayTranslator.translate(ResourceSet.load(files)).configs {
-                let key = "\(name)/\(config.key)"
+        for golden in cases {
+            for config in GatewayTranslator.translate(ResourceSet.load(try golden.inputs())).configs {
+                let key = "\(golden.name)/\(config.key)"
                 let snapshot = try SnapshotTranslator.snapshot(config)
                 try cache.setSnapshot(snapshot, for: key)
                 served.append((key, snapshot))

@@ -24,10 +24,7 @@ struct ValidatedMutantsEndToEndTests {
     static func sources() throws -> [[(path: String, contents: String)]] {
         let manager = FileManager.default
         var folders: [URL] = []
-        let cases = root.appendingPathComponent("Tests/GoldenTests/cases")
-        for name in try manager.contentsOfDirectory(atPath: cases.path).sorted() where !name.hasPrefix(".") {
-            folders.append(cases.appendingPathComponent(name).appendingPathComponent("input"))
-        }
+        for golden in GoldenCase.all { folders.append(golden.directory.appendingPathComponent("input")) }
         let examples = root.appendingPathComponent("examples")
         for name in try manager.contentsOfDirectory(atPath: examples.path).sorted() {
             var isDirectory: ObjCBool = false
