@@ -10,7 +10,7 @@ public enum ClusterTranslator {
     public typealias Cluster = Envoy_Config_Cluster_V3_Cluster
     public typealias LoadAssignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment
 
-
+    /// The fields Envoy Gateway writes for every cluster, then each feature in `features`.
     public static func cluster(_ backend: BackendCluster) throws -> Cluster {
         let policy = backend.policy
         var cluster = Cluster()
@@ -18,60 +18,14 @@ public enum ClusterTranslator {
         cluster.connectTimeout = Google_Protobuf_Duration(policy.connectTimeout)
         cluster.perConnectionBufferLimitBytes = Google_Protobuf_UInt32Value(UInt32(policy.bufferLimit))
         cluster.commonLbConfig = Envoy_Config_Cluster_V3_Cluster.CommonLbConfig()
-        // Envoy's default is 50%: written only when it differs (Envoy Gateway's rule).
-        if let panic = policy.panicThreshold, panic != 50 { cluster.commonLbConfig.healthyPanicThreshold.value = Double(panic) }
-        cluster.dnsLookupFamily = lookupFamily(policy.dnsLookupFamily)
         cluster.ignoreHealthOnHostRemoval = true
-        cluster.circuitBreakers = UpstreamConnections.circuitBreakers(policy.thresholds)
-        cluster.loadBalancingPolicy = try LoadBalancing.policy(policy)
-        if let check = policy.healthCheck { cluster.healthChecks = [HealthChecking.healthCheck(check)] }
-        if let outlier = policy.outlierDetection { cluster.outlierDetection = HealthChecking.outlierDetection(outlier) }
-        if let keepalive = policy.keepalive {
-            cluster.upstreamConnectionOptions.tcpKeepalive = UpstreamConnections.tcpKeepalive(keepalive)
-        }
-        if let ratio = policy.preconnectPerEndpoint { cluster.preconnectPolicy.perUpstreamPreconnectRatio = Google_Protobuf_DoubleValue(ratio) }
-        if let ratio = policy.preconnectPredictive { cluster.preconnectPolicy.predictivePreconnectRatio = Google_Protobuf_DoubleValue(ratio) }
-        if let version = policy.proxyProtocol { cluster.transportSocket = try UpstreamConnections.proxyProtocolSocket(version: version) }
-
-        switch backend.discovery {
-        case .endpoints:
+        if backend.discovery == .endpoints {
             cluster.type = .eds
             cluster.edsClusterConfig.edsConfig = .adsV3
             cluster.edsClusterConfig.serviceName = backend.name
-        case .dns:
-            // Envoy resolves the host names itself (the `envoy.cluster.dns` extension that
-            // replaced STRICT_DNS); the endpoints travel inline, not over EDS.
-            var dns = Envoy_Extensions_Clusters_Dns_V3_DnsCluster()
-            dns.dnsRefreshRate = Google_Protobuf_Duration(policy.dnsRefreshRate)
-            dns.respectDnsTtl = policy.respectDNSTTL
-            dns.dnsLookupFamily =
-                switch cluster.dnsLookupFamily {
-                case .v4Only: .v4Only
-                case .v6Only: .v6Only
-                case .auto: .auto
-                case .all: .all
-                default: .v4Preferred
-                }
-            cluster.clusterType.name = "envoy.cluster.dns"
-            cluster.clusterType.typedConfig = try .deterministic(dns)
-            cluster.loadAssignment = loadAssignment(backend)
         }
-
-        if let options = UpstreamConnections.httpProtocolOptions(policy, http2: backend.upstreamProtocol == .http2) {
-            cluster.typedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"] =
-                try .deterministic(options)
-        }
+        for feature in features { try feature.apply(backend, to: &cluster) }
         return cluster
-    }
-
-    static func lookupFamily(_ family: ClusterPolicy.DNSLookupFamily) -> Cluster.DnsLookupFamily {
-        switch family {
-        case .v4Only: .v4Only
-        case .v6Only: .v6Only
-        case .v4Preferred: .v4Preferred
-        case .auto: .auto
-        case .all: .all
-        }
     }
 
     /// One locality per backendRef (`<cluster>/backend/<j>`, weighted as the backendRef), each

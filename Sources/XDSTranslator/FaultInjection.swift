@@ -4,8 +4,16 @@ import SwiftProtobuf
 
 /// RoutePolicy.fault → the route's `typed_per_filter_config["envoy.filters.http.fault"]`; the
 /// listener carries an empty fault filter whenever a route uses one (docs/envoy-gateway-mapping.md §2.14).
-enum FaultInjection {
+enum FaultInjection: RouteFeature, HTTPFilterFeature {
     static let filterName = "envoy.filters.http.fault"
+
+    static func apply(_ ir: Route, to route: inout EnvoyRoute) throws {
+        if let fault = ir.policy.fault { route.typedPerFilterConfig[filterName] = try .deterministic(config(fault)) }
+    }
+
+    static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? {
+        listener.usesFault ? try EnvoyHTTPFilter(name: filterName, config: Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault()) : nil
+    }
 
     static func config(_ ir: RoutePolicy.Fault) -> Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault {
         var fault = Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault()

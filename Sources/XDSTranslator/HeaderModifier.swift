@@ -3,7 +3,7 @@ import GatewayIR
 
 /// HTTPRoute header modifier filters → a route's `request_headers_to_add/remove` and
 /// `response_headers_to_add/remove`: `set` overwrites, `add` appends.
-enum HeaderModifier {
+enum HeaderModifier: RouteFeature {
     static func apply(_ ir: Route, to route: inout Envoy_Config_Route_V3_Route) {
         route.requestHeadersToAdd = options(ir.requestHeaders)
         route.requestHeadersToRemove = ir.requestHeaders.remove

@@ -3,9 +3,12 @@ import GatewayIR
 import Foundation
 import SwiftProtobuf
 
-/// Active health checks → Cluster.health_checks[0]; passive → Cluster.outlier_detection;
-/// panic threshold → common_lb_config.healthy_panic_threshold (docs/envoy-gateway-mapping.md §2.3–2.5).
-enum HealthChecking {
+/// Active health checks → Cluster.health_checks[0] (docs/envoy-gateway-mapping.md §2.3).
+enum HealthChecking: ClusterFeature {
+    static func apply(_ backend: BackendCluster, to cluster: inout EnvoyCluster) {
+        if let check = backend.policy.healthCheck { cluster.healthChecks = [healthCheck(check)] }
+    }
+
     static func healthCheck(_ ir: ClusterPolicy.HealthCheck) -> Envoy_Config_Core_V3_HealthCheck {
         var check = Envoy_Config_Core_V3_HealthCheck()
         check.timeout = Google_Protobuf_Duration(ir.timeout)
@@ -66,25 +69,5 @@ enum HealthChecking {
         case .binary(let bytes): payload.binary = Data(bytes)
         }
         return payload
-    }
-
-    static func outlierDetection(_ ir: ClusterPolicy.OutlierDetection) -> Envoy_Config_Cluster_V3_OutlierDetection {
-        var outlier = Envoy_Config_Cluster_V3_OutlierDetection()
-        outlier.interval = Google_Protobuf_Duration(ir.interval)
-        outlier.baseEjectionTime = Google_Protobuf_Duration(ir.baseEjectionTime)
-        outlier.splitExternalLocalOriginErrors = ir.splitExternalLocalOriginErrors
-        if ir.maxEjectionPercent > 0 { outlier.maxEjectionPercent = Google_Protobuf_UInt32Value(UInt32(ir.maxEjectionPercent)) }
-        outlier.consecutiveLocalOriginFailure = Google_Protobuf_UInt32Value(UInt32(ir.consecutiveLocalOriginFailures))
-        outlier.consecutive5Xx = Google_Protobuf_UInt32Value(UInt32(ir.consecutive5xx))
-        if let gateway = ir.consecutiveGatewayErrors {
-            outlier.consecutiveGatewayFailure = Google_Protobuf_UInt32Value(UInt32(gateway))
-            outlier.enforcingConsecutiveGatewayFailure = Google_Protobuf_UInt32Value(100)
-        }
-        if let threshold = ir.failurePercentageThreshold {
-            outlier.failurePercentageThreshold = Google_Protobuf_UInt32Value(UInt32(threshold))
-            outlier.enforcingFailurePercentage = Google_Protobuf_UInt32Value(100)
-        }
-        outlier.alwaysEjectOneHost = Google_Protobuf_BoolValue(ir.alwaysEjectOne)
-        return outlier
     }
 }

@@ -9,7 +9,6 @@ import XDSCache
 public enum ListenerTranslator {
     public typealias Listener = Envoy_Config_Listener_V3_Listener
     typealias HCM = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
-    typealias HTTPFilter = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter
 
     public static func listener(_ ir: HTTPListener) throws -> Listener {
         var hcm = HCM()
@@ -28,22 +27,7 @@ public enum ListenerTranslator {
         hcm.serverHeaderTransformation = .passThrough
         hcm.useRemoteAddress = Google_Protobuf_BoolValue(true)
 
-        var filters: [HTTPFilter] = []
-        if ir.usesFault {
-            filters.append(try filter(FaultInjection.filterName, Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault()))
-        }
-        if ir.servesGRPC {
-            filters.append(try filter("envoy.filters.http.grpc_web", Envoy_Extensions_Filters_Http_GrpcWeb_V3_GrpcWeb()))
-            var stats = Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig()
-            stats.emitFilterState = true
-            stats.statsForAllMethods = Google_Protobuf_BoolValue(true)
-            filters.append(try filter("envoy.filters.http.grpc_stats", stats))
-        }
-        if ir.usesLocalRateLimit { filters.append(try filter(LocalRateLimit.filterName, LocalRateLimit.listenerFilter())) }
-        var router = Envoy_Extensions_Filters_Http_Router_V3_Router()
-        router.suppressEnvoyHeaders = true
-        filters.append(try filter("envoy.filters.http.router", router))
-        hcm.httpFilters = filters
+        hcm.httpFilters = try httpFilters.compactMap { try $0.filter(for: ir) }
 
         var network = Envoy_Config_Listener_V3_Filter()
         network.name = "envoy.filters.network.http_connection_manager"
@@ -60,12 +44,5 @@ public enum ListenerTranslator {
         listener.perConnectionBufferLimitBytes = Google_Protobuf_UInt32Value(32768)
         listener.maxConnectionsToAcceptPerSocketEvent = Google_Protobuf_UInt32Value(1)
         return listener
-    }
-
-    private static func filter(_ name: String, _ config: some SwiftProtobuf.Message) throws -> HTTPFilter {
-        var filter = HTTPFilter()
-        filter.name = name
-        filter.typedConfig = try .deterministic(config)
-        return filter
     }
 }

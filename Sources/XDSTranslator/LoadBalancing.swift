@@ -4,7 +4,15 @@ import SwiftProtobuf
 
 /// ClusterPolicy.balancer → Cluster.load_balancing_policy (typed extensions, never the legacy
 /// lb_policy), and RoutePolicy.hashKeys → RouteAction.hash_policy, as Envoy Gateway writes them.
-enum LoadBalancing {
+enum LoadBalancing: ClusterFeature, RouteActionFeature {
+    static func apply(_ backend: BackendCluster, to cluster: inout EnvoyCluster) throws {
+        cluster.loadBalancingPolicy = try policy(backend.policy)
+    }
+
+    static func apply(_ route: Route, to action: inout EnvoyRouteAction) {
+        action.hashPolicy = hashPolicies(route.policy.hashKeys)
+    }
+
     typealias Policy = Envoy_Config_Cluster_V3_LoadBalancingPolicy
     typealias Locality = Envoy_Extensions_LoadBalancingPolicies_Common_V3_LocalityLbConfig
 

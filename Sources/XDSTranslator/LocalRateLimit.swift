@@ -6,11 +6,19 @@ import SwiftProtobuf
 /// a default token bucket, and per rule a descriptor with its own bucket and the actions that
 /// produce it (kept inside the filter config, not on the route action). The listener carries
 /// the filter with no bucket of its own (docs/envoy-gateway-mapping.md §2.13).
-enum LocalRateLimit {
+enum LocalRateLimit: RouteFeature, HTTPFilterFeature {
     static let filterName = "envoy.filters.http.local_ratelimit"
     static let statPrefix = "http_local_rate_limiter"
     typealias Config = Envoy_Extensions_Filters_Http_LocalRatelimit_V3_LocalRateLimit
     typealias Action = Envoy_Config_Route_V3_RateLimit.Action
+
+    static func apply(_ ir: Route, to route: inout EnvoyRoute) throws {
+        if let rateLimit = ir.policy.rateLimit { route.typedPerFilterConfig[filterName] = try .deterministic(config(rateLimit)) }
+    }
+
+    static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? {
+        listener.usesLocalRateLimit ? try EnvoyHTTPFilter(name: filterName, config: listenerFilter()) : nil
+    }
 
     static func listenerFilter() -> Config {
         var config = Config()

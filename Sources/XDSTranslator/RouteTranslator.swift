@@ -40,29 +40,16 @@ public enum RouteTranslator {
         }
         switch ir.action {
         case .forward(let cluster):
-            var action = Envoy_Config_Route_V3_RouteAction()
+            var action = EnvoyRouteAction()
             action.cluster = cluster
-            if let rewrite = ir.rewrite { URLRewrite.apply(rewrite, match: ir.path, to: &action) }
-            if ir.allowsWebSocket {
-                var upgrade = Envoy_Config_Route_V3_RouteAction.UpgradeConfig()
-                upgrade.upgradeType = "websocket"
-                action.upgradeConfigs = [upgrade]
-            }
-            try RouteTraffic.apply(ir, to: &action)
-            action.hashPolicy = LoadBalancing.hashPolicies(ir.policy.hashKeys)
+            for feature in actionFeatures { try feature.apply(ir, to: &action) }
             route.route = action
         case .redirect(let redirect):
             route.redirect = Redirect.action(redirect, match: ir.path)
         case .directResponse(let status):
             route.directResponse.status = UInt32(status)
         }
-        HeaderModifier.apply(ir, to: &route)
-        if let fault = ir.policy.fault {
-            route.typedPerFilterConfig[FaultInjection.filterName] = try .deterministic(FaultInjection.config(fault))
-        }
-        if let rateLimit = ir.policy.rateLimit {
-            route.typedPerFilterConfig[LocalRateLimit.filterName] = try .deterministic(LocalRateLimit.config(rateLimit))
-        }
+        for feature in features { try feature.apply(ir, to: &route) }
         return route
     }
 

@@ -12,10 +12,7 @@ public enum SnapshotTranslator {
                 resources.append(try Resource(ClusterTranslator.loadAssignment(cluster)))
             }
         }
-        for listener in config.listeners {
-            resources.append(try Resource(try ListenerTranslator.listener(listener)))
-            resources.append(try Resource(try RouteTranslator.routeConfiguration(listener)))
-        }
+        for kind in listenerKinds { resources += try kind.resources(config) }
         return try Snapshot(resources)
     }
 }

@@ -3,7 +3,11 @@ import GatewayIR
 
 /// HTTPRoute URLRewrite → RouteAction `host_rewrite_literal` (with the original host kept in
 /// x-forwarded-host), `prefix_rewrite` or `regex_rewrite`, as Envoy Gateway writes them.
-enum URLRewrite {
+enum URLRewrite: RouteActionFeature {
+    static func apply(_ ir: Route, to action: inout EnvoyRouteAction) {
+        if let rewrite = ir.rewrite { apply(rewrite, match: ir.path, to: &action) }
+    }
+
     static func apply(_ rewrite: Route.Rewrite, match: Route.PathMatch, to action: inout Envoy_Config_Route_V3_RouteAction) {
         switch rewrite.path {
         case .full(let path):

@@ -2,23 +2,12 @@ import EnvoyAPI
 import GatewayIR
 import SwiftProtobuf
 
-/// A route's timeout and retry policy → RouteAction `timeout`, `idle_timeout` and
-/// `retry_policy`, as Envoy Gateway writes them.
-enum RouteTraffic {
+/// A route's retry policy → RouteAction `retry_policy`: Envoy Gateway's base (connection failures
+/// and 503s, twice, on another host) overridden field by field.
+enum Retries: RouteActionFeature {
     static let defaultRetryOn = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
 
-    static func apply(_ ir: Route, to action: inout Envoy_Config_Route_V3_RouteAction) throws {
-        if let timeout = ir.timeout { action.timeout = Google_Protobuf_Duration(timeout) }
-        // A policy's stream idle timeout wins. Otherwise a stream idle longer than the request may
-        // take would cut it short: the idle timeout is at least an hour and at least the request
-        // timeout, 0 disables both; Envoy Gateway writes none for routes with a URL rewrite.
-        let derived = ir.timeout.flatMap { timeout in
-            ir.rewrite == nil ? (timeout == .zero ? .zero : max(.seconds(3600), timeout)) : nil
-        }
-        if let idle = ir.policy.idleTimeout ?? derived { action.idleTimeout = Google_Protobuf_Duration(idle) }
-        if let stream = ir.policy.maxStreamDuration {
-            action.maxStreamDuration.maxStreamDuration = Google_Protobuf_Duration(stream)
-        }
+    static func apply(_ ir: Route, to action: inout EnvoyRouteAction) throws {
         if let retry = ir.retry { action.retryPolicy = try retryPolicy(retry) }
     }
 
@@ -44,13 +33,5 @@ enum RouteTraffic {
             if let max = ir.backOffMax { policy.retryBackOff.maxInterval = Google_Protobuf_Duration(max) }
         }
         return policy
-    }
-}
-
-extension Google_Protobuf_Duration {
-    /// Whole seconds and nanoseconds, as protobuf durations are kept.
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self.init(seconds: seconds, nanos: Int32(attoseconds / 1_000_000_000))
     }
 }

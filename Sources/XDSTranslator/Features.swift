@@ -1,0 +1,87 @@
+import EnvoyAPI
+import GatewayIR
+import SwiftProtobuf
+import XDSCache
+
+// The seams of the xDS translator. Each Envoy feature is one type in one file that conforms to
+// the protocol of the resource it writes, and is named in that resource's list below: no
+// self-registration, so the lists are the whole story of what a resource can carry. A feature
+// reads only the IR and writes only its own fields.
+
+typealias EnvoyCluster = Envoy_Config_Cluster_V3_Cluster
+typealias EnvoyRoute = Envoy_Config_Route_V3_Route
+typealias EnvoyRouteAction = Envoy_Config_Route_V3_RouteAction
+typealias EnvoyHTTPFilter = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter
+
+/// Part of an upstream cluster.
+protocol ClusterFeature: Sendable {
+    static func apply(_ backend: BackendCluster, to cluster: inout EnvoyCluster) throws
+}
+
+/// Part of a route that forwards to a cluster (its RouteAction).
+protocol RouteActionFeature: Sendable {
+    static func apply(_ route: Route, to action: inout EnvoyRouteAction) throws
+}
+
+/// Part of every route, whatever its action (headers, per-filter configuration).
+protocol RouteFeature: Sendable {
+    static func apply(_ route: Route, to envoyRoute: inout EnvoyRoute) throws
+}
+
+/// An HTTP filter of a listener's connection manager: present when the listener needs it.
+protocol HTTPFilterFeature: Sendable {
+    static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter?
+}
+
+/// A kind of listener the IR can ask for: its listeners and whatever they load (route
+/// configurations), as snapshot resources.
+protocol ListenerKind: Sendable {
+    static func resources(_ config: GatewayConfig) throws -> [Resource]
+}
+
+extension ClusterTranslator {
+    /// Every cluster feature; order does not matter (each writes its own fields).
+    static let features: [any ClusterFeature.Type] = [
+        CircuitBreakers.self, LoadBalancing.self, HealthChecking.self, OutlierDetection.self, PanicThreshold.self,
+        TCPKeepalive.self, Preconnect.self, ProxyProtocol.self, DNSResolution.self, HTTPProtocolOptions.self,
+    ]
+}
+
+extension RouteTranslator {
+    /// Every feature of a forwarding route's action.
+    static let actionFeatures: [any RouteActionFeature.Type] = [
+        URLRewrite.self, WebSocketUpgrade.self, Timeouts.self, Retries.self, LoadBalancing.self,
+    ]
+
+    /// Every feature of a route, whatever its action.
+    static let features: [any RouteFeature.Type] = [HeaderModifier.self, FaultInjection.self, LocalRateLimit.self]
+}
+
+extension ListenerTranslator {
+    /// The connection manager's HTTP filters, in Envoy Gateway's order; the router is always last.
+    static let httpFilters: [any HTTPFilterFeature.Type] = [
+        FaultInjection.self, GRPCWeb.self, GRPCStats.self, LocalRateLimit.self, Router.self,
+    ]
+}
+
+extension SnapshotTranslator {
+    /// Every kind of listener a Gateway can have.
+    static let listenerKinds: [any ListenerKind.Type] = [HTTPListeners.self]
+}
+
+extension EnvoyHTTPFilter {
+    init(name: String, config: some SwiftProtobuf.Message) throws {
+        self.init()
+        self.name = name
+        typedConfig = try .deterministic(config)
+    }
+}
+
+extension Google_Protobuf_Duration {
+    /// Whole seconds and nanoseconds, as protobuf durations are kept: the one conversion from
+    /// Swift's Duration the translator uses.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(seconds: seconds, nanos: Int32(attoseconds / 1_000_000_000))
+    }
+}
