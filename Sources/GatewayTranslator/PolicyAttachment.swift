@@ -42,7 +42,7 @@ struct PolicyAttachment {
                     for (ancestor, _) in ancestors where !disabled.contains(ancestor) { disabled.append(ancestor) }
                 }
                 statuses[index] = disabled.map {
-                    PolicyAncestorStatus(ancestorRef: $0, conditions: [Condition("Accepted", false, "Disabled", why)])
+                    PolicyAncestorStatus(ancestorRef: $0, conditions: [.notAccepted("Disabled", why)])
                 }
                 continue
             }
@@ -51,21 +51,21 @@ struct PolicyAttachment {
                 guard let target else {
                     // sectionName names no listener or rule.
                     for (ancestor, message) in ancestorList {
-                        ancestorConditions.append((ancestor, Condition("Accepted", false, "TargetNotFound", message)))
+                        ancestorConditions.append((ancestor, .notAccepted("TargetNotFound", message)))
                     }
                     continue
                 }
                 if owner[target] != nil {
                     let message = "Unable to target \(Self.describe(target)), another BackendTrafficPolicy has already attached to it"
-                    for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, Condition("Accepted", false, "Conflicted", message))) }
+                    for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, .conflicted(message))) }
                     continue
                 }
                 owner[target] = index
                 let problems = policy.settings.problems
-                let accepted =
+                let accepted: Condition =
                     problems.isEmpty
-                    ? Condition("Accepted", true, "Accepted", "Policy has been accepted.")
-                    : Self.invalid(problems)
+                    ? .accepted("Policy has been accepted.")
+                    : .invalid(problems)
                 for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, accepted)) }
             }
             var byAncestor: [AncestorRef: [Condition]] = [:]
@@ -89,7 +89,7 @@ struct PolicyAttachment {
             let warningReason = policy.untranslated.isEmpty ? "DeprecatedField" : "NotTranslated"
             statuses[index] = order.map { ancestor in
                 var conditions = byAncestor[ancestor]!
-                if !warnings.isEmpty { conditions.append(Condition("Warning", true, warningReason, warnings.joined(separator: "; "))) }
+                if !warnings.isEmpty { conditions.append(.warning(warningReason, warnings.joined(separator: "; "))) }
                 return PolicyAncestorStatus(ancestorRef: ancestor, conditions: conditions)
             }
         }
@@ -163,8 +163,7 @@ struct PolicyAttachment {
         }
         for (index, routes) in mergedInto {
             add(
-                Condition(
-                    "Merged", true, "Merged",
+                .merged(
                     "This policy is being merged by other backendTrafficPolicies for these routes: [\(routes.sorted().joined(separator: " "))]"),
                 to: index)
         }
@@ -176,11 +175,11 @@ struct PolicyAttachment {
                 merges[[index, parent]] = merged
                 let problems = merged.problems
                 if problems.isEmpty {
-                    add(Condition("Merged", true, "Merged", "Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)"), to: index)
+                    add(.merged("Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)"), to: index)
                 } else {
                     for ancestor in statuses[index].indices {
                         statuses[index][ancestor].conditions = statuses[index][ancestor].conditions.map {
-                            $0.type == "Accepted" ? Self.invalid(problems) : $0
+                            $0.is(.accepted) ? .invalid(problems) : $0
                         }
                     }
                 }
@@ -200,22 +199,20 @@ struct PolicyAttachment {
             if let listeners = overriddenListeners[index] { parts.append("these gateway listeners: [\(listeners.sorted().joined(separator: " "))]") }
             if let routes = overriddenRoutes[index] { parts.append("these routes: [\(routes.sorted().joined(separator: " "))]") }
             add(
-                Condition(
-                    "Overridden", true, "Overridden",
+                .overridden(
                     "This policy is being overridden by other backendTrafficPolicies for \(parts.joined(separator: " and "))"),
                 to: index)
         }
         for (index, rules) in overriddenRules {
             add(
-                Condition(
-                    "Overridden", true, "Overridden",
+                .overridden(
                     "This policy is being overridden by other backendTrafficPolicy for these route rules: [\(rules.sorted().joined(separator: " "))]"),
                 to: index)
         }
     }
 
     private mutating func add(_ condition: Condition, to index: Int) {
-        for ancestor in statuses[index].indices where statuses[index][ancestor].conditions.contains(where: { $0.type == "Accepted" && $0.isTrue }) {
+        for ancestor in statuses[index].indices where statuses[index][ancestor].conditions.contains(where: { $0.is(.accepted) && $0.isTrue }) {
             statuses[index][ancestor].conditions.append(condition)
         }
     }
@@ -233,11 +230,6 @@ struct PolicyAttachment {
         case .route(let kind, _, let name): "\(kind) \(name)"
         case .rule(_, _, let name, let rule): "RouteRule \(name)/\(rule)"
         }
-    }
-
-    /// Accepted=False/Invalid listing the values Envoy Gateway's translator would refuse.
-    static func invalid(_ problems: [String]) -> Condition {
-        Condition("Accepted", false, "Invalid", problems.map { $0 + "." }.joined(separator: "\n"))
     }
 
     /// Each target of `policy` with the ancestors its status goes to; a nil target is a

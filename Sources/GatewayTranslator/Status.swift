@@ -9,14 +9,63 @@ public struct Condition: Sendable, Equatable, Encodable {
     public var reason: String
     public var message: String
 
-    public init(_ type: String, _ status: Bool, _ reason: String, _ message: String) {
-        self.type = type
+    public init(_ type: Kind, _ status: Bool, reason: String, _ message: String) {
+        self.type = type.rawValue
         self.status = status ? "True" : "False"
         self.reason = reason
         self.message = message
     }
 
     public var isTrue: Bool { status == "True" }
+
+    public func `is`(_ kind: Kind) -> Bool { type == kind.rawValue }
+
+    /// The condition types Switchboard writes, as Gateway API and Envoy Gateway name them.
+    public enum Kind: String, Sendable {
+        case accepted = "Accepted"
+        case resolvedRefs = "ResolvedRefs"
+        case programmed = "Programmed"
+        case merged = "Merged"
+        case overridden = "Overridden"
+        case warning = "Warning"
+    }
+}
+
+/// The conditions as the translator writes them; reasons and messages are Envoy Gateway's
+/// unless a comment at the call says otherwise.
+extension Condition {
+    /// Accepted=True, reason Accepted.
+    static func accepted(_ message: String) -> Condition { Condition(.accepted, true, reason: "Accepted", message) }
+
+    /// Accepted=False with `reason`.
+    static func notAccepted(_ reason: String, _ message: String) -> Condition {
+        Condition(.accepted, false, reason: reason, message)
+    }
+
+    /// Accepted=False/Invalid listing the values Envoy Gateway's translator would refuse.
+    static func invalid(_ problems: [String]) -> Condition {
+        notAccepted("Invalid", problems.map { $0 + "." }.joined(separator: "\n"))
+    }
+
+    /// Accepted=False/Conflicted: another resource holds what this one wants.
+    static func conflicted(_ message: String) -> Condition { notAccepted("Conflicted", message) }
+
+    static func resolvedRefs(_ message: String) -> Condition { Condition(.resolvedRefs, true, reason: "ResolvedRefs", message) }
+
+    static func unresolvedRefs(_ reason: String, _ message: String) -> Condition {
+        Condition(.resolvedRefs, false, reason: reason, message)
+    }
+
+    static func programmed(_ message: String) -> Condition { Condition(.programmed, true, reason: "Programmed", message) }
+
+    /// Programmed=False/Invalid.
+    static func notProgrammed(_ message: String) -> Condition { Condition(.programmed, false, reason: "Invalid", message) }
+
+    static func merged(_ message: String) -> Condition { Condition(.merged, true, reason: "Merged", message) }
+
+    static func overridden(_ message: String) -> Condition { Condition(.overridden, true, reason: "Overridden", message) }
+
+    static func warning(_ reason: String, _ message: String) -> Condition { Condition(.warning, true, reason: reason, message) }
 }
 
 /// What the translator decided about each resource, in Gateway API's `status` shapes. Nothing
@@ -82,7 +131,7 @@ public struct StatusReport: Sendable, Equatable, Encodable {
                 continue
             }
             for ancestor in ancestors {
-                for condition in ancestor.conditions where !condition.isTrue || condition.type == "Warning" {
+                for condition in ancestor.conditions where !condition.isTrue || condition.is(.warning) {
                     problems.append(
                         (policy.location,
                          "BackendTrafficPolicy \(policy.namespace)/\(policy.name) on Gateway \(ancestor.ancestorRef.namespace)/\(ancestor.ancestorRef.name): \(condition.summary)"))

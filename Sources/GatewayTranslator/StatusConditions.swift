@@ -11,11 +11,10 @@ extension GatewayTranslator {
         attached: inout [String: Int]
     ) -> RouteStatus {
         let problems = rules.flatMap(\.problems)
-        let resolvedRefs =
+        let resolvedRefs: Condition =
             problems.isEmpty
-            ? Condition("ResolvedRefs", true, "ResolvedRefs", "Resolved all the Object references for the Route")
-            : Condition(
-                "ResolvedRefs", false, problems[0].reason, problems.map { $0.message + "." }.joined(separator: "\n"))
+            ? .resolvedRefs("Resolved all the Object references for the Route")
+            : .unresolvedRefs(problems[0].reason, problems.map { $0.message + "." }.joined(separator: "\n"))
 
         let parents = route.parentRefs.map { ref in
             let accepted: Condition
@@ -24,22 +23,22 @@ extension GatewayTranslator {
                 let allowing = named.filter { allows($0, route, gateway: gateway, namespaces: namespaces) }
                 let hosting = allowing.filter { !hostnames(listener: $0.hostname, route: route.hostnames).isEmpty }
                 if named.isEmpty {
-                    accepted = Condition("Accepted", false, "NoMatchingParent", "No listeners match this parent ref")
+                    accepted = .notAccepted("NoMatchingParent", "No listeners match this parent ref")
                 } else if allowing.isEmpty {
-                    accepted = Condition(
-                        "Accepted", false, "NotAllowedByListeners", "No listeners included by this parent ref allowed this attachment.")
+                    accepted = .notAccepted(
+                        "NotAllowedByListeners", "No listeners included by this parent ref allowed this attachment.")
                 } else if hosting.isEmpty {
-                    accepted = Condition(
-                        "Accepted", false, "NoMatchingListenerHostname",
+                    accepted = .notAccepted(
+                        "NoMatchingListenerHostname",
                         "There were no hostname intersections between the \(route.kind) and this parent ref's Listener(s).")
                 } else {
-                    accepted = Condition("Accepted", true, "Accepted", "Route is accepted")
+                    accepted = .accepted("Route is accepted")
                     for listener in hosting { attached["\(gateway.namespace)/\(gateway.name)/\(listener.name)", default: 0] += 1 }
                 }
             } else {
                 // Envoy Gateway leaves a parent it does not know without status; in files that is
                 // almost always a typo, so say so.
-                accepted = Condition("Accepted", false, "NoMatchingParent", "Gateway \(ref.namespace)/\(ref.name) not found")
+                accepted = .notAccepted("NoMatchingParent", "Gateway \(ref.namespace)/\(ref.name) not found")
             }
             return RouteStatus.Parent(
                 parentRef: RouteStatus.ParentRef(namespace: ref.namespace, name: ref.name, sectionName: ref.sectionName, port: ref.port),
@@ -55,35 +54,33 @@ extension GatewayTranslator {
                 return ListenerStatus(
                     name: listener.name, attachedRoutes: 0, supportedKinds: [],
                     conditions: [
-                        Condition(
-                            "Accepted", false, "UnsupportedProtocol",
+                        .notAccepted(
+                            "UnsupportedProtocol",
                             "Protocol \(listener.protocol.rawValue) is not supported by Switchboard yet; use HTTP."),
-                        Condition("Programmed", false, "Invalid", "Listener is invalid, see other Conditions for details."),
+                        .notProgrammed("Listener is invalid, see other Conditions for details."),
                     ])
             }
             return ListenerStatus(
                 name: listener.name, attachedRoutes: attached[key] ?? 0, supportedKinds: ["HTTPRoute", "GRPCRoute"],
                 conditions: [
-                    Condition("Programmed", true, "Programmed", "Sending translated listener configuration to the data plane"),
-                    Condition("Accepted", true, "Accepted", "Listener has been successfully translated"),
-                    Condition("ResolvedRefs", true, "ResolvedRefs", "Listener references have been resolved"),
+                    .programmed("Sending translated listener configuration to the data plane"),
+                    .accepted("Listener has been successfully translated"),
+                    .resolvedRefs("Listener references have been resolved"),
                 ])
         }
-        let invalid = listeners.filter { !$0.conditions.contains { $0.type == "Accepted" && $0.isTrue } }.map(\.name).sorted()
+        let invalid = listeners.filter { !$0.conditions.contains { $0.is(.accepted) && $0.isTrue } }.map(\.name).sorted()
         let accepted: Condition =
             if invalid.isEmpty {
-                Condition("Accepted", true, "Accepted", "The Gateway has been scheduled by Switchboard")
+                .accepted("The Gateway has been scheduled by Switchboard")
             } else if invalid.count < listeners.count {
-                Condition("Accepted", true, "ListenersNotValid", "Listeners not valid: \(invalid.joined(separator: ", "))")
+                Condition(.accepted, true, reason: "ListenersNotValid", "Listeners not valid: \(invalid.joined(separator: ", "))")
             } else {
-                Condition("Accepted", false, "ListenersNotValid", "No listeners are valid: \(invalid.joined(separator: ", "))")
+                .notAccepted("ListenersNotValid", "No listeners are valid: \(invalid.joined(separator: ", "))")
             }
-        let programmed =
+        let programmed: Condition =
             invalid.count < listeners.count
-            ? Condition(
-                "Programmed", true, "Programmed",
-                "Served over xDS to Envoys whose node.cluster is \(gateway.namespace)/\(gateway.name)")
-            : Condition("Programmed", false, "Invalid", "The Gateway has no valid listener")
+            ? .programmed("Served over xDS to Envoys whose node.cluster is \(gateway.namespace)/\(gateway.name)")
+            : .notProgrammed("The Gateway has no valid listener")
         return GatewayStatus(
             namespace: gateway.namespace, name: gateway.name, conditions: [accepted, programmed], listeners: listeners,
             location: gateway.location)
