@@ -28,11 +28,12 @@ public struct AdminSecurity: Sendable {
     /// Reads a token file: its content without surrounding whitespace, which must not be empty.
     public static func token(fromFile path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw AdminSecurityError(description: "cannot read the admin token file \(path) (check the path and its permissions)")
+            throw ControlPlaneError(
+                .adminCredentials, "cannot read the admin token file \(path) (check the path and its permissions)")
         }
         let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
-            throw AdminSecurityError(description: "the admin token file \(path) must hold one token, without spaces")
+            throw ControlPlaneError(.adminCredentials, "the admin token file \(path) must hold one token, without spaces")
         }
         return token
     }
@@ -41,10 +42,6 @@ public struct AdminSecurity: Sendable {
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
-}
-
-public struct AdminSecurityError: Error, CustomStringConvertible {
-    public let description: String
 }
 
 /// Answers 401 unless the request carries the bearer token; health probes pass without it.
@@ -166,7 +163,7 @@ public enum AdminServer {
             reload: result.map {
                 AdminStatus.Reload(
                     outcome: $0.outcome.rawValue, at: $0.at, diagnostics: $0.diagnostics.map(\.description),
-                    lastKnownGood: $0.heldBack, error: $0.error)
+                    lastKnownGood: $0.heldBack, error: $0.error?.message)
             }, resources: resources, envoys: envoys)
     }
 }

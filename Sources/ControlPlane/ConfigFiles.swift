@@ -12,10 +12,6 @@ import Glibc
 /// too large) is a problem with a diagnostic, never the same as a deleted one: `serve` keeps its
 /// last good content, `validate` fails on it. Only a name that is gone is gone.
 public enum ConfigFiles {
-    public struct ReadError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// The default of `--max-file-size`, shared by `serve` and `validate` so they agree.
     public static let defaultMaxFileBytes = 16 << 20
 
@@ -38,7 +34,8 @@ public enum ConfigFiles {
             var status = stat()
             guard stat(path, &status) == 0 else {
                 let reason = String(cString: strerror(errno))
-                throw ReadError(description: "\(path): \(reason)")
+                throw ControlPlaneError(
+                    .unreadableConfiguration, "\(path): \(reason) (check the --config path and its permissions)")
             }
             guard status.st_mode & S_IFMT == S_IFDIR else {
                 listing.files.append(path)

@@ -29,7 +29,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         public var diagnostics: [Diagnostic]
         public var heldBack: [String]
         public var status: StatusReport
-        public var error: String?
+        public var error: ControlPlaneError?
     }
 
     private let cache: SnapshotCache
@@ -79,8 +79,10 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             for (gateway, snapshot) in translated.snapshots {
                 let count = ResourceType.allCases.reduce(0) { $0 + snapshot[$1].count }
                 if count > maxResources {
-                    throw LimitError(
-                        description: "Gateway \(gateway) would have \(count) xDS resources; the limit is \(maxResources) (--max-resources)")
+                    throw ControlPlaneError(
+                        .resourceLimit,
+                        "Gateway \(gateway) would have \(count) xDS resources; the limit is \(maxResources) (--max-resources): "
+                            + "split the Gateway or raise the limit")
                 }
             }
             var changed = false
@@ -103,7 +105,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             let previous = lastResult
             result = Result(
                 outcome: .failed, at: Date(), diagnostics: previous?.diagnostics ?? [], heldBack: previous?.heldBack ?? [],
-                status: previous?.status ?? StatusReport(), error: "\(error)")
+                status: previous?.status ?? StatusReport(),
+                error: .wrapping(error, as: .snapshot, "the translated configuration could not be served (a bug: please report it)"))
         }
         last.withLock { $0 = result }
         reloadCount.add(1, ordering: .relaxed)
@@ -118,7 +121,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         var metadata: Logger.Metadata = ["outcome": "\(result.outcome.rawValue)", "took": "\(took)"]
         if !result.heldBack.isEmpty { metadata["last_known_good"] = "\(result.heldBack.joined(separator: ","))" }
         switch result.outcome {
-        case .failed: logger.error("reload failed; Envoys keep their configuration", metadata: metadata.merging(["error": "\(result.error ?? "")"]) { $1 })
+        case .failed: logger.error("reload failed; Envoys keep their configuration", metadata: metadata.merging(["error": "\(result.error.map(\.message) ?? "")"]) { $1 })
         case .applied: logger.info("configuration applied", metadata: metadata)
         case .unchanged: logger.debug("configuration unchanged", metadata: metadata)
         }
@@ -152,8 +155,4 @@ enum ReloadMetrics {
     static let reloadTime = Metrics.Timer(label: "config_reload_seconds", preferredDisplayUnit: .seconds)
     static let translation = Metrics.Timer(label: "translation_seconds", preferredDisplayUnit: .seconds)
     static let snapshotUpdates = Counter(label: "xds_snapshot_update_total")
-}
-
-struct LimitError: Error, CustomStringConvertible {
-    let description: String
 }

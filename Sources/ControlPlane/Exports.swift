@@ -2,3 +2,4 @@
 // and the Envoy bootstrap. Re-exported so that the command line depends on ControlPlane alone.
 @_exported import AdminAPI
 @_exported import struct XDSServer.EnvoyBootstrap
+@_exported import struct XDSServer.ADSServerConfiguration

@@ -5,14 +5,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import ControlPlane
-import GatewayAPI
-import GatewayTranslator
 import Logging
-import Metrics
-import Prometheus
-import ServiceLifecycle
-import XDSCache
-import XDSServer
 
 @main
 struct Switchboard: AsyncParsableCommand {
@@ -41,9 +34,7 @@ struct Address: ExpressibleByArgument {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-enum WatchMode: String, ExpressibleByArgument, CaseIterable {
-    case inotify, poll, off
-}
+extension ServerConfiguration.WatchMode: ExpressibleByArgument {}
 
 /// A duration flag in Gateway API form (`100ms`, `1s`, `1m30s`).
 struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
@@ -51,8 +42,8 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     var description: String
 
     init?(argument: String) {
-        guard let parsed = GatewayAPIDuration(argument) else { return nil }
-        duration = parsed.duration
+        guard let parsed = parseDuration(argument) else { return nil }
+        duration = parsed
         description = argument
     }
 
@@ -133,7 +124,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     @Option(help: "How to notice file changes: inotify (Linux), poll, or off (load once; SIGHUP reloads).")
-    var watchMode: WatchMode = .inotify
+    var watchMode: ServerConfiguration.WatchMode = .inotify
 
     @Option(help: "Quiet time after a file change before reloading (e.g. 100ms, 1s); bursts reload once.")
     var debounce = DurationArgument(argument: "100ms")!
@@ -179,37 +170,10 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "switchboard")
-        let prometheus = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: prometheus)
-        factory.durationHistogramBuckets["proxy_convergence_seconds"] = ConvergenceTracker.buckets.map {
-            Duration.milliseconds(Int64($0 * 1000))
-        }
-        MetricsSystem.bootstrap(factory)
-        let registry = StreamRegistry()
-        let cache = SnapshotCache()
-        let watcher: FileWatcher? =
-            switch watchMode {
-            case .off: nil
-            case .inotify: FileWatcher(paths: configs, mode: .inotify, debounce: debounce.duration)
-            case .poll: FileWatcher(paths: configs, mode: .poll, debounce: debounce.duration)
-            }
-        let reloader = ConfigReloader(
-            paths: configs, cache: cache, watcher: watcher, options: policy.translatorOptions,
-            convergence: ConvergenceTracker(registry: registry), maxFileBytes: files.maxFileSize, maxResources: maxResources,
-            logger: Logger(label: "switchboard.config"))
-        let first = reloader.reload()
-        if first.outcome == .failed {
-            throw RunFailure("cannot load the configuration: \(first.error ?? "") (check --config; `switchboard validate` lists problems)")
-        }
-        for gateway in cache.nodeGroups {
-            let snapshot = cache.snapshot(for: gateway)!
-            logger.info(
-                "serving gateway", metadata: ["gateway": "\(gateway)", "clusters": "\(snapshot[.cluster].count)",
-                                              "listeners": "\(snapshot[.listener].count)"])
-        }
-        let server = ADSServer(
-            configuration: ADSServerConfiguration(
+        let metrics = PrometheusMetrics.bootstrap()
+        var configuration = ServerConfiguration(
+            configPaths: configs,
+            xds: ADSServerConfiguration(
                 host: xdsAddress.host, port: xdsAddress.port, maxRequestBytes: maxRequestSize,
                 maxRequestMemory: maxRequestMemory, handshakeTimeout: handshakeTimeout.duration,
                 maxConnections: maxConnections, maxStreamsPerConnection: maxStreamsPerConnection,
@@ -217,34 +181,18 @@ struct Serve: AsyncParsableCommand {
                 tls: tlsCert.map {
                     ADSServerConfiguration.TLS(
                         certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa, authorizeNodes: authorizeNodes)
-                }),
-            watcher: cache, registry: registry, logger: Logger(label: "switchboard.xds"))
-        logger.info("ADS listening", metadata: ["address": "\(xdsAddress.host):\(xdsAddress.port)"])
-        let security: AdminSecurity
-        do {
-            security = AdminSecurity(
-                token: try adminTokenFile.map(AdminSecurity.token(fromFile:)), certificateChainPath: adminTlsCert,
-                privateKeyPath: adminTlsKey)
-        } catch {
-            throw RunFailure("\(error)")
-        }
-        let admin = try AdminServer.application(
-            host: adminAddress.host, port: adminAddress.port, security: security, reloader: reloader, cache: cache, registry: server.registry,
-            metrics: {
-                ProcessMemory.record()
-                var buffer: [UInt8] = []
-                prometheus.emit(into: &buffer)
-                return String(decoding: buffer, as: UTF8.self)
-            }, logger: Logger(label: "switchboard.admin"))
-        logger.info("admin listening", metadata: ["address": "\(adminAddress.host):\(adminAddress.port)"])
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: server), .init(service: reloader), .init(service: admin),
-                    .init(service: HeapTrimmer(counters: { [registry, reloader] in [registry.ended, reloader.reloads] })),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+                }))
+        configuration.adminHost = adminAddress.host
+        configuration.adminPort = adminAddress.port
+        configuration.adminTokenFile = adminTokenFile
+        configuration.adminTLSCertificate = adminTlsCert
+        configuration.adminTLSKey = adminTlsKey
+        configuration.policy = policy.switches
+        configuration.maxFileBytes = files.maxFileSize
+        configuration.maxResources = maxResources
+        configuration.watchMode = watchMode
+        configuration.debounce = debounce.duration
+        try await ControlPlaneServer(configuration, metrics: metrics).run()
     }
 }
 
@@ -265,8 +213,8 @@ struct PolicyOptions: ParsableArguments {
         help: "Ignore BackendTrafficPolicies in this namespace (repeatable), e.g. for tenants.")
     var disabledNamespaces: [String] = []
 
-    var translatorOptions: GatewayTranslator.Options {
-        .init(disableBackendTrafficPolicy: disableBackendTrafficPolicy, backendTrafficPolicyDisabledNamespaces: Set(disabledNamespaces))
+    var switches: PolicySwitches {
+        PolicySwitches(disableBackendTrafficPolicy: disableBackendTrafficPolicy, disabledNamespaces: Set(disabledNamespaces))
     }
 }
 
@@ -282,14 +230,11 @@ struct Validate: ParsableCommand {
     var paths: [String]
 
     func run() throws {
-        let resources = try ConfigFiles.load(paths, maxFileBytes: files.maxFileSize)
-        for diagnostic in resources.diagnostics { print(diagnostic) }
+        let report = try Validation.check(paths, policy: policy.switches, maxFileBytes: files.maxFileSize)
+        for error in report.errors { print(error) }
         // Dangling references are status, not load errors (as in Envoy Gateway): shown, not fatal.
-        let status = GatewayTranslator.translate(resources, options: policy.translatorOptions).status
-        for problem in status.problems.sorted(by: { $0.location < $1.location }) {
-            print("\(problem.location): warning: \(problem.message)")
-        }
-        if !resources.diagnostics.isEmpty { throw ExitCode(1) }
+        for warning in report.warnings { print(warning) }
+        if !report.errors.isEmpty { throw ExitCode(1) }
     }
 }
 
@@ -313,7 +258,7 @@ struct Translate: ParsableCommand {
     func run() throws {
         let resources = try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize)
         for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
-        let result = try Translation.translate(resources, options: policy.translatorOptions)
+        let result = try Translation.translate(resources, policy: policy.switches)
         let snapshots = result.snapshots
         let names = snapshots.keys.sorted()
         let chosen: String
@@ -388,14 +333,6 @@ struct Bootstrap: ParsableCommand {
     }
 }
 
-/// A failure at run time, not in the arguments: printed as `Error: …` without the usage text;
-/// exit status 1.
-struct RunFailure: Error, CustomStringConvertible {
-    var description: String
-
-    init(_ description: String) { self.description = description }
-}
-
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
@@ -422,10 +359,10 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let token: String?
-        do { token = try adminTokenFile.map(AdminSecurity.token(fromFile:)) } catch { throw RunFailure("\(error)") }
+        token = try adminTokenFile.map(AdminSecurity.token(fromFile:))
         let (status, data) = try await adminAddress.get("/status", token: token, https: adminHttps)
-        if status == 401 { throw RunFailure("the admin server wants a bearer token: give --admin-token-file FILE") }
-        guard status == 200 else { throw RunFailure("\(adminAddress.url(path: "/status", https: adminHttps)) answered \(status)") }
+        if status == 401 { throw ControlPlaneError(.adminRequest, "the admin server wants a bearer token: give --admin-token-file FILE") }
+        guard status == 200 else { throw ControlPlaneError(.adminRequest, "\(adminAddress.url(path: "/status", https: adminHttps)) answered \(status)") }
         if output == .json {
             print(String(decoding: data, as: UTF8.self))
             return
@@ -449,7 +386,7 @@ struct Health: AsyncParsableCommand {
     func run() async throws {
         let path = ready ? "/readyz" : "/healthz"
         let (status, _) = try await adminAddress.get(path, timeout: 2)
-        guard status == 200 else { throw RunFailure("\(adminAddress.url(path: path)) answered \(status)") }
+        guard status == 200 else { throw ControlPlaneError(.adminRequest, "\(adminAddress.url(path: path)) answered \(status)") }
         print("ok")
     }
 }
@@ -461,7 +398,7 @@ extension Address {
     }
 
     /// GET `path` from a running server's admin address: its status and body.
-    func get(_ path: String, timeout: TimeInterval = 60, token: String? = nil, https: Bool = false) async throws(RunFailure) -> (
+    func get(_ path: String, timeout: TimeInterval = 60, token: String? = nil, https: Bool = false) async throws(ControlPlaneError) -> (
         status: Int, body: Data
     ) {
         var request = URLRequest(url: url(path: path, https: https))
@@ -471,7 +408,8 @@ extension Address {
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
         } catch {
-            throw RunFailure(
+            throw ControlPlaneError(
+                .adminRequest,
                 "\(url(path: path, https: https)) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
         }
     }

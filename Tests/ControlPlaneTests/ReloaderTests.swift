@@ -32,7 +32,8 @@ struct ReloaderTests {
         try second.write(to: directory.appendingPathComponent("more.yaml"), atomically: true, encoding: .utf8)
         let refused = reloader.reload()
         #expect(refused.outcome == .failed)
-        #expect(refused.error?.contains("the limit is 4 (--max-resources)") == true)
+        #expect(refused.error?.code == .resourceLimit)
+        #expect(refused.error?.message.contains("the limit is 4 (--max-resources)") == true)
         #expect(cache.snapshot(for: "default/eg") == before)
     }
 

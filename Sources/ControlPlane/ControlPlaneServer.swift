@@ -1,0 +1,165 @@
+import GatewayAPI
+import GatewayTranslator
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import XDSCache
+import XDSServer
+
+/// Everything `switchboard serve` is told, as values: the command line fills it in, tests build
+/// it directly.
+public struct ServerConfiguration: Sendable {
+    public enum WatchMode: String, Sendable, CaseIterable {
+        case inotify, poll, off
+    }
+
+    /// Files and directories of YAML/JSON.
+    public var configPaths: [String]
+    public var xds: ADSServerConfiguration
+    public var adminHost = "127.0.0.1"
+    public var adminPort = 19000
+    /// A file holding the admin server's bearer token.
+    public var adminTokenFile: String?
+    public var adminTLSCertificate: String?
+    public var adminTLSKey: String?
+    public var policy = PolicySwitches()
+    public var maxFileBytes = ConfigFiles.defaultMaxFileBytes
+    /// Most xDS resources one Gateway may produce.
+    public var maxResources = 500_000
+    public var watchMode = WatchMode.inotify
+    /// Quiet time after a file change before reloading.
+    public var debounce = Duration.milliseconds(100)
+
+    public init(configPaths: [String], xds: ADSServerConfiguration = ADSServerConfiguration()) {
+        self.configPaths = configPaths
+        self.xds = xds
+    }
+}
+
+/// Server-wide switches for policies, as KubeLB offers them to multi-tenant operators.
+public struct PolicySwitches: Sendable {
+    /// Ignore every BackendTrafficPolicy (each gets a condition saying so).
+    public var disableBackendTrafficPolicy = false
+    /// Ignore BackendTrafficPolicies in these namespaces.
+    public var disabledNamespaces: Set<String> = []
+
+    public init(disableBackendTrafficPolicy: Bool = false, disabledNamespaces: Set<String> = []) {
+        self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
+        self.disabledNamespaces = disabledNamespaces
+    }
+
+    var translatorOptions: GatewayTranslator.Options {
+        .init(
+            disableBackendTrafficPolicy: disableBackendTrafficPolicy, backendTrafficPolicyDisabledNamespaces: disabledNamespaces)
+    }
+}
+
+/// A Gateway API duration (`100ms`, `1s`, `1m30s`), as flags take them; nil when it is not one.
+public func parseDuration(_ text: String) -> Duration? { GatewayAPIDuration(text)?.duration }
+
+/// The running control plane: the snapshot cache and stream registry, the reloader that keeps
+/// the cache in step with the files, the ADS server, the admin server and the heap trimmer, in
+/// one ServiceGroup that stops on SIGTERM or SIGINT.
+public struct ControlPlaneServer: Sendable {
+    public let cache: SnapshotCache
+    public let registry: StreamRegistry
+    public let reloader: ConfigReloader
+    private let services: [any ServiceLifecycle.Service]
+    private let logger: Logger
+
+    /// Builds every part and loads the configuration once; a first load that fails throws
+    /// (`initialLoad`), so a server never starts with nothing to serve. `metrics` is what
+    /// `/metrics` answers (see `PrometheusMetrics`).
+    public init(
+        _ configuration: ServerConfiguration, metrics: @escaping @Sendable () -> String = { "" },
+        logger: Logger = Logger(label: "switchboard")
+    ) throws(ControlPlaneError) {
+        self.logger = logger
+        registry = StreamRegistry()
+        cache = SnapshotCache()
+        let paths = configuration.configPaths
+        let watcher: FileWatcher? =
+            switch configuration.watchMode {
+            case .off: nil
+            case .inotify: FileWatcher(paths: paths, mode: .inotify, debounce: configuration.debounce)
+            case .poll: FileWatcher(paths: paths, mode: .poll, debounce: configuration.debounce)
+            }
+        reloader = ConfigReloader(
+            paths: paths, cache: cache, watcher: watcher, options: configuration.policy.translatorOptions,
+            convergence: ConvergenceTracker(registry: registry), maxFileBytes: configuration.maxFileBytes,
+            maxResources: configuration.maxResources, logger: Logger(label: "switchboard.config"))
+        let first = reloader.reload()
+        if first.outcome == .failed {
+            throw ControlPlaneError(
+                .initialLoad,
+                "cannot load the configuration: \(first.error?.message ?? "") (check --config; `switchboard validate` lists problems)",
+                underlying: first.error)
+        }
+        for gateway in cache.nodeGroups {
+            guard let snapshot = cache.snapshot(for: gateway) else { continue }
+            logger.info(
+                "serving gateway",
+                metadata: [
+                    "gateway": "\(gateway)", "clusters": "\(snapshot[.cluster].count)",
+                    "listeners": "\(snapshot[.listener].count)",
+                ])
+        }
+        let server = ADSServer(
+            configuration: configuration.xds, watcher: cache, registry: registry, logger: Logger(label: "switchboard.xds"))
+        let security: AdminSecurity
+        do {
+            security = AdminSecurity(
+                token: try configuration.adminTokenFile.map(AdminSecurity.token(fromFile:)),
+                certificateChainPath: configuration.adminTLSCertificate, privateKeyPath: configuration.adminTLSKey)
+        } catch {
+            throw .wrapping(error, as: .adminCredentials, "the admin server's credentials cannot be used")
+        }
+        let admin: any ServiceLifecycle.Service
+        do {
+            admin = try AdminServer.application(
+                host: configuration.adminHost, port: configuration.adminPort, security: security, reloader: reloader,
+                cache: cache, registry: registry,
+                metrics: {
+                    ProcessMemory.record()
+                    return metrics()
+                }, logger: Logger(label: "switchboard.admin"))
+        } catch {
+            throw .wrapping(error, as: .adminCredentials, "the admin server cannot start with its TLS files")
+        }
+        let (registry, reloader) = (registry, reloader)
+        services = [
+            server, reloader, admin,
+            HeapTrimmer(counters: { [registry.ended, reloader.reloads] }),
+        ]
+        logger.info("ADS listening", metadata: ["address": "\(configuration.xds.host):\(configuration.xds.port)"])
+        logger.info("admin listening", metadata: ["address": "\(configuration.adminHost):\(configuration.adminPort)"])
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts every part down gracefully.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// The process's metrics in Prometheus' text format, for `/metrics`.
+public enum PrometheusMetrics {
+    /// Makes Prometheus the process's metrics backend (once per process) and returns what
+    /// `/metrics` answers.
+    public static func bootstrap() -> @Sendable () -> String {
+        let prometheus = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: prometheus)
+        factory.durationHistogramBuckets["proxy_convergence_seconds"] = ConvergenceTracker.buckets.map {
+            Duration.milliseconds(Int64($0 * 1000))
+        }
+        MetricsSystem.bootstrap(factory)
+        return {
+            var buffer: [UInt8] = []
+            prometheus.emit(into: &buffer)
+            return String(decoding: buffer, as: UTF8.self)
+        }
+    }
+}

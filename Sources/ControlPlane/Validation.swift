@@ -1,0 +1,21 @@
+import GatewayAPI
+import GatewayTranslator
+
+/// What `switchboard validate` prints: every load problem (`path:line:col: message`, fatal) and
+/// every dangling reference the translator reports as status (a warning, as in Envoy Gateway).
+public enum Validation {
+    public struct Report: Sendable {
+        public var errors: [String]
+        public var warnings: [String]
+    }
+
+    public static func check(
+        _ paths: [String], policy: PolicySwitches = .init(), maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes
+    ) throws -> Report {
+        let resources = try ConfigFiles.load(paths, maxFileBytes: maxFileBytes)
+        let status = GatewayTranslator.translate(resources, options: policy.translatorOptions).status
+        return Report(
+            errors: resources.diagnostics.map(\.description),
+            warnings: status.problems.sorted { $0.location < $1.location }.map { "\($0.location): warning: \($0.message)" })
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Dependencies point one way (docs/architecture.md): the CLI sees only ControlPlane, and the
+/// test library never the control plane or a translator, so server and cache tests link neither.
+/// SwiftPM lets a module import what its dependencies depend on, so the imports are checked too.
+@Suite("Module boundaries")
+struct ModuleBoundaryTests {
+    /// The modules each file under `Sources/<module>` imports.
+    func imports(of module: String) throws -> Set<String> {
+        let directory = root.appendingPathComponent("Sources/\(module)")
+        var found = Set<String>()
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
+            for line in try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8).split(separator: "\n") {
+                let words = line.split(separator: " ").filter { !$0.hasPrefix("@") }
+                guard words.first == "import", words.count >= 2 else { continue }
+                // `import struct Module.Type` names the module before the dot.
+                let name = words.count > 2 ? words[2] : words[1]
+                found.insert(String(name.split(separator: ".")[0]))
+            }
+        }
+        return found
+    }
+
+    /// The `dependencies:` of a target in Package.swift, by name.
+    func declaredDependencies(of target: String) throws -> String {
+        let manifest = try read("Package.swift")
+        // The target, not the product of the same name: its name is followed by its dependencies.
+        let pattern = try Regex("name: \"\(target)\",\\s*dependencies: \\[([^\\]]*)\\]")
+        let match = try #require(manifest.firstMatch(of: pattern), "no target \(target) with dependencies")
+        return String(try #require(match.output[1].substring))
+    }
+
+    @Test("the CLI depends on ControlPlane, ArgumentParser and Logging alone")
+    func cli() throws {
+        let allowed: Set = ["ControlPlane", "ArgumentParser", "Logging", "Foundation", "FoundationNetworking"]
+        let extra = try imports(of: "switchboard").subtracting(allowed)
+        #expect(extra.isEmpty, "the CLI imports \(extra.sorted()): move that work into ControlPlane")
+        let declared = try declaredDependencies(of: "switchboard")
+        let targets = declared.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { $0.hasPrefix("\"") }
+        #expect(targets == ["\"ControlPlane\""], "the switchboard target declares \(targets)")
+    }
+
+    @Test("the test library depends on neither the control plane nor a translator")
+    func testingLibrary() throws {
+        let forbidden: Set = [
+            "ControlPlane", "GatewayAPI", "GatewayTranslator", "XDSTranslator", "Hummingbird", "HummingbirdCore",
+        ]
+        let used = try imports(of: "XDSTesting").intersection(forbidden)
+        #expect(used.isEmpty, "XDSTesting imports \(used.sorted())")
+        let declared = try declaredDependencies(of: "XDSTesting")
+        for module in forbidden { #expect(!declared.contains("\"\(module)\""), "XDSTesting declares \(module)") }
+    }
+}
