@@ -110,7 +110,8 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI", "CHeap",
+                "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
+                "CHeap",
                 "AdminAPI", "CanonicalText",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
@@ -147,7 +148,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "TranslationBenchmark",
-            dependencies: ["ControlPlane", "XDSCache", "XDSTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ControlPlane", "XDSCache", "XDSTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -189,7 +193,8 @@ let package = Package(
         .testTarget(
             name: "XDSTranslatorTests",
             dependencies: [
-                "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting", "CanonicalText",
+                "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting",
+                "CanonicalText",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
@@ -211,7 +216,8 @@ let package = Package(
         .testTarget(
             name: "EnvoyEndToEndTests",
             dependencies: [
-                "ControlPlane", "XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR",
+                "ControlPlane", "XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI",
+                "GatewayIR",
                 "AdminAPI", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),

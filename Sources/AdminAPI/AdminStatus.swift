@@ -45,7 +45,9 @@ public struct AdminStatus: Codable, Sendable {
         /// By type (`cds`, `eds`, `lds`, `rds`).
         public var types: [String: TypeState]
 
-        public init(nodeID: String, nodeCluster: String, stream: String, connectedSince: Date, types: [String: TypeState]) {
+        public init(
+            nodeID: String, nodeCluster: String, stream: String, connectedSince: Date, types: [String: TypeState]
+        ) {
             self.nodeID = nodeID
             self.nodeCluster = nodeCluster
             self.stream = stream

@@ -29,7 +29,8 @@ public enum CanonicalText {
     private static func blockStyle(_ node: Node) -> Node {
         switch node {
         case .mapping(let mapping):
-            return .mapping(Node.Mapping(mapping.map { (blockStyle($0.key), blockStyle($0.value)) }, mapping.tag, .block))
+            return .mapping(
+                Node.Mapping(mapping.map { (blockStyle($0.key), blockStyle($0.value)) }, mapping.tag, .block))
         case .sequence(let sequence):
             return .sequence(Node.Sequence(sequence.map(blockStyle), sequence.tag, .block))
         case .scalar(var scalar):

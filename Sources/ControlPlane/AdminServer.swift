@@ -1,6 +1,6 @@
+import AdminAPI
 import Crypto
 import Foundation
-import AdminAPI
 import GatewayTranslator
 import Hummingbird
 import HummingbirdCore
@@ -33,7 +33,8 @@ public struct AdminSecurity: Sendable {
         }
         let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
-            throw ControlPlaneError(.adminCredentials, "the admin token file \(path) must hold one token, without spaces")
+            throw ControlPlaneError(
+                .adminCredentials, "the admin token file \(path) must hold one token, without spaces")
         }
         return token
     }
@@ -53,7 +54,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         expected = SHA256.hash(data: Data(token.utf8))
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if Self.open.contains(request.uri.path) { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
@@ -61,7 +64,8 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         if header.hasPrefix(prefix), SHA256.hash(data: Data(header.dropFirst(prefix.count).utf8)) == expected {
             return try await next(request, context)
         }
-        var response = AdminServer.text("a bearer token is required (switchboard status --admin-token-file FILE)\n", status: .unauthorized)
+        var response = AdminServer.text(
+            "a bearer token is required (switchboard status --admin-token-file FILE)\n", status: .unauthorized)
         response.headers[.wwwAuthenticate] = "Bearer"
         return response
     }
@@ -72,14 +76,17 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 /// `/status` (JSON) and `/debug/snapshot?gateway=NS/NAME` (resources as `translate` prints them).
 public enum AdminServer {
     public static func application(
-        host: String, port: Int, security: AdminSecurity = AdminSecurity(), reloader: ConfigReloader, cache: SnapshotCache,
+        host: String, port: Int, security: AdminSecurity = AdminSecurity(), reloader: ConfigReloader,
+        cache: SnapshotCache,
         registry: StreamRegistry, metrics: @escaping @Sendable () -> String, logger: Logger
     ) throws -> some ApplicationProtocol {
         let router = Router()
         if let token = security.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
-            if let problem = notReady(reloader, cache: cache) { return text(problem + "\n", status: .serviceUnavailable) }
+            if let problem = notReady(reloader, cache: cache) {
+                return text(problem + "\n", status: .serviceUnavailable)
+            }
             return text("ready\n", status: .ok)
         }
         router.get("/metrics") { _, _ -> Response in
@@ -90,13 +97,15 @@ public enum AdminServer {
         router.get("/status") { _, _ -> Response in
             let data = try encoder.encode(status(reloader: reloader, cache: cache, registry: registry))
             return Response(
-                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.get("/debug/snapshot") { request, _ -> Response in
             let gateways = cache.nodeGroups
             let gateway = request.uri.queryParameters.get("gateway") ?? (gateways.count == 1 ? gateways[0] : "")
             guard let snapshot = cache.snapshot(for: gateway) else {
-                return text("unknown gateway \"\(gateway)\"; serving: \(gateways.joined(separator: ", "))\n", status: .notFound)
+                return text(
+                    "unknown gateway \"\(gateway)\"; serving: \(gateways.joined(separator: ", "))\n", status: .notFound)
             }
             let report = reloader.lastResult?.status.filtered(toGateway: gateway)
             return text(try Translation.render(snapshot, status: report, as: .yaml), status: .ok)
@@ -144,7 +153,8 @@ public enum AdminServer {
         if let report = result?.status, let data = try? JSONEncoder().encode(report) {
             resources = try? JSONDecoder().decode(JSONValue.self, from: data)
         }
-        let envoys = registry.streams.sorted { ($0.nodeGroup, $0.nodeID, $0.id) < ($1.nodeGroup, $1.nodeID, $1.id) }.map { record in
+        let envoys = registry.streams.sorted { ($0.nodeGroup, $0.nodeID, $0.id) < ($1.nodeGroup, $1.nodeID, $1.id) }.map
+        { record in
             AdminStatus.Envoy(
                 nodeID: record.nodeID, nodeCluster: record.nodeGroup, stream: record.kind.rawValue,
                 connectedSince: record.connectedSince,
@@ -153,7 +163,8 @@ public enum AdminServer {
                         (
                             type.description,
                             AdminStatus.TypeState(
-                                sent: status.lastSentVersion, acked: status.lastAckedVersion, nackVersion: status.lastNack?.version,
+                                sent: status.lastSentVersion, acked: status.lastAckedVersion,
+                                nackVersion: status.lastNack?.version,
                                 nackMessage: status.lastNack?.error.message)
                         )
                     }))

@@ -46,7 +46,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     /// `convergence`: records how long Envoys take to ACK what a file change produced.
     public init(
         paths: [String], cache: SnapshotCache, watcher: FileWatcher?, options: GatewayTranslator.Options = .init(),
-        convergence: ConvergenceTracker? = nil, maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes, maxResources: Int = 500_000, logger: Logger
+        convergence: ConvergenceTracker? = nil, maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes,
+        maxResources: Int = 500_000, logger: Logger
     ) {
         self.convergence = convergence
         self.maxResources = maxResources
@@ -90,7 +91,9 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
                 if try cache.setSnapshot(snapshot, for: gateway) {
                     changed = true
                     ReloadMetrics.snapshotUpdates.increment()
-                    if let changeSeenAt { convergence?.started(gateway: gateway, snapshot: snapshot, since: changeSeenAt) }
+                    if let changeSeenAt {
+                        convergence?.started(gateway: gateway, snapshot: snapshot, since: changeSeenAt)
+                    }
                 }
             }
             for gateway in cache.nodeGroups where translated.snapshots[gateway] == nil {
@@ -104,9 +107,11 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         } catch {
             let previous = lastResult
             result = Result(
-                outcome: .failed, at: Date(), diagnostics: previous?.diagnostics ?? [], heldBack: previous?.heldBack ?? [],
+                outcome: .failed, at: Date(), diagnostics: previous?.diagnostics ?? [],
+                heldBack: previous?.heldBack ?? [],
                 status: previous?.status ?? StatusReport(),
-                error: .wrapping(error, as: .snapshot, "the translated configuration could not be served (a bug: please report it)"))
+                error: .wrapping(
+                    error, as: .snapshot, "the translated configuration could not be served (a bug: please report it)"))
         }
         last.withLock { $0 = result }
         reloadCount.add(1, ordering: .relaxed)
@@ -121,7 +126,10 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         var metadata: Logger.Metadata = ["outcome": "\(result.outcome.rawValue)", "took": "\(took)"]
         if !result.heldBack.isEmpty { metadata["last_known_good"] = "\(result.heldBack.joined(separator: ","))" }
         switch result.outcome {
-        case .failed: logger.error("reload failed; Envoys keep their configuration", metadata: metadata.merging(["error": "\(result.error.map(\.message) ?? "")"]) { $1 })
+        case .failed:
+            logger.error(
+                "reload failed; Envoys keep their configuration",
+                metadata: metadata.merging(["error": "\(result.error.map(\.message) ?? "")"]) { $1 })
         case .applied: logger.info("configuration applied", metadata: metadata)
         case .unchanged: logger.debug("configuration unchanged", metadata: metadata)
         }

@@ -51,7 +51,8 @@ public struct PolicySwitches: Sendable {
 
     var translatorOptions: GatewayTranslator.Options {
         .init(
-            disableBackendTrafficPolicy: disableBackendTrafficPolicy, backendTrafficPolicyDisabledNamespaces: disabledNamespaces)
+            disableBackendTrafficPolicy: disableBackendTrafficPolicy,
+            backendTrafficPolicyDisabledNamespaces: disabledNamespaces)
     }
 }
 
@@ -106,7 +107,8 @@ public struct ControlPlaneServer: Sendable {
                 ])
         }
         let server = ADSServer(
-            configuration: configuration.xds, watcher: cache, registry: registry, logger: Logger(label: "switchboard.xds"))
+            configuration: configuration.xds, watcher: cache, registry: registry,
+            logger: Logger(label: "switchboard.xds"))
         let security: AdminSecurity
         do {
             security = AdminSecurity(
@@ -140,7 +142,8 @@ public struct ControlPlaneServer: Sendable {
     public func run() async throws {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 }

@@ -1,5 +1,6 @@
 // Types of the modules below that ControlPlane's users need as they are: the `/status` document
 // and the Envoy bootstrap. Re-exported so that the command line depends on ControlPlane alone.
 @_exported import AdminAPI
-@_exported import struct XDSServer.EnvoyBootstrap
+
 @_exported import struct XDSServer.ADSServerConfiguration
+@_exported import struct XDSServer.EnvoyBootstrap

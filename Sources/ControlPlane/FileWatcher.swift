@@ -206,7 +206,6 @@ enum WatchMetrics {
     static let healthy = Gauge(label: "config_watch_healthy")
 }
 
-
 #if canImport(Glibc)
 /// One inotify instance watching directories recursively; new subdirectories are added as they
 /// appear, and a root that is replaced is watched again (`rearmIfMoved`).

@@ -29,7 +29,8 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [String: String] = [
-            "time": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)) + "Z", "level": event.level.rawValue, "logger": label,
+            "time": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)) + "Z",
+            "level": event.level.rawValue, "logger": label,
             "message": "\(event.message)", "source": event.source,
         ]
         var merged = metadata

@@ -15,7 +15,9 @@ public enum Translation {
         public var status: StatusReport
     }
 
-    public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws -> Result {
+    public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws
+        -> Result
+    {
         let output = GatewayTranslator.translate(resources, options: options)
         var snapshots: [String: Snapshot] = [:]
         for config in output.configs {

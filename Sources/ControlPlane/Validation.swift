@@ -16,6 +16,8 @@ public enum Validation {
         let status = GatewayTranslator.translate(resources, options: policy.translatorOptions).status
         return Report(
             errors: resources.diagnostics.map(\.description),
-            warnings: status.problems.sorted { $0.location < $1.location }.map { "\($0.location): warning: \($0.message)" })
+            warnings: status.problems.sorted { $0.location < $1.location }.map {
+                "\($0.location): warning: \($0.message)"
+            })
     }
 }

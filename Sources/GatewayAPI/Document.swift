@@ -41,7 +41,8 @@ public indirect enum Document: Sendable, Equatable {
     var node: Node {
         switch self {
         case .scalar(let text, let plain): .scalar(Node.Scalar(text, .implicit, plain ? .plain : .doubleQuoted))
-        case .mapping(let pairs): .mapping(Node.Mapping(pairs.map { (Node.scalar(Node.Scalar($0.key)), $0.value.node) }))
+        case .mapping(let pairs):
+            .mapping(Node.Mapping(pairs.map { (Node.scalar(Node.Scalar($0.key)), $0.value.node) }))
         case .sequence(let items): .sequence(Node.Sequence(items.map(\.node)))
         case .null: .scalar(Node.Scalar("null"))
         }
@@ -83,7 +84,9 @@ public indirect enum Document: Sendable, Equatable {
                 let patchKeys = Set(patchItems.compactMap(key))
                 // An item whose key is in both is the base item patched; the rest of the base follows.
                 let patched = patchItems.map { item in
-                    baseItems.first { key($0) != nil && key($0) == key(item) }.map { $0.merged(with: item, listKeys: listKeys) } ?? item
+                    baseItems.first { key($0) != nil && key($0) == key(item) }.map {
+                        $0.merged(with: item, listKeys: listKeys)
+                    } ?? item
                 }
                 mergedValue = .sequence(patched + baseItems.filter { !patchKeys.contains(key($0) ?? "") })
             } else if let index {

@@ -52,7 +52,9 @@ public enum ManifestParser {
         return ParsedFile(objects: objects, context: context)
     }
 
-    private static func collect(_ node: Node, path: String, into objects: inout [ManifestObject], context: DecodeContext) {
+    private static func collect(
+        _ node: Node, path: String, into objects: inout [ManifestObject], context: DecodeContext
+    ) {
         if case .scalar(let scalar) = node, scalar.string.isEmpty || ObjectReader.isNull(node) { return }
         guard let object = ObjectReader(node, path: path, context: context) else { return }
         let kind = object.string("kind", required: true) ?? ""

@@ -45,7 +45,8 @@ public struct ObjectReader {
     /// A reader for `node`, or nil (with a diagnostic) when it is not a mapping.
     init?(_ node: Node, path: String, context: DecodeContext) {
         guard case .mapping(let mapping) = node else {
-            context.report(at: context.location(of: node), .wrongType, path, "must be an object, not \(Self.describe(node))")
+            context.report(
+                at: context.location(of: node), .wrongType, path, "must be an object, not \(Self.describe(node))")
             return nil
         }
         self.mapping = mapping
@@ -71,7 +72,8 @@ public struct ObjectReader {
 
     static let nullWords: Set<String> = ["", "~", "null", "Null", "NULL"]
     static let boolWords: Set<String> = [
-        "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+        "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON",
+        "off", "Off", "OFF",
     ]
 
     static func isNull(_ node: Node) -> Bool {
@@ -118,7 +120,9 @@ public struct ObjectReader {
     public func scalar(_ key: String) -> String? {
         guard let node = value(key) else { return nil }
         guard case .scalar(let scalar) = node else {
-            context.report(at: context.location(of: node), .wrongType, field(key), "must be a number or a string, not \(Self.describe(node))")
+            context.report(
+                at: context.location(of: node), .wrongType, field(key),
+                "must be a number or a string, not \(Self.describe(node))")
             return nil
         }
         return scalar.string
@@ -130,7 +134,9 @@ public struct ObjectReader {
             return nil
         }
         guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let number = Int(scalar.string) else {
-            context.report(at: context.location(of: node), .wrongType, field(key), "must be an integer, not \(Self.describe(node))")
+            context.report(
+                at: context.location(of: node), .wrongType, field(key), "must be an integer, not \(Self.describe(node))"
+            )
             return nil
         }
         if let range, !range.contains(number) {
@@ -145,7 +151,9 @@ public struct ObjectReader {
     public func bool(_ key: String) -> Bool? {
         guard let node = value(key) else { return nil }
         guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let value = Bool(scalar.string) else {
-            context.report(at: context.location(of: node), .wrongType, field(key), "must be true or false, not \(Self.describe(node))")
+            context.report(
+                at: context.location(of: node), .wrongType, field(key),
+                "must be true or false, not \(Self.describe(node))")
             return nil
         }
         return value
@@ -156,7 +164,9 @@ public struct ObjectReader {
         guard let text = string(key, required: required) else { return nil }
         guard allowed.contains(text) else {
             var message = "\"\(text)\" is not allowed: must be one of \(allowed.joined(separator: ", "))"
-            if let suggestion = Suggestion.closest(to: text, in: allowed) { message += " (did you mean \"\(suggestion)\"?)" }
+            if let suggestion = Suggestion.closest(to: text, in: allowed) {
+                message += " (did you mean \"\(suggestion)\"?)"
+            }
             context.report(at: context.location(of: value(key)!), .notAllowed, field(key), message)
             return nil
         }
@@ -178,7 +188,8 @@ public struct ObjectReader {
             return []
         }
         guard case .sequence(let sequence) = node else {
-            context.report(at: context.location(of: node), .wrongType, field(key), "must be a list, not \(Self.describe(node))")
+            context.report(
+                at: context.location(of: node), .wrongType, field(key), "must be a list, not \(Self.describe(node))")
             return []
         }
         return Array(sequence)
@@ -223,15 +234,18 @@ public struct ObjectReader {
     /// A number, integer or not (`percentage: 0.5`), within `range` when given.
     public func double(_ key: String, range: ClosedRange<Double>? = nil) -> Double? {
         guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let number = Double(scalar.string), number.isFinite
+        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let number = Double(scalar.string),
+            number.isFinite
         else {
-            context.report(at: context.location(of: node), .wrongType, field(key), "must be a number, not \(Self.describe(node))")
+            context.report(
+                at: context.location(of: node), .wrongType, field(key), "must be a number, not \(Self.describe(node))")
             return nil
         }
         if let range, !range.contains(number) {
             context.report(
                 at: context.location(of: node), .outOfRange, field(key),
-                "\(scalar.string) is out of range: must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound))")
+                "\(scalar.string) is out of range: must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound))"
+            )
             return nil
         }
         return number
@@ -247,13 +261,15 @@ public struct ObjectReader {
         guard let bytes = Self.bytes(text) else {
             context.report(
                 at: context.location(of: value(key)!), .wrongType, field(key),
-                "\"\(text)\" is not a quantity: use a whole number with an optional suffix Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024) or k, M, G, T, P, E (e.g. 32Ki, 1Mi, 100M)")
+                "\"\(text)\" is not a quantity: use a whole number with an optional suffix Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024) or k, M, G, T, P, E (e.g. 32Ki, 1Mi, 100M)"
+            )
             return nil
         }
         if let range, !range.contains(bytes) {
             context.report(
                 at: context.location(of: value(key)!), .outOfRange, field(key),
-                "\(text) (\(bytes) bytes) is out of range: must be between \(range.lowerBound) and \(range.upperBound) bytes")
+                "\(text) (\(bytes) bytes) is out of range: must be between \(range.lowerBound) and \(range.upperBound) bytes"
+            )
             return nil
         }
         return bytes
@@ -271,7 +287,8 @@ public struct ObjectReader {
             digits = digits.dropLast(suffix.count)
             multiplier = scale
         }
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), digits.first != "0" || digits == "0",
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+            digits.first != "0" || digits == "0",
             let number = Int(digits)
         else { return nil }
         let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
@@ -282,7 +299,8 @@ public struct ObjectReader {
     public func stringMap(_ key: String) -> [String: String] {
         guard let node = value(key) else { return [:] }
         guard case .mapping(let map) = node else {
-            context.report(at: context.location(of: node), .wrongType, field(key), "must be an object, not \(Self.describe(node))")
+            context.report(
+                at: context.location(of: node), .wrongType, field(key), "must be an object, not \(Self.describe(node))")
             return [:]
         }
         var result: [String: String] = [:]

@@ -33,7 +33,9 @@ public enum StringFormat: Sendable {
             return Self.pathProblem(text)
         case .text(let maxLength):
             if text.isEmpty { return "must not be empty" }
-            if text.utf8.count > maxLength { return "is \(text.utf8.count) bytes long: at most \(maxLength) are allowed" }
+            if text.utf8.count > maxLength {
+                return "is \(text.utf8.count) bytes long: at most \(maxLength) are allowed"
+            }
             if text.unicodeScalars.contains(where: { ["\0", "\r", "\n"].contains($0) }) {
                 return "\"\(Self.shorten(text))\" contains a line break or NUL, which HTTP does not allow: remove it"
             }
@@ -77,7 +79,8 @@ public enum StringFormat: Sendable {
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
         }
-        guard let first = bytes.first, let last = bytes.last, bytes.count <= maxLength, alphanumeric(first), alphanumeric(last)
+        guard let first = bytes.first, let last = bytes.last, bytes.count <= maxLength, alphanumeric(first),
+            alphanumeric(last)
         else {
             return false
         }

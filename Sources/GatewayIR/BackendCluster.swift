@@ -23,7 +23,9 @@ public struct BackendCluster: Sendable, Equatable, Codable {
     public var groups: [EndpointGroup]
     public var policy = ClusterPolicy()
 
-    public init(name: String, discovery: Discovery, upstreamProtocol: UpstreamProtocol = .http1, groups: [EndpointGroup]) {
+    public init(
+        name: String, discovery: Discovery, upstreamProtocol: UpstreamProtocol = .http1, groups: [EndpointGroup]
+    ) {
         self.name = name
         self.discovery = discovery
         self.upstreamProtocol = upstreamProtocol

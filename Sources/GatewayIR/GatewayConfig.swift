@@ -118,7 +118,9 @@ public struct Route: Sendable, Equatable, Codable {
         public var path: Path?
         public var statusCode: Int
 
-        public init(scheme: String? = nil, hostname: String? = nil, port: Int? = nil, path: Path? = nil, statusCode: Int = 302) {
+        public init(
+            scheme: String? = nil, hostname: String? = nil, port: Int? = nil, path: Path? = nil, statusCode: Int = 302
+        ) {
             self.scheme = scheme
             self.hostname = hostname
             self.port = port
@@ -186,7 +188,8 @@ public struct Route: Sendable, Equatable, Codable {
     public var policy = RoutePolicy()
 
     public init(
-        name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [], method: String? = nil,
+        name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [],
+        method: String? = nil,
         action: Action
     ) {
         self.name = name

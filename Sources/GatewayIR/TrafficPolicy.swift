@@ -19,7 +19,8 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         public enum Kind: Sendable, Equatable, Codable {
             /// `expected`/`retriable` as half-open ranges `[start, end)`.
             case http(
-                host: String, path: String, method: String?, expected: [Range<Int>], retriable: [Range<Int>], send: Payload?,
+                host: String, path: String, method: String?, expected: [Range<Int>], retriable: [Range<Int>],
+                send: Payload?,
                 receive: Payload?)
             case tcp(send: Payload?, receive: Payload?)
             case grpc(service: String)
@@ -35,7 +36,8 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         public var port: Int?
 
         public init(
-            timeout: Duration, interval: Duration, initialJitter: Duration?, unhealthyThreshold: Int, healthyThreshold: Int,
+            timeout: Duration, interval: Duration, initialJitter: Duration?, unhealthyThreshold: Int,
+            healthyThreshold: Int,
             kind: Kind, port: Int?
         ) {
             self.timeout = timeout
@@ -60,7 +62,8 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         public var alwaysEjectOne: Bool
 
         public init(
-            interval: Duration, baseEjectionTime: Duration, splitExternalLocalOriginErrors: Bool, maxEjectionPercent: Int,
+            interval: Duration, baseEjectionTime: Duration, splitExternalLocalOriginErrors: Bool,
+            maxEjectionPercent: Int,
             consecutiveLocalOriginFailures: Int, consecutive5xx: Int, consecutiveGatewayErrors: Int?,
             failurePercentageThreshold: Int?, alwaysEjectOne: Bool
         ) {
@@ -86,7 +89,8 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         public var retryBudgetMinConcurrency: Int?
 
         public init(
-            maxConnections: Int, maxPendingRequests: Int, maxRequests: Int, maxRetries: Int, perHostMaxConnections: Int?,
+            maxConnections: Int, maxPendingRequests: Int, maxRequests: Int, maxRetries: Int,
+            perHostMaxConnections: Int?,
             retryBudgetPercent: Double?, retryBudgetMinConcurrency: Int?
         ) {
             self.maxConnections = maxConnections
@@ -202,7 +206,9 @@ public struct RoutePolicy: Sendable, Equatable, Codable {
         public var abortGRPCStatus: Int?
         public var abortPercent: Double
 
-        public init(delay: Duration?, delayPercent: Double, abortHTTPStatus: Int?, abortGRPCStatus: Int?, abortPercent: Double) {
+        public init(
+            delay: Duration?, delayPercent: Double, abortHTTPStatus: Int?, abortGRPCStatus: Int?, abortPercent: Double
+        ) {
             self.delay = delay
             self.delayPercent = delayPercent
             self.abortHTTPStatus = abortHTTPStatus

@@ -19,7 +19,9 @@ struct BackendIndex {
     init(_ resources: ResourceSet) {
         for backend in resources.backends { backends["\(backend.namespace)/\(backend.name)"] = backend }
         for service in resources.services { services["\(service.namespace)/\(service.name)"] = service }
-        for slice in resources.endpointSlices { slices["\(slice.namespace)/\(slice.serviceName)", default: []].append(slice) }
+        for slice in resources.endpointSlices {
+            slices["\(slice.namespace)/\(slice.serviceName)", default: []].append(slice)
+        }
         grants = resources.referenceGrants
     }
 
@@ -40,7 +42,8 @@ struct BackendIndex {
                     problems.append(
                         Problem(
                             reason: problem.reason,
-                            message: "Failed to process route rule \(ruleIndex) backendRef \(refIndex): \(problem.message)"))
+                            message:
+                                "Failed to process route rule \(ruleIndex) backendRef \(refIndex): \(problem.message)"))
                 }
                 continue
             }
@@ -49,7 +52,11 @@ struct BackendIndex {
             if ref.weight > 0 { groups.append(EndpointGroup(weight: ref.weight, endpoints: group.endpoints)) }
         }
         guard !groups.isEmpty else { return (nil, problems) }
-        return (BackendCluster(name: name, discovery: dns ? .dns : .endpoints, upstreamProtocol: upstreamProtocol, groups: groups), problems)
+        return (
+            BackendCluster(
+                name: name, discovery: dns ? .dns : .endpoints, upstreamProtocol: upstreamProtocol, groups: groups),
+            problems
+        )
     }
 
     private struct ResolvedGroup {
@@ -70,11 +77,14 @@ struct BackendIndex {
                 Failure(
                     reason: "InvalidKind",
                     message:
-                        "group \"\(ref.group)\" is invalid: only the core API group (empty) and gateway.envoyproxy.io are supported"))
+                        "group \"\(ref.group)\" is invalid: only the core API group (empty) and gateway.envoyproxy.io are supported"
+                ))
         }
         guard ["Service", "Backend"].contains(ref.kind) else {
             return .failure(
-                Failure(reason: "InvalidKind", message: "kind \(ref.kind) is invalid: only Service and Envoy Gateway Backend are supported"))
+                Failure(
+                    reason: "InvalidKind",
+                    message: "kind \(ref.kind) is invalid: only Service and Envoy Gateway Backend are supported"))
         }
         if ref.namespace != route.namespace {
             let permitted = grants.permit(
@@ -82,12 +92,16 @@ struct BackendIndex {
                 toGroup: ref.group, toKind: ref.kind, toNamespace: ref.namespace, name: ref.name)
             if !permitted {
                 return .failure(
-                    Failure(reason: "RefNotPermitted", message: "Backend ref to \(ref.kind) \(key) not permitted by any ReferenceGrant"))
+                    Failure(
+                        reason: "RefNotPermitted",
+                        message: "Backend ref to \(ref.kind) \(key) not permitted by any ReferenceGrant"))
             }
         }
         switch ref.kind {
         case "Backend":
-            guard let backend = backends[key] else { return .failure(Failure(reason: "BackendNotFound", message: "Backend \(key) not found")) }
+            guard let backend = backends[key] else {
+                return .failure(Failure(reason: "BackendNotFound", message: "Backend \(key) not found"))
+            }
             var group = ResolvedGroup(endpoints: [], http2: backend.appProtocols.contains("gateway.envoyproxy.io/h2c"))
             for (index, endpoint) in backend.endpoints.enumerated() {
                 let zone = index < backend.zones.count ? backend.zones[index] : nil
@@ -100,16 +114,21 @@ struct BackendIndex {
             }
             return .success(group)
         default:
-            guard let service = services[key] else { return .failure(Failure(reason: "BackendNotFound", message: "service \(key) not found")) }
+            guard let service = services[key] else {
+                return .failure(Failure(reason: "BackendNotFound", message: "service \(key) not found"))
+            }
             guard let port = ref.port else {
                 return .failure(
                     Failure(
-                        reason: "PortNotSpecified", message: "A valid port number corresponding to a port on the Service must be specified"))
+                        reason: "PortNotSpecified",
+                        message: "A valid port number corresponding to a port on the Service must be specified"))
             }
             guard let servicePort = service.ports.first(where: { $0.port == port }) else {
-                return .failure(Failure(reason: "PortNotFound", message: "TCP Port \(port) not found on Service \(key)"))
+                return .failure(
+                    Failure(reason: "PortNotFound", message: "TCP Port \(port) not found on Service \(key)"))
             }
-            var group = ResolvedGroup(endpoints: [], http2: ["kubernetes.io/h2c", "grpc"].contains(servicePort.appProtocol ?? ""))
+            var group = ResolvedGroup(
+                endpoints: [], http2: ["kubernetes.io/h2c", "grpc"].contains(servicePort.appProtocol ?? ""))
             for slice in slices[key, default: []] {
                 // A slice's ports are the endpoints' own, named as the Service's ports are.
                 let targetPort =
@@ -118,7 +137,8 @@ struct BackendIndex {
                 for endpoint in slice.endpoints where endpoint.ready || endpoint.terminating {
                     for address in endpoint.addresses {
                         group.endpoints.append(
-                            Endpoint(host: address, port: targetPort, draining: endpoint.terminating, zone: endpoint.zone))
+                            Endpoint(
+                                host: address, port: targetPort, draining: endpoint.terminating, zone: endpoint.zone))
                     }
                 }
             }

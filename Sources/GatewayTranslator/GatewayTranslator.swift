@@ -23,7 +23,8 @@ public enum GatewayTranslator {
         public var disableBackendTrafficPolicy = false
         public var backendTrafficPolicyDisabledNamespaces: Set<String> = []
 
-        public init(disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = []) {
+        public init(disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = [])
+        {
             self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
             self.backendTrafficPolicyDisabledNamespaces = backendTrafficPolicyDisabledNamespaces
         }
@@ -42,8 +43,13 @@ public enum GatewayTranslator {
         var status = StatusReport()
         var attached: [String: Int] = [:]  // "<gw-ns>/<gw>/<listener>" → routes attached
         for (route, resolved) in zip(routes, rules) {
-            let routeStatus = self.routeStatus(route, rules: resolved, gateways: gateways, namespaces: namespaces, attached: &attached)
-            if route.kind == "GRPCRoute" { status.grpcRoutes.append(routeStatus) } else { status.httpRoutes.append(routeStatus) }
+            let routeStatus = self.routeStatus(
+                route, rules: resolved, gateways: gateways, namespaces: namespaces, attached: &attached)
+            if route.kind == "GRPCRoute" {
+                status.grpcRoutes.append(routeStatus)
+            } else {
+                status.httpRoutes.append(routeStatus)
+            }
         }
         let configs = gateways.map { gateway in
             status.gateways.append(gatewayStatus(gateway, attached: attached))
@@ -73,7 +79,8 @@ public enum GatewayTranslator {
     }
 
     static func translate(
-        _ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])], policies: PolicyAttachment, namespaces: NamespaceLabels
+        _ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])], policies: PolicyAttachment,
+        namespaces: NamespaceLabels
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
@@ -88,18 +95,21 @@ public enum GatewayTranslator {
                 byPort[port] = HTTPListener(name: listenerName, port: port)
                 portOrder.append(port)
             }
-            for (route, rules) in routes where attaches(route, to: gateway, listener: listener, namespaces: namespaces) {
+            for (route, rules) in routes where attaches(route, to: gateway, listener: listener, namespaces: namespaces)
+            {
                 if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
                 let ruleSettings = route.rules.map {
                     policies.effective(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
                 }
                 let shares = ruleSettings.map { $0.map(TrafficPolicyTranslation.RouteShare.init) }
                 for hostname in hostnames(listener: listener.hostname, route: route.hostnames) {
-                    let routeNames = add(route, rules: rules, hostname: hostname, listenerPort: listener.port, policies: shares)
+                    let routeNames = add(
+                        route, rules: rules, hostname: hostname, listenerPort: listener.port, policies: shares)
                     for (rule, settings) in zip(rules, ruleSettings) {
                         guard var cluster = rule.cluster, clusterNames.insert(cluster.name).inserted else { continue }
                         if let settings, settings.problems.isEmpty {
-                            cluster.policy = TrafficPolicyTranslation.clusterPolicy(settings.settings, hostname: hostname)
+                            cluster.policy = TrafficPolicyTranslation.clusterPolicy(
+                                settings.settings, hostname: hostname)
                         }
                         config.clusters.append(cluster)
                     }
@@ -107,7 +117,8 @@ public enum GatewayTranslator {
                     if let index = byPort[port]!.virtualHosts.firstIndex(where: { $0.domains == [hostname] }) {
                         byPort[port]!.virtualHosts[index].routes += routeNames
                     } else {
-                        byPort[port]!.virtualHosts.append(VirtualHost(name: hostName, domains: [hostname], routes: routeNames))
+                        byPort[port]!.virtualHosts.append(
+                            VirtualHost(name: hostName, domains: [hostname], routes: routeNames))
                     }
                 }
             }
@@ -129,7 +140,9 @@ public enum GatewayTranslator {
     }
 
     /// Whether the listener takes routes of this kind from the route's namespace.
-    static func allows(_ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels) -> Bool {
+    static func allows(
+        _ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels
+    ) -> Bool {
         guard listener.protocol == .http else { return false }
         return listener.namespaces.admits(route.namespace, home: gateway.namespace, labels: namespaces)
     }
@@ -139,7 +152,9 @@ public enum GatewayTranslator {
 
     /// Whether `route` attaches to this listener: a parentRef names both, the listener allows it,
     /// and their hostnames intersect.
-    static func attaches(_ route: RouteSource, to gateway: Gateway, listener: Gateway.Listener, namespaces: NamespaceLabels) -> Bool {
+    static func attaches(
+        _ route: RouteSource, to gateway: Gateway, listener: Gateway.Listener, namespaces: NamespaceLabels
+    ) -> Bool {
         allows(listener, route, gateway: gateway, namespaces: namespaces)
             && !hostnames(listener: listener.hostname, route: route.hostnames).isEmpty
             && route.parentRefs.contains { ref in
@@ -172,7 +187,8 @@ public enum GatewayTranslator {
                 var ir = Route(
                     name: "\(resolved.clusterName)/match/\(match.index)/\(underscored(hostname))",
                     path: match.path, headers: match.headers, queryParams: match.queryParams, method: match.method,
-                    action: resolved.cluster == nil ? .directResponse(status: 500) : .forward(cluster: resolved.clusterName))
+                    action: resolved.cluster == nil
+                        ? .directResponse(status: 500) : .forward(cluster: resolved.clusterName))
                 ir.allowsWebSocket = route.upstreamProtocol == .http1
                 filters.apply(to: &ir, listenerPort: listenerPort)
                 RouteTraffic.apply(timeouts: rule.timeouts, retry: rule.retry, to: &ir)

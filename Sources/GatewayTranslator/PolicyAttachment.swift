@@ -28,17 +28,21 @@ struct PolicyAttachment {
         }
         statuses = Array(repeating: [], count: policies.count)
         let gateways = resources.gateways
-        let routeByKey = Dictionary(routes.map { ("\($0.kind)/\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+        let routeByKey = Dictionary(
+            routes.map { ("\($0.kind)/\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
 
         for (index, policy) in policies.enumerated() {
-            if options.disableBackendTrafficPolicy || options.backendTrafficPolicyDisabledNamespaces.contains(policy.namespace) {
+            if options.disableBackendTrafficPolicy
+                || options.backendTrafficPolicyDisabledNamespaces.contains(policy.namespace)
+            {
                 let why =
                     options.disableBackendTrafficPolicy
                     ? "BackendTrafficPolicy is disabled on this server (--disable-backend-traffic-policy)"
                     : "BackendTrafficPolicy is disabled for namespace \(policy.namespace) on this server"
                 // The same ancestors an enabled policy would report, each saying why it is off.
                 var disabled: [AncestorRef] = []
-                for (_, ancestors) in targets(of: policy, gateways: gateways, routes: routeByKey, resources: resources) {
+                for (_, ancestors) in targets(of: policy, gateways: gateways, routes: routeByKey, resources: resources)
+                {
                     for (ancestor, _) in ancestors where !disabled.contains(ancestor) { disabled.append(ancestor) }
                 }
                 statuses[index] = disabled.map {
@@ -47,7 +51,9 @@ struct PolicyAttachment {
                 continue
             }
             var ancestorConditions: [(AncestorRef, Condition)] = []
-            for (target, ancestorList) in targets(of: policy, gateways: gateways, routes: routeByKey, resources: resources) {
+            for (target, ancestorList) in targets(
+                of: policy, gateways: gateways, routes: routeByKey, resources: resources)
+            {
                 guard let target else {
                     // sectionName names no listener or rule.
                     for (ancestor, message) in ancestorList {
@@ -56,7 +62,8 @@ struct PolicyAttachment {
                     continue
                 }
                 if owner[target] != nil {
-                    let message = "Unable to target \(Self.describe(target)), another BackendTrafficPolicy has already attached to it"
+                    let message =
+                        "Unable to target \(Self.describe(target)), another BackendTrafficPolicy has already attached to it"
                     for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, .conflicted(message))) }
                     continue
                 }
@@ -78,12 +85,17 @@ struct PolicyAttachment {
                 }
             }
             var warnings: [String] = []
-            if policy.usesDeprecatedTargetRef { warnings.append("spec.targetRef is deprecated, use spec.targetRefs instead") }
-            if policy.untranslated.contains("compression") { warnings.append("spec.compression is deprecated, use spec.compressor instead") }
+            if policy.usesDeprecatedTargetRef {
+                warnings.append("spec.targetRef is deprecated, use spec.targetRefs instead")
+            }
+            if policy.untranslated.contains("compression") {
+                warnings.append("spec.compression is deprecated, use spec.compressor instead")
+            }
             warnings.sort()
             if !policy.untranslated.isEmpty {
                 warnings.append(
-                    "accepted but not translated by Switchboard yet: \(policy.untranslated.map { "spec.\($0)" }.joined(separator: ", "))")
+                    "accepted but not translated by Switchboard yet: \(policy.untranslated.map { "spec.\($0)" }.joined(separator: ", "))"
+                )
             }
             // Envoy Gateway's reason for deprecations; fields we take but ignore get their own.
             let warningReason = policy.untranslated.isEmpty ? "DeprecatedField" : "NotTranslated"
@@ -102,12 +114,16 @@ struct PolicyAttachment {
         -> (settings: TrafficSettings, problems: [String])?
     {
         var routeLevel: Int?
-        if let ruleName { routeLevel = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)] }
+        if let ruleName {
+            routeLevel = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)]
+        }
         routeLevel = routeLevel ?? owner[.route(kind: route.kind, namespace: route.namespace, name: route.name)]
         let parent = parentPolicy(gateway: gateway, listener: listener)
         if let routeLevel {
             let policy = policies[routeLevel]
-            if policy.mergeType != nil, let parent { return merges[[routeLevel, parent]] ?? policy.merged(over: policies[parent]) }
+            if policy.mergeType != nil, let parent {
+                return merges[[routeLevel, parent]] ?? policy.merged(over: policies[parent])
+            }
             return (policy.settings, policy.settings.problems)
         }
         guard let parent else { return nil }
@@ -131,16 +147,19 @@ struct PolicyAttachment {
             let ruleOwners = route.rules.compactMap(\.name).filter {
                 owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)] != nil
             }
-            let routeLevelOwners = ([owner[routeTarget]] + ruleOwners.map {
-                owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)]
-            }).compactMap { $0 }
+            let routeLevelOwners =
+                ([owner[routeTarget]]
+                + ruleOwners.map {
+                    owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)]
+                }).compactMap { $0 }
             let merging = routeLevelOwners.filter { policies[$0].mergeType != nil }
             if let routeOwner = owner[routeTarget], !ruleOwners.isEmpty {
                 overriddenRules[routeOwner, default: []].formUnion(ruleOwners)
             }
             guard owner[routeTarget] != nil || !ruleOwners.isEmpty else { continue }
             for ref in route.parentRefs {
-                guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) else { continue }
+                guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name })
+                else { continue }
                 var parents: [Target] = [.gateway(namespace: gateway.namespace, name: gateway.name)]
                 parents += gateway.listeners.filter { GatewayTranslator.selects(ref, $0) }.map {
                     .listener(namespace: gateway.namespace, name: gateway.name, section: $0.name)
@@ -155,7 +174,11 @@ struct PolicyAttachment {
                         let section: String? = if case .listener(_, _, let name) = parent { name } else { nil }
                         for policy in merging {
                             mergedWith[policy, default: []].append(
-                                (AncestorRef(namespace: gateway.namespace, name: gateway.name, sectionName: ref.sectionName ?? section), parentOwner))
+                                (
+                                    AncestorRef(
+                                        namespace: gateway.namespace, name: gateway.name,
+                                        sectionName: ref.sectionName ?? section), parentOwner
+                                ))
                         }
                     }
                 }
@@ -164,7 +187,8 @@ struct PolicyAttachment {
         for (index, routes) in mergedInto {
             add(
                 .merged(
-                    "This policy is being merged by other backendTrafficPolicies for these routes: [\(routes.sorted().joined(separator: " "))]"),
+                    "This policy is being merged by other backendTrafficPolicies for these routes: [\(routes.sorted().joined(separator: " "))]"
+                ),
                 to: index)
         }
         for (index, pairs) in mergedWith {
@@ -191,35 +215,45 @@ struct PolicyAttachment {
             guard let gatewayOwner = owner[.gateway(namespace: gateway.namespace, name: gateway.name)] else { continue }
             for listener in gateway.listeners
             where owner[.listener(namespace: gateway.namespace, name: gateway.name, section: listener.name)] != nil {
-                overriddenListeners[gatewayOwner, default: []].insert("\(gateway.namespace)/\(gateway.name)/\(listener.name)")
+                overriddenListeners[gatewayOwner, default: []].insert(
+                    "\(gateway.namespace)/\(gateway.name)/\(listener.name)")
             }
         }
         for index in Set(overriddenRoutes.keys).union(overriddenListeners.keys).sorted() {
             var parts: [String] = []
-            if let listeners = overriddenListeners[index] { parts.append("these gateway listeners: [\(listeners.sorted().joined(separator: " "))]") }
-            if let routes = overriddenRoutes[index] { parts.append("these routes: [\(routes.sorted().joined(separator: " "))]") }
+            if let listeners = overriddenListeners[index] {
+                parts.append("these gateway listeners: [\(listeners.sorted().joined(separator: " "))]")
+            }
+            if let routes = overriddenRoutes[index] {
+                parts.append("these routes: [\(routes.sorted().joined(separator: " "))]")
+            }
             add(
                 .overridden(
-                    "This policy is being overridden by other backendTrafficPolicies for \(parts.joined(separator: " and "))"),
+                    "This policy is being overridden by other backendTrafficPolicies for \(parts.joined(separator: " and "))"
+                ),
                 to: index)
         }
         for (index, rules) in overriddenRules {
             add(
                 .overridden(
-                    "This policy is being overridden by other backendTrafficPolicy for these route rules: [\(rules.sorted().joined(separator: " "))]"),
+                    "This policy is being overridden by other backendTrafficPolicy for these route rules: [\(rules.sorted().joined(separator: " "))]"
+                ),
                 to: index)
         }
     }
 
     private mutating func add(_ condition: Condition, to index: Int) {
-        for ancestor in statuses[index].indices where statuses[index][ancestor].conditions.contains(where: { $0.is(.accepted) && $0.isTrue }) {
+        for ancestor in statuses[index].indices
+        where statuses[index][ancestor].conditions.contains(where: { $0.is(.accepted) && $0.isTrue }) {
             statuses[index][ancestor].conditions.append(condition)
         }
     }
 
     var report: [PolicyStatus] {
         zip(policies, statuses).map { policy, ancestors in
-            PolicyStatus(namespace: policy.namespace, name: policy.name, ancestors: ancestors.isEmpty ? nil : ancestors, location: policy.location)
+            PolicyStatus(
+                namespace: policy.namespace, name: policy.name, ancestors: ancestors.isEmpty ? nil : ancestors,
+                location: policy.location)
         }
     }
 
@@ -238,36 +272,52 @@ struct PolicyAttachment {
     private func targets(
         of policy: BackendTrafficPolicy, gateways: [Gateway], routes: [String: RouteSource], resources: ResourceSet
     ) -> [(Target?, [(AncestorRef, String)])] {
-        var references = policy.targetRefs.map { (kind: $0.kind, namespace: policy.namespace, name: $0.name, section: $0.sectionName) }
+        var references = policy.targetRefs.map {
+            (kind: $0.kind, namespace: policy.namespace, name: $0.name, section: $0.sectionName)
+        }
         // Selector matches come first, oldest target first (Envoy Gateway's composePolicyTargetRefs).
         var selected: [(kind: String, namespace: String, name: String, section: String?, created: String)] = []
         for selector in policy.targetSelectors {
             for (key, metadata) in resources.metadata {
                 let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
-                guard parts.count == 3, parts[0] == selector.kind, selector.matches(labels: metadata.labels) else { continue }
-                let allowed = selector.namespaces.admits(parts[1], home: policy.namespace, labels: resources.labels(ofNamespace:))
+                guard parts.count == 3, parts[0] == selector.kind, selector.matches(labels: metadata.labels) else {
+                    continue
+                }
+                let allowed = selector.namespaces.admits(
+                    parts[1], home: policy.namespace, labels: resources.labels(ofNamespace:))
                 let granted =
                     parts[1] == policy.namespace
                     || resources.referenceGrants.permit(
-                        fromGroup: "gateway.envoyproxy.io", fromKind: "BackendTrafficPolicy", fromNamespace: policy.namespace,
+                        fromGroup: "gateway.envoyproxy.io", fromKind: "BackendTrafficPolicy",
+                        fromNamespace: policy.namespace,
                         toGroup: "gateway.networking.k8s.io", toKind: parts[0], toNamespace: parts[1], name: parts[2])
-                if allowed && granted { selected.append((parts[0], parts[1], parts[2], nil, metadata.creationTimestamp)) }
+                if allowed && granted {
+                    selected.append((parts[0], parts[1], parts[2], nil, metadata.creationTimestamp))
+                }
             }
         }
         selected.sort { ($0.created, $0.namespace, $0.name) < ($1.created, $1.namespace, $1.name) }
         let plain = references
         references = selected.map { ($0.kind, $0.namespace, $0.name, $0.section) }
-        for ref in plain where !references.contains(where: { $0.kind == ref.kind && $0.namespace == ref.namespace && $0.name == ref.name && $0.section == ref.section }) {
+        for ref in plain
+        where !references.contains(where: {
+            $0.kind == ref.kind && $0.namespace == ref.namespace && $0.name == ref.name && $0.section == ref.section
+        }) {
             references.append(ref)
         }
 
         return references.compactMap { ref -> (Target?, [(AncestorRef, String)])? in
             if ref.kind == "Gateway" {
-                guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) else { return nil }
+                guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name })
+                else { return nil }
                 let ancestor = AncestorRef(namespace: gateway.namespace, name: gateway.name, sectionName: ref.section)
-                guard let section = ref.section else { return (.gateway(namespace: ref.namespace, name: ref.name), [(ancestor, "")]) }
+                guard let section = ref.section else {
+                    return (.gateway(namespace: ref.namespace, name: ref.name), [(ancestor, "")])
+                }
                 guard gateway.listeners.contains(where: { $0.name == section }) else {
-                    return (nil, [(ancestor, "No section name \(section) found for Gateway \(ref.namespace)/\(ref.name)")])
+                    return (
+                        nil, [(ancestor, "No section name \(section) found for Gateway \(ref.namespace)/\(ref.name)")]
+                    )
                 }
                 return (.listener(namespace: ref.namespace, name: ref.name, section: section), [(ancestor, "")])
             }
@@ -275,9 +325,16 @@ struct PolicyAttachment {
             let ancestors = route.parentRefs.map {
                 (AncestorRef(namespace: $0.namespace, name: $0.name, sectionName: $0.sectionName), "")
             }
-            guard let section = ref.section else { return (.route(kind: ref.kind, namespace: ref.namespace, name: ref.name), ancestors) }
+            guard let section = ref.section else {
+                return (.route(kind: ref.kind, namespace: ref.namespace, name: ref.name), ancestors)
+            }
             guard route.rules.contains(where: { $0.name == section }) else {
-                return (nil, ancestors.map { ($0.0, "No section name \(section) found for \(ref.kind) \(ref.namespace)/\(ref.name)") })
+                return (
+                    nil,
+                    ancestors.map {
+                        ($0.0, "No section name \(section) found for \(ref.kind) \(ref.namespace)/\(ref.name)")
+                    }
+                )
             }
             return (.rule(kind: ref.kind, namespace: ref.namespace, name: ref.name, rule: section), ancestors)
         }

@@ -72,7 +72,8 @@ struct RouteSource {
                 ? [Match(index: -1, path: .prefix("/"))]
                 : rule.matches.enumerated().map { index, match in Self.grpcMatch(match, index: index) }
             return Rule(
-                name: rule.name, matches: matches, backendRefs: rule.backendRefs, filters: rule.filters, timeouts: nil, retry: nil)
+                name: rule.name, matches: matches, backendRefs: rule.backendRefs, filters: rule.filters, timeouts: nil,
+                retry: nil)
         }
     }
 
@@ -85,7 +86,8 @@ struct RouteSource {
     }
 
     static func valueMatch(_ match: HTTPRoute.ValueMatch) -> Route.ValueMatch {
-        Route.ValueMatch(name: match.name, value: match.value, kind: match.kind == .regularExpression ? .regularExpression : .exact)
+        Route.ValueMatch(
+            name: match.name, value: match.value, kind: match.kind == .regularExpression ? .regularExpression : .exact)
     }
 
     /// What Envoy Gateway accepts as a gRPC service and method name, for regular expression
@@ -100,7 +102,8 @@ struct RouteSource {
         switch (method.kind, method.service, method.method) {
         case (.exact, let service?, let name?): result.path = .exact("/\(service)/\(name)")
         case (.exact, let service?, nil): result.path = .prefix("/\(service)")
-        case (.exact, nil, let name?): result.headers.append(Route.ValueMatch(name: ":path", value: "/\(name)", kind: .suffix))
+        case (.exact, nil, let name?):
+            result.headers.append(Route.ValueMatch(name: ":path", value: "/\(name)", kind: .suffix))
         case (.regularExpression, let service, let name) where service != nil || name != nil:
             result.path = .regularExpression("/\(service ?? anyService)/\(name ?? anyMethod)")
         default: break

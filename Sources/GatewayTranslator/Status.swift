@@ -50,22 +50,32 @@ extension Condition {
     /// Accepted=False/Conflicted: another resource holds what this one wants.
     static func conflicted(_ message: String) -> Condition { notAccepted("Conflicted", message) }
 
-    static func resolvedRefs(_ message: String) -> Condition { Condition(.resolvedRefs, true, reason: "ResolvedRefs", message) }
+    static func resolvedRefs(_ message: String) -> Condition {
+        Condition(.resolvedRefs, true, reason: "ResolvedRefs", message)
+    }
 
     static func unresolvedRefs(_ reason: String, _ message: String) -> Condition {
         Condition(.resolvedRefs, false, reason: reason, message)
     }
 
-    static func programmed(_ message: String) -> Condition { Condition(.programmed, true, reason: "Programmed", message) }
+    static func programmed(_ message: String) -> Condition {
+        Condition(.programmed, true, reason: "Programmed", message)
+    }
 
     /// Programmed=False/Invalid.
-    static func notProgrammed(_ message: String) -> Condition { Condition(.programmed, false, reason: "Invalid", message) }
+    static func notProgrammed(_ message: String) -> Condition {
+        Condition(.programmed, false, reason: "Invalid", message)
+    }
 
     static func merged(_ message: String) -> Condition { Condition(.merged, true, reason: "Merged", message) }
 
-    static func overridden(_ message: String) -> Condition { Condition(.overridden, true, reason: "Overridden", message) }
+    static func overridden(_ message: String) -> Condition {
+        Condition(.overridden, true, reason: "Overridden", message)
+    }
 
-    static func warning(_ reason: String, _ message: String) -> Condition { Condition(.warning, true, reason: reason, message) }
+    static func warning(_ reason: String, _ message: String) -> Condition {
+        Condition(.warning, true, reason: reason, message)
+    }
 }
 
 /// What the translator decided about each resource, in Gateway API's `status` shapes. Nothing
@@ -105,12 +115,16 @@ public struct StatusReport: Sendable, Equatable, Encodable {
         var problems: [(SourceLocation, String)] = []
         for gateway in gateways {
             for condition in gateway.conditions where !condition.isTrue {
-                problems.append((gateway.location, "Gateway \(gateway.namespace)/\(gateway.name): \(condition.summary)"))
+                problems.append(
+                    (gateway.location, "Gateway \(gateway.namespace)/\(gateway.name): \(condition.summary)"))
             }
             for listener in gateway.listeners {
                 for condition in listener.conditions where !condition.isTrue && condition.type != "Conflicted" {
                     problems.append(
-                        (gateway.location, "Gateway \(gateway.namespace)/\(gateway.name) listener \(listener.name): \(condition.summary)"))
+                        (
+                            gateway.location,
+                            "Gateway \(gateway.namespace)/\(gateway.name) listener \(listener.name): \(condition.summary)"
+                        ))
                 }
             }
         }
@@ -118,23 +132,29 @@ public struct StatusReport: Sendable, Equatable, Encodable {
             for parent in route.parents {
                 for condition in parent.conditions where !condition.isTrue {
                     problems.append(
-                        (route.location,
-                         "\(route.kind) \(route.namespace)/\(route.name) on Gateway \(parent.parentRef.namespace)/\(parent.parentRef.name): \(condition.summary)"))
+                        (
+                            route.location,
+                            "\(route.kind) \(route.namespace)/\(route.name) on Gateway \(parent.parentRef.namespace)/\(parent.parentRef.name): \(condition.summary)"
+                        ))
                 }
             }
         }
         for policy in backendTrafficPolicies {
             guard let ancestors = policy.ancestors else {
                 problems.append(
-                    (policy.location,
-                     "BackendTrafficPolicy \(policy.namespace)/\(policy.name): no target found (targetRefs name no Gateway or route in namespace \(policy.namespace))"))
+                    (
+                        policy.location,
+                        "BackendTrafficPolicy \(policy.namespace)/\(policy.name): no target found (targetRefs name no Gateway or route in namespace \(policy.namespace))"
+                    ))
                 continue
             }
             for ancestor in ancestors {
                 for condition in ancestor.conditions where !condition.isTrue || condition.is(.warning) {
                     problems.append(
-                        (policy.location,
-                         "BackendTrafficPolicy \(policy.namespace)/\(policy.name) on Gateway \(ancestor.ancestorRef.namespace)/\(ancestor.ancestorRef.name): \(condition.summary)"))
+                        (
+                            policy.location,
+                            "BackendTrafficPolicy \(policy.namespace)/\(policy.name) on Gateway \(ancestor.ancestorRef.namespace)/\(ancestor.ancestorRef.name): \(condition.summary)"
+                        ))
                 }
             }
         }

@@ -30,10 +30,13 @@ extension GatewayTranslator {
                 } else if hosting.isEmpty {
                     accepted = .notAccepted(
                         "NoMatchingListenerHostname",
-                        "There were no hostname intersections between the \(route.kind) and this parent ref's Listener(s).")
+                        "There were no hostname intersections between the \(route.kind) and this parent ref's Listener(s)."
+                    )
                 } else {
                     accepted = .accepted("Route is accepted")
-                    for listener in hosting { attached["\(gateway.namespace)/\(gateway.name)/\(listener.name)", default: 0] += 1 }
+                    for listener in hosting {
+                        attached["\(gateway.namespace)/\(gateway.name)/\(listener.name)", default: 0] += 1
+                    }
                 }
             } else {
                 // Envoy Gateway leaves a parent it does not know without status; in files that is
@@ -41,10 +44,12 @@ extension GatewayTranslator {
                 accepted = .notAccepted("NoMatchingParent", "Gateway \(ref.namespace)/\(ref.name) not found")
             }
             return RouteStatus.Parent(
-                parentRef: RouteStatus.ParentRef(namespace: ref.namespace, name: ref.name, sectionName: ref.sectionName, port: ref.port),
+                parentRef: RouteStatus.ParentRef(
+                    namespace: ref.namespace, name: ref.name, sectionName: ref.sectionName, port: ref.port),
                 controllerName: controllerName, conditions: [accepted, resolvedRefs])
         }
-        return RouteStatus(kind: route.kind, namespace: route.namespace, name: route.name, parents: parents, location: route.location)
+        return RouteStatus(
+            kind: route.kind, namespace: route.namespace, name: route.name, parents: parents, location: route.location)
     }
 
     static func gatewayStatus(_ gateway: Gateway, attached: [String: Int]) -> GatewayStatus {
@@ -68,12 +73,15 @@ extension GatewayTranslator {
                     .resolvedRefs("Listener references have been resolved"),
                 ])
         }
-        let invalid = listeners.filter { !$0.conditions.contains { $0.is(.accepted) && $0.isTrue } }.map(\.name).sorted()
+        let invalid = listeners.filter { !$0.conditions.contains { $0.is(.accepted) && $0.isTrue } }.map(\.name)
+            .sorted()
         let accepted: Condition =
             if invalid.isEmpty {
                 .accepted("The Gateway has been scheduled by Switchboard")
             } else if invalid.count < listeners.count {
-                Condition(.accepted, true, reason: "ListenersNotValid", "Listeners not valid: \(invalid.joined(separator: ", "))")
+                Condition(
+                    .accepted, true, reason: "ListenersNotValid",
+                    "Listeners not valid: \(invalid.joined(separator: ", "))")
             } else {
                 .notAccepted("ListenersNotValid", "No listeners are valid: \(invalid.joined(separator: ", "))")
             }

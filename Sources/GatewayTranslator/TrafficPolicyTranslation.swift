@@ -17,7 +17,8 @@ enum TrafficPolicyTranslation {
             policy.overrideHeaders = lb.overrideHeaders
             switch lb.zoneAware {
             case .preferLocal(let minimum, let percent, let force):
-                policy.zoneAware = .preferLocal(minClusterSize: minimum, routingEnabledPercent: percent, forceLocalZoneMinSize: force)
+                policy.zoneAware = .preferLocal(
+                    minClusterSize: minimum, routingEnabledPercent: percent, forceLocalZoneMinSize: force)
             case .weightedZones(let weights): policy.zoneAware = .weightedZones(weights)
             case nil: break
             }
@@ -31,15 +32,18 @@ enum TrafficPolicyTranslation {
                     splitExternalLocalOriginErrors: passive.splitExternalLocalOriginErrors,
                     maxEjectionPercent: passive.maxEjectionPercent,
                     consecutiveLocalOriginFailures: passive.consecutiveLocalOriginFailures,
-                    consecutive5xx: passive.consecutive5XxErrors, consecutiveGatewayErrors: passive.consecutiveGatewayErrors,
-                    failurePercentageThreshold: passive.failurePercentageThreshold, alwaysEjectOne: passive.alwaysEjectOneEndpoint)
+                    consecutive5xx: passive.consecutive5XxErrors,
+                    consecutiveGatewayErrors: passive.consecutiveGatewayErrors,
+                    failurePercentageThreshold: passive.failurePercentageThreshold,
+                    alwaysEjectOne: passive.alwaysEjectOneEndpoint)
             }
         }
         if let breaker = settings.circuitBreaker {
             policy.thresholds = ClusterPolicy.Thresholds(
                 maxConnections: breaker.maxConnections, maxPendingRequests: breaker.maxPendingRequests,
                 maxRequests: breaker.maxParallelRequests, maxRetries: breaker.maxParallelRetries,
-                perHostMaxConnections: breaker.perEndpointMaxConnections, retryBudgetPercent: breaker.retryBudget?.percent,
+                perHostMaxConnections: breaker.perEndpointMaxConnections,
+                retryBudgetPercent: breaker.retryBudget?.percent,
                 retryBudgetMinConcurrency: breaker.retryBudget?.minRetryConcurrency)
             policy.maxRequestsPerConnection = breaker.maxRequestsPerConnection
         }
@@ -50,7 +54,8 @@ enum TrafficPolicyTranslation {
         }
         if let keepalive = settings.tcpKeepalive {
             policy.keepalive = ClusterPolicy.Keepalive(
-                probes: keepalive.probes, idleTime: keepalive.idleTime?.duration, interval: keepalive.interval?.duration)
+                probes: keepalive.probes, idleTime: keepalive.idleTime?.duration, interval: keepalive.interval?.duration
+            )
         }
         if let connection = settings.connection {
             if let limit = connection.bufferLimit { policy.bufferLimit = limit }
@@ -83,7 +88,8 @@ enum TrafficPolicyTranslation {
         return policy
     }
 
-    static func healthCheck(_ active: TrafficSettings.HealthCheck.Active, hostname: String) -> ClusterPolicy.HealthCheck {
+    static func healthCheck(_ active: TrafficSettings.HealthCheck.Active, hostname: String) -> ClusterPolicy.HealthCheck
+    {
         func payload(_ value: TrafficSettings.Payload?) -> ClusterPolicy.HealthCheck.Payload? {
             guard let value else { return nil }
             if let binary = value.binary { return .binary(binary) }
@@ -101,7 +107,8 @@ enum TrafficPolicyTranslation {
             case .grpc: .grpc(service: active.grpcService ?? "")
             }
         return ClusterPolicy.HealthCheck(
-            timeout: active.timeout.duration, interval: active.interval.duration, initialJitter: active.initialJitter?.duration,
+            timeout: active.timeout.duration, interval: active.interval.duration,
+            initialJitter: active.initialJitter?.duration,
             unhealthyThreshold: active.unhealthyThreshold, healthyThreshold: active.healthyThreshold, kind: kind,
             port: active.port)
     }
@@ -155,18 +162,22 @@ enum TrafficPolicyTranslation {
             case .headers(let names): policy.hashKeys = names.map { .header($0) }
             case .queryParams(let names): policy.hashKeys = names.map { .queryParameter($0) }
             case .cookie(let name, let ttl, let attributes):
-                let sorted = attributes.keys.sorted().map { RoutePolicy.HashKey.CookieAttribute(name: $0, value: attributes[$0]!) }
+                let sorted = attributes.keys.sorted().map {
+                    RoutePolicy.HashKey.CookieAttribute(name: $0, value: attributes[$0]!)
+                }
                 policy.hashKeys = [.cookie(name: name, ttl: ttl?.duration, attributes: sorted)]
             case nil: break
             }
         }
         if let fault = settings.faultInjection {
             policy.fault = RoutePolicy.Fault(
-                delay: fault.delay?.duration, delayPercent: fault.delayPercentage, abortHTTPStatus: fault.abortHTTPStatus,
+                delay: fault.delay?.duration, delayPercent: fault.delayPercentage,
+                abortHTTPStatus: fault.abortHTTPStatus,
                 abortGRPCStatus: fault.abortGRPCStatus, abortPercent: fault.abortPercentage)
         }
         if let rules = settings.rateLimit?.local { policy.rateLimit = rateLimit(rules) }
-        return .applies(retry: settings.retry.map(retryPolicy), timeout: settings.timeout?.requestTimeout?.duration, policy: policy)
+        return .applies(
+            retry: settings.retry.map(retryPolicy), timeout: settings.timeout?.requestTimeout?.duration, policy: policy)
     }
 
     /// Triggers and codes sorted and de-duplicated, as Envoy Gateway writes them.
@@ -187,7 +198,9 @@ enum TrafficPolicyTranslation {
     static func rateLimit(_ rules: [TrafficSettings.RateLimit.Rule]) -> RoutePolicy.RateLimit {
         typealias IR = RoutePolicy.RateLimit
         func bucket(_ rule: TrafficSettings.RateLimit.Rule) -> IR.Bucket {
-            IR.Bucket(requests: rule.requests, fillInterval: .seconds(TrafficSettings.RateLimit.Rule.unitSeconds[rule.unit] ?? 1))
+            IR.Bucket(
+                requests: rule.requests,
+                fillInterval: .seconds(TrafficSettings.RateLimit.Rule.unitSeconds[rule.unit] ?? 1))
         }
         let base = rules.first { $0.selectors.isEmpty }
         let defaultBucket = base.map(bucket) ?? IR.Bucket(requests: Int(UInt32.max), fillInterval: .seconds(1))
@@ -207,7 +220,8 @@ enum TrafficPolicyTranslation {
                         IR.Entry(
                             key: "rule-\(index)-path", value: "rule-\(index)-path",
                             source: .headerMatch(
-                                name: ":path", value: path.value, regex: path.type == "RegularExpression", invert: path.invert,
+                                name: ":path", value: path.value, regex: path.type == "RegularExpression",
+                                invert: path.invert,
                                 prefix: path.type == "PathPrefix")))
                 }
                 if let cidr = selector.sourceCIDR {
@@ -216,7 +230,8 @@ enum TrafficPolicyTranslation {
                             key: "rule-\(index)-masked-remote-address", value: cidr.value,
                             source: .maskedRemoteAddress(cidr: cidr.value, invert: cidr.invert)))
                     if cidr.type == "Distinct" {
-                        entries.append(IR.Entry(key: "rule-\(index)-remote-address", value: nil, source: .remoteAddress))
+                        entries.append(
+                            IR.Entry(key: "rule-\(index)-remote-address", value: nil, source: .remoteAddress))
                     }
                 }
                 for param in selector.queryParams {
@@ -232,7 +247,8 @@ enum TrafficPolicyTranslation {
                     entries + [
                         IR.Entry(
                             key: "rule-\(index)-method", value: "rule-\(index)-method",
-                            source: .headerMatch(name: ":method", value: method, regex: false, invert: invert, prefix: false))
+                            source: .headerMatch(
+                                name: ":method", value: method, regex: false, invert: invert, prefix: false))
                     ]
                 }
             for variant in variants {
@@ -243,13 +259,16 @@ enum TrafficPolicyTranslation {
         return IR(defaultBucket: defaultBucket, rules: irRules, headersOff: base?.xRateLimitHeaders == "Off")
     }
 
-    private static func entry(_ match: TrafficSettings.RateLimit.Match, key: String, query: Bool) -> RoutePolicy.RateLimit.Entry {
+    private static func entry(_ match: TrafficSettings.RateLimit.Match, key: String, query: Bool)
+        -> RoutePolicy.RateLimit.Entry
+    {
         if match.type == "Distinct" { return .init(key: key, value: nil, source: .headerValue(name: match.name)) }
         let regex = match.type == "RegularExpression"
         let source: RoutePolicy.RateLimit.Entry.Source =
             query
             ? .queryMatch(name: match.name, value: match.value ?? "", regex: regex, invert: match.invert)
-            : .headerMatch(name: match.name, value: match.value ?? "", regex: regex, invert: match.invert, prefix: false)
+            : .headerMatch(
+                name: match.name, value: match.value ?? "", regex: regex, invert: match.invert, prefix: false)
         return .init(key: key, value: key, source: source)
     }
 }

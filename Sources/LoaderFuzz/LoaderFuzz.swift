@@ -28,11 +28,13 @@ struct LoaderFuzzMain {
         #if FUZZING
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in loaderFuzz(data ?? UnsafePointer(bitPattern: 1)!, size) })
+        exit(
+            LLVMFuzzerRunDriver(&argc, &argv) { data, size in loaderFuzz(data ?? UnsafePointer(bitPattern: 1)!, size) })
         #else
         let paths = CommandLine.arguments.dropFirst()
         guard !paths.isEmpty else {
-            FileHandle.standardError.write(Data("usage: loader-fuzz FILE... (replays inputs; scripts/fuzz runs libFuzzer)\n".utf8))
+            FileHandle.standardError.write(
+                Data("usage: loader-fuzz FILE... (replays inputs; scripts/fuzz runs libFuzzer)\n".utf8))
             exit(64)
         }
         for path in paths {

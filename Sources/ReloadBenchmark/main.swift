@@ -13,7 +13,8 @@ import XDSTesting
 @main
 struct ReloadBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reload-bench", abstract: "File save → Envoy ACK latency with real Envoys (needs ENVOY_BIN or .venv).")
+        commandName: "reload-bench",
+        abstract: "File save → Envoy ACK latency with real Envoys (needs ENVOY_BIN or .venv).")
 
     @Option(name: .long, parsing: .upToNextOption, help: "Numbers of Envoys to measure with.")
     var envoys: [Int] = [1, 20]
@@ -31,7 +32,9 @@ struct ReloadBenchmark: AsyncParsableCommand {
     var stream = "delta"
 
     func run() async throws {
-        print("edits=\(edits) watch=\(watchMode) debounce=\(debounceMs)ms stream=\(stream); latency = file saved → every Envoy ACKed the new CDS")
+        print(
+            "edits=\(edits) watch=\(watchMode) debounce=\(debounceMs)ms stream=\(stream); latency = file saved → every Envoy ACKed the new CDS"
+        )
         print("envoys      p50        p90        p99        max")
         for count in envoys {
             let samples = try await measure(envoys: count)
@@ -39,7 +42,9 @@ struct ReloadBenchmark: AsyncParsableCommand {
             func pick(_ q: Double) -> String {
                 String(format: "%7.1f ms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))])
             }
-            print(String(format: "%6d", count) + "  " + [pick(0.5), pick(0.9), pick(0.99), pick(1.0)].joined(separator: "  "))
+            print(
+                String(format: "%6d", count) + "  "
+                    + [pick(0.5), pick(0.9), pick(0.99), pick(1.0)].joined(separator: "  "))
         }
     }
 
@@ -82,9 +87,13 @@ struct ReloadBenchmark: AsyncParsableCommand {
                 }
                 func allAcked(_ version: String) -> Bool {
                     let streams = server.registry.streams
-                    return streams.count == count && streams.allSatisfy { $0.types[.cluster]?.lastAckedVersion == version }
+                    return streams.count == count
+                        && streams.allSatisfy { $0.types[.cluster]?.lastAckedVersion == version }
                 }
-                guard await eventually(timeout: .seconds(60), { allAcked(cache.snapshot(for: "default/eg")!.version(of: .cluster)) }) else {
+                guard
+                    await eventually(
+                        timeout: .seconds(60), { allAcked(cache.snapshot(for: "default/eg")!.version(of: .cluster)) })
+                else {
                     throw ValidationError("the Envoys did not all connect and ACK")
                 }
                 var samples: [Double] = []
@@ -97,7 +106,9 @@ struct ReloadBenchmark: AsyncParsableCommand {
                         try await Task.sleep(for: .milliseconds(1))
                         let current = cache.snapshot(for: "default/eg")!.version(of: .cluster)
                         done = current != before && allAcked(current)
-                        if ContinuousClock.now - saved > .seconds(30) { throw ValidationError("edit \(edit) was not ACKed in 30 s") }
+                        if ContinuousClock.now - saved > .seconds(30) {
+                            throw ValidationError("edit \(edit) was not ACKed in 30 s")
+                        }
                     }
                     let elapsed = ContinuousClock.now - saved
                     samples.append((elapsed / .milliseconds(1)))

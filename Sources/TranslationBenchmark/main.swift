@@ -83,7 +83,8 @@ struct TranslationBenchmark: ParsableCommand {
                   - matches: [{path: {type: PathPrefix, value: /app-\(index)}}]
                     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app-\(index)}]
                 """
-            try route.write(to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
+            try route.write(
+                to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
         }
         return directory
     }

@@ -82,7 +82,7 @@ struct XDSBenchmark: AsyncParsableCommand {
                 let done = clock.now
                 precondition(registry.streams.count == count)
                 tasks.cancelAll()
-                while let _ = try? await tasks.next() {}
+                while (try? await tasks.next()) != nil {}
                 return Result(
                     syncMillis: (synced - start) / .milliseconds(1), fanOutMillis: (done - synced) / .milliseconds(1),
                     bytesPerStream: Double(heapSynced - heapBefore) / Double(count))
@@ -153,11 +153,16 @@ struct XDSBenchmark: AsyncParsableCommand {
 
         mutating func received(_ typeURL: String, version: String, progress: Progress) {
             versions[typeURL] = version
-            if !synced && ResourceType.allCases.allSatisfy({ versions[$0.typeURL] == progress.initial.version(of: $0) }) {
+            if !synced && ResourceType.allCases.allSatisfy({ versions[$0.typeURL] == progress.initial.version(of: $0) })
+            {
                 synced = true
                 progress.count { $0.synced += 1 }
             }
-            if !updated && [ResourceType.cluster, .endpoint].allSatisfy({ versions[$0.typeURL] == progress.updated.version(of: $0) }) {
+            if !updated
+                && [ResourceType.cluster, .endpoint].allSatisfy({
+                    versions[$0.typeURL] == progress.updated.version(of: $0)
+                })
+            {
                 updated = true
                 progress.count { $0.updated += 1 }
             }
@@ -199,13 +204,18 @@ struct XDSBenchmark: AsyncParsableCommand {
             resources.append(try Resource(TestResources.edsCluster(name, connectTimeoutSeconds: Int64(generation))))
             resources.append(
                 try Resource(
-                    TestResources.loadAssignment(name, endpoints: [("10.0.\(index / 250).\(index % 250)", 8000 + generation)])))
+                    TestResources.loadAssignment(
+                        name, endpoints: [("10.0.\(index / 250).\(index % 250)", 8000 + generation)])))
         }
-        resources.append(try Resource(TestResources.httpListener("default/gateway/http", port: 10080, routeConfigName: "default/gateway/http")))
+        resources.append(
+            try Resource(
+                TestResources.httpListener("default/gateway/http", port: 10080, routeConfigName: "default/gateway/http")
+            ))
         resources.append(
             try Resource(
                 TestResources.routeConfiguration(
-                    "default/gateway/http", routes: (0..<min(clusters, 100)).map { ("/r\($0)", "httproute/default/route-\($0)/rule/0") })))
+                    "default/gateway/http",
+                    routes: (0..<min(clusters, 100)).map { ("/r\($0)", "httproute/default/route-\($0)/rule/0") })))
         return try Snapshot(resources)
     }
 

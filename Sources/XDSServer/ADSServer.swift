@@ -43,7 +43,10 @@ public struct ADSServerConfiguration: Sendable {
         public var clientCAPath: String?
         public var authorizeNodes: Bool
 
-        public init(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil, authorizeNodes: Bool = false) {
+        public init(
+            certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil,
+            authorizeNodes: Bool = false
+        ) {
             self.certificateChainPath = certificateChainPath
             self.privateKeyPath = privateKeyPath
             self.clientCAPath = clientCAPath

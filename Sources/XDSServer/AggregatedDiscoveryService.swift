@@ -91,7 +91,9 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
             logger.warning("stream refused: the stream limit is reached", metadata: ["limit": "\(maxStreams ?? 0)"])
             throw RPCError(
                 code: .resourceExhausted,
-                message: "this server serves at most \(maxStreams ?? 0) streams (--max-streams); connect to another replica or raise the limit")
+                message:
+                    "this server serves at most \(maxStreams ?? 0) streams (--max-streams); connect to another replica or raise the limit"
+            )
         }
         defer { registry.close(id) }
         var logger = self.logger
@@ -122,13 +124,16 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                     case .request(let message):
                         if nodeGroup == nil {
                             guard let node = node(message) else {
-                                throw RPCError(code: .invalidArgument, message: "the first request of a stream must carry a node")
+                                throw RPCError(
+                                    code: .invalidArgument, message: "the first request of a stream must carry a node")
                             }
                             let resolved = try self.nodeGroup(of: node)
                             if let denial = nodeAuthorizer?(context, resolved) {
                                 logger.warning(
                                     "stream refused: the client certificate does not name its gateway",
-                                    metadata: ["node_id": "\(node.id)", "node_cluster": "\(resolved)", "reason": "\(denial)"])
+                                    metadata: [
+                                        "node_id": "\(node.id)", "node_cluster": "\(resolved)", "reason": "\(denial)",
+                                    ])
                                 throw RPCError(code: .permissionDenied, message: denial)
                             }
                             nodeGroup = resolved
@@ -186,9 +191,11 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                         "error": "\(nack.error.message)",
                     ])
             case .staleNonce(let type, let nonce):
-                logger.trace("ignored a request with a stale nonce", metadata: ["type": "\(type)", "nonce": "\(nonce)"])
+                logger.trace(
+                    "ignored a request with a stale nonce", metadata: ["type": "\(type)", "nonce": "\(nonce)"])
             case .unknownTypeURL(let url):
-                logger.notice("ignored a request for a type this server does not serve", metadata: ["type_url": "\(url)"])
+                logger.notice(
+                    "ignored a request for a type this server does not serve", metadata: ["type_url": "\(url)"])
             }
         }
     }

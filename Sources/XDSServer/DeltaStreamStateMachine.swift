@@ -184,7 +184,8 @@ public struct DeltaStreamStateMachine: Sendable {
                     state.clientVersions[resource.name] = resource.version
                     state.reportedAbsent.remove(resource.name)
                 }
-                if state.clientVersions.count == snapshot[type].count && state.clientVersions == snapshot[type].versions {
+                if state.clientVersions.count == snapshot[type].count && state.clientVersions == snapshot[type].versions
+                {
                     // The client holds the whole set: keep the snapshot's shared map, not a copy.
                     state.clientVersions = snapshot[type].versions
                 }

@@ -8,7 +8,8 @@ extension SotWRequest {
     init(_ request: Envoy_Service_Discovery_V3_DiscoveryRequest) {
         self.init(
             typeURL: request.typeURL, versionInfo: request.versionInfo, responseNonce: request.responseNonce,
-            resourceNames: request.resourceNames, errorDetail: request.hasErrorDetail ? ErrorDetail(request.errorDetail) : nil)
+            resourceNames: request.resourceNames,
+            errorDetail: request.hasErrorDetail ? ErrorDetail(request.errorDetail) : nil)
     }
 }
 

@@ -189,7 +189,8 @@ public struct SotWStreamStateMachine: Sendable {
             }
         }
         if type == .cluster && phase == .make {
-            for (name, resource) in content where state.clientResources[name].map({ $0.version != resource.version }) ?? false {
+            for (name, resource) in content
+            where state.clientResources[name].map({ $0.version != resource.version }) ?? false {
                 owedEndpoints.formUnion(resource.references)
             }
         }

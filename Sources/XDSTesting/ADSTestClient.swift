@@ -63,10 +63,11 @@ public enum ADSTestClient {
 
     private static func withStream<Request: Sendable, Response: Sendable, Result: Sendable>(
         _ body: @Sendable (ADSTestStream<Request, Response>) async throws -> Result,
-        call: @escaping @Sendable (
-            _ producer: @escaping @Sendable (RPCWriter<Request>) async throws -> Void,
-            _ consumer: @escaping @Sendable (StreamingClientResponse<Response>) async throws -> Void
-        ) async throws -> Void
+        call:
+            @escaping @Sendable (
+                _ producer: @escaping @Sendable (RPCWriter<Request>) async throws -> Void,
+                _ consumer: @escaping @Sendable (StreamingClientResponse<Response>) async throws -> Void
+            ) async throws -> Void
     ) async throws -> Result {
         let (requests, requestSink) = AsyncStream.makeStream(of: Request.self)
         let (responses, responseSink) = AsyncThrowingStream.makeStream(of: Response.self)

@@ -28,7 +28,7 @@ private func whileServing<Result: Sendable>(
         do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
         shutdown()
         group.cancelAll()
-        while let _ = try? await group.next() {}
+        while (try? await group.next()) != nil {}
         return try outcome.get()
     }
 }
@@ -53,7 +53,8 @@ public func withInProcessADS<Result: Sendable>(
     let transport = InProcessTransport()
     let registry = StreamRegistry()
     let service = AggregatedDiscoveryService(
-        watcher: watcher, registry: registry, defaultNodeGroup: defaultNodeGroup, maxStreams: maxStreams, logger: logger)
+        watcher: watcher, registry: registry, defaultNodeGroup: defaultNodeGroup, maxStreams: maxStreams, logger: logger
+    )
     let server = GRPCServer(transport: transport.server, services: [service])
     return try await whileServing(serve: server.serve, shutdown: server.beginGracefulShutdown) {
         try await withGRPCClient(transport: transport.client) { client in

@@ -1,5 +1,5 @@
-import XDSServer
 import Foundation
+import XDSServer
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -51,7 +51,8 @@ public final class EnvoyProcess: Sendable {
         xdsPort: Int, mode: Mode, nodeID: String, nodeCluster: String, adminPort: Int = 0
     ) -> String {
         EnvoyBootstrap(
-            xdsAddresses: [.init(host: "127.0.0.1", port: xdsPort)], gateway: nodeCluster, nodeID: nodeID, delta: mode == .delta,
+            xdsAddresses: [.init(host: "127.0.0.1", port: xdsPort)], gateway: nodeCluster, nodeID: nodeID,
+            delta: mode == .delta,
             adminPort: adminPort
         ).yaml()
     }
@@ -81,10 +82,13 @@ public final class EnvoyProcess: Sendable {
         while ContinuousClock.now < deadline {
             if !process.isRunning {
                 let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-                throw Failure(description: "Envoy exited with status \(process.terminationStatus):\n\(log.suffix(4000))")
+                throw Failure(
+                    description: "Envoy exited with status \(process.terminationStatus):\n\(log.suffix(4000))")
             }
             if let text = try? String(contentsOf: addressFile, encoding: .utf8),
-                let port = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }),
+                let port = text.split(separator: ":").last.flatMap({
+                    Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                }),
                 port > 0
             {
                 return EnvoyProcess(directory: directory, adminPort: port, process: process, logFile: logFile)

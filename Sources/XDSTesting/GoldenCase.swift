@@ -30,9 +30,13 @@ public struct GoldenCase: Sendable, CustomStringConvertible {
     /// (`input/<file>`), so diagnostics read the same on every machine.
     public func inputs() throws -> [(path: String, contents: String)] {
         let input = directory.appendingPathComponent("input")
-        let names = try FileManager.default.contentsOfDirectory(atPath: input.path).filter { !$0.hasPrefix(".") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: input.path).filter { !$0.hasPrefix(".") }
+            .sorted()
         return try names.map { file in
-            (path: "input/\(file)", contents: try String(contentsOf: input.appendingPathComponent(file), encoding: .utf8))
+            (
+                path: "input/\(file)",
+                contents: try String(contentsOf: input.appendingPathComponent(file), encoding: .utf8)
+            )
         }
     }
 

@@ -77,7 +77,8 @@ public enum HTTP {
         for (name, value) in http?.allHeaderFields ?? [:] {
             headerFields["\(name)".lowercased()] = "\(value)"
         }
-        return Response(status: http?.statusCode ?? 0, body: String(decoding: data, as: UTF8.self), headers: headerFields)
+        return Response(
+            status: http?.statusCode ?? 0, body: String(decoding: data, as: UTF8.self), headers: headerFields)
     }
 }
 

@@ -39,7 +39,8 @@ public final class RawHTTP2Connection: Sendable {
                     try sync.addHandler(
                         ServerSettingsReader(promise: settings, ignoringStreamLimit: ignoringStreamLimit))
                     // The client's own streams only; the server opens none.
-                    let multiplexer = try sync.configureAsyncHTTP2Pipeline(mode: .client, configuration: configuration) { stream in
+                    let multiplexer = try sync.configureAsyncHTTP2Pipeline(mode: .client, configuration: configuration)
+                    { stream in
                         stream.eventLoop.makeSucceededVoidFuture()
                     }
                     let acknowledged = channel.eventLoop.makePromise(of: Void.self)

@@ -42,7 +42,8 @@ public enum TestResources {
     }
 
     /// A listener with one HTTP connection manager that loads `routeConfigName` over ADS.
-    public static func httpListener(_ name: String, port: Int, routeConfigName: String, host: String = "127.0.0.1") throws
+    public static func httpListener(_ name: String, port: Int, routeConfigName: String, host: String = "127.0.0.1")
+        throws
         -> Listener
     {
         typealias HCM = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
@@ -70,7 +71,9 @@ public enum TestResources {
     }
 
     /// A route configuration with one virtual host matching every domain, routing `prefix` to `cluster`.
-    public static func routeConfiguration(_ name: String, routes: [(prefix: String, cluster: String)]) -> RouteConfiguration {
+    public static func routeConfiguration(_ name: String, routes: [(prefix: String, cluster: String)])
+        -> RouteConfiguration
+    {
         var virtualHost = Envoy_Config_Route_V3_VirtualHost()
         virtualHost.name = name
         virtualHost.domains = ["*"]
@@ -88,7 +91,8 @@ public enum TestResources {
 
     /// A consistent snapshot: one listener on `port`, one route config, and each cluster with its endpoints.
     public static func snapshot(
-        listenerPort port: Int, clusters: [(name: String, endpoints: [(host: String, port: Int)])], routePrefix: String = "/"
+        listenerPort port: Int, clusters: [(name: String, endpoints: [(host: String, port: Int)])],
+        routePrefix: String = "/"
     ) throws -> Snapshot {
         var resources: [Resource] = []
         for cluster in clusters {

@@ -19,20 +19,20 @@ public enum TestManifests {
     /// everything to a Backend at 127.0.0.1:`upstreamPort`.
     public static func gatewayWithBackend(listenerPort: Int, upstreamPort: Int) -> String {
         gateway(port: listenerPort) + """
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: HTTPRoute
-        metadata: {name: backend}
-        spec:
-          parentRefs: [{name: eg}]
-          rules:
-          - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]
-        ---
-        apiVersion: gateway.envoyproxy.io/v1alpha1
-        kind: Backend
-        metadata: {name: backend}
-        spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstreamPort)}}]}
-        """
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: backend}
+            spec:
+              parentRefs: [{name: eg}]
+              rules:
+              - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: Backend
+            metadata: {name: backend}
+            spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstreamPort)}}]}
+            """
     }
 }
 
@@ -63,7 +63,8 @@ public func runProcess(_ executable: String, _ arguments: [String], in directory
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 /// A `switchboard` process run as an operator would run it.
@@ -76,10 +77,11 @@ public enum SwitchboardCommand {
         config: URL, xdsPort: Int, adminPort: Int? = nil, extra: [String] = [], unprivileged: Bool = false
     ) throws -> Process {
         let serve = Process()
-        let arguments = [
-            "serve", "--config", config.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning",
-            "--admin-address", "127.0.0.1:\(try adminPort ?? freePort())",
-        ] + extra
+        let arguments =
+            [
+                "serve", "--config", config.path, "--xds-address", "127.0.0.1:\(xdsPort)", "--log-level", "warning",
+                "--admin-address", "127.0.0.1:\(try adminPort ?? freePort())",
+            ] + extra
         if unprivileged && geteuid() == 0 {
             serve.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             serve.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", switchboardExecutable] + arguments
@@ -100,9 +102,14 @@ public enum SwitchboardCommand {
     /// throws with switchboard's message rather than handing Envoy an empty bootstrap.
     public static func bootstrap(xdsPort: Int, gateway: String, delta: Bool, extra: [String] = []) throws -> String {
         let result = try run(
-            ["bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-address", "127.0.0.1:0"]
+            [
+                "bootstrap", "--xds-address", "127.0.0.1:\(xdsPort)", "--gateway", gateway, "--admin-address",
+                "127.0.0.1:0",
+            ]
                 + (delta ? ["--delta"] : []) + extra)
-        guard result.status == 0 else { throw EnvoyProcess.Failure(description: "switchboard bootstrap: \(result.stderr)") }
+        guard result.status == 0 else {
+            throw EnvoyProcess.Failure(description: "switchboard bootstrap: \(result.stderr)")
+        }
         return result.stdout
     }
 
@@ -118,7 +125,8 @@ public enum SwitchboardCommand {
         let directory = try temporaryDirectory(prefix)
         for (name, text) in files {
             let url = directory.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
         }
         return directory

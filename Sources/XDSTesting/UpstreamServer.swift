@@ -104,7 +104,8 @@ private final class NameResponder: ChannelInboundHandler, Sendable {
         headers.add(name: "x-upstream", value: name)
         headers.add(name: "x-path", value: head?.uri ?? "")
         headers.add(name: "x-host", value: head?.headers["host"].first ?? "")
-        let response = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+        let response = HTTPResponseHead(
+            version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let respond: @Sendable () -> Void = { [self] in
             let context = bound.value

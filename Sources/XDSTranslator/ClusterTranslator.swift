@@ -49,13 +49,16 @@ public enum ClusterTranslator {
                     if case .weightedZones(let weights) = backend.policy.zoneAware { weight = weights[zone] ?? 1 }
                 }
                 locality.loadBalancingWeight = Google_Protobuf_UInt32Value(UInt32(weight))
-                let endpoints = backend.policy.zoneAware == nil ? group.endpoints : group.endpoints.filter { $0.zone == zone }
+                let endpoints =
+                    backend.policy.zoneAware == nil ? group.endpoints : group.endpoints.filter { $0.zone == zone }
                 locality.lbEndpoints = endpoints.map { endpoint in
                     var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
                     lbEndpoint.endpoint.address.socketAddress.address = endpoint.host
                     lbEndpoint.endpoint.address.socketAddress.portValue = UInt32(endpoint.port)
                     lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(1)
-                    if let port = backend.policy.healthCheck?.port { lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(port) }
+                    if let port = backend.policy.healthCheck?.port {
+                        lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(port)
+                    }
                     if endpoint.draining { lbEndpoint.healthStatus = .draining }
                     return lbEndpoint
                 }

@@ -12,7 +12,8 @@ enum FaultInjection: RouteFeature, HTTPFilterFeature {
     }
 
     static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? {
-        listener.usesFault ? try EnvoyHTTPFilter(name: filterName, config: Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault()) : nil
+        listener.usesFault
+            ? try EnvoyHTTPFilter(name: filterName, config: Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault()) : nil
     }
 
     static func config(_ ir: RoutePolicy.Fault) -> Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault {

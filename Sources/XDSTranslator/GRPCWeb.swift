@@ -6,7 +6,8 @@ import SwiftProtobuf
 enum GRPCWeb: HTTPFilterFeature {
     static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? {
         listener.servesGRPC
-            ? try EnvoyHTTPFilter(name: "envoy.filters.http.grpc_web", config: Envoy_Extensions_Filters_Http_GrpcWeb_V3_GrpcWeb())
+            ? try EnvoyHTTPFilter(
+                name: "envoy.filters.http.grpc_web", config: Envoy_Extensions_Filters_Http_GrpcWeb_V3_GrpcWeb())
             : nil
     }
 }

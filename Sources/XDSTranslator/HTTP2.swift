@@ -9,7 +9,9 @@ enum HTTP2 {
         var http2 = Envoy_Config_Core_V3_Http2ProtocolOptions()
         http2.initialStreamWindowSize = Google_Protobuf_UInt32Value(UInt32(ir.initialStreamWindowSize))
         http2.initialConnectionWindowSize = Google_Protobuf_UInt32Value(UInt32(ir.initialConnectionWindowSize))
-        if let streams = ir.maxConcurrentStreams { http2.maxConcurrentStreams = Google_Protobuf_UInt32Value(UInt32(streams)) }
+        if let streams = ir.maxConcurrentStreams {
+            http2.maxConcurrentStreams = Google_Protobuf_UInt32Value(UInt32(streams))
+        }
         if let terminate = ir.terminateStreamOnInvalidMessage {
             http2.overrideStreamErrorOnInvalidHTTPMessage = Google_Protobuf_BoolValue(terminate)
         }

@@ -15,13 +15,17 @@ enum HTTPProtocolOptions: ClusterFeature {
     }
 
     /// `typed_extension_protocol_options[HttpProtocolOptions]`, or nil when Envoy's defaults do.
-    static func httpProtocolOptions(_ ir: ClusterPolicy, http2: Bool) -> Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions? {
+    static func httpProtocolOptions(_ ir: ClusterPolicy, http2: Bool)
+        -> Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions?
+    {
         var options = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions()
         var needed = false
         if ir.idleTimeout != nil || ir.maxConnectionDuration != nil || ir.maxRequestsPerConnection != nil {
             var common = Envoy_Config_Core_V3_HttpProtocolOptions()
             if let idle = ir.idleTimeout { common.idleTimeout = Google_Protobuf_Duration(idle) }
-            if let lifetime = ir.maxConnectionDuration { common.maxConnectionDuration = Google_Protobuf_Duration(lifetime) }
+            if let lifetime = ir.maxConnectionDuration {
+                common.maxConnectionDuration = Google_Protobuf_Duration(lifetime)
+            }
             if let requests = ir.maxRequestsPerConnection {
                 common.maxRequestsPerConnection = Google_Protobuf_UInt32Value(UInt32(requests))
             }

@@ -1,6 +1,6 @@
 import EnvoyAPI
-import GatewayIR
 import Foundation
+import GatewayIR
 import SwiftProtobuf
 
 /// Active health checks → Cluster.health_checks[0] (docs/envoy-gateway-mapping.md §2.3).

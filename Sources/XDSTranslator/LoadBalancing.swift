@@ -65,7 +65,9 @@ enum LoadBalancing: ClusterFeature, RouteActionFeature {
             var config = Envoy_Extensions_LoadBalancingPolicies_Maglev_V3_Maglev()
             config.tableSize = Google_Protobuf_UInt64Value(UInt64(tableSize))
             // Maglev ignores locality weights unless zones are weighted.
-            if case .weightedZones = ir.zoneAware { config.localityWeightedLbConfig = Locality.LocalityWeightedLbConfig() }
+            if case .weightedZones = ir.zoneAware {
+                config.localityWeightedLbConfig = Locality.LocalityWeightedLbConfig()
+            }
             return try policy("envoy.load_balancing_policies.maglev", config)
         }
     }

@@ -13,7 +13,9 @@ enum LocalRateLimit: RouteFeature, HTTPFilterFeature {
     typealias Action = Envoy_Config_Route_V3_RateLimit.Action
 
     static func apply(_ ir: Route, to route: inout EnvoyRoute) throws {
-        if let rateLimit = ir.policy.rateLimit { route.typedPerFilterConfig[filterName] = try .deterministic(config(rateLimit)) }
+        if let rateLimit = ir.policy.rateLimit {
+            route.typedPerFilterConfig[filterName] = try .deterministic(config(rateLimit))
+        }
     }
 
     static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? {
@@ -91,7 +93,11 @@ enum LocalRateLimit: RouteFeature, HTTPFilterFeature {
             match.expectMatch = Google_Protobuf_BoolValue(!invert)
             var header = Envoy_Config_Route_V3_HeaderMatcher()
             header.name = name
-            if regex { header.stringMatch.safeRegex.regex = value } else if prefix { header.stringMatch.prefix = value } else {
+            if regex {
+                header.stringMatch.safeRegex.regex = value
+            } else if prefix {
+                header.stringMatch.prefix = value
+            } else {
                 header.stringMatch.exact = value
             }
             match.headers = [header]

@@ -13,7 +13,9 @@ enum OutlierDetection: ClusterFeature {
         outlier.interval = Google_Protobuf_Duration(ir.interval)
         outlier.baseEjectionTime = Google_Protobuf_Duration(ir.baseEjectionTime)
         outlier.splitExternalLocalOriginErrors = ir.splitExternalLocalOriginErrors
-        if ir.maxEjectionPercent > 0 { outlier.maxEjectionPercent = Google_Protobuf_UInt32Value(UInt32(ir.maxEjectionPercent)) }
+        if ir.maxEjectionPercent > 0 {
+            outlier.maxEjectionPercent = Google_Protobuf_UInt32Value(UInt32(ir.maxEjectionPercent))
+        }
         outlier.consecutiveLocalOriginFailure = Google_Protobuf_UInt32Value(UInt32(ir.consecutiveLocalOriginFailures))
         outlier.consecutive5Xx = Google_Protobuf_UInt32Value(UInt32(ir.consecutive5xx))
         if let gateway = ir.consecutiveGatewayErrors {

@@ -6,11 +6,15 @@ import SwiftProtobuf
 /// (docs/envoy-gateway-mapping.md §2.12).
 enum ProxyProtocol: ClusterFeature {
     static func apply(_ backend: BackendCluster, to cluster: inout EnvoyCluster) throws {
-        if let version = backend.policy.proxyProtocol { cluster.transportSocket = try proxyProtocolSocket(version: version) }
+        if let version = backend.policy.proxyProtocol {
+            cluster.transportSocket = try proxyProtocolSocket(version: version)
+        }
     }
 
     /// PROXY protocol wraps the plain socket.
-    static func proxyProtocolSocket(version: ClusterPolicy.ProxyProtocolVersion) throws -> Envoy_Config_Core_V3_TransportSocket {
+    static func proxyProtocolSocket(version: ClusterPolicy.ProxyProtocolVersion) throws
+        -> Envoy_Config_Core_V3_TransportSocket
+    {
         var inner = Envoy_Config_Core_V3_TransportSocket()
         inner.name = "envoy.transport_sockets.raw_buffer"
         inner.typedConfig = try .deterministic(Envoy_Extensions_TransportSockets_RawBuffer_V3_RawBuffer())

@@ -18,7 +18,8 @@ enum Retries: RouteActionFeature {
         policy.numRetries = Google_Protobuf_UInt32Value(UInt32(ir.numRetries))
         var predicate = Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate()
         predicate.name = "envoy.retry_host_predicates.previous_hosts"
-        predicate.typedConfig = try .deterministic(Envoy_Extensions_Retry_Host_PreviousHosts_V3_PreviousHostsPredicate())
+        predicate.typedConfig = try .deterministic(
+            Envoy_Extensions_Retry_Host_PreviousHosts_V3_PreviousHostsPredicate())
         policy.retryHostPredicate = [predicate]
         policy.hostSelectionRetryMaxAttempts = 5
         if let perPriority = ir.numAttemptsPerPriority, perPriority > 0 {

@@ -17,19 +17,26 @@ enum StatusText {
             for file in reload.lastKnownGood { out += "  last known good in effect: \(file)\n" }
             for diagnostic in reload.diagnostics { out += "  \(diagnostic)\n" }
         }
-        out += "\n" + table(
-            ["KIND", "NAMESPACE/NAME", "PARENT", "CONDITIONS"], rows: resourceRows(status.resources))
-        out += "\n" + table(
-            ["ENVOY", "GATEWAY", "STREAM", "CONNECTED", "CDS", "EDS", "LDS", "RDS"],
-            rows: status.envoys.map { envoy in
-                [envoy.nodeID, envoy.nodeCluster, envoy.stream, ISO8601DateFormatter().string(from: envoy.connectedSince)]
-                    + ["cds", "eds", "lds", "rds"].map { type in
-                        guard let state = envoy.types[type] else { return "-" }
-                        if let message = state.nackMessage { return "NACK \(message)" }
-                        guard let sent = state.sent else { return "-" }
-                        return state.acked == sent ? "ACK \(sent.prefix(8))" : "sent \(sent.prefix(8))"
-                    }
-            })
+        out +=
+            "\n"
+            + table(
+                ["KIND", "NAMESPACE/NAME", "PARENT", "CONDITIONS"], rows: resourceRows(status.resources))
+        out +=
+            "\n"
+            + table(
+                ["ENVOY", "GATEWAY", "STREAM", "CONNECTED", "CDS", "EDS", "LDS", "RDS"],
+                rows: status.envoys.map { envoy in
+                    [
+                        envoy.nodeID, envoy.nodeCluster, envoy.stream,
+                        ISO8601DateFormatter().string(from: envoy.connectedSince),
+                    ]
+                        + ["cds", "eds", "lds", "rds"].map { type in
+                            guard let state = envoy.types[type] else { return "-" }
+                            if let message = state.nackMessage { return "NACK \(message)" }
+                            guard let sent = state.sent else { return "-" }
+                            return state.acked == sent ? "ACK \(sent.prefix(8))" : "sent \(sent.prefix(8))"
+                        }
+                })
         return out
     }
 
@@ -47,11 +54,15 @@ enum StatusText {
             }.joined(separator: " ")
         }
         func name(_ object: [String: JSONValue]) -> String {
-            guard case .string(let namespace) = object["namespace"], case .string(let name) = object["name"] else { return "" }
+            guard case .string(let namespace) = object["namespace"], case .string(let name) = object["name"] else {
+                return ""
+            }
             return "\(namespace)/\(name)"
         }
         if case .array(let gateways) = report["gateways"] {
-            for case .object(let gateway) in gateways { rows.append(["Gateway", name(gateway), "", conditions(gateway["conditions"])]) }
+            for case .object(let gateway) in gateways {
+                rows.append(["Gateway", name(gateway), "", conditions(gateway["conditions"])])
+            }
         }
         for (kind, key, parentsKey, refKey) in [
             ("HTTPRoute", "httpRoutes", "parents", "parentRef"), ("GRPCRoute", "grpcRoutes", "parents", "parentRef"),

@@ -1,11 +1,11 @@
 import ArgumentParser
+import ControlPlane
 import Foundation
+import Logging
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import ControlPlane
-import Logging
 
 @main
 struct Switchboard: AsyncParsableCommand {
@@ -32,6 +32,8 @@ struct Address: ExpressibleByArgument {
     var defaultValueDescription: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
+// Log levels are flags; ArgumentParser and swift-log know nothing of each other.
+// swift-format-ignore: AvoidRetroactiveConformances
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 extension ServerConfiguration.WatchMode: ExpressibleByArgument {}
@@ -77,7 +79,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The private key of --admin-tls-cert (PEM file).")
     var adminTlsKey: String?
 
-    @Flag(help: "Allow the admin server on a non-loopback address without --admin-token-file (anyone who reaches it sees the whole configuration).")
+    @Flag(
+        help:
+            "Allow the admin server on a non-loopback address without --admin-token-file (anyone who reaches it sees the whole configuration)."
+    )
     var adminInsecure = false
 
     @Option(help: "Serve ADS over TLS with this certificate chain (PEM file).")
@@ -137,11 +142,14 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if clientCa != nil && tlsCert == nil { throw ValidationError("--client-ca needs --tls-cert and --tls-key") }
         if authorizeNodes && clientCa == nil { throw ValidationError("--authorize-nodes needs --client-ca (mTLS)") }
-        if (adminTlsCert == nil) != (adminTlsKey == nil) { throw ValidationError("give --admin-tls-cert and --admin-tls-key together") }
+        if (adminTlsCert == nil) != (adminTlsKey == nil) {
+            throw ValidationError("give --admin-tls-cert and --admin-tls-key together")
+        }
         if !AdminSecurity.isLoopback(adminAddress.host) && adminTokenFile == nil && !adminInsecure {
             throw ValidationError(
                 "the admin server on \(adminAddress.defaultValueDescription) would show the whole configuration to anyone who reaches it: "
-                    + "give --admin-token-file FILE (and --admin-tls-cert/--admin-tls-key), or --admin-insecure to allow it")
+                    + "give --admin-token-file FILE (and --admin-tls-cert/--admin-tls-key), or --admin-insecure to allow it"
+            )
         }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if !(1...1_000_000).contains(maxStreamsPerConnection) {
@@ -180,7 +188,8 @@ struct Serve: AsyncParsableCommand {
                 defaultNodeGroup: defaultGateway, maxStreams: maxStreams,
                 tls: tlsCert.map {
                     ADSServerConfiguration.TLS(
-                        certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa, authorizeNodes: authorizeNodes)
+                        certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa,
+                        authorizeNodes: authorizeNodes)
                 }))
         configuration.adminHost = adminAddress.host
         configuration.adminPort = adminAddress.port
@@ -199,7 +208,9 @@ struct Serve: AsyncParsableCommand {
 /// How configuration files are read; `serve`, `validate` and `translate` share it, so a file
 /// `validate` passes is one `serve` reads.
 struct FileOptions: ParsableArguments {
-    @Option(help: "Largest configuration file read, in bytes (a larger one is a problem; serve keeps its last good content).")
+    @Option(
+        help:
+            "Largest configuration file read, in bytes (a larger one is a problem; serve keeps its last good content).")
     var maxFileSize = ConfigFiles.defaultMaxFileBytes
 }
 
@@ -214,7 +225,8 @@ struct PolicyOptions: ParsableArguments {
     var disabledNamespaces: [String] = []
 
     var switches: PolicySwitches {
-        PolicySwitches(disableBackendTrafficPolicy: disableBackendTrafficPolicy, disabledNamespaces: Set(disabledNamespaces))
+        PolicySwitches(
+            disableBackendTrafficPolicy: disableBackendTrafficPolicy, disabledNamespaces: Set(disabledNamespaces))
     }
 }
 
@@ -270,7 +282,8 @@ struct Translate: ParsableCommand {
         } else {
             guard names.count == 1 else {
                 throw ValidationError(
-                    names.isEmpty ? "the files hold no Gateway" : "choose one with --gateway: \(names.joined(separator: ", "))")
+                    names.isEmpty
+                        ? "the files hold no Gateway" : "choose one with --gateway: \(names.joined(separator: ", "))")
             }
             chosen = names[0]
         }
@@ -285,7 +298,10 @@ struct Bootstrap: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print an Envoy bootstrap that fetches a gateway's configuration from `switchboard serve`.")
 
-    @Option(help: "Where `switchboard serve` listens for ADS, as Envoy reaches it (repeatable: replicas Envoy may use in turn).")
+    @Option(
+        help:
+            "Where `switchboard serve` listens for ADS, as Envoy reaches it (repeatable: replicas Envoy may use in turn)."
+    )
     var xdsAddress: [Address]
 
     @Option(help: "The gateway (NAMESPACE/NAME) this Envoy serves; becomes node.cluster.")
@@ -319,7 +335,9 @@ struct Bootstrap: ParsableCommand {
             throw ValidationError("--admin-port is the port on 127.0.0.1; give --admin-address HOST:PORT alone")
         }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
-        if tlsCert != nil && tlsCa == nil { throw ValidationError("--tls-cert needs --tls-ca (the CA that signed Switchboard's certificate)") }
+        if tlsCert != nil && tlsCa == nil {
+            throw ValidationError("--tls-cert needs --tls-ca (the CA that signed Switchboard's certificate)")
+        }
     }
 
     func run() throws {
@@ -339,7 +357,8 @@ func printError(_ message: String) {
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what a running `switchboard serve` serves: reload result, resource conditions, connected Envoys.")
+        abstract:
+            "Show what a running `switchboard serve` serves: reload result, resource conditions, connected Envoys.")
 
     @Option(help: "The admin address of the running server.")
     var adminAddress = Address(argument: "127.0.0.1:19000")!
@@ -350,7 +369,8 @@ struct Status: AsyncParsableCommand {
     @Option(help: "A file holding the admin server's bearer token (serve --admin-token-file).")
     var adminTokenFile: String?
 
-    @Flag(help: "The admin server speaks HTTPS (serve --admin-tls-cert); its certificate must be trusted by the system.")
+    @Flag(
+        help: "The admin server speaks HTTPS (serve --admin-tls-cert); its certificate must be trusted by the system.")
     var adminHttps = false
 
     enum StatusFormat: String, ExpressibleByArgument {
@@ -361,8 +381,14 @@ struct Status: AsyncParsableCommand {
         let token: String?
         token = try adminTokenFile.map(AdminSecurity.token(fromFile:))
         let (status, data) = try await adminAddress.get("/status", token: token, https: adminHttps)
-        if status == 401 { throw ControlPlaneError(.adminRequest, "the admin server wants a bearer token: give --admin-token-file FILE") }
-        guard status == 200 else { throw ControlPlaneError(.adminRequest, "\(adminAddress.url(path: "/status", https: adminHttps)) answered \(status)") }
+        if status == 401 {
+            throw ControlPlaneError(
+                .adminRequest, "the admin server wants a bearer token: give --admin-token-file FILE")
+        }
+        guard status == 200 else {
+            throw ControlPlaneError(
+                .adminRequest, "\(adminAddress.url(path: "/status", https: adminHttps)) answered \(status)")
+        }
         if output == .json {
             print(String(decoding: data, as: UTF8.self))
             return
@@ -375,7 +401,9 @@ struct Status: AsyncParsableCommand {
 /// server answers `/healthz` (or `/readyz`) with 200.
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Exit 0 when a running `switchboard serve` is healthy (or, with --ready, ready); for HEALTHCHECK and probes.")
+        abstract:
+            "Exit 0 when a running `switchboard serve` is healthy (or, with --ready, ready); for HEALTHCHECK and probes."
+    )
 
     @Option(help: "The admin address of the running server.")
     var adminAddress = Address(argument: "127.0.0.1:19000")!
@@ -386,7 +414,9 @@ struct Health: AsyncParsableCommand {
     func run() async throws {
         let path = ready ? "/readyz" : "/healthz"
         let (status, _) = try await adminAddress.get(path, timeout: 2)
-        guard status == 200 else { throw ControlPlaneError(.adminRequest, "\(adminAddress.url(path: path)) answered \(status)") }
+        guard status == 200 else {
+            throw ControlPlaneError(.adminRequest, "\(adminAddress.url(path: path)) answered \(status)")
+        }
         print("ok")
     }
 }
@@ -398,9 +428,11 @@ extension Address {
     }
 
     /// GET `path` from a running server's admin address: its status and body.
-    func get(_ path: String, timeout: TimeInterval = 60, token: String? = nil, https: Bool = false) async throws(ControlPlaneError) -> (
-        status: Int, body: Data
-    ) {
+    func get(_ path: String, timeout: TimeInterval = 60, token: String? = nil, https: Bool = false)
+        async throws(ControlPlaneError) -> (
+            status: Int, body: Data
+        )
+    {
         var request = URLRequest(url: url(path: path, https: https))
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         request.timeoutInterval = timeout
@@ -410,7 +442,8 @@ extension Address {
         } catch {
             throw ControlPlaneError(
                 .adminRequest,
-                "\(url(path: path, https: https)) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)")
+                "\(url(path: path, https: https)) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)"
+            )
         }
     }
 }

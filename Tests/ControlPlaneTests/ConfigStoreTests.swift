@@ -14,7 +14,9 @@ struct ConfigStoreTests {
           rules: [{matches: [{path: {value: /v1}}]}]
         """
 
-    @Test("a file that stops loading keeps its last good content in effect and reports the new problems; fixing it applies; deleting it removes its resources")
+    @Test(
+        "a file that stops loading keeps its last good content in effect and reports the new problems; fixing it applies; deleting it removes its resources"
+    )
     func lastKnownGood() throws {
         let directory = try SwitchboardCommand.temporaryDirectory("store")
         let file = directory.appendingPathComponent("route.yaml")
@@ -27,11 +29,13 @@ struct ConfigStoreTests {
 
         #expect(try store.refresh().changed == false, "nothing changed on disk")
 
-        try "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: site\n".write(to: file, atomically: true, encoding: .utf8)
+        try "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: site\n".write(
+            to: file, atomically: true, encoding: .utf8)
         let broken = try store.refresh()
         #expect(broken.changed == false, "the effective content did not change")
         #expect(broken.heldBack == [file.path])
-        #expect(broken.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v1"], "the last good route stays")
+        #expect(
+            broken.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v1"], "the last good route stays")
         #expect(broken.diagnostics.contains { $0.location.file == file.path && $0.message.hasPrefix("YAML") })
 
         try Self.route.replacingOccurrences(of: "/v1", with: "/v2").write(to: file, atomically: true, encoding: .utf8)
@@ -53,7 +57,8 @@ struct ConfigStoreTests {
         try Self.route.write(to: file, atomically: true, encoding: .utf8)
         var store = ConfigStore(paths: [directory.path])
         _ = try store.refresh()
-        try Self.route.replacingOccurrences(of: "rules:", with: "rulez:").write(to: file, atomically: true, encoding: .utf8)
+        try Self.route.replacingOccurrences(of: "rules:", with: "rulez:").write(
+            to: file, atomically: true, encoding: .utf8)
         let held = try store.refresh()
         #expect(held.heldBack == [file.path])
         #expect(held.resources.httpRoutes.count == 1)
@@ -74,7 +79,8 @@ struct ConfigStoreTests {
         try Self.route.write(to: file, atomically: true, encoding: .utf8)
         var store = ConfigStore(paths: [directory.path], maxFileBytes: 1000)
         #expect(try store.refresh().resources.httpRoutes.count == 1)
-        try (Self.route + "\n" + String(repeating: "# padding\n", count: 200)).write(to: file, atomically: true, encoding: .utf8)
+        try (Self.route + "\n" + String(repeating: "# padding\n", count: 200)).write(
+            to: file, atomically: true, encoding: .utf8)
         let refresh = try store.refresh()
         #expect(refresh.resources.httpRoutes.count == 1)
         #expect(refresh.heldBack == [file.path])
@@ -98,7 +104,10 @@ struct ConfigStoreTests {
         #expect(refresh.resources.httpRoutes.count == 1, "an unreadable file's routes must stay")
         #expect(refresh.heldBack == [file.path])
         #expect(refresh.changed == false)
-        #expect(refresh.diagnostics.map(\.description) == ["\(file.path):1:1: not a regular file; configuration files must be regular files (or links to them)"])
+        #expect(
+            refresh.diagnostics.map(\.description) == [
+                "\(file.path):1:1: not a regular file; configuration files must be regular files (or links to them)"
+            ])
 
         try FileManager.default.removeItem(at: file)
         #expect(try store.refresh().resources.httpRoutes.isEmpty, "a deleted file's routes go")
@@ -152,16 +161,21 @@ struct ConfigStoreTests {
                 .write(to: folder.appendingPathComponent("route.yaml"), atomically: true, encoding: .utf8)
         }
         try version("..2026_01", path: "/v1")
-        try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..2026_01")
-        try manager.createSymbolicLink(atPath: directory.appendingPathComponent("route.yaml").path, withDestinationPath: "..data/route.yaml")
+        try manager.createSymbolicLink(
+            atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..2026_01")
+        try manager.createSymbolicLink(
+            atPath: directory.appendingPathComponent("route.yaml").path, withDestinationPath: "..data/route.yaml")
         var store = ConfigStore(paths: [directory.path])
         let first = try store.refresh()
         #expect(first.diagnostics.isEmpty, "\(first.diagnostics)")
         #expect(first.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v1"])
 
         try version("..2026_02", path: "/v2")
-        try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data_tmp").path, withDestinationPath: "..2026_02")
-        #expect(rename(directory.appendingPathComponent("..data_tmp").path, directory.appendingPathComponent("..data").path) == 0)
+        try manager.createSymbolicLink(
+            atPath: directory.appendingPathComponent("..data_tmp").path, withDestinationPath: "..2026_02")
+        #expect(
+            rename(directory.appendingPathComponent("..data_tmp").path, directory.appendingPathComponent("..data").path)
+                == 0)
         let swapped = try store.refresh()
         #expect(swapped.changed)
         #expect(swapped.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v2"])

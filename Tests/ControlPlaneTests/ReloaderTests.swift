@@ -1,6 +1,6 @@
 import ControlPlane
-import Foundation
 import EnvoyAPI
+import Foundation
 import GRPCCore
 import Logging
 import Testing
@@ -15,7 +15,8 @@ struct ReloaderTests {
         let directory = try SwitchboardCommand.configDirectory(
             "reload", files: ["gw.yaml": TestManifests.gatewayWithBackend(listenerPort: 8080, upstreamPort: 3000)])
         let cache = SnapshotCache()
-        let reloader = ConfigReloader(paths: [directory.path], cache: cache, watcher: nil, maxResources: 4, logger: testLogger())
+        let reloader = ConfigReloader(
+            paths: [directory.path], cache: cache, watcher: nil, maxResources: 4, logger: testLogger())
         #expect(reloader.reload().outcome == .applied)
         let before = try #require(cache.snapshot(for: "default/eg"))
         #expect(reloader.reload().outcome == .unchanged)

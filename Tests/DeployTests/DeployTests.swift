@@ -6,12 +6,14 @@ import XDSTesting
 import Yams
 
 /// The repository, found from this file.
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+    .standardizedFileURL
 
 /// A validator from Debian or PyPI: on PATH, or in the repository's `.venv`.
 func tool(_ name: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    let candidates = [root.appendingPathComponent(".venv/bin/\(name)").path]
+    let candidates =
+        [root.appendingPathComponent(".venv/bin/\(name)").path]
         + path.split(separator: ":").map { "\($0)/\(name)" }
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
@@ -32,7 +34,9 @@ func bootstrap(_ arguments: [String]) throws -> String {
 
 @Suite("deploy/: bootstraps, compose file, container image")
 struct DeployFileTests {
-    static let composeArguments = ["--xds-address", "switchboard:18000", "--gateway", "default/eg", "--admin-address", "0.0.0.0:19901"]
+    static let composeArguments = [
+        "--xds-address", "switchboard:18000", "--gateway", "default/eg", "--admin-address", "0.0.0.0:19901",
+    ]
 
     @Test("deploy/envoy bootstraps are exactly what `switchboard bootstrap` prints for them")
     func envoyBootstraps() throws {
@@ -40,8 +44,9 @@ struct DeployFileTests {
         #expect(try read("deploy/envoy/bootstrap-delta-ads.yaml") == bootstrap(Self.composeArguments + ["--delta"]))
     }
 
-    @Test("docker-compose accepts the compose file and refuses a broken one; every mounted file exists",
-          .enabled(if: tool("docker-compose") != nil || onCI, "no docker-compose (apt install docker-compose)"))
+    @Test(
+        "docker-compose accepts the compose file and refuses a broken one; every mounted file exists",
+        .enabled(if: tool("docker-compose") != nil || onCI, "no docker-compose (apt install docker-compose)"))
     func compose() throws {
         let compose = try #require(tool("docker-compose"), "docker-compose is missing: apt install docker-compose")
         let file = root.appendingPathComponent("deploy/compose/docker-compose.yaml")
@@ -58,20 +63,31 @@ struct DeployFileTests {
             let volumes = service["volumes"] as? [Any] ?? []
             #expect(!volumes.isEmpty, "\(name) mounts nothing")
             for volume in volumes {
-                let source = (volume as? String).map { String($0.prefix { $0 != ":" }) } ?? (volume as? [String: Any])?["source"] as? String
-                #expect(source.map { FileManager.default.fileExists(atPath: $0) } == true, "\(name) mounts \(volume), which does not exist")
+                let source =
+                    (volume as? String).map { String($0.prefix { $0 != ":" }) } ?? (volume as? [String: Any])?["source"]
+                    as? String
+                #expect(
+                    source.map { FileManager.default.fileExists(atPath: $0) } == true,
+                    "\(name) mounts \(volume), which does not exist")
             }
         }
         let envoyCommand = try #require(services["envoy"]?["command"] as? [String])
         let bootstrapPath = try #require(envoyCommand.firstIndex(of: "-c").map { envoyCommand[$0 + 1] })
         #expect(bootstrapPath.hasPrefix("/etc/envoy/"))
-        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("deploy/envoy/" + bootstrapPath.dropFirst("/etc/envoy/".count)).path))
-        #expect(services["blue"]?["network_mode"] as? String == "service:envoy", "the quickstart's Backends expect upstreams on Envoy's 127.0.0.1")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: root.appendingPathComponent("deploy/envoy/" + bootstrapPath.dropFirst("/etc/envoy/".count)).path
+            ))
+        #expect(
+            services["blue"]?["network_mode"] as? String == "service:envoy",
+            "the quickstart's Backends expect upstreams on Envoy's 127.0.0.1")
 
         // The validator can fail: an unknown key is refused.
         let broken = try SwitchboardCommand.temporaryDirectory("compose").appendingPathComponent("docker-compose.yaml")
-        try read("deploy/compose/docker-compose.yaml").replacingOccurrences(of: "    ports:", with: "    portz:", options: [], range: nil)
-            .write(to: broken, atomically: true, encoding: .utf8)
+        try read("deploy/compose/docker-compose.yaml").replacingOccurrences(
+            of: "    ports:", with: "    portz:", options: [], range: nil
+        )
+        .write(to: broken, atomically: true, encoding: .utf8)
         #expect(try runProcess(compose, ["-f", broken.path, "config", "-q"]).status != 0)
     }
 
@@ -80,11 +96,14 @@ struct DeployFileTests {
         let compose = try #require(try Yams.load(yaml: read("deploy/compose/docker-compose.yaml")) as? [String: Any])
         let services = try #require(compose["services"] as? [String: [String: Any]])
         let command = try #require(services["switchboard"]?["command"] as? [String])
-        #expect(command == Self.dockerfileCMD(try read("deploy/docker/Dockerfile")), "compose repeats the image's default command")
+        #expect(
+            command == Self.dockerfileCMD(try read("deploy/docker/Dockerfile")),
+            "compose repeats the image's default command")
         try expectServeAccepts(command)
     }
 
-    @Test("the Dockerfile: a build stage and a slim runtime stage, a non-root user, serve as entrypoint, a health check")
+    @Test(
+        "the Dockerfile: a build stage and a slim runtime stage, a non-root user, serve as entrypoint, a health check")
     func dockerfile() throws {
         let text = try read("deploy/docker/Dockerfile")
         let instructions = text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix(" ") }
@@ -94,9 +113,13 @@ struct DeployFileTests {
         #expect(from.last?.contains("slim") == true)
         #expect(instructions.contains { $0.hasPrefix("COPY --from=build ") })
         let user = try #require(instructions.last { $0.hasPrefix("USER ") })
-        #expect(!user.contains("root") && user.dropFirst(5).split(separator: ":").allSatisfy { Int($0).map { $0 > 0 } ?? false })
+        #expect(
+            !user.contains("root")
+                && user.dropFirst(5).split(separator: ":").allSatisfy { Int($0).map { $0 > 0 } ?? false })
         #expect(instructions.contains("ENTRYPOINT [\"switchboard\", \"serve\"]"))
-        #expect(text.contains("CMD [\"switchboard\", \"health\""), "the HEALTHCHECK asks /healthz through `switchboard health`")
+        #expect(
+            text.contains("CMD [\"switchboard\", \"health\""),
+            "the HEALTHCHECK asks /healthz through `switchboard health`")
         try expectServeAccepts(Self.dockerfileCMD(text))
         // Every COPY source exists in the build context.
         for copy in instructions where copy.hasPrefix("COPY ") && !copy.contains("--from") {
@@ -121,7 +144,9 @@ func expectServeAccepts(_ arguments: [String]) throws {
     let config = try #require(checked.firstIndex(of: "--config"), "\(arguments) names no --config")
     checked[config + 1] = "/nonexistent/switchboard"
     let parsed = try SwitchboardCommand.run(["serve"] + checked)
-    #expect(parsed.stderr.contains("cannot load the configuration: /nonexistent/switchboard"), "switchboard serve \(arguments): \(parsed.stderr)")
+    #expect(
+        parsed.stderr.contains("cannot load the configuration: /nonexistent/switchboard"),
+        "switchboard serve \(arguments): \(parsed.stderr)")
 }
 
 @Suite("deploy/kubernetes")
@@ -136,7 +161,9 @@ struct KubernetesTests {
     static func objects() throws -> [String: [String: Any]] {
         var objects: [String: [String: Any]] = [:]
         for path in manifests {
-            for case let object as [String: Any] in try Yams.load_all(yaml: String(contentsOfFile: path, encoding: .utf8)) {
+            for case let object as [String: Any] in try Yams.load_all(
+                yaml: String(contentsOfFile: path, encoding: .utf8))
+            {
                 let name = (object["metadata"] as? [String: Any])?["name"] as? String ?? "?"
                 objects["\(object["kind"] as? String ?? "?")/\(name)"] = object
             }
@@ -144,41 +171,57 @@ struct KubernetesTests {
         return objects
     }
 
-    @Test("kubernetes-validate --strict accepts every manifest and refuses a broken one",
-          .enabled(if: tool("kubernetes-validate") != nil || onCI, "no kubernetes-validate (pip install kubernetes-validate)"))
+    @Test(
+        "kubernetes-validate --strict accepts every manifest and refuses a broken one",
+        .enabled(
+            if: tool("kubernetes-validate") != nil || onCI, "no kubernetes-validate (pip install kubernetes-validate)"))
     func validate() throws {
-        let validator = try #require(tool("kubernetes-validate"), "kubernetes-validate is missing: pip install kubernetes-validate==1.37.0")
+        let validator = try #require(
+            tool("kubernetes-validate"), "kubernetes-validate is missing: pip install kubernetes-validate==1.37.0")
         try #require(Self.manifests.count >= 3)
         let checked = try runProcess(validator, ["--strict"] + Self.manifests)
         #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
 
         let broken = try SwitchboardCommand.temporaryDirectory("kubernetes").appendingPathComponent("broken.yaml")
         let deployment = try #require(Self.manifests.first { $0.hasSuffix("switchboard.yaml") })
-        try String(contentsOfFile: deployment, encoding: .utf8).replacingOccurrences(of: "replicas: 2", with: "replicas: two")
-            .write(to: broken, atomically: true, encoding: .utf8)
+        try String(contentsOfFile: deployment, encoding: .utf8).replacingOccurrences(
+            of: "replicas: 2", with: "replicas: two"
+        )
+        .write(to: broken, atomically: true, encoding: .utf8)
         #expect(try runProcess(validator, ["--strict", broken.path]).status != 0)
     }
 
-    @Test("ConfigMaps carry examples/quickstart, the demo upstream and the bootstrap `switchboard bootstrap` prints, unchanged")
+    @Test(
+        "ConfigMaps carry examples/quickstart, the demo upstream and the bootstrap `switchboard bootstrap` prints, unchanged"
+    )
     func configMapsMatchTheirSources() throws {
         let objects = try Self.objects()
         let config = try #require(objects["ConfigMap/switchboard-config"]?["data"] as? [String: String])
-        let quickstart = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("examples/quickstart").path)
-            .filter { $0.hasSuffix(".yaml") }
+        let quickstart = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent("examples/quickstart").path
+        )
+        .filter { $0.hasSuffix(".yaml") }
         #expect(Set(config.keys) == Set(quickstart))
-        for file in quickstart { #expect(config[file] == (try read("examples/quickstart/\(file)")), "\(file) differs from examples/quickstart") }
+        for file in quickstart {
+            #expect(
+                config[file] == (try read("examples/quickstart/\(file)")), "\(file) differs from examples/quickstart")
+        }
 
         let demo = try #require(objects["ConfigMap/demo-upstream"]?["data"] as? [String: String])
         #expect(demo["demo-upstream.py"] == (try read("scripts/demo-upstream.py")))
 
         let envoy = try #require(objects["ConfigMap/envoy-bootstrap"]?["data"] as? [String: String])
-        #expect(envoy["bootstrap.yaml"] == (try bootstrap([
-            "--xds-address", "switchboard.switchboard.svc.cluster.local:18000", "--gateway", "default/eg",
-            "--admin-address", "0.0.0.0:19901", "--delta",
-        ])))
+        #expect(
+            envoy["bootstrap.yaml"]
+                == (try bootstrap([
+                    "--xds-address", "switchboard.switchboard.svc.cluster.local:18000", "--gateway", "default/eg",
+                    "--admin-address", "0.0.0.0:19901", "--delta",
+                ])))
     }
 
-    @Test("Switchboard runs as 2 non-root replicas on a read-only root, probed on /readyz and /healthz, with arguments serve accepts")
+    @Test(
+        "Switchboard runs as 2 non-root replicas on a read-only root, probed on /readyz and /healthz, with arguments serve accepts"
+    )
     func switchboardDeployment() throws {
         let objects = try Self.objects()
         let deployment = try #require(objects["Deployment/switchboard"])
@@ -194,7 +237,9 @@ struct KubernetesTests {
         #expect(((container["resources"] as? [String: Any])?["requests"] as? [String: Any])?.isEmpty == false)
         let security = try #require(container["securityContext"] as? [String: Any])
         #expect(security["readOnlyRootFilesystem"] as? Bool == true)
-        #expect(security["runAsNonRoot"] as? Bool == true || (pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+        #expect(
+            security["runAsNonRoot"] as? Bool == true
+                || (pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
         #expect(container["command"] == nil, "the image's entrypoint is `switchboard serve`")
         try expectServeAccepts(try #require(container["args"] as? [String]))
 
@@ -212,32 +257,46 @@ struct ExampleTests {
         return names.filter { name in
             var isDirectory: ObjCBool = false
             return !name.hasPrefix(".")
-                && FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory)
+                && FileManager.default.fileExists(
+                    atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory)
                 && isDirectory.boolValue
         }.sorted()
     }()
 
     @Test("the examples the README promises are there")
     func present() {
-        #expect(Set(Self.examples).isSuperset(of: [
-            "quickstart", "circuit-breaker", "retries-and-timeouts", "health-checks", "consistent-hash", "rate-limit",
-        ]))
+        #expect(
+            Set(Self.examples).isSuperset(of: [
+                "quickstart", "circuit-breaker", "retries-and-timeouts", "health-checks", "consistent-hash",
+                "rate-limit",
+            ]))
     }
 
-    @Test("every example loads and translates with no problem: no diagnostics, no false or warning condition", arguments: examples)
+    @Test(
+        "every example loads and translates with no problem: no diagnostics, no false or warning condition",
+        arguments: examples)
     func loads(example: String) throws {
         let directory = root.appendingPathComponent("examples/\(example)")
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+            .sorted()
         #expect(!names.isEmpty)
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("README.md").path), "\(example) has no README.md")
-        let files = try names.map { (path: "examples/\(example)/\($0)", contents: try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)) }
+        #expect(
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("README.md").path),
+            "\(example) has no README.md")
+        let files = try names.map {
+            (
+                path: "examples/\(example)/\($0)",
+                contents: try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)
+            )
+        }
         let resources = ResourceSet.load(files)
         #expect(resources.diagnostics.isEmpty, "\(resources.diagnostics)")
         let status = try Translation.translate(resources).status
         #expect(!status.gateways.isEmpty)
         #expect(status.problems.isEmpty, "\(status.problems.map { "\($0.location): \($0.message)" })")
         for policy in status.backendTrafficPolicies {
-            let accepted = policy.ancestors?.allSatisfy { $0.conditions.contains { $0.type == "Accepted" && $0.isTrue } } ?? false
+            let accepted =
+                policy.ancestors?.allSatisfy { $0.conditions.contains { $0.type == "Accepted" && $0.isTrue } } ?? false
             #expect(accepted, "BackendTrafficPolicy \(policy.name) is not accepted")
         }
     }

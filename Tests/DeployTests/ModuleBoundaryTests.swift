@@ -11,7 +11,9 @@ struct ModuleBoundaryTests {
         let directory = root.appendingPathComponent("Sources/\(module)")
         var found = Set<String>()
         for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
-            for line in try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8).split(separator: "\n") {
+            for line in try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8).split(
+                separator: "\n")
+            {
                 let words = line.split(separator: " ").filter { !$0.hasPrefix("@") }
                 guard words.first == "import", words.count >= 2 else { continue }
                 // `import struct Module.Type` names the module before the dot.

@@ -11,12 +11,18 @@ let envoyRequired = EnvoyProcess.binary() != nil || ProcessInfo.processInfo.envi
 struct ADSEndToEndTests {
     static let group = "default/e2e"
 
-    @Test("Envoy routes traffic from a served snapshot, takes a replacement, and survives a NACK",
-          arguments: [EnvoyProcess.Mode.sotw, .delta])
+    @Test(
+        "Envoy routes traffic from a served snapshot, takes a replacement, and survives a NACK",
+        arguments: [EnvoyProcess.Mode.sotw, .delta])
     func serveReplaceAndReject(mode: EnvoyProcess.Mode) async throws {
         let upstreamA = try await UpstreamServer.start(name: "upstream-a")
         let upstreamB = try await UpstreamServer.start(name: "upstream-b")
-        defer { Task { await upstreamA.stop(); await upstreamB.stop() } }
+        defer {
+            Task {
+                await upstreamA.stop()
+                await upstreamB.stop()
+            }
+        }
 
         let listenerPort = try freePort()
         let first = try TestResources.snapshot(
@@ -29,8 +35,9 @@ struct ADSEndToEndTests {
                 bootstrap: EnvoyProcess.bootstrap(
                     xdsPort: xdsPort, mode: mode, nodeID: "e2e-\(mode)", nodeCluster: Self.group))
             do {
-                try await check(envoy: envoy, server: server, cache: cache, mode: mode, listenerPort: listenerPort,
-                                first: first, upstreamB: upstreamB)
+                try await check(
+                    envoy: envoy, server: server, cache: cache, mode: mode, listenerPort: listenerPort,
+                    first: first, upstreamB: upstreamB)
             } catch {
                 Issue.record("Envoy log:\n\(envoy.log().suffix(3000))")
                 await envoy.stop()
@@ -108,8 +115,9 @@ struct ADSEndToEndTests {
 
         // Give a resend loop time to show itself; there must be none.
         try await Task.sleep(for: .seconds(1.5))
-        #expect(try await envoy.stat("cluster_manager.cds.update_rejected") == rejectedBefore + 1,
-                "the NACKed configuration was sent again")
+        #expect(
+            try await envoy.stat("cluster_manager.cds.update_rejected") == rejectedBefore + 1,
+            "the NACKed configuration was sent again")
         #expect(try await HTTP.get(url).body == "upstream-b", "traffic stopped after the NACK")
         #expect(server.registry.streams.count == 1)
         #expect(server.registry.streams.first { $0.nodeID == "e2e-\(mode)" }?.nodeGroup == Self.group)

@@ -3,9 +3,13 @@ import Testing
 import XDSTesting
 
 /// The admin server and `switchboard status` while a real Envoy is connected.
-@Suite("Admin server and status with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "Admin server and status with a real Envoy",
+    .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct AdminEndToEndTests {
-    @Test("healthz, readyz, metrics and status; a config Envoy rejects shows as a NACK in status and metrics while traffic goes on")
+    @Test(
+        "healthz, readyz, metrics and status; a config Envoy rejects shows as a NACK in status and metrics while traffic goes on"
+    )
     func adminAndNack() async throws {
         let upstream = try await UpstreamServer.start(name: "app")
         defer { Task { await upstream.stop() } }
@@ -23,18 +27,26 @@ struct AdminEndToEndTests {
 
         let envoy = try await EnvoyProcess.start(
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: false))
-        let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get("http://127.0.0.1:\(port)/").status == 200 }
+        let ready = await eventually(timeout: .seconds(60)) {
+            try await HTTP.get("http://127.0.0.1:\(port)/").status == 200
+        }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(1500))")
         let acked = await eventually { try await HTTP.get("\(admin)/status").body.contains("\"acked\"") }
         #expect(acked)
         #expect(try await HTTP.get("\(admin)/metrics").body.contains("xds_connected_streams"))
-        #expect(try await HTTP.get("\(admin)/debug/snapshot?gateway=default/eg").body.contains("name: httproute/default/backend/rule/0"))
+        #expect(
+            try await HTTP.get("\(admin)/debug/snapshot?gateway=default/eg").body.contains(
+                "name: httproute/default/backend/rule/0"))
 
         // A regular expression Envoy's RE2 refuses: our files accept it, Envoy NACKs the routes.
-        let broken = config.replacingOccurrences(of: "rules:\n  - backendRefs", with: "rules:\n  - matches: [{path: {type: RegularExpression, value: \"(\"}}]\n    backendRefs")
+        let broken = config.replacingOccurrences(
+            of: "rules:\n  - backendRefs",
+            with: "rules:\n  - matches: [{path: {type: RegularExpression, value: \"(\"}}]\n    backendRefs")
         try #require(broken != config)
         try broken.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
-        let nacked = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(admin)/status").body.contains("nackMessage") }
+        let nacked = await eventually(timeout: .seconds(60)) {
+            try await HTTP.get("\(admin)/status").body.contains("nackMessage")
+        }
         #expect(nacked, "the NACK did not show in /status")
         #expect(try await HTTP.get("\(admin)/metrics").body.contains("xds_nack_total{"))
         #expect(try await HTTP.get("http://127.0.0.1:\(port)/").status == 200, "Envoy keeps its last good routes")

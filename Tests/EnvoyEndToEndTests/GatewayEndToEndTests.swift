@@ -7,40 +7,47 @@ import XDSServer
 import XDSTesting
 import XDSTranslator
 
-@Suite("Gateway API YAML to a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "Gateway API YAML to a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct GatewayEndToEndTests {
     @Test("a Gateway, an HTTPRoute and Backends in YAML route real traffic by path and host")
     func yamlToTraffic() async throws {
         let web = try await UpstreamServer.start(name: "web")
         let api = try await UpstreamServer.start(name: "api")
-        defer { Task { await web.stop(); await api.stop() } }
+        defer {
+            Task {
+                await web.stop()
+                await api.stop()
+            }
+        }
         let port = try freePort()
-        let yaml = TestManifests.gateway(port: port) + """
-            ---
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: HTTPRoute
-            metadata: {name: site}
-            spec:
-              parentRefs: [{name: eg}]
-              hostnames: [www.example.com]
-              rules:
-              - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: web}]
-              - matches: [{path: {type: PathPrefix, value: /api}}]
-                filters:
-                - type: ResponseHeaderModifier
-                  responseHeaderModifier: {set: [{name: x-served-by, value: switchboard}], remove: [x-upstream]}
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: api}]
-            ---
-            apiVersion: gateway.envoyproxy.io/v1alpha1
-            kind: Backend
-            metadata: {name: web}
-            spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(web.port)}}]}
-            ---
-            apiVersion: gateway.envoyproxy.io/v1alpha1
-            kind: Backend
-            metadata: {name: api}
-            spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(api.port)}}]}
-            """
+        let yaml =
+            TestManifests.gateway(port: port) + """
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: site}
+                spec:
+                  parentRefs: [{name: eg}]
+                  hostnames: [www.example.com]
+                  rules:
+                  - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: web}]
+                  - matches: [{path: {type: PathPrefix, value: /api}}]
+                    filters:
+                    - type: ResponseHeaderModifier
+                      responseHeaderModifier: {set: [{name: x-served-by, value: switchboard}], remove: [x-upstream]}
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: api}]
+                ---
+                apiVersion: gateway.envoyproxy.io/v1alpha1
+                kind: Backend
+                metadata: {name: web}
+                spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(web.port)}}]}
+                ---
+                apiVersion: gateway.envoyproxy.io/v1alpha1
+                kind: Backend
+                metadata: {name: api}
+                spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(api.port)}}]}
+                """
         try await withEnvoy(serving: yaml, mode: .delta, nodeID: "gw") { envoy, server in
             let url = "http://127.0.0.1:\(port)"
             let host = ["Host": "www.example.com"]
@@ -58,14 +65,24 @@ struct GatewayEndToEndTests {
     }
 }
 
-@Suite("HTTPRoute filters and rule settings in a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "HTTPRoute filters and rule settings in a real Envoy",
+    .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct RouteBehaviourEndToEndTests {
-    @Test("URL rewrites reach the upstream rewritten; a redirect answers 301; a request timeout answers 504; retries turn 503s into a 200")
+    @Test(
+        "URL rewrites reach the upstream rewritten; a redirect answers 301; a request timeout answers 504; retries turn 503s into a 200"
+    )
     func behaviour() async throws {
         let app = try await UpstreamServer.start(name: "app")
         let slow = try await UpstreamServer.start(name: "slow", behavior: .delay(.seconds(2)))
         let flaky = try await UpstreamServer.start(name: "flaky", behavior: .statuses([503, 503]))
-        defer { Task { await app.stop(); await slow.stop(); await flaky.stop() } }
+        defer {
+            Task {
+                await app.stop()
+                await slow.stop()
+                await flaky.stop()
+            }
+        }
         let port = try freePort()
         func backend(_ name: String, _ upstream: UpstreamServer) -> String {
             """
@@ -77,33 +94,34 @@ struct RouteBehaviourEndToEndTests {
 
             """
         }
-        let yaml = TestManifests.gateway(port: port) + """
-            ---
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: HTTPRoute
-            metadata: {name: behaviour}
-            spec:
-              parentRefs: [{name: eg}]
-              rules:
-              - matches: [{path: {value: /api/}}]
-                filters: [{type: URLRewrite, urlRewrite: {hostname: internal.example.com, path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2/}}}]
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
-              - matches: [{path: {value: /strip}}]
-                filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
-              - matches: [{path: {type: Exact, value: /status}}]
-                filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /healthz}}}]
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
-              - matches: [{path: {value: /old}}]
-                filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}, statusCode: 301}}]
-              - matches: [{path: {value: /slow}}]
-                timeouts: {request: 500ms}
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: slow}]
-              - matches: [{path: {value: /flaky}}]
-                retry: {attempts: 2, codes: [503]}
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: flaky}]
+        let yaml =
+            TestManifests.gateway(port: port) + """
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: behaviour}
+                spec:
+                  parentRefs: [{name: eg}]
+                  rules:
+                  - matches: [{path: {value: /api/}}]
+                    filters: [{type: URLRewrite, urlRewrite: {hostname: internal.example.com, path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2/}}}]
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
+                  - matches: [{path: {value: /strip}}]
+                    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
+                  - matches: [{path: {type: Exact, value: /status}}]
+                    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /healthz}}}]
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
+                  - matches: [{path: {value: /old}}]
+                    filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}, statusCode: 301}}]
+                  - matches: [{path: {value: /slow}}]
+                    timeouts: {request: 500ms}
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: slow}]
+                  - matches: [{path: {value: /flaky}}]
+                    retry: {attempts: 2, codes: [503]}
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: flaky}]
 
-            """ + backend("app", app) + backend("slow", slow) + backend("flaky", flaky)
+                """ + backend("app", app) + backend("slow", slow) + backend("flaky", flaky)
         try await withEnvoy(serving: yaml, mode: .sotw, nodeID: "behaviour") { envoy, _ in
             let url = "http://127.0.0.1:\(port)"
             let ready = await eventually { try await HTTP.get("\(url)/status").status == 200 }
@@ -116,7 +134,8 @@ struct RouteBehaviourEndToEndTests {
             #expect(try await HTTP.get("\(url)/strip").headers["x-path"] == "/")
             #expect(try await HTTP.get("\(url)/status").headers["x-path"] == "/healthz")
 
-            let redirect = try await HTTP.get("\(url)/old/page", headers: ["Host": "www.example.com"], followRedirects: false)
+            let redirect = try await HTTP.get(
+                "\(url)/old/page", headers: ["Host": "www.example.com"], followRedirects: false)
             #expect(redirect.status == 301)
             #expect(redirect.headers["location"] == "http://www.example.com:\(port)/new/page")
 

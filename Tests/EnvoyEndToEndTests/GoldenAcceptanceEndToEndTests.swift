@@ -31,7 +31,8 @@ struct GoldenAcceptanceEndToEndTests {
             for (index, (key, snapshot)) in toServe.enumerated() {
                 let nodeID = "golden-\(index)"
                 let envoy = try await EnvoyProcess.start(
-                    bootstrap: EnvoyProcess.bootstrap(xdsPort: xdsPort, mode: index % 2 == 0 ? .sotw : .delta, nodeID: nodeID, nodeCluster: key))
+                    bootstrap: EnvoyProcess.bootstrap(
+                        xdsPort: xdsPort, mode: index % 2 == 0 ? .sotw : .delta, nodeID: nodeID, nodeCluster: key))
                 let types = ResourceType.allCases.filter { snapshot[$0].count > 0 }
                 func status() -> [ResourceType: TypeStatus] {
                     server.registry.streams.first { $0.nodeID == nodeID }?.types ?? [:]
@@ -41,9 +42,12 @@ struct GoldenAcceptanceEndToEndTests {
                     return types.allSatisfy { current[$0]?.lastAckedVersion == snapshot.version(of: $0) }
                         || current.values.contains { $0.lastNack != nil }
                 }
-                let nacks = status().compactMap { type, status in status.lastNack.map { "\(type): \($0.error.message)" } }
+                let nacks = status().compactMap { type, status in status.lastNack.map { "\(type): \($0.error.message)" }
+                }
                 #expect(nacks.isEmpty, "\(key): Envoy rejected: \(nacks)")
-                #expect(settled && nacks.isEmpty, "\(key): not all of \(types) ACKed; Envoy log:\n\(envoy.log().suffix(1500))")
+                #expect(
+                    settled && nacks.isEmpty,
+                    "\(key): not all of \(types) ACKed; Envoy log:\n\(envoy.log().suffix(1500))")
                 await envoy.stop()
             }
         }

@@ -7,7 +7,9 @@ import XDSTesting
 /// `switchboard serve` watching a directory while an operator edits it, with a real Envoy.
 @Suite("Live reload with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct LiveReloadEndToEndTests {
-    @Test("a policy edit reaches Envoy at once; broken YAML changes nothing; a fix applies; a deleted route goes", arguments: [false, true])
+    @Test(
+        "a policy edit reaches Envoy at once; broken YAML changes nothing; a fix applies; a deleted route goes",
+        arguments: [false, true])
     func liveReload(poll: Bool) async throws {
         let upstream = try await UpstreamServer.start(name: "app")
         defer { Task { await upstream.stop() } }
@@ -51,7 +53,8 @@ struct LiveReloadEndToEndTests {
 
         let adminPort = try freePort()
         let serve = try SwitchboardCommand.serve(
-            config: directory, xdsPort: xdsPort, adminPort: adminPort, extra: ["--watch-mode", poll ? "poll" : "inotify"])
+            config: directory, xdsPort: xdsPort, adminPort: adminPort,
+            extra: ["--watch-mode", poll ? "poll" : "inotify"])
         defer { if serve.isRunning { serve.terminate() } }
         let envoy = try await EnvoyProcess.start(
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: !poll))
@@ -68,7 +71,8 @@ struct LiveReloadEndToEndTests {
         }
         #expect(edited, "the edit did not reach Envoy within 1 s")
         let converged = await eventually {
-            try await HTTP.get("http://127.0.0.1:\(adminPort)/metrics").body.contains("proxy_convergence_seconds_count 1")
+            try await HTTP.get("http://127.0.0.1:\(adminPort)/metrics").body.contains(
+                "proxy_convergence_seconds_count 1")
         }
         #expect(converged, "the convergence of the edit was not recorded")
 

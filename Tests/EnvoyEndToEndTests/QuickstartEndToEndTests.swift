@@ -4,18 +4,27 @@ import XDSTesting
 
 /// examples/quickstart, exactly as shipped except for ports, served by `switchboard serve` to a
 /// real Envoy: each match reaches its upstream and the 80/20 split holds.
-@Suite("The quickstart example with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "The quickstart example with a real Envoy",
+    .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct QuickstartEndToEndTests {
     /// The example in a directory of its own with other ports.
     static func copy(blue: Int, green: Int, listener: Int) throws -> URL {
         try exampleCopy("quickstart", ports: [9081: blue, 9082: green, 80: listener])
     }
 
-    @Test("header and path matches reach the right upstream; the weighted split is 80/20 within ±10%", arguments: [false, true])
+    @Test(
+        "header and path matches reach the right upstream; the weighted split is 80/20 within ±10%",
+        arguments: [false, true])
     func quickstart(delta: Bool) async throws {
         let blue = try await UpstreamServer.start(name: "blue")
         let green = try await UpstreamServer.start(name: "green")
-        defer { Task { await blue.stop(); await green.stop() } }
+        defer {
+            Task {
+                await blue.stop()
+                await green.stop()
+            }
+        }
         let listenerPort = try freePort()
         let xdsPort = try freePort()
 
@@ -27,7 +36,9 @@ struct QuickstartEndToEndTests {
             bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta))
         let url = "http://127.0.0.1:\(listenerPort)"
         let host = ["Host": "www.example.com"]
-        let ready = await eventually(timeout: .seconds(60)) { try await HTTP.get("\(url)/", headers: host).status == 200 }
+        let ready = await eventually(timeout: .seconds(60)) {
+            try await HTTP.get("\(url)/", headers: host).status == 200
+        }
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
 
         #expect(try await HTTP.get("\(url)/", headers: host.merging(["x-canary": "true"]) { $1 }).body == "green")

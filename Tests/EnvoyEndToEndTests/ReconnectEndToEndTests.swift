@@ -4,7 +4,9 @@ import XDSCache
 import XDSServer
 import XDSTesting
 
-@Suite("Envoy reconnecting to another server instance", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "Envoy reconnecting to another server instance",
+    .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct ReconnectEndToEndTests {
     static let group = "default/reconnect"
 
@@ -16,7 +18,9 @@ struct ReconnectEndToEndTests {
         ]
     }
 
-    @Test("a replica with the same content hands a reconnecting Envoy nothing new", arguments: [EnvoyProcess.Mode.sotw, .delta])
+    @Test(
+        "a replica with the same content hands a reconnecting Envoy nothing new",
+        arguments: [EnvoyProcess.Mode.sotw, .delta])
     func reconnectGetsNothingNew(mode: EnvoyProcess.Mode) async throws {
         let upstream = try await UpstreamServer.start(name: "upstream")
         defer { Task { await upstream.stop() } }
@@ -27,7 +31,8 @@ struct ReconnectEndToEndTests {
         func build() throws -> SnapshotCache {
             let cache = SnapshotCache()
             try cache.setSnapshot(
-                try TestResources.snapshot(listenerPort: listenerPort, clusters: [("backend", [("127.0.0.1", upstream.port)])]),
+                try TestResources.snapshot(
+                    listenerPort: listenerPort, clusters: [("backend", [("127.0.0.1", upstream.port)])]),
                 for: Self.group)
             return cache
         }
@@ -35,9 +40,11 @@ struct ReconnectEndToEndTests {
         let url = "http://127.0.0.1:\(listenerPort)/"
 
         let firstCache = try build()
-        let envoy: EnvoyProcess = try await withADSServer(watcher: firstCache, configuration: configuration) { _, port in
+        let envoy: EnvoyProcess = try await withADSServer(watcher: firstCache, configuration: configuration) {
+            _, port in
             let envoy = try await EnvoyProcess.start(
-                bootstrap: EnvoyProcess.bootstrap(xdsPort: port, mode: mode, nodeID: "reconnect-\(mode)", nodeCluster: Self.group))
+                bootstrap: EnvoyProcess.bootstrap(
+                    xdsPort: port, mode: mode, nodeID: "reconnect-\(mode)", nodeCluster: Self.group))
             let serving = await eventually { try await HTTP.get(url).body == "upstream" }
             if !serving { Issue.record("Envoy never served through the first server:\n\(envoy.log().suffix(3000))") }
             return envoy

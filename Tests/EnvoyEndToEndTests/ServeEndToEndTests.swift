@@ -2,17 +2,24 @@ import Foundation
 import Testing
 import XDSTesting
 
-@Suite("switchboard serve with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "switchboard serve with a real Envoy",
+    .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct ServeEndToEndTests {
-    @Test("serve + bootstrap: an Envoy started from `switchboard bootstrap` routes traffic; SIGTERM exits 0",
-          arguments: [false, true])
+    @Test(
+        "serve + bootstrap: an Envoy started from `switchboard bootstrap` routes traffic; SIGTERM exits 0",
+        arguments: [false, true])
     func serveAndBootstrap(delta: Bool) async throws {
         let upstream = try await UpstreamServer.start(name: "served")
         defer { Task { await upstream.stop() } }
         let listenerPort = try freePort()
         let xdsPort = try freePort()
         let directory = try SwitchboardCommand.configDirectory(
-            "serve", files: ["gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: upstream.port)])
+            "serve",
+            files: [
+                "gateway.yaml": TestManifests.gatewayWithBackend(
+                    listenerPort: listenerPort, upstreamPort: upstream.port)
+            ])
 
         let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort)
         defer { if serve.isRunning { serve.terminate() } }

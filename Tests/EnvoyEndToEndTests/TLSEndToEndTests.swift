@@ -4,7 +4,8 @@ import XDSTesting
 
 /// xDS over mTLS with node authorization, against real Envoys with real certificates (made with
 /// openssl for the test).
-@Suite("xDS over mTLS with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "xDS over mTLS with a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct TLSEndToEndTests {
     /// A CA, a server certificate for 127.0.0.1, and client certificates naming gateways.
     static func certificates(in directory: URL, clients: [String: String]) throws {
@@ -18,15 +19,20 @@ struct TLSEndToEndTests {
         }
         try openssl("req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca")
         func issue(_ name: String, san: String) throws {
-            try "subjectAltName=\(san)\n".write(to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
+            try "subjectAltName=\(san)\n".write(
+                to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
             try openssl("req -newkey rsa:2048 -nodes -keyout \(name).key -out \(name).csr -subj /CN=\(name)")
-            try openssl("x509 -req -in \(name).csr -CA ca.pem -CAkey ca.key -CAcreateserial -out \(name).pem -days 2 -extfile \(name).ext")
+            try openssl(
+                "x509 -req -in \(name).csr -CA ca.pem -CAkey ca.key -CAcreateserial -out \(name).pem -days 2 -extfile \(name).ext"
+            )
         }
         try issue("server", san: "IP:127.0.0.1")
         for (name, san) in clients { try issue(name, san: san) }
     }
 
-    @Test("an Envoy whose certificate names its gateway is served; one whose certificate names another, or only seems to, is refused")
+    @Test(
+        "an Envoy whose certificate names its gateway is served; one whose certificate names another, or only seems to, is refused"
+    )
     func mutualTLSWithNodeAuthorization() async throws {
         let upstream = try await UpstreamServer.start(name: "app")
         defer { Task { await upstream.stop() } }
@@ -44,28 +50,36 @@ struct TLSEndToEndTests {
         ]
         try Self.certificates(
             in: certificates,
-            clients: refused.mapValues { $0.0 }.merging(["good": "URI:spiffe://switchboard/ns/default/gateway/eg"]) { $1 })
+            clients: refused.mapValues { $0.0 }.merging(["good": "URI:spiffe://switchboard/ns/default/gateway/eg"]) {
+                $1
+            })
         func path(_ name: String) -> String { certificates.appendingPathComponent(name).path }
 
         let port = try freePort()
         let xdsPort = try freePort()
         let directory = try SwitchboardCommand.configDirectory(
-            "tls-config", files: ["gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstream.port)])
+            "tls-config",
+            files: ["gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstream.port)])
         let serve = try SwitchboardCommand.serve(
             config: directory, xdsPort: xdsPort,
             extra: [
-                "--tls-cert", path("server.pem"), "--tls-key", path("server.key"), "--client-ca", path("ca.pem"), "--authorize-nodes",
+                "--tls-cert", path("server.pem"), "--tls-key", path("server.key"), "--client-ca", path("ca.pem"),
+                "--authorize-nodes",
             ])
         defer { if serve.isRunning { serve.terminate() } }
 
         func bootstrap(_ client: String) throws -> String {
             try SwitchboardCommand.bootstrap(
                 xdsPort: xdsPort, gateway: "default/eg", delta: true,
-                extra: ["--tls-ca", path("ca.pem"), "--tls-cert", path("\(client).pem"), "--tls-key", path("\(client).key")])
+                extra: [
+                    "--tls-ca", path("ca.pem"), "--tls-cert", path("\(client).pem"), "--tls-key", path("\(client).key"),
+                ])
         }
 
         let good = try await EnvoyProcess.start(bootstrap: try bootstrap("good"))
-        let served = await eventually(timeout: .seconds(60)) { try await HTTP.get("http://127.0.0.1:\(port)/").body == "app" }
+        let served = await eventually(timeout: .seconds(60)) {
+            try await HTTP.get("http://127.0.0.1:\(port)/").body == "app"
+        }
         #expect(served, "Envoy log:\n\(good.log().suffix(1500))")
         await good.stop()
 
@@ -78,7 +92,8 @@ struct TLSEndToEndTests {
             #expect(try await envoy.configDump().listeners.isEmpty, "\(client) (\(san)) got default/eg's configuration")
             // Envoy retries, and counts itself connected while each new stream waits for its
             // refusal: between retries it is disconnected.
-            #expect(await eventually(timeout: .seconds(60)) { try await envoy.stat("control_plane.connected_state") == 0 })
+            #expect(
+                await eventually(timeout: .seconds(60)) { try await envoy.stat("control_plane.connected_state") == 0 })
             await envoy.stop()
         }
     }

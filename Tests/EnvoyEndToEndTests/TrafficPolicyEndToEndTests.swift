@@ -4,9 +4,13 @@ import XDSTesting
 
 /// BackendTrafficPolicy behaviour in a real Envoy with real upstreams: one Gateway, one route
 /// per feature, one policy per route.
-@Suite("BackendTrafficPolicy in a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "BackendTrafficPolicy in a real Envoy",
+    .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct TrafficPolicyEndToEndTests {
-    @Test("circuit breaker fails fast; retries hide 503s; health checks steer traffic; hashing pins; timeouts, rate limits and faults answer")
+    @Test(
+        "circuit breaker fails fast; retries hide 503s; health checks steer traffic; hashing pins; timeouts, rate limits and faults answer"
+    )
     func policies() async throws {
         let slow = try await UpstreamServer.start(name: "slow", behavior: .delay(.seconds(2)))
         let flaky = try await UpstreamServer.start(name: "flaky", behavior: .statuses([503, 503]))
@@ -67,25 +71,34 @@ struct TrafficPolicyEndToEndTests {
         yaml += route("breaker", backend: "slow") + policy("breaker", "circuitBreaker: {maxParallelRequests: 10}")
         yaml += route("strict", backend: "slow")
         yaml += policy("strict", "circuitBreaker: {maxPendingRequests: 0, maxParallelRequests: 10}")
-        yaml += route("retry", backend: "flaky") + policy("retry", "retry: {numRetries: 3, retryOn: {httpStatusCodes: [503]}}")
+        yaml +=
+            route("retry", backend: "flaky")
+            + policy("retry", "retry: {numRetries: 3, retryOn: {httpStatusCodes: [503]}}")
         yaml += route("active", backend: "pair")
         yaml += policy(
             "active",
-            "healthCheck: {active: {type: HTTP, interval: 200ms, timeout: 100ms, unhealthyThreshold: 1, http: {path: /healthz}}}")
+            "healthCheck: {active: {type: HTTP, interval: 200ms, timeout: 100ms, unhealthyThreshold: 1, http: {path: /healthz}}}"
+        )
         yaml += route("passive", backend: "outliers")
         yaml += policy(
             "passive",
-            "healthCheck: {passive: {consecutive5XxErrors: 2, interval: 100ms, baseEjectionTime: 60s, maxEjectionPercent: 50}}")
+            "healthCheck: {passive: {consecutive5XxErrors: 2, interval: 100ms, baseEjectionTime: 60s, maxEjectionPercent: 50}}"
+        )
         yaml += route("hash", backend: "hashed")
-        yaml += policy("hash", "loadBalancer: {type: ConsistentHash, consistentHash: {type: Headers, headers: [{name: x-user}]}}")
+        yaml += policy(
+            "hash", "loadBalancer: {type: ConsistentHash, consistentHash: {type: Headers, headers: [{name: x-user}]}}")
         yaml += route("timeout", backend: "slow") + policy("timeout", "timeout: {http: {requestTimeout: 300ms}}")
-        yaml += route("limited", backend: "plain") + policy("limited", "rateLimit: {local: {rules: [{limit: {requests: 3, unit: Minute}}]}}")
+        yaml +=
+            route("limited", backend: "plain")
+            + policy("limited", "rateLimit: {local: {rules: [{limit: {requests: 3, unit: Minute}}]}}")
         yaml += route("fault", backend: "plain") + policy("fault", "faultInjection: {abort: {httpStatus: 418}}")
-        yaml += route("methods", backend: "plain")
+        yaml +=
+            route("methods", backend: "plain")
             + policy(
                 "methods",
                 "rateLimit: {local: {rules: [{limit: {requests: 100, unit: Second}}, "
-                    + "{clientSelectors: [{methods: [{value: POST}, {value: PUT}]}], limit: {requests: 2, unit: Minute}}]}}")
+                    + "{clientSelectors: [{methods: [{value: POST}, {value: PUT}]}], limit: {requests: 2, unit: Minute}}]}}"
+            )
 
         try await withEnvoy(serving: yaml, mode: .delta, nodeID: "policies") { envoy, _ in
             let url = "http://127.0.0.1:\(port)"
@@ -101,7 +114,8 @@ struct TrafficPolicyEndToEndTests {
             #expect((8...12).contains(succeeded), "\(succeeded) succeeded of 60; want about 10 (\(statuses))")
             #expect(rejected >= 45, "\(rejected) got 503")
             // At once: refused by the breaker (its overflow counter), not queued behind the 10.
-            #expect(try await envoy.stat("cluster.httproute/default/breaker/rule/0.upstream_rq_active_overflow") ?? 0 >= 45)
+            #expect(
+                try await envoy.stat("cluster.httproute/default/breaker/rule/0.upstream_rq_active_overflow") ?? 0 >= 45)
 
             let strict = await HTTP.concurrentGets("\(url)/strict", count: 20)
             #expect(strict.allSatisfy { $0 == 503 }, "no pending requests allowed on a cold pool: \(strict)")
@@ -123,7 +137,9 @@ struct TrafficPolicyEndToEndTests {
 
             // Passive: the upstream answering 500 is ejected after consecutive errors.
             for _ in 0..<10 { _ = try? await HTTP.get("\(url)/passive") }
-            let ejected = try await envoy.stat("cluster.httproute/default/passive/rule/0.outlier_detection.ejections_enforced_total") ?? 0
+            let ejected =
+                try await envoy.stat(
+                    "cluster.httproute/default/passive/rule/0.outlier_detection.ejections_enforced_total") ?? 0
             #expect(ejected >= 1)
             var afterEjection: [String] = []
             for _ in 0..<10 { afterEjection.append(try await HTTP.get("\(url)/passive").body) }
@@ -162,27 +178,32 @@ struct TrafficPolicyEndToEndTests {
     /// requests attach (predictive preconnect is judged against all of a worker's connections, so
     /// this runs in an Envoy of its own). Steady traffic warms the pool; then 10 of a burst of 60
     /// are served and the other 50 are refused at once.
-    @Test("maxPendingRequests 0 with maxParallelRequests 10: 10 of 60 served, 50 refused at once, once preconnect keeps the pool warm")
+    @Test(
+        "maxPendingRequests 0 with maxParallelRequests 10: 10 of 60 served, 50 refused at once, once preconnect keeps the pool warm"
+    )
     func pendingZeroOnAWarmPool() async throws {
         let slow = try await UpstreamServer.start(name: "slow", behavior: .delay(.seconds(2)))
         defer { Task { await slow.stop() } }
         let port = try freePort()
-        let yaml = TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: slow.port) + "\n" + """
-            ---
-            apiVersion: gateway.envoyproxy.io/v1alpha1
-            kind: BackendTrafficPolicy
-            metadata: {name: breaker}
-            spec:
-              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
-              circuitBreaker: {maxPendingRequests: 0, maxParallelRequests: 10}
-              loadBalancer: {type: RoundRobin}
-              connection: {preconnect: {predictivePercent: 300, perEndpointPercent: 300}}
+        let yaml =
+            TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: slow.port) + "\n" + """
+                ---
+                apiVersion: gateway.envoyproxy.io/v1alpha1
+                kind: BackendTrafficPolicy
+                metadata: {name: breaker}
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+                  circuitBreaker: {maxPendingRequests: 0, maxParallelRequests: 10}
+                  loadBalancer: {type: RoundRobin}
+                  connection: {preconnect: {predictivePercent: 300, perEndpointPercent: 300}}
 
-            """
+                """
         try await withEnvoy(serving: yaml, mode: .delta, nodeID: "warm-pool") { envoy, _ in
             let url = "http://127.0.0.1:\(port)/"
             let cluster = "cluster.httproute/default/backend/rule/0"
-            let ready = await eventually(timeout: .seconds(60)) { try await envoy.stat("\(cluster).membership_healthy") == 1 }
+            let ready = await eventually(timeout: .seconds(60)) {
+                try await envoy.stat("\(cluster).membership_healthy") == 1
+            }
             try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
 
             // Steady traffic, a request every 100 ms, until Envoy keeps 10 connections (the first
@@ -197,7 +218,8 @@ struct TrafficPolicyEndToEndTests {
             }
             var answered: [Int] = []
             for request in ramp { answered.append(await request.value) }
-            try #require(pooled >= 10, "connections kept ready after steady traffic: \(pooled) (ramp answered \(answered))")
+            try #require(
+                pooled >= 10, "connections kept ready after steady traffic: \(pooled) (ramp answered \(answered))")
             #expect(answered.contains(200), "steady traffic is served once connections are ready: \(answered)")
 
             let refusedBefore = try await envoy.stat("\(cluster).upstream_rq_active_overflow") ?? 0

@@ -6,7 +6,9 @@ import XDSServer
 import XDSTesting
 import XDSTranslator
 
-@Suite("Translated clusters in a real Envoy", .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
+@Suite(
+    "Translated clusters in a real Envoy",
+    .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
 struct TranslatedClusterEndToEndTests {
     @Test("Envoy accepts clusters with Envoy Gateway's defaults and routes through them")
     func translatedClustersServe() async throws {
@@ -30,12 +32,16 @@ struct TranslatedClusterEndToEndTests {
 
         try await withADSServer(watcher: cache) { server, port in
             let envoy = try await EnvoyProcess.start(
-                bootstrap: EnvoyProcess.bootstrap(xdsPort: port, mode: .delta, nodeID: "translated", nodeCluster: "default/translated"))
-            let served = await eventually { try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "translated" }
+                bootstrap: EnvoyProcess.bootstrap(
+                    xdsPort: port, mode: .delta, nodeID: "translated", nodeCluster: "default/translated"))
+            let served = await eventually {
+                try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "translated"
+            }
             #expect(served, "Envoy log:\n\(envoy.log().suffix(2000))")
             let dump = try? await envoy.configDump()
             #expect(Set(dump?.clusters.keys.map { $0 } ?? []) == [eds.name, dns.name])
-            #expect(server.registry.streams.first?.types[.cluster]?.lastNack == nil, "Envoy rejected a translated cluster")
+            #expect(
+                server.registry.streams.first?.types[.cluster]?.lastNack == nil, "Envoy rejected a translated cluster")
             await envoy.stop()
         }
     }

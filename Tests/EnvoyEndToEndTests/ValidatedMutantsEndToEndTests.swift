@@ -124,8 +124,14 @@ struct ValidatedMutantsEndToEndTests {
                             failures.append("\(mutant.name): not ACKed within 20 s: \(behind)")
                             if ProcessInfo.processInfo.environment["SWITCHBOARD_MUTANT_LOG"] != nil {
                                 print(envoy.log().suffix(6000))
-                                print("streams of \(nodeID):", server.registry.streams.filter { $0.nodeID == nodeID }.map { "\($0.id) \($0.types)" })
-                                print("cache EDS version:", cache.snapshot(for: group)?.version(of: .endpoint) ?? "-", "wanted:", snapshot.version(of: .endpoint))
+                                print(
+                                    "streams of \(nodeID):",
+                                    server.registry.streams.filter { $0.nodeID == nodeID }.map {
+                                        "\($0.id) \($0.types)"
+                                    })
+                                print(
+                                    "cache EDS version:", cache.snapshot(for: group)?.version(of: .endpoint) ?? "-",
+                                    "wanted:", snapshot.version(of: .endpoint))
                             }
                         }
                     }
@@ -218,24 +224,24 @@ enum Mutator {
         guard !all.isEmpty else { return "nothing" }
         let place = all[Int(random.next() % UInt64(all.count))]
         let choice = random.next() % 10
-        let where_ = place.joined(separator: ".")
+        let location = place.joined(separator: ".")
         switch choice {
         case 0:
             update(&document, at: place) { _ in nil }
-            return "removed \(where_)"
+            return "removed \(location)"
         case 1:
             update(&document, at: place) { value in
                 if case .sequence(let items) = value, let first = items.first { return .sequence(items + [first]) }
                 return value
             }
-            return "repeated an item of \(where_)"
+            return "repeated an item of \(location)"
         case 2:
             update(&document, at: place) { value in
                 if case .mapping = value { return .mapping([]) }
                 if case .sequence = value { return .sequence([]) }
                 return value
             }
-            return "emptied \(where_)"
+            return "emptied \(location)"
         default:
             let value = hostile[Int(random.next() % UInt64(hostile.count))]
             update(&document, at: place) { old in
@@ -243,7 +249,7 @@ enum Mutator {
                 return old
             }
             let shown = value.text.map { $0.count > 40 ? "\($0.prefix(40))… (\($0.count))" : $0 } ?? ""
-            return "set \(where_) to \"\(shown)\""
+            return "set \(location) to \"\(shown)\""
         }
     }
 

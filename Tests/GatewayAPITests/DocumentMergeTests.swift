@@ -1,5 +1,6 @@
 import Testing
 import Yams
+
 @testable import GatewayAPI
 
 @Suite("Document merges for mergeType")
@@ -14,16 +15,20 @@ struct DocumentMergeTests {
         let patch = try document("{a: z, c: {f: null, h: i}, list: [3]}")
         #expect(base.jsonMerged(with: patch) == (try document("{a: z, c: {d: e, h: i}, list: [3]}")))
         #expect(try document("{a: [1]}").jsonMerged(with: try document("{a: {b: c}}")) == (try document("{a: {b: c}}")))
-        #expect(try document("{a: b}").jsonMerged(with: try document("{c: {d: null}}")) == (try document("{a: b, c: {}}")))
+        #expect(
+            try document("{a: b}").jsonMerged(with: try document("{c: {d: null}}")) == (try document("{a: b, c: {}}")))
     }
 
-    @Test("strategic merge keys httpUpgrade and compressor items by type, the patch's first, same-type items merged; other lists replace")
+    @Test(
+        "strategic merge keys httpUpgrade and compressor items by type, the patch's first, same-type items merged; other lists replace"
+    )
     func strategicMerge() throws {
         let base = try document("{httpUpgrade: [{type: websocket}], retry: {retryOn: {triggers: [reset]}}}")
         let patch = try document("{httpUpgrade: [{type: spdy/3.1}], retry: {retryOn: {triggers: [5xx]}}}")
         #expect(
             base.strategicMerged(with: patch)
-                == (try document("{httpUpgrade: [{type: spdy/3.1}, {type: websocket}], retry: {retryOn: {triggers: [5xx]}}}")))
+                == (try document(
+                    "{httpUpgrade: [{type: spdy/3.1}, {type: websocket}], retry: {retryOn: {triggers: [5xx]}}}")))
         let same = try document("{compressor: [{type: Gzip, minContentLength: 10}]}")
             .strategicMerged(with: try document("{compressor: [{type: Gzip}]}"))
         #expect(same == (try document("{compressor: [{type: Gzip, minContentLength: 10}]}")))

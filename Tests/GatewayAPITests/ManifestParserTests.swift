@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GatewayAPI
 
 @Suite("Manifest parsing with source positions")
@@ -27,7 +28,8 @@ struct ManifestParserTests {
         #expect(objects.map(\.namespace) == ["default", "apps"], "namespace defaults to default")
         #expect(objects.map(\.location.line) == [1, 11])
 
-        let json = #"{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "eg"}}"#
+        let json =
+            #"{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "eg"}}"#
         let fromJSON = ManifestParser.parse(json, file: "class.json")
         #expect(fromJSON.diagnostics.isEmpty)
         #expect(fromJSON.objects.map(\.name) == ["eg"])
@@ -87,8 +89,12 @@ struct ObjectReaderTests {
         #expect(spec.oneOf("protocol", ["HTTP", "HTTPS", "TLS", "TCP", "UDP"]) == nil)
         let diagnostic = try #require(context.diagnostics.first)
         #expect(diagnostic.code == .notAllowed)
-        #expect(diagnostic.message == #""HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTP"?)"#
-            || diagnostic.message == #""HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTPS"?)"#)
+        #expect(
+            diagnostic.message
+                == #""HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTP"?)"#
+                || diagnostic.message
+                    == #""HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTPS"?)"#
+        )
         #expect(diagnostic.location.line == 5)
     }
 
@@ -144,7 +150,9 @@ struct ObjectReaderTests {
 
 @Suite("Gateway API durations")
 struct DurationTests {
-    @Test("valid forms", arguments: [("10s", 10_000), ("500ms", 500), ("1h30m", 5_400_000), ("1m1s1ms", 61_001), ("0s", 0)])
+    @Test(
+        "valid forms",
+        arguments: [("10s", 10_000), ("500ms", 500), ("1h30m", 5_400_000), ("1m1s1ms", 61_001), ("0s", 0)])
     func valid(text: String, milliseconds: Int) {
         #expect(GatewayAPIDuration(text)?.milliseconds == milliseconds)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GatewayAPI
 
 @Suite("Loading Gateway API resources")
@@ -80,10 +81,11 @@ struct ResourceSetTests {
         let set = ResourceSet.load([("broken.yaml", broken), ("route.yaml", Self.route)])
         #expect(set.httpRoutes.count == 1, "a bad Gateway must not take the route down")
         #expect(set.gateways.first?.listeners.isEmpty == true)
-        #expect(set.diagnostics.map(\.description) == [
-            #"broken.yaml:9:15: spec.listeners[0].protocol: "HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTPS"?)"#,
-            #"broken.yaml:10:5: spec.listeners[0].hostnme: unknown field "hostnme" (did you mean "hostname"?)"#,
-        ])
+        #expect(
+            set.diagnostics.map(\.description) == [
+                #"broken.yaml:9:15: spec.listeners[0].protocol: "HTTPs" is not allowed: must be one of HTTP, HTTPS, TLS, TCP, UDP (did you mean "HTTPS"?)"#,
+                #"broken.yaml:10:5: spec.listeners[0].hostnme: unknown field "hostnme" (did you mean "hostname"?)"#,
+            ])
     }
 
     @Test("unknown kinds, wrong API groups and duplicate names are reported")
@@ -114,10 +116,11 @@ struct ResourceSetTests {
                 backendRefs: [{name: b, port: 0, weight: -1}]
             """
         let set = ResourceSet.load([("r.yaml", route)])
-        #expect(set.diagnostics.map(\.field) == [
-            "spec.rules[0].matches[0].path.value", "spec.rules[0].backendRefs[0].port",
-            "spec.rules[0].backendRefs[0].weight",
-        ])
+        #expect(
+            set.diagnostics.map(\.field) == [
+                "spec.rules[0].matches[0].path.value", "spec.rules[0].backendRefs[0].port",
+                "spec.rules[0].backendRefs[0].weight",
+            ])
     }
 }
 
@@ -159,7 +162,10 @@ struct BackendLoadingTests {
             """
         let set = ResourceSet.load([("backends.yaml", yaml)])
         #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
-        #expect(set.backends.first?.endpoints == [.ip(address: "10.0.0.7", port: 8080), .fqdn(hostname: "api.example.com", port: 443)])
+        #expect(
+            set.backends.first?.endpoints == [
+                .ip(address: "10.0.0.7", port: 8080), .fqdn(hostname: "api.example.com", port: 443),
+            ])
         let service = try #require(set.services.first)
         #expect(service.ports.map(\.targetPort) == [8080, nil])
         let slice = try #require(set.endpointSlices.first)
@@ -223,12 +229,16 @@ struct HTTPRouteFilterTests {
         #expect(set.diagnostics.map(\.field) == ["spec.rules[0].filters[3].type"])
         #expect(set.diagnostics.first?.message.contains("RequestMirror filters are not supported yet") == true)
         let rules = try #require(set.httpRoutes.first).rules
-        #expect(rules[0].filters == [
-            .requestHeaderModifier(.init(set: [.init(name: "x-a", value: "1")], add: [.init(name: "x-b", value: "2")], remove: ["x-c"])),
-            .responseHeaderModifier(.init(remove: ["server"])),
-            .urlRewrite(.init(hostname: "internal.example.com", path: .replacePrefixMatch("/v2"))),
-        ])
-        #expect(rules[0].timeouts == .init(request: .init(milliseconds: 10_000), backendRequest: .init(milliseconds: 2500)))
+        #expect(
+            rules[0].filters == [
+                .requestHeaderModifier(
+                    .init(set: [.init(name: "x-a", value: "1")], add: [.init(name: "x-b", value: "2")], remove: ["x-c"])
+                ),
+                .responseHeaderModifier(.init(remove: ["server"])),
+                .urlRewrite(.init(hostname: "internal.example.com", path: .replacePrefixMatch("/v2"))),
+            ])
+        #expect(
+            rules[0].timeouts == .init(request: .init(milliseconds: 10_000), backendRequest: .init(milliseconds: 2500)))
         #expect(rules[0].retry == .init(codes: [500, 503], attempts: 3, backoff: .init(milliseconds: 100)))
         #expect(rules[1].filters == [.requestRedirect(.init(scheme: "https", statusCode: 301))])
     }
@@ -248,10 +258,11 @@ struct HTTPRouteFilterTests {
                   requestRedirect: {statusCode: 304}
             """
         let set = ResourceSet.load([("r.yaml", yaml)])
-        #expect(set.diagnostics.map(\.field).sorted() == [
-            "spec.rules[0].filters[0].requestRedirect.statusCode", "spec.rules[0].retry.codes[0]",
-            "spec.rules[0].timeouts.request",
-        ])
+        #expect(
+            set.diagnostics.map(\.field).sorted() == [
+                "spec.rules[0].filters[0].requestRedirect.statusCode", "spec.rules[0].retry.codes[0]",
+                "spec.rules[0].timeouts.request",
+            ])
     }
 }
 
@@ -287,10 +298,11 @@ struct GRPCRouteTests {
         #expect(set.gatewayClasses.map(\.controllerName) == ["gateway.envoyproxy.io/gatewayclass-controller"])
         let route = try #require(set.grpcRoutes.first)
         #expect(route.parentRefs == [.init(namespace: "infra", name: "eg", sectionName: nil, port: nil)])
-        #expect(route.rules[0].matches.map(\.method) == [
-            .init(kind: .exact, service: "echo.Echo", method: "Ping"),
-            .init(kind: .regularExpression, service: #"echo\..*"#, method: nil),
-        ])
+        #expect(
+            route.rules[0].matches.map(\.method) == [
+                .init(kind: .exact, service: "echo.Echo", method: "Ping"),
+                .init(kind: .regularExpression, service: #"echo\..*"#, method: nil),
+            ])
         #expect(route.rules[0].matches[0].headers.map(\.name) == ["x-tenant"])
         #expect(route.rules[0].backendRefs.map(\.namespace) == ["apps"])
         #expect(set.diagnostics.map(\.field) == ["spec.rules[1].filters", "spec.rules[1].matches[0].method"])

@@ -24,7 +24,8 @@ struct IRGoldenTests {
         let resources = ResourceSet.load(try GoldenCase(named: name).inputs())
         let output = GatewayTranslator.translate(resources)
         let gateways = output.configs.sorted { $0.key < $1.key }
-        let document = try CanonicalText.encode(Document(diagnostics: resources.diagnostics.map(\.description), gateways: gateways))
+        let document = try CanonicalText.encode(
+            Document(diagnostics: resources.diagnostics.map(\.description), gateways: gateways))
         // The status report after the IR: `{…,"status":…}`.
         let json = document.dropLast() + ",\"status\":" + (try CanonicalText.encode(output.status)) + "}"
         return (try CanonicalText.yaml(String(json)), gateways)
@@ -49,13 +50,16 @@ struct IRGoldenTests {
         let inputs = try GoldenCase.all.flatMap { try $0.inputs() }.map(\.contents).joined()
         let outputs = try GoldenCase.allOutputs("ir.yaml")
         for kind in [
-            "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "Backend", "Service", "EndpointSlice", "ReferenceGrant", "List",
+            "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "Backend", "Service", "EndpointSlice",
+            "ReferenceGrant", "List",
         ] {
-            #expect(inputs.contains("kind: \(kind)\n") || inputs.contains("\"kind\": \"\(kind)\""), "no case has a \(kind)")
+            #expect(
+                inputs.contains("kind: \(kind)\n") || inputs.contains("\"kind\": \"\(kind)\""), "no case has a \(kind)")
         }
         // One phrase from each class of load error, and each reference problem reported as status.
         for phrase in [
-            "YAML: ", "YAML reads unquoted Off as a boolean", "must be an integer, not", "is required", "must be one of",
+            "YAML: ", "YAML reads unquoted Off as a boolean", "must be an integer, not", "is required",
+            "must be one of",
             "must be between", "already defined", "did you mean", "unknown kind", "BackendNotFound", "NoMatchingParent",
             "NotAllowedByListeners", "NoMatchingListenerHostname", "RefNotPermitted", "PortNotFound", "InvalidKind",
             "UnsupportedProtocol",
@@ -67,7 +71,9 @@ struct IRGoldenTests {
     @Test("a duration reads back exactly, to the nanosecond")
     func durations() throws {
         var policy = ClusterPolicy()
-        for duration: Duration in [.seconds(10), .milliseconds(250), .nanoseconds(1_000_000_001), .zero, .seconds(86400)] {
+        for duration: Duration in [
+            .seconds(10), .milliseconds(250), .nanoseconds(1_000_000_001), .zero, .seconds(86400),
+        ] {
             policy.connectTimeout = duration
             policy.idleTimeout = duration
             let json = try CanonicalText.encode(policy)

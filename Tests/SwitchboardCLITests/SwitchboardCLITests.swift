@@ -20,7 +20,8 @@ struct SwitchboardCLITests {
         #expect(ok.stdout.isEmpty)
 
         let bad = try writeConfig([
-            "nested/route.yaml": "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  rulez: []\n",
+            "nested/route.yaml":
+                "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  rulez: []\n",
             "broken.yml": "kind: [\n",
         ])
         let failed = try SwitchboardCommand.run(["validate", bad.path])
@@ -28,19 +29,24 @@ struct SwitchboardCLITests {
         let lines = failed.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 2, "\(lines)")
         #expect(lines.contains { $0.hasPrefix(bad.path + "/broken.yml:2:") && $0.contains("YAML") })
-        #expect(lines.contains(bad.path + #"/nested/route.yaml:5:3: spec.rulez: unknown field "rulez" (did you mean "rules"?)"#))
+        #expect(
+            lines.contains(
+                bad.path + #"/nested/route.yaml:5:3: spec.rulez: unknown field "rulez" (did you mean "rules"?)"#))
     }
 
     @Test("validate: a reference to nothing is a warning at the route, not a failure")
     func validateWarnings() throws {
-        let yaml = gatewayYAML(port: 8080, upstreamPort: 3000).replacingOccurrences(of: "name: backend}]", with: "name: nowhere}]")
+        let yaml = gatewayYAML(port: 8080, upstreamPort: 3000).replacingOccurrences(
+            of: "name: backend}]", with: "name: nowhere}]")
         let config = try writeConfig(["gw.yaml": yaml])
         let result = try SwitchboardCommand.run(["validate", config.path])
         #expect(result.status == 0)
         #expect(
             result.stdout.contains(
-                config.path + "/gw.yaml:8:1: warning: HTTPRoute default/backend on Gateway default/eg: ResolvedRefs=False BackendNotFound: "
-                    + "Failed to process route rule 0 backendRef 0: Backend default/nowhere not found."), "\(result.stdout)")
+                config.path
+                    + "/gw.yaml:8:1: warning: HTTPRoute default/backend on Gateway default/eg: ResolvedRefs=False BackendNotFound: "
+                    + "Failed to process route rule 0 backendRef 0: Backend default/nowhere not found."),
+            "\(result.stdout)")
     }
 
     @Test("translate prints the xDS resources; bootstrap prints what serve expects")
@@ -63,7 +69,9 @@ struct SwitchboardCLITests {
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("default/eg"))
 
-        let bootstrap = try SwitchboardCommand.run(["bootstrap", "--xds-address", "switchboard:18000", "--gateway", "default/eg", "--delta"])
+        let bootstrap = try SwitchboardCommand.run([
+            "bootstrap", "--xds-address", "switchboard:18000", "--gateway", "default/eg", "--delta",
+        ])
         #expect(bootstrap.stdout.contains("api_type: DELTA_GRPC"))
         #expect(bootstrap.stdout.contains(#"cluster: "default/eg""#))
         #expect(bootstrap.stdout.contains(#"address: "switchboard", port_value: 18000"#))
@@ -89,7 +97,9 @@ struct SwitchboardCLITests {
             #expect(disabled.stdout.contains("connectTimeout: 10s"))
             #expect(disabled.stdout.contains("reason: Disabled"))
         }
-        let elsewhere = try SwitchboardCommand.run(["translate", "--config", config.path, "--disable-backend-traffic-policy-in", "tenant-b"])
+        let elsewhere = try SwitchboardCommand.run([
+            "translate", "--config", config.path, "--disable-backend-traffic-policy-in", "tenant-b",
+        ])
         #expect(elsewhere.stdout.contains("connectTimeout: 3s"))
     }
 
@@ -108,10 +118,14 @@ struct SwitchboardCLITests {
         try await Task.sleep(for: .seconds(1))
         serve.terminate()
         serve.waitUntilExit()
-        let lines = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let lines = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(
+            separator: "\n")
         let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
         #expect(!objects.isEmpty && objects.count == lines.count, "\(lines)")
-        #expect(objects.contains { $0["message"] == "serving gateway" && $0["gateway"] == "default/eg" && $0["level"] == "info" })
+        #expect(
+            objects.contains {
+                $0["message"] == "serving gateway" && $0["gateway"] == "default/eg" && $0["level"] == "info"
+            })
         #expect(serve.terminationStatus == 0)
     }
 
@@ -134,14 +148,18 @@ struct SwitchboardCLITests {
         #expect(reloaded, "SIGHUP did not reload")
     }
 
-    @Test("health: exit 0 when /healthz (or with --ready, /readyz) answers 200; exit 1 with a message when nothing answers")
+    @Test(
+        "health: exit 0 when /healthz (or with --ready, /readyz) answers 200; exit 1 with a message when nothing answers"
+    )
     func health() async throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
         let adminPort = try freePort()
         let serve = try SwitchboardCommand.serve(config: config, xdsPort: try freePort(), adminPort: adminPort)
         defer { if serve.isRunning { serve.terminate() } }
         let address = "127.0.0.1:\(adminPort)"
-        let healthy = await eventually { try SwitchboardCommand.run(["health", "--admin-address", address]).status == 0 }
+        let healthy = await eventually {
+            try SwitchboardCommand.run(["health", "--admin-address", address]).status == 0
+        }
         #expect(healthy)
         let ready = try SwitchboardCommand.run(["health", "--ready", "--admin-address", address])
         #expect(ready.status == 0 && ready.stdout == "ok\n", "\(ready)")

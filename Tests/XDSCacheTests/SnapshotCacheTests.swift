@@ -35,7 +35,9 @@ struct SnapshotCacheTests {
         let good = try snapshot(port: 1)
         try cache.setSnapshot(good, for: "g")
         let broken = try Snapshot([try Resource(TestResources.edsCluster("lonely"))])
-        #expect(throws: SnapshotError.missingReference(from: .cluster, name: "lonely", to: .endpoint, missing: "lonely")) {
+        #expect(
+            throws: SnapshotError.missingReference(from: .cluster, name: "lonely", to: .endpoint, missing: "lonely")
+        ) {
             try cache.setSnapshot(broken, for: "g")
         }
         #expect(cache.snapshot(for: "g") == good)

@@ -10,12 +10,13 @@ struct SnapshotTests {
     @Test("resource types are declared in ADS order with Envoy's type URLs")
     func adsOrder() {
         #expect(ResourceType.allCases == [.cluster, .endpoint, .listener, .route])
-        #expect(ResourceType.allCases.map(\.typeURL) == [
-            "type.googleapis.com/envoy.config.cluster.v3.Cluster",
-            "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-            "type.googleapis.com/envoy.config.listener.v3.Listener",
-            "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-        ])
+        #expect(
+            ResourceType.allCases.map(\.typeURL) == [
+                "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+                "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+                "type.googleapis.com/envoy.config.listener.v3.Listener",
+                "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+            ])
         #expect(ResourceType(typeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration") == .route)
         #expect(ResourceType(typeURL: "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration") == nil)
     }
@@ -57,7 +58,9 @@ struct SnapshotTests {
         #expect(one == two)
         #expect(one.version(of: .cluster) == two.version(of: .cluster))
         #expect(one.version(of: .cluster) != one.version(of: .endpoint))
-        let changed = try Snapshot([a, b, ea, try Resource(TestResources.loadAssignment("b", endpoints: [("127.0.0.1", 3)]))])
+        let changed = try Snapshot([
+            a, b, ea, try Resource(TestResources.loadAssignment("b", endpoints: [("127.0.0.1", 3)])),
+        ])
         #expect(changed.version(of: .cluster) == one.version(of: .cluster))
         #expect(changed.version(of: .endpoint) != one.version(of: .endpoint))
     }
@@ -78,15 +81,18 @@ struct SnapshotTests {
         let routes = try Resource(TestResources.routeConfiguration("r", routes: [("/", "a")]))
 
         #expect(try Snapshot([cluster, endpoints, listener, routes]).inconsistencies().isEmpty)
-        #expect(try Snapshot([cluster, listener, routes]).inconsistencies() == [
-            .missingReference(from: .cluster, name: "a", to: .endpoint, missing: "a")
-        ])
-        #expect(try Snapshot([cluster, endpoints, listener]).inconsistencies() == [
-            .missingReference(from: .listener, name: "l", to: .route, missing: "r")
-        ])
-        #expect(try Snapshot([cluster, endpoints, orphan, listener, routes]).inconsistencies() == [
-            .unreferenced(type: .endpoint, name: "zombie", expectedFrom: .cluster)
-        ])
+        #expect(
+            try Snapshot([cluster, listener, routes]).inconsistencies() == [
+                .missingReference(from: .cluster, name: "a", to: .endpoint, missing: "a")
+            ])
+        #expect(
+            try Snapshot([cluster, endpoints, listener]).inconsistencies() == [
+                .missingReference(from: .listener, name: "l", to: .route, missing: "r")
+            ])
+        #expect(
+            try Snapshot([cluster, endpoints, orphan, listener, routes]).inconsistencies() == [
+                .unreferenced(type: .endpoint, name: "zombie", expectedFrom: .cluster)
+            ])
         let message = SnapshotError.missingReference(from: .cluster, name: "a", to: .endpoint, missing: "a").description
         #expect(message.contains("needs eds resource \"a\""))
 

@@ -122,7 +122,8 @@ struct AggregatedDiscoveryServiceTests {
     func ipv6() async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
-        try await withADSServer(watcher: cache, configuration: ADSServerConfiguration(host: "::1", port: 0)) { _, port in
+        try await withADSServer(watcher: cache, configuration: ADSServerConfiguration(host: "::1", port: 0)) {
+            _, port in
             try await withGRPCClient(
                 transport: .http2NIOPosix(target: .ipv6(address: "::1", port: port), transportSecurity: .plaintext)
             ) { grpc in
@@ -136,8 +137,9 @@ struct AggregatedDiscoveryServiceTests {
         }
     }
 
-    @Test("a first delta request far larger than 4 MiB is accepted over a real socket with the default limits",
-          arguments: [(ADSServerConfiguration().maxRequestBytes, true), (4 << 20, false)])
+    @Test(
+        "a first delta request far larger than 4 MiB is accepted over a real socket with the default limits",
+        arguments: [(ADSServerConfiguration().maxRequestBytes, true), (4 << 20, false)])
     func largeDeltaRequest(limit: Int, accepted: Bool) async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
@@ -154,7 +156,8 @@ struct AggregatedDiscoveryServiceTests {
         let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, maxRequestBytes: limit)
         try await withADSServer(watcher: cache, configuration: configuration) { _, port in
             try await withGRPCClient(
-                transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             ) { grpc in
                 let client = ADSTestClient.Client(wrapping: grpc)
                 let outcome: Result<[String], any Error> = await Result {

@@ -1,5 +1,6 @@
 import Testing
 import XDSCache
+
 @testable import XDSServer
 
 @Suite("Delta stream state machine")
@@ -17,7 +18,8 @@ struct DeltaStreamStateMachineTests {
         _ = machine.update(snapshot)
         let response = try #require(machine.receive(DeltaRequest(typeURL: F.cds)).responses.first)
         #expect(response.names == ["a", "b"])
-        #expect(response.resources.map(\.version) == [snapshot[.cluster]["a"]!.version, snapshot[.cluster]["b"]!.version])
+        #expect(
+            response.resources.map(\.version) == [snapshot[.cluster]["a"]!.version, snapshot[.cluster]["b"]!.version])
         #expect(response.systemVersionInfo == snapshot.version(of: .cluster))
         #expect(response.removedResources.isEmpty)
         let ackOutput = machine.receive(ack(response))
@@ -26,7 +28,9 @@ struct DeltaStreamStateMachineTests {
         #expect(machine.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster))
     }
 
-    @Test("a version change in resources the client does not subscribe to sends nothing and counts as ACKed; not after a NACK")
+    @Test(
+        "a version change in resources the client does not subscribe to sends nothing and counts as ACKed; not after a NACK"
+    )
     func unsubscribedChangeIsConverged() throws {
         var machine = DeltaStreamStateMachine()
         _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
@@ -39,7 +43,9 @@ struct DeltaStreamStateMachineTests {
 
         // After a NACK the stream is not at the new version, whatever changes elsewhere.
         let changed = try #require(machine.update(try F.snapshot(clusters: ["a": 7, "b": 3])).responses.first)
-        _ = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: changed.nonce, errorDetail: ErrorDetail(code: 13, message: "no")))
+        _ = machine.receive(
+            DeltaRequest(
+                typeURL: F.eds, responseNonce: changed.nonce, errorDetail: ErrorDetail(code: 13, message: "no")))
         let later = try F.snapshot(clusters: ["a": 7, "b": 4])
         #expect(machine.update(later).responses.isEmpty)
         #expect(machine.status(of: .endpoint).lastAckedVersion != later.version(of: .endpoint))
@@ -50,11 +56,15 @@ struct DeltaStreamStateMachineTests {
         let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2])
         var machine = DeltaStreamStateMachine()
         _ = machine.update(snapshot)
-        let response = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses.first)
+        let response = try #require(
+            machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses.first)
         let error = ErrorDetail(code: 13, message: "bad endpoint")
         let nack = machine.receive(DeltaRequest(typeURL: F.eds, responseNonce: response.nonce, errorDetail: error))
         #expect(nack.responses.isEmpty)
-        #expect(nack.events == [.nack(.endpoint, Nack(version: snapshot.version(of: .endpoint), nonce: response.nonce, error: error))])
+        #expect(
+            nack.events == [
+                .nack(.endpoint, Nack(version: snapshot.version(of: .endpoint), nonce: response.nonce, error: error))
+            ])
         #expect(machine.status(of: .endpoint).lastNack?.error == error)
         #expect(machine.update(snapshot).responses.isEmpty)
 
@@ -104,7 +114,8 @@ struct DeltaStreamStateMachineTests {
     func removedResources() throws {
         var machine = DeltaStreamStateMachine()
         _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
-        let first = try #require(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b", "ghost"])).responses.first)
+        let first = try #require(
+            machine.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b", "ghost"])).responses.first)
         #expect(first.names == ["a", "b"])
         #expect(first.removedResources == ["ghost"], "a name that does not exist is reported so Envoy stops waiting")
         _ = machine.receive(ack(first))
@@ -114,8 +125,9 @@ struct DeltaStreamStateMachineTests {
         #expect(removal[0].resources.isEmpty)
         #expect(removal[0].removedResources == ["b"])
         _ = machine.receive(ack(removal[0]))
-        #expect(machine.update(try F.snapshot(clusters: ["a": 1, "c": 3])).responses.isEmpty,
-                "ghost and b were told once; c is not subscribed")
+        #expect(
+            machine.update(try F.snapshot(clusters: ["a": 1, "c": 3])).responses.isEmpty,
+            "ghost and b were told once; c is not subscribed")
     }
 
     @Test("initial_resource_versions: unchanged resources are not sent again, changed ones are, gone ones are removed")
@@ -138,10 +150,14 @@ struct DeltaStreamStateMachineTests {
         _ = upToDate.update(snapshot)
         let everything = Dictionary(uniqueKeysWithValues: snapshot[.cluster].byName.map { ($0.key, $0.value.version) })
         #expect(upToDate.receive(DeltaRequest(typeURL: F.cds, initialResourceVersions: everything)).responses.isEmpty)
-        #expect(upToDate.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster), "status: the client holds the current version")
+        #expect(
+            upToDate.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster),
+            "status: the client holds the current version")
     }
 
-    @Test("a reconnecting client whose cluster changed meanwhile gets its load assignment again, though its version matches")
+    @Test(
+        "a reconnecting client whose cluster changed meanwhile gets its load assignment again, though its version matches"
+    )
     func reconnectAfterClusterChange() throws {
         let before = try F.snapshot(clusters: ["a": 1, "b": 2])
         let after = try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5])

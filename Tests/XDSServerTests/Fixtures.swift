@@ -17,13 +17,16 @@ enum Fixtures {
     ) throws -> Snapshot {
         var resources: [Resource] = []
         for (name, port) in clusters {
-            resources.append(try Resource(TestResources.edsCluster(name, connectTimeoutSeconds: connectTimeouts[name] ?? 1)))
+            resources.append(
+                try Resource(TestResources.edsCluster(name, connectTimeoutSeconds: connectTimeouts[name] ?? 1)))
             resources.append(try Resource(TestResources.loadAssignment(name, endpoints: [("127.0.0.1", port)])))
         }
         for index in 0..<listeners {
             let routeName = "routes_\(index)"
             resources.append(
-                try Resource(TestResources.httpListener("listener_\(index)", port: listenerPort + index, routeConfigName: routeName)))
+                try Resource(
+                    TestResources.httpListener(
+                        "listener_\(index)", port: listenerPort + index, routeConfigName: routeName)))
             let target = routeTo ?? clusters.keys.sorted().first ?? "none"
             resources.append(try Resource(TestResources.routeConfiguration(routeName, routes: [("/", target)])))
         }

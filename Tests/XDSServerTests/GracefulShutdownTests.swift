@@ -14,15 +14,18 @@ struct GracefulShutdownTests {
     func gracefulShutdownEndsStreams() async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: "default/gw")
-        let server = ADSServer(configuration: ADSServerConfiguration(host: "127.0.0.1", port: 0), watcher: cache, logger: testLogger())
+        let server = ADSServer(
+            configuration: ADSServerConfiguration(host: "127.0.0.1", port: 0), watcher: cache, logger: testLogger())
         let services = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [.init(service: server)], logger: testLogger("test.lifecycle")))
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: server)], logger: testLogger("test.lifecycle")))
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             let port = try await server.listeningPort()
             try await withGRPCClient(
-                transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             ) { grpc in
                 try await ADSTestClient.withSotWStream(ADSTestClient.Client(wrapping: grpc)) { stream in
                     var request = Envoy_Service_Discovery_V3_DiscoveryRequest()

@@ -1,5 +1,6 @@
 import Testing
 import XDSCache
+
 @testable import XDSServer
 
 @Suite("State-of-the-world stream state machine")
@@ -11,7 +12,8 @@ struct SotWStreamStateMachineTests {
         var machine = SotWStreamStateMachine()
         _ = machine.update(snapshot)
         let response = try #require(machine.receive(SotWRequest(typeURL: F.cds)).responses.first)
-        _ = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: response.versionInfo, responseNonce: response.nonce))
+        _ = machine.receive(
+            SotWRequest(typeURL: F.cds, versionInfo: response.versionInfo, responseNonce: response.nonce))
         return (machine, response)
     }
 
@@ -29,25 +31,32 @@ struct SotWStreamStateMachineTests {
         #expect(!response.nonce.isEmpty)
         #expect(machine.status(of: .cluster).awaitingReply)
 
-        let ack = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: response.versionInfo, responseNonce: response.nonce))
+        let ack = machine.receive(
+            SotWRequest(typeURL: F.cds, versionInfo: response.versionInfo, responseNonce: response.nonce))
         #expect(ack.responses.isEmpty)
         #expect(ack.events == [.ack(.cluster, version: response.versionInfo)])
         #expect(machine.status(of: .cluster).lastAckedVersion == response.versionInfo)
         #expect(!machine.status(of: .cluster).awaitingReply)
     }
 
-    @Test("a type version moved only by names the client does not subscribe to sends nothing and counts as ACKed; not after a NACK")
+    @Test(
+        "a type version moved only by names the client does not subscribe to sends nothing and counts as ACKed; not after a NACK"
+    )
     func unsubscribedChangeIsConverged() throws {
         var machine = SotWStreamStateMachine()
         _ = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2]))
-        let first = try #require(machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a", "b"])).responses.first)
-        _ = machine.receive(SotWRequest(typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a", "b"]))
+        let first = try #require(
+            machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a", "b"])).responses.first)
+        _ = machine.receive(
+            SotWRequest(
+                typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a", "b"]))
 
         // Cluster b goes, and its load assignment: Envoy asks for a alone, which has not changed.
         let next = try F.snapshot(clusters: ["a": 1])
         _ = machine.update(next)
         let narrowed = machine.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a"]))
+            SotWRequest(
+                typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a"]))
         #expect(narrowed.responses.isEmpty, "leaving b out removes nothing")
         #expect(machine.status(of: .endpoint).lastSentVersion == next.version(of: .endpoint))
         #expect(machine.status(of: .endpoint).lastAckedVersion == next.version(of: .endpoint))
@@ -86,7 +95,8 @@ struct SotWStreamStateMachineTests {
         let nack = machine.receive(
             SotWRequest(typeURL: F.cds, versionInfo: "", responseNonce: response.nonce, errorDetail: error))
         #expect(nack.responses.isEmpty, "a NACK must not trigger a resend")
-        #expect(nack.events == [.nack(.cluster, Nack(version: response.versionInfo, nonce: response.nonce, error: error))])
+        #expect(
+            nack.events == [.nack(.cluster, Nack(version: response.versionInfo, nonce: response.nonce, error: error))])
         #expect(machine.status(of: .cluster).lastNack?.error == error)
 
         // The same content again (a no-op update, or Envoy asking again) sends nothing.
@@ -105,13 +115,15 @@ struct SotWStreamStateMachineTests {
         var (machine, first) = try connected(try F.snapshot(clusters: ["a": 1]))
         let second = try #require(machine.update(try F.snapshot(clusters: ["a": 1, "b": 2])).responses.first)
         let stale = machine.receive(
-            SotWRequest(typeURL: F.cds, versionInfo: first.versionInfo, responseNonce: first.nonce,
-                        errorDetail: ErrorDetail(code: 3, message: "old")))
+            SotWRequest(
+                typeURL: F.cds, versionInfo: first.versionInfo, responseNonce: first.nonce,
+                errorDetail: ErrorDetail(code: 3, message: "old")))
         #expect(stale.events == [.staleNonce(.cluster, nonce: first.nonce)])
         #expect(stale.responses.isEmpty)
         #expect(machine.status(of: .cluster).lastNack == nil)
         #expect(machine.status(of: .cluster).awaitingReply, "the newer response is still unanswered")
-        let ack = machine.receive(SotWRequest(typeURL: F.cds, versionInfo: second.versionInfo, responseNonce: second.nonce))
+        let ack = machine.receive(
+            SotWRequest(typeURL: F.cds, versionInfo: second.versionInfo, responseNonce: second.nonce))
         #expect(ack.events == [.ack(.cluster, version: second.versionInfo)])
     }
 
@@ -128,7 +140,10 @@ struct SotWStreamStateMachineTests {
         #expect(named.receive(SotWRequest(typeURL: F.eds, resourceNames: ["b"])).responses.first?.names == ["b"])
         var explicit = SotWStreamStateMachine()
         _ = explicit.update(snapshot)
-        #expect(explicit.receive(SotWRequest(typeURL: F.eds, resourceNames: ["*"])).responses.first?.names == ["a", "b", "c"])
+        #expect(
+            explicit.receive(SotWRequest(typeURL: F.eds, resourceNames: ["*"])).responses.first?.names == [
+                "a", "b", "c",
+            ])
         var namedCDS = SotWStreamStateMachine()
         _ = namedCDS.update(snapshot)
         #expect(namedCDS.receive(SotWRequest(typeURL: F.cds, resourceNames: ["c"])).responses.first?.names == ["c"])
@@ -150,17 +165,23 @@ struct SotWStreamStateMachineTests {
         _ = machine.update(snapshot)
         let first = try #require(machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a"])).responses.first)
         let widened = machine.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a", "b"]))
+            SotWRequest(
+                typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a", "b"]))
         #expect(widened.responses.map(\.names) == [["a", "b"]])
         let second = try #require(widened.responses.first)
         _ = machine.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a", "b"]))
+            SotWRequest(
+                typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a", "b"])
+        )
 
         let narrowed = machine.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a"]))
+            SotWRequest(
+                typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a"]))
         #expect(narrowed.responses.isEmpty, "dropping a name needs no response")
         let again = machine.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a", "b"]))
+            SotWRequest(
+                typeURL: F.eds, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["a", "b"])
+        )
         #expect(again.responses.map(\.names) == [["a", "b"]], "go-control-plane #431: resubscribing must re-send")
     }
 
@@ -172,7 +193,9 @@ struct SotWStreamStateMachineTests {
         let upToDate = current.receive(SotWRequest(typeURL: F.cds, versionInfo: snapshot.version(of: .cluster)))
         #expect(upToDate.responses.isEmpty)
         #expect(current.status(of: .cluster).lastSentVersion == snapshot.version(of: .cluster))
-        #expect(current.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster), "status: the client holds it")
+        #expect(
+            current.status(of: .cluster).lastAckedVersion == snapshot.version(of: .cluster),
+            "status: the client holds it")
         let named = current.receive(
             SotWRequest(typeURL: F.eds, versionInfo: snapshot.version(of: .endpoint), resourceNames: ["a", "b"]))
         #expect(named.responses.isEmpty)
@@ -183,7 +206,9 @@ struct SotWStreamStateMachineTests {
         #expect(behind.update(snapshot).responses.map(\.names) == [["a", "b"]])
     }
 
-    @Test("a resumed client whose clusters changed meanwhile gets their load assignments again, though EDS's version matches")
+    @Test(
+        "a resumed client whose clusters changed meanwhile gets their load assignments again, though EDS's version matches"
+    )
     func reconnectAfterClusterChange() throws {
         let before = try F.snapshot(clusters: ["a": 1, "b": 2])
         let after = try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5])
@@ -193,14 +218,18 @@ struct SotWStreamStateMachineTests {
         #expect(cds.responses.map(\.names) == [["a", "b"]])
         let eds = machine.receive(
             SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint), resourceNames: ["a", "b"]))
-        #expect(eds.responses.map(\.names) == [["a", "b"]], "Envoy warms the updated cluster on a fresh load assignment")
+        #expect(
+            eds.responses.map(\.names) == [["a", "b"]], "Envoy warms the updated cluster on a fresh load assignment")
 
         // Unchanged clusters: nothing is sent again, as before.
         var unchanged = SotWStreamStateMachine()
         _ = unchanged.update(before)
-        #expect(unchanged.receive(SotWRequest(typeURL: F.cds, versionInfo: before.version(of: .cluster))).responses.isEmpty)
-        #expect(unchanged.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint), resourceNames: ["a", "b"])).responses.isEmpty)
+        #expect(
+            unchanged.receive(SotWRequest(typeURL: F.cds, versionInfo: before.version(of: .cluster))).responses.isEmpty)
+        #expect(
+            unchanged.receive(
+                SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint), resourceNames: ["a", "b"])
+            ).responses.isEmpty)
     }
 
     @Test("a new cluster goes out before the route that uses it; EDS does not wait for the CDS reply")
@@ -216,8 +245,9 @@ struct SotWStreamStateMachineTests {
 
         // Envoy asks for b's endpoints before it answers CDS (it answers once b has warmed).
         let edsRequest = machine.receive(
-            SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint),
-                        responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
+            SotWRequest(
+                typeURL: F.eds, versionInfo: before.version(of: .endpoint),
+                responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
         #expect(edsRequest.responses.map(\.type) == [.endpoint])
         #expect(edsRequest.responses.first?.names == ["a", "b"])
         let eds = try #require(edsRequest.responses.first)
@@ -240,9 +270,11 @@ struct SotWStreamStateMachineTests {
 
         let eds = try #require(
             machine.receive(
-                SotWRequest(typeURL: F.eds, versionInfo: before.version(of: .endpoint),
-                            responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"]))
-                .responses.first, "EDS must not wait for the CDS reply")
+                SotWRequest(
+                    typeURL: F.eds, versionInfo: before.version(of: .endpoint),
+                    responseNonce: machine.status(of: .endpoint).lastSentNonce ?? "", resourceNames: ["a", "b"])
+            )
+            .responses.first, "EDS must not wait for the CDS reply")
         #expect(eds.names == ["b"], "EDS sends what is requested and exists")
         _ = machine.receive(ack(make[0]))
         let rds = machine.receive(ack(eds, names: ["a", "b"])).responses
@@ -264,8 +296,9 @@ struct SotWStreamStateMachineTests {
     // MARK: - Helpers
 
     private func ack(_ response: SotWResponse, names: [String] = []) -> SotWRequest {
-        SotWRequest(typeURL: response.type.typeURL, versionInfo: response.versionInfo, responseNonce: response.nonce,
-                    resourceNames: names)
+        SotWRequest(
+            typeURL: response.type.typeURL, versionInfo: response.versionInfo, responseNonce: response.nonce,
+            resourceNames: names)
     }
 
     /// A machine subscribed to every type of `snapshot`, with every response ACKed.
@@ -279,7 +312,9 @@ struct SotWStreamStateMachineTests {
             let responses = machine.receive(SotWRequest(typeURL: url, resourceNames: names)).responses
             for response in responses {
                 _ = machine.receive(
-                    SotWRequest(typeURL: url, versionInfo: response.versionInfo, responseNonce: response.nonce, resourceNames: names))
+                    SotWRequest(
+                        typeURL: url, versionInfo: response.versionInfo, responseNonce: response.nonce,
+                        resourceNames: names))
             }
             try #require(!machine.status(of: ResourceType(typeURL: url)!).awaitingReply)
         }
@@ -290,7 +325,9 @@ struct SotWStreamStateMachineTests {
     func updatedClusterResendsEndpoints() throws {
         var (machine, _) = try connected(try F.snapshot(clusters: ["a": 1, "b": 2]))
         let eds = try #require(machine.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a", "b"])).responses.first)
-        _ = machine.receive(SotWRequest(typeURL: F.eds, versionInfo: eds.versionInfo, responseNonce: eds.nonce, resourceNames: ["a", "b"]))
+        _ = machine.receive(
+            SotWRequest(
+                typeURL: F.eds, versionInfo: eds.versionInfo, responseNonce: eds.nonce, resourceNames: ["a", "b"]))
         let update = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5]))
         #expect(update.responses.map(\.type) == [.cluster, .endpoint])
         #expect(update.responses.last?.names == ["a", "b"])

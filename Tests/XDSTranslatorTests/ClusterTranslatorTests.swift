@@ -3,6 +3,7 @@ import GatewayIR
 import SwiftProtobuf
 import Testing
 import XDSCache
+
 @testable import XDSTranslator
 
 @Suite("Cluster translation: Envoy Gateway's defaults")
@@ -10,7 +11,11 @@ struct ClusterTranslatorTests {
     static let backend = BackendCluster(
         name: "httproute/default/backend/rule/0", discovery: .endpoints,
         groups: [
-            EndpointGroup(weight: 1, endpoints: [Endpoint(host: "10.0.0.1", port: 8080), Endpoint(host: "10.0.0.2", port: 8080, draining: true)]),
+            EndpointGroup(
+                weight: 1,
+                endpoints: [
+                    Endpoint(host: "10.0.0.1", port: 8080), Endpoint(host: "10.0.0.2", port: 8080, draining: true),
+                ]),
             EndpointGroup(weight: 3, endpoints: [Endpoint(host: "10.0.1.1", port: 9090)]),
         ])
 
@@ -49,9 +54,10 @@ struct ClusterTranslatorTests {
     func loadAssignment() {
         let assignment = ClusterTranslator.loadAssignment(Self.backend)
         #expect(assignment.clusterName == Self.backend.name)
-        #expect(assignment.endpoints.map(\.locality.region) == [
-            "httproute/default/backend/rule/0/backend/0", "httproute/default/backend/rule/0/backend/1",
-        ])
+        #expect(
+            assignment.endpoints.map(\.locality.region) == [
+                "httproute/default/backend/rule/0/backend/0", "httproute/default/backend/rule/0/backend/1",
+            ])
         #expect(assignment.endpoints.map(\.loadBalancingWeight.value) == [1, 3])
         let first = assignment.endpoints[0].lbEndpoints
         #expect(first.map(\.endpoint.address.socketAddress.address) == ["10.0.0.1", "10.0.0.2"])
@@ -66,13 +72,15 @@ struct ClusterTranslatorTests {
         backend.upstreamProtocol = .http2
         let cluster = try ClusterTranslator.cluster(backend)
         #expect(cluster.clusterType.name == "envoy.cluster.dns")
-        let dns = try Envoy_Extensions_Clusters_Dns_V3_DnsCluster(serializedBytes: cluster.clusterType.typedConfig.value)
+        let dns = try Envoy_Extensions_Clusters_Dns_V3_DnsCluster(
+            serializedBytes: cluster.clusterType.typedConfig.value)
         #expect(dns.respectDnsTtl)
         #expect(dns.dnsRefreshRate == Google_Protobuf_Duration(seconds: 30))
         #expect(dns.dnsLookupFamily == .v4Preferred)
         #expect(cluster.loadAssignment.endpoints.count == 2)
         #expect(try Resource(cluster).references.isEmpty)
-        let any = try #require(cluster.typedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"])
+        let any = try #require(
+            cluster.typedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"])
         let options = try Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions(serializedBytes: any.value)
         #expect(options.explicitHTTPConfig.http2ProtocolOptions.initialStreamWindowSize.value == 65536)
         #expect(options.explicitHTTPConfig.http2ProtocolOptions.initialConnectionWindowSize.value == 1_048_576)

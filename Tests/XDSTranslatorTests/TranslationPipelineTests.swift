@@ -1,11 +1,12 @@
+import EnvoyAPI
 import GatewayAPI
 import GatewayIR
 import Testing
-@testable import GatewayTranslator
-import EnvoyAPI
 import XDSCache
 import XDSTesting
 import XDSTranslator
+
+@testable import GatewayTranslator
 
 @Suite("Gateway translation")
 struct TranslationPipelineTests {
@@ -78,20 +79,26 @@ struct TranslationPipelineTests {
         #expect(config.key == "infra/eg")
         #expect(config.listeners.map(\.name) == ["infra/eg/http", "infra/eg/internal"])
         #expect(config.listeners.map(\.port) == [10080, 8080])
-        #expect(config.listeners[1].virtualHosts.isEmpty, "the internal listener only allows routes from its own namespace")
+        #expect(
+            config.listeners[1].virtualHosts.isEmpty, "the internal listener only allows routes from its own namespace")
     }
 
-    @Test("virtual hosts per hostname in the listener's wildcard; routes named as Envoy Gateway names them, in precedence order")
+    @Test(
+        "virtual hosts per hostname in the listener's wildcard; routes named as Envoy Gateway names them, in precedence order"
+    )
     func routes() throws {
         let listener = try #require(try translate().listeners.first)
-        #expect(listener.virtualHosts.map(\.name) == ["infra/eg/http/shop_example_com"], "other.org is outside *.example.com")
+        #expect(
+            listener.virtualHosts.map(\.name) == ["infra/eg/http/shop_example_com"],
+            "other.org is outside *.example.com")
         let routes = listener.virtualHosts[0].routes
-        #expect(routes.map(\.name) == [
-            "httproute/apps/shop/rule/1/match/1/shop_example_com",
-            "httproute/apps/shop/rule/2/match/0/shop_example_com",
-            "httproute/apps/shop/rule/1/match/0/shop_example_com",
-            "httproute/apps/shop/rule/0/match/0/shop_example_com",
-        ])
+        #expect(
+            routes.map(\.name) == [
+                "httproute/apps/shop/rule/1/match/1/shop_example_com",
+                "httproute/apps/shop/rule/2/match/0/shop_example_com",
+                "httproute/apps/shop/rule/1/match/0/shop_example_com",
+                "httproute/apps/shop/rule/0/match/0/shop_example_com",
+            ])
         #expect(routes.map(\.path) == [.exact("/api/health"), .prefix("/missing"), .prefix("/api"), .prefix("/")])
         #expect(routes[1].action == .directResponse(status: 500), "a rule whose backends do not resolve answers 500")
         #expect(routes[0].action == .forward(cluster: "httproute/apps/shop/rule/1"))
@@ -101,9 +108,10 @@ struct TranslationPipelineTests {
     func clusters() throws {
         let clusters = try translate().clusters
         #expect(clusters.map(\.name) == ["httproute/apps/shop/rule/0", "httproute/apps/shop/rule/1"])
-        #expect(clusters[0].groups.first?.endpoints == [
-            Endpoint(host: "10.1.0.1", port: 8080), Endpoint(host: "10.1.0.2", port: 8080, draining: true),
-        ])
+        #expect(
+            clusters[0].groups.first?.endpoints == [
+                Endpoint(host: "10.1.0.1", port: 8080), Endpoint(host: "10.1.0.2", port: 8080, draining: true),
+            ])
         #expect(clusters[1].groups.first?.endpoints == [Endpoint(host: "10.0.0.1", port: 3000)])
     }
 
@@ -168,7 +176,8 @@ struct PolicyEditTests {
         let after = try Self.snapshot(Self.yaml(connectTimeout: "4s"))
         var changed: [String] = []
         for type in ResourceType.allCases {
-            for name in Set(before[type].names + after[type].names).sorted() where before[type][name]?.version != after[type][name]?.version {
+            for name in Set(before[type].names + after[type].names).sorted()
+            where before[type][name]?.version != after[type][name]?.version {
                 changed.append("\(type):\(name)")
             }
         }
@@ -188,7 +197,10 @@ struct PolicyEditTests {
                 stream.send(request)
                 var responses = stream.responses.makeAsyncIterator()
                 let first = try #require(try await responses.next())
-                #expect(first.resources.map(\.name).sorted() == ["httproute/default/a/rule/0", "httproute/default/b/rule/0"])
+                #expect(
+                    first.resources.map(\.name).sorted() == [
+                        "httproute/default/a/rule/0", "httproute/default/b/rule/0",
+                    ])
                 var ack = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
                 ack.typeURL = ResourceType.cluster.typeURL
                 ack.responseNonce = first.nonce

@@ -41,19 +41,24 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
 
     static let targetKinds = ["Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "TCPRoute", "UDPRoute", "TLSRoute"]
     static let untranslatedFields = [
-        "compressor", "compression", "responseOverride", "httpUpgrade", "requestBuffer", "admissionControl", "bandwidthLimit",
+        "compressor", "compression", "responseOverride", "httpUpgrade", "requestBuffer", "admissionControl",
+        "bandwidthLimit",
         "telemetry", "routingType",
     ]
 
     init?(_ object: ManifestObject) {
         let specFields =
-            ["targetRef", "targetRefs", "targetSelectors", "mergeType", "rateLimit", "faultInjection", "useClientProtocol"]
+            [
+                "targetRef", "targetRefs", "targetSelectors", "mergeType", "rateLimit", "faultInjection",
+                "useClientProtocol",
+            ]
             + TrafficSettings.clusterFields + Self.untranslatedFields
         guard let specReader = object.fields.object("spec", required: true) else { return nil }
         specReader.allowOnly(
             specFields,
             aliases: [
-                "outlierDetection": "healthCheck.passive", "circuitBreakers": "circuitBreaker", "lbPolicy": "loadBalancer",
+                "outlierDetection": "healthCheck.passive", "circuitBreakers": "circuitBreaker",
+                "lbPolicy": "loadBalancer",
                 "retryPolicy": "retry", "timeouts": "timeout", "targetReference": "targetRefs",
             ])
         object.fields.allowOnly(["apiVersion", "kind", "metadata", "spec", "status"])
@@ -70,7 +75,9 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
         targetRefs = refs
         targetSelectors = spec.objects("targetSelectors").compactMap(Self.targetSelector)
         if !spec.has("targetRef") && !spec.has("targetRefs") && targetSelectors.isEmpty {
-            spec.report(nil, .missingField, "needs targetRefs or targetSelectors: the Gateways or routes this policy applies to")
+            spec.report(
+                nil, .missingField, "needs targetRefs or targetSelectors: the Gateways or routes this policy applies to"
+            )
         }
         mergeType = spec.oneOf("mergeType", ["StrategicMerge", "JSONMerge"]).flatMap(MergeType.init(rawValue:))
         if mergeType != nil,
@@ -79,7 +86,8 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
         {
             spec.report(
                 "mergeType", .notAllowed,
-                "mergeType is allowed only on policies that target routes (HTTPRoute, GRPCRoute, TCPRoute, UDPRoute, TLSRoute)")
+                "mergeType is allowed only on policies that target routes (HTTPRoute, GRPCRoute, TCPRoute, UDPRoute, TLSRoute)"
+            )
         }
         if spec.has("compression") && spec.has("compressor") {
             spec.report("compression", .notAllowed, "use compressor or the deprecated compression, not both")
@@ -99,9 +107,12 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
     static func targetRef(_ reader: ObjectReader) -> TargetReference? {
         reader.allowOnly(["group", "kind", "name", "sectionName"])
         if let group = reader.string("group", required: true), group != "gateway.networking.k8s.io" {
-            reader.report("group", .notAllowed, "\"\(group)\" is not allowed: targets are in group gateway.networking.k8s.io")
+            reader.report(
+                "group", .notAllowed, "\"\(group)\" is not allowed: targets are in group gateway.networking.k8s.io")
         }
-        guard let kind = reader.oneOf("kind", targetKinds, required: true), let name = reader.string("name", required: true) else {
+        guard let kind = reader.oneOf("kind", targetKinds, required: true),
+            let name = reader.string("name", required: true)
+        else {
             return nil
         }
         return TargetReference(kind: kind, name: name, sectionName: reader.string("sectionName"))
@@ -110,7 +121,8 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
     static func targetSelector(_ reader: ObjectReader) -> TargetSelector? {
         reader.allowOnly(["group", "kind", "namespaces", "matchLabels", "matchExpressions"])
         if let group = reader.string("group"), group != "gateway.networking.k8s.io" {
-            reader.report("group", .notAllowed, "\"\(group)\" is not allowed: targets are in group gateway.networking.k8s.io")
+            reader.report(
+                "group", .notAllowed, "\"\(group)\" is not allowed: targets are in group gateway.networking.k8s.io")
         }
         let kind = reader.oneOf("kind", targetKinds, required: true)
         var namespaces = NamespaceSelection.same
@@ -128,9 +140,12 @@ extension BackendTrafficPolicy {
     /// This route-level policy merged over `parent` (its `mergeType`: the parent is the
     /// document, this policy the patch), decoded; and why the result is invalid, if it is.
     public func merged(over parent: BackendTrafficPolicy) -> (settings: TrafficSettings, problems: [String]) {
-        let document = mergeType == .jsonMerge ? parent.spec.jsonMerged(with: spec) : parent.spec.strategicMerged(with: spec)
+        let document =
+            mergeType == .jsonMerge ? parent.spec.jsonMerged(with: spec) : parent.spec.strategicMerged(with: spec)
         let context = DecodeContext(file: "merge of \(parent.namespace)/\(parent.name) and \(namespace)/\(name)")
-        guard let reader = ObjectReader(document.node, path: "spec", context: context) else { return (settings, ["merge failed"]) }
+        guard let reader = ObjectReader(document.node, path: "spec", context: context) else {
+            return (settings, ["merge failed"])
+        }
         let merged = TrafficSettings(reader)
         return (merged, context.diagnostics.map { "\($0.field): \($0.message)" } + merged.problems)
     }

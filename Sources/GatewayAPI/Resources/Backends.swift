@@ -39,7 +39,8 @@ public struct Backend: Sendable, Equatable {
             }
             endpoint.context.report(
                 at: endpoint.location, .missingField, endpoint.path,
-                endpoint.has("unix") ? "unix socket endpoints are not supported yet: use ip or fqdn" : "needs ip or fqdn")
+                endpoint.has("unix")
+                    ? "unix socket endpoints are not supported yet: use ip or fqdn" : "needs ip or fqdn")
             return nil
         }
         self.zones = zones
@@ -71,7 +72,8 @@ public struct Service: Sendable, Equatable {
             guard let number = port.int("port", required: true, range: 1...65535) else { return nil }
             // A named targetPort is resolved by the EndpointSlice's port names, not here.
             let target = port.scalar("targetPort").flatMap { Int($0) }
-            return Port(name: port.string("name"), port: number, targetPort: target, appProtocol: port.string("appProtocol"))
+            return Port(
+                name: port.string("name"), port: number, targetPort: target, appProtocol: port.string("appProtocol"))
         }
         name = object.name
         namespace = object.namespace

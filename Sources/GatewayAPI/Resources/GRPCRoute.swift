@@ -42,7 +42,8 @@ public struct GRPCRoute: Sendable, Equatable {
             rule.allowOnly(["name", "matches", "filters", "backendRefs", "sessionPersistence"])
             let matches = rule.objects("matches").map { match in
                 match.allowOnly(["method", "headers"])
-                return Match(method: match.object("method").map(Self.method), headers: HTTPRoute.valueMatches(match, "headers"))
+                return Match(
+                    method: match.object("method").map(Self.method), headers: HTTPRoute.valueMatches(match, "headers"))
             }
             let filters = HTTPRoute.filters(rule).filter {
                 if case .requestHeaderModifier = $0 { return true }
@@ -53,7 +54,8 @@ public struct GRPCRoute: Sendable, Equatable {
                 return false
             }
             return Rule(
-                name: rule.string("name"), matches: matches, backendRefs: BackendReference.list(rule, namespace: namespace),
+                name: rule.string("name"), matches: matches,
+                backendRefs: BackendReference.list(rule, namespace: namespace),
                 filters: filters, location: rule.location)
         }
         name = object.name
@@ -63,8 +65,11 @@ public struct GRPCRoute: Sendable, Equatable {
 
     static func method(_ reader: ObjectReader) -> MethodMatch {
         reader.allowOnly(["type", "service", "method"])
-        let kind = reader.oneOf("type", MethodMatch.Kind.allCases.map(\.rawValue)).flatMap { MethodMatch.Kind(rawValue: $0) }
-        let match = MethodMatch(kind: kind ?? .exact, service: reader.string("service"), method: reader.string("method"))
+        let kind = reader.oneOf("type", MethodMatch.Kind.allCases.map(\.rawValue)).flatMap {
+            MethodMatch.Kind(rawValue: $0)
+        }
+        let match = MethodMatch(
+            kind: kind ?? .exact, service: reader.string("service"), method: reader.string("method"))
         if match.service == nil && match.method == nil {
             reader.context.report(at: reader.location, .missingField, reader.path, "needs service, method or both")
         }

@@ -45,7 +45,9 @@ public struct Gateway: Sendable, Equatable {
             var namespaces = NamespaceSelection.same
             if let allowed = reader.object("allowedRoutes") {
                 allowed.allowOnly(["namespaces", "kinds"])
-                if let object = allowed.object("namespaces") { namespaces = NamespaceSelection(object, order: ["All", "Same", "Selector"]) }
+                if let object = allowed.object("namespaces") {
+                    namespaces = NamespaceSelection(object, order: ["All", "Same", "Selector"])
+                }
             }
             guard let name, let port, let proto else { continue }
             if !names.insert(name).inserted {
@@ -56,7 +58,8 @@ public struct Gateway: Sendable, Equatable {
             }
             listeners.append(
                 Listener(
-                    name: name, hostname: reader.string("hostname", format: .hostname(wildcard: true)), port: port, protocol: proto,
+                    name: name, hostname: reader.string("hostname", format: .hostname(wildcard: true)), port: port,
+                    protocol: proto,
                     namespaces: namespaces, location: reader.location))
         }
         guard let className else { return nil }
@@ -65,7 +68,9 @@ public struct Gateway: Sendable, Equatable {
             location: object.location)
     }
 
-    public init(name: String, namespace: String, gatewayClassName: String, listeners: [Listener], location: SourceLocation) {
+    public init(
+        name: String, namespace: String, gatewayClassName: String, listeners: [Listener], location: SourceLocation
+    ) {
         self.name = name
         self.namespace = namespace
         self.gatewayClassName = gatewayClassName

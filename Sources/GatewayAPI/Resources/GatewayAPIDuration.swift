@@ -48,7 +48,8 @@ extension ObjectReader {
         guard let duration = GatewayAPIDuration(text) else {
             context.report(
                 at: location, .wrongType, field(key),
-                "\"\(text)\" is not a duration: use up to four <number><unit> parts with units h, m, s, ms (e.g. 10s, 1m30s, 500ms)")
+                "\"\(text)\" is not a duration: use up to four <number><unit> parts with units h, m, s, ms (e.g. 10s, 1m30s, 500ms)"
+            )
             return nil
         }
         return duration

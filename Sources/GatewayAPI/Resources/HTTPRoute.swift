@@ -80,16 +80,21 @@ public struct HTTPRoute: Sendable, Equatable {
         self.location = object.location
     }
 
-    static let defaultMatch = Match(path: PathMatch(kind: .pathPrefix, value: "/"), headers: [], queryParams: [], method: nil)
+    static let defaultMatch = Match(
+        path: PathMatch(kind: .pathPrefix, value: "/"), headers: [], queryParams: [], method: nil)
 
     static func match(_ reader: ObjectReader) -> Match {
         reader.allowOnly(["path", "headers", "queryParams", "method"])
         var path = PathMatch(kind: .pathPrefix, value: "/")
         if let pathReader = reader.object("path") {
             pathReader.allowOnly(["type", "value"])
-            let kind = pathReader.oneOf("type", PathMatch.Kind.allCases.map(\.rawValue)).flatMap { PathMatch.Kind(rawValue: $0) }
+            let kind = pathReader.oneOf("type", PathMatch.Kind.allCases.map(\.rawValue)).flatMap {
+                PathMatch.Kind(rawValue: $0)
+            }
             path = PathMatch(kind: kind ?? .pathPrefix, value: pathReader.string("value") ?? "/")
-            if path.kind != .regularExpression, pathReader.has("value"), let problem = StringFormat.httpPath.problem(path.value) {
+            if path.kind != .regularExpression, pathReader.has("value"),
+                let problem = StringFormat.httpPath.problem(path.value)
+            {
                 pathReader.report("value", .notAllowed, problem)
             }
         }
@@ -101,7 +106,9 @@ public struct HTTPRoute: Sendable, Equatable {
     static func valueMatches(_ reader: ObjectReader, _ key: String) -> [ValueMatch] {
         reader.objects(key).compactMap { item in
             item.allowOnly(["type", "name", "value"])
-            let kind = item.oneOf("type", ValueMatch.Kind.allCases.map(\.rawValue)).flatMap { ValueMatch.Kind(rawValue: $0) }
+            let kind = item.oneOf("type", ValueMatch.Kind.allCases.map(\.rawValue)).flatMap {
+                ValueMatch.Kind(rawValue: $0)
+            }
             guard let name = item.string("name", required: true, format: .headerName),
                 let value = item.string("value", required: true, format: .text(maxLength: 4096))
             else {

@@ -23,7 +23,8 @@ extension HTTPRoute {
         public var statusCode: Int
 
         public init(
-            scheme: String? = nil, hostname: String? = nil, path: PathModifier? = nil, port: Int? = nil, statusCode: Int = 302
+            scheme: String? = nil, hostname: String? = nil, path: PathModifier? = nil, port: Int? = nil,
+            statusCode: Int = 302
         ) {
             self.scheme = scheme
             self.hostname = hostname
@@ -71,15 +72,22 @@ extension HTTPRoute {
             guard let type = filter.oneOf("type", filterTypes, required: true) else { return nil }
             switch type {
             case "RequestHeaderModifier":
-                return filter.object("requestHeaderModifier", required: true).map { .requestHeaderModifier(headerModifier($0)) }
+                return filter.object("requestHeaderModifier", required: true).map {
+                    .requestHeaderModifier(headerModifier($0))
+                }
             case "ResponseHeaderModifier":
-                return filter.object("responseHeaderModifier", required: true).map { .responseHeaderModifier(headerModifier($0)) }
+                return filter.object("responseHeaderModifier", required: true).map {
+                    .responseHeaderModifier(headerModifier($0))
+                }
             case "RequestRedirect":
                 return filter.object("requestRedirect", required: true).map { .requestRedirect(redirect($0)) }
             case "URLRewrite":
                 return filter.object("urlRewrite", required: true).map { redirect in
                     redirect.allowOnly(["hostname", "path"])
-                    return .urlRewrite(Rewrite(hostname: redirect.string("hostname", format: .hostname(wildcard: false)), path: pathModifier(redirect)))
+                    return .urlRewrite(
+                        Rewrite(
+                            hostname: redirect.string("hostname", format: .hostname(wildcard: false)),
+                            path: pathModifier(redirect)))
                 }
             default:
                 filter.context.report(
@@ -101,7 +109,8 @@ extension HTTPRoute {
                 return HeaderValue(name: name, value: value)
             }
         }
-        return HeaderModifier(set: values("set"), add: values("add"), remove: reader.strings("remove", format: .headerName))
+        return HeaderModifier(
+            set: values("set"), add: values("add"), remove: reader.strings("remove", format: .headerName))
     }
 
     static func redirect(_ reader: ObjectReader) -> Redirect {
@@ -113,7 +122,8 @@ extension HTTPRoute {
                 "\(status) is not allowed: must be one of 301, 302")
         }
         return Redirect(
-            scheme: reader.oneOf("scheme", ["http", "https"]), hostname: reader.string("hostname", format: .hostname(wildcard: false)),
+            scheme: reader.oneOf("scheme", ["http", "https"]),
+            hostname: reader.string("hostname", format: .hostname(wildcard: false)),
             path: pathModifier(reader), port: reader.int("port", range: 1...65535), statusCode: status ?? 302)
     }
 
@@ -122,7 +132,8 @@ extension HTTPRoute {
         path.allowOnly(["type", "replaceFullPath", "replacePrefixMatch"])
         switch path.oneOf("type", ["ReplaceFullPath", "ReplacePrefixMatch"], required: true) {
         case "ReplaceFullPath": return path.string("replaceFullPath", required: true).map { .replaceFullPath($0) }
-        case "ReplacePrefixMatch": return path.string("replacePrefixMatch", required: true).map { .replacePrefixMatch($0) }
+        case "ReplacePrefixMatch":
+            return path.string("replacePrefixMatch", required: true).map { .replacePrefixMatch($0) }
         default: return nil
         }
     }
@@ -139,11 +150,14 @@ extension HTTPRoute {
         let codes = retry.list("codes").enumerated().compactMap { index, node -> Int? in
             guard case .scalar(let scalar) = node, let code = Int(scalar.string), (400...599).contains(code) else {
                 retry.context.report(
-                    at: retry.location, .outOfRange, "\(retry.path).codes[\(index)]", "must be an HTTP status code from 400 to 599")
+                    at: retry.location, .outOfRange, "\(retry.path).codes[\(index)]",
+                    "must be an HTTP status code from 400 to 599")
                 return nil
             }
             return code
         }
-        return Retry(codes: codes, attempts: retry.int("attempts", range: 0...Int(Int32.max)), backoff: retry.duration("backoff"))
+        return Retry(
+            codes: codes, attempts: retry.int("attempts", range: 0...Int(Int32.max)), backoff: retry.duration("backoff")
+        )
     }
 }

@@ -37,7 +37,8 @@ extension TrafficSettings {
             public var xRateLimitHeaders: String?
 
             public static let unitSeconds = [
-                "Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 604_800, "Month": 2_592_000, "Year": 31_536_000,
+                "Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 604_800, "Month": 2_592_000,
+                "Year": 31_536_000,
             ]
         }
 
@@ -49,19 +50,25 @@ extension TrafficSettings {
             let type = reader.oneOf("type", ["Global", "Local"])
             if reader.has("global") && type != "Local" {
                 problems.append(
-                    "global rate limits need a rate limit service, which Switchboard does not run yet; use rateLimit.local")
+                    "global rate limits need a rate limit service, which Switchboard does not run yet; use rateLimit.local"
+                )
             }
             if let local = reader.object("local"), type != "Global" {
                 local.allowOnly(["rules"])
                 let readers = local.objects("rules")
-                if readers.count > 16 { local.report("rules", .outOfRange, "at most 16 local rules, not \(readers.count)") }
+                if readers.count > 16 {
+                    local.report("rules", .outOfRange, "at most 16 local rules, not \(readers.count)")
+                }
                 self.local = readers.compactMap(Self.rule)
                 let defaults = self.local!.filter(\.selectors.isEmpty)
-                if defaults.count > 1 { problems.append("local rateLimit can not have more than one rule without clientSelectors") }
+                if defaults.count > 1 {
+                    problems.append("local rateLimit can not have more than one rule without clientSelectors")
+                }
                 if let base = defaults.first, let baseSeconds = Rule.unitSeconds[base.unit] {
                     for rule in self.local! where !rule.selectors.isEmpty {
                         if let seconds = Rule.unitSeconds[rule.unit], seconds % baseSeconds != 0 {
-                            problems.append("local rateLimit rule limit unit must be a multiple of the default limit unit")
+                            problems.append(
+                                "local rateLimit rule limit unit must be a multiple of the default limit unit")
                         }
                     }
                 }
@@ -79,7 +86,9 @@ extension TrafficSettings {
             }
             guard let limit = reader.object("limit", required: true) else { return nil }
             limit.allowOnly(["requests", "unit", "fromMetadata"])
-            if limit.has("fromMetadata") { limit.report("fromMetadata", .notAllowed, "fromMetadata is for global rate limits only") }
+            if limit.has("fromMetadata") {
+                limit.report("fromMetadata", .notAllowed, "fromMetadata is for global rate limits only")
+            }
             // Envoy's token bucket needs max_tokens > 0: a limit of 0 would be NACKed, not enforced.
             guard let requests = limit.int("requests", required: true, range: 1...TrafficSettings.uint32Max),
                 let unit = limit.oneOf("unit", units, required: true)
@@ -102,20 +111,25 @@ extension TrafficSettings {
             if let path = reader.object("path") {
                 path.allowOnly(["type", "value", "invert"])
                 selector.path = (
-                    path.oneOf("type", ["Exact", "PathPrefix", "RegularExpression"]) ?? "PathPrefix", path.string("value") ?? "/",
+                    path.oneOf("type", ["Exact", "PathPrefix", "RegularExpression"]) ?? "PathPrefix",
+                    path.string("value") ?? "/",
                     path.bool("invert") ?? false
                 )
             }
             if let cidr = reader.object("sourceCIDR") {
                 cidr.allowOnly(["type", "value", "invert"])
                 if let value = cidr.string("value", required: true) {
-                    selector.sourceCIDR = (cidr.oneOf("type", ["Exact", "Distinct"]) ?? "Exact", value, cidr.bool("invert") ?? false)
+                    selector.sourceCIDR = (
+                        cidr.oneOf("type", ["Exact", "Distinct"]) ?? "Exact", value, cidr.bool("invert") ?? false
+                    )
                 }
             }
-            if selector.headers.isEmpty && selector.methods.isEmpty && selector.path == nil && selector.sourceCIDR == nil
+            if selector.headers.isEmpty && selector.methods.isEmpty && selector.path == nil
+                && selector.sourceCIDR == nil
                 && selector.queryParams.isEmpty
             {
-                reader.report(nil, .missingField, "a client selector needs headers, methods, path, sourceCIDR or queryParams")
+                reader.report(
+                    nil, .missingField, "a client selector needs headers, methods, path, sourceCIDR or queryParams")
             }
             return selector
         }
@@ -125,7 +139,9 @@ extension TrafficSettings {
             let type = reader.oneOf("type", ["Exact", "RegularExpression", "Distinct"]) ?? "Exact"
             guard let name = reader.string("name", required: true, format: format) else { return nil }
             let value = reader.string("value")
-            if type != "Distinct" && value == nil { reader.report("value", .missingField, "is required for \(type) matches") }
+            if type != "Distinct" && value == nil {
+                reader.report("value", .missingField, "is required for \(type) matches")
+            }
             return Match(type: type, name: name, value: value, invert: reader.bool("invert") ?? false)
         }
     }
@@ -147,7 +163,9 @@ extension TrafficSettings {
                 delayPercentage = delay.double("percentage", range: 0...100) ?? 100
             }
             if let abort = reader.object("abort") {
-                abort.allowOnly(["httpStatus", "grpcStatus", "percentage"], aliases: ["status": "httpStatus", "httpStatusCode": "httpStatus"])
+                abort.allowOnly(
+                    ["httpStatus", "grpcStatus", "percentage"],
+                    aliases: ["status": "httpStatus", "httpStatusCode": "httpStatus"])
                 abortHTTPStatus = abort.int("httpStatus", range: 200...600)
                 abortGRPCStatus = abort.int("grpcStatus", range: 0...16)
                 if abort.has("httpStatus") == abort.has("grpcStatus") {

@@ -30,7 +30,9 @@ public struct ReferenceGrant: Sendable, Equatable {
         }
         to = spec.objects("to", required: true).compactMap { to in
             to.allowOnly(["group", "kind", "name"])
-            guard let group = to.string("group", required: true), let kind = to.string("kind", required: true) else { return nil }
+            guard let group = to.string("group", required: true), let kind = to.string("kind", required: true) else {
+                return nil
+            }
             return To(group: group, kind: kind, name: to.string("name"))
         }
         name = object.name
@@ -38,7 +40,9 @@ public struct ReferenceGrant: Sendable, Equatable {
     }
 
     /// Whether this grant lets a `fromKind` in `fromNamespace` refer to `toKind` `name` here.
-    public func permits(fromGroup: String, fromKind: String, fromNamespace: String, toGroup: String, toKind: String, name: String)
+    public func permits(
+        fromGroup: String, fromKind: String, fromNamespace: String, toGroup: String, toKind: String, name: String
+    )
         -> Bool
     {
         from.contains { $0.group == fromGroup && $0.kind == fromKind && $0.namespace == fromNamespace }
@@ -50,13 +54,15 @@ extension Sequence<ReferenceGrant> {
     /// Whether a grant in `toNamespace` lets a `fromKind` in `fromNamespace` refer to `toKind`
     /// `name` there. References within one namespace need no grant; callers check that first.
     public func permit(
-        fromGroup: String, fromKind: String, fromNamespace: String, toGroup: String, toKind: String, toNamespace: String,
+        fromGroup: String, fromKind: String, fromNamespace: String, toGroup: String, toKind: String,
+        toNamespace: String,
         name: String
     ) -> Bool {
         contains { grant in
             grant.namespace == toNamespace
                 && grant.permits(
-                    fromGroup: fromGroup, fromKind: fromKind, fromNamespace: fromNamespace, toGroup: toGroup, toKind: toKind, name: name)
+                    fromGroup: fromGroup, fromKind: fromKind, fromNamespace: fromNamespace, toGroup: toGroup,
+                    toKind: toKind, name: name)
         }
     }
 }

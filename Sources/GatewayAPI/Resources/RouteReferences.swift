@@ -33,7 +33,8 @@ public struct BackendReference: Sendable, Equatable {
             guard let name = reader.string("name", required: true) else { return nil }
             return BackendReference(
                 group: reader.string("group") ?? "", kind: reader.string("kind") ?? "Service",
-                namespace: reader.string("namespace") ?? namespace, name: name, port: reader.int("port", range: 1...65535),
+                namespace: reader.string("namespace") ?? namespace, name: name,
+                port: reader.int("port", range: 1...65535),
                 weight: reader.int("weight", range: 0...1_000_000) ?? 1)
         }
     }

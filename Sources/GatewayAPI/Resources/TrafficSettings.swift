@@ -27,7 +27,8 @@ public struct TrafficSettings: Sendable, Equatable {
     }
 
     static let clusterFields = [
-        "loadBalancer", "retry", "proxyProtocol", "tcpKeepalive", "healthCheck", "circuitBreaker", "timeout", "connection", "dns",
+        "loadBalancer", "retry", "proxyProtocol", "tcpKeepalive", "healthCheck", "circuitBreaker", "timeout",
+        "connection", "dns",
         "http2",
     ]
 
@@ -47,10 +48,12 @@ public struct TrafficSettings: Sendable, Equatable {
         }
         connection = spec.object("connection").map(Connection.init)
         dns = spec.object("dns").map { dns in
-            dns.allowOnly(["dnsRefreshRate", "respectDnsTtl", "lookupFamily"], aliases: ["refreshRate": "dnsRefreshRate"])
+            dns.allowOnly(
+                ["dnsRefreshRate", "respectDnsTtl", "lookupFamily"], aliases: ["refreshRate": "dnsRefreshRate"])
             return DNS(
                 refreshRate: dns.duration("dnsRefreshRate"), respectTTL: dns.bool("respectDnsTtl"),
-                lookupFamily: dns.oneOf("lookupFamily", ["IPv4", "IPv6", "IPv4Preferred", "IPv6Preferred", "IPv4AndIPv6"]))
+                lookupFamily: dns.oneOf(
+                    "lookupFamily", ["IPv4", "IPv6", "IPv4Preferred", "IPv6Preferred", "IPv4AndIPv6"]))
         }
         http2 = spec.object("http2").map(HTTP2.init)
         if let proxy = spec.object("proxyProtocol") {
@@ -108,17 +111,26 @@ public struct TrafficSettings: Sendable, Equatable {
 
         init?(_ reader: ObjectReader) {
             reader.allowOnly(
-                ["type", "consistentHash", "backendUtilization", "dynamicModule", "endpointOverride", "slowStart", "zoneAware"],
-                aliases: ["policy": "type", "lbPolicy": "type", "ringHash": "consistentHash", "maglev": "consistentHash"])
-            guard let type = reader.oneOf("type", Kind.allCases.map(\.rawValue), required: true).flatMap(Kind.init) else {
+                [
+                    "type", "consistentHash", "backendUtilization", "dynamicModule", "endpointOverride", "slowStart",
+                    "zoneAware",
+                ],
+                aliases: [
+                    "policy": "type", "lbPolicy": "type", "ringHash": "consistentHash", "maglev": "consistentHash",
+                ])
+            guard let type = reader.oneOf("type", Kind.allCases.map(\.rawValue), required: true).flatMap(Kind.init)
+            else {
                 return nil
             }
             self.type = type
             if type == .backendUtilization { problems.append("BackendUtilization is not supported by Switchboard yet") }
             if let hash = reader.object("consistentHash") {
-                if type != .consistentHash { reader.report("consistentHash", .notAllowed, "consistentHash needs type ConsistentHash") }
+                if type != .consistentHash {
+                    reader.report("consistentHash", .notAllowed, "consistentHash needs type ConsistentHash")
+                }
                 hash.allowOnly(["type", "header", "headers", "cookie", "queryParams", "tableSize"])
-                let kind = hash.oneOf("type", ["SourceIP", "Header", "Headers", "Cookie", "QueryParams"], required: true)
+                let kind = hash.oneOf(
+                    "type", ["SourceIP", "Header", "Headers", "Cookie", "QueryParams"], required: true)
                 switch kind {
                 case "SourceIP": hashKey = .sourceIP
                 case "Header":
@@ -157,7 +169,9 @@ public struct TrafficSettings: Sendable, Equatable {
             if let slowStart = reader.object("slowStart") {
                 slowStart.allowOnly(["window"])
                 slowStartWindow = slowStart.duration("window")
-                if slowStartWindow == nil, !slowStart.has("window") { slowStart.report("window", .missingField, "is required") }
+                if slowStartWindow == nil, !slowStart.has("window") {
+                    slowStart.report("window", .missingField, "is required")
+                }
                 if type == .random || type == .consistentHash {
                     reader.report("slowStart", .notAllowed, "slowStart works only with RoundRobin and LeastRequest")
                 }
@@ -182,11 +196,13 @@ public struct TrafficSettings: Sendable, Equatable {
                     var forceMinimum: Int?
                     if let force = local.object("force") {
                         force.allowOnly(["minEndpointsInZoneThreshold"])
-                        forceMinimum = force.int("minEndpointsInZoneThreshold", range: 0...TrafficSettings.uint32Max) ?? 1
+                        forceMinimum =
+                            force.int("minEndpointsInZoneThreshold", range: 0...TrafficSettings.uint32Max) ?? 1
                     }
                     zoneAware = .preferLocal(
                         minEndpoints: local.int("minEndpointsThreshold", range: 0...Int.max) ?? 6,
-                        percentEnabled: local.int("percentageEnabled", range: 0...100), forceMinEndpointsInZone: forceMinimum)
+                        percentEnabled: local.int("percentageEnabled", range: 0...100),
+                        forceMinEndpointsInZone: forceMinimum)
                 } else if zone.has("weightedZones") {
                     var weights: [String: Int] = [:]
                     for entry in zone.objects("weightedZones") {
@@ -220,7 +236,8 @@ public struct TrafficSettings: Sendable, Equatable {
 
     public struct Retry: Sendable, Equatable {
         public static let triggers = [
-            "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "retriable-4xx", "refused-stream",
+            "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "retriable-4xx",
+            "refused-stream",
             "retriable-status-codes", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
         ]
 
@@ -236,7 +253,8 @@ public struct TrafficSettings: Sendable, Equatable {
 
         public static func == (lhs: Self, rhs: Self) -> Bool {
             lhs.numRetries == rhs.numRetries && lhs.numAttemptsPerPriority == rhs.numAttemptsPerPriority
-                && lhs.retryOn?.triggers == rhs.retryOn?.triggers && lhs.retryOn?.statusCodes == rhs.retryOn?.statusCodes
+                && lhs.retryOn?.triggers == rhs.retryOn?.triggers
+                && lhs.retryOn?.statusCodes == rhs.retryOn?.statusCodes
                 && (lhs.retryOn == nil) == (rhs.retryOn == nil) && lhs.perRetryTimeout == rhs.perRetryTimeout
                 && lhs.backOffBase == rhs.backOffBase && lhs.backOffMax == rhs.backOffMax
         }
@@ -245,7 +263,8 @@ public struct TrafficSettings: Sendable, Equatable {
             reader.allowOnly(
                 ["numRetries", "numAttemptsPerPriority", "retryOn", "perRetry"],
                 aliases: [
-                    "perRetryTimeout": "perRetry.timeout", "perTryTimeout": "perRetry.timeout", "attempts": "numRetries",
+                    "perRetryTimeout": "perRetry.timeout", "perTryTimeout": "perRetry.timeout",
+                    "attempts": "numRetries",
                     "retries": "numRetries", "retryBackOff": "perRetry.backOff", "backoff": "perRetry.backOff",
                 ])
             numRetries = reader.int("numRetries", range: 0...Int(Int32.max)) ?? 2
@@ -253,13 +272,16 @@ public struct TrafficSettings: Sendable, Equatable {
             if case .scalar = reader.value("retryOn") {
                 reader.report(
                     "retryOn", .wrongType,
-                    "retryOn is an object here: {triggers: [5xx, reset], httpStatusCodes: [503]}, not Envoy's comma-separated list")
+                    "retryOn is an object here: {triggers: [5xx, reset], httpStatusCodes: [503]}, not Envoy's comma-separated list"
+                )
             } else if reader.has("retryOn") {
                 if let retryOn = reader.object("retryOn") {
-                    retryOn.allowOnly(["triggers", "httpStatusCodes"], aliases: ["retriableStatusCodes": "httpStatusCodes"])
+                    retryOn.allowOnly(
+                        ["triggers", "httpStatusCodes"], aliases: ["retriableStatusCodes": "httpStatusCodes"])
                     let triggers = retryOn.strings("triggers").enumerated().compactMap { index, trigger -> String? in
                         guard Self.triggers.contains(trigger) else {
-                            var message = "\"\(trigger)\" is not allowed: must be one of \(Self.triggers.joined(separator: ", "))"
+                            var message =
+                                "\"\(trigger)\" is not allowed: must be one of \(Self.triggers.joined(separator: ", "))"
                             if let suggestion = Suggestion.closest(to: trigger, in: Self.triggers) {
                                 message += " (did you mean \"\(suggestion)\"?)"
                             }
@@ -272,7 +294,8 @@ public struct TrafficSettings: Sendable, Equatable {
                 }
             }
             if let perRetry = reader.object("perRetry") {
-                perRetry.allowOnly(["timeout", "backOff"], aliases: ["backoff": "backOff", "perTryTimeout": "timeout"])
+                perRetry.allowOnly(
+                    ["timeout", "backOff"], aliases: ["backoff": "backOff", "perTryTimeout": "timeout"])
                 perRetryTimeout = perRetry.duration("timeout")
                 if let backOff = perRetry.object("backOff") {
                     backOff.allowOnly(["baseInterval", "maxInterval"])
@@ -316,7 +339,11 @@ public struct TrafficSettings: Sendable, Equatable {
 
     public struct HealthCheck: Sendable, Equatable {
         public struct Active: Sendable, Equatable {
-            public enum Kind: String, Sendable { case http = "HTTP", tcp = "TCP", grpc = "GRPC" }
+            public enum Kind: String, Sendable {
+                case http = "HTTP"
+                case tcp = "TCP"
+                case grpc = "GRPC"
+            }
             public var timeout = GatewayAPIDuration(milliseconds: 1000)
             public var interval = GatewayAPIDuration(milliseconds: 3000)
             public var initialJitter: GatewayAPIDuration?
@@ -353,13 +380,20 @@ public struct TrafficSettings: Sendable, Equatable {
         public var panicThreshold: Int?
 
         init(_ reader: ObjectReader) {
-            reader.allowOnly(["active", "passive", "panicThreshold"], aliases: ["outlierDetection": "passive", "http": "active.http"])
+            reader.allowOnly(
+                ["active", "passive", "panicThreshold"],
+                aliases: ["outlierDetection": "passive", "http": "active.http"])
             panicThreshold = reader.int("panicThreshold", range: 0...100)
             if let active = reader.object("active") {
                 active.allowOnly(
-                    ["timeout", "interval", "initialJitter", "unhealthyThreshold", "healthyThreshold", "type", "http", "tcp", "grpc",
-                     "overrides", "healthCheckLog"],
-                    aliases: ["path": "http.path", "expectedStatuses": "http.expectedStatuses", "port": "overrides.port"])
+                    [
+                        "timeout", "interval", "initialJitter", "unhealthyThreshold", "healthyThreshold", "type",
+                        "http", "tcp", "grpc",
+                        "overrides", "healthCheckLog",
+                    ],
+                    aliases: [
+                        "path": "http.path", "expectedStatuses": "http.expectedStatuses", "port": "overrides.port",
+                    ])
                 var check = Active()
                 if let timeout = active.duration("timeout") { check.timeout = timeout }
                 if let interval = active.duration("interval") { check.interval = interval }
@@ -370,10 +404,14 @@ public struct TrafficSettings: Sendable, Equatable {
                 check.type = type ?? .http
                 if let http = active.object("http") {
                     if type != .http { active.report("http", .notAllowed, "http is allowed only with type HTTP") }
-                    http.allowOnly(["hostname", "path", "method", "expectedStatuses", "retriableStatuses", "expectedResponse", "requestBody"])
+                    http.allowOnly([
+                        "hostname", "path", "method", "expectedStatuses", "retriableStatuses", "expectedResponse",
+                        "requestBody",
+                    ])
                     check.hostname = http.string("hostname")
                     check.path = http.string("path", required: true) ?? "/"
-                    check.method = http.oneOf("method", ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"])
+                    check.method = http.oneOf(
+                        "method", ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"])
                     check.expectedStatuses = HTTPStatus.list(http, "expectedStatuses")
                     check.retriableStatuses = HTTPStatus.list(http, "retriableStatuses")
                     check.expectedResponse = Payload.read(http.object("expectedResponse"))
@@ -405,12 +443,16 @@ public struct TrafficSettings: Sendable, Equatable {
             }
             if let passive = reader.object("passive") {
                 passive.allowOnly(
-                    ["splitExternalLocalOriginErrors", "interval", "consecutiveLocalOriginFailures", "consecutiveGatewayErrors",
-                     "consecutive5XxErrors", "baseEjectionTime", "maxEjectionPercent", "failurePercentageThreshold",
-                     "alwaysEjectOneEndpoint"],
+                    [
+                        "splitExternalLocalOriginErrors", "interval", "consecutiveLocalOriginFailures",
+                        "consecutiveGatewayErrors",
+                        "consecutive5XxErrors", "baseEjectionTime", "maxEjectionPercent", "failurePercentageThreshold",
+                        "alwaysEjectOneEndpoint",
+                    ],
                     aliases: [
                         "consecutive5xx": "consecutive5XxErrors", "consecutive5xxErrors": "consecutive5XxErrors",
-                        "consecutiveGatewayFailure": "consecutiveGatewayErrors", "alwaysEjectOneHost": "alwaysEjectOneEndpoint",
+                        "consecutiveGatewayFailure": "consecutiveGatewayErrors",
+                        "alwaysEjectOneHost": "alwaysEjectOneEndpoint",
                     ])
                 var check = Passive()
                 check.splitExternalLocalOriginErrors = passive.bool("splitExternalLocalOriginErrors") ?? false
@@ -442,7 +484,8 @@ public struct TrafficSettings: Sendable, Equatable {
 
         public static func == (lhs: Self, rhs: Self) -> Bool {
             lhs.maxConnections == rhs.maxConnections && lhs.maxPendingRequests == rhs.maxPendingRequests
-                && lhs.maxParallelRequests == rhs.maxParallelRequests && lhs.maxParallelRetries == rhs.maxParallelRetries
+                && lhs.maxParallelRequests == rhs.maxParallelRequests
+                && lhs.maxParallelRetries == rhs.maxParallelRetries
                 && lhs.maxRequestsPerConnection == rhs.maxRequestsPerConnection
                 && lhs.perEndpointMaxConnections == rhs.perEndpointMaxConnections
                 && lhs.retryBudget?.percent == rhs.retryBudget?.percent
@@ -451,8 +494,11 @@ public struct TrafficSettings: Sendable, Equatable {
 
         init(_ reader: ObjectReader) {
             reader.allowOnly(
-                ["maxConnections", "maxPendingRequests", "maxParallelRequests", "maxParallelRetries", "maxRequestsPerConnection",
-                 "perEndpoint", "retryBudget"],
+                [
+                    "maxConnections", "maxPendingRequests", "maxParallelRequests", "maxParallelRetries",
+                    "maxRequestsPerConnection",
+                    "perEndpoint", "retryBudget",
+                ],
                 aliases: [
                     "maxRequests": "maxParallelRequests", "maxRetries": "maxParallelRetries",
                     "maxPendingRequest": "maxPendingRequests", "maxConnection": "maxConnections",
@@ -497,7 +543,10 @@ public struct TrafficSettings: Sendable, Equatable {
             }
             if let http = reader.object("http") {
                 http.allowOnly(
-                    ["connectionIdleTimeout", "maxConnectionDuration", "requestTimeout", "maxStreamDuration", "streamIdleTimeout"],
+                    [
+                        "connectionIdleTimeout", "maxConnectionDuration", "requestTimeout", "maxStreamDuration",
+                        "streamIdleTimeout",
+                    ],
                     aliases: ["idleTimeout": "connectionIdleTimeout", "timeout": "requestTimeout"])
                 connectionIdleTimeout = http.duration("connectionIdleTimeout")
                 maxConnectionDuration = http.duration("maxConnectionDuration")
@@ -549,8 +598,11 @@ public struct TrafficSettings: Sendable, Equatable {
 
         init(_ reader: ObjectReader) {
             reader.allowOnly(
-                ["initialStreamWindowSize", "initialConnectionWindowSize", "maxConcurrentStreams", "onInvalidMessage",
-                 "connectionKeepalive"])
+                [
+                    "initialStreamWindowSize", "initialConnectionWindowSize", "maxConcurrentStreams",
+                    "onInvalidMessage",
+                    "connectionKeepalive",
+                ])
             let window = 65535...2_147_483_647
             initialStreamWindowSize = reader.quantity("initialStreamWindowSize", range: window)
             initialConnectionWindowSize = reader.quantity("initialConnectionWindowSize", range: window)
@@ -562,7 +614,9 @@ public struct TrafficSettings: Sendable, Equatable {
                 keepaliveTimeout = keepalive.duration("timeout")
                 keepaliveIntervalJitter = keepalive.int("intervalJitter", range: 0...100)
                 keepaliveIdleInterval = keepalive.duration("idleInterval")
-                if let interval = keepaliveInterval, let timeout = keepaliveTimeout, timeout.milliseconds >= interval.milliseconds {
+                if let interval = keepaliveInterval, let timeout = keepaliveTimeout,
+                    timeout.milliseconds >= interval.milliseconds
+                {
                     keepalive.report("timeout", .outOfRange, "timeout must be shorter than interval")
                 }
             }
