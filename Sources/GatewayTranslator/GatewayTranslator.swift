@@ -88,7 +88,10 @@ public enum GatewayTranslator {
         // Listeners on one port share one Envoy listener, named after the first (Envoy Gateway's rule).
         var byPort: [Int: HTTPListener] = [:]
         var portOrder: [Int] = []
-        for listener in gateway.listeners where listener.protocol == .http {
+        // A listener that is not programmed (conflicts, invalid kinds) takes routes but serves nothing.
+        let assessed = ListenerValidation.assess(gateway)
+        for listener in gateway.listeners
+        where listener.protocol == .http && assessed[listener.name]?.programmed == true {
             let port = envoyPort(listener.port)
             let listenerName = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
             if byPort[port] == nil {
@@ -143,7 +146,9 @@ public enum GatewayTranslator {
     static func allows(
         _ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels
     ) -> Bool {
-        guard listener.protocol == .http else { return false }
+        guard listener.protocol == .http,
+            ListenerValidation.allowedKinds(listener).0.contains(where: { $0.kind == route.kind })
+        else { return false }
         return listener.namespaces.admits(route.namespace, home: gateway.namespace, labels: namespaces)
     }
 

@@ -27,6 +27,7 @@ public struct Condition: Sendable, Equatable, Encodable {
         case programmed = "Programmed"
         case merged = "Merged"
         case overridden = "Overridden"
+        case conflicted = "Conflicted"
         case warning = "Warning"
     }
 }
@@ -181,7 +182,7 @@ public struct GatewayStatus: Sendable, Equatable, Encodable {
 public struct ListenerStatus: Sendable, Equatable, Encodable {
     public var name: String
     public var attachedRoutes: Int
-    public var supportedKinds: [String]
+    public var supportedKinds: [RouteGroupKind]
     public var conditions: [Condition]
 }
 

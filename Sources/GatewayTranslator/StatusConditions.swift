@@ -53,25 +53,13 @@ extension GatewayTranslator {
     }
 
     static func gatewayStatus(_ gateway: Gateway, attached: [String: Int]) -> GatewayStatus {
+        let assessed = ListenerValidation.assess(gateway)
         let listeners = gateway.listeners.map { listener in
-            let key = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
-            guard listener.protocol == .http else {
-                return ListenerStatus(
-                    name: listener.name, attachedRoutes: 0, supportedKinds: [],
-                    conditions: [
-                        .notAccepted(
-                            "UnsupportedProtocol",
-                            "Protocol \(listener.protocol.rawValue) is not supported by Switchboard yet; use HTTP."),
-                        .notProgrammed("Listener is invalid, see other Conditions for details."),
-                    ])
-            }
+            let assessment = assessed[listener.name]!
             return ListenerStatus(
-                name: listener.name, attachedRoutes: attached[key] ?? 0, supportedKinds: ["HTTPRoute", "GRPCRoute"],
-                conditions: [
-                    .programmed("Sending translated listener configuration to the data plane"),
-                    .accepted("Listener has been successfully translated"),
-                    .resolvedRefs("Listener references have been resolved"),
-                ])
+                name: listener.name,
+                attachedRoutes: attached["\(gateway.namespace)/\(gateway.name)/\(listener.name)"] ?? 0,
+                supportedKinds: assessment.supportedKinds, conditions: assessment.conditions)
         }
         let invalid = listeners.filter { !$0.conditions.contains { $0.is(.accepted) && $0.isTrue } }.map(\.name)
             .sorted()

@@ -62,7 +62,7 @@ struct IRGoldenTests {
             "must be one of",
             "must be between", "already defined", "did you mean", "unknown kind", "BackendNotFound", "NoMatchingParent",
             "NotAllowedByListeners", "NoMatchingListenerHostname", "RefNotPermitted", "PortNotFound", "InvalidKind",
-            "UnsupportedProtocol",
+            "UnsupportedProtocol", "InvalidRouteKinds", "HostnameConflict", "ProtocolConflict",
         ] {
             #expect(outputs.contains(phrase), "no golden ir.yaml shows \"\(phrase)\"")
         }

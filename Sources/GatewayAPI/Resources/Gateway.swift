@@ -17,6 +17,8 @@ public struct Gateway: Sendable, Equatable {
         public var namespaces: NamespaceSelection
         /// `allowedRoutes.namespaces.from`: `Same` (the CRD default), `All` or `Selector`.
         public var allowedNamespaces: String { namespaces.from }
+        /// `allowedRoutes.kinds` as written; nil when not given (the protocol's kinds apply).
+        public var kinds: [RouteGroupKind]?
         public var location: SourceLocation
     }
 
@@ -43,10 +45,18 @@ public struct Gateway: Sendable, Equatable {
             let proto = reader.oneOf("protocol", Listener.ProtocolType.allCases.map(\.rawValue), required: true)
                 .flatMap { Listener.ProtocolType(rawValue: $0) }
             var namespaces = NamespaceSelection.same
+            var kinds: [RouteGroupKind]?
             if let allowed = reader.object("allowedRoutes") {
                 allowed.allowOnly(["namespaces", "kinds"])
                 if let object = allowed.object("namespaces") {
                     namespaces = NamespaceSelection(object, order: ["All", "Same", "Selector"])
+                }
+                if allowed.has("kinds") {
+                    kinds = allowed.objects("kinds").compactMap { entry in
+                        entry.allowOnly(["group", "kind"])
+                        let group = entry.string("group")
+                        return entry.string("kind", required: true).map { RouteGroupKind(group: group, kind: $0) }
+                    }
                 }
             }
             guard let name, let port, let proto else { continue }
@@ -60,7 +70,7 @@ public struct Gateway: Sendable, Equatable {
                 Listener(
                     name: name, hostname: reader.string("hostname", format: .hostname(wildcard: true)), port: port,
                     protocol: proto,
-                    namespaces: namespaces, location: reader.location))
+                    namespaces: namespaces, kinds: kinds, location: reader.location))
         }
         guard let className else { return nil }
         self.init(
@@ -77,4 +87,18 @@ public struct Gateway: Sendable, Equatable {
         self.listeners = listeners
         self.location = location
     }
+}
+
+/// A route kind a listener takes (`allowedRoutes.kinds`, `status.supportedKinds`); `group` nil
+/// when not written, which means Gateway API's own group.
+public struct RouteGroupKind: Sendable, Equatable, Encodable {
+    public var group: String?
+    public var kind: String
+
+    public init(group: String? = nil, kind: String) {
+        self.group = group
+        self.kind = kind
+    }
+
+    public static let gatewayAPIGroup = "gateway.networking.k8s.io"
 }

@@ -1,0 +1,140 @@
+import GatewayAPI
+
+/// Each listener of a Gateway as Envoy Gateway judges it before routes attach: the route kinds
+/// it takes, its conditions, and whether it is programmed (served to Envoy). A listener that is
+/// not programmed still takes routes (they count in `attachedRoutes` and are accepted), but
+/// Envoy gets nothing for it, as in Envoy Gateway.
+struct ListenerAssessment {
+    var supportedKinds: [RouteGroupKind]
+    var conditions: [Condition]
+    var programmed: Bool { conditions.contains { $0.is(.programmed) && $0.isTrue } }
+
+    /// Whether routes of `kind` may attach.
+    func takes(_ kind: String) -> Bool { supportedKinds.contains { $0.kind == kind } }
+}
+
+enum ListenerValidation {
+    /// The route kinds each protocol takes, in Envoy Gateway's order.
+    static func routeKinds(for protocol: Gateway.Listener.ProtocolType) -> [String] {
+        switch `protocol` {
+        case .http, .https: ["HTTPRoute", "GRPCRoute"]
+        case .tls: ["TCPRoute", "TLSRoute"]
+        case .tcp: ["TCPRoute"]
+        case .udp: ["UDPRoute"]
+        }
+    }
+
+    /// Every listener of `gateway`, by name.
+    static func assess(_ gateway: Gateway) -> [String: ListenerAssessment] {
+        let conflicts = self.conflicts(gateway)
+        var result: [String: ListenerAssessment] = [:]
+        for listener in gateway.listeners {
+            let (kinds, kindProblem) = allowedKinds(listener)
+            var conditions: [Condition] = []
+            if let conflict = conflicts[listener.name] { conditions.append(conflict) }
+            if listener.protocol != .http {
+                // Switchboard's own: the listener is read but nothing is served for it yet.
+                result[listener.name] = ListenerAssessment(
+                    supportedKinds: [],
+                    conditions: conditions + [
+                        .notAccepted(
+                            "UnsupportedProtocol",
+                            "Protocol \(listener.protocol.rawValue) is not supported by Switchboard yet; use HTTP."),
+                        .notProgrammed("Listener is invalid, see other Conditions for details."),
+                    ])
+                continue
+            }
+            if let kindProblem { conditions.append(.unresolvedRefs("InvalidRouteKinds", kindProblem)) }
+            if conditions.isEmpty {
+                conditions = [
+                    .programmed("Sending translated listener configuration to the data plane"),
+                    .accepted("Listener has been successfully translated"),
+                    .resolvedRefs("Listener references have been resolved"),
+                ]
+            } else {
+                // Envoy Gateway's rule: any problem leaves the listener unprogrammed, and
+                // references count as resolved unless a condition says otherwise.
+                conditions.append(.notProgrammed("Listener is invalid, see other Conditions for details."))
+                if !conditions.contains(where: { $0.is(.resolvedRefs) }) {
+                    conditions.append(.resolvedRefs("Listener references have been resolved"))
+                }
+            }
+            result[listener.name] = ListenerAssessment(supportedKinds: kinds, conditions: conditions)
+        }
+        return result
+    }
+
+    /// The kinds a listener takes, and the message for the last kind it cannot take, if any
+    /// (Envoy Gateway keeps the last).
+    static func allowedKinds(_ listener: Gateway.Listener) -> ([RouteGroupKind], String?) {
+        let kinds = routeKinds(for: listener.protocol)
+        guard let requested = listener.kinds, !requested.isEmpty else {
+            return (kinds.map { RouteGroupKind(group: RouteGroupKind.gatewayAPIGroup, kind: $0) }, nil)
+        }
+        var supported: [RouteGroupKind] = []
+        var problem: String?
+        var unsupported: [RouteGroupKind] = []
+        for entry in requested {
+            if let group = entry.group, group != RouteGroupKind.gatewayAPIGroup {
+                problem = "Group is not supported, group must be \(RouteGroupKind.gatewayAPIGroup)"
+            } else if kinds.contains(entry.kind) {
+                supported.append(entry)
+            } else {
+                unsupported.append(entry)
+            }
+        }
+        // The message lists the kinds asked for that are supported, else all the protocol takes.
+        let listed = supported.isEmpty ? kinds : supported.map(\.kind)
+        if let last = unsupported.last {
+            problem = "\(last.kind) is not supported, kind must be one of [\(listed.joined(separator: " "))]"
+        }
+        return (supported, problem)
+    }
+
+    /// Listeners that share a port but cannot: incompatible protocols (HTTPS and TLS go together,
+    /// UDP goes with anything), else the same hostname. Every listener involved is conflicted;
+    /// among one Gateway's own listeners there is no winner. Listeners whose allowed kinds are
+    /// invalid take no part, as in Envoy Gateway.
+    static func conflicts(_ gateway: Gateway) -> [String: Condition] {
+        let prefix = "\(gateway.namespace)/\(gateway.name)/"
+        let candidates = gateway.listeners.filter { allowedKinds($0).1 == nil && $0.protocol != .udp }
+        var result: [String: Condition] = [:]
+        for port in Set(candidates.map(\.port)) {
+            let onPort = candidates.filter { $0.port == port }
+            let classes = Set(onPort.map { [.https, .tls].contains($0.protocol) ? "https/tls" : $0.protocol.rawValue })
+            if classes.count > 1 {
+                let names = onPort.map { prefix + $0.name }.sorted().joined(separator: ", ")
+                for listener in onPort {
+                    result[listener.name] = Condition(
+                        .conflicted, true, reason: "ProtocolConflict",
+                        "All listeners for a given port must use a compatible protocol, conflicting listeners: \(names)"
+                    )
+                }
+                continue
+            }
+            let layer7 = onPort.filter { $0.protocol != .tcp }
+            for hostname in Set(layer7.map { $0.hostname ?? "" }) {
+                let same = layer7.filter { ($0.hostname ?? "") == hostname }
+                guard same.count > 1 else { continue }
+                let names = same.map { prefix + $0.name }.sorted().joined(separator: ", ")
+                for listener in same {
+                    result[listener.name] = Condition(
+                        .conflicted, true, reason: "HostnameConflict",
+                        "All listeners for a given port must use a unique hostname, conflicting listeners: \(names)")
+                }
+            }
+            // Two TCP listeners on one port: the first stays (Envoy Gateway's rule; UDP below).
+            for listener in onPort.filter({ $0.protocol == .tcp }).dropFirst() where result[listener.name] == nil {
+                result[listener.name] = Condition(
+                    .conflicted, true, reason: "ProtocolConflict", "Only one TCP listener is allowed in a given port")
+            }
+        }
+        for port in Set(gateway.listeners.filter { $0.protocol == .udp }.map(\.port)) {
+            for listener in gateway.listeners.filter({ $0.protocol == .udp && $0.port == port }).dropFirst() {
+                result[listener.name] = Condition(
+                    .conflicted, true, reason: "ProtocolConflict", "Only one UDP listener is allowed in a given port")
+            }
+        }
+        return result
+    }
+}
