@@ -19,14 +19,15 @@ public struct ResourceSet: Sendable {
 
     public init() {}
 
-    /// Kinds this loader knows. Those not decoded yet (the rest of issue 3 and 4) are accepted
-    /// and skipped, so files written for Envoy Gateway still load.
+    /// Kinds this loader knows. Those not decoded yet (Secret, ConfigMap: policies reference
+    /// them for certificates and response bodies) are accepted and skipped, so files written for
+    /// Envoy Gateway still load.
     static let knownKinds: [String: String] = [
         "GatewayClass": "gateway.networking.k8s.io", "Gateway": "gateway.networking.k8s.io",
         "HTTPRoute": "gateway.networking.k8s.io", "GRPCRoute": "gateway.networking.k8s.io",
         "ReferenceGrant": "gateway.networking.k8s.io", "Backend": "gateway.envoyproxy.io",
         "BackendTrafficPolicy": "gateway.envoyproxy.io", "Service": "", "EndpointSlice": "discovery.k8s.io",
-        "Secret": "", "Namespace": "",
+        "Secret": "", "Namespace": "", "ConfigMap": "",
     ]
 
     /// Parses and decodes `files` (path, contents), in the given order.

@@ -51,7 +51,7 @@ struct IRGoldenTests {
         let outputs = try GoldenCase.allOutputs("ir.yaml")
         for kind in [
             "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "Backend", "Service", "EndpointSlice",
-            "ReferenceGrant", "List",
+            "ReferenceGrant", "List", "ConfigMap",
         ] {
             #expect(
                 inputs.contains("kind: \(kind)\n") || inputs.contains("\"kind\": \"\(kind)\""), "no case has a \(kind)")
