@@ -51,6 +51,8 @@ struct PolicyAttachment {
                 continue
             }
             var ancestorConditions: [(AncestorRef, Condition)] = []
+            // Ancestors of targets the policy attached to: only these get warnings (Envoy Gateway's rule).
+            var attached = Set<AncestorRef>()
             for (target, ancestorList) in targets(
                 of: policy, gateways: gateways, routes: routeByKey, resources: resources)
             {
@@ -73,7 +75,10 @@ struct PolicyAttachment {
                     problems.isEmpty
                     ? .accepted("Policy has been accepted.")
                     : .invalid(problems)
-                for (ancestor, _) in ancestorList { ancestorConditions.append((ancestor, accepted)) }
+                for (ancestor, _) in ancestorList {
+                    ancestorConditions.append((ancestor, accepted))
+                    attached.insert(ancestor)
+                }
             }
             var byAncestor: [AncestorRef: [Condition]] = [:]
             var order: [AncestorRef] = []
@@ -101,7 +106,9 @@ struct PolicyAttachment {
             let warningReason = policy.untranslated.isEmpty ? "DeprecatedField" : "NotTranslated"
             statuses[index] = order.map { ancestor in
                 var conditions = byAncestor[ancestor]!
-                if !warnings.isEmpty { conditions.append(.warning(warningReason, warnings.joined(separator: "; "))) }
+                if !warnings.isEmpty && attached.contains(ancestor) {
+                    conditions.append(.warning(warningReason, warnings.joined(separator: "; ")))
+                }
                 return PolicyAncestorStatus(ancestorRef: ancestor, conditions: conditions)
             }
         }
