@@ -259,9 +259,33 @@ struct PolicyAttachment {
     var report: [PolicyStatus] {
         zip(policies, statuses).map { policy, ancestors in
             PolicyStatus(
-                namespace: policy.namespace, name: policy.name, ancestors: ancestors.isEmpty ? nil : ancestors,
-                location: policy.location)
+                namespace: policy.namespace, name: policy.name,
+                ancestors: ancestors.isEmpty ? nil : Self.truncated(ancestors), location: policy.location)
         }
+    }
+
+    /// Gateway API allows 16 ancestors in a policy status. Beyond that Envoy Gateway keeps the
+    /// 16 that matter most (not accepted first, then overridden, then the rest; each by
+    /// namespace and name) and marks the last `Aggregated`.
+    static let maxAncestors = 16
+
+    static func truncated(_ ancestors: [PolicyAncestorStatus]) -> [PolicyAncestorStatus] {
+        guard ancestors.count > maxAncestors else { return ancestors }
+        func rank(_ ancestor: PolicyAncestorStatus) -> Int {
+            if ancestor.conditions.contains(where: { $0.is(.accepted) && !$0.isTrue }) { return 0 }
+            if ancestor.conditions.contains(where: { $0.is(.overridden) && $0.isTrue }) { return 1 }
+            return 2
+        }
+        // A stable order: ties keep the order the ancestors were found in.
+        var kept = ancestors.enumerated().sorted { a, b in
+            (rank(a.element), a.element.ancestorRef.namespace, a.element.ancestorRef.name, a.offset)
+                < (rank(b.element), b.element.ancestorRef.namespace, b.element.ancestorRef.name, b.offset)
+        }.prefix(maxAncestors).map(\.element)
+        kept[maxAncestors - 1].conditions.append(
+            Condition(
+                .aggregated, true, reason: "Aggregated",
+                "Ancestors have been truncated because the number of policy ancestors exceeds 16."))
+        return kept
     }
 
     static func describe(_ target: Target) -> String {

@@ -28,6 +28,7 @@ public struct Condition: Sendable, Equatable, Encodable {
         case merged = "Merged"
         case overridden = "Overridden"
         case conflicted = "Conflicted"
+        case aggregated = "Aggregated"
         case warning = "Warning"
     }
 }
