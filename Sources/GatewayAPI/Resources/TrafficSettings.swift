@@ -161,7 +161,7 @@ public struct TrafficSettings: Sendable, Equatable {
                 }
                 if let size = hash.int("tableSize", range: 2...5_000_011) {
                     tableSize = size
-                    if !Self.isPrime(size) { problems.append("invalid TableSize value \(size)") }
+                    if !Self.isPrime(size) { problems.append("ConsistentHash: invalid TableSize value \(size)") }
                 }
             } else if type == .consistentHash {
                 reader.report("consistentHash", .missingField, "is required when type is ConsistentHash")
