@@ -68,8 +68,11 @@ public struct GRPCRoute: Sendable, Equatable {
         let kind = reader.oneOf("type", MethodMatch.Kind.allCases.map(\.rawValue)).flatMap {
             MethodMatch.Kind(rawValue: $0)
         }
+        // Gateway API's CRD limits both to 1024 bytes; longer ones also become regular
+        // expressions Envoy refuses as too large.
         let match = MethodMatch(
-            kind: kind ?? .exact, service: reader.string("service"), method: reader.string("method"))
+            kind: kind ?? .exact, service: reader.string("service", format: .text(maxLength: 1024)),
+            method: reader.string("method", format: .text(maxLength: 1024)))
         if match.service == nil && match.method == nil {
             reader.context.report(at: reader.location, .missingField, reader.path, "needs service, method or both")
         }
