@@ -52,8 +52,11 @@ public enum GatewayTranslator {
             }
         }
         let configs = gateways.map { gateway in
-            status.gateways.append(gatewayStatus(gateway, attached: attached))
-            return translate(gateway, routes: Array(zip(routes, rules)), policies: policies, namespaces: namespaces)
+            let listeners = ListenerValidation.assess(gateway)
+            status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
+            return translate(
+                gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
+                namespaces: namespaces)
         }
         status.backendTrafficPolicies = policies.report
         return Output(configs: configs, status: status)
@@ -79,8 +82,8 @@ public enum GatewayTranslator {
     }
 
     static func translate(
-        _ gateway: Gateway, routes: [(RouteSource, [ResolvedRule])], policies: PolicyAttachment,
-        namespaces: NamespaceLabels
+        _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
+        policies: PolicyAttachment, namespaces: NamespaceLabels
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
@@ -89,9 +92,8 @@ public enum GatewayTranslator {
         var byPort: [Int: HTTPListener] = [:]
         var portOrder: [Int] = []
         // A listener that is not programmed (conflicts, invalid kinds) takes routes but serves nothing.
-        let assessed = ListenerValidation.assess(gateway)
         for listener in gateway.listeners
-        where listener.protocol == .http && assessed[listener.name]?.programmed == true {
+        where listener.protocol == .http && listeners[listener.name]?.programmed == true {
             let port = envoyPort(listener.port)
             let listenerName = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
             if byPort[port] == nil {
@@ -146,9 +148,7 @@ public enum GatewayTranslator {
     static func allows(
         _ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels
     ) -> Bool {
-        guard listener.protocol == .http,
-            ListenerValidation.allowedKinds(listener).0.contains(where: { $0.kind == route.kind })
-        else { return false }
+        guard listener.protocol == .http, ListenerValidation.takes(listener, kind: route.kind) else { return false }
         return listener.namespaces.admits(route.namespace, home: gateway.namespace, labels: namespaces)
     }
 

@@ -8,19 +8,28 @@ struct ListenerAssessment {
     var supportedKinds: [RouteGroupKind]
     var conditions: [Condition]
     var programmed: Bool { conditions.contains { $0.is(.programmed) && $0.isTrue } }
-
-    /// Whether routes of `kind` may attach.
-    func takes(_ kind: String) -> Bool { supportedKinds.contains { $0.kind == kind } }
 }
 
 enum ListenerValidation {
     /// The route kinds each protocol takes, in Envoy Gateway's order.
     static func routeKinds(for protocol: Gateway.Listener.ProtocolType) -> [String] {
         switch `protocol` {
-        case .http, .https: ["HTTPRoute", "GRPCRoute"]
+        case .http, .https: httpKinds
         case .tls: ["TCPRoute", "TLSRoute"]
         case .tcp: ["TCPRoute"]
         case .udp: ["UDPRoute"]
+        }
+    }
+
+    private static let httpKinds = ["HTTPRoute", "GRPCRoute"]
+
+    /// Whether `listener` takes routes of `kind`: what `allowedKinds` lists, without building
+    /// the list (this runs for every route and listener).
+    static func takes(_ listener: Gateway.Listener, kind: String) -> Bool {
+        guard routeKinds(for: listener.protocol).contains(kind) else { return false }
+        guard let requested = listener.kinds, !requested.isEmpty else { return true }
+        return requested.contains {
+            ($0.group ?? RouteGroupKind.gatewayAPIGroup) == RouteGroupKind.gatewayAPIGroup && $0.kind == kind
         }
     }
 

@@ -52,8 +52,9 @@ extension GatewayTranslator {
             kind: route.kind, namespace: route.namespace, name: route.name, parents: parents, location: route.location)
     }
 
-    static func gatewayStatus(_ gateway: Gateway, attached: [String: Int]) -> GatewayStatus {
-        let assessed = ListenerValidation.assess(gateway)
+    static func gatewayStatus(
+        _ gateway: Gateway, listeners assessed: [String: ListenerAssessment], attached: [String: Int]
+    ) -> GatewayStatus {
         let listeners = gateway.listeners.map { listener in
             let assessment = assessed[listener.name]!
             return ListenerStatus(
