@@ -37,24 +37,9 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
-/// Server-wide switches for policies, as KubeLB offers them to multi-tenant operators.
-public struct PolicySwitches: Sendable {
-    /// Ignore every BackendTrafficPolicy (each gets a condition saying so).
-    public var disableBackendTrafficPolicy = false
-    /// Ignore BackendTrafficPolicies in these namespaces.
-    public var disabledNamespaces: Set<String> = []
-
-    public init(disableBackendTrafficPolicy: Bool = false, disabledNamespaces: Set<String> = []) {
-        self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
-        self.disabledNamespaces = disabledNamespaces
-    }
-
-    var translatorOptions: GatewayTranslator.Options {
-        .init(
-            disableBackendTrafficPolicy: disableBackendTrafficPolicy,
-            backendTrafficPolicyDisabledNamespaces: disabledNamespaces)
-    }
-}
+/// Server-wide switches for policies (BackendTrafficPolicy off, or off in some namespaces), as
+/// the translator takes them; named here so that the command line needs only ControlPlane.
+public typealias PolicySwitches = GatewayTranslator.Options
 
 /// A Gateway API duration (`100ms`, `1s`, `1m30s`), as flags take them; nil when it is not one.
 public func parseDuration(_ text: String) -> Duration? { GatewayAPIDuration(text)?.duration }
@@ -87,7 +72,7 @@ public struct ControlPlaneServer: Sendable {
             case .poll: FileWatcher(paths: paths, mode: .poll, debounce: configuration.debounce)
             }
         reloader = ConfigReloader(
-            paths: paths, cache: cache, watcher: watcher, options: configuration.policy.translatorOptions,
+            paths: paths, cache: cache, watcher: watcher, options: configuration.policy,
             convergence: ConvergenceTracker(registry: registry), maxFileBytes: configuration.maxFileBytes,
             maxResources: configuration.maxResources, logger: Logger(label: "switchboard.config"))
         let first = reloader.reload()

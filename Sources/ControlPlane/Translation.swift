@@ -26,11 +26,6 @@ public enum Translation {
         return Result(snapshots: snapshots, status: output.status)
     }
 
-    /// The same, with the server's policy switches.
-    public static func translate(_ resources: ResourceSet, policy: PolicySwitches) throws -> Result {
-        try translate(resources, options: policy.translatorOptions)
-    }
-
     public enum Format: String, Sendable, CaseIterable {
         case yaml
         case json

@@ -13,7 +13,7 @@ public enum Validation {
         _ paths: [String], policy: PolicySwitches = .init(), maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes
     ) throws -> Report {
         let resources = try ConfigFiles.load(paths, maxFileBytes: maxFileBytes)
-        let status = GatewayTranslator.translate(resources, options: policy.translatorOptions).status
+        let status = GatewayTranslator.translate(resources, options: policy).status
         return Report(
             errors: resources.diagnostics.map(\.description),
             warnings: status.problems.sorted { $0.location < $1.location }.map {

@@ -226,7 +226,8 @@ struct PolicyOptions: ParsableArguments {
 
     var switches: PolicySwitches {
         PolicySwitches(
-            disableBackendTrafficPolicy: disableBackendTrafficPolicy, disabledNamespaces: Set(disabledNamespaces))
+            disableBackendTrafficPolicy: disableBackendTrafficPolicy,
+            backendTrafficPolicyDisabledNamespaces: Set(disabledNamespaces))
     }
 }
 
@@ -270,7 +271,7 @@ struct Translate: ParsableCommand {
     func run() throws {
         let resources = try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize)
         for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
-        let result = try Translation.translate(resources, policy: policy.switches)
+        let result = try Translation.translate(resources, options: policy.switches)
         let snapshots = result.snapshots
         let names = snapshots.keys.sorted()
         let chosen: String
