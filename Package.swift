@@ -99,7 +99,12 @@ let package = Package(
             name: "CanonicalText", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The admin server's `/status` document, for the server, the CLI and tests alike.
         .target(name: "AdminAPI", swiftSettings: strict),
-        .target(name: "GatewayTranslator", dependencies: ["GatewayAPI", "GatewayIR"], swiftSettings: strict),
+        // RE2 (Debian libre2-dev), the engine Envoy matches regular expressions with, behind a C
+        // function, and the Swift that asks it whether Envoy will take a pattern.
+        .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
+        .target(name: "RegexEngine", dependencies: ["CRE2"], swiftSettings: strict),
+        .target(
+            name: "GatewayTranslator", dependencies: ["GatewayAPI", "GatewayIR", "RegexEngine"], swiftSettings: strict),
         .target(
             name: "XDSTranslator",
             dependencies: [
@@ -181,6 +186,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
+        .testTarget(name: "RegexEngineTests", dependencies: ["RegexEngine"], swiftSettings: strict),
         // Goldens in two stages, as Envoy Gateway keeps them (Tests/Goldens): YAML → IR + status here,
         // IR → xDS in XDSTranslatorTests.
         .testTarget(

@@ -69,15 +69,27 @@ public enum GatewayTranslator {
     /// A route rule with its backends resolved: shared by every Gateway the route attaches to.
     struct ResolvedRule {
         var clusterName: String
+        /// Nil when no backend resolved, or when the rule is rejected: its routes answer 500.
         var cluster: BackendCluster?
         var problems: [BackendIndex.Problem]
+        var filters: RouteFilters
+        var rejection: RuleRejection?
     }
 
     static func resolveRules(_ route: RouteSource, backends: BackendIndex) -> [ResolvedRule] {
         route.rules.enumerated().map { index, rule in
             let name = "\(route.namePrefix)/rule/\(index)"
+            let filters = RouteFilters(rule.filters)
+            let rejection = rejection(rule, index: index, filters: filters)
+            // A dropped rule is not looked at further, as in Envoy Gateway: its backends go unreported.
+            if rejection?.dropsRule == true {
+                return ResolvedRule(
+                    clusterName: name, cluster: nil, problems: [], filters: filters, rejection: rejection)
+            }
             let (cluster, problems) = backends.cluster(named: name, for: rule.backendRefs, route: route, rule: index)
-            return ResolvedRule(clusterName: name, cluster: cluster, problems: problems)
+            return ResolvedRule(
+                clusterName: name, cluster: rejection == nil ? cluster : nil, problems: problems, filters: filters,
+                rejection: rejection)
         }
     }
 
@@ -121,7 +133,7 @@ public enum GatewayTranslator {
                     let hostName = "\(byPort[port]!.name)/\(underscored(hostname))"
                     if let index = byPort[port]!.virtualHosts.firstIndex(where: { $0.domains == [hostname] }) {
                         byPort[port]!.virtualHosts[index].routes += routeNames
-                    } else {
+                    } else if !routeNames.isEmpty {  // every rule dropped: no host, as in Envoy Gateway
                         byPort[port]!.virtualHosts.append(
                             VirtualHost(name: hostName, domains: [hostname], routes: routeNames))
                     }
@@ -186,8 +198,8 @@ public enum GatewayTranslator {
         policies: [TrafficPolicyTranslation.RouteShare?]
     ) -> [Route] {
         var routes: [Route] = []
-        for ((rule, resolved), policy) in zip(zip(route.rules, rules), policies) {
-            let filters = RouteFilters(rule.filters)
+        for ((rule, resolved), policy) in zip(zip(route.rules, rules), policies)
+        where resolved.rejection?.dropsRule != true {
             for match in rule.matches {
                 var ir = Route(
                     name: "\(resolved.clusterName)/match/\(match.index)/\(underscored(hostname))",
@@ -195,7 +207,8 @@ public enum GatewayTranslator {
                     action: resolved.cluster == nil
                         ? .directResponse(status: 500) : .forward(cluster: resolved.clusterName))
                 ir.allowsWebSocket = route.upstreamProtocol == .http1
-                filters.apply(to: &ir, listenerPort: listenerPort)
+                // A rule whose filters are refused answers 500, redirect or not (Envoy Gateway's rule).
+                if resolved.rejection == nil { resolved.filters.apply(to: &ir, listenerPort: listenerPort) }
                 RouteTraffic.apply(timeouts: rule.timeouts, retry: rule.retry, to: &ir)
                 policy?.apply(to: &ir)
                 routes.append(ir)

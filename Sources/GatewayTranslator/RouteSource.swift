@@ -13,6 +13,17 @@ struct RouteSource {
         var headers: [Route.ValueMatch] = []
         var queryParams: [Route.ValueMatch] = []
         var method: String?
+        /// Patterns as the user wrote them when the match composes them into another (gRPC
+        /// service and method): each is checked on its own, as Envoy Gateway checks them.
+        var writtenPatterns: [String] = []
+
+        /// Every regular expression Envoy would compile for this match: the written ones first.
+        var patterns: [String] {
+            var patterns = writtenPatterns
+            if case .regularExpression(let value) = path { patterns.append(value) }
+            patterns += (headers + queryParams).filter { $0.kind == .regularExpression }.map(\.value)
+            return patterns
+        }
     }
 
     struct Rule {
@@ -105,6 +116,7 @@ struct RouteSource {
         case (.exact, nil, let name?):
             result.headers.append(Route.ValueMatch(name: ":path", value: "/\(name)", kind: .suffix))
         case (.regularExpression, let service, let name) where service != nil || name != nil:
+            result.writtenPatterns = [service, name].compactMap { $0 }
             result.path = .regularExpression("/\(service ?? anyService)/\(name ?? anyMethod)")
         default: break
         }

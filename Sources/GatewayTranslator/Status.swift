@@ -29,6 +29,7 @@ public struct Condition: Sendable, Equatable, Encodable {
         case overridden = "Overridden"
         case conflicted = "Conflicted"
         case aggregated = "Aggregated"
+        case partiallyInvalid = "PartiallyInvalid"
         case warning = "Warning"
     }
 }

@@ -16,8 +16,13 @@ extension GatewayTranslator {
             ? .resolvedRefs("Resolved all the Object references for the Route")
             : .unresolvedRefs(problems[0].reason, problems.map { $0.message + "." }.joined(separator: "\n"))
 
+        let rejected = rules.enumerated().filter { $0.element.rejection != nil }
+        let ruleMessage = rejected.flatMap { $0.element.rejection!.messages }.map(conditionMessage)
+            .joined(separator: "\n")
+
         let parents = route.parentRefs.map { ref in
-            let accepted: Condition
+            var accepted: Condition
+            var partiallyInvalid: Condition?
             if let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) {
                 let named = gateway.listeners.filter { selects(ref, $0) }
                 let allowing = named.filter { allows($0, route, gateway: gateway, namespaces: namespaces) }
@@ -34,6 +39,15 @@ extension GatewayTranslator {
                     )
                 } else {
                     accepted = .accepted("Route is accepted")
+                    if !rejected.isEmpty && rejected.count == rules.count {
+                        accepted = .notAccepted("UnsupportedValue", ruleMessage)
+                    } else if !rejected.isEmpty {
+                        // Go's %v of the rule indices, as Envoy Gateway prints them.
+                        let indices = rejected.map { String($0.offset) }.joined(separator: " ")
+                        partiallyInvalid = Condition(
+                            .partiallyInvalid, true, reason: "UnsupportedValue",
+                            "Dropped Rule(s) [\(indices)]: \(ruleMessage)")
+                    }
                     for listener in hosting {
                         attached["\(gateway.namespace)/\(gateway.name)/\(listener.name)", default: 0] += 1
                     }
@@ -46,7 +60,8 @@ extension GatewayTranslator {
             return RouteStatus.Parent(
                 parentRef: RouteStatus.ParentRef(
                     namespace: ref.namespace, name: ref.name, sectionName: ref.sectionName, port: ref.port),
-                controllerName: controllerName, conditions: [accepted, resolvedRefs])
+                controllerName: controllerName,
+                conditions: [accepted, resolvedRefs] + (partiallyInvalid.map { [$0] } ?? []))
         }
         return RouteStatus(
             kind: route.kind, namespace: route.namespace, name: route.name, parents: parents, location: route.location)

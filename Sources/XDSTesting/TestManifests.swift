@@ -15,6 +15,18 @@ public enum TestManifests {
         """
     }
 
+    /// Gateway `default/eg` with one HTTP listener on `listenerPort`, and a Backend `app` at
+    /// 127.0.0.1:`upstreamPort` for the test's own routes.
+    public static func gatewayAndApp(listenerPort: Int, upstreamPort: Int) -> String {
+        gateway(port: listenerPort) + """
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: Backend
+            metadata: {name: app}
+            spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstreamPort)}}]}
+            """
+    }
+
     /// Gateway `default/eg` with one HTTP listener on `listenerPort`, and an HTTPRoute sending
     /// everything to a Backend at 127.0.0.1:`upstreamPort`.
     public static func gatewayWithBackend(listenerPort: Int, upstreamPort: Int) -> String {

@@ -19,15 +19,7 @@ struct LiveReloadEndToEndTests {
         func write(_ name: String, _ text: String) throws {
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        try write(
-            "gateway.yaml",
-            TestManifests.gateway(port: port) + """
-                ---
-                apiVersion: gateway.envoyproxy.io/v1alpha1
-                kind: Backend
-                metadata: {name: app}
-                spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstream.port)}}]}
-                """)
+        try write("gateway.yaml", TestManifests.gatewayAndApp(listenerPort: port, upstreamPort: upstream.port))
         let route = """
             apiVersion: gateway.networking.k8s.io/v1
             kind: HTTPRoute
