@@ -90,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "GatewayAPI",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["RegexEngine", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(name: "GatewayIR", swiftSettings: strict),

@@ -1,3 +1,5 @@
+import RegexEngine
+
 extension TrafficSettings {
     /// `rateLimit`: local rules are translated; a global one needs a rate limit service, which
     /// Switchboard does not run yet (the policy is then not accepted, with a condition saying so).
@@ -64,6 +66,8 @@ extension TrafficSettings {
                 if defaults.count > 1 {
                     problems.append("local rateLimit can not have more than one rule without clientSelectors")
                 }
+                // Envoy Gateway stops at the first regex Envoy would refuse, and so does this.
+                if let problem = self.local!.lazy.compactMap(Self.regexProblem).first { problems.append(problem) }
                 if let base = defaults.first, let baseSeconds = Rule.unitSeconds[base.unit] {
                     for rule in self.local! where !rule.selectors.isEmpty {
                         if let seconds = Rule.unitSeconds[rule.unit], seconds % baseSeconds != 0 {
@@ -73,6 +77,19 @@ extension TrafficSettings {
                     }
                 }
             }
+        }
+
+        static func regexProblem(_ rule: Rule) -> String? {
+            for selector in rule.selectors {
+                let patterns =
+                    (selector.headers + selector.queryParams).filter { $0.type == "RegularExpression" }.compactMap(
+                        \.value)
+                    + [selector.path].compactMap { $0?.type == "RegularExpression" ? $0?.value : nil }
+                for pattern in patterns {
+                    if let problem = RE2.problem(pattern) { return RE2.message(pattern, problem) }
+                }
+            }
+            return nil
         }
 
         static let units = ["Second", "Minute", "Hour", "Day", "Week", "Month", "Year"]
