@@ -5,10 +5,16 @@ import GatewayIR
 /// through their EndpointSlices (ready endpoints; terminating ones draining). A reference that
 /// does not resolve is a route status problem, worded as Envoy Gateway words it.
 struct BackendIndex {
-    /// Why a backendRef did not resolve: a Gateway API `ResolvedRefs` reason and its message.
+    /// Why a backendRef did not resolve: a Gateway API `ResolvedRefs` reason and its message;
+    /// or, reason `EndpointsNotFound`, that it resolved to a Service with no ready endpoint,
+    /// which Envoy Gateway reports as `BackendsAvailable=False` instead.
     struct Problem: Equatable {
+        static let endpointsNotFound = "EndpointsNotFound"
+
         var reason: String
         var message: String
+
+        var isUnavailable: Bool { reason == Self.endpointsNotFound }
     }
 
     private var backends: [String: Backend] = [:]
@@ -45,6 +51,15 @@ struct BackendIndex {
                             message:
                                 "Failed to process route rule \(ruleIndex) backendRef \(refIndex): \(problem.message)"))
                 }
+                continue
+            }
+            if group.endpoints.isEmpty && ref.kind == "Service" {
+                problems.append(
+                    Problem(
+                        reason: Problem.endpointsNotFound,
+                        message:
+                            "Failed to find endpoints: no ready endpoints for the related Service \(ref.namespace)/\(ref.name)"
+                    ))
                 continue
             }
             if group.dns { dns = true }

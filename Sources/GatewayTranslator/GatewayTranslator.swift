@@ -74,6 +74,12 @@ public enum GatewayTranslator {
         var problems: [BackendIndex.Problem]
         var filters: RouteFilters
         var rejection: RuleRejection?
+
+        /// What the rule's routes answer without a cluster: 503 when every backend is a Service
+        /// without ready endpoints (nothing is wrong but capacity), else 500, as in Envoy Gateway.
+        var unavailableStatus: Int {
+            rejection == nil && !problems.isEmpty && problems.allSatisfy(\.isUnavailable) ? 503 : 500
+        }
     }
 
     static func resolveRules(_ route: RouteSource, backends: BackendIndex) -> [ResolvedRule] {
@@ -205,7 +211,7 @@ public enum GatewayTranslator {
                     name: "\(resolved.clusterName)/match/\(match.index)/\(underscored(hostname))",
                     path: match.path, headers: match.headers, queryParams: match.queryParams, method: match.method,
                     action: resolved.cluster == nil
-                        ? .directResponse(status: 500) : .forward(cluster: resolved.clusterName))
+                        ? .directResponse(status: resolved.unavailableStatus) : .forward(cluster: resolved.clusterName))
                 ir.allowsWebSocket = route.upstreamProtocol == .http1
                 // A rule whose filters are refused answers 500, redirect or not (Envoy Gateway's rule).
                 if resolved.rejection == nil { resolved.filters.apply(to: &ir, listenerPort: listenerPort) }

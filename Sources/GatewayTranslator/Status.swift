@@ -30,6 +30,7 @@ public struct Condition: Sendable, Equatable, Encodable {
         case conflicted = "Conflicted"
         case aggregated = "Aggregated"
         case partiallyInvalid = "PartiallyInvalid"
+        case backendsAvailable = "BackendsAvailable"
         case warning = "Warning"
     }
 }

@@ -10,11 +10,18 @@ extension GatewayTranslator {
         _ route: RouteSource, rules: [ResolvedRule], gateways: [Gateway], namespaces: NamespaceLabels,
         attached: inout [String: Int]
     ) -> RouteStatus {
-        let problems = rules.flatMap(\.problems)
+        let problems = rules.flatMap(\.problems).filter { !$0.isUnavailable }
         let resolvedRefs: Condition =
             problems.isEmpty
             ? .resolvedRefs("Resolved all the Object references for the Route")
             : .unresolvedRefs(problems[0].reason, problems.map { $0.message + "." }.joined(separator: "\n"))
+        let unavailable = rules.flatMap(\.problems).filter(\.isUnavailable)
+        let backendsAvailable: Condition? =
+            unavailable.isEmpty
+            ? nil
+            : Condition(
+                .backendsAvailable, false, reason: BackendIndex.Problem.endpointsNotFound,
+                unavailable.map { $0.message + "." }.joined(separator: "\n"))
 
         let rejected = rules.enumerated().filter { $0.element.rejection != nil }
         let ruleMessage = rejected.flatMap { $0.element.rejection!.messages }.map(conditionMessage)
@@ -61,7 +68,7 @@ extension GatewayTranslator {
                 parentRef: RouteStatus.ParentRef(
                     namespace: ref.namespace, name: ref.name, sectionName: ref.sectionName, port: ref.port),
                 controllerName: controllerName,
-                conditions: [accepted, resolvedRefs] + (partiallyInvalid.map { [$0] } ?? []))
+                conditions: [accepted, resolvedRefs] + [partiallyInvalid, backendsAvailable].compactMap { $0 })
         }
         return RouteStatus(
             kind: route.kind, namespace: route.namespace, name: route.name, parents: parents, location: route.location)
