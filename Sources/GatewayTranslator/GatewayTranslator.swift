@@ -181,7 +181,8 @@ public enum GatewayTranslator {
         allows(listener, route, gateway: gateway, namespaces: namespaces)
             && !hostnames(listener: listener.hostname, route: route.hostnames).isEmpty
             && route.parentRefs.contains { ref in
-                ref.namespace == gateway.namespace && ref.name == gateway.name && selects(ref, listener)
+                ref.isGateway && ref.namespace == gateway.namespace && ref.name == gateway.name
+                    && selects(ref, listener)
             }
     }
 

@@ -164,7 +164,7 @@ struct PolicyAttachment {
                 overriddenRules[routeOwner, default: []].formUnion(ruleOwners)
             }
             guard owner[routeTarget] != nil || !ruleOwners.isEmpty else { continue }
-            for ref in route.parentRefs {
+            for ref in route.parentRefs where ref.isGateway {
                 guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name })
                 else { continue }
                 var parents: [Target] = [.gateway(namespace: gateway.namespace, name: gateway.name)]
@@ -353,7 +353,7 @@ struct PolicyAttachment {
                 return (.listener(namespace: ref.namespace, name: ref.name, section: section), [(ancestor, "")])
             }
             guard let route = routes["\(ref.kind)/\(ref.namespace)/\(ref.name)"] else { return nil }
-            let ancestors = route.parentRefs.map {
+            let ancestors = route.parentRefs.filter(\.isGateway).map {
                 (AncestorRef(namespace: $0.namespace, name: $0.name, sectionName: $0.sectionName), "")
             }
             guard let section = ref.section else {

@@ -99,7 +99,7 @@ public struct StatusReport: Sendable, Equatable, Encodable {
         func keep(_ routes: [RouteStatus]) -> [RouteStatus] {
             routes.compactMap { route in
                 var route = route
-                route.parents = route.parents.filter { "\($0.parentRef.namespace)/\($0.parentRef.name)" == key }
+                route.parents = route.parents.filter { "\($0.parentRef.gatewayNamespace)/\($0.parentRef.name)" == key }
                 return route.parents.isEmpty ? nil : route
             }
         }
@@ -138,7 +138,7 @@ public struct StatusReport: Sendable, Equatable, Encodable {
                     problems.append(
                         (
                             route.location,
-                            "\(route.kind) \(route.namespace)/\(route.name) on Gateway \(parent.parentRef.namespace)/\(parent.parentRef.name): \(condition.summary)"
+                            "\(route.kind) \(route.namespace)/\(route.name) on Gateway \(parent.parentRef.gatewayNamespace)/\(parent.parentRef.name): \(condition.summary)"
                         ))
                 }
             }
@@ -190,11 +190,19 @@ public struct ListenerStatus: Sendable, Equatable, Encodable {
 }
 
 public struct RouteStatus: Sendable, Equatable, Encodable {
+    /// The parentRef as the route wrote it; `gatewayNamespace` is the namespace it resolves to.
     public struct ParentRef: Sendable, Equatable, Encodable {
-        public var namespace: String
+        public var group: String?
+        public var kind: String?
+        public var namespace: String?
         public var name: String
         public var sectionName: String?
         public var port: Int?
+        public var gatewayNamespace: String
+
+        enum CodingKeys: String, CodingKey {
+            case group, kind, namespace, name, sectionName, port
+        }
     }
 
     public struct Parent: Sendable, Equatable, Encodable {

@@ -30,7 +30,13 @@ extension GatewayTranslator {
         let parents = route.parentRefs.map { ref in
             var accepted: Condition
             var partiallyInvalid: Condition?
-            if let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) {
+            if !ref.isGateway {
+                // Envoy Gateway serves ListenerSets, which Switchboard does not read yet.
+                accepted = .notAccepted(
+                    "NoMatchingParent",
+                    "Only Gateway parents are supported, not \(ref.written.group ?? "gateway.networking.k8s.io")/\(ref.written.kind ?? "Gateway")"
+                )
+            } else if let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name }) {
                 let named = gateway.listeners.filter { selects(ref, $0) }
                 let allowing = named.filter { allows($0, route, gateway: gateway, namespaces: namespaces) }
                 let hosting = allowing.filter { !hostnames(listener: $0.hostname, route: route.hostnames).isEmpty }
@@ -66,7 +72,8 @@ extension GatewayTranslator {
             }
             return RouteStatus.Parent(
                 parentRef: RouteStatus.ParentRef(
-                    namespace: ref.namespace, name: ref.name, sectionName: ref.sectionName, port: ref.port),
+                    group: ref.written.group, kind: ref.written.kind, namespace: ref.written.namespace, name: ref.name,
+                    sectionName: ref.sectionName, port: ref.port, gatewayNamespace: ref.namespace),
                 controllerName: controllerName,
                 conditions: [accepted, resolvedRefs] + [partiallyInvalid, backendsAvailable].compactMap { $0 })
         }

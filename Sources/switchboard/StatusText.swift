@@ -53,11 +53,11 @@ enum StatusText {
                 return "\(type)=\(status)(\(reason))"
             }.joined(separator: " ")
         }
-        func name(_ object: [String: JSONValue]) -> String {
-            guard case .string(let namespace) = object["namespace"], case .string(let name) = object["name"] else {
-                return ""
-            }
-            return "\(namespace)/\(name)"
+        /// `namespace/name`; a parentRef without a namespace is in its route's.
+        func name(_ object: [String: JSONValue], in home: String? = nil) -> String {
+            guard case .string(let name) = object["name"] else { return "" }
+            if case .string(let namespace) = object["namespace"] { return "\(namespace)/\(name)" }
+            return home.map { "\($0)/\(name)" } ?? ""
         }
         if case .array(let gateways) = report["gateways"] {
             for case .object(let gateway) in gateways {
@@ -77,7 +77,8 @@ enum StatusText {
                 for case .object(let parent) in parents {
                     var parentName = ""
                     if case .object(let ref) = parent[refKey] {
-                        parentName = name(ref)
+                        parentName = name(
+                            ref, in: { if case .string(let ns) = item["namespace"] { ns } else { nil } }())
                         if case .string(let section) = ref["sectionName"] { parentName += "/\(section)" }
                     }
                     rows.append([kind, name(item), parentName, conditions(parent["conditions"])])

@@ -52,7 +52,11 @@ struct ResourceSetTests {
 
         let route = try #require(set.httpRoutes.first)
         #expect(route.namespace == "default")
-        #expect(route.parentRefs == [.init(namespace: "infra", name: "eg", sectionName: "http", port: nil)])
+        #expect(
+            route.parentRefs == [
+                .init(
+                    namespace: "infra", name: "eg", sectionName: "http", port: nil, written: .init(namespace: "infra"))
+            ])
         #expect(route.rules.count == 2)
         #expect(route.rules[0].matches == [HTTPRoute.defaultMatch], "a rule with no matches matches PathPrefix /")
         #expect(route.rules[0].backendRefs.first?.weight == 1)
@@ -297,7 +301,10 @@ struct GRPCRouteTests {
         let set = ResourceSet.load([("grpc.yaml", yaml)])
         #expect(set.gatewayClasses.map(\.controllerName) == ["gateway.envoyproxy.io/gatewayclass-controller"])
         let route = try #require(set.grpcRoutes.first)
-        #expect(route.parentRefs == [.init(namespace: "infra", name: "eg", sectionName: nil, port: nil)])
+        #expect(
+            route.parentRefs == [
+                .init(namespace: "infra", name: "eg", sectionName: nil, port: nil, written: .init(namespace: "infra"))
+            ])
         #expect(
             route.rules[0].matches.map(\.method) == [
                 .init(kind: .exact, service: "echo.Echo", method: "Ping"),
