@@ -26,13 +26,18 @@ public enum CanonicalText {
     }
 
     /// JSON parsed as YAML keeps its flow style; block style reads like Envoy Gateway's YAML.
-    private static func blockStyle(_ node: Node) -> Node {
+    /// `sorted`: inside `filterMetadata`, whose values are `google.protobuf.Struct`s that
+    /// SwiftProtobuf writes in a dictionary's (per-process) order, keys are sorted.
+    private static func blockStyle(_ node: Node, sorted: Bool = false) -> Node {
         switch node {
         case .mapping(let mapping):
-            return .mapping(
-                Node.Mapping(mapping.map { (blockStyle($0.key), blockStyle($0.value)) }, mapping.tag, .block))
+            var pairs = mapping.map { key, value in
+                (blockStyle(key), blockStyle(value, sorted: sorted || key.string == "filterMetadata"))
+            }
+            if sorted { pairs.sort { ($0.0.string ?? "") < ($1.0.string ?? "") } }
+            return .mapping(Node.Mapping(pairs, mapping.tag, .block))
         case .sequence(let sequence):
-            return .sequence(Node.Sequence(sequence.map(blockStyle), sequence.tag, .block))
+            return .sequence(Node.Sequence(sequence.map { blockStyle($0, sorted: sorted) }, sequence.tag, .block))
         case .scalar(var scalar):
             // Plain where that reads back the same; a string that plain would read as a boolean,
             // number or null (Kubernetes' "True") stays quoted.

@@ -22,6 +22,8 @@ public struct BackendCluster: Sendable, Equatable, Codable {
     /// One group per backendRef, in order: its locality in the load assignment.
     public var groups: [EndpointGroup]
     public var policy = ClusterPolicy()
+    /// The route and rule it serves.
+    public var metadata: ResourceMetadata?
 
     public init(
         name: String, discovery: Discovery, upstreamProtocol: UpstreamProtocol = .http1, groups: [EndpointGroup]
@@ -37,10 +39,13 @@ public struct BackendCluster: Sendable, Equatable, Codable {
 public struct EndpointGroup: Sendable, Equatable, Codable {
     public var weight: Int
     public var endpoints: [Endpoint]
+    /// The Service (with its port as section) or Backend the endpoints come from.
+    public var metadata: ResourceMetadata?
 
-    public init(weight: Int, endpoints: [Endpoint]) {
+    public init(weight: Int, endpoints: [Endpoint], metadata: ResourceMetadata? = nil) {
         self.weight = weight
         self.endpoints = endpoints
+        self.metadata = metadata
     }
 }
 

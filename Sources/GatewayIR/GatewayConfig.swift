@@ -39,6 +39,8 @@ public struct VirtualHost: Sendable, Equatable, Codable {
     public var domains: [String]
     /// In match precedence order: Envoy takes the first route that matches.
     public var routes: [Route]
+    /// The Gateway listener it serves.
+    public var metadata: ResourceMetadata?
 
     public init(name: String, domains: [String], routes: [Route] = []) {
         self.name = name
@@ -186,6 +188,8 @@ public struct Route: Sendable, Equatable, Codable {
     /// Whether WebSocket upgrades pass (HTTP/1 routes); gRPC routes have none.
     public var allowsWebSocket = true
     public var policy = RoutePolicy()
+    /// The route and rule it comes from.
+    public var metadata: ResourceMetadata?
 
     public init(
         name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [],

@@ -64,14 +64,20 @@ struct BackendIndex {
             }
             if group.dns { dns = true }
             if group.http2 { upstreamProtocol = .http2 }
-            if ref.weight > 0 { groups.append(EndpointGroup(weight: ref.weight, endpoints: group.endpoints)) }
+            if ref.weight > 0 {
+                let section = ref.kind == "Service" ? ref.port.map(String.init) : nil
+                groups.append(
+                    EndpointGroup(
+                        weight: ref.weight, endpoints: group.endpoints,
+                        metadata: ResourceMetadata(
+                            kind: ref.kind, name: ref.name, namespace: ref.namespace, sectionName: section)))
+            }
         }
         guard !groups.isEmpty else { return (nil, problems) }
-        return (
-            BackendCluster(
-                name: name, discovery: dns ? .dns : .endpoints, upstreamProtocol: upstreamProtocol, groups: groups),
-            problems
-        )
+        var cluster = BackendCluster(
+            name: name, discovery: dns ? .dns : .endpoints, upstreamProtocol: upstreamProtocol, groups: groups)
+        cluster.metadata = route.metadata(rule: ruleIndex)
+        return (cluster, problems)
     }
 
     private struct ResolvedGroup {

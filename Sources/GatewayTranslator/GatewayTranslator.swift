@@ -140,8 +140,11 @@ public enum GatewayTranslator {
                     if let index = byPort[port]!.virtualHosts.firstIndex(where: { $0.domains == [hostname] }) {
                         byPort[port]!.virtualHosts[index].routes += routeNames
                     } else if !routeNames.isEmpty {  // every rule dropped: no host, as in Envoy Gateway
-                        byPort[port]!.virtualHosts.append(
-                            VirtualHost(name: hostName, domains: [hostname], routes: routeNames))
+                        var host = VirtualHost(name: hostName, domains: [hostname], routes: routeNames)
+                        host.metadata = ResourceMetadata(
+                            kind: "Gateway", name: gateway.name, namespace: gateway.namespace,
+                            sectionName: listener.name)
+                        byPort[port]!.virtualHosts.append(host)
                     }
                 }
             }
@@ -214,6 +217,8 @@ public enum GatewayTranslator {
                     action: resolved.cluster == nil
                         ? .directResponse(status: resolved.unavailableStatus) : .forward(cluster: resolved.clusterName))
                 ir.allowsWebSocket = route.upstreamProtocol == .http1
+                ir.metadata = ResourceMetadata(
+                    kind: route.kind, name: route.name, namespace: route.namespace, sectionName: rule.name)
                 // A rule whose filters are refused answers 500, redirect or not (Envoy Gateway's rule).
                 if resolved.rejection == nil { resolved.filters.apply(to: &ir, listenerPort: listenerPort) }
                 RouteTraffic.apply(timeouts: rule.timeouts, retry: rule.retry, to: &ir)

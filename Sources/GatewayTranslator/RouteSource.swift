@@ -46,6 +46,11 @@ struct RouteSource {
     var upstreamProtocol: BackendCluster.UpstreamProtocol
     var location: SourceLocation
 
+    /// Where a rule's clusters and routes come from, its `name` as section (Envoy Gateway's tag).
+    func metadata(rule index: Int) -> ResourceMetadata {
+        ResourceMetadata(kind: kind, name: name, namespace: namespace, sectionName: rules[index].name)
+    }
+
     /// `httproute/<ns>/<name>`: the stem of its clusters' and routes' names.
     var namePrefix: String { "\(kind.lowercased())/\(namespace)/\(name)" }
 

@@ -43,6 +43,7 @@ public enum ClusterTranslator {
             for zone in zones {
                 var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
                 locality.locality.region = "\(backend.name)/backend/\(index)"
+                if let metadata = group.metadata { locality.metadata = SourceMetadata.envoy(metadata) }
                 var weight = group.weight
                 if let zone {
                     locality.locality.zone = zone

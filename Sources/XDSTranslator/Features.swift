@@ -44,6 +44,7 @@ extension ClusterTranslator {
     static let features: [any ClusterFeature.Type] = [
         CircuitBreakers.self, LoadBalancing.self, HealthChecking.self, OutlierDetection.self, PanicThreshold.self,
         TCPKeepalive.self, Preconnect.self, ProxyProtocol.self, DNSResolution.self, HTTPProtocolOptions.self,
+        SourceMetadata.self,
     ]
 }
 
@@ -54,7 +55,9 @@ extension RouteTranslator {
     ]
 
     /// Every feature of a route, whatever its action.
-    static let features: [any RouteFeature.Type] = [HeaderModifier.self, FaultInjection.self, LocalRateLimit.self]
+    static let features: [any RouteFeature.Type] = [
+        HeaderModifier.self, FaultInjection.self, LocalRateLimit.self, SourceMetadata.self,
+    ]
 }
 
 extension ListenerTranslator {

@@ -14,6 +14,7 @@ public enum RouteTranslator {
             virtualHost.name = host.name
             virtualHost.domains = host.domains
             virtualHost.routes = try host.routes.map(route)
+            if let metadata = host.metadata { virtualHost.metadata = SourceMetadata.envoy(metadata) }
             return virtualHost
         }
         return config
