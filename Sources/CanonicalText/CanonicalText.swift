@@ -26,13 +26,15 @@ public enum CanonicalText {
     }
 
     /// JSON parsed as YAML keeps its flow style; block style reads like Envoy Gateway's YAML.
-    /// `sorted`: inside `filterMetadata`, whose values are `google.protobuf.Struct`s that
+    /// `sorted`: inside `google.protobuf.Struct`s (`filterMetadata`, `jsonFormat`), which
     /// SwiftProtobuf writes in a dictionary's (per-process) order, keys are sorted.
+    private static let structKeys: Set<String> = ["filterMetadata", "jsonFormat"]
+
     private static func blockStyle(_ node: Node, sorted: Bool = false) -> Node {
         switch node {
         case .mapping(let mapping):
             var pairs = mapping.map { key, value in
-                (blockStyle(key), blockStyle(value, sorted: sorted || key.string == "filterMetadata"))
+                (blockStyle(key), blockStyle(value, sorted: sorted || structKeys.contains(key.string ?? "")))
             }
             if sorted { pairs.sort { ($0.0.string ?? "") < ($1.0.string ?? "") } }
             return .mapping(Node.Mapping(pairs, mapping.tag, .block))

@@ -22,6 +22,9 @@ public struct HTTPListener: Sendable, Equatable, Codable {
     public var virtualHosts: [VirtualHost]
     /// A GRPCRoute is attached: the listener bridges gRPC-Web and counts gRPC calls.
     public var servesGRPC = false
+    /// Where Envoy writes a JSON line per request (and per connection no route took), or nil
+    /// for no access log. Envoy Gateway logs to `/dev/stdout` unless told otherwise.
+    public var accessLogPath: String?
     /// Some route has a fault or a local rate limit: the connection manager needs that filter.
     public var usesFault: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.fault != nil } } }
     public var usesLocalRateLimit: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.rateLimit != nil } } }

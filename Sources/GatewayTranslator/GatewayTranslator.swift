@@ -22,11 +22,18 @@ public enum GatewayTranslator {
     public struct Options: Sendable {
         public var disableBackendTrafficPolicy = false
         public var backendTrafficPolicyDisabledNamespaces: Set<String> = []
+        /// Every listener's access log (Envoy Gateway's default: `/dev/stdout`); nil turns it off.
+        public var accessLogPath: String? = Self.defaultAccessLogPath
 
-        public init(disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = [])
-        {
+        public static let defaultAccessLogPath = "/dev/stdout"
+
+        public init(
+            disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = [],
+            accessLogPath: String? = Self.defaultAccessLogPath
+        ) {
             self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
             self.backendTrafficPolicyDisabledNamespaces = backendTrafficPolicyDisabledNamespaces
+            self.accessLogPath = accessLogPath
         }
     }
 
@@ -54,9 +61,11 @@ public enum GatewayTranslator {
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
-            return translate(
+            var config = translate(
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
                 namespaces: namespaces)
+            for index in config.listeners.indices { config.listeners[index].accessLogPath = options.accessLogPath }
+            return config
         }
         status.backendTrafficPolicies = policies.report
         return Output(configs: configs, status: status)

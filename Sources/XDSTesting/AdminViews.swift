@@ -18,6 +18,7 @@ public struct ConfigDump: Sendable {
     /// Each active cluster and route configuration as JSON text (keys sorted, no spaces).
     public var clusterConfigs: [String: String] = [:]
     public var routeConfigs: [String: String] = [:]
+    public var listenerConfigs: [String: String] = [:]
 
     static func text(_ object: [String: Any]) -> String {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "" }
@@ -42,6 +43,7 @@ public struct ConfigDump: Sendable {
             case "ListenersConfigDump":
                 for entry in config.list("dynamic_listeners") where entry["active_state"] != nil {
                     listeners[entry.string("name")] = entry.dict("active_state").string("version_info")
+                    listenerConfigs[entry.string("name")] = Self.text(entry.dict("active_state").dict("listener"))
                 }
             case "RoutesConfigDump":
                 for entry in config.list("dynamic_route_configs") {

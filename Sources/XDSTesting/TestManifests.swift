@@ -24,6 +24,7 @@ public enum TestManifests {
             kind: Backend
             metadata: {name: app}
             spec: {endpoints: [{ip: {address: 127.0.0.1, port: \(upstreamPort)}}]}
+
             """
     }
 

@@ -12,6 +12,7 @@ typealias EnvoyCluster = Envoy_Config_Cluster_V3_Cluster
 typealias EnvoyRoute = Envoy_Config_Route_V3_Route
 typealias EnvoyRouteAction = Envoy_Config_Route_V3_RouteAction
 typealias EnvoyHTTPFilter = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter
+typealias HCM = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
 
 /// Part of an upstream cluster.
 protocol ClusterFeature: Sendable {
@@ -31,6 +32,11 @@ protocol RouteFeature: Sendable {
 /// An HTTP filter of a listener's connection manager: present when the listener needs it.
 protocol HTTPFilterFeature: Sendable {
     static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter?
+}
+
+/// Part of an HTTP listener: the listener itself or its connection manager.
+protocol ListenerFeature: Sendable {
+    static func apply(_ ir: HTTPListener, to listener: inout ListenerTranslator.Listener, hcm: inout HCM) throws
 }
 
 /// A kind of listener the IR can ask for: its listeners and whatever they load (route
@@ -65,6 +71,9 @@ extension ListenerTranslator {
     static let httpFilters: [any HTTPFilterFeature.Type] = [
         FaultInjection.self, GRPCWeb.self, GRPCStats.self, LocalRateLimit.self, Router.self,
     ]
+
+    /// Every other feature of an HTTP listener.
+    static let features: [any ListenerFeature.Type] = [AccessLog.self]
 }
 
 extension SnapshotTranslator {

@@ -8,7 +8,6 @@ import XDSCache
 /// normalisation, underscore headers rejected, the client's address trusted, HTTP/2 limits).
 public enum ListenerTranslator {
     public typealias Listener = Envoy_Config_Listener_V3_Listener
-    typealias HCM = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
 
     public static func listener(_ ir: HTTPListener) throws -> Listener {
         var hcm = HCM()
@@ -28,6 +27,8 @@ public enum ListenerTranslator {
         hcm.useRemoteAddress = Google_Protobuf_BoolValue(true)
 
         hcm.httpFilters = try httpFilters.compactMap { try $0.filter(for: ir) }
+        var listener = Listener()
+        for feature in features { try feature.apply(ir, to: &listener, hcm: &hcm) }
 
         var network = Envoy_Config_Listener_V3_Filter()
         network.name = "envoy.filters.network.http_connection_manager"
@@ -36,7 +37,6 @@ public enum ListenerTranslator {
         chain.name = ir.name
         chain.filters = [network]
 
-        var listener = Listener()
         listener.name = ir.name
         listener.address.socketAddress.address = "0.0.0.0"
         listener.address.socketAddress.portValue = UInt32(ir.port)

@@ -30,6 +30,7 @@ public enum SnapshotJSON {
         let types: [any SwiftProtobuf.Message.Type] = [
             Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.self,
             Envoy_Extensions_Filters_Http_Router_V3_Router.self,
+            Envoy_Extensions_AccessLoggers_File_V3_FileAccessLog.self,
             Envoy_Extensions_LoadBalancingPolicies_LeastRequest_V3_LeastRequest.self,
             Envoy_Extensions_LoadBalancingPolicies_RoundRobin_V3_RoundRobin.self,
             Envoy_Extensions_LoadBalancingPolicies_Random_V3_Random.self,

@@ -214,7 +214,8 @@ struct FileOptions: ParsableArguments {
     var maxFileSize = ConfigFiles.defaultMaxFileBytes
 }
 
-/// Server switches for BackendTrafficPolicy, as KubeLB offers them (multi-tenant operators).
+/// Server switches for BackendTrafficPolicy, as KubeLB offers them (multi-tenant operators), and
+/// for what every Envoy listener does by default.
 struct PolicyOptions: ParsableArguments {
     @Flag(help: "Ignore every BackendTrafficPolicy (each gets a condition saying so).")
     var disableBackendTrafficPolicy = false
@@ -224,10 +225,17 @@ struct PolicyOptions: ParsableArguments {
         help: "Ignore BackendTrafficPolicies in this namespace (repeatable), e.g. for tenants.")
     var disabledNamespaces: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Where Envoy writes a JSON line per request, as Envoy Gateway's default does; 'off' for none.",
+            valueName: "path|off"))
+    var accessLog = PolicySwitches.defaultAccessLogPath
+
     var switches: PolicySwitches {
         PolicySwitches(
             disableBackendTrafficPolicy: disableBackendTrafficPolicy,
-            backendTrafficPolicyDisabledNamespaces: Set(disabledNamespaces))
+            backendTrafficPolicyDisabledNamespaces: Set(disabledNamespaces),
+            accessLogPath: accessLog == "off" ? nil : accessLog)
     }
 }
 

@@ -40,8 +40,9 @@ struct XDSGoldenTests {
         "envoy.extensions.filters.http.fault.v3.HTTPFault", "fixedDelay:", "abort:",
         "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb", "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
         "envoy.extensions.filters.http.router.v3.Router", "typedPerFilterConfig:",
-        // Where each resource came from (Envoy Gateway's tag).
-        "envoy-gateway:", "sectionName:",
+        // Where each resource came from (Envoy Gateway's tag), and the default access logs.
+        "envoy-gateway:", "sectionName:", "envoy.extensions.access_loggers.file.v3.FileAccessLog",
+        "responseFlagFilter:",
         // Load balancing.
         "envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin",
         "envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest",
