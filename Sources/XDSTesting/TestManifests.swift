@@ -28,6 +28,22 @@ public enum TestManifests {
             """
     }
 
+    /// HTTPRoute `site` on Gateway `eg`: path prefix `path` to Backend `app`, then `extraRules`
+    /// (more `rules` items, indented as the first).
+    public static func appRoute(path: String, extraRules: String = "") -> String {
+        """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: site}
+        spec:
+          parentRefs: [{name: eg}]
+          rules:
+          - matches: [{path: {value: \(path)}}]
+            backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
+        \(extraRules)
+        """
+    }
+
     /// Gateway `default/eg` with one HTTP listener on `listenerPort`, and an HTTPRoute sending
     /// everything to a Backend at 127.0.0.1:`upstreamPort`.
     public static func gatewayWithBackend(listenerPort: Int, upstreamPort: Int) -> String {

@@ -18,17 +18,9 @@ struct AccessLogEndToEndTests {
         let config = directory.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
         try
-            (TestManifests.gatewayAndApp(listenerPort: port, upstreamPort: upstream.port) + """
-                ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: site}
-                spec:
-                  parentRefs: [{name: eg}]
-                  rules:
-                  - matches: [{path: {value: /app}}]
-                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
-                """).write(to: config.appendingPathComponent("all.yaml"), atomically: true, encoding: .utf8)
+            (TestManifests.gatewayAndApp(listenerPort: port, upstreamPort: upstream.port) + "---\n"
+            + TestManifests.appRoute(path: "/app"))
+            .write(to: config.appendingPathComponent("all.yaml"), atomically: true, encoding: .utf8)
         let log = directory.appendingPathComponent("access.log")
         let serve = try SwitchboardCommand.serve(
             config: config, xdsPort: xdsPort, adminPort: try freePort(),

@@ -20,16 +20,7 @@ struct LiveReloadEndToEndTests {
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         try write("gateway.yaml", TestManifests.gatewayAndApp(listenerPort: port, upstreamPort: upstream.port))
-        let route = """
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: HTTPRoute
-            metadata: {name: site}
-            spec:
-              parentRefs: [{name: eg}]
-              rules:
-              - matches: [{path: {value: /v1}}]
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
-            """
+        let route = TestManifests.appRoute(path: "/v1")
         func policy(_ timeout: String) -> String {
             """
             apiVersion: gateway.envoyproxy.io/v1alpha1

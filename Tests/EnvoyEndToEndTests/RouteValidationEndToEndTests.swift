@@ -23,17 +23,7 @@ struct RouteValidationEndToEndTests {
         }
         try write("gateway.yaml", TestManifests.gatewayAndApp(listenerPort: port, upstreamPort: upstream.port))
         func route(_ path: String, extraRules: String = "") -> String {
-            """
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: HTTPRoute
-            metadata: {name: site}
-            spec:
-              parentRefs: [{name: eg}]
-              rules:
-              - matches: [{path: {value: \(path)}}]
-                backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
-            \(extraRules)
-            """
+            TestManifests.appRoute(path: path, extraRules: extraRules)
         }
         try write("route.yaml", route("/v1"))
         let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort, adminPort: adminPort)
