@@ -275,6 +275,9 @@ public struct ObjectReader {
         return bytes
     }
 
+    /// Whether the quantity at `key` was written with a binary suffix (`Ki`, `Mi`, …).
+    public func isBinaryQuantity(_ key: String) -> Bool { scalar(key)?.hasSuffix("i") ?? false }
+
     static func bytes(_ text: String) -> Int? {
         let suffixes: [(String, Int)] = [
             ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40), ("Pi", 1 << 50), ("Ei", 1 << 60),

@@ -22,8 +22,24 @@ public struct TrafficSettings: Sendable, Equatable {
     /// Why Envoy Gateway's translator would refuse these settings, as it words them
     /// (`Retry: baseInterval cannot be set to 0s`): the policy is then Invalid and its routes answer 500.
     public var problems: [String] {
-        (loadBalancer?.problems ?? []).map { "LoadBalancer: \($0)" } + (retry?.problems ?? []).map { "Retry: \($0)" }
-            + (rateLimit?.problems ?? []).map { "RateLimit: \($0)" }
+        // In the order Envoy Gateway checks them.
+        (rateLimit?.problems ?? []).map { "RateLimit: \($0)" } + bandwidthLimitProblems
+            + (loadBalancer?.problems ?? []).map { "LoadBalancer: \($0)" }
+            + (retry?.problems ?? []).map { "Retry: \($0)" }
+            + (connection?.problems ?? []).map { "BackendConnection: \($0)" } + requestBufferProblems
+    }
+
+    /// Envoy's bandwidth filter counts whole KiB per second: less is no limit it can keep.
+    static func bandwidthProblems(_ bandwidth: ObjectReader) -> [String] {
+        ["request", "response"].compactMap { direction in
+            guard let limit = bandwidth.object(direction)?.object("limit"), let bytes = limit.quantity("value") else {
+                return nil
+            }
+            let unit = limit.scalar("unit") ?? "Second"
+            let seconds = ["Minute": 60, "Hour": 3600][unit] ?? 1
+            guard bytes / (seconds * 1024) == 0 else { return nil }
+            return "\(direction): bandwidth limit of \(bytes) bytes per \(unit) is below the minimum of 1 KiB/s"
+        }
     }
 
     static let clusterFields = [
@@ -32,9 +48,22 @@ public struct TrafficSettings: Sendable, Equatable {
         "http2",
     ]
 
+    /// Fields Switchboard does not translate yet, checked as Envoy Gateway's translator checks
+    /// them: a policy it would refuse is refused here too, not waved through with a warning.
+    public var bandwidthLimitProblems: [String] = []
+    public var requestBufferProblems: [String] = []
+
     public init() {}
 
     init(_ spec: ObjectReader) {
+        if let bandwidth = spec.object("bandwidthLimit") {
+            bandwidthLimitProblems = Self.bandwidthProblems(bandwidth).prefix(1).map { "BandwidthLimit: \($0)" }
+        }
+        if let buffer = spec.object("requestBuffer"), let limit = buffer.quantity("limit"), limit > Self.uint32Max {
+            requestBufferProblems = [
+                "RequestBuffer: limit value \(Quantity.canonical(limit, binary: buffer.isBinaryQuantity("limit"))) is out of range, must be between 0 and \(Self.uint32Max)"
+            ]
+        }
         loadBalancer = spec.object("loadBalancer").flatMap(LoadBalancer.init)
         retry = spec.object("retry").map(Retry.init)
         healthCheck = spec.object("healthCheck").map(HealthCheck.init)
@@ -567,10 +596,20 @@ public struct TrafficSettings: Sendable, Equatable {
         public var bufferLimit: Int?
         public var perEndpointPercent: Int?
         public var predictivePercent: Int?
+        public var problems: [String] = []
 
         init(_ reader: ObjectReader) {
             reader.allowOnly(["bufferLimit", "socketBufferLimit", "preconnect"])
-            bufferLimit = reader.quantity("bufferLimit", range: 0...TrafficSettings.uint32Max)
+            // The CRD takes any quantity; Envoy Gateway's translator refuses one above 32 bits.
+            if let limit = reader.quantity("bufferLimit") {
+                if limit <= TrafficSettings.uint32Max {
+                    bufferLimit = limit
+                } else {
+                    problems.append(
+                        "BufferLimit value \(Quantity.canonical(limit, binary: reader.isBinaryQuantity("bufferLimit"))) is out of range"
+                    )
+                }
+            }
             if let preconnect = reader.object("preconnect") {
                 preconnect.allowOnly(["perEndpointPercent", "predictivePercent"])
                 perEndpointPercent = preconnect.int("perEndpointPercent", range: 100...300)
