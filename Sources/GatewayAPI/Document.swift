@@ -53,6 +53,11 @@ public indirect enum Document: Sendable, Equatable {
         return pairs.first { $0.key == key }?.value
     }
 
+    subscript(path: ArraySlice<String>) -> Document? {
+        guard let key = path.first else { return self }
+        return self[key]?[path.dropFirst()]
+    }
+
     /// RFC 7386 JSON merge patch: objects merge key by key, `null` deletes, anything else replaces.
     public func jsonMerged(with patch: Document) -> Document {
         merged(with: patch, listKeys: [:])
@@ -95,6 +100,19 @@ public indirect enum Document: Sendable, Equatable {
                 mergedValue = Document.null.merged(with: value, listKeys: listKeys)
             }
             if let index { pairs[index].value = mergedValue } else { pairs.append((key, mergedValue)) }
+        }
+        return .mapping(pairs)
+    }
+
+    /// This document with the value at `path` (mappings all the way) set to `value`.
+    func setting(_ path: ArraySlice<String>, to value: Document) -> Document {
+        guard let key = path.first else { return value }
+        var pairs: [(key: String, value: Document)] = []
+        if case .mapping(let existing) = self { pairs = existing }
+        if let index = pairs.firstIndex(where: { $0.key == key }) {
+            pairs[index].value = pairs[index].value.setting(path.dropFirst(), to: value)
+        } else {
+            pairs.append((key, Document.null.setting(path.dropFirst(), to: value)))
         }
         return .mapping(pairs)
     }

@@ -206,7 +206,15 @@ struct PolicyAttachment {
                 merges[[index, parent]] = merged
                 let problems = merged.problems
                 if problems.isEmpty {
-                    add(.merged("Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)"), to: index)
+                    // Only where the parent policy applies: another Gateway of the route has none.
+                    let places = pairs.filter { $0.1 == parent }.map(\.0)
+                    add(.merged("Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)"), to: index) {
+                        ancestor in
+                        places.contains {
+                            $0.namespace == ancestor.namespace && $0.name == ancestor.name
+                                && (ancestor.sectionName == nil || $0.sectionName == ancestor.sectionName)
+                        }
+                    }
                 } else {
                     for ancestor in statuses[index].indices {
                         statuses[index][ancestor].conditions = statuses[index][ancestor].conditions.map {
@@ -249,9 +257,15 @@ struct PolicyAttachment {
         }
     }
 
-    private mutating func add(_ condition: Condition, to index: Int) {
+    /// Adds `condition` to the policy's accepted ancestors that `applies` selects, once per type.
+    private mutating func add(
+        _ condition: Condition, to index: Int, where applies: (AncestorRef) -> Bool = { _ in true }
+    ) {
         for ancestor in statuses[index].indices
-        where statuses[index][ancestor].conditions.contains(where: { $0.is(.accepted) && $0.isTrue }) {
+        where statuses[index][ancestor].conditions.contains(where: { $0.is(.accepted) && $0.isTrue })
+            && applies(statuses[index][ancestor].ancestorRef)
+            && !statuses[index][ancestor].conditions.contains(where: { $0.type == condition.type })
+        {
             statuses[index][ancestor].conditions.append(condition)
         }
     }

@@ -140,8 +140,20 @@ extension BackendTrafficPolicy {
     /// This route-level policy merged over `parent` (its `mergeType`: the parent is the
     /// document, this policy the patch), decoded; and why the result is invalid, if it is.
     public func merged(over parent: BackendTrafficPolicy) -> (settings: TrafficSettings, problems: [String]) {
-        let document =
+        var document =
             mergeType == .jsonMerge ? parent.spec.jsonMerged(with: spec) : parent.spec.strategicMerged(with: spec)
+        // Envoy Gateway merges local rate limits after translating them, where each rule is keyed
+        // by its policy and index: every rule of both survives (the route's first), except the
+        // parent's rule without clientSelectors, whose place as the default limit the route's takes.
+        let rules = ["rateLimit", "local", "rules"][...]
+        if mergeType == .strategicMerge, case .sequence(let own)? = spec[rules],
+            case .sequence(let inherited)? = parent.spec[rules]
+        {
+            let selective = inherited.filter {
+                if case .sequence(let selectors)? = $0["clientSelectors"] { !selectors.isEmpty } else { false }
+            }
+            document = document.setting(rules, to: .sequence(own + selective))
+        }
         let context = DecodeContext(file: "merge of \(parent.namespace)/\(parent.name) and \(namespace)/\(name)")
         guard let reader = ObjectReader(document.node, path: "spec", context: context) else {
             return (settings, ["merge failed"])
