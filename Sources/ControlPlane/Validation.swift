@@ -16,8 +16,9 @@ public enum Validation {
         let status = GatewayTranslator.translate(resources, options: policy).status
         return Report(
             errors: resources.diagnostics.map(\.description),
+            // One line per problem: a condition listing several (one per line) reads as one.
             warnings: status.problems.sorted { $0.location < $1.location }.map {
-                "\($0.location): warning: \($0.message)"
+                "\($0.location): warning: \($0.message.split(separator: "\n").joined(separator: " "))"
             })
     }
 }

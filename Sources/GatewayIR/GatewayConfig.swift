@@ -53,7 +53,7 @@ public struct VirtualHost: Sendable, Equatable, Codable {
 }
 
 public struct Route: Sendable, Equatable, Codable {
-    public enum PathMatch: Sendable, Equatable, Codable {
+    public enum PathMatch: Sendable, Hashable, Codable {
         case exact(String)
         case prefix(String)
         case regularExpression(String)

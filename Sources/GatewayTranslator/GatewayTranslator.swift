@@ -67,6 +67,7 @@ public enum GatewayTranslator {
             for index in config.listeners.indices { config.listeners[index].accessLogPath = options.accessLogPath }
             return config
         }
+        noteOverlaps(configs, in: &status)
         status.backendTrafficPolicies = policies.report
         return Output(configs: configs, status: status)
     }

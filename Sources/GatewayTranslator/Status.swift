@@ -31,6 +31,7 @@ public struct Condition: Sendable, Equatable, Encodable {
         case aggregated = "Aggregated"
         case partiallyInvalid = "PartiallyInvalid"
         case backendsAvailable = "BackendsAvailable"
+        case routeRulesOverlap = "RouteRulesOverlap"
         case warning = "Warning"
     }
 }
@@ -134,7 +135,9 @@ public struct StatusReport: Sendable, Equatable, Encodable {
         }
         for route in httpRoutes + grpcRoutes {
             for parent in route.parents {
-                for condition in parent.conditions where !condition.isTrue {
+                // PartiallyInvalid and RouteRulesOverlap say something is wrong by being True.
+                for condition in parent.conditions
+                where !condition.isTrue || condition.is(.partiallyInvalid) || condition.is(.routeRulesOverlap) {
                     problems.append(
                         (
                             route.location,

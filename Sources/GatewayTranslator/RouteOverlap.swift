@@ -1,0 +1,64 @@
+import GatewayAPI
+import GatewayIR
+
+/// Envoy Gateway's `RouteRulesOverlap` warning: two routes whose matches are the same (same
+/// host, path, headers and query parameters, in any order) on one listener compete for the same
+/// requests, and only precedence decides which wins. Each route's parent says with which.
+extension GatewayTranslator {
+    static func noteOverlaps(_ configs: [GatewayConfig], in status: inout StatusReport) {
+        // Gateway key → route ("HTTPRoute ns/name") → the routes it overlaps.
+        var conflicts: [String: [String: Set<String>]] = [:]
+        for config in configs {
+            for listener in config.listeners {
+                var buckets: [MatchKey: Set<String>] = [:]
+                for host in listener.virtualHosts {
+                    for route in host.routes {
+                        guard let source = route.metadata else { continue }
+                        buckets[MatchKey(route, hostname: host.domains.first ?? "*"), default: []].insert(
+                            "\(source.kind) \(source.namespace)/\(source.name)")
+                    }
+                }
+                for routes in buckets.values where routes.count > 1 {
+                    for route in routes {
+                        conflicts[config.key, default: [:]][route, default: []].formUnion(routes.subtracting([route]))
+                    }
+                }
+            }
+        }
+        guard !conflicts.isEmpty else { return }
+        func mark(_ routes: inout [RouteStatus]) {
+            for index in routes.indices {
+                let name = "\(routes[index].kind) \(routes[index].namespace)/\(routes[index].name)"
+                for parent in routes[index].parents.indices {
+                    let ref = routes[index].parents[parent].parentRef
+                    guard let others = conflicts["\(ref.gatewayNamespace)/\(ref.name)"]?[name],
+                        routes[index].parents[parent].conditions.contains(where: { $0.is(.accepted) && $0.isTrue })
+                    else { continue }
+                    routes[index].parents[parent].conditions.append(
+                        Condition(
+                            .routeRulesOverlap, true, reason: "RouteRulesOverlap",
+                            "Overlapping match conditions with route(s): \(others.sorted().joined(separator: ", "))"))
+                }
+            }
+        }
+        mark(&status.httpRoutes)
+        mark(&status.grpcRoutes)
+    }
+
+    /// What a route matches, made comparable: header names without case, lists in any order.
+    private struct MatchKey: Hashable {
+        var hostname: String
+        var path: Route.PathMatch
+        var headers: [String]
+        var queryParams: [String]
+
+        init(_ route: Route, hostname: String) {
+            self.hostname = hostname
+            path = route.path
+            var headers = route.headers.map { "\($0.name.lowercased()) \($0.kind.rawValue) \($0.value)" }
+            if let method = route.method { headers.append(":method exact \(method)") }
+            self.headers = headers.sorted()
+            queryParams = route.queryParams.map { "\($0.name) \($0.kind.rawValue) \($0.value)" }.sorted()
+        }
+    }
+}
