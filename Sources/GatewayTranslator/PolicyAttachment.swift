@@ -164,30 +164,33 @@ struct PolicyAttachment {
                 overriddenRules[routeOwner, default: []].formUnion(ruleOwners)
             }
             guard owner[routeTarget] != nil || !ruleOwners.isEmpty else { continue }
+            let routeName = "\(route.namespace)/\(route.name)"
             for ref in route.parentRefs where ref.isGateway {
                 guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name })
                 else { continue }
-                var parents: [Target] = [.gateway(namespace: gateway.namespace, name: gateway.name)]
-                parents += gateway.listeners.filter { GatewayTranslator.selects(ref, $0) }.map {
-                    .listener(namespace: gateway.namespace, name: gateway.name, section: $0.name)
-                }
-                for parent in parents {
-                    guard let parentOwner = owner[parent] else { continue }
-                    let routeName = "\(route.namespace)/\(route.name)"
+                // On each listener the route takes, the parent policy is the listener's, or else
+                // the Gateway's; a Gateway policy no listener of the route uses is displaced for it.
+                let gatewayOwner = owner[.gateway(namespace: gateway.namespace, name: gateway.name)]
+                var used = Set<Int>()
+                for listener in gateway.listeners where GatewayTranslator.selects(ref, listener) {
+                    guard let parentOwner = parentPolicy(gateway: gateway, listener: listener.name) else { continue }
+                    used.insert(parentOwner)
                     if merging.isEmpty {
                         overriddenRoutes[parentOwner, default: []].insert(routeName)
                     } else {
                         mergedInto[parentOwner, default: []].insert(routeName)
-                        let section: String? = if case .listener(_, _, let name) = parent { name } else { nil }
                         for policy in merging {
                             mergedWith[policy, default: []].append(
                                 (
                                     AncestorRef(
                                         namespace: gateway.namespace, name: gateway.name,
-                                        sectionName: ref.sectionName ?? section), parentOwner
+                                        sectionName: ref.sectionName ?? listener.name), parentOwner
                                 ))
                         }
                     }
+                }
+                if let gatewayOwner, !used.isEmpty, !used.contains(gatewayOwner) {
+                    overriddenRoutes[gatewayOwner, default: []].insert(routeName)
                 }
             }
         }
@@ -207,12 +210,18 @@ struct PolicyAttachment {
                 let problems = merged.problems
                 if problems.isEmpty {
                     // Only where the parent policy applies: another Gateway of the route has none.
-                    let places = pairs.filter { $0.1 == parent }.map(\.0)
-                    add(.merged("Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)"), to: index) {
-                        ancestor in
-                        places.contains {
-                            $0.namespace == ancestor.namespace && $0.name == ancestor.name
-                                && (ancestor.sectionName == nil || $0.sectionName == ancestor.sectionName)
+                    // A parentRef without sectionName merges per listener, and Envoy Gateway says
+                    // so on an ancestor of its own for that listener, holding just Merged.
+                    let merged = Condition.merged("Merged with policy \(parentPolicy.namespace)/\(parentPolicy.name)")
+                    for place in pairs.filter({ $0.1 == parent }).map(\.0) {
+                        if statuses[index].contains(where: { $0.ancestorRef == place }) {
+                            add(merged, to: index) { $0 == place }
+                        } else if statuses[index].contains(where: {
+                            $0.ancestorRef
+                                == AncestorRef(namespace: place.namespace, name: place.name, sectionName: nil)
+                                && $0.conditions.contains { $0.is(.accepted) && $0.isTrue }
+                        }) {
+                            statuses[index].append(PolicyAncestorStatus(ancestorRef: place, conditions: [merged]))
                         }
                     }
                 } else {
