@@ -130,7 +130,13 @@ extension HTTPRoute {
     static func pathModifier(_ reader: ObjectReader) -> PathModifier? {
         guard let path = reader.object("path") else { return nil }
         path.allowOnly(["type", "replaceFullPath", "replacePrefixMatch"])
-        switch path.oneOf("type", ["ReplaceFullPath", "ReplacePrefixMatch"], required: true) {
+        let type = path.oneOf("type", ["ReplaceFullPath", "ReplacePrefixMatch"], required: true)
+        // Gateway API's CRD allows only the field its type names (a CEL rule).
+        for (field, owner) in [("replaceFullPath", "ReplaceFullPath"), ("replacePrefixMatch", "ReplacePrefixMatch")]
+        where type != nil && type != owner && path.has(field) {
+            path.report(field, .notAllowed, "\(field) cannot be set when the path type is \(type!); remove it")
+        }
+        switch type {
         case "ReplaceFullPath": return path.string("replaceFullPath", required: true).map { .replaceFullPath($0) }
         case "ReplacePrefixMatch":
             return path.string("replacePrefixMatch", required: true).map { .replacePrefixMatch($0) }
