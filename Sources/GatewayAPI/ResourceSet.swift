@@ -12,6 +12,9 @@ public struct ResourceSet: Sendable {
     public var referenceGrants: [ReferenceGrant] = []
     public var backendTrafficPolicies: [BackendTrafficPolicy] = []
     public var namespaces: [Namespace] = []
+    /// The keys of each ConfigMap (`data` and `binaryData`), by `<ns>/<name>`: what a policy's
+    /// references into it need (the values are read when a feature uses them).
+    public var configMapKeys: [String: Set<String>] = [:]
     /// Labels and creation times of Gateways and routes, by `<Kind>/<ns>/<name>`: what policy
     /// target selectors and tie-breaks read.
     public var metadata: [String: (labels: [String: String], creationTimestamp: String)] = [:]
@@ -79,6 +82,10 @@ public struct ResourceSet: Sendable {
                     if let slice = EndpointSlice(object) { set.endpointSlices.append(slice) }
                 case "Namespace":
                     set.namespaces.append(Namespace(object))
+                case "ConfigMap":
+                    set.configMapKeys["\(object.namespace)/\(object.name)"] = Set(
+                        object.fields.stringMap("data").keys
+                    ).union(object.fields.stringMap("binaryData").keys)
                 case "ReferenceGrant":
                     if let grant = ReferenceGrant(object) { set.referenceGrants.append(grant) }
                 case "BackendTrafficPolicy":

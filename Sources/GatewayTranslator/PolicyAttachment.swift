@@ -25,6 +25,12 @@ struct PolicyAttachment {
     init(_ resources: ResourceSet, routes: [RouteSource], options: GatewayTranslator.Options = .init()) {
         policies = resources.backendTrafficPolicies.sorted {
             ($0.creationTimestamp, $0.namespace, $0.name) < ($1.creationTimestamp, $1.namespace, $1.name)
+        }.map { policy in
+            var policy = policy
+            if let problem = policy.responseOverrideProblem(configMapKeys: resources.configMapKeys) {
+                policy.settings.referenceProblems = [problem]
+            }
+            return policy
         }
         statuses = Array(repeating: [], count: policies.count)
         let gateways = resources.gateways

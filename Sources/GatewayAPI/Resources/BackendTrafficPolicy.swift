@@ -137,6 +137,25 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
 }
 
 extension BackendTrafficPolicy {
+    /// The first `responseOverride` body that names a ConfigMap missing from `configMapKeys`
+    /// (or one without the `response.body` key), as Envoy Gateway reports it.
+    public func responseOverrideProblem(configMapKeys: [String: Set<String>]) -> String? {
+        guard case .sequence(let overrides)? = spec["responseOverride"] else { return nil }
+        for override in overrides {
+            guard let reference = override[["response", "body", "valueRef"][...]],
+                reference["kind"]?.text == "ConfigMap", let name = reference["name"]?.text
+            else { continue }
+            let key = "\(namespace)/\(name)"
+            guard let keys = configMapKeys[key] else {
+                return "ResponseOverride: can't find the referenced configmap \(key)"
+            }
+            if !keys.contains("response.body") {
+                return "ResponseOverride: can't find the key response.body in the referenced configmap \(key)"
+            }
+        }
+        return nil
+    }
+
     /// This route-level policy merged over `parent` (its `mergeType`: the parent is the
     /// document, this policy the patch), decoded; and why the result is invalid, if it is.
     public func merged(over parent: BackendTrafficPolicy) -> (settings: TrafficSettings, problems: [String]) {

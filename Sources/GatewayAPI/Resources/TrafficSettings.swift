@@ -26,7 +26,8 @@ public struct TrafficSettings: Sendable, Equatable {
         (rateLimit?.problems ?? []).map { "RateLimit: \($0)" } + bandwidthLimitProblems
             + (loadBalancer?.problems ?? []).map { "LoadBalancer: \($0)" }
             + (retry?.problems ?? []).map { "Retry: \($0)" }
-            + (connection?.problems ?? []).map { "BackendConnection: \($0)" } + requestBufferProblems
+            + (connection?.problems ?? []).map { "BackendConnection: \($0)" } + referenceProblems
+            + requestBufferProblems
     }
 
     /// Envoy's bandwidth filter counts whole KiB per second: less is no limit it can keep.
@@ -52,6 +53,9 @@ public struct TrafficSettings: Sendable, Equatable {
     /// them: a policy it would refuse is refused here too, not waved through with a warning.
     public var bandwidthLimitProblems: [String] = []
     public var requestBufferProblems: [String] = []
+    /// References to other resources that do not resolve (a translator finds them: it sees every
+    /// resource), in Envoy Gateway's words.
+    public var referenceProblems: [String] = []
 
     public init() {}
 
