@@ -31,7 +31,7 @@ public enum ClusterTranslator {
     /// One locality per backendRef (`<cluster>/backend/<j>`, weighted as the backendRef), each
     /// endpoint weighted 1, as Envoy Gateway writes it. Zone-aware policies split each backendRef
     /// into a locality per zone (`locality.zone`), weighted by zone for `weightedZones`.
-    public static func loadAssignment(_ backend: BackendCluster) -> LoadAssignment {
+    public static func loadAssignment(_ backend: BackendCluster) throws -> LoadAssignment {
         var assignment = LoadAssignment()
         assignment.clusterName = backend.name
         for (index, group) in backend.groups.enumerated() {
@@ -43,7 +43,7 @@ public enum ClusterTranslator {
             for zone in zones {
                 var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
                 locality.locality.region = "\(backend.name)/backend/\(index)"
-                if let metadata = group.metadata { locality.metadata = SourceMetadata.envoy(metadata) }
+                if let metadata = group.metadata { try SourceMetadata.attach(metadata, to: &locality, at: \.metadata) }
                 var weight = group.weight
                 if let zone {
                     locality.locality.zone = zone

@@ -16,7 +16,7 @@ enum DNSResolution: ClusterFeature {
         dns.dnsLookupFamily = extensionLookupFamily(policy.dnsLookupFamily)
         cluster.clusterType.name = "envoy.cluster.dns"
         cluster.clusterType.typedConfig = try .deterministic(dns)
-        cluster.loadAssignment = ClusterTranslator.loadAssignment(backend)
+        cluster.loadAssignment = try ClusterTranslator.loadAssignment(backend)
     }
 
     static func lookupFamily(_ family: ClusterPolicy.DNSLookupFamily) -> EnvoyCluster.DnsLookupFamily {

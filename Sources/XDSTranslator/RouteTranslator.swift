@@ -14,7 +14,7 @@ public enum RouteTranslator {
             virtualHost.name = host.name
             virtualHost.domains = host.domains
             virtualHost.routes = try host.routes.map(route)
-            if let metadata = host.metadata { virtualHost.metadata = SourceMetadata.envoy(metadata) }
+            if let metadata = host.metadata { try SourceMetadata.attach(metadata, to: &virtualHost, at: \.metadata) }
             return virtualHost
         }
         return config

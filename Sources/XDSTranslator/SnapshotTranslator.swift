@@ -9,7 +9,7 @@ public enum SnapshotTranslator {
         for cluster in config.clusters {
             resources.append(try Resource(try ClusterTranslator.cluster(cluster)))
             if cluster.discovery == .endpoints {
-                resources.append(try Resource(ClusterTranslator.loadAssignment(cluster)))
+                resources.append(try Resource(try ClusterTranslator.loadAssignment(cluster)))
             }
         }
         for kind in listenerKinds { resources += try kind.resources(config) }

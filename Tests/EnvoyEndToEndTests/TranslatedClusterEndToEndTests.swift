@@ -22,7 +22,7 @@ struct TranslatedClusterEndToEndTests {
             groups: [EndpointGroup(weight: 1, endpoints: [Endpoint(host: "localhost", port: upstream.port)])])
         let listenerPort = try freePort()
         let snapshot = try Snapshot([
-            try Resource(try ClusterTranslator.cluster(eds)), try Resource(ClusterTranslator.loadAssignment(eds)),
+            try Resource(try ClusterTranslator.cluster(eds)), try Resource(try ClusterTranslator.loadAssignment(eds)),
             try Resource(try ClusterTranslator.cluster(dns)),
             try Resource(TestResources.httpListener("listener", port: listenerPort, routeConfigName: "routes")),
             try Resource(TestResources.routeConfiguration("routes", routes: [("/", eds.name)])),

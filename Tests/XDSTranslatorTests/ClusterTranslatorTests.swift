@@ -51,8 +51,8 @@ struct ClusterTranslatorTests {
     }
 
     @Test("the load assignment has one weighted locality per backendRef, endpoints weighted 1")
-    func loadAssignment() {
-        let assignment = ClusterTranslator.loadAssignment(Self.backend)
+    func loadAssignment() throws {
+        let assignment = try ClusterTranslator.loadAssignment(Self.backend)
         #expect(assignment.clusterName == Self.backend.name)
         #expect(
             assignment.endpoints.map(\.locality.region) == [
