@@ -61,11 +61,9 @@ public enum GatewayTranslator {
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
-            var config = translate(
+            return translate(
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
-                namespaces: namespaces)
-            for index in config.listeners.indices { config.listeners[index].accessLogPath = options.accessLogPath }
-            return config
+                namespaces: namespaces, accessLogPath: options.accessLogPath)
         }
         noteOverlaps(configs, in: &status)
         status.backendTrafficPolicies = policies.report
@@ -111,7 +109,7 @@ public enum GatewayTranslator {
 
     static func translate(
         _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
-        policies: PolicyAttachment, namespaces: NamespaceLabels
+        policies: PolicyAttachment, namespaces: NamespaceLabels, accessLogPath: String?
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
@@ -126,6 +124,7 @@ public enum GatewayTranslator {
             let listenerName = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
             if byPort[port] == nil {
                 byPort[port] = HTTPListener(name: listenerName, port: port)
+                byPort[port]!.accessLogPath = accessLogPath
                 portOrder.append(port)
             }
             for (route, rules) in routes where attaches(route, to: gateway, listener: listener, namespaces: namespaces)
@@ -218,7 +217,7 @@ public enum GatewayTranslator {
         policies: [TrafficPolicyTranslation.RouteShare?]
     ) -> [Route] {
         var routes: [Route] = []
-        for ((rule, resolved), policy) in zip(zip(route.rules, rules), policies)
+        for (index, ((rule, resolved), policy)) in zip(zip(route.rules, rules), policies).enumerated()
         where resolved.rejection?.dropsRule != true {
             for match in rule.matches {
                 var ir = Route(
@@ -227,8 +226,7 @@ public enum GatewayTranslator {
                     action: resolved.cluster == nil
                         ? .directResponse(status: resolved.unavailableStatus) : .forward(cluster: resolved.clusterName))
                 ir.allowsWebSocket = route.upstreamProtocol == .http1
-                ir.metadata = ResourceMetadata(
-                    kind: route.kind, name: route.name, namespace: route.namespace, sectionName: rule.name)
+                ir.metadata = route.metadata(rule: index)
                 // A rule whose filters are refused answers 500, redirect or not (Envoy Gateway's rule).
                 if resolved.rejection == nil { resolved.filters.apply(to: &ir, listenerPort: listenerPort) }
                 RouteTraffic.apply(timeouts: rule.timeouts, retry: rule.retry, to: &ir)

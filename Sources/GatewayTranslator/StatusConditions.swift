@@ -10,12 +10,14 @@ extension GatewayTranslator {
         _ route: RouteSource, rules: [ResolvedRule], gateways: [Gateway], namespaces: NamespaceLabels,
         attached: inout [String: Int]
     ) -> RouteStatus {
-        let problems = rules.flatMap(\.problems).filter { !$0.isUnavailable }
+        // A Service without ready endpoints is no broken reference: BackendsAvailable says it.
+        var problems = rules.flatMap(\.problems)
+        let unavailable = problems.filter(\.isUnavailable)
+        problems.removeAll(where: \.isUnavailable)
         let resolvedRefs: Condition =
             problems.isEmpty
             ? .resolvedRefs("Resolved all the Object references for the Route")
             : .unresolvedRefs(problems[0].reason, problems.map { $0.message + "." }.joined(separator: "\n"))
-        let unavailable = rules.flatMap(\.problems).filter(\.isUnavailable)
         let backendsAvailable: Condition? =
             unavailable.isEmpty
             ? nil

@@ -43,7 +43,9 @@ public enum ClusterTranslator {
             for zone in zones {
                 var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
                 locality.locality.region = "\(backend.name)/backend/\(index)"
-                if let metadata = group.metadata { try SourceMetadata.attach(metadata, to: &locality, at: \.metadata) }
+                if let metadata = group.metadata {
+                    try SourceMetadata.attach(metadata, to: &locality, key: SourceMetadata.localityKey)
+                }
                 var weight = group.weight
                 if let zone {
                     locality.locality.zone = zone

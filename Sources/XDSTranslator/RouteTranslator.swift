@@ -14,7 +14,9 @@ public enum RouteTranslator {
             virtualHost.name = host.name
             virtualHost.domains = host.domains
             virtualHost.routes = try host.routes.map(route)
-            if let metadata = host.metadata { try SourceMetadata.attach(metadata, to: &virtualHost, at: \.metadata) }
+            if let metadata = host.metadata {
+                try SourceMetadata.attach(metadata, to: &virtualHost, key: SourceMetadata.virtualHostKey)
+            }
             return virtualHost
         }
         return config

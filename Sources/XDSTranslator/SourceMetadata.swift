@@ -10,11 +10,27 @@ enum SourceMetadata: ClusterFeature, RouteFeature {
     static let filterName = "envoy-gateway"
 
     static func apply(_ backend: BackendCluster, to cluster: inout EnvoyCluster) throws {
-        if let metadata = backend.metadata { try attach(metadata, to: &cluster, at: \.metadata) }
+        if let metadata = backend.metadata { try attach(metadata, to: &cluster, key: clusterKey) }
     }
 
     static func apply(_ route: Route, to envoyRoute: inout EnvoyRoute) throws {
-        if let metadata = route.metadata { try attach(metadata, to: &envoyRoute, at: \.metadata) }
+        if let metadata = route.metadata { try attach(metadata, to: &envoyRoute, key: routeKey) }
+    }
+
+    /// The key (field number and wire type) that opens `metadata` in each message carrying the
+    /// tag, read once from SwiftProtobuf's encoding rather than written down.
+    static let clusterKey = key(of: \EnvoyCluster.metadata)
+    static let routeKey = key(of: \EnvoyRoute.metadata)
+    static let virtualHostKey = key(of: \Envoy_Config_Route_V3_VirtualHost.metadata)
+    static let localityKey = key(of: \Envoy_Config_Endpoint_V3_LocalityLbEndpoints.metadata)
+
+    /// A message with only `field` set, empty, encodes as the field's key and a length of 0.
+    static func key<M: SwiftProtobuf.Message>(of field: WritableKeyPath<M, Envoy_Config_Core_V3_Metadata>) -> [UInt8] {
+        var only = M()
+        only[keyPath: field] = Envoy_Config_Core_V3_Metadata()
+        // Proto3 messages have no required fields: encoding cannot fail.
+        let bytes: [UInt8] = (try? only.serializedBytes()) ?? []
+        return Array(bytes.dropLast())
     }
 
     /// Sets `message[keyPath: field]` to the tag, already encoded. The tag is a
@@ -26,13 +42,9 @@ enum SourceMetadata: ClusterFeature, RouteFeature {
     /// Envoy, and whatever decodes the resource (`translate`, `/debug/snapshot`), reads an
     /// ordinary `metadata` field.
     static func attach<M: SwiftProtobuf.Message>(
-        _ source: ResourceMetadata, to message: inout M, at field: WritableKeyPath<M, Envoy_Config_Core_V3_Metadata>
+        _ source: ResourceMetadata, to message: inout M, key: [UInt8]
     ) throws {
-        // The field's tag, as SwiftProtobuf writes it for an empty value: the tag, then length 0.
-        var empty = M()
-        empty[keyPath: field] = Envoy_Config_Core_V3_Metadata()
-        var bytes: [UInt8] = try empty.serializedBytes()
-        bytes.removeLast()
+        var bytes = key
         let metadata = encoded(source)
         Wire.varint(metadata.count, into: &bytes)
         bytes += metadata

@@ -28,12 +28,12 @@ import Testing
         let source = Self.sources[0]
         var route = Envoy_Config_Route_V3_Route()
         route.name = "r"
-        try SourceMetadata.attach(source, to: &route, at: \.metadata)
+        try SourceMetadata.attach(source, to: &route, key: SourceMetadata.routeKey)
         let decoded = try Envoy_Config_Route_V3_Route(serializedBytes: try route.serializedBytes() as [UInt8])
         #expect(decoded.metadata == SourceMetadata.envoy(source))
         #expect(decoded.name == "r")
         var cluster = Envoy_Config_Cluster_V3_Cluster()
-        try SourceMetadata.attach(source, to: &cluster, at: \.metadata)
+        try SourceMetadata.attach(source, to: &cluster, key: SourceMetadata.clusterKey)
         let decodedCluster = try Envoy_Config_Cluster_V3_Cluster(
             serializedBytes: try cluster.serializedBytes() as [UInt8])
         #expect(decodedCluster.metadata == SourceMetadata.envoy(source))

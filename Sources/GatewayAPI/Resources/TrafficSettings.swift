@@ -31,8 +31,9 @@ public struct TrafficSettings: Sendable, Equatable {
     }
 
     /// Envoy's bandwidth filter counts whole KiB per second: less is no limit it can keep.
-    static func bandwidthProblems(_ bandwidth: ObjectReader) -> [String] {
-        ["request", "response"].compactMap { direction in
+    /// Envoy Gateway reports the first direction that falls short.
+    static func bandwidthProblem(_ bandwidth: ObjectReader) -> String? {
+        ["request", "response"].lazy.compactMap { direction -> String? in
             guard let limit = bandwidth.object(direction)?.object("limit"), let bytes = limit.quantity("value") else {
                 return nil
             }
@@ -40,7 +41,7 @@ public struct TrafficSettings: Sendable, Equatable {
             let seconds = ["Minute": 60, "Hour": 3600][unit] ?? 1
             guard bytes / (seconds * 1024) == 0 else { return nil }
             return "\(direction): bandwidth limit of \(bytes) bytes per \(unit) is below the minimum of 1 KiB/s"
-        }
+        }.first
     }
 
     static let clusterFields = [
@@ -61,7 +62,7 @@ public struct TrafficSettings: Sendable, Equatable {
 
     init(_ spec: ObjectReader) {
         if let bandwidth = spec.object("bandwidthLimit") {
-            bandwidthLimitProblems = Self.bandwidthProblems(bandwidth).prefix(1).map { "BandwidthLimit: \($0)" }
+            bandwidthLimitProblems = Self.bandwidthProblem(bandwidth).map { ["BandwidthLimit: \($0)"] } ?? []
         }
         if let buffer = spec.object("requestBuffer"), let limit = buffer.quantity("limit"), limit > Self.uint32Max {
             requestBufferProblems = [
