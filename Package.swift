@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        // Already in the graph through swift-certificates; named for PEM documents.
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
         // Already in the graph through grpc-swift-nio-transport; named for the admin server's TLS.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
@@ -103,8 +105,19 @@ let package = Package(
         // function, and the Swift that asks it whether Envoy will take a pattern.
         .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
         .target(name: "RegexEngine", dependencies: ["CRE2"], swiftSettings: strict),
+        // Certificates and private keys, checked as Envoy will load them (swift-certificates).
         .target(
-            name: "GatewayTranslator", dependencies: ["GatewayAPI", "GatewayIR", "RegexEngine"], swiftSettings: strict),
+            name: "TLSCertificates",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "GatewayTranslator", dependencies: ["GatewayAPI", "GatewayIR", "RegexEngine", "TLSCertificates"],
+            swiftSettings: strict),
         .target(
             name: "XDSTranslator",
             dependencies: [

@@ -13,7 +13,7 @@ public enum Validation {
         _ paths: [String], policy: PolicySwitches = .init(), maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes
     ) throws -> Report {
         let resources = try ConfigFiles.load(paths, maxFileBytes: maxFileBytes)
-        let status = GatewayTranslator.translate(resources, options: policy).status
+        let status = GatewayTranslator.translate(resources, options: policy.judgingCertificatesNow()).status
         return Report(
             errors: resources.diagnostics.map(\.description),
             // One line per problem: a condition listing several (one per line) reads as one.

@@ -12,6 +12,8 @@ public struct ResourceSet: Sendable {
     public var referenceGrants: [ReferenceGrant] = []
     public var backendTrafficPolicies: [BackendTrafficPolicy] = []
     public var namespaces: [Namespace] = []
+    /// By `<ns>/<name>`.
+    public var secrets: [String: Secret] = [:]
     /// The keys of each ConfigMap (`data` and `binaryData`), by `<ns>/<name>`: what a policy's
     /// references into it need (the values are read when a feature uses them).
     public var configMapKeys: [String: Set<String>] = [:]
@@ -22,9 +24,8 @@ public struct ResourceSet: Sendable {
 
     public init() {}
 
-    /// Kinds this loader knows. Those not decoded yet (Secret, ConfigMap: policies reference
-    /// them for certificates and response bodies) are accepted and skipped, so files written for
-    /// Envoy Gateway still load.
+    /// Kinds this loader knows. ConfigMaps are kept only as their keys (policies reference them
+    /// for response bodies), so files written for Envoy Gateway still load.
     static let knownKinds: [String: String] = [
         "GatewayClass": "gateway.networking.k8s.io", "Gateway": "gateway.networking.k8s.io",
         "HTTPRoute": "gateway.networking.k8s.io", "GRPCRoute": "gateway.networking.k8s.io",
@@ -80,6 +81,9 @@ public struct ResourceSet: Sendable {
                     if let service = Service(object) { set.services.append(service) }
                 case "EndpointSlice":
                     if let slice = EndpointSlice(object) { set.endpointSlices.append(slice) }
+                case "Secret":
+                    let secret = Secret(object)
+                    set.secrets["\(secret.namespace)/\(secret.name)"] = secret
                 case "Namespace":
                     set.namespaces.append(Namespace(object))
                 case "ConfigMap":

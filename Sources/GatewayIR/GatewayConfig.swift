@@ -5,15 +5,68 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
     public var key: String
     public var listeners: [HTTPListener]
     public var clusters: [BackendCluster]
+    /// Certificates the listeners present, served over SDS; each once, by name.
+    public var secrets: [TLSSecret] = []
 
     public init(key: String, listeners: [HTTPListener] = [], clusters: [BackendCluster] = []) {
         self.key = key
         self.listeners = listeners
         self.clusters = clusters
     }
+
+    enum CodingKeys: String, CodingKey { case key, listeners, clusters, secrets }
+
+    // Secrets only where there are some, so configurations without TLS read as before.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        key = try container.decode(String.self, forKey: .key)
+        listeners = try container.decode([HTTPListener].self, forKey: .listeners)
+        clusters = try container.decode([BackendCluster].self, forKey: .clusters)
+        secrets = try container.decodeIfPresent([TLSSecret].self, forKey: .secrets) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(key, forKey: .key)
+        try container.encode(listeners, forKey: .listeners)
+        try container.encode(clusters, forKey: .clusters)
+        if !secrets.isEmpty { try container.encode(secrets, forKey: .secrets) }
+    }
 }
 
-/// One Envoy listener with one HTTP connection manager and its route configuration.
+/// A certificate chain and its private key, as PEM, checked to be a pair Envoy takes.
+/// Named `<secret-ns>/<secret-name>`, as Envoy Gateway names the SDS secret.
+public struct TLSSecret: Sendable, Equatable, Codable {
+    public var name: String
+    public var certificateChain: String
+    public var privateKey: String
+
+    public init(name: String, certificateChain: String, privateKey: String) {
+        self.name = name
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+    }
+}
+
+/// The TLS an HTTPS listener terminates.
+public struct TLSTermination: Sendable, Equatable, Codable {
+    /// SDS secret names, in the order the Gateway listener lists them.
+    public var certificates: [String]
+    /// SNI names the filter chain matches; empty matches every connection.
+    public var serverNames: [String]
+    /// ALPN offered to clients: Envoy Gateway's `h2, http/1.1`, or only `http/1.1` when a
+    /// certificate or hostname overlaps another listener's on the port (no HTTP/2 coalescing).
+    public var alpnProtocols: [String]
+
+    public init(certificates: [String], serverNames: [String], alpnProtocols: [String]) {
+        self.certificates = certificates
+        self.serverNames = serverNames
+        self.alpnProtocols = alpnProtocols
+    }
+}
+
+/// One HTTP connection manager and its route configuration: an Envoy listener of its own, or,
+/// for HTTPS, one filter chain of the Envoy listener on its port (the first on the port names it).
 public struct HTTPListener: Sendable, Equatable, Codable {
     /// `<gw-ns>/<gw-name>/<listener-name>`; also the route configuration's name.
     public var name: String
@@ -25,6 +78,8 @@ public struct HTTPListener: Sendable, Equatable, Codable {
     /// Where Envoy writes a JSON line per request (and per connection no route took), or nil
     /// for no access log. Envoy Gateway logs to `/dev/stdout` unless told otherwise.
     public var accessLogPath: String?
+    /// The TLS it terminates (HTTPS); nil for plain HTTP.
+    public var tls: TLSTermination?
     /// Some route has a fault or a local rate limit: the connection manager needs that filter.
     public var usesFault: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.fault != nil } } }
     public var usesLocalRateLimit: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.rateLimit != nil } } }

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayAPI
 import GatewayIR
 
@@ -24,16 +25,20 @@ public enum GatewayTranslator {
         public var backendTrafficPolicyDisabledNamespaces: Set<String> = []
         /// Every listener's access log (Envoy Gateway's default: `/dev/stdout`); nil turns it off.
         public var accessLogPath: String? = Self.defaultAccessLogPath
+        /// The time certificates' validity is judged by: the caller's clock (the translator reads
+        /// none). Nil leaves validity windows unjudged.
+        public var now: Date?
 
         public static let defaultAccessLogPath = "/dev/stdout"
 
         public init(
             disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = [],
-            accessLogPath: String? = Self.defaultAccessLogPath
+            accessLogPath: String? = Self.defaultAccessLogPath, now: Date? = nil
         ) {
             self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
             self.backendTrafficPolicyDisabledNamespaces = backendTrafficPolicyDisabledNamespaces
             self.accessLogPath = accessLogPath
+            self.now = now
         }
     }
 
@@ -59,7 +64,7 @@ public enum GatewayTranslator {
             }
         }
         let configs = gateways.map { gateway in
-            let listeners = ListenerValidation.assess(gateway)
+            let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
             return translate(
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
@@ -114,18 +119,29 @@ public enum GatewayTranslator {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
 
-        // Listeners on one port share one Envoy listener, named after the first (Envoy Gateway's rule).
-        var byPort: [Int: HTTPListener] = [:]
-        var portOrder: [Int] = []
+        // HTTP listeners on one port share one connection manager, named after the first (Envoy
+        // Gateway's rule); each HTTPS listener has its own, a filter chain of the port's listener.
+        var byPort: [String: HTTPListener] = [:]
+        var portOrder: [String] = []
         // A listener that is not programmed (conflicts, invalid kinds) takes routes but serves nothing.
         for listener in gateway.listeners
-        where listener.protocol == .http && listeners[listener.name]?.programmed == true {
-            let port = envoyPort(listener.port)
+        where [.http, .https].contains(listener.protocol) && listeners[listener.name]?.programmed == true {
             let listenerName = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
+            let port = listener.protocol == .https ? listenerName : "\(envoyPort(listener.port))"
             if byPort[port] == nil {
-                byPort[port] = HTTPListener(name: listenerName, port: port)
+                byPort[port] = HTTPListener(name: listenerName, port: envoyPort(listener.port))
                 byPort[port]!.accessLogPath = accessLogPath
                 portOrder.append(port)
+                if listener.protocol == .https, let assessment = listeners[listener.name] {
+                    byPort[port]!.tls = TLSTermination(
+                        certificates: assessment.tls.secrets.map(\.name),
+                        serverNames: listener.hostname.map { [$0] } ?? [],
+                        alpnProtocols: assessment.tlsOverlaps ? ["http/1.1"] : ["h2", "http/1.1"])
+                    for secret in assessment.tls.secrets
+                    where !config.secrets.contains(where: { $0.name == secret.name }) {
+                        config.secrets.append(secret)
+                    }
+                }
             }
             for (route, rules) in routes where attaches(route, to: gateway, listener: listener, namespaces: namespaces)
             {
@@ -178,7 +194,9 @@ public enum GatewayTranslator {
     static func allows(
         _ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels
     ) -> Bool {
-        guard listener.protocol == .http, ListenerValidation.takes(listener, kind: route.kind) else { return false }
+        guard listener.protocol == .http || listener.protocol == .https,
+            ListenerValidation.takes(listener, kind: route.kind)
+        else { return false }
         return listener.namespaces.admits(route.namespace, home: gateway.namespace, labels: namespaces)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayAPI
 
 /// Each listener of a Gateway as Envoy Gateway judges it before routes attach: the route kinds
@@ -7,6 +8,10 @@ import GatewayAPI
 struct ListenerAssessment {
     var supportedKinds: [RouteGroupKind]
     var conditions: [Condition]
+    /// What its `tls` resolved to (certificates for HTTPS).
+    var tls = ListenerTLS()
+    /// A certificate overlaps another listener's on the port: offer HTTP/1.1 only.
+    var tlsOverlaps = false
     var programmed: Bool { conditions.contains { $0.is(.programmed) && $0.isTrue } }
 }
 
@@ -33,15 +38,20 @@ enum ListenerValidation {
         }
     }
 
-    /// Every listener of `gateway`, by name.
-    static func assess(_ gateway: Gateway) -> [String: ListenerAssessment] {
-        let conflicts = self.conflicts(gateway)
+    /// Every listener of `gateway`, by name. `now` judges certificate validity (nil: not judged).
+    static func assess(_ gateway: Gateway, resources: ResourceSet, now: Date?) -> [String: ListenerAssessment] {
+        let tls = Dictionary(
+            gateway.listeners.map {
+                ($0.name, ListenerTLS.assess($0, gateway: gateway, resources: resources, now: now))
+            },
+            uniquingKeysWith: { first, _ in first })
+        let conflicts = self.conflicts(gateway, excluding: Set(tls.filter { !$0.value.isValid }.keys))
         var result: [String: ListenerAssessment] = [:]
         for listener in gateway.listeners {
             let (kinds, kindProblem) = allowedKinds(listener)
             var conditions: [Condition] = []
             if let conflict = conflicts[listener.name] { conditions.append(conflict) }
-            if listener.protocol != .http {
+            if listener.protocol != .http && listener.protocol != .https {
                 // Switchboard's own: the listener is read but nothing is served for it yet.
                 result[listener.name] = ListenerAssessment(
                     supportedKinds: [],
@@ -54,7 +64,22 @@ enum ListenerValidation {
                 continue
             }
             if let kindProblem { conditions.append(.unresolvedRefs("InvalidRouteKinds", kindProblem)) }
-            if conditions.isEmpty {
+            let listenerTLS = tls[listener.name] ?? ListenerTLS()
+            conditions += listenerTLS.conditions
+            let onlyRefs = conditions.count == 1 && conditions[0].is(.resolvedRefs)
+            if onlyRefs && conditions[0].reason == ListenerTLS.partiallyInvalid {
+                // Served with the certificates that are valid.
+                conditions += [
+                    .accepted("Listener has been successfully translated"),
+                    .programmed("Sending translated listener configuration to the data plane"),
+                ]
+            } else if onlyRefs && conditions[0].reason == "InvalidCertificateRef" {
+                // Well formed, but with no certificate it cannot serve.
+                conditions += [
+                    .accepted("Listener has been successfully translated"),
+                    .notProgrammed("Listener is invalid, see other Conditions for details."),
+                ]
+            } else if conditions.isEmpty {
                 conditions = [
                     .programmed("Sending translated listener configuration to the data plane"),
                     .accepted("Listener has been successfully translated"),
@@ -63,14 +88,82 @@ enum ListenerValidation {
             } else {
                 // Envoy Gateway's rule: any problem leaves the listener unprogrammed, and
                 // references count as resolved unless a condition says otherwise.
-                conditions.append(.notProgrammed("Listener is invalid, see other Conditions for details."))
+                if !conditions.contains(where: { $0.is(.programmed) }) {
+                    conditions.append(.notProgrammed("Listener is invalid, see other Conditions for details."))
+                }
                 if !conditions.contains(where: { $0.is(.resolvedRefs) }) {
                     conditions.append(.resolvedRefs("Listener references have been resolved"))
                 }
             }
-            result[listener.name] = ListenerAssessment(supportedKinds: kinds, conditions: conditions)
+            result[listener.name] = ListenerAssessment(supportedKinds: kinds, conditions: conditions, tls: listenerTLS)
         }
+        noteOverlaps(gateway, &result)
         return result
+    }
+
+    /// HTTPS listeners on one port whose hostnames, or certificates' names, overlap: each gets
+    /// `OverlappingTLSConfig` naming the first other listener it overlaps, and overlapping
+    /// certificates also limit ALPN to HTTP/1.1, since a browser would reuse an HTTP/2
+    /// connection for a name the other certificate covers (Gateway API GEP-3567).
+    static func noteOverlaps(_ gateway: Gateway, _ result: inout [String: ListenerAssessment]) {
+        let https = gateway.listeners.filter { $0.protocol == .https }
+        func valid(_ listener: Gateway.Listener) -> Bool {
+            !(result[listener.name]?.conditions.contains { condition in
+                !condition.isTrue
+                    && (condition.is(.programmed) || condition.is(.accepted) || condition.is(.resolvedRefs))
+                    && condition.reason != ListenerTLS.partiallyInvalid
+            } ?? true)
+        }
+        // Hostnames first, then certificates, whose condition replaces it (the spec's preference).
+        for check in [false, true] {
+            var found: [String: (other: String, mine: String, theirs: String)] = [:]
+            for (i, a) in https.enumerated() where found[a.name] == nil && valid(a) {
+                for b in https[(i + 1)...] where found[b.name] == nil && valid(b) && a.port == b.port {
+                    if check {
+                        let names = (result[a.name]?.tls.domains ?? [], result[b.name]?.tls.domains ?? [])
+                        guard
+                            let pair = names.0.lazy.compactMap({ x in
+                                names.1.first(where: { overlapping(x, $0) }).map { (x, $0) }
+                            }).first
+                        else { continue }
+                        found[a.name] = (b.name, pair.0, pair.1)
+                        found[b.name] = (a.name, pair.1, pair.0)
+                    } else if overlapping(a.hostname, b.hostname) {
+                        found[a.name] = (b.name, a.hostname ?? "", b.hostname ?? "")
+                        found[b.name] = (a.name, b.hostname ?? "", a.hostname ?? "")
+                    }
+                }
+            }
+            for (name, overlap) in found {
+                let condition =
+                    check
+                    ? Condition(
+                        .overlappingTLSConfig, true, reason: "OverlappingCertificates",
+                        "The certificate SAN \(overlap.mine) overlaps with the certificate SAN \(overlap.theirs) in"
+                            + " listener \(overlap.other). ALPN will default to HTTP/1.1 to prevent HTTP/2 connection"
+                            + " coalescing, unless explicitly configured via ClientTrafficPolicy")
+                    : Condition(
+                        .overlappingTLSConfig, true, reason: "OverlappingHostnames",
+                        "The hostname \(overlap.mine) overlaps with the hostname \(overlap.theirs) in listener"
+                            + " \(overlap.other).")
+                result[name]?.conditions.removeAll { $0.is(.overlappingTLSConfig) }
+                result[name]?.conditions.append(condition)
+                if check { result[name]?.tlsOverlaps = true }
+            }
+        }
+    }
+
+    /// Whether two hostnames (nil: any) can name the same host; `*.` covers one label.
+    static func overlapping(_ a: String?, _ b: String?) -> Bool {
+        guard let a, let b else { return true }
+        func covers(_ this: String, _ other: String) -> Bool {
+            if other.hasPrefix("*") && other.count > 1 && !(this.hasPrefix("*") && this.count > 1) {
+                let suffix = other.dropFirst()
+                return this.hasSuffix(suffix) && !this.dropLast(suffix.count).contains(".")
+            }
+            return this == other
+        }
+        return covers(a, b) || covers(b, a)
     }
 
     /// The kinds a listener takes, and the message for the last kind it cannot take, if any
@@ -102,11 +195,13 @@ enum ListenerValidation {
 
     /// Listeners that share a port but cannot: incompatible protocols (HTTPS and TLS go together,
     /// UDP goes with anything), else the same hostname. Every listener involved is conflicted;
-    /// among one Gateway's own listeners there is no winner. Listeners whose allowed kinds are
-    /// invalid take no part, as in Envoy Gateway.
-    static func conflicts(_ gateway: Gateway) -> [String: Condition] {
+    /// among one Gateway's own listeners there is no winner. Listeners whose allowed kinds or
+    /// TLS are invalid take no part, as in Envoy Gateway.
+    static func conflicts(_ gateway: Gateway, excluding invalid: Set<String> = []) -> [String: Condition] {
         let prefix = "\(gateway.namespace)/\(gateway.name)/"
-        let candidates = gateway.listeners.filter { allowedKinds($0).1 == nil && $0.protocol != .udp }
+        let candidates = gateway.listeners.filter {
+            allowedKinds($0).1 == nil && $0.protocol != .udp && !invalid.contains($0.name)
+        }
         var result: [String: Condition] = [:]
         for port in Set(candidates.map(\.port)) {
             let onPort = candidates.filter { $0.port == port }

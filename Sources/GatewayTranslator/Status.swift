@@ -33,6 +33,7 @@ public struct Condition: Sendable, Equatable, Encodable {
         case backendsAvailable = "BackendsAvailable"
         case routeRulesOverlap = "RouteRulesOverlap"
         case warning = "Warning"
+        case overlappingTLSConfig = "OverlappingTLSConfig"
     }
 }
 

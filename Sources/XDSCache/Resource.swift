@@ -20,6 +20,8 @@ public final class Resource: Sendable, Hashable {
     /// Names of resources of another type this one needs: a cluster's EDS name, a listener's
     /// RDS route configuration names. The snapshot's consistency check resolves them.
     public let references: Set<String>
+    /// Names of the SDS secrets this one needs: a listener's certificates, a cluster's CA.
+    public let secretReferences: Set<String>
 
     public init<Message: XDSResourceMessage>(_ message: Message) throws {
         self.type = Message.resourceType
@@ -27,6 +29,7 @@ public final class Resource: Sendable, Hashable {
         self.packed = try Google_Protobuf_Any.deterministic(message)
         self.version = ContentHash.version(of: packed.value)
         self.references = try message.referencedNames()
+        self.secretReferences = try message.referencedSecrets()
         var delta = Envoy_Service_Discovery_V3_Resource()
         delta.name = name
         delta.version = version
@@ -70,6 +73,50 @@ public protocol XDSResourceMessage: SwiftProtobuf.Message {
     var resourceName: String { get }
     /// Names of resources of another type that this one needs to work.
     func referencedNames() throws -> Set<String>
+    /// Names of the SDS secrets this one needs to work.
+    func referencedSecrets() throws -> Set<String>
+}
+
+extension XDSResourceMessage {
+    public func referencedSecrets() throws -> Set<String> { [] }
+}
+
+extension Envoy_Extensions_TransportSockets_Tls_V3_Secret: XDSResourceMessage {
+    public static var resourceType: ResourceType { .secret }
+    public var resourceName: String { name }
+    public func referencedNames() -> Set<String> { [] }
+}
+
+extension Envoy_Config_Core_V3_TransportSocket {
+    /// The SDS secrets a TLS transport socket loads over ADS (certificates, validation context),
+    /// looking inside a PROXY protocol socket's inner socket.
+    func sdsSecretNames() throws -> Set<String> {
+        guard case .typedConfig(let config) = configType else { return [] }
+        var common: Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext
+        switch config.typeURL {
+        case "type.googleapis.com/" + Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext.protoMessageName:
+            common = try Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext(serializedBytes: config.value)
+                .commonTlsContext
+        case "type.googleapis.com/" + Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext.protoMessageName:
+            common = try Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext(serializedBytes: config.value)
+                .commonTlsContext
+        case "type.googleapis.com/"
+            + Envoy_Extensions_TransportSockets_ProxyProtocol_V3_ProxyProtocolUpstreamTransport.protoMessageName:
+            let inner = try Envoy_Extensions_TransportSockets_ProxyProtocol_V3_ProxyProtocolUpstreamTransport(
+                serializedBytes: config.value)
+            return inner.hasTransportSocket ? try inner.transportSocket.sdsSecretNames() : []
+        default:
+            return []
+        }
+        var names = Set(common.tlsCertificateSdsSecretConfigs.map(\.name))
+        switch common.validationContextType {
+        case .validationContextSdsSecretConfig(let sds): names.insert(sds.name)
+        case .combinedValidationContext(let combined): names.insert(combined.validationContextSdsSecretConfig.name)
+        default: break
+        }
+        names.remove("")
+        return names
+    }
 }
 
 extension Envoy_Config_Cluster_V3_Cluster: XDSResourceMessage {
@@ -81,6 +128,14 @@ extension Envoy_Config_Cluster_V3_Cluster: XDSResourceMessage {
     public func referencedNames() -> Set<String> {
         guard case .type(.eds) = clusterDiscoveryType else { return [] }
         return [edsClusterConfig.serviceName.isEmpty ? name : edsClusterConfig.serviceName]
+    }
+
+    public func referencedSecrets() throws -> Set<String> {
+        var names = hasTransportSocket ? try transportSocket.sdsSecretNames() : []
+        for match in transportSocketMatches where match.hasTransportSocket {
+            names.formUnion(try match.transportSocket.sdsSecretNames())
+        }
+        return names
     }
 }
 
@@ -108,6 +163,13 @@ extension Envoy_Config_Listener_V3_Listener: XDSResourceMessage {
             }
         }
         return names
+    }
+
+    public func referencedSecrets() throws -> Set<String> {
+        let chains = filterChains + (hasDefaultFilterChain ? [defaultFilterChain] : [])
+        return try chains.filter(\.hasTransportSocket).reduce(into: Set<String>()) {
+            $0.formUnion(try $1.transportSocket.sdsSecretNames())
+        }
     }
 
     private typealias HCM = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager

@@ -1,8 +1,8 @@
 /// The complete configuration for one node group at one moment: an immutable value.
 ///
-/// A snapshot is consistent when every EDS name a cluster needs has a ClusterLoadAssignment and
-/// every route configuration a listener loads over RDS exists, and nothing of those two types is
-/// left over (go-control-plane's `Snapshot.Consistent`). An inconsistent snapshot would leave
+/// A snapshot is consistent when every EDS name a cluster needs has a ClusterLoadAssignment,
+/// every route configuration a listener loads over RDS exists, every SDS secret a listener or
+/// cluster loads exists, and nothing of those three types is left over (go-control-plane's `Snapshot.Consistent`). An inconsistent snapshot would leave
 /// Envoy's clusters or listeners warming forever, so the cache refuses it.
 public struct Snapshot: Sendable, Equatable {
     /// The resources of one type, by name, with the version of the whole set.
@@ -67,6 +67,20 @@ public struct Snapshot: Sendable, Equatable {
             for name in self[target].names where !referenced.contains(name) {
                 problems.append(.unreferenced(type: target, name: name, expectedFrom: owner))
             }
+        }
+        var secretsUsed = Set<String>()
+        for owner in [ResourceType.cluster, .listener] {
+            for resource in self[owner].sorted {
+                for name in resource.secretReferences.sorted() {
+                    secretsUsed.insert(name)
+                    if self[.secret][name] == nil {
+                        problems.append(.missingReference(from: owner, name: resource.name, to: .secret, missing: name))
+                    }
+                }
+            }
+        }
+        for name in self[.secret].names where !secretsUsed.contains(name) {
+            problems.append(.unreferenced(type: .secret, name: name, expectedFrom: .listener))
         }
         return problems
     }

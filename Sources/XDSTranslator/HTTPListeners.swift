@@ -1,15 +1,20 @@
 import GatewayIR
 import XDSCache
 
-/// HTTP listeners: for each, the listener with its connection manager and the route
-/// configuration it loads over RDS.
+/// HTTP and HTTPS listeners: an Envoy listener per port (HTTPS listeners on one port are its
+/// filter chains), the route configuration each connection manager loads over RDS, and the
+/// certificates the HTTPS chains load over SDS.
 enum HTTPListeners: ListenerKind {
     static func resources(_ config: GatewayConfig) throws -> [Resource] {
-        try config.listeners.flatMap { listener in
-            [
-                try Resource(try ListenerTranslator.listener(listener)),
-                try Resource(try RouteTranslator.routeConfiguration(listener)),
-            ]
+        var ports: [Int: [HTTPListener]] = [:]
+        var order: [Int] = []
+        for listener in config.listeners {
+            if ports[listener.port] == nil { order.append(listener.port) }
+            ports[listener.port, default: []].append(listener)
         }
+        var resources = try order.map { try Resource(try ListenerTranslator.listener(ports[$0]!)) }
+        resources += try config.listeners.map { try Resource(try RouteTranslator.routeConfiguration($0)) }
+        resources += try config.secrets.map { try Resource(TLSSecrets.secret($0)) }
+        return resources
     }
 }

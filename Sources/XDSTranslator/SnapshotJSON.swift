@@ -1,4 +1,5 @@
 import EnvoyAPI
+import Foundation
 import SwiftProtobuf
 import XDSCache
 
@@ -6,8 +7,10 @@ import XDSCache
 /// `switchboard translate` shows and the xDS goldens keep. Embedded `Any` messages show their
 /// content, so every type this translator embeds is registered here.
 public enum SnapshotJSON {
-    /// `"clusters":[…],"endpoints":[…],"listeners":[…],"routes":[…]`, each list sorted by name:
-    /// the members of a JSON object, for the caller to wrap.
+    /// `"clusters":[…],"endpoints":[…],"listeners":[…],"routes":[…],"secrets":[…]`, each list
+    /// sorted by name: the members of a JSON object, for the caller to wrap. Private keys read
+    /// `[redacted]` (as Envoy's config_dump and Envoy Gateway print them): this text goes to
+    /// terminals, goldens and the admin server, never to Envoy.
     public static func members(_ snapshot: Snapshot) throws -> String {
         registerEmbeddedTypes
         var options = JSONEncodingOptions()
@@ -17,10 +20,18 @@ public enum SnapshotJSON {
             ("endpoints", .endpoint, Envoy_Config_Endpoint_V3_ClusterLoadAssignment.self),
             ("listeners", .listener, Envoy_Config_Listener_V3_Listener.self),
             ("routes", .route, Envoy_Config_Route_V3_RouteConfiguration.self),
+            ("secrets", .secret, Envoy_Extensions_TransportSockets_Tls_V3_Secret.self),
         ]
-        return try sections.map { key, type, messageType in
+        return try sections.compactMap { key, type, messageType in
+            // Secrets only where there are some, so configurations without TLS read as before.
+            if type == .secret && snapshot[type].count == 0 { return nil }
             let items = try snapshot[type].sorted.map { resource in
-                try messageType.init(serializedBytes: resource.packed.value).jsonString(options: options)
+                var message = try messageType.init(serializedBytes: resource.packed.value)
+                if var secret = message as? Envoy_Extensions_TransportSockets_Tls_V3_Secret {
+                    secret.redactPrivateKey()
+                    message = secret
+                }
+                return try message.jsonString(options: options)
             }
             return "\"\(key)\":[" + items.joined(separator: ",") + "]"
         }.joined(separator: ",")
@@ -46,7 +57,23 @@ public enum SnapshotJSON {
             Envoy_Extensions_LoadBalancingPolicies_OverrideHost_V3_OverrideHost.self,
             Envoy_Extensions_TransportSockets_ProxyProtocol_V3_ProxyProtocolUpstreamTransport.self,
             Envoy_Extensions_TransportSockets_RawBuffer_V3_RawBuffer.self,
+            Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext.self,
+            Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext.self,
+            Envoy_Extensions_Filters_Listener_TlsInspector_V3_TlsInspector.self,
+            Envoy_Extensions_Filters_Network_TcpProxy_V3_TcpProxy.self,
+            Envoy_Extensions_Filters_Udp_UdpProxy_V3_UdpProxyConfig.self,
         ]
         for type in types { _ = Google_Protobuf_Any.register(messageType: type) }
     }()
+}
+
+extension Envoy_Extensions_TransportSockets_Tls_V3_Secret {
+    /// What a private key shows as wherever a person can read it.
+    public static let redacted = Array("[redacted]".utf8)
+
+    mutating func redactPrivateKey() {
+        guard case .tlsCertificate(var certificate) = type, certificate.hasPrivateKey else { return }
+        certificate.privateKey.inlineBytes = Data(Self.redacted)
+        type = .tlsCertificate(certificate)
+    }
 }

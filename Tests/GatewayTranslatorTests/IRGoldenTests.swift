@@ -20,9 +20,12 @@ struct IRGoldenTests {
         var gateways: [GatewayConfig]
     }
 
+    /// The time certificates in the cases are judged by: fixed, so the goldens never age.
+    static let goldenNow = Date(timeIntervalSince1970: 1_780_000_000)  // 2026-05-28
+
     static func render(_ name: String) throws -> (text: String, gateways: [GatewayConfig]) {
         let resources = ResourceSet.load(try GoldenCase(named: name).inputs())
-        let output = GatewayTranslator.translate(resources)
+        let output = GatewayTranslator.translate(resources, options: .init(now: goldenNow))
         let gateways = output.configs.sorted { $0.key < $1.key }
         let document = try CanonicalText.encode(
             Document(diagnostics: resources.diagnostics.map(\.description), gateways: gateways))

@@ -9,11 +9,12 @@ import XDSTesting
 struct SnapshotTests {
     @Test("resource types are declared in ADS order with Envoy's type URLs")
     func adsOrder() {
-        #expect(ResourceType.allCases == [.cluster, .endpoint, .listener, .route])
+        #expect(ResourceType.allCases == [.cluster, .endpoint, .secret, .listener, .route])
         #expect(
             ResourceType.allCases.map(\.typeURL) == [
                 "type.googleapis.com/envoy.config.cluster.v3.Cluster",
                 "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+                "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
                 "type.googleapis.com/envoy.config.listener.v3.Listener",
                 "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
             ])
@@ -70,6 +71,38 @@ struct SnapshotTests {
         let a = try Resource(TestResources.edsCluster("a"))
         let again = try Resource(TestResources.edsCluster("a", connectTimeoutSeconds: 5))
         #expect(throws: SnapshotError.duplicateName(type: .cluster, name: "a")) { try Snapshot([a, again]) }
+    }
+
+    @Test("consistency: every SDS secret a listener's TLS loads exists, and no secret is left over")
+    func secretConsistency() throws {
+        var listener = try TestResources.httpListener("l", port: 1, routeConfigName: "r")
+        var tls = Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext()
+        var sds = Envoy_Extensions_TransportSockets_Tls_V3_SdsSecretConfig()
+        sds.name = "ns/cert"
+        tls.commonTlsContext.tlsCertificateSdsSecretConfigs = [sds]
+        var chain = listener.filterChains.first ?? listener.defaultFilterChain
+        chain.transportSocket.name = "envoy.transport_sockets.tls"
+        chain.transportSocket.typedConfig = try .deterministic(tls)
+        listener.clearDefaultFilterChain()
+        listener.filterChains = [chain]
+        let withTLS = try Resource(listener)
+        #expect(withTLS.secretReferences == ["ns/cert"])
+
+        let routes = try Resource(TestResources.routeConfiguration("r", routes: []))
+        var secret = Envoy_Extensions_TransportSockets_Tls_V3_Secret()
+        secret.name = "ns/cert"
+        let cert = try Resource(secret)
+        secret.name = "ns/unused"
+        let unused = try Resource(secret)
+        #expect(try Snapshot([withTLS, routes, cert]).inconsistencies().isEmpty)
+        #expect(
+            try Snapshot([withTLS, routes]).inconsistencies() == [
+                .missingReference(from: .listener, name: "l", to: .secret, missing: "ns/cert")
+            ])
+        #expect(
+            try Snapshot([withTLS, routes, cert, unused]).inconsistencies() == [
+                .unreferenced(type: .secret, name: "ns/unused", expectedFrom: .listener)
+            ])
     }
 
     @Test("consistency: every EDS and RDS name a cluster or listener needs exists, and nothing is left over")

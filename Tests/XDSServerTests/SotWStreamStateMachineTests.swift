@@ -289,7 +289,7 @@ struct SotWStreamStateMachineTests {
     @Test("a request for a type this server does not serve is reported and ignored")
     func unknownType() {
         var machine = SotWStreamStateMachine()
-        let url = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+        let url = "type.googleapis.com/envoy.service.runtime.v3.Runtime"
         #expect(machine.receive(SotWRequest(typeURL: url)) == .init(events: [.unknownTypeURL(url)]))
     }
 

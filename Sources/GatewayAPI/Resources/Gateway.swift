@@ -19,7 +19,31 @@ public struct Gateway: Sendable, Equatable {
         public var allowedNamespaces: String { namespaces.from }
         /// `allowedRoutes.kinds` as written; nil when not given (the protocol's kinds apply).
         public var kinds: [RouteGroupKind]?
+        /// `tls`, when written.
+        public var tls: TLS?
         public var location: SourceLocation
+    }
+
+    /// A listener's `tls`: how it treats TLS and the certificates it presents.
+    public struct TLS: Sendable, Equatable {
+        public enum Mode: String, Sendable, CaseIterable {
+            case terminate = "Terminate"
+            case passthrough = "Passthrough"
+        }
+
+        /// A `certificateRefs` entry: a Secret unless `group`/`kind` say otherwise.
+        public struct CertificateRef: Sendable, Equatable {
+            public var group: String?
+            public var kind: String?
+            public var name: String
+            public var namespace: String?
+        }
+
+        /// Nil when not written (the CRD's default is Terminate).
+        public var mode: Mode?
+        public var certificateRefs: [CertificateRef]
+        /// `options`: implementation-specific settings, kept as written.
+        public var options: [String: String]
     }
 
     public var name: String
@@ -59,6 +83,22 @@ public struct Gateway: Sendable, Equatable {
                     }
                 }
             }
+            var tls: TLS?
+            if let object = reader.object("tls") {
+                object.allowOnly(["mode", "certificateRefs", "options", "frontendValidation"])
+                let mode = object.oneOf("mode", TLS.Mode.allCases.map(\.rawValue)).flatMap(TLS.Mode.init)
+                let refs = object.objects("certificateRefs").compactMap { ref -> TLS.CertificateRef? in
+                    ref.allowOnly(["group", "kind", "name", "namespace"])
+                    guard let name = ref.string("name", required: true) else { return nil }
+                    return TLS.CertificateRef(
+                        group: ref.string("group"), kind: ref.string("kind"), name: name,
+                        namespace: ref.string("namespace"))
+                }
+                if refs.count > 64 {
+                    object.report("certificateRefs", .outOfRange, "at most 64 certificate references per listener")
+                }
+                tls = TLS(mode: mode, certificateRefs: refs, options: object.stringMap("options"))
+            }
             guard let name, let port, let proto else { continue }
             if !names.insert(name).inserted {
                 reader.context.report(
@@ -70,7 +110,7 @@ public struct Gateway: Sendable, Equatable {
                 Listener(
                     name: name, hostname: reader.string("hostname", format: .hostname(wildcard: true)), port: port,
                     protocol: proto,
-                    namespaces: namespaces, kinds: kinds, location: reader.location))
+                    namespaces: namespaces, kinds: kinds, tls: tls, location: reader.location))
         }
         guard let className else { return nil }
         self.init(
