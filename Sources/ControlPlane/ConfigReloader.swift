@@ -77,6 +77,10 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             let translationStarted = ContinuousClock.now
             let translated = try Translation.translate(refresh.resources, options: options)
             ReloadMetrics.translation.recordSeconds((ContinuousClock.now - translationStarted) / .seconds(1))
+            for certificate in translated.status.certificates ?? [] {
+                Gauge(label: ReloadMetrics.certificateExpiry, dimensions: [("secret", certificate.secret)])
+                    .record(certificate.notAfterSeconds)
+            }
             for (gateway, snapshot) in translated.snapshots {
                 let count = ResourceType.allCases.reduce(0) { $0 + snapshot[$1].count }
                 if count > maxResources {
@@ -163,4 +167,7 @@ enum ReloadMetrics {
     static let reloadTime = Metrics.Timer(label: "config_reload_seconds", preferredDisplayUnit: .seconds)
     static let translation = Metrics.Timer(label: "translation_seconds", preferredDisplayUnit: .seconds)
     static let snapshotUpdates = Counter(label: "xds_snapshot_update_total")
+    /// When each certificate a listener presents expires (Unix seconds), by secret `<ns>/<name>`:
+    /// alert on `tls_certificate_expiry_timestamp_seconds - time() < 14 * 86400`.
+    static let certificateExpiry = "tls_certificate_expiry_timestamp_seconds"
 }

@@ -63,8 +63,10 @@ public enum GatewayTranslator {
                 status.httpRoutes.append(routeStatus)
             }
         }
+        var assessments: [[String: ListenerAssessment]] = []
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)
+            assessments.append(listeners)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
             return translate(
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
@@ -72,7 +74,36 @@ public enum GatewayTranslator {
         }
         noteOverlaps(configs, in: &status)
         status.backendTrafficPolicies = policies.report
+        status.certificates = certificates(
+            Array(zip(gateways, assessments)), resources: resources, now: options.now)
         return Output(configs: configs, status: status)
+    }
+
+    /// The certificates programmed listeners present, by secret, with their expiry.
+    static func certificates(
+        _ gateways: [(Gateway, [String: ListenerAssessment])], resources: ResourceSet, now: Date?
+    ) -> [CertificateStatus]? {
+        var bySecret: [String: CertificateStatus] = [:]
+        for (gateway, listeners) in gateways {
+            for listener in gateway.listeners {
+                guard let assessment = listeners[listener.name], assessment.programmed else { continue }
+                for (secret, notAfter) in assessment.tls.expiries {
+                    let name = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
+                    if bySecret[secret] != nil {
+                        bySecret[secret]!.listeners.append(name)
+                        continue
+                    }
+                    let soon = now.map {
+                        notAfter.timeIntervalSince($0) < Double(CertificateStatus.warningDays) * 86400
+                    }
+                    bySecret[secret] = CertificateStatus(
+                        secret: secret, notAfter: notAfter.formatted(.iso8601),
+                        notAfterSeconds: Int64(notAfter.timeIntervalSince1970), expiresSoon: soon ?? false,
+                        listeners: [name], location: resources.secrets[secret]?.location ?? gateway.location)
+                }
+            }
+        }
+        return bySecret.isEmpty ? nil : bySecret.values.sorted { $0.secret < $1.secret }
     }
 
     public static func envoyPort(_ port: Int) -> Int {

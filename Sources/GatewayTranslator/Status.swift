@@ -91,6 +91,8 @@ public struct StatusReport: Sendable, Equatable, Encodable {
     public var httpRoutes: [RouteStatus] = []
     public var grpcRoutes: [RouteStatus] = []
     public var backendTrafficPolicies: [PolicyStatus] = []
+    /// Every certificate a programmed listener presents, with its expiry; nil when none.
+    public var certificates: [CertificateStatus]?
 
     public init() {}
 
@@ -107,6 +109,10 @@ public struct StatusReport: Sendable, Equatable, Encodable {
         }
         report.httpRoutes = keep(httpRoutes)
         report.grpcRoutes = keep(grpcRoutes)
+        let listeners = Set(report.gateways.map { "\($0.namespace)/\($0.name)/" })
+        report.certificates = certificates?.filter { certificate in
+            certificate.listeners.contains { name in listeners.contains { name.hasPrefix($0) } }
+        }
         report.backendTrafficPolicies = backendTrafficPolicies.compactMap { policy in
             var policy = policy
             policy.ancestors = policy.ancestors?.filter { "\($0.ancestorRef.namespace)/\($0.ancestorRef.name)" == key }
@@ -133,6 +139,14 @@ public struct StatusReport: Sendable, Equatable, Encodable {
                         ))
                 }
             }
+        }
+        for certificate in certificates ?? [] where certificate.expiresSoon {
+            problems.append(
+                (
+                    certificate.location,
+                    "Secret \(certificate.secret): the certificate expires \(certificate.notAfter) (less than"
+                        + " \(CertificateStatus.warningDays) days from now); renew it"
+                ))
         }
         for route in httpRoutes + grpcRoutes {
             for parent in route.parents {
@@ -269,4 +283,24 @@ public struct PolicyStatus: Sendable, Equatable, Encodable {
         try container.encode(name, forKey: .name)
         try container.encode(ancestors, forKey: .ancestors)  // null, not absent
     }
+}
+
+/// A certificate a listener presents: when it expires, and whether that is soon.
+public struct CertificateStatus: Sendable, Equatable, Encodable {
+    /// `<ns>/<name>`: the Secret, and the SDS secret Envoy knows it by.
+    public var secret: String
+    /// RFC 3339, UTC.
+    public var notAfter: String
+    /// Seconds since 1970: what the expiry metric reports.
+    public var notAfterSeconds: Int64
+    /// Fewer than `warningDays` days left (or expired since it was loaded) at translation time.
+    public var expiresSoon: Bool
+    /// `<gw-ns>/<gw>/<listener>` of each listener presenting it.
+    public var listeners: [String]
+    public var location: SourceLocation
+
+    /// Let's Encrypt renews 30 days ahead; a certificate 14 days from expiry has missed that.
+    public static let warningDays = 14
+
+    enum CodingKeys: String, CodingKey { case secret, notAfter, expiresSoon, listeners }
 }

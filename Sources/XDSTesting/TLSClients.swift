@@ -8,8 +8,10 @@ public struct TestCertificate: Sendable {
     public var keyPEM: String
     public var certificateFile: URL
 
-    /// `key`: `ec` (P-256) or `rsa` (2048 bits).
-    public static func make(for hostname: String, key: String = "ec", in directory: URL) throws -> TestCertificate {
+    /// `key`: `ec` (P-256) or `rsa` (2048 bits); valid from now for `days`.
+    public static func make(for hostname: String, key: String = "ec", days: Int = 30, in directory: URL) throws
+        -> TestCertificate
+    {
         let name = "\(hostname)-\(UUID().uuidString.prefix(8))"
         let certificate = directory.appendingPathComponent("\(name).crt")
         let keyFile = directory.appendingPathComponent("\(name).key")
@@ -18,7 +20,7 @@ public struct TestCertificate: Sendable {
         let result = try runProcess(
             "/usr/bin/openssl",
             [
-                "req", "-x509", "-nodes", "-days", "30", "-subj", "/CN=\(hostname)", "-addext",
+                "req", "-x509", "-nodes", "-days", "\(days)", "-subj", "/CN=\(hostname)", "-addext",
                 "subjectAltName=DNS:\(hostname)", "-keyout", keyFile.path, "-out", certificate.path,
             ] + algorithm)
         guard result.status == 0 else { throw EnvoyProcess.Failure(description: "openssl: \(result.stderr)") }

@@ -107,6 +107,10 @@ struct HTTPSEndToEndTests {
             #expect(state.nackMessage == nil, "\(type) NACKed: \(state.nackMessage ?? "")")
         }
 
+        // Each certificate's expiry is a metric, for alerts.
+        let metrics = try await HTTP.get("http://127.0.0.1:\(adminPort)/metrics").body
+        #expect(metrics.contains(#"tls_certificate_expiry_timestamp_seconds{secret="default/foo"}"#), "\(metrics)")
+
         // Private keys never leave for a reader.
         let snapshot = try await HTTP.get("http://127.0.0.1:\(adminPort)/debug/snapshot?gateway=default/edge").body
         let statusBody = try await HTTP.get("http://127.0.0.1:\(adminPort)/status").body

@@ -49,6 +49,39 @@ struct SwitchboardCLITests {
             "\(result.stdout)")
     }
 
+    @Test("validate warns at the Secret about a certificate close to expiry; translate redacts its key")
+    func certificateExpiry() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("expiry")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let soon = try TestCertificate.make(for: "soon.example.com", days: 5, in: directory)
+        let later = try TestCertificate.make(for: "later.example.com", days: 60, in: directory)
+        let gateway = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata: {name: eg, namespace: default}
+            spec:
+              gatewayClassName: eg
+              listeners:
+              - {name: soon, protocol: HTTPS, port: 443, hostname: soon.example.com, tls: {certificateRefs: [{name: soon}]}}
+              - {name: later, protocol: HTTPS, port: 443, hostname: later.example.com, tls: {certificateRefs: [{name: later}]}}
+
+            """
+        let config = try writeConfig([
+            "gw.yaml": gateway, "soon.yaml": soon.secret(name: "soon"), "later.yaml": later.secret(name: "later"),
+        ])
+        let result = try SwitchboardCommand.run(["validate", config.path])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let warnings = result.stdout.split(separator: "\n").filter { $0.contains("the certificate expires") }
+        #expect(warnings.count == 1, "\(result.stdout)")
+        #expect(warnings.first?.hasPrefix(config.path + "/soon.yaml:1:1: warning: Secret default/soon: ") == true)
+
+        let translated = try SwitchboardCommand.run(["translate", "--config", config.path])
+        #expect(translated.status == 0, "\(translated.stderr)")
+        #expect(translated.stdout.contains("name: default/soon") && translated.stdout.contains("W3JlZGFjdGVkXQ=="))
+        #expect(!translated.stdout.contains("PRIVATE KEY"))
+        #expect(translated.stdout.contains("expiresSoon: true"))
+    }
+
     @Test("translate prints the xDS resources; bootstrap prints what serve expects")
     func translateAndBootstrap() throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 80, upstreamPort: 3000)])
