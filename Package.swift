@@ -128,6 +128,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
+                "TLSCertificates",
                 "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
                 "CHeap",
                 "AdminAPI", "CanonicalText",

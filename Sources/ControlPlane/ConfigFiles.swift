@@ -169,6 +169,8 @@ public enum ConfigFiles {
         }
         var resources = ResourceSet.load(files)
         resources.diagnostics = (resources.diagnostics + problems).sorted()
+        var certificates = CertificateFiles()
+        _ = certificates.resolve(&resources, maxFileBytes: maxFileBytes)
         return resources
     }
 }

@@ -74,6 +74,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         let result: Result
         do {
             let refresh = try store.withLock { try $0.refresh() }
+            watcher?.files.set(refresh.certificateFiles)
             let translationStarted = ContinuousClock.now
             let translated = try Translation.translate(refresh.resources, options: options)
             ReloadMetrics.translation.recordSeconds((ContinuousClock.now - translationStarted) / .seconds(1))

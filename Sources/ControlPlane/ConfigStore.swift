@@ -18,6 +18,8 @@ public struct ConfigStore: Sendable {
         public var heldBack: [String]
         /// Whether any file's effective content changed since the last refresh.
         public var changed: Bool
+        /// Certificate and key files that Secrets name: watched with the configuration.
+        public var certificateFiles: [String] = []
     }
 
     private struct Entry: Sendable {
@@ -30,6 +32,7 @@ public struct ConfigStore: Sendable {
     }
 
     private var entries: [String: Entry] = [:]
+    private var certificates = CertificateFiles()
     public let paths: [String]
     /// Larger files are refused (and their last good content kept), so one runaway file cannot
     /// exhaust memory.
@@ -93,6 +96,11 @@ public struct ConfigStore: Sendable {
             (resources.diagnostics.filter { !notCurrent.contains($0.location.file) }
             + files.filter(notCurrent.contains).flatMap { entries[$0]!.currentProblems }
             + listing.unreadableDirectories).sorted()
-        return Refresh(resources: resources, diagnostics: resources.diagnostics, heldBack: held, changed: changed)
+        // Certificate files count as changed through the snapshot they make, not here.
+        let (certificateFiles, heldCertificates) = certificates.resolve(&resources, maxFileBytes: maxFileBytes)
+        return Refresh(
+            resources: resources, diagnostics: resources.diagnostics,
+            heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
+            certificateFiles: certificateFiles)
     }
 }

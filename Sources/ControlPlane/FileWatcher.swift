@@ -35,6 +35,9 @@ public struct FileWatcher: Sendable {
     public var pollInterval: Duration
     /// What is not being watched right now; shared with every copy of this watcher.
     public let health: WatchHealth
+    /// Files outside `paths` to watch as well (certificates that Secrets name), set after each
+    /// load; shared with every copy of this watcher.
+    public let files = WatchedFiles()
 
     public init(
         paths: [String], mode: Mode = .inotify, debounce: Duration = .milliseconds(100),
@@ -131,7 +134,7 @@ public struct FileWatcher: Sendable {
     private func fingerprint() -> [String: String] {
         var result: [String: String] = [:]
         let manager = FileManager.default
-        for path in paths {
+        for path in paths + files.current {
             var names = [path]
             if let walker = manager.enumerator(atPath: path) {
                 for case let relative as String in walker {
@@ -162,6 +165,7 @@ public struct FileWatcher: Sendable {
             }
             if ContinuousClock.now >= nextCheck {
                 nextCheck = .now + pollInterval
+                inotify.setRoots(paths + files.current)
                 // A path that came back, or now names another directory, is watched anew: what
                 // is in it now was never seen.
                 if inotify.rearmIfMoved(health: health) { debouncer.event(at: .now) }
@@ -187,6 +191,8 @@ public final class WatchHealth: Sendable {
     }
 
     func set(_ path: String, problem: String?) {
+        // Certificate files report through the reload that reads them, not here.
+        guard paths.contains(path) else { return }
         let healthy = problems.withLock { problems in
             problems[path] = problem
             return problems.isEmpty
@@ -200,6 +206,15 @@ public final class WatchHealth: Sendable {
     public var unwatched: [String] {
         problems.withLock { problems in paths.compactMap { problems[$0] } }
     }
+}
+
+/// The files a watcher follows besides its paths; replaced whole after each load.
+public final class WatchedFiles: Sendable {
+    private let paths = Mutex<[String]>([])
+
+    public func set(_ files: [String]) { paths.withLock { $0 = Array(Set(files)).sorted() } }
+
+    public var current: [String] { paths.withLock { $0 } }
 }
 
 enum WatchMetrics {
@@ -224,6 +239,12 @@ final class Inotify: @unchecked Sendable {
     init?(paths: [String]) {
         descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else { return nil }
+        roots = paths.map { ($0, nil) }
+    }
+
+    /// Watches these roots from now on, if they differ (the next `rearmIfMoved` sets the watches).
+    func setRoots(_ paths: [String]) {
+        guard paths != roots.map(\.path) else { return }
         roots = paths.map { ($0, nil) }
     }
 

@@ -120,6 +120,78 @@ struct HTTPSEndToEndTests {
         }
     }
 
+    @Test(
+        "a certificate kept as PEM files, renewed as certbot renews it, reaches Envoy with no restart",
+        arguments: [false, true])
+    func certificateFiles(delta: Bool) async throws {
+        let app = try await UpstreamServer.start(name: "foo-app")
+        defer { Task { await app.stop() } }
+        let (httpsPort, xdsPort, adminPort) = (try freePort(), try freePort(), try freePort())
+        let directory = try SwitchboardCommand.temporaryDirectory("https-files")
+        let letsencrypt = try SwitchboardCommand.temporaryDirectory("letsencrypt")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { try? FileManager.default.removeItem(at: letsencrypt) }
+        // certbot's layout: live/<name>/*.pem are links into archive/<name>/*N.pem.
+        let archive = letsencrypt.appendingPathComponent("archive/foo.example.com")
+        let live = letsencrypt.appendingPathComponent("live/foo.example.com")
+        try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: live, withIntermediateDirectories: true)
+        func issue(_ generation: Int) throws -> TestCertificate {
+            let certificate = try TestCertificate.make(for: "foo.example.com", in: letsencrypt)
+            try certificate.certificatePEM.write(
+                to: archive.appendingPathComponent("fullchain\(generation).pem"), atomically: true, encoding: .utf8)
+            try certificate.keyPEM.write(
+                to: archive.appendingPathComponent("privkey\(generation).pem"), atomically: true, encoding: .utf8)
+            // Each link is swapped on its own (a rename), the chain's first, as certbot does.
+            for name in ["fullchain", "privkey"] {
+                let link = live.appendingPathComponent("\(name).pem.new")
+                try? FileManager.default.removeItem(at: link)
+                try FileManager.default.createSymbolicLink(
+                    atPath: link.path, withDestinationPath: "../../archive/foo.example.com/\(name)\(generation).pem")
+                _ = rename(link.path, live.appendingPathComponent("\(name).pem").path)
+            }
+            return certificate
+        }
+        let first = try issue(1)
+        let gateway = Self.gateway(httpsPort: httpsPort, httpPort: try freePort(), fooPort: app.port, barPort: app.port)
+        try gateway.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        try """
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: foo
+          namespace: default
+          annotations:
+            switchboard.dev/tls-crt-file: \(live.path)/fullchain.pem
+            switchboard.dev/tls-key-file: \(live.path)/privkey.pem
+        type: kubernetes.io/tls
+        """.write(to: directory.appendingPathComponent("foo-secret.yaml"), atomically: true, encoding: .utf8)
+
+        let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort, adminPort: adminPort)
+        defer { if serve.isRunning { serve.terminate() } }
+        let envoy = try await EnvoyProcess.start(
+            bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/edge", delta: delta))
+        defer { Task { await envoy.stop() } }
+        let ready = await eventually(timeout: .seconds(60)) {
+            try HTTPSClient.get(host: "foo.example.com", port: httpsPort, trusting: first.certificateFile, http2: true)
+                .status == 200
+        }
+        try #require(ready, "Envoy log:\n\(envoy.log().suffix(2000))")
+
+        let renewedAt = ContinuousClock.now
+        let second = try issue(2)
+        let presented = await eventually(timeout: .seconds(60)) {
+            try HTTPSClient.get(host: "foo.example.com", port: httpsPort, trusting: second.certificateFile, http2: true)
+                .status == 200
+        }
+        #expect(presented, "the renewed files never reached Envoy; log:\n\(envoy.log().suffix(2000))")
+        print("renewed certificate files presented \(ContinuousClock.now - renewedAt) after the swap (delta: \(delta))")
+        let status = try await switchboardStatus(adminPort: adminPort)
+        for (type, state) in status.envoys.flatMap(\.types) {
+            #expect(state.nackMessage == nil, "\(type) NACKed: \(state.nackMessage ?? "")")
+        }
+    }
+
     /// The SotW/delta versions per type (`cds`, `sds`, …) the Envoy acknowledged.
     static func versions(adminPort: Int) async throws -> [String: String] {
         let status = try await switchboardStatus(adminPort: adminPort)

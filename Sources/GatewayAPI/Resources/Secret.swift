@@ -9,17 +9,35 @@ public struct Secret: Sendable, Equatable {
     /// `type`, e.g. `kubernetes.io/tls`; Kubernetes' default is `Opaque`.
     public var type: String
     public var data: [String: [UInt8]]
+    /// PEM files `tls.crt` and `tls.key` are read from (Switchboard's extension), as written.
+    public var files: Files?
     public var location: SourceLocation
+
+    /// Where a Secret's certificate and key live on disk instead of in the YAML: the
+    /// `switchboard.dev/tls-crt-file` and `switchboard.dev/tls-key-file` annotations, as certbot
+    /// or a mounted Kubernetes Secret leave them. A relative path is relative to the file that
+    /// defines the Secret. The control plane reads them (and watches them) before translation.
+    public struct Files: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+
+        public static let certificateAnnotation = "switchboard.dev/tls-crt-file"
+        public static let keyAnnotation = "switchboard.dev/tls-key-file"
+    }
 
     public static let tlsType = "kubernetes.io/tls"
     public static let certificateKey = "tls.crt"
     public static let privateKeyKey = "tls.key"
 
-    public init(name: String, namespace: String, type: String, data: [String: [UInt8]], location: SourceLocation) {
+    public init(
+        name: String, namespace: String, type: String, data: [String: [UInt8]], files: Files? = nil,
+        location: SourceLocation
+    ) {
         self.name = name
         self.namespace = namespace
         self.type = type
         self.data = data
+        self.files = files
         self.location = location
     }
 
@@ -43,5 +61,28 @@ public struct Secret: Sendable, Equatable {
         self.init(
             name: object.name, namespace: object.namespace, type: fields.string("type") ?? "Opaque", data: data,
             location: object.location)
+        let annotations = fields.object("metadata")?.stringMap("annotations") ?? [:]
+        let certificate = annotations[Files.certificateAnnotation]
+        let key = annotations[Files.keyAnnotation]
+        guard certificate != nil || key != nil else { return }
+        guard let certificate, let key, !certificate.isEmpty, !key.isEmpty else {
+            fields.report(
+                "metadata", .missingField,
+                "\(Files.certificateAnnotation) and \(Files.keyAnnotation) go together: name both PEM files")
+            return
+        }
+        if data[Self.certificateKey] != nil || data[Self.privateKeyKey] != nil {
+            fields.report(
+                "metadata", .notAllowed,
+                "the certificate comes from files (\(Files.certificateAnnotation)); remove tls.crt and tls.key from"
+                    + " data/stringData, or the annotations")
+            return
+        }
+        let directory = object.location.file.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/")
+        func resolved(_ path: String) -> String {
+            path.hasPrefix("/") || directory.isEmpty ? path : directory + "/" + path
+        }
+        files = Files(certificate: resolved(certificate), key: resolved(key))
     }
 }
