@@ -24,20 +24,41 @@ enum StatusText {
         out +=
             "\n"
             + table(
-                ["ENVOY", "GATEWAY", "STREAM", "CONNECTED", "CDS", "EDS", "LDS", "RDS"],
+                ["ENVOY", "GATEWAY", "STREAM", "CONNECTED", "CDS", "EDS", "SDS", "LDS", "RDS"],
                 rows: status.envoys.map { envoy in
                     [
                         envoy.nodeID, envoy.nodeCluster, envoy.stream,
                         ISO8601DateFormatter().string(from: envoy.connectedSince),
                     ]
-                        + ["cds", "eds", "lds", "rds"].map { type in
+                        + ["cds", "eds", "sds", "lds", "rds"].map { type in
                             guard let state = envoy.types[type] else { return "-" }
                             if let message = state.nackMessage { return "NACK \(message)" }
                             guard let sent = state.sent else { return "-" }
                             return state.acked == sent ? "ACK \(sent.prefix(8))" : "sent \(sent.prefix(8))"
                         }
                 })
+        let certificates = certificateRows(status.resources)
+        if !certificates.isEmpty {
+            out += "\n" + table(["SECRET", "EXPIRES", "LISTENERS"], rows: certificates)
+        }
         return out
+    }
+
+    /// One row per certificate a listener presents; `renew soon` when fewer than 14 days are left.
+    static func certificateRows(_ resources: JSONValue?) -> [[String]] {
+        guard case .object(let report) = resources, case .array(let items) = report["certificates"] else { return [] }
+        return items.compactMap { item in
+            guard case .object(let certificate) = item, case .string(let secret) = certificate["secret"],
+                case .string(let notAfter) = certificate["notAfter"]
+            else { return nil }
+            var listeners: [String] = []
+            if case .array(let names) = certificate["listeners"] {
+                for case .string(let name) in names { listeners.append(name) }
+            }
+            var soon = ""
+            if case .bool(true) = certificate["expiresSoon"] { soon = " (renew soon)" }
+            return [secret, notAfter + soon, listeners.joined(separator: ",")]
+        }
     }
 
     /// One row per Gateway, per route parent and per policy ancestor.
@@ -62,6 +83,11 @@ enum StatusText {
         if case .array(let gateways) = report["gateways"] {
             for case .object(let gateway) in gateways {
                 rows.append(["Gateway", name(gateway), "", conditions(gateway["conditions"])])
+                guard case .array(let listeners) = gateway["listeners"] else { continue }
+                for case .object(let listener) in listeners {
+                    guard case .string(let section) = listener["name"] else { continue }
+                    rows.append(["Listener", name(gateway) + "/" + section, "", conditions(listener["conditions"])])
+                }
             }
         }
         for (kind, key, parentsKey, refKey) in [
