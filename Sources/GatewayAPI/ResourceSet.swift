@@ -6,6 +6,8 @@ public struct ResourceSet: Sendable {
     public var gateways: [Gateway] = []
     public var httpRoutes: [HTTPRoute] = []
     public var grpcRoutes: [GRPCRoute] = []
+    /// TLSRoutes, TCPRoutes and UDPRoutes.
+    public var layer4Routes: [Layer4Route] = []
     public var backends: [Backend] = []
     public var services: [Service] = []
     public var endpointSlices: [EndpointSlice] = []
@@ -29,6 +31,8 @@ public struct ResourceSet: Sendable {
     static let knownKinds: [String: String] = [
         "GatewayClass": "gateway.networking.k8s.io", "Gateway": "gateway.networking.k8s.io",
         "HTTPRoute": "gateway.networking.k8s.io", "GRPCRoute": "gateway.networking.k8s.io",
+        "TLSRoute": "gateway.networking.k8s.io", "TCPRoute": "gateway.networking.k8s.io",
+        "UDPRoute": "gateway.networking.k8s.io",
         "ReferenceGrant": "gateway.networking.k8s.io", "Backend": "gateway.envoyproxy.io",
         "BackendTrafficPolicy": "gateway.envoyproxy.io", "Service": "", "EndpointSlice": "discovery.k8s.io",
         "Secret": "", "Namespace": "", "ConfigMap": "",
@@ -75,6 +79,10 @@ public struct ResourceSet: Sendable {
                     if let gateway = Gateway(object) { set.gateways.append(gateway) }
                 case "HTTPRoute":
                     if let route = HTTPRoute(object) { set.httpRoutes.append(route) }
+                case "TLSRoute", "TCPRoute", "UDPRoute":
+                    if let kind = Layer4Route.Kind(rawValue: object.kind), let route = Layer4Route(object, kind: kind) {
+                        set.layer4Routes.append(route)
+                    }
                 case "Backend":
                     if let backend = Backend(object) { set.backends.append(backend) }
                 case "Service":

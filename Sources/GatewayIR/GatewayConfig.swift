@@ -7,6 +7,9 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
     public var clusters: [BackendCluster]
     /// Certificates the listeners present, served over SDS; each once, by name.
     public var secrets: [TLSSecret] = []
+    /// Listeners that route whole connections (TCP, TLS) and datagrams (UDP).
+    public var tcpListeners: [TCPListener] = []
+    public var udpListeners: [UDPListener] = []
 
     public init(key: String, listeners: [HTTPListener] = [], clusters: [BackendCluster] = []) {
         self.key = key
@@ -14,7 +17,7 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
         self.clusters = clusters
     }
 
-    enum CodingKeys: String, CodingKey { case key, listeners, clusters, secrets }
+    enum CodingKeys: String, CodingKey { case key, listeners, clusters, secrets, tcpListeners, udpListeners }
 
     // Secrets only where there are some, so configurations without TLS read as before.
     public init(from decoder: any Decoder) throws {
@@ -23,6 +26,8 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
         listeners = try container.decode([HTTPListener].self, forKey: .listeners)
         clusters = try container.decode([BackendCluster].self, forKey: .clusters)
         secrets = try container.decodeIfPresent([TLSSecret].self, forKey: .secrets) ?? []
+        tcpListeners = try container.decodeIfPresent([TCPListener].self, forKey: .tcpListeners) ?? []
+        udpListeners = try container.decodeIfPresent([UDPListener].self, forKey: .udpListeners) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -31,6 +36,65 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
         try container.encode(listeners, forKey: .listeners)
         try container.encode(clusters, forKey: .clusters)
         if !secrets.isEmpty { try container.encode(secrets, forKey: .secrets) }
+        if !tcpListeners.isEmpty { try container.encode(tcpListeners, forKey: .tcpListeners) }
+        if !udpListeners.isEmpty { try container.encode(udpListeners, forKey: .udpListeners) }
+    }
+}
+
+/// A listener that sends whole TCP connections to clusters: plain TCP (one route), TLS passed
+/// through by SNI, or TLS terminated here and the plaintext passed on.
+public struct TCPListener: Sendable, Equatable, Codable {
+    public enum Mode: String, Sendable, Equatable, Codable {
+        case tcp
+        case tlsPassthrough
+        case tlsTerminate
+    }
+
+    /// `<gw-ns>/<gw-name>/<listener-name>`.
+    public var name: String
+    public var port: Int
+    public var mode: Mode
+    /// The certificates a terminating listener presents (SDS names); nil otherwise.
+    public var certificates: [String]?
+    /// One filter chain each, in route order.
+    public var routes: [TCPRoute] = []
+    /// Where Envoy writes a JSON line per connection, or nil for none.
+    public var accessLogPath: String?
+
+    public init(name: String, port: Int, mode: Mode) {
+        self.name = name
+        self.port = port
+        self.mode = mode
+    }
+}
+
+/// A TLSRoute or TCPRoute on one listener: the connections it takes and the cluster they go to.
+public struct TCPRoute: Sendable, Equatable, Codable {
+    /// `<kind>/<ns>/<name>` (e.g. `tlsroute/default/db`): the filter chain's name.
+    public var name: String
+    public var cluster: String
+    /// SNI names the chain matches; empty (or `*`) takes every connection.
+    public var serverNames: [String]
+    public var metadata: ResourceMetadata?
+
+    public init(name: String, cluster: String, serverNames: [String] = []) {
+        self.name = name
+        self.cluster = cluster
+        self.serverNames = serverNames
+    }
+}
+
+/// A UDP listener and the one UDPRoute whose cluster its datagrams go to.
+public struct UDPListener: Sendable, Equatable, Codable {
+    public var name: String
+    public var port: Int
+    /// The cluster, nil until a route with a backend attaches.
+    public var cluster: String?
+    public var accessLogPath: String?
+
+    public init(name: String, port: Int) {
+        self.name = name
+        self.port = port
     }
 }
 

@@ -48,6 +48,7 @@ public enum GatewayTranslator {
             .sorted { ($0.namespace, $0.name, $0.kind) < ($1.namespace, $1.name, $1.kind) }
         let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let rules = routes.map { route in resolveRules(route, backends: backends) }
+        let layer4 = resolveLayer4(resources.layer4Routes, backends: backends)
         var policies = PolicyAttachment(resources, routes: routes, options: options)
         policies.noteOverrides(gateways: gateways, routes: routes)
 
@@ -63,14 +64,26 @@ public enum GatewayTranslator {
                 status.httpRoutes.append(routeStatus)
             }
         }
+        for rule in layer4 {
+            let routeStatus = layer4Status(rule, gateways: gateways, namespaces: namespaces, attached: &attached)
+            switch rule.route.kind {
+            case Layer4Route.Kind.tls.rawValue: status.tlsRoutes = (status.tlsRoutes ?? []) + [routeStatus]
+            case Layer4Route.Kind.tcp.rawValue: status.tcpRoutes = (status.tcpRoutes ?? []) + [routeStatus]
+            default: status.udpRoutes = (status.udpRoutes ?? []) + [routeStatus]
+            }
+        }
         var assessments: [[String: ListenerAssessment]] = []
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)
             assessments.append(listeners)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
-            return translate(
+            var config = translate(
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
                 namespaces: namespaces, accessLogPath: options.accessLogPath)
+            addLayer4(
+                gateway, listeners: listeners, routes: layer4, namespaces: namespaces,
+                accessLogPath: options.accessLogPath, to: &config)
+            return config
         }
         noteOverlaps(configs, in: &status)
         status.backendTrafficPolicies = policies.report
@@ -225,9 +238,7 @@ public enum GatewayTranslator {
     static func allows(
         _ listener: Gateway.Listener, _ route: RouteSource, gateway: Gateway, namespaces: NamespaceLabels
     ) -> Bool {
-        guard listener.protocol == .http || listener.protocol == .https,
-            ListenerValidation.takes(listener, kind: route.kind)
-        else { return false }
+        guard ListenerValidation.takes(listener, kind: route.kind) else { return false }
         return listener.namespaces.admits(route.namespace, home: gateway.namespace, labels: namespaces)
     }
 

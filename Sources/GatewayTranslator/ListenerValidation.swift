@@ -16,11 +16,12 @@ struct ListenerAssessment {
 }
 
 enum ListenerValidation {
-    /// The route kinds each protocol takes, in Envoy Gateway's order.
-    static func routeKinds(for protocol: Gateway.Listener.ProtocolType) -> [String] {
-        switch `protocol` {
+    /// The route kinds a listener takes, in Envoy Gateway's order: a TLS listener that passes
+    /// TLS through takes only TLSRoutes; one that terminates it takes TCPRoutes too.
+    static func routeKinds(for listener: Gateway.Listener) -> [String] {
+        switch listener.protocol {
         case .http, .https: httpKinds
-        case .tls: ["TCPRoute", "TLSRoute"]
+        case .tls: listener.tls?.mode == .passthrough ? ["TLSRoute"] : ["TCPRoute", "TLSRoute"]
         case .tcp: ["TCPRoute"]
         case .udp: ["UDPRoute"]
         }
@@ -31,7 +32,7 @@ enum ListenerValidation {
     /// Whether `listener` takes routes of `kind`: what `allowedKinds` lists, without building
     /// the list (this runs for every route and listener).
     static func takes(_ listener: Gateway.Listener, kind: String) -> Bool {
-        guard routeKinds(for: listener.protocol).contains(kind) else { return false }
+        guard routeKinds(for: listener).contains(kind) else { return false }
         guard let requested = listener.kinds, !requested.isEmpty else { return true }
         return requested.contains {
             ($0.group ?? RouteGroupKind.gatewayAPIGroup) == RouteGroupKind.gatewayAPIGroup && $0.kind == kind
@@ -51,21 +52,14 @@ enum ListenerValidation {
             let (kinds, kindProblem) = allowedKinds(listener)
             var conditions: [Condition] = []
             if let conflict = conflicts[listener.name] { conditions.append(conflict) }
-            if listener.protocol != .http && listener.protocol != .https {
-                // Switchboard's own: the listener is read but nothing is served for it yet.
-                result[listener.name] = ListenerAssessment(
-                    supportedKinds: [],
-                    conditions: conditions + [
-                        .notAccepted(
-                            "UnsupportedProtocol",
-                            "Protocol \(listener.protocol.rawValue) is not supported by Switchboard yet; use HTTP."),
-                        .notProgrammed("Listener is invalid, see other Conditions for details."),
-                    ])
-                continue
-            }
             if let kindProblem { conditions.append(.unresolvedRefs("InvalidRouteKinds", kindProblem)) }
             let listenerTLS = tls[listener.name] ?? ListenerTLS()
             conditions += listenerTLS.conditions
+            if [.tcp, .udp].contains(listener.protocol) && listener.hostname != nil {
+                conditions.append(
+                    .notProgrammed(
+                        "Listener must not have hostname set when protocol is \(listener.protocol.rawValue)."))
+            }
             let onlyRefs = conditions.count == 1 && conditions[0].is(.resolvedRefs)
             if onlyRefs && conditions[0].reason == ListenerTLS.partiallyInvalid {
                 // Served with the certificates that are valid.
@@ -169,7 +163,7 @@ enum ListenerValidation {
     /// The kinds a listener takes, and the message for the last kind it cannot take, if any
     /// (Envoy Gateway keeps the last).
     static func allowedKinds(_ listener: Gateway.Listener) -> ([RouteGroupKind], String?) {
-        let kinds = routeKinds(for: listener.protocol)
+        let kinds = routeKinds(for: listener)
         guard let requested = listener.kinds, !requested.isEmpty else {
             return (kinds.map { RouteGroupKind(group: RouteGroupKind.gatewayAPIGroup, kind: $0) }, nil)
         }

@@ -48,7 +48,10 @@ struct RouteSource {
 
     /// Where a rule's clusters and routes come from, its `name` as section (Envoy Gateway's tag).
     func metadata(rule index: Int) -> ResourceMetadata {
-        ResourceMetadata(kind: kind, name: name, namespace: namespace, sectionName: rules[index].name)
+        // Layer-4 routes pool their rules (index -1): no rule names the section.
+        ResourceMetadata(
+            kind: kind, name: name, namespace: namespace,
+            sectionName: rules.indices.contains(index) ? rules[index].name : nil)
     }
 
     /// `httproute/<ns>/<name>`: the stem of its clusters' and routes' names.

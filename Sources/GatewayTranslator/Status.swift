@@ -90,6 +90,10 @@ public struct StatusReport: Sendable, Equatable, Encodable {
     public var gateways: [GatewayStatus] = []
     public var httpRoutes: [RouteStatus] = []
     public var grpcRoutes: [RouteStatus] = []
+    /// Nil when there are none, so configurations without them read as before.
+    public var tlsRoutes: [RouteStatus]?
+    public var tcpRoutes: [RouteStatus]?
+    public var udpRoutes: [RouteStatus]?
     public var backendTrafficPolicies: [PolicyStatus] = []
     /// Every certificate a programmed listener presents, with its expiry; nil when none.
     public var certificates: [CertificateStatus]?
@@ -109,6 +113,9 @@ public struct StatusReport: Sendable, Equatable, Encodable {
         }
         report.httpRoutes = keep(httpRoutes)
         report.grpcRoutes = keep(grpcRoutes)
+        report.tlsRoutes = tlsRoutes.map(keep).flatMap { $0.isEmpty ? nil : $0 }
+        report.tcpRoutes = tcpRoutes.map(keep).flatMap { $0.isEmpty ? nil : $0 }
+        report.udpRoutes = udpRoutes.map(keep).flatMap { $0.isEmpty ? nil : $0 }
         let listeners = Set(report.gateways.map { "\($0.namespace)/\($0.name)/" })
         report.certificates = certificates?.filter { certificate in
             certificate.listeners.contains { name in listeners.contains { name.hasPrefix($0) } }
@@ -148,7 +155,7 @@ public struct StatusReport: Sendable, Equatable, Encodable {
                         + " \(CertificateStatus.warningDays) days from now); renew it"
                 ))
         }
-        for route in httpRoutes + grpcRoutes {
+        for route in httpRoutes + grpcRoutes + (tlsRoutes ?? []) + (tcpRoutes ?? []) + (udpRoutes ?? []) {
             for parent in route.parents {
                 // PartiallyInvalid and RouteRulesOverlap say something is wrong by being True.
                 for condition in parent.conditions

@@ -114,8 +114,9 @@ public final class EnvoyProcess: Sendable {
     }
 
     /// A test that throws before `stop()` still ends its Envoy: nothing outlives the test run.
+    /// SIGKILL, since a child spawned from a test thread can inherit a mask that blocks SIGTERM.
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -78,7 +78,7 @@ extension ListenerTranslator {
 
 extension SnapshotTranslator {
     /// Every kind of listener a Gateway can have.
-    static let listenerKinds: [any ListenerKind.Type] = [HTTPListeners.self]
+    static let listenerKinds: [any ListenerKind.Type] = [HTTPListeners.self, TCPListeners.self, UDPListeners.self]
 }
 
 extension EnvoyHTTPFilter {

@@ -2,8 +2,7 @@ import GatewayIR
 import XDSCache
 
 /// HTTP and HTTPS listeners: an Envoy listener per port (HTTPS listeners on one port are its
-/// filter chains), the route configuration each connection manager loads over RDS, and the
-/// certificates the HTTPS chains load over SDS.
+/// filter chains) and the route configuration each connection manager loads over RDS.
 enum HTTPListeners: ListenerKind {
     static func resources(_ config: GatewayConfig) throws -> [Resource] {
         var ports: [Int: [HTTPListener]] = [:]
@@ -14,7 +13,6 @@ enum HTTPListeners: ListenerKind {
         }
         var resources = try order.map { try Resource(try ListenerTranslator.listener(ports[$0]!)) }
         resources += try config.listeners.map { try Resource(try RouteTranslator.routeConfiguration($0)) }
-        resources += try config.secrets.map { try Resource(TLSSecrets.secret($0)) }
         return resources
     }
 }

@@ -50,11 +50,16 @@ public enum ListenerTranslator {
             }
         }
 
-        listener.name = irs[0].name
+        bind(&listener, name: irs[0].name, port: irs[0].port)
+        return listener
+    }
+
+    /// The name, address and connection limits every TCP listener gets (Envoy Gateway's).
+    static func bind(_ listener: inout Listener, name: String, port: Int) {
+        listener.name = name
         listener.address.socketAddress.address = "0.0.0.0"
-        listener.address.socketAddress.portValue = UInt32(irs[0].port)
+        listener.address.socketAddress.portValue = UInt32(port)
         listener.perConnectionBufferLimitBytes = Google_Protobuf_UInt32Value(32768)
         listener.maxConnectionsToAcceptPerSocketEvent = Google_Protobuf_UInt32Value(1)
-        return listener
     }
 }

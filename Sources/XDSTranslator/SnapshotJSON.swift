@@ -62,6 +62,7 @@ public enum SnapshotJSON {
             Envoy_Extensions_Filters_Listener_TlsInspector_V3_TlsInspector.self,
             Envoy_Extensions_Filters_Network_TcpProxy_V3_TcpProxy.self,
             Envoy_Extensions_Filters_Udp_UdpProxy_V3_UdpProxyConfig.self,
+            Envoy_Extensions_Filters_Udp_UdpProxy_V3_Route.self,
         ]
         for type in types { _ = Google_Protobuf_Any.register(messageType: type) }
     }()

@@ -13,18 +13,24 @@ enum TLSTermination {
         _ tls: GatewayIR.TLSTermination, to chain: inout Envoy_Config_Listener_V3_FilterChain,
         listener: inout ListenerTranslator.Listener
     ) throws {
-        var context = TLS()
+        try GatewayTLS.terminate(tls, chain: &chain)
+        let serverNames = tls.serverNames.filter { $0 != "*" }
+        guard !serverNames.isEmpty else { return }
+        chain.filterChainMatch.serverNames = serverNames
+        try TLSInspector.add(to: &listener)
+    }
+}
+
+/// The downstream TLS of a filter chain, shared by HTTPS and TLS-terminating TCP listeners.
+enum GatewayTLS {
+    static func terminate(_ tls: GatewayIR.TLSTermination, chain: inout Envoy_Config_Listener_V3_FilterChain) throws {
+        var context = TLSTermination.TLS()
         context.commonTlsContext.alpnProtocols = tls.alpnProtocols
         context.commonTlsContext.tlsCertificateSdsSecretConfigs = tls.certificates.map(TLSSecrets.sdsConfig)
         context.disableStatefulSessionResumption = true
         context.disableStatelessSessionResumption = true
         chain.transportSocket.name = "envoy.transport_sockets.tls"
         chain.transportSocket.typedConfig = try .deterministic(context)
-
-        let serverNames = tls.serverNames.filter { $0 != "*" }
-        guard !serverNames.isEmpty else { return }
-        chain.filterChainMatch.serverNames = serverNames
-        try TLSInspector.add(to: &listener)
     }
 }
 

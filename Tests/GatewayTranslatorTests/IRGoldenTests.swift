@@ -65,7 +65,8 @@ struct IRGoldenTests {
             "must be one of",
             "must be between", "already defined", "did you mean", "unknown kind", "BackendNotFound", "NoMatchingParent",
             "NotAllowedByListeners", "NoMatchingListenerHostname", "RefNotPermitted", "PortNotFound", "InvalidKind",
-            "UnsupportedProtocol", "InvalidRouteKinds", "HostnameConflict", "ProtocolConflict",
+            "InvalidRouteKinds", "HostnameConflict", "ProtocolConflict", "InvalidCertificateRef",
+            "PartiallyInvalidCertificateRef", "OverlappingCertificates", "InvalidRule", "UnsupportedTLSMode",
         ] {
             #expect(outputs.contains(phrase), "no golden ir.yaml shows \"\(phrase)\"")
         }

@@ -1,0 +1,117 @@
+import GatewayAPI
+import GatewayIR
+
+/// TLSRoutes, TCPRoutes and UDPRoutes on TLS, TCP and UDP listeners, as Envoy Gateway
+/// translates them: a route attaches as an HTTPRoute does (parentRefs, allowed kinds and
+/// namespaces, and for TLSRoutes SNI hostnames), and all its backendRefs make one cluster,
+/// `<kind>/<ns>/<name>/rule/-1`, since nothing in a connection chooses between rules. A TCPRoute
+/// or UDPRoute has exactly one rule.
+extension RouteSource {
+    init(_ route: Layer4Route) {
+        kind = route.kind.rawValue
+        namespace = route.namespace
+        name = route.name
+        parentRefs = route.parentRefs
+        hostnames = route.hostnames
+        upstreamProtocol = .http1
+        location = route.location
+        rules = [
+            Rule(
+                name: nil, matches: [], backendRefs: route.rules.flatMap(\.backendRefs), filters: [], timeouts: nil,
+                retry: nil)
+        ]
+    }
+}
+
+extension GatewayTranslator {
+    /// A layer-4 route with its one cluster resolved, or the reason it is refused whole.
+    struct Layer4Rule {
+        var route: RouteSource
+        var resolved: ResolvedRule
+        /// Set when the route is refused whole (a TCPRoute or UDPRoute without exactly one rule).
+        var invalid: Condition?
+    }
+
+    static func resolveLayer4(_ routes: [Layer4Route], backends: BackendIndex) -> [Layer4Rule] {
+        routes.sorted { ($0.namespace, $0.name, $0.kind.rawValue) < ($1.namespace, $1.name, $1.kind.rawValue) }
+            .map { route in
+                let source = RouteSource(route)
+                let name = "\(source.namePrefix)/rule/-1"
+                let (cluster, problems) = backends.cluster(
+                    named: name, for: source.rules[0].backendRefs, route: source, rule: -1)
+                var rule = Layer4Rule(
+                    route: source,
+                    resolved: ResolvedRule(
+                        clusterName: name, cluster: cluster, problems: problems, filters: RouteFilters([]),
+                        rejection: nil))
+                if route.kind != .tls && route.rules.count != 1 {
+                    rule.invalid = .notAccepted("InvalidRule", "One and only one rule is supported")
+                }
+                return rule
+            }
+    }
+
+    /// Each route's status; a route refused whole has only that condition on each parent.
+    static func layer4Status(
+        _ rule: Layer4Rule, gateways: [Gateway], namespaces: NamespaceLabels, attached: inout [String: Int]
+    ) -> RouteStatus {
+        guard let invalid = rule.invalid else {
+            return routeStatus(
+                rule.route, rules: [rule.resolved], gateways: gateways, namespaces: namespaces, attached: &attached)
+        }
+        var ignored: [String: Int] = [:]
+        var status = routeStatus(
+            rule.route, rules: [rule.resolved], gateways: gateways, namespaces: namespaces, attached: &ignored)
+        for index in status.parents.indices { status.parents[index].conditions = [invalid] }
+        return status
+    }
+
+    /// The TLS, TCP and UDP listeners of `gateway` that are programmed, with the routes attached.
+    static func addLayer4(
+        _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [Layer4Rule], namespaces: NamespaceLabels,
+        accessLogPath: String?, to config: inout GatewayConfig
+    ) {
+        for listener in gateway.listeners
+        where [.tls, .tcp, .udp].contains(listener.protocol) && listeners[listener.name]?.programmed == true {
+            let name = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
+            let attached = routes.filter {
+                $0.invalid == nil && attaches($0.route, to: gateway, listener: listener, namespaces: namespaces)
+            }
+            for rule in attached {
+                guard var cluster = rule.resolved.cluster, !config.clusters.contains(where: { $0.name == cluster.name })
+                else { continue }
+                cluster.metadata = ResourceMetadata(
+                    kind: rule.route.kind, name: rule.route.name, namespace: rule.route.namespace)
+                config.clusters.append(cluster)
+            }
+            if listener.protocol == .udp {
+                var udp = UDPListener(name: name, port: envoyPort(listener.port))
+                udp.cluster = attached.first { $0.resolved.cluster != nil }?.resolved.clusterName
+                udp.accessLogPath = accessLogPath
+                config.udpListeners.append(udp)
+                continue
+            }
+            let mode: TCPListener.Mode =
+                listener.protocol == .tcp ? .tcp : listener.tls?.mode == .passthrough ? .tlsPassthrough : .tlsTerminate
+            var tcp = TCPListener(name: name, port: envoyPort(listener.port), mode: mode)
+            tcp.accessLogPath = accessLogPath
+            if mode == .tlsTerminate, let assessment = listeners[listener.name] {
+                tcp.certificates = assessment.tls.secrets.map(\.name)
+                for secret in assessment.tls.secrets where !config.secrets.contains(where: { $0.name == secret.name }) {
+                    config.secrets.append(secret)
+                }
+            }
+            for rule in attached where rule.resolved.cluster != nil {
+                var route = TCPRoute(name: rule.route.namePrefix, cluster: rule.resolved.clusterName)
+                if rule.route.kind == Layer4Route.Kind.tls.rawValue {
+                    route.serverNames = hostnames(listener: listener.hostname, route: rule.route.hostnames)
+                        .filter { $0 != "*" }
+                }
+                route.metadata = ResourceMetadata(
+                    kind: rule.route.kind, name: rule.route.name, namespace: rule.route.namespace)
+                tcp.routes.append(route)
+            }
+            config.tcpListeners.append(tcp)
+        }
+    }
+}
