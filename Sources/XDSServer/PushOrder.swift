@@ -2,11 +2,11 @@ import XDSCache
 
 /// The make-before-break rule for one ADS stream, shared by both protocol variants.
 ///
-/// Additions and updates ("make") go out in ADS order (CDS, EDS, LDS, RDS). Listeners and routes
-/// also wait while a cluster or endpoint response is unanswered: Envoy answers CDS only once the
-/// new clusters have warmed (received their endpoints), so that reply is the signal that a route
-/// may now point at them. Nothing waits on a reply that itself needs a later response: EDS does
-/// not wait for the CDS reply (warming needs EDS), and RDS does not wait for the LDS reply
+/// Additions and updates ("make") go out in ADS order (CDS, EDS, SDS, LDS, RDS). Listeners and
+/// routes also wait while a cluster, endpoint or secret response is unanswered: Envoy answers CDS
+/// only once the new clusters have warmed (received their endpoints), so that reply is the signal
+/// that a route may now point at them. Nothing waits on a reply that itself needs a later response:
+/// EDS does not wait for the CDS reply (warming needs EDS), and RDS does not wait for the LDS reply
 /// (a listener warms with its routes); waiting there would stall until Envoy's fetch timeout.
 ///
 /// Removals ("break") go out only when nothing else is pending or unanswered, latest type first,
