@@ -92,6 +92,8 @@ enum StatusText {
         }
         for (kind, key, parentsKey, refKey) in [
             ("HTTPRoute", "httpRoutes", "parents", "parentRef"), ("GRPCRoute", "grpcRoutes", "parents", "parentRef"),
+            ("TLSRoute", "tlsRoutes", "parents", "parentRef"), ("TCPRoute", "tcpRoutes", "parents", "parentRef"),
+            ("UDPRoute", "udpRoutes", "parents", "parentRef"),
             ("BackendTrafficPolicy", "backendTrafficPolicies", "ancestors", "ancestorRef"),
         ] {
             guard case .array(let items) = report[key] else { continue }

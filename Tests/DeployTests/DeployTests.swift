@@ -271,7 +271,7 @@ struct ExampleTests {
         #expect(
             Set(Self.examples).isSuperset(of: [
                 "quickstart", "circuit-breaker", "retries-and-timeouts", "health-checks", "consistent-hash",
-                "rate-limit", "https",
+                "rate-limit", "https", "tcp-udp",
             ]))
     }
 
