@@ -167,8 +167,13 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
                         XDSMetrics.push(type: type, bytes: bytes)
                         logger.trace("sent", metadata: ["response": "\(response)"])
                     }
+                    // Only the types this Envoy has asked for: one without TLS never asks for SDS,
+                    // and an empty entry would keep it from ever showing as converged.
                     for type in ResourceType.allCases {
-                        registry.record(id, type: type, status: machine.status(of: type))
+                        let status = machine.status(of: type)
+                        guard status.lastSentVersion != nil || status.lastAckedVersion != nil || status.lastNack != nil
+                        else { continue }
+                        registry.record(id, type: type, status: status)
                     }
                 }
             }

@@ -124,10 +124,12 @@ public struct SotWStreamStateMachine: Sendable {
                 state.status.lastAckedVersion == state.status.lastSentVersion
             else { continue }
             // Only when the client holds exactly what it would be sent, nothing owed: `needs` takes
-            // the snapshot's version as the sign of that, and a name left out (removed from the
-            // snapshot) stays held.
+            // the snapshot's version as the sign of that. It may also hold names the snapshot no
+            // longer has and it still asks for (a draining listener keeps its secrets until it is
+            // gone), when it asks for everything the snapshot has: then it holds all of it, and the
+            // count `needs` compares stays exact.
             let desired = desired(type, snapshot)
-            guard state.clientResources.count == desired.count,
+            guard state.clientResources.count == desired.count || state.coverage?.all == true,
                 desired.allSatisfy({ state.clientResources[$0.key]?.version == $0.value.version }),
                 type != .endpoint || !desired.keys.contains(where: owedEndpoints.contains)
             else { continue }
