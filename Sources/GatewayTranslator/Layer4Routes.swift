@@ -96,6 +96,8 @@ extension GatewayTranslator {
             var tcp = TCPListener(name: name, port: envoyPort(listener.port), mode: mode)
             tcp.accessLogPath = accessLogPath
             if mode == .tlsTerminate, let assessment = listeners[listener.name] {
+                // Programmed means it has a certificate; without one Envoy would refuse the listener.
+                guard !assessment.tls.secrets.isEmpty else { continue }
                 tcp.certificates = assessment.tls.secrets.map(\.name)
                 for secret in assessment.tls.secrets where !config.secrets.contains(where: { $0.name == secret.name }) {
                     config.secrets.append(secret)

@@ -54,7 +54,8 @@ struct ListenerTLS {
                 result.conditions.append(
                     .notProgrammed("Listener must not have TLS certificate refs set for TLS mode Passthrough."))
             }
-            if tls.mode == .terminate {
+            // The CRD defaults the mode to Terminate, as the API server would have written it.
+            if (tls.mode ?? .terminate) == .terminate {
                 if tls.certificateRefs.isEmpty {
                     result.conditions.append(
                         .notProgrammed("Listener must have TLS certificate refs set for TLS mode Terminate."))
