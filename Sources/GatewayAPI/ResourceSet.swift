@@ -13,12 +13,17 @@ public struct ResourceSet: Sendable {
     public var endpointSlices: [EndpointSlice] = []
     public var referenceGrants: [ReferenceGrant] = []
     public var backendTrafficPolicies: [BackendTrafficPolicy] = []
+    public var backendTLSPolicies: [BackendTLSPolicy] = []
     public var namespaces: [Namespace] = []
     /// By `<ns>/<name>`.
     public var secrets: [String: Secret] = [:]
     /// The keys of each ConfigMap (`data` and `binaryData`), by `<ns>/<name>`: what a policy's
     /// references into it need (the values are read when a feature uses them).
     public var configMapKeys: [String: Set<String>] = [:]
+    /// Each ConfigMap's `data`, by `<ns>/<name>`: CA bundles for BackendTLSPolicy.
+    public var configMapData: [String: [String: String]] = [:]
+    /// Each ClusterTrustBundle's `spec.trustBundle` (PEM), by name (they have no namespace).
+    public var clusterTrustBundles: [String: String] = [:]
     /// Labels and creation times of Gateways and routes, by `<Kind>/<ns>/<name>`: what policy
     /// target selectors and tie-breaks read.
     public var metadata: [String: (labels: [String: String], creationTimestamp: String)] = [:]
@@ -26,16 +31,16 @@ public struct ResourceSet: Sendable {
 
     public init() {}
 
-    /// Kinds this loader knows. ConfigMaps are kept only as their keys (policies reference them
-    /// for response bodies), so files written for Envoy Gateway still load.
+    /// Kinds this loader knows. ConfigMaps are kept as their keys (policies reference them for
+    /// response bodies) and their `data` (CA bundles), so files written for Envoy Gateway load.
     static let knownKinds: [String: String] = [
         "GatewayClass": "gateway.networking.k8s.io", "Gateway": "gateway.networking.k8s.io",
         "HTTPRoute": "gateway.networking.k8s.io", "GRPCRoute": "gateway.networking.k8s.io",
         "TLSRoute": "gateway.networking.k8s.io", "TCPRoute": "gateway.networking.k8s.io",
-        "UDPRoute": "gateway.networking.k8s.io",
+        "UDPRoute": "gateway.networking.k8s.io", "BackendTLSPolicy": "gateway.networking.k8s.io",
         "ReferenceGrant": "gateway.networking.k8s.io", "Backend": "gateway.envoyproxy.io",
         "BackendTrafficPolicy": "gateway.envoyproxy.io", "Service": "", "EndpointSlice": "discovery.k8s.io",
-        "Secret": "", "Namespace": "", "ConfigMap": "",
+        "Secret": "", "Namespace": "", "ConfigMap": "", "ClusterTrustBundle": "certificates.k8s.io",
     ]
 
     /// Parses and decodes `files` (path, contents), in the given order.
@@ -95,9 +100,22 @@ public struct ResourceSet: Sendable {
                 case "Namespace":
                     set.namespaces.append(Namespace(object))
                 case "ConfigMap":
-                    set.configMapKeys["\(object.namespace)/\(object.name)"] = Set(
-                        object.fields.stringMap("data").keys
-                    ).union(object.fields.stringMap("binaryData").keys)
+                    let data = object.fields.stringMap("data")
+                    set.configMapKeys["\(object.namespace)/\(object.name)"] = Set(data.keys).union(
+                        object.fields.stringMap("binaryData").keys)
+                    set.configMapData["\(object.namespace)/\(object.name)"] = data
+                case "ClusterTrustBundle":
+                    if let spec = object.spec(allowing: ["trustBundle", "signerName"]),
+                        let bundle = spec.string("trustBundle", required: true)
+                    {
+                        set.clusterTrustBundles[object.name] = bundle
+                    }
+                case "BackendTLSPolicy":
+                    // Like a BackendTrafficPolicy: a policy with a schema error is left out whole.
+                    let before = parsed.context.diagnostics.count
+                    if let policy = BackendTLSPolicy(object), parsed.context.diagnostics.count == before {
+                        set.backendTLSPolicies.append(policy)
+                    }
                 case "ReferenceGrant":
                     if let grant = ReferenceGrant(object) { set.referenceGrants.append(grant) }
                 case "BackendTrafficPolicy":

@@ -14,6 +14,10 @@ public struct BackendCluster: Sendable, Equatable, Codable {
     public enum UpstreamProtocol: String, Sendable, Equatable, Codable {
         case http1
         case http2
+        /// Whole connections (TCPRoute, TLSRoute): no HTTP options, and TLS without ALPN.
+        case tcp
+        /// Datagrams (UDPRoute).
+        case udp
     }
 
     public var name: String
@@ -41,6 +45,8 @@ public struct EndpointGroup: Sendable, Equatable, Codable {
     public var endpoints: [Endpoint]
     /// The Service (with its port as section) or Backend the endpoints come from.
     public var metadata: ResourceMetadata?
+    /// TLS to these endpoints; nil for plaintext.
+    public var tls: UpstreamTLS?
 
     public init(weight: Int, endpoints: [Endpoint], metadata: ResourceMetadata? = nil) {
         self.weight = weight

@@ -7,6 +7,8 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
     public var clusters: [BackendCluster]
     /// Certificates the listeners present, served over SDS; each once, by name.
     public var secrets: [TLSSecret] = []
+    /// CA bundles upstream TLS checks certificates against.
+    public var trustBundles: [TrustBundle] = []
     /// Listeners that route whole connections (TCP, TLS) and datagrams (UDP).
     public var tcpListeners: [TCPListener] = []
     public var udpListeners: [UDPListener] = []
@@ -17,7 +19,9 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
         self.clusters = clusters
     }
 
-    enum CodingKeys: String, CodingKey { case key, listeners, clusters, secrets, tcpListeners, udpListeners }
+    enum CodingKeys: String, CodingKey {
+        case key, listeners, clusters, secrets, trustBundles, tcpListeners, udpListeners
+    }
 
     // Secrets only where there are some, so configurations without TLS read as before.
     public init(from decoder: any Decoder) throws {
@@ -26,6 +30,7 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
         listeners = try container.decode([HTTPListener].self, forKey: .listeners)
         clusters = try container.decode([BackendCluster].self, forKey: .clusters)
         secrets = try container.decodeIfPresent([TLSSecret].self, forKey: .secrets) ?? []
+        trustBundles = try container.decodeIfPresent([TrustBundle].self, forKey: .trustBundles) ?? []
         tcpListeners = try container.decodeIfPresent([TCPListener].self, forKey: .tcpListeners) ?? []
         udpListeners = try container.decodeIfPresent([UDPListener].self, forKey: .udpListeners) ?? []
     }
@@ -36,6 +41,7 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
         try container.encode(listeners, forKey: .listeners)
         try container.encode(clusters, forKey: .clusters)
         if !secrets.isEmpty { try container.encode(secrets, forKey: .secrets) }
+        if !trustBundles.isEmpty { try container.encode(trustBundles, forKey: .trustBundles) }
         if !tcpListeners.isEmpty { try container.encode(tcpListeners, forKey: .tcpListeners) }
         if !udpListeners.isEmpty { try container.encode(udpListeners, forKey: .udpListeners) }
     }

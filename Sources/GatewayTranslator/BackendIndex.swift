@@ -21,8 +21,10 @@ struct BackendIndex {
     private var services: [String: Service] = [:]
     private var slices: [String: [EndpointSlice]] = [:]
     private var grants: [ReferenceGrant] = []
+    let tls: BackendTLSIndex
 
     init(_ resources: ResourceSet) {
+        tls = BackendTLSIndex(resources)
         for backend in resources.backends { backends["\(backend.namespace)/\(backend.name)"] = backend }
         for service in resources.services { services["\(service.namespace)/\(service.name)"] = service }
         for slice in resources.endpointSlices {
@@ -31,14 +33,22 @@ struct BackendIndex {
         grants = resources.referenceGrants
     }
 
-    /// The cluster for a rule's backendRefs, or nil when none resolves (the route then answers 500,
-    /// as Envoy Gateway's does), and the problems of the refs that did not resolve. Host names
-    /// make a DNS cluster.
-    func cluster(
-        named name: String, for refs: [BackendReference], route: RouteSource, rule ruleIndex: Int
-    ) -> (cluster: BackendCluster?, problems: [Problem]) {
+    /// A rule's backendRefs resolved: the cluster, or nil when none resolves (the route then
+    /// answers 500, as Envoy Gateway's does); the problems of the refs that did not resolve; and
+    /// the BackendTLSPolicies that apply (`<ns>/<name>`), for their status.
+    struct Resolution {
+        var cluster: BackendCluster?
+        var problems: [Problem]
+        var tlsPolicies: Set<String>
+    }
+
+    /// A rule's backendRefs resolved. Host names make a DNS cluster.
+    func cluster(named name: String, for refs: [BackendReference], route: RouteSource, rule ruleIndex: Int)
+        -> Resolution
+    {
         var groups: [EndpointGroup] = []
         var problems: [Problem] = []
+        var tlsPolicies: Set<String> = []
         var dns = false
         var upstreamProtocol = route.upstreamProtocol
         for (refIndex, ref) in refs.enumerated() {
@@ -53,6 +63,21 @@ struct BackendIndex {
                 }
                 continue
             }
+            // TLS is for connections; a UDPRoute's datagrams go as they are.
+            let tls =
+                route.upstreamProtocol == .udp
+                ? BackendTLSIndex.Outcome()
+                : self.tls.outcome(
+                    namespace: ref.namespace, group: ref.group, kind: ref.kind, name: ref.name, section: group.section,
+                    backend: group.backend)
+            if let policy = tls.policy { tlsPolicies.insert(policy) }
+            if let problem = tls.problem {
+                problems.append(
+                    Problem(
+                        reason: "InvalidBackendTLS",
+                        message: "Failed to process route rule \(ruleIndex) backendRef \(refIndex): \(problem)"))
+                continue
+            }
             if group.endpoints.isEmpty && ref.kind == "Service" {
                 problems.append(
                     Problem(
@@ -63,27 +88,32 @@ struct BackendIndex {
                 continue
             }
             if group.dns { dns = true }
-            if group.http2 { upstreamProtocol = .http2 }
+            if group.http2 && upstreamProtocol == .http1 { upstreamProtocol = .http2 }
             if ref.weight > 0 {
                 let section = ref.kind == "Service" ? ref.port.map(String.init) : nil
-                groups.append(
-                    EndpointGroup(
-                        weight: ref.weight, endpoints: group.endpoints,
-                        metadata: ResourceMetadata(
-                            kind: ref.kind, name: ref.name, namespace: ref.namespace, sectionName: section)))
+                var endpoints = EndpointGroup(
+                    weight: ref.weight, endpoints: group.endpoints,
+                    metadata: ResourceMetadata(
+                        kind: ref.kind, name: ref.name, namespace: ref.namespace, sectionName: section))
+                endpoints.tls = tls.tls
+                groups.append(endpoints)
             }
         }
-        guard !groups.isEmpty else { return (nil, problems) }
+        guard !groups.isEmpty else { return Resolution(cluster: nil, problems: problems, tlsPolicies: tlsPolicies) }
         var cluster = BackendCluster(
             name: name, discovery: dns ? .dns : .endpoints, upstreamProtocol: upstreamProtocol, groups: groups)
         cluster.metadata = route.metadata(rule: ruleIndex)
-        return (cluster, problems)
+        return Resolution(cluster: cluster, problems: problems, tlsPolicies: tlsPolicies)
     }
 
     private struct ResolvedGroup {
         var endpoints: [Endpoint]
         var dns = false
         var http2 = false
+        /// What a BackendTLSPolicy's `sectionName` names: the Service port's name, or the
+        /// Backend port's number.
+        var section: String?
+        var backend: Backend?
     }
 
     private struct Failure: Error {
@@ -123,7 +153,9 @@ struct BackendIndex {
             guard let backend = backends[key] else {
                 return .failure(Failure(reason: "BackendNotFound", message: "Backend \(key) not found"))
             }
-            var group = ResolvedGroup(endpoints: [], http2: backend.appProtocols.contains("gateway.envoyproxy.io/h2c"))
+            var group = ResolvedGroup(
+                endpoints: [], http2: backend.appProtocols.contains("gateway.envoyproxy.io/h2c"),
+                section: ref.port.map(String.init), backend: backend)
             for (index, endpoint) in backend.endpoints.enumerated() {
                 let zone = index < backend.zones.count ? backend.zones[index] : nil
                 switch endpoint {
@@ -149,7 +181,8 @@ struct BackendIndex {
                     Failure(reason: "PortNotFound", message: "TCP Port \(port) not found on Service \(key)"))
             }
             var group = ResolvedGroup(
-                endpoints: [], http2: ["kubernetes.io/h2c", "grpc"].contains(servicePort.appProtocol ?? ""))
+                endpoints: [], http2: ["kubernetes.io/h2c", "grpc"].contains(servicePort.appProtocol ?? ""),
+                section: servicePort.name)
             for slice in slices[key, default: []] {
                 // A slice's ports are the endpoints' own, named as the Service's ports are.
                 let targetPort =

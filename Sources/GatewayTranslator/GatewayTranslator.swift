@@ -83,10 +83,14 @@ public enum GatewayTranslator {
             addLayer4(
                 gateway, listeners: listeners, routes: layer4, namespaces: namespaces,
                 accessLogPath: options.accessLogPath, to: &config)
+            config.trustBundles = backends.tls.bundles(for: config.clusters)
             return config
         }
         noteOverlaps(configs, in: &status)
         status.backendTrafficPolicies = policies.report
+        status.backendTLSPolicies = backendTLSPolicyStatus(
+            backends.tls, routes: Array(zip(routes, rules)) + layer4.map { ($0.route, [$0.resolved]) },
+            gateways: gateways)
         status.certificates = certificates(
             Array(zip(gateways, assessments)), resources: resources, now: options.now)
         return Output(configs: configs, status: status)
@@ -131,6 +135,8 @@ public enum GatewayTranslator {
         var problems: [BackendIndex.Problem]
         var filters: RouteFilters
         var rejection: RuleRejection?
+        /// The BackendTLSPolicies its backendRefs use, `<ns>/<name>`.
+        var tlsPolicies: Set<String> = []
 
         /// What the rule's routes answer without a cluster: 503 when every backend is a Service
         /// without ready endpoints (nothing is wrong but capacity), else 500, as in Envoy Gateway.
@@ -149,10 +155,11 @@ public enum GatewayTranslator {
                 return ResolvedRule(
                     clusterName: name, cluster: nil, problems: [], filters: filters, rejection: rejection)
             }
-            let (cluster, problems) = backends.cluster(named: name, for: rule.backendRefs, route: route, rule: index)
+            let resolution = backends.cluster(named: name, for: rule.backendRefs, route: route, rule: index)
             return ResolvedRule(
-                clusterName: name, cluster: rejection == nil ? cluster : nil, problems: problems, filters: filters,
-                rejection: rejection)
+                clusterName: name, cluster: rejection == nil ? resolution.cluster : nil,
+                problems: resolution.problems, filters: filters, rejection: rejection,
+                tlsPolicies: resolution.tlsPolicies)
         }
     }
 

@@ -13,7 +13,7 @@ extension RouteSource {
         name = route.name
         parentRefs = route.parentRefs
         hostnames = route.hostnames
-        upstreamProtocol = .http1
+        upstreamProtocol = route.kind == .udp ? .udp : .tcp
         location = route.location
         rules = [
             Rule(
@@ -37,13 +37,13 @@ extension GatewayTranslator {
             .map { route in
                 let source = RouteSource(route)
                 let name = "\(source.namePrefix)/rule/-1"
-                let (cluster, problems) = backends.cluster(
+                let resolution = backends.cluster(
                     named: name, for: source.rules[0].backendRefs, route: source, rule: -1)
                 var rule = Layer4Rule(
                     route: source,
                     resolved: ResolvedRule(
-                        clusterName: name, cluster: cluster, problems: problems, filters: RouteFilters([]),
-                        rejection: nil))
+                        clusterName: name, cluster: resolution.cluster, problems: resolution.problems,
+                        filters: RouteFilters([]), rejection: nil, tlsPolicies: resolution.tlsPolicies))
                 if route.kind != .tls && route.rules.count != 1 {
                     rule.invalid = .notAccepted("InvalidRule", "One and only one rule is supported")
                 }

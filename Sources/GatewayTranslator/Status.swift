@@ -95,6 +95,8 @@ public struct StatusReport: Sendable, Equatable, Encodable {
     public var tcpRoutes: [RouteStatus]?
     public var udpRoutes: [RouteStatus]?
     public var backendTrafficPolicies: [PolicyStatus] = []
+    /// Nil when there are none.
+    public var backendTLSPolicies: [BackendTLSPolicyStatus]?
     /// Every certificate a programmed listener presents, with its expiry; nil when none.
     public var certificates: [CertificateStatus]?
 
@@ -125,6 +127,14 @@ public struct StatusReport: Sendable, Equatable, Encodable {
             policy.ancestors = policy.ancestors?.filter { "\($0.ancestorRef.namespace)/\($0.ancestorRef.name)" == key }
             return policy.ancestors?.isEmpty == false ? policy : nil
         }
+        report.backendTLSPolicies = backendTLSPolicies?.compactMap { policy in
+            var policy = policy
+            policy.ancestors = policy.ancestors?.filter {
+                "\($0.ancestorRef.gatewayNamespace)/\($0.ancestorRef.name)" == key
+            }
+            return policy.ancestors?.isEmpty == false ? policy : nil
+        }
+        if report.backendTLSPolicies?.isEmpty == true { report.backendTLSPolicies = nil }
         return report
     }
 
@@ -183,6 +193,17 @@ public struct StatusReport: Sendable, Equatable, Encodable {
                         (
                             policy.location,
                             "BackendTrafficPolicy \(policy.namespace)/\(policy.name) on Gateway \(ancestor.ancestorRef.namespace)/\(ancestor.ancestorRef.name): \(condition.summary)"
+                        ))
+                }
+            }
+        }
+        for policy in backendTLSPolicies ?? [] {
+            for ancestor in policy.ancestors ?? [] {
+                for condition in ancestor.conditions where !condition.isTrue {
+                    problems.append(
+                        (
+                            policy.location,
+                            "BackendTLSPolicy \(policy.namespace)/\(policy.name) on Gateway \(ancestor.ancestorRef.gatewayNamespace)/\(ancestor.ancestorRef.name): \(condition.summary)"
                         ))
                 }
             }

@@ -1,11 +1,12 @@
 import Foundation
 
 /// Real layer-4 peers for tests, in Python's standard library: a TCP echo server, a UDP echo
-/// server and a TLS server with its own certificate (which answers with its name), and the
-/// clients that talk to them through Envoy.
+/// server, a TLS server with its own certificate (which answers with its name), an HTTPS server
+/// (which answers every GET with its name and the SNI it was sent), and the clients that talk to
+/// them through Envoy.
 public enum Layer4Peers {
-    /// Starts a server (`tcp`, `udp` or `tls`) on 127.0.0.1:`port`, answering with `name`; the
-    /// caller terminates it. A `tls` server presents `certificate`.
+    /// Starts a server (`tcp`, `udp`, `tls` or `https`) on 127.0.0.1:`port`, answering with
+    /// `name`; the caller terminates it. A `tls` or `https` server presents `certificate`.
     public static func server(
         _ kind: String, port: Int, name: String, certificate: TestCertificate? = nil, in directory: URL? = nil
     ) throws -> Process {
@@ -53,6 +54,23 @@ public enum Layer4Peers {
                     connection.sendall(arg.encode() + b" got " + data)
             socketserver.ThreadingTCPServer.allow_reuse_address = True
             socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler).serve_forever()
+        elif mode == "serve-https":
+            import http.server
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(sys.argv[4], sys.argv[5])
+            context.sni_callback = lambda connection, name, _: setattr(connection, "sni", name)
+            class HTTPSHandler(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    body = f"{arg} sni={getattr(self.connection, 'sni', None)}".encode()
+                    self.send_response(200)
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *args):
+                    pass
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", port), HTTPSHandler)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            server.serve_forever()
         elif mode == "serve-udp":
             server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             server.bind(("127.0.0.1", port))

@@ -54,6 +54,7 @@ public enum ClusterTranslator {
                 locality.loadBalancingWeight = Google_Protobuf_UInt32Value(UInt32(weight))
                 let endpoints =
                     backend.policy.zoneAware == nil ? group.endpoints : group.endpoints.filter { $0.zone == zone }
+                let socketMatch = UpstreamTLSSockets.endpointMetadata(backend, index)
                 locality.lbEndpoints = endpoints.map { endpoint in
                     var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
                     lbEndpoint.endpoint.address.socketAddress.address = endpoint.host
@@ -63,6 +64,7 @@ public enum ClusterTranslator {
                         lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(port)
                     }
                     if endpoint.draining { lbEndpoint.healthStatus = .draining }
+                    if let socketMatch { lbEndpoint.metadata = socketMatch }
                     return lbEndpoint
                 }
                 assignment.endpoints.append(locality)

@@ -46,11 +46,12 @@ protocol ListenerKind: Sendable {
 }
 
 extension ClusterTranslator {
-    /// Every cluster feature; order does not matter (each writes its own fields).
+    /// Every cluster feature. Each writes its own fields, except UpstreamTLSSockets, which adds a
+    /// placeholder TLS socket only where ProxyProtocol set none: it comes after it.
     static let features: [any ClusterFeature.Type] = [
         CircuitBreakers.self, LoadBalancing.self, HealthChecking.self, OutlierDetection.self, PanicThreshold.self,
         TCPKeepalive.self, Preconnect.self, ProxyProtocol.self, DNSResolution.self, HTTPProtocolOptions.self,
-        SourceMetadata.self,
+        SourceMetadata.self, UpstreamTLSSockets.self,
     ]
 }
 

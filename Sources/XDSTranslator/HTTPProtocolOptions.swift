@@ -9,13 +9,20 @@ enum HTTPProtocolOptions: ClusterFeature {
     static let extensionName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
     static func apply(_ backend: BackendCluster, to cluster: inout EnvoyCluster) throws {
-        if let options = httpProtocolOptions(backend.policy, http2: backend.upstreamProtocol == .http2) {
+        guard backend.upstreamProtocol == .http1 || backend.upstreamProtocol == .http2 else { return }
+        if var options = httpProtocolOptions(
+            backend.policy, http2: backend.upstreamProtocol == .http2,
+            negotiated: UpstreamTLSSockets.negotiatesHTTP(backend))
+        {
+            // No SNI of its own: the request's Host is sent as SNI (upstream TLS).
+            if UpstreamTLSSockets.requiresAutoSNI(backend) { options.upstreamHTTPProtocolOptions.autoSni = true }
             cluster.typedExtensionProtocolOptions[extensionName] = try .deterministic(options)
         }
     }
 
     /// `typed_extension_protocol_options[HttpProtocolOptions]`, or nil when Envoy's defaults do.
-    static func httpProtocolOptions(_ ir: ClusterPolicy, http2: Bool)
+    /// `negotiated`: every endpoint speaks TLS, and ALPN picks HTTP/2 or HTTP/1.1.
+    static func httpProtocolOptions(_ ir: ClusterPolicy, http2: Bool, negotiated: Bool = false)
         -> Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions?
     {
         var options = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions()
@@ -41,6 +48,11 @@ enum HTTPProtocolOptions: ClusterFeature {
         }
         if http2 {
             options.explicitHTTPConfig.http2ProtocolOptions = HTTP2.options(ir.http2)
+            return options
+        }
+        if negotiated {
+            options.autoConfig.httpProtocolOptions = Envoy_Config_Core_V3_Http1ProtocolOptions()
+            options.autoConfig.http2ProtocolOptions = HTTP2.options(ir.http2)
             return options
         }
         guard needed else { return nil }

@@ -16,6 +16,9 @@ public enum SnapshotTranslator {
         // Certificates over SDS, those a listener or cluster served here loads.
         let used = resources.reduce(into: Set<String>()) { $0.formUnion($1.secretReferences) }
         resources += try config.secrets.filter { used.contains($0.name) }.map { try Resource(TLSSecrets.secret($0)) }
+        resources += try config.trustBundles.filter { used.contains($0.name) }.map {
+            try Resource(TrustBundleSecrets.secret($0))
+        }
         return try Snapshot(resources)
     }
 }

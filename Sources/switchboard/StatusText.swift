@@ -95,6 +95,7 @@ enum StatusText {
             ("TLSRoute", "tlsRoutes", "parents", "parentRef"), ("TCPRoute", "tcpRoutes", "parents", "parentRef"),
             ("UDPRoute", "udpRoutes", "parents", "parentRef"),
             ("BackendTrafficPolicy", "backendTrafficPolicies", "ancestors", "ancestorRef"),
+            ("BackendTLSPolicy", "backendTLSPolicies", "ancestors", "ancestorRef"),
         ] {
             guard case .array(let items) = report[key] else { continue }
             for case .object(let item) in items {

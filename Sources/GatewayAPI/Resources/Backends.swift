@@ -11,6 +11,8 @@ public struct Backend: Sendable, Equatable {
     /// Each endpoint's `zone`, in the same order (for zone-aware load balancing).
     public var zones: [String?] = []
     public var appProtocols: [String]
+    /// `spec.tls`: nil for plaintext.
+    public var tls: BackendTLSSettings?
     public var location: SourceLocation
 
     init?(_ object: ManifestObject) {
@@ -45,6 +47,7 @@ public struct Backend: Sendable, Equatable {
         }
         self.zones = zones
         appProtocols = spec.strings("appProtocols")
+        tls = spec.object("tls").flatMap(BackendTLSSettings.init)
         name = object.name
         namespace = object.namespace
         location = object.location

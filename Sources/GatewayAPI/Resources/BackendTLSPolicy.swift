@@ -1,0 +1,124 @@
+/// Gateway API `BackendTLSPolicy` (`gateway.networking.k8s.io/v1`; files written for earlier
+/// versions, v1alpha2 and v1alpha3, read the same): Envoy speaks TLS to the Services and Backends
+/// it targets, checks their certificate against a CA bundle (or the system's), sends `hostname`
+/// as SNI and checks it (or `subjectAltNames`) in their certificate. The CRD's rules are checked
+/// at load time, as the API server would.
+public struct BackendTLSPolicy: Sendable, Equatable {
+    public struct TargetReference: Sendable, Equatable {
+        public var group: String
+        public var kind: String
+        public var name: String
+        /// A Service port's name, or a Backend's port number: only that port is TLS.
+        public var sectionName: String?
+    }
+
+    public struct CAReference: Sendable, Equatable {
+        public var group: String
+        public var kind: String
+        public var name: String
+    }
+
+    public enum SubjectAltName: Sendable, Equatable {
+        case hostname(String)
+        case uri(String)
+    }
+
+    public var name: String
+    public var namespace: String
+    public var creationTimestamp: String
+    public var targetRefs: [TargetReference]
+    public var caCertificateRefs: [CAReference]
+    /// `wellKnownCACertificates: System`: the trust store of the machine Envoy runs on.
+    public var systemCertificates: Bool
+    public var hostname: String
+    public var subjectAltNames: [SubjectAltName]
+    public var location: SourceLocation
+
+    init?(_ object: ManifestObject) {
+        guard let spec = object.spec(allowing: ["targetRefs", "validation", "options"]) else { return nil }
+        targetRefs = spec.objects("targetRefs", required: true).compactMap { ref in
+            ref.allowOnly(["group", "kind", "name", "sectionName"])
+            guard let group = ref.string("group", required: true), let kind = ref.string("kind", required: true),
+                let name = ref.string("name", required: true)
+            else { return nil }
+            return TargetReference(group: group, kind: kind, name: name, sectionName: ref.string("sectionName"))
+        }
+        if spec.has("targetRefs") && targetRefs.isEmpty {
+            spec.report(
+                "targetRefs", .missingField, "needs at least one target: the Service or Backend to reach over TLS")
+        }
+        guard let validation = spec.object("validation", required: true) else { return nil }
+        validation.allowOnly(["caCertificateRefs", "wellKnownCACertificates", "hostname", "subjectAltNames"])
+        caCertificateRefs = validation.objects("caCertificateRefs").compactMap { ref in
+            ref.allowOnly(["group", "kind", "name"])
+            guard let kind = ref.string("kind", required: true), let name = ref.string("name", required: true) else {
+                return nil
+            }
+            return CAReference(group: ref.string("group") ?? "", kind: kind, name: name)
+        }
+        systemCertificates = validation.oneOf("wellKnownCACertificates", ["System"]) == "System"
+        if systemCertificates == !caCertificateRefs.isEmpty {
+            validation.report(
+                nil, .missingField,
+                systemCertificates
+                    ? "set caCertificateRefs or wellKnownCACertificates, not both"
+                    : "needs caCertificateRefs (a ConfigMap or Secret with the CA bundle) or wellKnownCACertificates: System"
+            )
+        }
+        hostname = validation.string("hostname", required: true, format: .hostname(wildcard: false)) ?? ""
+        subjectAltNames = validation.objects("subjectAltNames").compactMap { san in
+            san.allowOnly(["type", "hostname", "uri"])
+            switch san.oneOf("type", ["Hostname", "URI"], required: true) {
+            case "Hostname":
+                return san.string("hostname", required: true, format: .hostname(wildcard: true)).map { .hostname($0) }
+            case "URI":
+                return san.string("uri", required: true).map { .uri($0) }
+            default:
+                return nil
+            }
+        }
+        name = object.name
+        namespace = object.namespace
+        creationTimestamp = object.creationTimestamp
+        location = object.location
+    }
+}
+
+/// Envoy Gateway Backend `spec.tls`: TLS to the Backend's endpoints. A BackendTLSPolicy that
+/// targets the Backend overrides what it sets.
+public struct BackendTLSSettings: Sendable, Equatable {
+    /// ConfigMaps or Secrets in the Backend's namespace holding the CA bundle.
+    public var caCertificateRefs: [BackendTLSPolicy.CAReference]
+    public var systemCertificates: Bool
+    public var insecureSkipVerify: Bool
+    public var sni: String?
+
+    init?(_ tls: ObjectReader) {
+        let later = [
+            "autoSNIFromEndpointHostname", "clientCertificateRef", "minVersion", "maxVersion", "ciphers", "ecdhCurves",
+            "signatureAlgorithms", "alpnProtocols",
+        ]
+        for field in later where tls.has(field) {
+            tls.report(field, .notAllowed, "\(field) is not supported yet: leave it out (Envoy's defaults apply)")
+        }
+        tls.allowOnly(["caCertificateRefs", "wellKnownCACertificates", "insecureSkipVerify", "sni"] + later)
+        caCertificateRefs = tls.objects("caCertificateRefs").compactMap { ref in
+            ref.allowOnly(["group", "kind", "name"])
+            guard let kind = ref.string("kind", required: true), let name = ref.string("name", required: true) else {
+                return nil
+            }
+            return BackendTLSPolicy.CAReference(group: ref.string("group") ?? "", kind: kind, name: name)
+        }
+        systemCertificates = tls.oneOf("wellKnownCACertificates", ["System"]) == "System"
+        insecureSkipVerify = tls.bool("insecureSkipVerify") ?? false
+        sni = tls.string("sni", format: .hostname(wildcard: false))
+        if systemCertificates && !caCertificateRefs.isEmpty {
+            tls.report(nil, .notAllowed, "set caCertificateRefs or wellKnownCACertificates, not both")
+        }
+        if insecureSkipVerify && (systemCertificates || !caCertificateRefs.isEmpty) {
+            tls.report(
+                "insecureSkipVerify", .notAllowed,
+                "a CA (caCertificateRefs or wellKnownCACertificates) and insecureSkipVerify contradict each other")
+        }
+    }
+}
