@@ -82,6 +82,9 @@ public struct TCPRoute: Sendable, Equatable, Codable {
     /// SNI names the chain matches; empty (or `*`) takes every connection.
     public var serverNames: [String]
     public var metadata: ResourceMetadata?
+    /// Connections from one client address go to one endpoint (a policy's consistent hash by
+    /// `SourceIP`, the only key a connection has).
+    public var hashesSourceIP: Bool?
 
     public init(name: String, cluster: String, serverNames: [String] = []) {
         self.name = name

@@ -49,8 +49,10 @@ public enum GatewayTranslator {
         let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let rules = routes.map { route in resolveRules(route, backends: backends) }
         let layer4 = resolveLayer4(resources.layer4Routes, backends: backends)
-        var policies = PolicyAttachment(resources, routes: routes, options: options)
-        policies.noteOverrides(gateways: gateways, routes: routes)
+        // TCPRoutes, UDPRoutes and TLSRoutes take policies as HTTP routes do (cluster settings only).
+        let policyTargets = routes + layer4.map(\.route)
+        var policies = PolicyAttachment(resources, routes: policyTargets, options: options)
+        policies.noteOverrides(gateways: gateways, routes: policyTargets)
 
         let namespaces: NamespaceLabels = { resources.labels(ofNamespace: $0) }
         var status = StatusReport()
@@ -81,7 +83,7 @@ public enum GatewayTranslator {
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
                 namespaces: namespaces, accessLogPath: options.accessLogPath)
             addLayer4(
-                gateway, listeners: listeners, routes: layer4, namespaces: namespaces,
+                gateway, listeners: listeners, routes: layer4, policies: policies, namespaces: namespaces,
                 accessLogPath: options.accessLogPath, to: &config)
             config.trustBundles = backends.tls.bundles(for: config.clusters)
             return config

@@ -67,21 +67,33 @@ extension GatewayTranslator {
     }
 
     /// The TLS, TCP and UDP listeners of `gateway` that are programmed, with the routes attached.
+    /// A BackendTrafficPolicy on a route (or its listener or Gateway) sets its cluster; an invalid
+    /// one leaves the route out, so its connections are refused rather than half-configured.
     static func addLayer4(
-        _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [Layer4Rule], namespaces: NamespaceLabels,
-        accessLogPath: String?, to config: inout GatewayConfig
+        _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [Layer4Rule], policies: PolicyAttachment,
+        namespaces: NamespaceLabels, accessLogPath: String?, to config: inout GatewayConfig
     ) {
         for listener in gateway.listeners
         where [.tls, .tcp, .udp].contains(listener.protocol) && listeners[listener.name]?.programmed == true {
             let name = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
-            let attached = routes.filter {
-                $0.invalid == nil && attaches($0.route, to: gateway, listener: listener, namespaces: namespaces)
+            let attached = routes.filter { rule in
+                let settings = policies.effective(
+                    route: rule.route, ruleName: nil, gateway: gateway, listener: listener.name)
+                return rule.invalid == nil && settings?.problems.isEmpty != false
+                    && attaches(rule.route, to: gateway, listener: listener, namespaces: namespaces)
             }
             for rule in attached {
                 guard var cluster = rule.resolved.cluster, !config.clusters.contains(where: { $0.name == cluster.name })
                 else { continue }
                 cluster.metadata = ResourceMetadata(
                     kind: rule.route.kind, name: rule.route.name, namespace: rule.route.namespace)
+                if let settings = policies.effective(
+                    route: rule.route, ruleName: nil, gateway: gateway, listener: listener.name)
+                {
+                    cluster.policy = TrafficPolicyTranslation.clusterPolicy(
+                        settings.settings,
+                        hostname: hostnames(listener: listener.hostname, route: rule.route.hostnames).first ?? "*")
+                }
                 config.clusters.append(cluster)
             }
             if listener.protocol == .udp {
@@ -111,6 +123,9 @@ extension GatewayTranslator {
                 }
                 route.metadata = ResourceMetadata(
                     kind: rule.route.kind, name: rule.route.name, namespace: rule.route.namespace)
+                let balancer = policies.effective(
+                    route: rule.route, ruleName: nil, gateway: gateway, listener: listener.name)?.settings.loadBalancer
+                if balancer?.type == .consistentHash, case .sourceIP = balancer?.hashKey { route.hashesSourceIP = true }
                 tcp.routes.append(route)
             }
             config.tcpListeners.append(tcp)

@@ -51,6 +51,9 @@ public enum Layer4Peers {
                 def handle(self):
                     connection = context.wrap_socket(self.request, server_side=True) if context else self.request
                     data = connection.recv(4096)
+                    # A PROXY protocol v1 header may arrive on its own: the data follows it.
+                    if data.startswith(b"PROXY ") and data.endswith(b"\r\n"):
+                        data += connection.recv(4096)
                     connection.sendall(arg.encode() + b" got " + data)
             socketserver.ThreadingTCPServer.allow_reuse_address = True
             socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler).serve_forever()

@@ -39,10 +39,16 @@ protocol ListenerFeature: Sendable {
     static func apply(_ ir: HTTPListener, to listener: inout ListenerTranslator.Listener, hcm: inout HCM) throws
 }
 
-/// A kind of listener the IR can ask for: its listeners and whatever they load (route
-/// configurations), as snapshot resources.
+/// A kind of listener the IR can ask for: its Envoy listeners, and whatever they load (route
+/// configurations) as snapshot resources. Listeners of different kinds on one port (HTTPS and
+/// TLS) become one Envoy listener (SnapshotTranslator).
 protocol ListenerKind: Sendable {
+    static func listeners(_ config: GatewayConfig) throws -> [ListenerTranslator.Listener]
     static func resources(_ config: GatewayConfig) throws -> [Resource]
+}
+
+extension ListenerKind {
+    static func resources(_ config: GatewayConfig) throws -> [Resource] { [] }
 }
 
 extension ClusterTranslator {

@@ -4,15 +4,17 @@ import XDSCache
 /// HTTP and HTTPS listeners: an Envoy listener per port (HTTPS listeners on one port are its
 /// filter chains) and the route configuration each connection manager loads over RDS.
 enum HTTPListeners: ListenerKind {
-    static func resources(_ config: GatewayConfig) throws -> [Resource] {
+    static func listeners(_ config: GatewayConfig) throws -> [ListenerTranslator.Listener] {
         var ports: [Int: [HTTPListener]] = [:]
         var order: [Int] = []
         for listener in config.listeners {
             if ports[listener.port] == nil { order.append(listener.port) }
             ports[listener.port, default: []].append(listener)
         }
-        var resources = try order.map { try Resource(try ListenerTranslator.listener(ports[$0]!)) }
-        resources += try config.listeners.map { try Resource(try RouteTranslator.routeConfiguration($0)) }
-        return resources
+        return try order.map { try ListenerTranslator.listener(ports[$0]!) }
+    }
+
+    static func resources(_ config: GatewayConfig) throws -> [Resource] {
+        try config.listeners.map { try Resource(try RouteTranslator.routeConfiguration($0)) }
     }
 }

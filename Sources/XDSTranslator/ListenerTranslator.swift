@@ -5,7 +5,7 @@ import XDSCache
 
 /// HTTPListeners on one port → one Envoy Listener. A plain HTTP listener is the default filter
 /// chain; each HTTPS listener is a filter chain of its own, chosen by SNI, that terminates TLS
-/// (`TLSTermination`). Every chain holds one HTTP connection manager loading its routes over
+/// (`DownstreamTLS`). Every chain holds one HTTP connection manager loading its routes over
 /// ADS, with the settings Envoy Gateway writes for every HTTP listener (path normalisation,
 /// underscore headers rejected, the client's address trusted, HTTP/2 limits).
 public enum ListenerTranslator {
@@ -43,7 +43,7 @@ public enum ListenerTranslator {
             chain.name = ir.name
             chain.filters = [network]
             if let tls = ir.tls {
-                try TLSTermination.apply(tls, to: &chain, listener: &listener)
+                try DownstreamTLS.apply(tls, to: &chain, listener: &listener)
                 listener.filterChains.append(chain)
             } else {
                 listener.defaultFilterChain = chain

@@ -12,7 +12,12 @@ public enum SnapshotTranslator {
                 resources.append(try Resource(try ClusterTranslator.loadAssignment(cluster)))
             }
         }
-        for kind in listenerKinds { resources += try kind.resources(config) }
+        var listeners: [ListenerTranslator.Listener] = []
+        for kind in listenerKinds {
+            for listener in try kind.listeners(config) { merge(listener, into: &listeners) }
+            resources += try kind.resources(config)
+        }
+        resources += try listeners.map { try Resource($0) }
         // Certificates over SDS, those a listener or cluster served here loads.
         let used = resources.reduce(into: Set<String>()) { $0.formUnion($1.secretReferences) }
         resources += try config.secrets.filter { used.contains($0.name) }.map { try Resource(TLSSecrets.secret($0)) }
@@ -20,5 +25,28 @@ public enum SnapshotTranslator {
             try Resource(TrustBundleSecrets.secret($0))
         }
         return try Snapshot(resources)
+    }
+
+    /// Adds `listener`, or, when one already binds its address, adds its filter chains and
+    /// listener filters to that one: HTTPS and TLS listeners of a Gateway may share a port (told
+    /// apart by SNI), and Envoy refuses two listeners on one address. The first keeps its name.
+    static func merge(_ listener: ListenerTranslator.Listener, into listeners: inout [ListenerTranslator.Listener]) {
+        let address = listener.address.socketAddress
+        guard
+            let index = listeners.firstIndex(where: {
+                let other = $0.address.socketAddress
+                return (other.address, other.portValue, other.protocol) == (
+                    address.address, address.portValue, address.protocol
+                )
+            })
+        else {
+            listeners.append(listener)
+            return
+        }
+        listeners[index].filterChains += listener.filterChains
+        for filter in listener.listenerFilters
+        where !listeners[index].listenerFilters.contains(where: { $0.name == filter.name }) {
+            listeners[index].listenerFilters.append(filter)
+        }
     }
 }

@@ -9,8 +9,8 @@ import XDSCache
 /// certificates (over SDS) on every chain. A listener no route reaches is left out: Envoy has
 /// nothing to do with its connections. Names and stat prefixes are Envoy Gateway's.
 enum TCPListeners: ListenerKind {
-    static func resources(_ config: GatewayConfig) throws -> [Resource] {
-        try config.tcpListeners.filter { !$0.routes.isEmpty }.map { try Resource(try listener($0)) }
+    static func listeners(_ config: GatewayConfig) throws -> [ListenerTranslator.Listener] {
+        try config.tcpListeners.filter { !$0.routes.isEmpty }.map { try listener($0) }
     }
 
     static func listener(_ ir: TCPListener) throws -> ListenerTranslator.Listener {
@@ -26,6 +26,11 @@ enum TCPListeners: ListenerKind {
             var proxy = Envoy_Extensions_Filters_Network_TcpProxy_V3_TcpProxy()
             proxy.statPrefix = "\(prefix)-\(ir.port)"
             proxy.cluster = route.cluster
+            if route.hashesSourceIP == true {
+                var hash = Envoy_Type_V3_HashPolicy()
+                hash.sourceIp = Envoy_Type_V3_HashPolicy.SourceIp()
+                proxy.hashPolicy = [hash]
+            }
             if let path = ir.accessLogPath { proxy.accessLog = [try AccessLog.log(path: path)] }
             var filter = Envoy_Config_Listener_V3_Filter()
             filter.name = "envoy.filters.network.tcp_proxy"
@@ -36,7 +41,7 @@ enum TCPListeners: ListenerKind {
             if let certificates = ir.certificates {
                 // The listener's TLS on every chain; ALPN is not offered (no HTTP here).
                 try GatewayTLS.terminate(
-                    GatewayIR.TLSTermination(certificates: certificates, serverNames: [], alpnProtocols: []),
+                    TLSTermination(certificates: certificates, serverNames: [], alpnProtocols: []),
                     chain: &chain)
             }
             let names = route.serverNames.filter { $0 != "*" }

@@ -7,10 +7,10 @@ import XDSCache
 /// cluster (its matcher's no-match action, as Envoy Gateway writes it). A listener no route
 /// reaches is left out.
 enum UDPListeners: ListenerKind {
-    static func resources(_ config: GatewayConfig) throws -> [Resource] {
+    static func listeners(_ config: GatewayConfig) throws -> [ListenerTranslator.Listener] {
         try config.udpListeners.compactMap { ir in
             guard let cluster = ir.cluster else { return nil }
-            return try Resource(try listener(ir, cluster: cluster))
+            return try listener(ir, cluster: cluster)
         }
     }
 

@@ -38,10 +38,13 @@ public struct BackendTLSPolicy: Sendable, Equatable {
         guard let spec = object.spec(allowing: ["targetRefs", "validation", "options"]) else { return nil }
         targetRefs = spec.objects("targetRefs", required: true).compactMap { ref in
             ref.allowOnly(["group", "kind", "name", "sectionName"])
-            guard let group = ref.string("group", required: true), let kind = ref.string("kind", required: true),
-                let name = ref.string("name", required: true)
-            else { return nil }
-            return TargetReference(group: group, kind: kind, name: name, sectionName: ref.string("sectionName"))
+            // `group` is required by the CRD; Envoy Gateway's file loader takes it as the core
+            // group when left out, and so do we, so that its files load.
+            guard let kind = ref.string("kind", required: true), let name = ref.string("name", required: true) else {
+                return nil
+            }
+            return TargetReference(
+                group: ref.string("group") ?? "", kind: kind, name: name, sectionName: ref.string("sectionName"))
         }
         if spec.has("targetRefs") && targetRefs.isEmpty {
             spec.report(

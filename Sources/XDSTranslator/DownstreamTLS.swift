@@ -6,11 +6,11 @@ import SwiftProtobuf
 /// the ADS stream (so a renewed certificate is one small Secret push), ALPN as the IR says,
 /// session resumption off (Envoy Gateway's defaults), and the chain chosen by SNI when the
 /// listener names a hostname; the TLS inspector reads SNI for that.
-enum TLSTermination {
+enum DownstreamTLS {
     typealias TLS = Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext
 
     static func apply(
-        _ tls: GatewayIR.TLSTermination, to chain: inout Envoy_Config_Listener_V3_FilterChain,
+        _ tls: TLSTermination, to chain: inout Envoy_Config_Listener_V3_FilterChain,
         listener: inout ListenerTranslator.Listener
     ) throws {
         try GatewayTLS.terminate(tls, chain: &chain)
@@ -23,8 +23,8 @@ enum TLSTermination {
 
 /// The downstream TLS of a filter chain, shared by HTTPS and TLS-terminating TCP listeners.
 enum GatewayTLS {
-    static func terminate(_ tls: GatewayIR.TLSTermination, chain: inout Envoy_Config_Listener_V3_FilterChain) throws {
-        var context = TLSTermination.TLS()
+    static func terminate(_ tls: TLSTermination, chain: inout Envoy_Config_Listener_V3_FilterChain) throws {
+        var context = DownstreamTLS.TLS()
         context.commonTlsContext.alpnProtocols = tls.alpnProtocols
         context.commonTlsContext.tlsCertificateSdsSecretConfigs = tls.certificates.map(TLSSecrets.sdsConfig)
         context.disableStatefulSessionResumption = true
