@@ -20,6 +20,17 @@ public struct UpstreamTLS: Sendable, Equatable, Codable {
     public var subjectAltNames: [SubjectAltName]
     /// The certificate is not checked at all (a Backend's `insecureSkipVerify`).
     public var insecureSkipVerify: Bool
+    /// TLS versions (`Auto`, `1.0` … `1.3`): Envoy Gateway's 1.2 to 1.3 unless the Backend says.
+    public var minVersion = "1.2"
+    public var maxVersion = "1.3"
+    /// Nil where Envoy's defaults apply.
+    public var ciphers: [String]?
+    public var ecdhCurves: [String]?
+    public var signatureAlgorithms: [String]?
+    /// Nil: Envoy's default (negotiated by the cluster); empty: no ALPN.
+    public var alpnProtocols: [String]?
+    /// The SDS secret (`<ns>/<name>`) with the certificate Envoy presents to the backend.
+    public var clientCertificate: String?
 
     public init(
         sni: String? = nil, caCertificate: String?, subjectAltNames: [SubjectAltName] = [],

@@ -26,6 +26,8 @@ struct BackendTLSIndex {
     private var backendBundles: [String: Result<TrustBundle, Problem>] = [:]
     /// Every bundle by its SDS name; a policy's wins over a Backend's of the same name.
     private var bundlesByName: [String: TrustBundle] = [:]
+    /// Each Backend's client certificate (`tls.clientCertificateRef`), or why it cannot be used.
+    private var clientCertificates: [String: Result<TLSSecret, Problem>] = [:]
 
     init(_ resources: ResourceSet) {
         policies = resources.backendTLSPolicies.sorted {
@@ -60,6 +62,53 @@ struct BackendTLSIndex {
                 bundlesByName[bundle.name] = bundle
             }
         }
+        for backend in resources.backends {
+            guard let reference = backend.tls?.clientCertificate else { continue }
+            clientCertificates["\(backend.namespace)/\(backend.name)"] = clientCertificate(
+                reference, of: backend, secrets: resources.secrets)
+        }
+    }
+
+    /// A Backend's client certificate, checked as Envoy will load it; Envoy Gateway's messages
+    /// where it has one.
+    private func clientCertificate(
+        _ reference: (namespace: String?, name: String), of backend: Backend, secrets: [String: Secret]
+    ) -> Result<TLSSecret, Problem> {
+        let namespace = reference.namespace ?? backend.namespace
+        guard namespace == backend.namespace else {
+            return .failure(
+                Problem(
+                    message:
+                        "ClientCertificateRef Secret is not located in the same namespace as Backend. Secret namespace: \(namespace) does not match Backend namespace: \(backend.namespace)"
+                ))
+        }
+        let name = "\(namespace)/\(reference.name)"
+        guard let secret = secrets[name], let chain = secret.data[Secret.certificateKey],
+            let key = secret.data[Secret.privateKeyKey]
+        else {
+            return .failure(
+                Problem(
+                    message:
+                        "failed to locate TLS secret for client auth: \(name) specified in Backend \(backend.namespace)/\(backend.name)"
+                ))
+        }
+        do throws(CertificateProblem) {
+            let certificate = try ServingCertificate.check(certificate: chain, key: key, now: nil)
+            return .success(
+                TLSSecret(name: name, certificateChain: certificate.chainPEM, privateKey: certificate.privateKeyPEM))
+        } catch {
+            return .failure(Problem(message: "client certificate \(name) \(error.message)"))
+        }
+    }
+
+    /// The client certificates `clusters` present to their backends.
+    func clientSecrets(for clusters: [BackendCluster]) -> [TLSSecret] {
+        let names = Set(clusters.flatMap { $0.groups.compactMap { $0.tls?.clientCertificate } })
+        var secrets: [String: TLSSecret] = [:]
+        for case .success(let secret) in clientCertificates.values where names.contains(secret.name) {
+            secrets[secret.name] = secret
+        }
+        return secrets.keys.sorted().map { secrets[$0]! }
     }
 
     /// The bundles `clusters` check upstream certificates against, by name.
@@ -98,6 +147,26 @@ struct BackendTLSIndex {
         // The Backend's own settings first; a policy then overrides what it sets.
         if let backend, let settings = backend.tls {
             tls = UpstreamTLS(sni: settings.sni, caCertificate: nil, insecureSkipVerify: settings.insecureSkipVerify)
+            if let version = settings.minVersion { tls?.minVersion = version }
+            if let version = settings.maxVersion { tls?.maxVersion = version }
+            tls?.ciphers = settings.ciphers.isEmpty ? nil : settings.ciphers
+            tls?.ecdhCurves = settings.ecdhCurves.isEmpty ? nil : settings.ecdhCurves
+            tls?.signatureAlgorithms = settings.signatureAlgorithms.isEmpty ? nil : settings.signatureAlgorithms
+            tls?.alpnProtocols = settings.alpnProtocols
+            if let problem = TLSParameterNames.cipherProblem(settings.ciphers)
+                ?? TLSParameterNames.problem(
+                    curves: settings.ecdhCurves, signatureAlgorithms: settings.signatureAlgorithms)
+            {
+                outcome.problem = "Backend \(backend.namespace)/\(backend.name) tls.\(problem)"
+                return outcome
+            }
+            switch clientCertificates["\(backend.namespace)/\(backend.name)"] {
+            case .success(let secret): tls?.clientCertificate = secret.name
+            case .failure(let problem):
+                outcome.problem = problem.message
+                return outcome
+            case nil: break
+            }
             switch backendBundles["\(backend.namespace)/\(backend.name)"] {
             case .success(let bundle): tls?.caCertificate = bundle.name
             case .failure(let problem):

@@ -86,6 +86,10 @@ public enum GatewayTranslator {
                 gateway, listeners: listeners, routes: layer4, policies: policies, namespaces: namespaces,
                 accessLogPath: options.accessLogPath, to: &config)
             config.trustBundles = backends.tls.bundles(for: config.clusters)
+            for secret in backends.tls.clientSecrets(for: config.clusters)
+            where !config.secrets.contains(where: { $0.name == secret.name }) {
+                config.secrets.append(secret)
+            }
             return config
         }
         noteOverlaps(configs, in: &status)

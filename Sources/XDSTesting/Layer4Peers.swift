@@ -6,9 +6,12 @@ import Foundation
 /// them through Envoy.
 public enum Layer4Peers {
     /// Starts a server (`tcp`, `udp`, `tls` or `https`) on 127.0.0.1:`port`, answering with
-    /// `name`; the caller terminates it. A `tls` or `https` server presents `certificate`.
+    /// `name`; the caller terminates it. A `tls` or `https` server presents `certificate`; an
+    /// `https` server given `clientCA` asks for a client certificate signed by it, refuses a
+    /// connection without one, and answers with the client certificate's subject too.
     public static func server(
-        _ kind: String, port: Int, name: String, certificate: TestCertificate? = nil, in directory: URL? = nil
+        _ kind: String, port: Int, name: String, certificate: TestCertificate? = nil, clientCA: URL? = nil,
+        in directory: URL? = nil
     ) throws -> Process {
         var arguments = ["-c", script, "serve-\(kind)", String(port), name]
         if let certificate, let directory {
@@ -16,6 +19,7 @@ public enum Layer4Peers {
             try certificate.keyPEM.write(to: key, atomically: true, encoding: .utf8)
             arguments += [certificate.certificateFile.path, key.path]
         }
+        if let clientCA { arguments.append(clientCA.path) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = arguments
@@ -62,9 +66,16 @@ public enum Layer4Peers {
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(sys.argv[4], sys.argv[5])
             context.sni_callback = lambda connection, name, _: setattr(connection, "sni", name)
+            if len(sys.argv) > 6:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(sys.argv[6])
             class HTTPSHandler(http.server.BaseHTTPRequestHandler):
                 def do_GET(self):
-                    body = f"{arg} sni={getattr(self.connection, 'sni', None)}".encode()
+                    body = f"{arg} sni={getattr(self.connection, 'sni', None)}"
+                    peer = self.connection.getpeercert()
+                    if peer:
+                        body += " client=" + dict(field[0] for field in peer["subject"])["commonName"]
+                    body = body.encode()
                     self.send_response(200)
                     self.send_header("content-length", str(len(body)))
                     self.end_headers()

@@ -80,10 +80,36 @@ enum UpstreamTLSSockets: ClusterFeature {
             if names.isEmpty && (tls.sni != nil || autoSNI) { context.autoSniSanValidation = true }
         }
         if let sni = tls.sni { context.sni = sni }
+        context.commonTlsContext.tlsParams = tlsParameters(tls)
+        if let alpn = tls.alpnProtocols { context.commonTlsContext.alpnProtocols = alpn }
+        if let certificate = tls.clientCertificate {
+            context.commonTlsContext.tlsCertificateSdsSecretConfigs = [TLSSecrets.sdsConfig(certificate)]
+        }
         var socket = Envoy_Config_Core_V3_TransportSocket()
         socket.name = "envoy.transport_sockets.tls"
         socket.typedConfig = try .deterministic(context)
         return socket
+    }
+
+    /// Versions (Envoy's upstream default stops at TLS 1.2; Envoy Gateway asks for 1.3),
+    /// ciphers, curves and signature algorithms.
+    static func tlsParameters(_ tls: UpstreamTLS) -> Envoy_Extensions_TransportSockets_Tls_V3_TlsParameters {
+        func version(_ text: String) -> Envoy_Extensions_TransportSockets_Tls_V3_TlsParameters.TlsProtocol {
+            switch text {
+            case "1.0": .tlsv10
+            case "1.1": .tlsv11
+            case "1.2": .tlsv12
+            case "1.3": .tlsv13
+            default: .tlsAuto
+            }
+        }
+        var parameters = Envoy_Extensions_TransportSockets_Tls_V3_TlsParameters()
+        parameters.tlsMinimumProtocolVersion = version(tls.minVersion)
+        parameters.tlsMaximumProtocolVersion = version(tls.maxVersion)
+        parameters.cipherSuites = tls.ciphers ?? []
+        parameters.ecdhCurves = tls.ecdhCurves ?? []
+        parameters.signatureAlgorithms = tls.signatureAlgorithms ?? []
+        return parameters
     }
 
     /// The metadata that picks backendRef `index`'s socket for its endpoints.

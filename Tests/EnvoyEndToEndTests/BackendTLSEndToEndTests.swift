@@ -6,8 +6,9 @@ import XDSTesting
 /// TLS to backends through a real Envoy (SotW and delta): a BackendTLSPolicy with the upstream's
 /// CA makes Envoy speak TLS to it, send the policy's hostname as SNI and accept its certificate;
 /// a policy with another CA, or a hostname the certificate does not carry, fails the connection
-/// (503); a Backend's own `tls` works the same way; a missing CA answers 500, as the route's
-/// status says. The CA reaches Envoy over SDS.
+/// (503); a Backend's own `tls` works the same way, and presents its client certificate to an
+/// upstream that demands one (without it, 503); a missing CA answers 500, as the route's status
+/// says. The CA and the client certificate reach Envoy over SDS.
 @Suite(
     "TLS to backends with a real Envoy",
     .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"))
@@ -20,22 +21,34 @@ struct BackendTLSEndToEndTests {
         let otherCA = try TestCertificate.make(for: "someone-else.internal", in: directory)
         let upstreamPort = try freePort()
         let (httpPort, xdsPort, adminPort) = (try freePort(), try freePort(), try freePort())
-        let upstream = try Layer4Peers.server(
-            "https", port: upstreamPort, name: "orders", certificate: upstreamCertificate, in: directory)
-        defer { if upstream.isRunning { kill(upstream.processIdentifier, SIGKILL) } }
+        let clientCertificate = try TestCertificate.make(for: "switchboard-client", in: directory)
+        let mtlsPort = try freePort()
+        let upstreams = [
+            try Layer4Peers.server(
+                "https", port: upstreamPort, name: "orders", certificate: upstreamCertificate, in: directory),
+            // Asks for a client certificate, and trusts only Switchboard's.
+            try Layer4Peers.server(
+                "https", port: mtlsPort, name: "vault", certificate: upstreamCertificate,
+                clientCA: clientCertificate.certificateFile, in: directory),
+        ]
+        defer { for upstream in upstreams where upstream.isRunning { kill(upstream.processIdentifier, SIGKILL) } }
 
         func configMap(_ name: String, _ certificate: TestCertificate) -> String {
             let pem = certificate.certificatePEM.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             return "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: \(name), namespace: default}\n"
                 + "data:\n  ca.crt: |\n\(pem)\n"
         }
-        // One Backend per case, all at the same upstream; each route prefix reaches one.
-        let cases: [(name: String, tls: String)] = [
-            ("good", "policy: {ca: ConfigMap/orders-ca, hostname: orders.internal}"),
-            ("wrong-ca", "policy: {ca: ConfigMap/other-ca, hostname: orders.internal}"),
-            ("wrong-name", "policy: {ca: ConfigMap/orders-ca, hostname: payments.internal}"),
-            ("missing-ca", "policy: {ca: ConfigMap/no-such-ca, hostname: orders.internal}"),
-            ("own-tls", "backend"),
+        // One Backend per case; each route prefix reaches one. A policy names its CA and hostname.
+        let ownTLS =
+            "\n  tls:\n    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: orders-ca}]\n    sni: orders.internal"
+        let cases: [(name: String, port: Int, policy: (ca: String, hostname: String)?, tls: String)] = [
+            ("good", upstreamPort, ("orders-ca", "orders.internal"), ""),
+            ("wrong-ca", upstreamPort, ("other-ca", "orders.internal"), ""),
+            ("wrong-name", upstreamPort, ("orders-ca", "payments.internal"), ""),
+            ("missing-ca", upstreamPort, ("no-such-ca", "orders.internal"), ""),
+            ("own-tls", upstreamPort, nil, ownTLS),
+            ("mtls", mtlsPort, nil, ownTLS + "\n    clientCertificateRef: {name: client}\n    minVersion: \"1.3\""),
+            ("mtls-without-certificate", mtlsPort, nil, ownTLS),
         ]
         var yaml = """
             apiVersion: gateway.networking.k8s.io/v1
@@ -54,31 +67,24 @@ struct BackendTLSEndToEndTests {
               rules:
 
             """
-        for (name, _) in cases {
+        for name in cases.map(\.name) {
             yaml += """
                   - matches: [{path: {type: PathPrefix, value: /\(name)}}]
                     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: \(name)}]
 
                 """
         }
-        for (name, tls) in cases {
-            let ownTLS =
-                tls == "backend"
-                ? "\n  tls:\n    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: orders-ca}]\n    sni: orders.internal"
-                : ""
+        for (name, port, policy, tls) in cases {
             yaml += """
                 ---
                 apiVersion: gateway.envoyproxy.io/v1alpha1
                 kind: Backend
                 metadata: {name: \(name), namespace: default}
                 spec:
-                  endpoints: [{ip: {address: 127.0.0.1, port: \(upstreamPort)}}]\(ownTLS)
+                  endpoints: [{ip: {address: 127.0.0.1, port: \(port)}}]\(tls)
 
                 """
-            guard tls.hasPrefix("policy") else { continue }
-            let fields = tls.dropFirst("policy: {".count).dropLast().split(separator: ", ")
-            let ca = fields[0].dropFirst("ca: ConfigMap/".count)
-            let hostname = fields[1].dropFirst("hostname: ".count)
+            guard let policy else { continue }
             yaml += """
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
@@ -87,11 +93,12 @@ struct BackendTLSEndToEndTests {
                 spec:
                   targetRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: \(name)}]
                   validation:
-                    caCertificateRefs: [{group: "", kind: ConfigMap, name: \(ca)}]
-                    hostname: \(hostname)
+                    caCertificateRefs: [{group: "", kind: ConfigMap, name: \(policy.ca)}]
+                    hostname: \(policy.hostname)
 
                 """
         }
+        yaml += "---\n" + clientCertificate.secret(name: "client")
         try yaml.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
 
         let serve = try SwitchboardCommand.serve(config: directory, xdsPort: xdsPort, adminPort: adminPort)
@@ -106,8 +113,15 @@ struct BackendTLSEndToEndTests {
             try await HTTP.get("\(base)/good").body == "orders sni=orders.internal"
         }
         #expect(good, "Envoy log:\n\(envoy.log().suffix(3000))")
-        let ownTLS = try await HTTP.get("\(base)/own-tls")
-        #expect(ownTLS.status == 200 && ownTLS.body == "orders sni=orders.internal", "\(ownTLS.status) \(ownTLS.body)")
+        let ownTLSResponse = try await HTTP.get("\(base)/own-tls")
+        #expect(
+            ownTLSResponse.status == 200 && ownTLSResponse.body == "orders sni=orders.internal",
+            "\(ownTLSResponse.status) \(ownTLSResponse.body)")
+        // Envoy presents the Backend's client certificate to the upstream that demands one.
+        let mtls = try await HTTP.get("\(base)/mtls")
+        #expect(mtls.body == "vault sni=orders.internal client=switchboard-client", "\(mtls.status) \(mtls.body)")
+        let withoutCertificate = try await HTTP.get("\(base)/mtls-without-certificate")
+        #expect(withoutCertificate.status == 503, "no client certificate: \(withoutCertificate.status)")
         // Certificates Envoy must refuse: signed by another CA, or for another name.
         let wrongCA = try await HTTP.get("\(base)/wrong-ca")
         #expect(wrongCA.status == 503, "another CA: \(wrongCA.status) \(wrongCA.body)")
@@ -123,7 +137,7 @@ struct BackendTLSEndToEndTests {
         }
         // The CAs came over SDS, each once, named as Envoy Gateway names them.
         let dump = try await HTTP.get("http://127.0.0.1:\(envoy.adminPort)/config_dump?resource=dynamic_active_secrets")
-        for name in ["good-tls/default-ca", "wrong-ca-tls/default-ca", "own-tls/default-ca"] {
+        for name in ["good-tls/default-ca", "wrong-ca-tls/default-ca", "own-tls/default-ca", "default/client"] {
             #expect(dump.body.contains("\"name\": \"\(name)\""), "secret \(name) in Envoy: \(dump.body.prefix(2000))")
         }
         #expect(!dump.body.contains("no-such-ca"))

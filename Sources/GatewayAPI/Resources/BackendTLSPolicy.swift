@@ -88,23 +88,48 @@ public struct BackendTLSPolicy: Sendable, Equatable {
 }
 
 /// Envoy Gateway Backend `spec.tls`: TLS to the Backend's endpoints. A BackendTLSPolicy that
-/// targets the Backend overrides what it sets.
+/// targets the Backend overrides how the certificate is checked (CA, SNI, names); the rest (client
+/// certificate, versions, ciphers, ALPN, `insecureSkipVerify`) stays the Backend's.
 public struct BackendTLSSettings: Sendable, Equatable {
     /// ConfigMaps or Secrets in the Backend's namespace holding the CA bundle.
     public var caCertificateRefs: [BackendTLSPolicy.CAReference]
     public var systemCertificates: Bool
     public var insecureSkipVerify: Bool
     public var sni: String?
+    /// The certificate Envoy presents to the backend: a `kubernetes.io/tls` Secret in the
+    /// Backend's namespace (`<ns>/<name>`, as written).
+    public var clientCertificate: (namespace: String?, name: String)?
+    /// `Auto`, `1.0` … `1.3`.
+    public var minVersion: String?
+    public var maxVersion: String?
+    public var ciphers: [String]
+    public var ecdhCurves: [String]
+    public var signatureAlgorithms: [String]
+    /// Nil: not set; empty: ALPN off.
+    public var alpnProtocols: [String]?
+
+    static let versions = ["Auto", "1.0", "1.1", "1.2", "1.3"]
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.caCertificateRefs == rhs.caCertificateRefs && lhs.systemCertificates == rhs.systemCertificates
+            && lhs.insecureSkipVerify == rhs.insecureSkipVerify && lhs.sni == rhs.sni
+            && lhs.clientCertificate?.namespace == rhs.clientCertificate?.namespace
+            && lhs.clientCertificate?.name == rhs.clientCertificate?.name && lhs.minVersion == rhs.minVersion
+            && lhs.maxVersion == rhs.maxVersion && lhs.ciphers == rhs.ciphers && lhs.ecdhCurves == rhs.ecdhCurves
+            && lhs.signatureAlgorithms == rhs.signatureAlgorithms && lhs.alpnProtocols == rhs.alpnProtocols
+    }
 
     init?(_ tls: ObjectReader) {
-        let later = [
-            "autoSNIFromEndpointHostname", "clientCertificateRef", "minVersion", "maxVersion", "ciphers", "ecdhCurves",
-            "signatureAlgorithms", "alpnProtocols",
-        ]
-        for field in later where tls.has(field) {
-            tls.report(field, .notAllowed, "\(field) is not supported yet: leave it out (Envoy's defaults apply)")
+        if tls.has("autoSNIFromEndpointHostname") {
+            tls.report(
+                "autoSNIFromEndpointHostname", .notAllowed,
+                "autoSNIFromEndpointHostname is not supported yet: set sni, or use a BackendTLSPolicy with hostname")
         }
-        tls.allowOnly(["caCertificateRefs", "wellKnownCACertificates", "insecureSkipVerify", "sni"] + later)
+        tls.allowOnly([
+            "caCertificateRefs", "wellKnownCACertificates", "insecureSkipVerify", "sni", "autoSNIFromEndpointHostname",
+            "clientCertificateRef", "minVersion", "maxVersion", "ciphers", "ecdhCurves", "signatureAlgorithms",
+            "alpnProtocols",
+        ])
         caCertificateRefs = tls.objects("caCertificateRefs").compactMap { ref in
             ref.allowOnly(["group", "kind", "name"])
             guard let kind = ref.string("kind", required: true), let name = ref.string("name", required: true) else {
@@ -115,6 +140,30 @@ public struct BackendTLSSettings: Sendable, Equatable {
         systemCertificates = tls.oneOf("wellKnownCACertificates", ["System"]) == "System"
         insecureSkipVerify = tls.bool("insecureSkipVerify") ?? false
         sni = tls.string("sni", format: .hostname(wildcard: false))
+        if let ref = tls.object("clientCertificateRef") {
+            ref.allowOnly(["group", "kind", "name", "namespace"])
+            if let kind = ref.string("kind"), kind != "Secret" {
+                ref.report("kind", .notAllowed, "\"\(kind)\" is not allowed: the client certificate is a Secret")
+            }
+            if let name = ref.string("name", required: true) { clientCertificate = (ref.string("namespace"), name) }
+        }
+        minVersion = tls.oneOf("minVersion", Self.versions)
+        maxVersion = tls.oneOf("maxVersion", Self.versions)
+        ciphers = tls.strings("ciphers")
+        ecdhCurves = tls.strings("ecdhCurves")
+        signatureAlgorithms = tls.strings("signatureAlgorithms")
+        if tls.has("alpnProtocols") {
+            alpnProtocols = tls.strings("alpnProtocols")
+            for value in alpnProtocols ?? [] where !["http/1.0", "http/1.1", "h2"].contains(value) {
+                tls.report("alpnProtocols", .notAllowed, "\"\(value)\" is not one of http/1.0, http/1.1, h2")
+            }
+        }
+        // The CRD's order: Auto is lowest as a minimum and highest as a maximum.
+        let minimum = ["Auto": 0, "1.0": 1, "1.1": 2, "1.2": 3, "1.3": 4]
+        let maximum = ["1.0": 1, "1.1": 2, "1.2": 3, "1.3": 4, "Auto": 5]
+        if let top = maxVersion.flatMap({ maximum[$0] }), (minVersion.flatMap { minimum[$0] } ?? 3) > top {
+            tls.report("minVersion", .notAllowed, "minVersion must be smaller or equal to maxVersion")
+        }
         if systemCertificates && !caCertificateRefs.isEmpty {
             tls.report(nil, .notAllowed, "set caCertificateRefs or wellKnownCACertificates, not both")
         }
