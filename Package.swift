@@ -64,6 +64,8 @@ let package = Package(
             dependencies: [
                 "XDSCache", "EnvoyAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -193,7 +195,8 @@ let package = Package(
         .testTarget(
             name: "XDSServerTests",
             dependencies: [
-                "XDSServer", "XDSTesting",
+                "XDSServer", "XDSTesting", "EnvoyAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),

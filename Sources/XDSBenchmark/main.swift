@@ -92,6 +92,9 @@ struct XDSBenchmark: AsyncParsableCommand {
 
     // MARK: - Clients
 
+    /// The types an Envoy without TLS subscribes to (it never asks for SDS).
+    static let subscribed: [ResourceType] = [.cluster, .endpoint, .listener, .route]
+
     /// What an Envoy subscribes to: CDS and LDS wildcard, EDS and RDS by name.
     static func names(_ snapshot: Snapshot) -> [ResourceType: [String]] {
         [.cluster: [], .endpoint: snapshot[.endpoint].names, .listener: [], .route: snapshot[.route].names]
@@ -102,7 +105,7 @@ struct XDSBenchmark: AsyncParsableCommand {
     ) async throws {
         let names = names(progress.initial)
         try await ADSTestClient.withSotWStream(client) { stream in
-            for type in ResourceType.allCases {
+            for type in subscribed {
                 var request = Envoy_Service_Discovery_V3_DiscoveryRequest()
                 request.typeURL = type.typeURL
                 request.resourceNames = names[type]!
@@ -127,7 +130,7 @@ struct XDSBenchmark: AsyncParsableCommand {
     ) async throws {
         let names = names(progress.initial)
         try await ADSTestClient.withDeltaStream(client) { stream in
-            for type in ResourceType.allCases {
+            for type in subscribed {
                 var request = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest()
                 request.typeURL = type.typeURL
                 request.resourceNamesSubscribe = names[type]!
@@ -153,8 +156,7 @@ struct XDSBenchmark: AsyncParsableCommand {
 
         mutating func received(_ typeURL: String, version: String, progress: Progress) {
             versions[typeURL] = version
-            if !synced && ResourceType.allCases.allSatisfy({ versions[$0.typeURL] == progress.initial.version(of: $0) })
-            {
+            if !synced && subscribed.allSatisfy({ versions[$0.typeURL] == progress.initial.version(of: $0) }) {
                 synced = true
                 progress.count { $0.synced += 1 }
             }

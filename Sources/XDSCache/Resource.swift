@@ -15,6 +15,9 @@ public final class Resource: Sendable, Hashable {
     public let version: String
     /// The packed resource, ready to place in a DiscoveryResponse; its bytes are shared, not copied.
     public let packed: Google_Protobuf_Any
+    /// The resource message's bytes (`packed.value`), read without going through the Any's
+    /// storage, which copies on every access: the server writes these into every response.
+    public let encoded: Data
     /// The same bytes wrapped for a delta response (name, version, resource), built once.
     public let deltaResource: Envoy_Service_Discovery_V3_Resource
     /// Names of resources of another type this one needs: a cluster's EDS name, a listener's
@@ -27,7 +30,8 @@ public final class Resource: Sendable, Hashable {
         self.type = Message.resourceType
         self.name = message.resourceName
         self.packed = try Google_Protobuf_Any.deterministic(message)
-        self.version = ContentHash.version(of: packed.value)
+        self.encoded = packed.value
+        self.version = ContentHash.version(of: encoded)
         self.references = try message.referencedNames()
         self.secretReferences = try message.referencedSecrets()
         var delta = Envoy_Service_Discovery_V3_Resource()
@@ -37,7 +41,7 @@ public final class Resource: Sendable, Hashable {
         self.deltaResource = delta
     }
 
-    public var serializedSize: Int { packed.value.count }
+    public var serializedSize: Int { encoded.count }
 
     public static func == (lhs: Resource, rhs: Resource) -> Bool {
         lhs.type == rhs.type && lhs.name == rhs.name && lhs.version == rhs.version

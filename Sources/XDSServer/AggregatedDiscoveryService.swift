@@ -1,5 +1,6 @@
 import EnvoyAPI
 import GRPCCore
+import GRPCProtobuf
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -8,7 +9,9 @@ import XDSCache
 /// ADS over gRPC: `StreamAggregatedResources` (state of the world) and `DeltaAggregatedResources`
 /// (incremental). Each stream is one task that owns a pure state machine and is the only writer;
 /// a child task reads requests and another follows the node group's snapshots, and both feed it.
-public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedDiscoveryService.SimpleServiceProtocol {
+/// Requests are decoded by SwiftProtobuf; responses are written by `WireEncoding` straight from
+/// the snapshot's encoded resources.
+public struct AggregatedDiscoveryService: RegistrableRPCService {
     public typealias Node = Envoy_Config_Core_V3_Node
 
     private let watcher: any ConfigWatcher
@@ -37,28 +40,36 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         self.logger = logger
     }
 
-    public func streamAggregatedResources(
-        request: RPCAsyncSequence<Envoy_Service_Discovery_V3_DiscoveryRequest, any Error>,
-        response: RPCWriter<Envoy_Service_Discovery_V3_DiscoveryResponse>,
-        context: ServerContext
-    ) async throws {
-        try await run(
-            SotWStreamStateMachine.self, kind: .sotw, context: context, requests: request,
-            node: { $0.hasNode ? $0.node : nil }, decode: SotWRequest.init,
-            write: { try await response.write($0.message) },
-            describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
-    }
-
-    public func deltaAggregatedResources(
-        request: RPCAsyncSequence<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest, any Error>,
-        response: RPCWriter<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse>,
-        context: ServerContext
-    ) async throws {
-        try await run(
-            DeltaStreamStateMachine.self, kind: .delta, context: context, requests: request,
-            node: { $0.hasNode ? $0.node : nil }, decode: DeltaRequest.init,
-            write: { try await response.write($0.message) },
-            describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
+    public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        typealias Methods = Envoy_Service_Discovery_V3_AggregatedDiscoveryService.Method
+        router.registerHandler(
+            forMethod: Methods.StreamAggregatedResources.descriptor,
+            deserializer: ProtobufDeserializer<Envoy_Service_Discovery_V3_DiscoveryRequest>(),
+            serializer: SotWResponseSerializer(),
+            handler: { request, context in
+                StreamingServerResponse { writer in
+                    try await run(
+                        SotWStreamStateMachine.self, kind: .sotw, context: context, requests: request.messages,
+                        node: { $0.hasNode ? $0.node : nil }, decode: SotWRequest.init,
+                        write: { try await writer.write($0) },
+                        describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
+                    return [:]
+                }
+            })
+        router.registerHandler(
+            forMethod: Methods.DeltaAggregatedResources.descriptor,
+            deserializer: ProtobufDeserializer<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest>(),
+            serializer: DeltaResponseSerializer(),
+            handler: { request, context in
+                StreamingServerResponse { writer in
+                    try await run(
+                        DeltaStreamStateMachine.self, kind: .delta, context: context, requests: request.messages,
+                        node: { $0.hasNode ? $0.node : nil }, decode: DeltaRequest.init,
+                        write: { try await writer.write($0) },
+                        describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
+                    return [:]
+                }
+            })
     }
 
     /// The node group an Envoy belongs to: its `node.cluster`, else the default.

@@ -1,0 +1,151 @@
+import GRPCCore
+import SwiftProtobuf
+import XDSCache
+
+// xDS responses written straight into gRPC's buffer from the snapshot's packed resources. Every
+// stream of a node group is sent the same resources; building a protobuf message per stream and
+// having SwiftProtobuf encode it again cost more than everything else a push does. Each resource
+// is encoded once, when the snapshot is made (`Resource.packed`); a response is its fields'
+// tags and lengths around those bytes, written in one pass into a buffer of the exact size. The
+// bytes equal SwiftProtobuf's encoding of the same message (fields in number order, empty ones
+// left out), which `WireEncodingTests` checks.
+
+/// Encodes `SotWResponse` as `envoy.service.discovery.v3.DiscoveryResponse`.
+struct SotWResponseSerializer: MessageSerializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ response: SotWResponse) throws -> Bytes {
+        let typeURL = response.type.typeURL
+        var size = ProtobufWire.stringSize(1, response.versionInfo)
+        for resource in response.resources {
+            size += ProtobufWire.messageSize(2, ProtobufWire.anySize(resource, typeURL: typeURL))
+        }
+        size += ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
+        return ProtobufWire.write(size: size) { writer in
+            writer.string(1, response.versionInfo)
+            for resource in response.resources {
+                writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
+                writer.any(resource, typeURL: typeURL)
+            }
+            writer.string(4, typeURL)
+            writer.string(5, response.nonce)
+        }
+    }
+}
+
+/// Encodes `DeltaResponse` as `envoy.service.discovery.v3.DeltaDiscoveryResponse`; each resource
+/// is a `Resource` of version (1), the packed resource (2) and name (3).
+struct DeltaResponseSerializer: MessageSerializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ response: DeltaResponse) throws -> Bytes {
+        let typeURL = response.type.typeURL
+        var size = ProtobufWire.stringSize(1, response.systemVersionInfo)
+        for resource in response.resources {
+            size += ProtobufWire.messageSize(2, Self.entrySize(resource, typeURL: typeURL))
+        }
+        size += ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
+        for name in response.removedResources { size += ProtobufWire.stringSize(6, name, always: true) }
+        return ProtobufWire.write(size: size) { writer in
+            writer.string(1, response.systemVersionInfo)
+            for resource in response.resources {
+                writer.header(2, length: Self.entrySize(resource, typeURL: typeURL))
+                writer.string(1, resource.version)
+                writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
+                writer.any(resource, typeURL: typeURL)
+                writer.string(3, resource.name)
+            }
+            writer.string(4, typeURL)
+            writer.string(5, response.nonce)
+            for name in response.removedResources { writer.string(6, name, always: true) }
+        }
+    }
+
+    static func entrySize(_ resource: Resource, typeURL: String) -> Int {
+        ProtobufWire.stringSize(1, resource.version)
+            + ProtobufWire.messageSize(2, ProtobufWire.anySize(resource, typeURL: typeURL))
+            + ProtobufWire.stringSize(3, resource.name)
+    }
+}
+
+/// The few protobuf wire-format pieces these two messages need: varints, and length-delimited
+/// fields (strings, bytes, messages) with field numbers below 16 (one tag byte).
+struct ProtobufWire {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    /// A message of exactly `size` bytes, written by `body` into gRPC's buffer.
+    static func write<Bytes: GRPCContiguousBytes>(size: Int, _ body: (inout ProtobufWire) -> Void) -> Bytes {
+        var bytes = Bytes(repeating: 0, count: size)
+        bytes.withUnsafeMutableBytes { buffer in
+            var writer = ProtobufWire(buffer)
+            body(&writer)
+            // A size computed apart from the writing is the one way this can go wrong.
+            precondition(writer.offset == size, "xDS response size mismatch: \(writer.offset) of \(size) bytes")
+        }
+        return bytes
+    }
+
+    static func varintSize(_ value: Int) -> Int {
+        var value = UInt64(value)
+        var size = 1
+        while value >= 0x80 {
+            value >>= 7
+            size += 1
+        }
+        return size
+    }
+
+    /// A length-delimited field of `length` bytes, with its tag and length.
+    static func messageSize(_ field: Int, _ length: Int) -> Int { 1 + varintSize(length) + length }
+
+    /// A string field; proto3 leaves an empty one out, unless it is an element of a repeated field.
+    static func stringSize(_ field: Int, _ value: String, always: Bool = false) -> Int {
+        let count = value.utf8.count
+        return count == 0 && !always ? 0 : messageSize(field, count)
+    }
+
+    /// A `google.protobuf.Any`: type URL (1), the response's type's (every resource of a
+    /// response has it), and value (2).
+    static func anySize(_ resource: Resource, typeURL: String) -> Int {
+        stringSize(1, typeURL) + (resource.encoded.isEmpty ? 0 : messageSize(2, resource.encoded.count))
+    }
+
+    mutating func varint(_ value: Int) {
+        var value = UInt64(value)
+        while value >= 0x80 {
+            buffer[offset] = UInt8(truncatingIfNeeded: value) | 0x80
+            offset += 1
+            value >>= 7
+        }
+        buffer[offset] = UInt8(value)
+        offset += 1
+    }
+
+    /// The tag (wire type 2) and length of a length-delimited field.
+    mutating func header(_ field: Int, length: Int) {
+        buffer[offset] = UInt8(field << 3 | 2)
+        offset += 1
+        varint(length)
+    }
+
+    mutating func string(_ field: Int, _ value: String, always: Bool = false) {
+        var value = value
+        value.withUTF8 { utf8 in
+            guard !utf8.isEmpty || always else { return }
+            header(field, length: utf8.count)
+            copy(UnsafeRawBufferPointer(utf8))
+        }
+    }
+
+    mutating func any(_ resource: Resource, typeURL: String) {
+        string(1, typeURL)
+        guard !resource.encoded.isEmpty else { return }
+        header(2, length: resource.encoded.count)
+        resource.encoded.withUnsafeBytes { copy($0) }
+    }
+
+    private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        (buffer.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count)
+        offset += bytes.count
+    }
+}
