@@ -30,8 +30,13 @@ struct XDSBenchmark: AsyncParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Protocol variants: sotw, delta.")
     var modes: [String] = ["sotw", "delta"]
 
+    @Option(name: .long, help: "Clusters (with their endpoints) the update changes; all unless given.")
+    var changed: Int?
+
     func run() async throws {
-        print("clusters=\(clusters); fan-out = set snapshot → every stream has the new CDS and EDS")
+        print(
+            "clusters=\(clusters), changed=\(changed ?? clusters); fan-out = set snapshot → every stream has the new CDS and EDS"
+        )
         print("mode   streams  initial-sync  fan-out   memory/stream")
         for mode in modes {
             guard let kind = StreamKind(rawValue: mode) else { throw ValidationError("unknown mode \(mode)") }
@@ -55,7 +60,7 @@ struct XDSBenchmark: AsyncParsableCommand {
         let group = "bench/gateway"
         let cache = SnapshotCache()
         let initial = try Self.snapshot(clusters: clusters, generation: 1)
-        let updated = try Self.snapshot(clusters: clusters, generation: 2)
+        let updated = try Self.snapshot(clusters: clusters, generation: 2, changed: changed ?? clusters)
         try cache.setSnapshot(initial, for: group)
         let progress = Progress(initial: initial, updated: updated)
         var logger = Logger(label: "bench")
@@ -197,11 +202,13 @@ struct XDSBenchmark: AsyncParsableCommand {
     // MARK: - Fixtures and measurement
 
     /// `clusters` EDS clusters with one endpoint each, one listener and one route configuration.
-    /// A new generation changes every cluster (its connect timeout) and every endpoint (its port).
-    static func snapshot(clusters: Int, generation: Int) throws -> Snapshot {
+    /// A new generation changes the first `changed` clusters (their connect timeout) and their
+    /// endpoints (the port); the others stay as in generation 1.
+    static func snapshot(clusters: Int, generation: Int, changed: Int? = nil) throws -> Snapshot {
         var resources: [Resource] = []
         resources.reserveCapacity(clusters * 2 + 2)
         for index in 0..<clusters {
+            let generation = index < (changed ?? clusters) ? generation : 1
             let name = "httproute/default/route-\(index)/rule/0"
             resources.append(try Resource(TestResources.edsCluster(name, connectTimeoutSeconds: Int64(generation))))
             resources.append(

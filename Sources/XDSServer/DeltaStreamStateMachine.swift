@@ -20,12 +20,18 @@ public struct DeltaStreamStateMachine: Sendable {
         /// Subscribed names already reported as not existing.
         var reportedAbsent: Set<String> = []
         var status = TypeStatus(awaitingReply: false)
+        /// The snapshot version of the type at which nothing was pending, while the subscription
+        /// and what the client holds stay as they were: `pending` is then empty without a scan.
+        /// ACKs and snapshots that leave the type alone cost O(1) instead of O(resources).
+        var quietAt: String?
     }
 
     public typealias Output = StreamOutput<DeltaResponse>
 
     private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
     public private(set) var snapshot: Snapshot?
+    /// The snapshot before `snapshot`: a type quiet at its version needs only what changed since.
+    private var previous: Snapshot?
     private var nonceCounter: UInt64 = 0
     /// Load assignments the client must be sent whatever versions it holds (or lists in
     /// initial_resource_versions): Envoy warms an updated cluster on a fresh one and does not ask
@@ -70,6 +76,7 @@ public struct DeltaStreamStateMachine: Sendable {
             }
         }
 
+        if isFirst || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty { state.quietAt = nil }
         state.subscription.apply(
             subscribe: request.subscribe, unsubscribe: request.unsubscribe, type: type, isFirstRequest: isFirst)
         state.subscribed = true
@@ -86,6 +93,7 @@ public struct DeltaStreamStateMachine: Sendable {
     }
 
     public mutating func update(_ snapshot: Snapshot) -> Output {
+        previous = self.snapshot
         self.snapshot = snapshot
         return Output(responses: flush())
     }
@@ -102,7 +110,24 @@ public struct DeltaStreamStateMachine: Sendable {
         let state = types[type.rawValue]
         var pending = Pending()
         guard state.subscribed else { return pending }
+        if state.quietAt == snapshot.version(of: type) && (type != .endpoint || owedEndpoints.isEmpty) {
+            return pending
+        }
         let resources = snapshot[type]
+        if let previous, let quiet = state.quietAt, quiet == previous.version(of: type) {
+            // The client holds exactly the previous snapshot's resources it subscribes to: it
+            // needs what changed since (and endpoints owed to changed clusters), nothing else.
+            let diff = SnapshotDiffs.shared.diff(type, from: previous, to: snapshot)
+            pending.upserts = diff.changed.filter { state.subscription.includes($0.name) }
+            if type == .endpoint && !owedEndpoints.isEmpty {
+                let changed = Set(pending.upserts.map(\.name))
+                let owed = owedEndpoints.filter { state.subscription.includes($0) && !changed.contains($0) }
+                    .compactMap { resources[$0] }
+                if !owed.isEmpty { pending.upserts = (pending.upserts + owed).sorted { $0.name < $1.name } }
+            }
+            pending.removed = diff.removed.filter { state.clientVersions[$0] != nil }
+            return pending
+        }
         // The snapshot's sorted array gives the upserts in name order without sorting per stream.
         let owed = type == .endpoint ? owedEndpoints : []
         for resource in resources.sorted
@@ -164,6 +189,12 @@ public struct DeltaStreamStateMachine: Sendable {
                     make: !due.upserts.isEmpty || !due.absent.isEmpty,
                     break: !due.removed.isEmpty)
             }
+            for type in ResourceType.allCases {
+                let due = all[type.rawValue]
+                if due.upserts.isEmpty && due.absent.isEmpty && due.removed.isEmpty {
+                    types[type.rawValue].quietAt = snapshot.version(of: type)
+                }
+            }
             guard let (type, phase) = PushOrder.next(needs) else {
                 adoptInitialVersions(all, snapshot)
                 return responses
@@ -174,6 +205,7 @@ public struct DeltaStreamStateMachine: Sendable {
             var response = DeltaResponse(
                 type: type, systemVersionInfo: snapshot.version(of: type), nonce: String(nonceCounter),
                 resources: [], removedResources: [])
+            state.quietAt = nil
             switch phase {
             case .make:
                 response.resources = due.upserts
@@ -196,6 +228,12 @@ public struct DeltaStreamStateMachine: Sendable {
                     state.clientVersions.removeValue(forKey: name)
                     if state.subscription.names.contains(name) { state.reportedAbsent.insert(name) }
                 }
+            }
+            // Everything pending for the type is applied: it is quiet at this version.
+            let settled =
+                phase == .make ? due.removed.isEmpty : due.upserts.isEmpty && due.absent.isEmpty
+            if settled && (type != .endpoint || owedEndpoints.isEmpty) {
+                state.quietAt = snapshot.version(of: type)
             }
             // Per-resource versions travel with the resources; for status and NACK records the
             // stream is at the snapshot's version of the type.
