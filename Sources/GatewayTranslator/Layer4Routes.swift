@@ -76,29 +76,29 @@ extension GatewayTranslator {
         for listener in gateway.listeners
         where [.tls, .tcp, .udp].contains(listener.protocol) && listeners[listener.name]?.programmed == true {
             let name = "\(gateway.namespace)/\(gateway.name)/\(listener.name)"
-            let attached = routes.filter { rule in
-                let settings = policies.effective(
+            // Each route with the policy that governs it on this listener, looked up once.
+            let attached = routes.compactMap { rule -> (Layer4Rule, TrafficSettings?)? in
+                guard rule.invalid == nil, attaches(rule.route, to: gateway, listener: listener, namespaces: namespaces)
+                else { return nil }
+                let effective = policies.effective(
                     route: rule.route, ruleName: nil, gateway: gateway, listener: listener.name)
-                return rule.invalid == nil && settings?.problems.isEmpty != false
-                    && attaches(rule.route, to: gateway, listener: listener, namespaces: namespaces)
+                return effective?.problems.isEmpty == false ? nil : (rule, effective?.settings)
             }
-            for rule in attached {
+            for (rule, settings) in attached {
                 guard var cluster = rule.resolved.cluster, !config.clusters.contains(where: { $0.name == cluster.name })
                 else { continue }
                 cluster.metadata = ResourceMetadata(
                     kind: rule.route.kind, name: rule.route.name, namespace: rule.route.namespace)
-                if let settings = policies.effective(
-                    route: rule.route, ruleName: nil, gateway: gateway, listener: listener.name)
-                {
+                if let settings {
                     cluster.policy = TrafficPolicyTranslation.clusterPolicy(
-                        settings.settings,
+                        settings,
                         hostname: hostnames(listener: listener.hostname, route: rule.route.hostnames).first ?? "*")
                 }
                 config.clusters.append(cluster)
             }
             if listener.protocol == .udp {
                 var udp = UDPListener(name: name, port: envoyPort(listener.port))
-                udp.cluster = attached.first { $0.resolved.cluster != nil }?.resolved.clusterName
+                udp.cluster = attached.first { $0.0.resolved.cluster != nil }?.0.resolved.clusterName
                 udp.accessLogPath = accessLogPath
                 config.udpListeners.append(udp)
                 continue
@@ -115,7 +115,7 @@ extension GatewayTranslator {
                     config.secrets.append(secret)
                 }
             }
-            for rule in attached where rule.resolved.cluster != nil {
+            for (rule, settings) in attached where rule.resolved.cluster != nil {
                 var route = TCPRoute(name: rule.route.namePrefix, cluster: rule.resolved.clusterName)
                 if rule.route.kind == Layer4Route.Kind.tls.rawValue {
                     route.serverNames = hostnames(listener: listener.hostname, route: rule.route.hostnames)
@@ -123,8 +123,7 @@ extension GatewayTranslator {
                 }
                 route.metadata = ResourceMetadata(
                     kind: rule.route.kind, name: rule.route.name, namespace: rule.route.namespace)
-                let balancer = policies.effective(
-                    route: rule.route, ruleName: nil, gateway: gateway, listener: listener.name)?.settings.loadBalancer
+                let balancer = settings?.loadBalancer
                 if balancer?.type == .consistentHash, case .sourceIP = balancer?.hashKey { route.hashesSourceIP = true }
                 tcp.routes.append(route)
             }

@@ -16,6 +16,16 @@ public struct BackendTLSPolicy: Sendable, Equatable {
         public var group: String
         public var kind: String
         public var name: String
+
+        /// `caCertificateRefs` of a policy's `validation` or a Backend's `tls`.
+        static func list(_ reader: ObjectReader) -> [CAReference] {
+            reader.objects("caCertificateRefs").compactMap { ref in
+                ref.allowOnly(["group", "kind", "name"])
+                guard let kind = ref.string("kind", required: true), let name = ref.string("name", required: true)
+                else { return nil }
+                return CAReference(group: ref.string("group") ?? "", kind: kind, name: name)
+            }
+        }
     }
 
     public enum SubjectAltName: Sendable, Equatable {
@@ -52,13 +62,7 @@ public struct BackendTLSPolicy: Sendable, Equatable {
         }
         guard let validation = spec.object("validation", required: true) else { return nil }
         validation.allowOnly(["caCertificateRefs", "wellKnownCACertificates", "hostname", "subjectAltNames"])
-        caCertificateRefs = validation.objects("caCertificateRefs").compactMap { ref in
-            ref.allowOnly(["group", "kind", "name"])
-            guard let kind = ref.string("kind", required: true), let name = ref.string("name", required: true) else {
-                return nil
-            }
-            return CAReference(group: ref.string("group") ?? "", kind: kind, name: name)
-        }
+        caCertificateRefs = CAReference.list(validation)
         systemCertificates = validation.oneOf("wellKnownCACertificates", ["System"]) == "System"
         if systemCertificates == !caCertificateRefs.isEmpty {
             validation.report(
@@ -130,13 +134,7 @@ public struct BackendTLSSettings: Sendable, Equatable {
             "clientCertificateRef", "minVersion", "maxVersion", "ciphers", "ecdhCurves", "signatureAlgorithms",
             "alpnProtocols",
         ])
-        caCertificateRefs = tls.objects("caCertificateRefs").compactMap { ref in
-            ref.allowOnly(["group", "kind", "name"])
-            guard let kind = ref.string("kind", required: true), let name = ref.string("name", required: true) else {
-                return nil
-            }
-            return BackendTLSPolicy.CAReference(group: ref.string("group") ?? "", kind: kind, name: name)
-        }
+        caCertificateRefs = BackendTLSPolicy.CAReference.list(tls)
         systemCertificates = tls.oneOf("wellKnownCACertificates", ["System"]) == "System"
         insecureSkipVerify = tls.bool("insecureSkipVerify") ?? false
         sni = tls.string("sni", format: .hostname(wildcard: false))
