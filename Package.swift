@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "xds-bench", targets: ["XDSBenchmark"]),
         .executable(name: "translate-bench", targets: ["TranslationBenchmark"]),
         .executable(name: "reload-bench", targets: ["ReloadBenchmark"]),
+        .executable(name: "ads-load", targets: ["ADSLoadBenchmark"]),
         .executable(name: "loader-fuzz", targets: ["LoaderFuzz"]),
     ],
     dependencies: [
@@ -170,7 +171,7 @@ let package = Package(
         .executableTarget(
             name: "TranslationBenchmark",
             dependencies: [
-                "ControlPlane", "XDSCache", "XDSTesting",
+                "ControlPlane", "XDSCache", "XDSTesting", "GatewayTranslator", "XDSTranslator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -181,6 +182,17 @@ let package = Package(
                 "ControlPlane", "XDSCache", "XDSServer", "XDSTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ADSLoadBenchmark",
+            dependencies: [
+                "XDSCache", "XDSTesting", "EnvoyAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: strict
         ),

@@ -20,6 +20,8 @@ public struct ConfigStore: Sendable {
         public var changed: Bool
         /// Certificate and key files that Secrets name: watched with the configuration.
         public var certificateFiles: [String] = []
+        /// How many files were parsed and decoded: those whose text changed.
+        public var decodedFiles = 0
     }
 
     private struct Entry: Sendable {
@@ -29,6 +31,8 @@ public struct ConfigStore: Sendable {
         var currentProblems: [Diagnostic]
         /// What is in effect; nil for a file that was never readable.
         var effective: String?
+        /// `effective`, decoded: an unchanged file is not parsed again.
+        var decoded: DecodedFile?
     }
 
     private var entries: [String: Entry] = [:]
@@ -43,10 +47,9 @@ public struct ConfigStore: Sendable {
         self.maxFileBytes = maxFileBytes
     }
 
-    /// Reads every file under `paths` again. A changed file is parsed alone first, to decide
-    /// whether its new content takes effect; then every file's effective content is loaded
-    /// together, since duplicates and references span files. (A per-file cache of decoded
-    /// objects would spare re-parsing unchanged files on each reload.)
+    /// Reads every file under `paths` again. Only a changed file is decoded (on every core, when
+    /// many changed); its problems decide whether its new content takes effect. Then every file's
+    /// effective objects are assembled together, since duplicates and references span files.
     ///
     /// A file that cannot be read, and every known file under a directory that cannot be listed,
     /// keeps its last good content: unreadable is not deleted.
@@ -60,33 +63,44 @@ public struct ConfigStore: Sendable {
         let files = listing.files + blocked
         var next: [String: Entry] = [:]
         for path in blocked {
-            next[path] = Entry(current: nil, currentProblems: [], effective: entries[path]?.effective)
+            next[path] = Entry(
+                current: nil, currentProblems: [], effective: entries[path]?.effective, decoded: entries[path]?.decoded)
         }
+        var changedTexts: [(path: String, contents: String)] = []
         for path in listing.files {
             let previous = entries[path]
             switch ConfigFiles.read(path, maxFileBytes: maxFileBytes) {
             case .vanished:
                 continue
             case .problem(let diagnostic):
-                next[path] = Entry(current: nil, currentProblems: [diagnostic], effective: previous?.effective)
+                next[path] = Entry(
+                    current: nil, currentProblems: [diagnostic], effective: previous?.effective,
+                    decoded: previous?.decoded)
             case .text(let text):
                 if let previous, previous.current == text {
                     next[path] = previous
                     continue
                 }
-                let problems = ResourceSet.load([(path, text)]).diagnostics
-                // A file with problems keeps its last good content, if it ever had one.
-                let effective = problems.isEmpty || previous?.effective == nil ? text : previous?.effective
-                next[path] = Entry(current: text, currentProblems: problems, effective: effective)
+                changedTexts.append((path, text))
             }
+        }
+        for (decoded, text) in zip(DecodedFile.decodeAll(changedTexts), changedTexts.map(\.contents)) {
+            let previous = entries[decoded.path]
+            let problems = decoded.diagnostics
+            // A file with problems keeps its last good content, if it ever had one.
+            next[decoded.path] =
+                problems.isEmpty || previous?.effective == nil
+                ? Entry(current: text, currentProblems: problems, effective: text, decoded: decoded)
+                : Entry(
+                    current: text, currentProblems: problems, effective: previous?.effective,
+                    decoded: previous?.decoded)
         }
         let changed =
             Set(entries.keys.filter { entries[$0]?.effective != nil })
             != Set(next.keys.filter { next[$0]?.effective != nil })
             || next.contains { $0.value.effective != entries[$0.key]?.effective }
         entries = next
-        let ordered = files.compactMap { path in entries[path]?.effective.map { (path: path, contents: $0) } }
-        var resources = ResourceSet.load(ordered)
+        var resources = ResourceSet.assemble(files.compactMap { entries[$0]?.decoded })
         let held = files.filter { entries[$0].map { $0.effective != nil && $0.effective != $0.current } ?? false }
         let notCurrent = Set(
             files.filter { entries[$0].map { $0.current == nil || $0.effective != $0.current } ?? false })
@@ -101,6 +115,6 @@ public struct ConfigStore: Sendable {
         return Refresh(
             resources: resources, diagnostics: resources.diagnostics,
             heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
-            certificateFiles: certificateFiles)
+            certificateFiles: certificateFiles, decodedFiles: changedTexts.count)
     }
 }

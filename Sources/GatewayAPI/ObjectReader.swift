@@ -13,6 +13,12 @@ public final class DecodeContext {
         SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
+    /// Takes back what was reported from `index` on: DecodedFile files each object's problems
+    /// with the object.
+    func removeDiagnostics(from index: Int) {
+        diagnostics.removeSubrange(index...)
+    }
+
     func report(at location: SourceLocation, _ code: Diagnostic.Code, _ field: String, _ message: String) {
         diagnostics.append(Diagnostic(location: location, code: code, field: field, message: message))
     }

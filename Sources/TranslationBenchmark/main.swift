@@ -1,91 +1,109 @@
 import ArgumentParser
 import ControlPlane
 import Foundation
+import GatewayTranslator
 import XDSCache
 import XDSTesting
+import XDSTranslator
 
-/// Measures the cost of turning files into snapshots: for N HTTPRoutes (each with two rules, a
-/// header match and a Backend of its own) on one Gateway, written as one file per route, the time
-/// to read and decode the files, and the time to translate them into the Gateway's snapshot
-/// (GatewayIR, Envoy protobufs, serialization and content hashes included).
+/// Measures the cost of turning files into snapshots as `serve` does it (ConfigStore, then the
+/// translation): for N HTTPRoutes on one Gateway, each in a file of its own with a Backend and
+/// (by default) BackendTrafficPolicies, the first load, then one-file edits (only the edited
+/// file is decoded again), and the process's resident memory across reloads.
 @main
 struct TranslationBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "translate-bench", abstract: "Time to load and translate N HTTPRoutes with Backends.")
+        commandName: "translate-bench", abstract: "Time and memory to load and translate N HTTPRoutes.")
 
     @Option(name: .long, parsing: .upToNextOption, help: "Route counts to measure.")
     var routes: [Int] = [100, 1000, 10000]
 
-    @Option(help: "Runs per count; the best is reported.")
+    @Flag(help: "Leave out the BackendTrafficPolicies (one per Gateway, one per tenth route).")
+    var noPolicies = false
+
+    @Option(help: "First loads per count; the best is reported.")
     var runs = 3
 
+    @Option(help: "One-file edits per count (alternating a route with and without a policy).")
+    var edits = 20
+
+    @Option(help: "Reloads after which resident memory is read again (a one-file edit each).")
+    var reloads = 100
+
     func run() throws {
-        print("routes  files  load (read+parse+decode)  translate (IR+xDS+hash)  total     resources")
+        let parent = try SwitchboardCommand.temporaryDirectory("translate-bench")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        print(
+            "routes  files  first load: read+decode  translate  total     | one-file edit p50  max       "
+                + "| RSS first  after \(reloads) reloads")
         for count in routes {
-            let directory = try Self.writeFiles(routes: count)
-            defer { try? FileManager.default.removeItem(at: directory) }
-            var best: (load: Double, translate: Double, resources: Int)?
+            let config = try BenchmarkConfiguration(routes: count, policies: !noPolicies, in: parent)
+            var best: (load: Double, translate: Double)?
+            var store = ConfigStore(paths: [config.directory.path])
             for _ in 0..<runs {
-                let start = ContinuousClock.now
-                let resources = try ConfigFiles.load([directory.path])
-                let loaded = ContinuousClock.now
-                let result = try Translation.translate(resources)
-                let translated = ContinuousClock.now
-                guard resources.diagnostics.isEmpty, let snapshot = result.snapshots["default/eg"] else {
-                    throw ValidationError("generated files did not translate: \(resources.diagnostics.prefix(3))")
+                store = ConfigStore(paths: [config.directory.path])
+                let sample = try Self.reload(&store)
+                if best == nil || sample.load + sample.translate < best!.load + best!.translate {
+                    best = (sample.load, sample.translate)
                 }
-                let sample = (
-                    load: (loaded - start) / .milliseconds(1), translate: (translated - loaded) / .milliseconds(1),
-                    resources: ResourceType.allCases.reduce(0) { $0 + snapshot[$1].count }
-                )
-                if best == nil || sample.load + sample.translate < best!.load + best!.translate { best = sample }
             }
+            ProcessMemory.trim()
+            let firstRSS = ProcessMemory.residentBytes ?? 0
+            var editTimes: [Double] = []
+            var parts: [[Double]] = []
+            for edit in 1...max(1, edits) {
+                // Every other edit touches a route with a policy (index a multiple of 10).
+                let index = edit % 2 == 0 ? (edit * 10) % count : (edit * 10 + 1) % count
+                try config.setRoute(index, edit: edit)
+                let sample = try Self.reloadInParts(&store)
+                editTimes.append(sample.reduce(0, +))
+                parts.append(sample)
+            }
+            for edit in 0..<reloads {
+                try config.setRoute((edit * 7 + 3) % count, edit: edits + edit + 1)
+                _ = try Self.reload(&store)
+            }
+            ProcessMemory.trim()
+            let lastRSS = ProcessMemory.residentBytes ?? 0
+            editTimes.sort()
             let b = best!
             print(
                 String(
-                    format: "%6d  %5d  %20.1f ms  %19.1f ms  %7.1f ms  %9d", count, count + 1, b.load, b.translate,
-                    b.load + b.translate, b.resources))
+                    format: "%6d  %5d  %17.1f ms  %6.1f ms  %6.1f ms | %10.1f ms  %6.1f ms | %5.1f MiB  %5.1f MiB",
+                    count, config.files, b.load, b.translate, b.load + b.translate, editTimes[editTimes.count / 2],
+                    editTimes.last!, Double(firstRSS) / 1_048_576, Double(lastRSS) / 1_048_576))
+            let median = { (part: Int) in parts.map { $0[part] }.sorted()[parts.count / 2] }
+            print(
+                String(
+                    format:
+                        "        one-file edit, medians: refresh %.1f ms, Gateway API → IR %.1f ms, IR → xDS %.1f ms",
+                    median(0), median(1), median(2)))
         }
     }
 
-    static func writeFiles(routes count: Int) throws -> URL {
-        let directory = try SwitchboardCommand.temporaryDirectory("translate-bench")
-        let gateway = """
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: Gateway
-            metadata: {name: eg, namespace: default}
-            spec:
-              gatewayClassName: eg
-              listeners: [{name: http, protocol: HTTP, port: 80, hostname: "*.example.com"}]
-            """
-        try gateway.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
-        for index in 0..<count {
-            let route = """
-                apiVersion: gateway.envoyproxy.io/v1alpha1
-                kind: Backend
-                metadata: {name: app-\(index), namespace: default}
-                spec:
-                  endpoints:
-                  - ip: {address: 10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256), port: 8080}
-                  - ip: {address: 10.\(index / 65536 % 256 + 100).\(index / 256 % 256).\(index % 256), port: 8080}
-                ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: app-\(index), namespace: default}
-                spec:
-                  parentRefs: [{name: eg}]
-                  hostnames: [app-\(index % 100).example.com]
-                  rules:
-                  - matches:
-                    - path: {type: PathPrefix, value: /app-\(index)}
-                      headers: [{name: x-version, value: canary}]
-                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app-\(index), weight: 10}]
-                  - matches: [{path: {type: PathPrefix, value: /app-\(index)}}]
-                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app-\(index)}]
-                """
-            try route.write(
-                to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
+    /// The same, timing its three parts: refresh, Gateway API → IR, IR → xDS snapshot.
+    static func reloadInParts(_ store: inout ConfigStore) throws -> [Double] {
+        let start = ContinuousClock.now
+        let refresh = try store.refresh()
+        let loaded = ContinuousClock.now
+        let output = GatewayTranslator.translate(
+            refresh.resources, options: GatewayTranslator.Options().judgingCertificatesNow())
+        let translated = ContinuousClock.now
+        for config in output.configs { _ = try SnapshotTranslator.snapshot(config) }
+        let done = ContinuousClock.now
+        return [loaded - start, translated - loaded, done - translated].map { $0 / .milliseconds(1) }
+    }
+
+    /// One reload as `serve` runs it; milliseconds.
+    static func reload(_ store: inout ConfigStore) throws -> (load: Double, translate: Double) {
+        let start = ContinuousClock.now
+        let refresh = try store.refresh()
+        let loaded = ContinuousClock.now
+        let result = try Translation.translate(refresh.resources)
+        let translated = ContinuousClock.now
+        guard refresh.diagnostics.isEmpty, result.snapshots[BenchmarkConfiguration.gatewayKey] != nil else {
+            throw ValidationError("generated files did not translate: \(refresh.diagnostics.prefix(3))")
         }
-        return directory
+        return ((loaded - start) / .milliseconds(1), (translated - loaded) / .milliseconds(1))
     }
 }

@@ -104,6 +104,9 @@ public struct DeltaStreamStateMachine: Sendable {
         var upserts: [Resource] = []
         var absent: [String] = []
         var removed: [String] = []
+        /// Whether, once `upserts` are sent, the client holds exactly the snapshot's whole type:
+        /// then its versions become the snapshot's shared map without a per-resource update.
+        var wholeAfterMake = false
     }
 
     private func pending(_ type: ResourceType, _ snapshot: Snapshot) -> Pending {
@@ -122,10 +125,19 @@ public struct DeltaStreamStateMachine: Sendable {
             if type == .endpoint && !owedEndpoints.isEmpty {
                 let changed = Set(pending.upserts.map(\.name))
                 let owed = owedEndpoints.filter { state.subscription.includes($0) && !changed.contains($0) }
-                    .compactMap { resources[$0] }
-                if !owed.isEmpty { pending.upserts = (pending.upserts + owed).sorted { $0.name < $1.name } }
+                if !owed.isEmpty {
+                    // In name order: from the snapshot's sorted array when many are due (no sort
+                    // per stream), else sorted here.
+                    pending.upserts =
+                        owed.count * 8 > resources.count
+                        ? resources.sorted.filter { changed.contains($0.name) || owed.contains($0.name) }
+                        : (pending.upserts + owed.compactMap { resources[$0] }).sorted { $0.name < $1.name }
+                }
             }
             pending.removed = diff.removed.filter { state.clientVersions[$0] != nil }
+            // A wildcard client held the whole previous type: with what changed, it holds the new one.
+            pending.wholeAfterMake =
+                (state.subscription.wildcard || pending.upserts.count == resources.count) && pending.removed.isEmpty
             return pending
         }
         // The snapshot's sorted array gives the upserts in name order without sorting per stream.
@@ -143,6 +155,7 @@ public struct DeltaStreamStateMachine: Sendable {
         for name in state.clientVersions.keys where resources[name] == nil {
             pending.removed.append(name)
         }
+        pending.wholeAfterMake = pending.upserts.count == resources.count && pending.removed.isEmpty
         return pending
     }
 
@@ -180,8 +193,14 @@ public struct DeltaStreamStateMachine: Sendable {
     private mutating func flush() -> [DeltaResponse] {
         guard let snapshot else { return [] }
         var responses: [DeltaResponse] = []
+        var all = ResourceType.allCases.map { pending($0, snapshot) }
+        var sent: ResourceType?
         while true {
-            let all = ResourceType.allCases.map { pending($0, snapshot) }
+            if let sent {
+                // Only the type just sent, and the endpoints it may have made owed, can have moved.
+                all[sent.rawValue] = pending(sent, snapshot)
+                if sent != .endpoint { all[ResourceType.endpoint.rawValue] = pending(.endpoint, snapshot) }
+            }
             let needs = ResourceType.allCases.map { type -> PushOrder.Needs in
                 let due = all[type.rawValue]
                 return PushOrder.Needs(
@@ -211,15 +230,21 @@ public struct DeltaStreamStateMachine: Sendable {
                 response.resources = due.upserts
                 response.removedResources = due.absent.sorted()
                 if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
-                if type == .endpoint { owedEndpoints.subtract(due.upserts.map(\.name)) }
-                for resource in due.upserts {
-                    state.clientVersions[resource.name] = resource.version
-                    state.reportedAbsent.remove(resource.name)
-                }
-                if state.clientVersions.count == snapshot[type].count && state.clientVersions == snapshot[type].versions
-                {
-                    // The client holds the whole set: keep the snapshot's shared map, not a copy.
+                if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints.subtract(due.upserts.map(\.name)) }
+                if due.wholeAfterMake {
                     state.clientVersions = snapshot[type].versions
+                    if !state.reportedAbsent.isEmpty { state.reportedAbsent.subtract(due.upserts.map(\.name)) }
+                } else {
+                    for resource in due.upserts {
+                        state.clientVersions[resource.name] = resource.version
+                        state.reportedAbsent.remove(resource.name)
+                    }
+                    if state.clientVersions.count == snapshot[type].count
+                        && state.clientVersions == snapshot[type].versions
+                    {
+                        // The client holds the whole set: keep the snapshot's shared map, not a copy.
+                        state.clientVersions = snapshot[type].versions
+                    }
                 }
                 state.reportedAbsent.formUnion(due.absent)
             case .break:
@@ -242,6 +267,7 @@ public struct DeltaStreamStateMachine: Sendable {
             state.status.awaitingReply = true
             types[type.rawValue] = state
             responses.append(response)
+            sent = type
         }
     }
 }

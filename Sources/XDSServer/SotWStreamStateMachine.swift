@@ -26,8 +26,12 @@ public struct SotWStreamStateMachine: Sendable {
         /// The names of the last request: Envoy repeats them on every ACK, and rebuilding the
         /// subscription from a thousand names each time costs more than comparing them.
         var requestedNames: [String] = []
-        /// Whether the subscription selects the whole type, for the snapshot version given.
-        var coverage: (version: String, all: Bool)?
+        /// Whether the subscription selects the whole type, for the snapshot given.
+        var coverage: (snapshot: Snapshot, all: Bool)?
+        /// The snapshot whose whole content of this type `clientResources` is, when it is: then an
+        /// update is judged from the difference between the two snapshots, worked out once and
+        /// shared by every stream (SnapshotDiffs), instead of by comparing every resource.
+        var heldWhole: Snapshot?
     }
 
     public typealias Output = StreamOutput<SotWResponse>
@@ -81,6 +85,7 @@ public struct SotWStreamStateMachine: Sendable {
             state.coverage = nil
             let subscription = state.subscription
             state.clientResources = state.clientResources.filter { subscription.includes($0.key) }
+            state.heldWhole = nil
         }
         state.subscribed = true
         types[type.rawValue] = state
@@ -97,9 +102,22 @@ public struct SotWStreamStateMachine: Sendable {
 
     private mutating func flush() -> [SotWResponse] {
         guard let snapshot else { return [] }
-        for type in ResourceType.allCases where types[type.rawValue].coverage?.version != snapshot.version(of: type) {
-            let all = types[type.rawValue].subscription.coversAll(snapshot[type])
-            types[type.rawValue].coverage = (snapshot.version(of: type), all)
+        for type in ResourceType.allCases {
+            let state = types[type.rawValue]
+            guard state.coverage.map({ $0.snapshot.version(of: type) != snapshot.version(of: type) }) ?? true else {
+                continue
+            }
+            let all: Bool
+            if let coverage = state.coverage, coverage.all {
+                // It still covers everything unless names were added.
+                let diff = SnapshotDiffs.shared.diff(type, from: coverage.snapshot, to: snapshot)
+                all =
+                    diff.changed.allSatisfy { coverage.snapshot[type][$0.name] != nil }
+                    || state.subscription.coversAll(snapshot[type])
+            } else {
+                all = state.subscription.coversAll(snapshot[type])
+            }
+            types[type.rawValue].coverage = (snapshot, all)
         }
         adoptReconnectVersions(snapshot)
         var responses: [SotWResponse] = []
@@ -145,6 +163,7 @@ public struct SotWStreamStateMachine: Sendable {
             let desired = desired(type, snapshot)
             if Self.version(of: desired.values) == version {
                 types[type.rawValue].clientResources = desired
+                types[type.rawValue].heldWhole = nil
                 types[type.rawValue].hasSent = true
                 // The client holds this version and applied it (from another replica, or before
                 // a restart): for status it is sent and acknowledged.
@@ -166,6 +185,16 @@ public struct SotWStreamStateMachine: Sendable {
         {
             return needs  // The client has exactly the whole type: the common case, decided in O(1).
         }
+        if state.hasSent, state.coverage?.all == true, let held = state.heldWhole {
+            // The client holds a whole earlier snapshot of the type and wants the whole type now.
+            let diff = Self.diff(type, from: held, to: snapshot)
+            let changed =
+                !diff.changed.isEmpty
+                || (type == .endpoint && owedEndpoints.contains { snapshot[type][$0] != nil })
+            needs.make = changed
+            needs.break = type.isWildcardType && !diff.removed.isEmpty
+            return needs
+        }
         let desired = desired(type, snapshot)
         let changed =
             desired.contains { state.clientResources[$0.key]?.version != $0.value.version }
@@ -184,19 +213,32 @@ public struct SotWStreamStateMachine: Sendable {
         var state = types[type.rawValue]
         let desired = desired(type, snapshot)
         var content = desired
-        if phase == .make && type.isWildcardType {
-            // Keep what is being removed until everything that uses it has moved away.
-            for (name, resource) in state.clientResources where content[name] == nil {
-                content[name] = resource
+        if state.hasSent, state.coverage?.all == true, let held = state.heldWhole {
+            // The same as below, in proportion to what changed.
+            let diff = Self.diff(type, from: held, to: snapshot)
+            if phase == .make && type.isWildcardType {
+                for name in diff.removed { content[name] = held[type][name] }
+            }
+            if type == .cluster && phase == .make {
+                for resource in diff.changed where held[type][resource.name] != nil {
+                    owedEndpoints.formUnion(resource.references)
+                }
+            }
+        } else {
+            if phase == .make && type.isWildcardType {
+                // Keep what is being removed until everything that uses it has moved away.
+                for (name, resource) in state.clientResources where content[name] == nil {
+                    content[name] = resource
+                }
+            }
+            if type == .cluster && phase == .make {
+                for (name, resource) in content
+                where state.clientResources[name].map({ $0.version != resource.version }) ?? false {
+                    owedEndpoints.formUnion(resource.references)
+                }
             }
         }
-        if type == .cluster && phase == .make {
-            for (name, resource) in content
-            where state.clientResources[name].map({ $0.version != resource.version }) ?? false {
-                owedEndpoints.formUnion(resource.references)
-            }
-        }
-        if type == .endpoint { owedEndpoints.subtract(content.keys) }
+        if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints = owedEndpoints.filter { content[$0] == nil } }
         nonceCounter += 1
         let whole = content.count == snapshot[type].count && content.count == desired.count
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }
@@ -204,12 +246,18 @@ public struct SotWStreamStateMachine: Sendable {
             type: type, versionInfo: whole ? snapshot.version(of: type) : Self.version(of: resources),
             nonce: String(nonceCounter), resources: resources)
         state.clientResources = content
+        state.heldWhole = whole ? snapshot : nil
         state.hasSent = true
         state.status.lastSentVersion = response.versionInfo
         state.status.lastSentNonce = response.nonce
         state.status.awaitingReply = true
         types[type.rawValue] = state
         return response
+    }
+
+    private static func diff(_ type: ResourceType, from old: Snapshot, to new: Snapshot) -> SnapshotDiffs.Diff {
+        old.version(of: type) == new.version(of: type)
+            ? SnapshotDiffs.Diff(changed: [], removed: []) : SnapshotDiffs.shared.diff(type, from: old, to: new)
     }
 
     private func desired(_ type: ResourceType, _ snapshot: Snapshot) -> [String: Resource] {

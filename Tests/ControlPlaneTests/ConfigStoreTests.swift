@@ -50,6 +50,38 @@ struct ConfigStoreTests {
         #expect(deleted.resources.httpRoutes.isEmpty)
     }
 
+    @Test(
+        "a reload decodes only the files whose text changed, and assembles the same resources and problems as a load of every file"
+    )
+    func decodesOnlyChangedFiles() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func write(_ index: Int, _ path: String) throws {
+            try Self.route.replacingOccurrences(of: "name: site", with: "name: site-\(index)")
+                .replacingOccurrences(of: "/v1", with: path)
+                .write(to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
+        }
+        for index in 0..<5 { try write(index, "/v1") }
+        // A duplicate of route 1, in a later file: a problem there, whichever file changes.
+        try Self.route.replacingOccurrences(of: "name: site", with: "name: site-1").write(
+            to: directory.appendingPathComponent("route-9.yaml"), atomically: true, encoding: .utf8)
+        var store = ConfigStore(paths: [directory.path])
+        let first = try store.refresh()
+        #expect(first.decodedFiles == 6)
+        #expect(try store.refresh().decodedFiles == 0)
+
+        try write(3, "/v3")
+        let edited = try store.refresh()
+        #expect(edited.decodedFiles == 1)
+        #expect(edited.changed)
+        let full = try ConfigFiles.load([directory.path])
+        #expect(edited.resources.httpRoutes == full.httpRoutes)
+        #expect(
+            edited.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v1", "/v1", "/v1", "/v3", "/v1"])
+        #expect(edited.diagnostics == full.diagnostics)
+        #expect(edited.diagnostics.map(\.code) == [.duplicateName])
+    }
+
     @Test("a field error also holds the file back; a new file with problems contributes what of it is valid")
     func fieldErrorsAndNewFiles() throws {
         let directory = try SwitchboardCommand.temporaryDirectory("store")

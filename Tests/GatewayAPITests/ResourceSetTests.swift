@@ -314,4 +314,36 @@ struct GRPCRouteTests {
         #expect(route.rules[0].backendRefs.map(\.namespace) == ["apps"])
         #expect(set.diagnostics.map(\.field) == ["spec.rules[1].filters", "spec.rules[1].matches[0].method"])
     }
+
+    @Test(
+        "many files decode in parallel into what decoding them one by one gives: order, duplicates across files and every problem"
+    )
+    func parallelDecodeMatchesSequential() {
+        let files = (0..<300).map { index -> (path: String, contents: String) in
+            // Every 7th file repeats an earlier route's name; every 11th has a field error; every
+            // 13th is broken YAML.
+            let name = index % 7 == 6 ? "r-\(index - 3)" : "r-\(index)"
+            var text = """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: \(name)}
+                spec:
+                  parentRefs: [{name: eg}]
+                  rules: [{matches: [{path: {value: /p\(index)}}]}]
+                """
+            if index % 11 == 0 { text = text.replacingOccurrences(of: "rules:", with: "rulez:") }
+            if index % 13 == 0 { text += "\n  oops: [" }
+            return ("f-\(index).yaml", text)
+        }
+        let parallel = ResourceSet.load(files)
+        let sequential = ResourceSet.assemble(files.map { DecodedFile(path: $0.path, contents: $0.contents) })
+        #expect(parallel.httpRoutes == sequential.httpRoutes)
+        #expect(parallel.diagnostics == sequential.diagnostics)
+        #expect(parallel.httpRoutes.first?.name == "r-1")
+        #expect(parallel.diagnostics.contains { $0.code == .duplicateName && $0.location.file == "f-6.yaml" })
+        #expect(parallel.diagnostics.contains { $0.code == .syntax && $0.location.file == "f-13.yaml" })
+        #expect(parallel.diagnostics.contains { $0.code == .unknownField && $0.location.file == "f-11.yaml" })
+        // A duplicate's own field errors are not reported: it is dropped whole, as before.
+        #expect(!parallel.diagnostics.contains { $0.location.file == "f-132.yaml" && $0.code == .unknownField })
+    }
 }

@@ -286,6 +286,30 @@ struct SotWStreamStateMachineTests {
         #expect(breakStep[0].versionInfo == after.version(of: .cluster))
     }
 
+    @Test(
+        "a cluster removed alone (nothing added or changed) goes once nothing is pending, after an update that changed every cluster"
+    )
+    func removalAlone() throws {
+        let first = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3], routeTo: "a")
+        var machine = try subscribedToAll(first)
+        // Every cluster changes: the client then holds the whole type at `changed`.
+        let changed = try F.snapshot(
+            clusters: ["a": 1, "b": 2, "c": 3], routeTo: "a", connectTimeouts: ["a": 5, "b": 5, "c": 5])
+        let make = machine.update(changed).responses
+        try #require(make.map(\.type) == [.cluster, .endpoint])
+        #expect(make[0].names == ["a", "b", "c"])
+        _ = machine.receive(ack(make[0]))
+        _ = machine.receive(ack(make[1], names: first[.endpoint].names))
+
+        let removed = try F.snapshot(clusters: ["a": 1, "b": 2], routeTo: "a", connectTimeouts: ["a": 5, "b": 5])
+        let breakStep = machine.update(removed).responses
+        try #require(breakStep.map(\.type) == [.cluster])
+        #expect(breakStep[0].names == ["a", "b"])
+        #expect(breakStep[0].versionInfo == removed.version(of: .cluster))
+        _ = machine.receive(ack(breakStep[0]))
+        #expect(machine.update(removed).responses.isEmpty, "nothing more is owed")
+    }
+
     @Test("a request for a type this server does not serve is reported and ignored")
     func unknownType() {
         var machine = SotWStreamStateMachine()

@@ -1,0 +1,188 @@
+import Dispatch
+import Synchronization
+
+/// One file's objects, decoded on their own. Decoding is the costly part of a load (YAML parsing
+/// and strict field checks), and it depends on nothing outside the file, so a reload keeps each
+/// file's `DecodedFile` and decodes again only the files whose text changed; what spans files
+/// (duplicate names, the order objects are kept in) is settled by `ResourceSet.assemble`.
+public struct DecodedFile: Sendable {
+    /// A decoded object, by kind.
+    enum Object: Sendable {
+        case gatewayClass(GatewayClass)
+        case gateway(Gateway)
+        case httpRoute(HTTPRoute)
+        case grpcRoute(GRPCRoute)
+        case layer4Route(Layer4Route)
+        case backend(Backend)
+        case service(Service)
+        case endpointSlice(EndpointSlice)
+        case secret(Secret)
+        case namespace(Namespace)
+        case configMap(key: String, keys: Set<String>, data: [String: String])
+        case clusterTrustBundle(name: String, bundle: String)
+        case backendTLSPolicy(BackendTLSPolicy)
+        case referenceGrant(ReferenceGrant)
+        case backendTrafficPolicy(BackendTrafficPolicy)
+    }
+
+    /// An object of a known kind: kept, or dropped with its diagnostics when an earlier one has
+    /// its name.
+    struct Entry: Sendable {
+        var kind: String
+        var namespace: String
+        var name: String
+        var location: SourceLocation
+        var labels: [String: String]
+        var creationTimestamp: String
+        /// Nil when the object did not decode (its diagnostics say why).
+        var object: Object?
+        /// What decoding this object found.
+        var diagnostics: [Diagnostic]
+    }
+
+    public let path: String
+    var entries: [Entry] = []
+    /// Problems that belong to no kept object: YAML syntax, unknown kinds, wrong apiVersions,
+    /// invalid names.
+    var fileDiagnostics: [Diagnostic] = []
+
+    /// Parses and decodes `contents`, read from `path`. Pure.
+    public init(path: String, contents: String) {
+        self.path = path
+        let parsed = ManifestParser.parse(contents, file: path)
+        let context = parsed.context
+        for object in parsed.objects {
+            guard let group = ResourceSet.knownKinds[object.kind] else {
+                var message = "unknown kind \"\(object.kind)\""
+                if let suggestion = Suggestion.closest(to: object.kind, in: ResourceSet.knownKinds.keys) {
+                    message += " (did you mean \"\(suggestion)\"?)"
+                }
+                context.report(at: object.location, .unknownKind, "kind", message)
+                continue
+            }
+            let apiGroup = object.apiVersion.split(separator: "/").dropLast().joined(separator: "/")
+            if apiGroup != group {
+                let expected = group.isEmpty ? "v1" : "\(group)/<version>"
+                context.report(
+                    at: object.location, .notAllowed, "apiVersion",
+                    "\(object.kind) belongs to apiVersion \(expected), not \"\(object.apiVersion)\"")
+                continue
+            }
+            let before = context.diagnostics.count
+            let decoded = Self.decode(object)
+            entries.append(
+                Entry(
+                    kind: object.kind, namespace: object.namespace, name: object.name, location: object.location,
+                    labels: object.labels, creationTimestamp: object.creationTimestamp,
+                    object: context.diagnostics.count == before || decoded.keepsFlawed ? decoded.object : nil,
+                    diagnostics: Array(context.diagnostics[before...])))
+            context.removeDiagnostics(from: before)
+        }
+        fileDiagnostics = context.diagnostics
+    }
+
+    /// The file's problems on its own, as a load of only this file reports them.
+    public var diagnostics: [Diagnostic] { ResourceSet.assemble([self]).diagnostics }
+
+    /// Decodes one object; `keepsFlawed` says whether the object stands despite diagnostics
+    /// (most kinds keep what is valid). Policies with a schema error are left out whole, as the
+    /// API server would refuse them: half a policy must never reach Envoy.
+    private static func decode(_ object: ManifestObject) -> (object: Object?, keepsFlawed: Bool) {
+        switch object.kind {
+        case "GatewayClass": return (GatewayClass(object).map(Object.gatewayClass), true)
+        case "GRPCRoute": return (GRPCRoute(object).map(Object.grpcRoute), true)
+        case "Gateway": return (Gateway(object).map(Object.gateway), true)
+        case "HTTPRoute": return (HTTPRoute(object).map(Object.httpRoute), true)
+        case "TLSRoute", "TCPRoute", "UDPRoute":
+            guard let kind = Layer4Route.Kind(rawValue: object.kind) else { return (nil, true) }
+            return (Layer4Route(object, kind: kind).map(Object.layer4Route), true)
+        case "Backend": return (Backend(object).map(Object.backend), true)
+        case "Service": return (Service(object).map(Object.service), true)
+        case "EndpointSlice": return (EndpointSlice(object).map(Object.endpointSlice), true)
+        case "Secret": return (.secret(Secret(object)), true)
+        case "Namespace": return (.namespace(Namespace(object)), true)
+        case "ConfigMap":
+            let data = object.fields.stringMap("data")
+            let keys = Set(data.keys).union(object.fields.stringMap("binaryData").keys)
+            return (.configMap(key: "\(object.namespace)/\(object.name)", keys: keys, data: data), true)
+        case "ClusterTrustBundle":
+            guard let spec = object.spec(allowing: ["trustBundle", "signerName"]),
+                let bundle = spec.string("trustBundle", required: true)
+            else { return (nil, true) }
+            return (.clusterTrustBundle(name: object.name, bundle: bundle), true)
+        case "BackendTLSPolicy": return (BackendTLSPolicy(object).map(Object.backendTLSPolicy), false)
+        case "ReferenceGrant": return (ReferenceGrant(object).map(Object.referenceGrant), true)
+        case "BackendTrafficPolicy": return (BackendTrafficPolicy(object).map(Object.backendTrafficPolicy), false)
+        default: return (nil, true)
+        }
+    }
+
+    /// Decodes `files` on every core: files do not depend on each other until they are assembled.
+    public static func decodeAll(_ files: [(path: String, contents: String)]) -> [DecodedFile] {
+        guard files.count > 1 else { return files.map { DecodedFile(path: $0.path, contents: $0.contents) } }
+        let results = Mutex([DecodedFile?](repeating: nil, count: files.count))
+        // Chunks, not single files: a lock and a task per file would cost more than a small file.
+        let chunk = max(1, files.count / 64)
+        let chunks = (files.count + chunk - 1) / chunk
+        DispatchQueue.concurrentPerform(iterations: chunks) { index in
+            let range = index * chunk..<min(files.count, (index + 1) * chunk)
+            let decoded = range.map { DecodedFile(path: files[$0].path, contents: files[$0].contents) }
+            results.withLock { results in
+                for (offset, file) in zip(range, decoded) { results[offset] = file }
+            }
+        }
+        return results.withLock { $0.map { $0! } }
+    }
+}
+
+extension ResourceSet {
+    /// Parses and decodes `files` (path, contents), and assembles them in the given order.
+    public static func load(_ files: [(path: String, contents: String)]) -> ResourceSet {
+        assemble(DecodedFile.decodeAll(files))
+    }
+
+    /// Puts decoded files together, in the given order: the first object of a kind and name
+    /// wins, and each later one is a `duplicateName` problem at its own place.
+    public static func assemble(_ files: [DecodedFile]) -> ResourceSet {
+        var set = ResourceSet()
+        var seen: [String: SourceLocation] = [:]
+        for file in files {
+            set.diagnostics += file.fileDiagnostics
+            for entry in file.entries {
+                let key = "\(entry.kind)/\(entry.namespace)/\(entry.name)"
+                if let first = seen[key] {
+                    set.diagnostics.append(
+                        Diagnostic(
+                            location: entry.location, code: .duplicateName, field: "metadata.name",
+                            message: "\(entry.kind) \(entry.namespace)/\(entry.name) is already defined at \(first)"))
+                    continue
+                }
+                seen[key] = entry.location
+                set.metadata[key] = (entry.labels, entry.creationTimestamp)
+                set.diagnostics += entry.diagnostics
+                guard let object = entry.object else { continue }
+                switch object {
+                case .gatewayClass(let value): set.gatewayClasses.append(value)
+                case .gateway(let value): set.gateways.append(value)
+                case .httpRoute(let value): set.httpRoutes.append(value)
+                case .grpcRoute(let value): set.grpcRoutes.append(value)
+                case .layer4Route(let value): set.layer4Routes.append(value)
+                case .backend(let value): set.backends.append(value)
+                case .service(let value): set.services.append(value)
+                case .endpointSlice(let value): set.endpointSlices.append(value)
+                case .secret(let secret): set.secrets["\(secret.namespace)/\(secret.name)"] = secret
+                case .namespace(let value): set.namespaces.append(value)
+                case .configMap(let key, let keys, let data):
+                    set.configMapKeys[key] = keys
+                    set.configMapData[key] = data
+                case .clusterTrustBundle(let name, let bundle): set.clusterTrustBundles[name] = bundle
+                case .backendTLSPolicy(let value): set.backendTLSPolicies.append(value)
+                case .referenceGrant(let value): set.referenceGrants.append(value)
+                case .backendTrafficPolicy(let value): set.backendTrafficPolicies.append(value)
+                }
+            }
+        }
+        set.diagnostics.sort()
+        return set
+    }
+}
