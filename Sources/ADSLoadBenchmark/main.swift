@@ -76,6 +76,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
 
                 Self.progress("opening \(count) streams")
                 let rssBefore = server.residentBytes()
+                let heapBefore = await server.heapInUse()
                 let load = Load(kind: kind, port: port, names: names, count: count)
                 try await load.run { load in
                     let connected = try await load.connect()
@@ -84,6 +85,11 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
                     kill(server.process.processIdentifier, SIGHUP)
                     try await Task.sleep(for: .seconds(12))
                     let rssConnected = server.residentBytes()
+                    let heap = await server.heapInUse()
+                    Self.progress(
+                        "idle: RSS \(rssConnected / 1_048_576) MiB, heap in use \(heap.map { "\($0 / 1_048_576) MiB" } ?? "?") "
+                            + "(before streams: RSS \(rssBefore / 1_048_576) MiB, heap \(heapBefore.map { "\($0 / 1_048_576) MiB" } ?? "?"))"
+                    )
                     var rows: [String] = []
                     for (label, reloadCPU, change) in [
                         ("all", reloadAll, { try config.setGatewayPolicy(connectTimeoutMilliseconds: 1001 + edit) }),
@@ -172,6 +178,13 @@ final class ServerProcess: Sendable {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Heap bytes allocated and not freed, from serve's /metrics.
+    func heapInUse() async -> Int? {
+        guard let response = try? await HTTP.get("http://127.0.0.1:\(port + 1)/metrics") else { return nil }
+        let line = response.body.split(separator: "\n").first { $0.hasPrefix("process_heap_in_use_bytes ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "").map { Int($0) } }
     }
 
     func residentBytes() -> Int {
@@ -453,7 +466,8 @@ final class Load: Sendable {
                 }
                 let failures = failures.withLock { $0 }
                 ADSLoadBenchmark.progress(
-                    "still waiting; types seen: \(seen); streams failed and reopened: \(failures.count) \(failures.first ?? "")")
+                    "still waiting; types seen: \(seen); streams failed and reopened: \(failures.count) \(failures.first ?? "")"
+                )
             }
             try await Task.sleep(for: .milliseconds(5))
         }
