@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import XDSCache
+import XDSTranslator
 
 /// Keeps the snapshot cache in step with the files: loads them, translates, and sets every
 /// Gateway's snapshot, again after each burst of file changes (and on SIGHUP). A reload is
@@ -37,6 +38,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     private let options: GatewayTranslator.Options
     private let logger: Logger
     private let store: Mutex<ConfigStore>
+    /// What the last translation made, per Gateway, for the next to reuse.
+    private let memos = Mutex<[String: TranslationMemo]>([:])
     private let convergence: ConvergenceTracker?
     private let maxResources: Int
     private let last: Mutex<Result?> = Mutex(nil)
@@ -76,7 +79,9 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             let refresh = try store.withLock { try $0.refresh() }
             watcher?.files.set(refresh.certificateFiles)
             let translationStarted = ContinuousClock.now
-            let translated = try Translation.translate(refresh.resources, options: options)
+            let translated = try memos.withLock {
+                try Translation.translate(refresh.resources, options: options, memos: &$0)
+            }
             ReloadMetrics.translation.recordSeconds((ContinuousClock.now - translationStarted) / .seconds(1))
             for certificate in translated.status.certificates ?? [] {
                 Gauge(label: ReloadMetrics.certificateExpiry, dimensions: [("secret", certificate.secret)])

@@ -18,11 +18,21 @@ public enum Translation {
     public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws
         -> Result
     {
+        var memos: [String: TranslationMemo] = [:]
+        return try translate(resources, options: options, memos: &memos)
+    }
+
+    /// `translate(resources)`, reusing the Envoy resources of IR parts that did not change since
+    /// the translation that filled `memos` (one per Gateway; a Gateway that is gone is dropped).
+    public static func translate(
+        _ resources: ResourceSet, options: GatewayTranslator.Options = .init(), memos: inout [String: TranslationMemo]
+    ) throws -> Result {
         let output = GatewayTranslator.translate(resources, options: options.judgingCertificatesNow())
         var snapshots: [String: Snapshot] = [:]
         for config in output.configs {
-            snapshots[config.key] = try SnapshotTranslator.snapshot(config)
+            snapshots[config.key] = try SnapshotTranslator.snapshot(config, memo: &memos[config.key, default: .init()])
         }
+        for key in memos.keys where snapshots[key] == nil { memos[key] = nil }
         return Result(snapshots: snapshots, status: output.status)
     }
 

@@ -180,6 +180,9 @@ public enum GatewayTranslator {
         // Gateway's rule); each HTTPS listener has its own, a filter chain of the port's listener.
         var byPort: [String: HTTPListener] = [:]
         var portOrder: [String] = []
+        // Each port's virtual hosts by their one domain: ten thousand routes with hostnames of
+        // their own would otherwise search every host for each.
+        var hostIndex: [String: [String: Int]] = [:]
         // A listener that is not programmed (conflicts, invalid kinds) takes routes but serves nothing.
         for listener in gateway.listeners
         where [.http, .https].contains(listener.protocol) && listeners[listener.name]?.programmed == true {
@@ -219,9 +222,10 @@ public enum GatewayTranslator {
                         config.clusters.append(cluster)
                     }
                     let hostName = "\(byPort[port]!.name)/\(underscored(hostname))"
-                    if let index = byPort[port]!.virtualHosts.firstIndex(where: { $0.domains == [hostname] }) {
+                    if let index = hostIndex[port]?[hostname] {
                         byPort[port]!.virtualHosts[index].routes += routeNames
                     } else if !routeNames.isEmpty {  // every rule dropped: no host, as in Envoy Gateway
+                        hostIndex[port, default: [:]][hostname] = byPort[port]!.virtualHosts.count
                         var host = VirtualHost(name: hostName, domains: [hostname], routes: routeNames)
                         host.metadata = ResourceMetadata(
                             kind: "Gateway", name: gateway.name, namespace: gateway.namespace,

@@ -6,21 +6,38 @@ import GatewayIR
 /// order of the routes and their rules.
 enum RoutePrecedence {
     static func sorted(_ routes: [Route]) -> [Route] {
-        routes.enumerated().sorted { lhs, rhs in
-            let (a, b) = (key(lhs.element), key(rhs.element))
-            if a != b { return a.lexicographicallyPrecedes(b) }
-            return lhs.offset < rhs.offset
-        }.map(\.element)
+        guard routes.count > 1 else { return routes }
+        // Keys worked out once, and positions sorted rather than routes: a Route is a large value.
+        let keys = routes.map(key)
+        return routes.indices.sorted { a, b in
+            keys[a] != keys[b] ? keys[a] < keys[b] : a < b
+        }.map { routes[$0] }
     }
 
     /// Smaller sorts first.
-    private static func key(_ route: Route) -> [Int] {
+    private static func key(_ route: Route) -> Key {
         let (kind, length): (Int, Int) =
             switch route.path {
             case .exact(let value): (0, value.count)
             case .regularExpression(let value): (1, value.count)
             case .prefix(let value): (2, value.count)
             }
-        return [kind, -length, route.method == nil ? 1 : 0, -route.headers.count, -route.queryParams.count]
+        return Key(
+            kind: kind, length: -length, method: route.method == nil ? 1 : 0, headers: -route.headers.count,
+            queryParams: -route.queryParams.count)
+    }
+
+    /// Compared field by field, in declaration order.
+    private struct Key: Equatable, Comparable {
+        var kind: Int
+        var length: Int
+        var method: Int
+        var headers: Int
+        var queryParams: Int
+
+        static func < (lhs: Key, rhs: Key) -> Bool {
+            (lhs.kind, lhs.length, lhs.method, lhs.headers, lhs.queryParams)
+                < (rhs.kind, rhs.length, rhs.method, rhs.headers, rhs.queryParams)
+        }
     }
 }

@@ -26,14 +26,38 @@ public final class Resource: Sendable, Hashable {
     /// Names of the SDS secrets this one needs: a listener's certificates, a cluster's CA.
     public let secretReferences: Set<String>
 
-    public init<Message: XDSResourceMessage>(_ message: Message) throws {
-        self.type = Message.resourceType
-        self.name = message.resourceName
-        self.packed = try Google_Protobuf_Any.deterministic(message)
+    public convenience init<Message: XDSResourceMessage>(_ message: Message) throws {
+        self.init(
+            type: Message.resourceType, name: message.resourceName,
+            packed: try Google_Protobuf_Any.deterministic(message), references: try message.referencedNames(),
+            secretReferences: try message.referencedSecrets())
+    }
+
+    /// A resource of `Message` whose deterministic encoding the caller has put together from
+    /// parts encoded before (a route configuration from its virtual hosts, unchanged since the
+    /// last translation): the bytes must be those `Google_Protobuf_Any.deterministic` would give.
+    public convenience init<Message: XDSResourceMessage>(
+        _: Message.Type, name: String, encoded: Data, references: Set<String> = [], secretReferences: Set<String> = []
+    ) {
+        var packed = Google_Protobuf_Any()
+        packed.typeURL = "type.googleapis.com/" + Message.protoMessageName
+        packed.value = encoded
+        self.init(
+            type: Message.resourceType, name: name, packed: packed, references: references,
+            secretReferences: secretReferences)
+    }
+
+    private init(
+        type: ResourceType, name: String, packed: Google_Protobuf_Any, references: Set<String>,
+        secretReferences: Set<String>
+    ) {
+        self.type = type
+        self.name = name
+        self.packed = packed
         self.encoded = packed.value
         self.version = ContentHash.version(of: encoded)
-        self.references = try message.referencedNames()
-        self.secretReferences = try message.referencedSecrets()
+        self.references = references
+        self.secretReferences = secretReferences
         var delta = Envoy_Service_Discovery_V3_Resource()
         delta.name = name
         delta.version = version

@@ -44,11 +44,11 @@ protocol ListenerFeature: Sendable {
 /// TLS) become one Envoy listener (SnapshotTranslator).
 protocol ListenerKind: Sendable {
     static func listeners(_ config: GatewayConfig) throws -> [ListenerTranslator.Listener]
-    static func resources(_ config: GatewayConfig) throws -> [Resource]
+    static func resources(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> [Resource]
 }
 
 extension ListenerKind {
-    static func resources(_ config: GatewayConfig) throws -> [Resource] { [] }
+    static func resources(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> [Resource] { [] }
 }
 
 extension ClusterTranslator {

@@ -14,7 +14,7 @@ enum HTTPListeners: ListenerKind {
         return try order.map { try ListenerTranslator.listener(ports[$0]!) }
     }
 
-    static func resources(_ config: GatewayConfig) throws -> [Resource] {
-        try config.listeners.map { try Resource(try RouteTranslator.routeConfiguration($0)) }
+    static func resources(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> [Resource] {
+        try config.listeners.map { try RouteTranslator.routeConfigurationResource($0, memo: &memo) }
     }
 }

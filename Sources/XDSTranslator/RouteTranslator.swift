@@ -1,5 +1,8 @@
 import EnvoyAPI
+import Foundation
 import GatewayIR
+import SwiftProtobuf
+import XDSCache
 
 /// HTTPListener's virtual hosts → Envoy RouteConfiguration, routes in the order given.
 public enum RouteTranslator {
@@ -9,18 +12,53 @@ public enum RouteTranslator {
         var config = RouteConfiguration()
         config.name = ir.name
         config.ignorePortInHostMatching = true
-        config.virtualHosts = try ir.virtualHosts.map { host in
-            var virtualHost = Envoy_Config_Route_V3_VirtualHost()
-            virtualHost.name = host.name
-            virtualHost.domains = host.domains
-            virtualHost.routes = try host.routes.map(route)
-            if let metadata = host.metadata {
-                try SourceMetadata.attach(metadata, to: &virtualHost, key: SourceMetadata.virtualHostKey)
-            }
-            return virtualHost
-        }
+        config.virtualHosts = try ir.virtualHosts.map(virtualHost)
         return config
     }
+
+    static func virtualHost(_ host: VirtualHost) throws -> Envoy_Config_Route_V3_VirtualHost {
+        var virtualHost = Envoy_Config_Route_V3_VirtualHost()
+        virtualHost.name = host.name
+        virtualHost.domains = host.domains
+        virtualHost.routes = try host.routes.map(route)
+        if let metadata = host.metadata {
+            try SourceMetadata.attach(metadata, to: &virtualHost, key: SourceMetadata.virtualHostKey)
+        }
+        return virtualHost
+    }
+
+    /// `routeConfiguration(ir)` as a resource, its bytes put together from each virtual host's
+    /// encoding, taken from `memo` where the host is unchanged: one edited route among ten
+    /// thousand encodes one virtual host, not all of them. The bytes are SwiftProtobuf's own
+    /// deterministic encoding, which writes fields in number order: `name` (1), each of
+    /// `virtual_hosts` (2), then every other field (all numbered above 2).
+    static func routeConfigurationResource(_ ir: HTTPListener, memo: inout TranslationMemo) throws -> Resource {
+        var withoutHosts = ir
+        withoutHosts.virtualHosts = []
+        var whole = try routeConfiguration(withoutHosts)
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        var head = RouteConfiguration()
+        head.name = whole.name
+        whole.name = ""
+        var bytes: [UInt8] = try head.serializedBytes(options: options)
+        for host in ir.virtualHosts {
+            let encoded: [UInt8]
+            if let entry = memo.previous.virtualHosts[host.name], entry.ir == host {
+                encoded = entry.encoded
+                memo.reused += 1
+            } else {
+                encoded = try virtualHost(host).serializedBytes(options: options)
+            }
+            memo.next.virtualHosts[host.name] = (host, encoded)
+            SourceMetadata.Wire.field(virtualHostsField, encoded, into: &bytes)
+        }
+        bytes += try whole.serializedBytes(options: options) as [UInt8]
+        return Resource(RouteConfiguration.self, name: ir.name, encoded: Data(bytes))
+    }
+
+    /// `RouteConfiguration.virtual_hosts`.
+    static let virtualHostsField = 2
 
     static func route(_ ir: Route) throws -> Envoy_Config_Route_V3_Route {
         var route = Envoy_Config_Route_V3_Route()

@@ -5,17 +5,23 @@ import XDSCache
 /// with their route configurations, and the certificates they load.
 public enum SnapshotTranslator {
     public static func snapshot(_ config: GatewayConfig) throws -> Snapshot {
+        var memo = TranslationMemo()
+        return try snapshot(config, memo: &memo)
+    }
+
+    /// `snapshot(config)`, reusing what `memo` kept from the last translation of this Gateway
+    /// wherever the IR is unchanged, and keeping what this one makes for the next. A failed
+    /// translation leaves `memo` as it was.
+    public static func snapshot(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> Snapshot {
+        memo.next = TranslationMemo.Parts()
         var resources: [Resource] = []
         for cluster in config.clusters {
-            resources.append(try Resource(try ClusterTranslator.cluster(cluster)))
-            if cluster.discovery == .endpoints {
-                resources.append(try Resource(try ClusterTranslator.loadAssignment(cluster)))
-            }
+            resources += try clusterResources(cluster, memo: &memo)
         }
         var listeners: [ListenerTranslator.Listener] = []
         for kind in listenerKinds {
             for listener in try kind.listeners(config) { merge(listener, into: &listeners) }
-            resources += try kind.resources(config)
+            resources += try kind.resources(config, memo: &memo)
         }
         resources += try listeners.map { try Resource($0) }
         // Certificates over SDS, those a listener or cluster served here loads.
@@ -24,7 +30,25 @@ public enum SnapshotTranslator {
         resources += try config.trustBundles.filter { used.contains($0.name) }.map {
             try Resource(TrustBundleSecrets.secret($0))
         }
-        return try Snapshot(resources)
+        let snapshot = try Snapshot(resources)
+        memo.previous = memo.next
+        memo.next = TranslationMemo.Parts()
+        return snapshot
+    }
+
+    /// A cluster and, for EDS, its load assignment.
+    static func clusterResources(_ cluster: BackendCluster, memo: inout TranslationMemo) throws -> [Resource] {
+        let made: [Resource]
+        if let entry = memo.previous.clusters[cluster.name], entry.ir == cluster {
+            made = entry.resources
+            memo.reused += 1
+        } else {
+            made =
+                try [Resource(try ClusterTranslator.cluster(cluster))]
+                + (cluster.discovery == .endpoints ? [try Resource(try ClusterTranslator.loadAssignment(cluster))] : [])
+        }
+        memo.next.clusters[cluster.name] = (cluster, made)
+        return made
     }
 
     /// Adds `listener`, or, when one already binds its address, adds its filter chains and

@@ -1,0 +1,90 @@
+import Foundation
+import GatewayIR
+import Testing
+import XDSCache
+import XDSTesting
+import Yams
+
+@testable import XDSTranslator
+
+/// A translation that reuses what the last one made (TranslationMemo) serves exactly the bytes a
+/// fresh one would: every golden case's IR, translated after itself and after every other case
+/// (whose clusters and virtual hosts often share its names but not its content).
+@Suite("Translation memo")
+struct TranslationMemoTests {
+    static func gateways(_ name: String) throws -> [GatewayConfig] {
+        try YAMLDecoder().decode(XDSGoldenTests.Stage1.self, from: try GoldenCase(named: name).expected("ir.yaml"))
+            .gateways
+    }
+
+    /// Every resource as type, name and bytes: equal only if each resource is.
+    static func contents(_ snapshot: Snapshot) -> [String: Data] {
+        var contents: [String: Data] = [:]
+        for type in ResourceType.allCases {
+            for resource in snapshot[type].byName.values { contents["\(type)/\(resource.name)"] = resource.encoded }
+        }
+        return contents
+    }
+
+    @Test("a route configuration put together from its virtual hosts has SwiftProtobuf's own bytes")
+    func routeConfigurationBytes() throws {
+        var listeners = 0
+        for name in GoldenCase.names {
+            for config in try Self.gateways(name) {
+                for listener in config.listeners {
+                    var memo = TranslationMemo()
+                    let spliced = try RouteTranslator.routeConfigurationResource(listener, memo: &memo)
+                    let whole = try Resource(try RouteTranslator.routeConfiguration(listener))
+                    #expect(spliced.encoded == whole.encoded, "\(name): \(listener.name)")
+                    #expect(spliced.version == whole.version)
+                    listeners += 1
+                }
+            }
+        }
+        #expect(listeners > 20)
+    }
+
+    @Test("after any case, each case translates to the bytes a fresh translation gives", arguments: GoldenCase.names)
+    func reuseIsExact(_ name: String) throws {
+        for config in try Self.gateways(name) {
+            let fresh = Self.contents(try SnapshotTranslator.snapshot(config))
+            var reusedSomewhere = false
+            for previous in GoldenCase.names {
+                for earlier in try Self.gateways(previous) {
+                    var memo = TranslationMemo()
+                    _ = try SnapshotTranslator.snapshot(earlier, memo: &memo)
+                    let before = memo.reused
+                    let again = Self.contents(try SnapshotTranslator.snapshot(config, memo: &memo))
+                    #expect(again == fresh, "\(name) \(config.key) after \(previous) \(earlier.key)")
+                    if previous == name && earlier.key == config.key {
+                        // After itself, every cluster and virtual host is reused.
+                        let parts = config.clusters.count + config.listeners.reduce(0) { $0 + $1.virtualHosts.count }
+                        #expect(memo.reused - before == parts)
+                    }
+                    reusedSomewhere = reusedSomewhere || memo.reused > before
+                }
+            }
+            #expect(reusedSomewhere || config.clusters.isEmpty)
+        }
+    }
+
+    @Test("a memo keeps only the last translation's parts, and a failed translation leaves it as it was")
+    func memoHoldsTheLastOnly() throws {
+        let all = try GoldenCase.names.flatMap(Self.gateways)
+        let big = try #require(all.max { $0.clusters.count < $1.clusters.count })
+        var memo = TranslationMemo()
+        _ = try SnapshotTranslator.snapshot(big, memo: &memo)
+        #expect(memo.previous.clusters.count == big.clusters.count)
+        // Two clusters of one name: the snapshot refuses them.
+        var failing = big
+        failing.clusters.append(big.clusters[0])
+        #expect(throws: SnapshotError.self) { try SnapshotTranslator.snapshot(failing, memo: &memo) }
+        #expect(memo.previous.clusters.count == big.clusters.count)
+        var small = big
+        small.clusters = Array(big.clusters.prefix(1))
+        small.listeners = []
+        _ = try SnapshotTranslator.snapshot(small, memo: &memo)
+        #expect(memo.previous.clusters.count == 1)
+        #expect(memo.previous.virtualHosts.isEmpty)
+    }
+}
