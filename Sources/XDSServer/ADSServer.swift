@@ -107,6 +107,12 @@ public final class ADSServer: Service, Sendable {
                 // Before it: it sees the SETTINGS frame as bytes on their way out.
                 let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
                 try sync.addHandler(streams, position: .before(http2))
+                // Each connection keeps its read buffer between reads, at the size its largest reads
+                // grew it to (64 KiB by default: Envoy's ACKs list every name it holds). Capped at
+                // 16 KiB, an idle connection holds a quarter of that; a large request takes more reads.
+                try connection.syncOptions?.setOption(
+                    ChannelOptions.recvAllocator,
+                    value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 16 * 1024))
             }
         }
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in

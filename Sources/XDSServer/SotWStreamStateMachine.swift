@@ -49,6 +49,9 @@ public struct SotWStreamStateMachine: Sendable {
     public func status(of type: ResourceType) -> TypeStatus { types[type.rawValue].status }
 
     /// Names the client subscribes to, `["*"]` for a wildcard.
+    /// The names of the type's last request, as the stream keeps them (interned, shared).
+    func requestedNames(of type: ResourceType) -> [String] { types[type.rawValue].requestedNames }
+
     public func subscribedNames(of type: ResourceType) -> [String] {
         let subscription = types[type.rawValue].subscription
         return (subscription.wildcard ? [Subscription.wildcardName] : []) + subscription.names.sorted()
@@ -80,8 +83,9 @@ public struct SotWStreamStateMachine: Sendable {
         }
 
         if !state.subscribed || request.resourceNames != state.requestedNames {
-            state.subscription.replace(with: request.resourceNames, type: type, isFirstRequest: !state.subscribed)
-            state.requestedNames = request.resourceNames
+            let requested = NameInterner.shared.list(request.resourceNames)
+            state.subscription.replace(with: requested, type: type, isFirstRequest: !state.subscribed)
+            state.requestedNames = requested.names
             state.coverage = nil
             let subscription = state.subscription
             state.clientResources = state.clientResources.filter { subscription.includes($0.key) }

@@ -13,15 +13,15 @@ struct Subscription: Sendable, Equatable {
 
     func includes(_ name: String) -> Bool { wildcard || names.contains(name) }
 
-    /// Replaces the subscription with a state-of-the-world request's names.
-    mutating func replace(with requested: [String], type: ResourceType, isFirstRequest: Bool) {
-        if requested.isEmpty {
+    /// Replaces the subscription with a state-of-the-world request's names (interned).
+    mutating func replace(with requested: NameInterner.List, type: ResourceType, isFirstRequest: Bool) {
+        if requested.names.isEmpty {
             legacyWildcard = type.isWildcardType && (isFirstRequest || legacyWildcard)
         } else {
             legacyWildcard = false
         }
-        wildcard = legacyWildcard || requested.contains(Self.wildcardName)
-        names = Set(requested.filter { $0 != Self.wildcardName })
+        wildcard = legacyWildcard || requested.wildcard
+        names = requested.set
     }
 
     /// Applies a delta request's subscribe and unsubscribe lists.
@@ -41,6 +41,7 @@ struct Subscription: Sendable, Equatable {
             }
         }
         if legacyWildcard { wildcard = true }
+        if !subscribe.isEmpty || !unsubscribe.isEmpty { names = NameInterner.shared.set(names) }
     }
 
     /// The snapshot's resources this subscription selects. `coversAll` (known to the caller, who
