@@ -248,7 +248,8 @@ public struct SotWStreamStateMachine: Sendable {
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }
         let response = SotWResponse(
             type: type, versionInfo: whole ? snapshot.version(of: type) : Self.version(of: resources),
-            nonce: String(nonceCounter), resources: resources)
+            nonce: String(nonceCounter), resources: resources,
+            sharedHead: whole ? SharedResponseHeads.shared.head(type, of: snapshot) : nil)
         state.clientResources = content
         state.heldWhole = whole ? snapshot : nil
         state.hasSent = true

@@ -41,6 +41,25 @@ public struct SotWResponse: Sendable, Equatable {
     public var nonce: String
     /// Sorted by name, so equal content gives equal bytes.
     public var resources: [Resource]
+    /// `versionInfo` and `resources` already encoded, shared with every stream sent the same
+    /// whole type; nil when this stream's selection is its own. Not part of equality: it is the
+    /// same content, encoded.
+    public var sharedHead: SharedResponseHead?
+
+    public init(
+        type: ResourceType, versionInfo: String, nonce: String, resources: [Resource],
+        sharedHead: SharedResponseHead? = nil
+    ) {
+        self.type = type
+        self.versionInfo = versionInfo
+        self.nonce = nonce
+        self.resources = resources
+        self.sharedHead = sharedHead
+    }
+
+    public static func == (lhs: SotWResponse, rhs: SotWResponse) -> Bool {
+        (lhs.type, lhs.versionInfo, lhs.nonce, lhs.resources) == (rhs.type, rhs.versionInfo, rhs.nonce, rhs.resources)
+    }
 }
 
 /// An incremental `DeltaDiscoveryRequest`.

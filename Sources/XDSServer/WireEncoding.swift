@@ -1,5 +1,6 @@
 import GRPCCore
 import SwiftProtobuf
+import Synchronization
 import XDSCache
 
 // xDS responses written straight into gRPC's buffer from the snapshot's packed resources. Every
@@ -10,23 +11,87 @@ import XDSCache
 // bytes equal SwiftProtobuf's encoding of the same message (fields in number order, empty ones
 // left out), which `WireEncodingTests` checks.
 
-/// Encodes `SotWResponse` as `envoy.service.discovery.v3.DiscoveryResponse`.
+/// Encodes `SotWResponse` as `envoy.service.discovery.v3.DiscoveryResponse`. A response with a
+/// shared head copies it in one piece: only the type URL (4) and the nonce (5) are its own.
 struct SotWResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: SotWResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
-        var size = ProtobufWire.stringSize(1, response.versionInfo)
-        for resource in response.resources {
-            size += ProtobufWire.messageSize(2, ProtobufWire.anySize(resource, typeURL: typeURL))
-        }
-        size += ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
-        return ProtobufWire.write(size: size) { writer in
-            writer.string(1, response.versionInfo)
-            for resource in response.resources {
-                writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
-                writer.any(resource, typeURL: typeURL)
+        let tail = ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
+        if let head = response.sharedHead {
+            return ProtobufWire.write(size: head.bytes.count + tail) { writer in
+                head.bytes.withUnsafeBytes { writer.copy($0) }
+                writer.string(4, typeURL)
+                writer.string(5, response.nonce)
             }
+        }
+        return ProtobufWire.write(size: Self.headSize(response.versionInfo, response.resources, typeURL) + tail) {
+            writer in
+            Self.writeHead(response.versionInfo, response.resources, typeURL, into: &writer)
             writer.string(4, typeURL)
             writer.string(5, response.nonce)
+        }
+    }
+
+    /// `version_info` (1) and every resource (2): all that comes before the type URL.
+    static func headSize(_ versionInfo: String, _ resources: [Resource], _ typeURL: String) -> Int {
+        var size = ProtobufWire.stringSize(1, versionInfo)
+        for resource in resources {
+            size += ProtobufWire.messageSize(2, ProtobufWire.anySize(resource, typeURL: typeURL))
+        }
+        return size
+    }
+
+    static func writeHead(
+        _ versionInfo: String, _ resources: [Resource], _ typeURL: String, into writer: inout ProtobufWire
+    ) {
+        writer.string(1, versionInfo)
+        for resource in resources {
+            writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
+            writer.any(resource, typeURL: typeURL)
+        }
+    }
+}
+
+/// The head of a state-of-the-world response that carries a whole type (its version and every
+/// resource), encoded once per version of the type and copied by every stream sent it in one
+/// piece: a thousand streams cost one encoding and a thousand copies, not a thousand encodings
+/// of two thousand resources each.
+public final class SharedResponseHead: Sendable {
+    let bytes: [UInt8]
+
+    init(versionInfo: String, resources: [Resource], type: ResourceType) {
+        let typeURL = type.typeURL
+        bytes = ProtobufWire.write(size: SotWResponseSerializer.headSize(versionInfo, resources, typeURL)) {
+            SotWResponseSerializer.writeHead(versionInfo, resources, typeURL, into: &$0)
+        }
+    }
+}
+
+/// The shared heads of the types' recent versions, keyed by type and version (a content hash):
+/// every snapshot with that content shares the entry.
+final class SharedResponseHeads: Sendable {
+    private struct Key: Hashable {
+        var type: ResourceType
+        var version: String
+    }
+
+    static let shared = SharedResponseHeads()
+
+    /// Entries kept: the current version of each type and a few before it.
+    private static let capacity = 16
+    private let entries = Mutex<[Key: SharedResponseHead]>([:])
+
+    /// The head for the whole of `type` in `snapshot`.
+    func head(_ type: ResourceType, of snapshot: Snapshot) -> SharedResponseHead {
+        let key = Key(type: type, version: snapshot.version(of: type))
+        if let head = entries.withLock({ $0[key] }) { return head }
+        // Encoded outside the lock: other types' streams need not wait for it.
+        let made = SharedResponseHead(versionInfo: key.version, resources: snapshot[type].sorted, type: type)
+        return entries.withLock { entries in
+            if let head = entries[key] { return head }
+            if entries.count >= Self.capacity { entries.removeAll() }
+            entries[key] = made
+            return made
         }
     }
 }
@@ -143,7 +208,7 @@ struct ProtobufWire {
         resource.encoded.withUnsafeBytes { copy($0) }
     }
 
-    private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+    mutating func copy(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         (buffer.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count)
         offset += bytes.count

@@ -37,6 +37,43 @@ struct WireEncodingTests {
         }
     }
 
+    @Test("a response written from a shared head has the same bytes as one written whole")
+    func sharedHead() throws {
+        for (type, version, resources) in [
+            (ResourceType.cluster, "v1", try resources()), (.cluster, "", []),
+            (.listener, "abc", try resources(.listener)),
+        ] {
+            let whole = SotWResponse(type: type, versionInfo: version, nonce: "99", resources: resources)
+            var shared = whole
+            shared.sharedHead = SharedResponseHead(versionInfo: version, resources: resources, type: type)
+            let expected: [UInt8] = try whole.message.serializedBytes()
+            #expect(try SotWResponseSerializer().serialize(shared) as [UInt8] == expected)
+        }
+    }
+
+    @Test("streams sent a whole type share one head per version; a stream's own selection has none")
+    func streamsShareHeads() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3])
+        var heads: [SharedResponseHead?] = []
+        for _ in 0..<2 {
+            var machine = SotWStreamStateMachine()
+            _ = machine.update(snapshot)
+            heads.append(machine.receive(SotWRequest(typeURL: F.cds)).responses.first?.sharedHead)
+        }
+        #expect(heads[0] != nil && heads[0] === heads[1])
+        var named = SotWStreamStateMachine()
+        _ = named.update(snapshot)
+        let some = try #require(named.receive(SotWRequest(typeURL: F.eds, resourceNames: ["a"])).responses.first)
+        #expect(some.sharedHead == nil && some.resources.map(\.name) == ["a"])
+        let all = try #require(
+            named.receive(
+                SotWRequest(
+                    typeURL: F.eds, versionInfo: some.versionInfo, responseNonce: some.nonce,
+                    resourceNames: ["a", "b", "c"])
+            ).responses.first)
+        #expect(all.sharedHead != nil)
+    }
+
     @Test("a delta response equals SwiftProtobuf's encoding, removed names included")
     func delta() throws {
         for (type, removed, resources) in [
