@@ -228,6 +228,10 @@ public struct DeltaStreamStateMachine: Sendable {
             switch phase {
             case .make:
                 response.resources = due.upserts
+                // Upserts are the snapshot's resources in name order: as many means all of them.
+                if due.upserts.count == snapshot[type].count && !due.upserts.isEmpty {
+                    response.sharedHead = SharedResponseHeads.shared.head(.delta, type, of: snapshot)
+                }
                 response.removedResources = due.absent.sorted()
                 if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
                 if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints.subtract(due.upserts.map(\.name)) }

@@ -249,7 +249,7 @@ public struct SotWStreamStateMachine: Sendable {
         let response = SotWResponse(
             type: type, versionInfo: whole ? snapshot.version(of: type) : Self.version(of: resources),
             nonce: String(nonceCounter), resources: resources,
-            sharedHead: whole ? SharedResponseHeads.shared.head(type, of: snapshot) : nil)
+            sharedHead: whole ? SharedResponseHeads.shared.head(.sotw, type, of: snapshot) : nil)
         state.clientResources = content
         state.heldWhole = whole ? snapshot : nil
         state.hasSent = true

@@ -93,6 +93,26 @@ public struct DeltaResponse: Sendable, Equatable {
     public var nonce: String
     public var resources: [Resource]
     public var removedResources: [String]
+    /// `systemVersionInfo` and `resources` already encoded, when `resources` is the whole type:
+    /// shared with every stream sent it. Not part of equality.
+    public var sharedHead: SharedResponseHead?
+
+    public init(
+        type: ResourceType, systemVersionInfo: String, nonce: String, resources: [Resource],
+        removedResources: [String], sharedHead: SharedResponseHead? = nil
+    ) {
+        self.type = type
+        self.systemVersionInfo = systemVersionInfo
+        self.nonce = nonce
+        self.resources = resources
+        self.removedResources = removedResources
+        self.sharedHead = sharedHead
+    }
+
+    public static func == (lhs: DeltaResponse, rhs: DeltaResponse) -> Bool {
+        (lhs.type, lhs.systemVersionInfo, lhs.nonce, lhs.resources, lhs.removedResources)
+            == (rhs.type, rhs.systemVersionInfo, rhs.nonce, rhs.resources, rhs.removedResources)
+    }
 }
 
 /// What a stream learned from a request, for logs, metrics and status.

@@ -52,25 +52,38 @@ struct SotWResponseSerializer: MessageSerializer {
     }
 }
 
-/// The head of a state-of-the-world response that carries a whole type (its version and every
-/// resource), encoded once per version of the type and copied by every stream sent it in one
-/// piece: a thousand streams cost one encoding and a thousand copies, not a thousand encodings
-/// of two thousand resources each.
+/// The head of a response that carries a whole type (its version and every resource), encoded
+/// once per version of the type and copied by every stream sent it in one piece: a thousand
+/// streams cost one encoding and a thousand copies, not a thousand encodings of two thousand
+/// resources each. State-of-the-world and delta responses lay resources out differently.
 public final class SharedResponseHead: Sendable {
+    public enum Layout: Sendable {
+        case sotw
+        case delta
+    }
+
     let bytes: [UInt8]
 
-    init(versionInfo: String, resources: [Resource], type: ResourceType) {
+    init(_ layout: Layout, versionInfo: String, resources: [Resource], type: ResourceType) {
         let typeURL = type.typeURL
-        bytes = ProtobufWire.write(size: SotWResponseSerializer.headSize(versionInfo, resources, typeURL)) {
-            SotWResponseSerializer.writeHead(versionInfo, resources, typeURL, into: &$0)
+        switch layout {
+        case .sotw:
+            bytes = ProtobufWire.write(size: SotWResponseSerializer.headSize(versionInfo, resources, typeURL)) {
+                SotWResponseSerializer.writeHead(versionInfo, resources, typeURL, into: &$0)
+            }
+        case .delta:
+            bytes = ProtobufWire.write(size: DeltaResponseSerializer.headSize(versionInfo, resources, typeURL)) {
+                DeltaResponseSerializer.writeHead(versionInfo, resources, typeURL, into: &$0)
+            }
         }
     }
 }
 
-/// The shared heads of the types' recent versions, keyed by type and version (a content hash):
-/// every snapshot with that content shares the entry.
+/// The shared heads of the types' recent versions, keyed by layout, type and version (a content
+/// hash): every snapshot with that content shares the entry.
 final class SharedResponseHeads: Sendable {
     private struct Key: Hashable {
+        var layout: SharedResponseHead.Layout
         var type: ResourceType
         var version: String
     }
@@ -82,11 +95,11 @@ final class SharedResponseHeads: Sendable {
     private let entries = Mutex<[Key: SharedResponseHead]>([:])
 
     /// The head for the whole of `type` in `snapshot`.
-    func head(_ type: ResourceType, of snapshot: Snapshot) -> SharedResponseHead {
-        let key = Key(type: type, version: snapshot.version(of: type))
+    func head(_ layout: SharedResponseHead.Layout, _ type: ResourceType, of snapshot: Snapshot) -> SharedResponseHead {
+        let key = Key(layout: layout, type: type, version: snapshot.version(of: type))
         if let head = entries.withLock({ $0[key] }) { return head }
         // Encoded outside the lock: other types' streams need not wait for it.
-        let made = SharedResponseHead(versionInfo: key.version, resources: snapshot[type].sorted, type: type)
+        let made = SharedResponseHead(layout, versionInfo: key.version, resources: snapshot[type].sorted, type: type)
         return entries.withLock { entries in
             if let head = entries[key] { return head }
             if entries.count >= Self.capacity { entries.removeAll() }
@@ -101,24 +114,42 @@ final class SharedResponseHeads: Sendable {
 struct DeltaResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: DeltaResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
-        var size = ProtobufWire.stringSize(1, response.systemVersionInfo)
-        for resource in response.resources {
-            size += ProtobufWire.messageSize(2, Self.entrySize(resource, typeURL: typeURL))
-        }
+        var size =
+            response.sharedHead?.bytes.count
+            ?? Self.headSize(response.systemVersionInfo, response.resources, typeURL)
         size += ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
         for name in response.removedResources { size += ProtobufWire.stringSize(6, name, always: true) }
         return ProtobufWire.write(size: size) { writer in
-            writer.string(1, response.systemVersionInfo)
-            for resource in response.resources {
-                writer.header(2, length: Self.entrySize(resource, typeURL: typeURL))
-                writer.string(1, resource.version)
-                writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
-                writer.any(resource, typeURL: typeURL)
-                writer.string(3, resource.name)
+            if let head = response.sharedHead {
+                head.bytes.withUnsafeBytes { writer.copy($0) }
+            } else {
+                Self.writeHead(response.systemVersionInfo, response.resources, typeURL, into: &writer)
             }
             writer.string(4, typeURL)
             writer.string(5, response.nonce)
             for name in response.removedResources { writer.string(6, name, always: true) }
+        }
+    }
+
+    /// `system_version_info` (1) and every resource (2): all that comes before the type URL.
+    static func headSize(_ versionInfo: String, _ resources: [Resource], _ typeURL: String) -> Int {
+        var size = ProtobufWire.stringSize(1, versionInfo)
+        for resource in resources {
+            size += ProtobufWire.messageSize(2, Self.entrySize(resource, typeURL: typeURL))
+        }
+        return size
+    }
+
+    static func writeHead(
+        _ versionInfo: String, _ resources: [Resource], _ typeURL: String, into writer: inout ProtobufWire
+    ) {
+        writer.string(1, versionInfo)
+        for resource in resources {
+            writer.header(2, length: Self.entrySize(resource, typeURL: typeURL))
+            writer.string(1, resource.version)
+            writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
+            writer.any(resource, typeURL: typeURL)
+            writer.string(3, resource.name)
         }
     }
 

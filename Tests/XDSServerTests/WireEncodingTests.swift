@@ -45,7 +45,7 @@ struct WireEncodingTests {
         ] {
             let whole = SotWResponse(type: type, versionInfo: version, nonce: "99", resources: resources)
             var shared = whole
-            shared.sharedHead = SharedResponseHead(versionInfo: version, resources: resources, type: type)
+            shared.sharedHead = SharedResponseHead(.sotw, versionInfo: version, resources: resources, type: type)
             let expected: [UInt8] = try whole.message.serializedBytes()
             #expect(try SotWResponseSerializer().serialize(shared) as [UInt8] == expected)
         }
@@ -74,6 +74,24 @@ struct WireEncodingTests {
         #expect(all.sharedHead != nil)
     }
 
+    @Test("delta streams sent a whole type share its head; a part of it has none")
+    func deltaStreamsShareHeads() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3])
+        var heads: [SharedResponseHead?] = []
+        for _ in 0..<2 {
+            var machine = DeltaStreamStateMachine()
+            _ = machine.update(snapshot)
+            let response = machine.receive(DeltaRequest(typeURL: F.cds)).responses.first
+            #expect(response?.resources.count == 3)
+            heads.append(response?.sharedHead)
+        }
+        #expect(heads[0] != nil && heads[0] === heads[1])
+        var named = DeltaStreamStateMachine()
+        _ = named.update(snapshot)
+        let some = try #require(named.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses.first)
+        #expect(some.sharedHead == nil && some.resources.count == 2)
+    }
+
     @Test("a delta response equals SwiftProtobuf's encoding, removed names included")
     func delta() throws {
         for (type, removed, resources) in [
@@ -85,6 +103,10 @@ struct WireEncodingTests {
             let written: [UInt8] = try DeltaResponseSerializer().serialize(response)
             let expected: [UInt8] = try response.message.serializedBytes()
             #expect(written == expected)
+            var shared = response
+            shared.sharedHead = SharedResponseHead(
+                .delta, versionInfo: response.systemVersionInfo, resources: resources, type: type)
+            #expect(try DeltaResponseSerializer().serialize(shared) as [UInt8] == expected)
             #expect(try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: written) == response.message)
         }
     }
