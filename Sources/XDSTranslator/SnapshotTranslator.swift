@@ -15,8 +15,23 @@ public enum SnapshotTranslator {
     public static func snapshot(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> Snapshot {
         memo.next = TranslationMemo.Parts()
         var resources: [Resource] = []
-        for cluster in config.clusters {
-            resources += try clusterResources(cluster, memo: &memo)
+        // Clusters the memo does not have are made on every core: a first load of ten thousand
+        // routes makes ten thousand, and each depends on its own IR alone.
+        let kept = config.clusters.map { cluster in
+            memo.previous.clusters[cluster.name].flatMap { $0.ir == cluster ? $0.resources : nil }
+        }
+        let missing = config.clusters.indices.filter { kept[$0] == nil }
+        var made = Parallel.map(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
+        for (cluster, kept) in zip(config.clusters, kept) {
+            let clusterResources: [Resource]
+            if let kept {
+                clusterResources = kept
+                memo.reused += 1
+            } else {
+                clusterResources = try made.next()!.get()
+            }
+            memo.next.clusters[cluster.name] = (cluster, clusterResources)
+            resources += clusterResources
         }
         var listeners: [ListenerTranslator.Listener] = []
         for kind in listenerKinds {
@@ -37,18 +52,9 @@ public enum SnapshotTranslator {
     }
 
     /// A cluster and, for EDS, its load assignment.
-    static func clusterResources(_ cluster: BackendCluster, memo: inout TranslationMemo) throws -> [Resource] {
-        let made: [Resource]
-        if let entry = memo.previous.clusters[cluster.name], entry.ir == cluster {
-            made = entry.resources
-            memo.reused += 1
-        } else {
-            made =
-                try [Resource(try ClusterTranslator.cluster(cluster))]
-                + (cluster.discovery == .endpoints ? [try Resource(try ClusterTranslator.loadAssignment(cluster))] : [])
-        }
-        memo.next.clusters[cluster.name] = (cluster, made)
-        return made
+    @Sendable static func makeClusterResources(_ cluster: BackendCluster) throws -> [Resource] {
+        try [Resource(try ClusterTranslator.cluster(cluster))]
+            + (cluster.discovery == .endpoints ? [try Resource(try ClusterTranslator.loadAssignment(cluster))] : [])
     }
 
     /// Adds `listener`, or, when one already binds its address, adds its filter chains and

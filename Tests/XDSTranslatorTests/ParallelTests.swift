@@ -1,0 +1,27 @@
+import Testing
+
+@testable import XDSTranslator
+
+@Suite("Work on every core")
+struct ParallelTests {
+    struct Odd: Error, Equatable {
+        var value: Int
+    }
+
+    @Test("results come back in order, each error with its own element")
+    func orderAndErrors() {
+        for count in [0, 1, 2, 63, 64, 65, 1000] {
+            let results = Parallel.map(Array(0..<count)) { value in
+                if value % 7 == 3 { throw Odd(value: value) }
+                return value * 2
+            }
+            #expect(results.count == count)
+            for (value, result) in results.enumerated() {
+                switch result {
+                case .success(let doubled): #expect(value % 7 != 3 && doubled == value * 2)
+                case .failure(let error): #expect(error as? Odd == Odd(value: value))
+                }
+            }
+        }
+    }
+}
