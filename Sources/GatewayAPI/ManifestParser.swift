@@ -35,7 +35,9 @@ public enum ManifestParser {
             // before it still load.
             // No implicit tag resolution: Yams would run a regular expression per scalar each time
             // it hashes a key, and ObjectReader reads scalars by their text anyway.
-            var documents = try Yams.compose_all(yaml: text, .basic)
+            // UTF-8 named, or Yams reads the whole process environment for each file to decide
+            // (a tenth of a 10,000-file load).
+            var documents = try Yams.compose_all(yaml: text, .basic, .default, .utf8)
             while let document = documents.next() {
                 if let refusal = AliasExpansion.refusal(document) {
                     context.report(at: context.location(of: document), .tooLarge, "", refusal)
