@@ -2,16 +2,16 @@
 /// what the Gateway translator decided, ready for the xDS translator to write out.
 ///
 /// One cluster per route rule, named as Envoy Gateway names it (`httproute/<ns>/<name>/rule/<i>`).
-public struct BackendCluster: Sendable, Equatable, Codable {
+public struct BackendCluster: Sendable, Hashable, Codable {
     /// How Envoy finds the endpoints.
-    public enum Discovery: String, Sendable, Equatable, Codable {
+    public enum Discovery: String, Sendable, Hashable, Codable {
         /// Addresses known to the control plane, sent as a ClusterLoadAssignment over ADS (EDS).
         case endpoints
         /// Host names Envoy resolves itself (a DNS cluster with an inline assignment).
         case dns
     }
 
-    public enum UpstreamProtocol: String, Sendable, Equatable, Codable {
+    public enum UpstreamProtocol: String, Sendable, Hashable, Codable {
         case http1
         case http2
         /// Whole connections (TCPRoute, TLSRoute): no HTTP options, and TLS without ALPN.
@@ -40,7 +40,7 @@ public struct BackendCluster: Sendable, Equatable, Codable {
 }
 
 /// The endpoints of one backendRef, with the backendRef's weight.
-public struct EndpointGroup: Sendable, Equatable, Codable {
+public struct EndpointGroup: Sendable, Hashable, Codable {
     public var weight: Int
     public var endpoints: [Endpoint]
     /// The Service (with its port as section) or Backend the endpoints come from.
@@ -55,7 +55,7 @@ public struct EndpointGroup: Sendable, Equatable, Codable {
     }
 }
 
-public struct Endpoint: Sendable, Equatable, Codable {
+public struct Endpoint: Sendable, Hashable, Codable {
     /// An IP address, or a host name for DNS clusters.
     public var host: String
     public var port: Int

@@ -1,6 +1,6 @@
 /// Everything one Gateway's Envoys run, decided and named, free of protobuf. The xDS translator
 /// writes it out; status and provenance stay with the Gateway translator.
-public struct GatewayConfig: Sendable, Equatable, Codable {
+public struct GatewayConfig: Sendable, Hashable, Codable {
     /// `<namespace>/<name>`: the node group (Envoy's `node.cluster`) this config is served to.
     public var key: String
     public var listeners: [HTTPListener]
@@ -49,8 +49,8 @@ public struct GatewayConfig: Sendable, Equatable, Codable {
 
 /// A listener that sends whole TCP connections to clusters: plain TCP (one route), TLS passed
 /// through by SNI, or TLS terminated here and the plaintext passed on.
-public struct TCPListener: Sendable, Equatable, Codable {
-    public enum Mode: String, Sendable, Equatable, Codable {
+public struct TCPListener: Sendable, Hashable, Codable {
+    public enum Mode: String, Sendable, Hashable, Codable {
         case tcp
         case tlsPassthrough
         case tlsTerminate
@@ -75,7 +75,7 @@ public struct TCPListener: Sendable, Equatable, Codable {
 }
 
 /// A TLSRoute or TCPRoute on one listener: the connections it takes and the cluster they go to.
-public struct TCPRoute: Sendable, Equatable, Codable {
+public struct TCPRoute: Sendable, Hashable, Codable {
     /// `<kind>/<ns>/<name>` (e.g. `tlsroute/default/db`): the filter chain's name.
     public var name: String
     public var cluster: String
@@ -94,7 +94,7 @@ public struct TCPRoute: Sendable, Equatable, Codable {
 }
 
 /// A UDP listener and the one UDPRoute whose cluster its datagrams go to.
-public struct UDPListener: Sendable, Equatable, Codable {
+public struct UDPListener: Sendable, Hashable, Codable {
     public var name: String
     public var port: Int
     /// The cluster, nil until a route with a backend attaches.
@@ -109,7 +109,7 @@ public struct UDPListener: Sendable, Equatable, Codable {
 
 /// A certificate chain and its private key, as PEM, checked to be a pair Envoy takes.
 /// Named `<secret-ns>/<secret-name>`, as Envoy Gateway names the SDS secret.
-public struct TLSSecret: Sendable, Equatable, Codable {
+public struct TLSSecret: Sendable, Hashable, Codable {
     public var name: String
     public var certificateChain: String
     public var privateKey: String
@@ -122,7 +122,7 @@ public struct TLSSecret: Sendable, Equatable, Codable {
 }
 
 /// The TLS an HTTPS listener terminates.
-public struct TLSTermination: Sendable, Equatable, Codable {
+public struct TLSTermination: Sendable, Hashable, Codable {
     /// SDS secret names, in the order the Gateway listener lists them.
     public var certificates: [String]
     /// SNI names the filter chain matches; empty matches every connection.
@@ -140,7 +140,7 @@ public struct TLSTermination: Sendable, Equatable, Codable {
 
 /// One HTTP connection manager and its route configuration: an Envoy listener of its own, or,
 /// for HTTPS, one filter chain of the Envoy listener on its port (the first on the port names it).
-public struct HTTPListener: Sendable, Equatable, Codable {
+public struct HTTPListener: Sendable, Hashable, Codable {
     /// `<gw-ns>/<gw-name>/<listener-name>`; also the route configuration's name.
     public var name: String
     /// The port Envoy binds: the Gateway's port, plus 10000 below 1024 (Envoy runs unprivileged).
@@ -164,7 +164,7 @@ public struct HTTPListener: Sendable, Equatable, Codable {
     }
 }
 
-public struct VirtualHost: Sendable, Equatable, Codable {
+public struct VirtualHost: Sendable, Hashable, Codable {
     /// `<listener-name>/<hostname, dots as underscores>`.
     public var name: String
     public var domains: [String]
@@ -180,15 +180,15 @@ public struct VirtualHost: Sendable, Equatable, Codable {
     }
 }
 
-public struct Route: Sendable, Equatable, Codable {
+public struct Route: Sendable, Hashable, Codable {
     public enum PathMatch: Sendable, Hashable, Codable {
         case exact(String)
         case prefix(String)
         case regularExpression(String)
     }
 
-    public struct ValueMatch: Sendable, Equatable, Codable {
-        public enum Kind: String, Sendable, Equatable, Codable {
+    public struct ValueMatch: Sendable, Hashable, Codable {
+        public enum Kind: String, Sendable, Hashable, Codable {
             case exact
             case regularExpression
             /// gRPC method matches without a service match the end of `:path`.
@@ -206,7 +206,7 @@ public struct Route: Sendable, Equatable, Codable {
         }
     }
 
-    public struct WeightedCluster: Sendable, Equatable, Codable {
+    public struct WeightedCluster: Sendable, Hashable, Codable {
         public var name: String
         public var weight: Int
 
@@ -216,7 +216,7 @@ public struct Route: Sendable, Equatable, Codable {
         }
     }
 
-    public struct Header: Sendable, Equatable, Codable {
+    public struct Header: Sendable, Hashable, Codable {
         public var name: String
         public var value: String
 
@@ -227,7 +227,7 @@ public struct Route: Sendable, Equatable, Codable {
     }
 
     /// Headers to set (replacing any), add (appending) and remove.
-    public struct HeaderMutation: Sendable, Equatable, Codable {
+    public struct HeaderMutation: Sendable, Hashable, Codable {
         public var set: [Header]
         public var add: [Header]
         public var remove: [String]
@@ -239,8 +239,8 @@ public struct Route: Sendable, Equatable, Codable {
         }
     }
 
-    public struct Redirect: Sendable, Equatable, Codable {
-        public enum Path: Sendable, Equatable, Codable {
+    public struct Redirect: Sendable, Hashable, Codable {
+        public enum Path: Sendable, Hashable, Codable {
             case full(String)
             case prefix(String)
         }
@@ -263,8 +263,8 @@ public struct Route: Sendable, Equatable, Codable {
     }
 
     /// HTTPRoute URLRewrite: what the upstream sees instead of the client's host and path.
-    public struct Rewrite: Sendable, Equatable, Codable {
-        public enum Path: Sendable, Equatable, Codable {
+    public struct Rewrite: Sendable, Hashable, Codable {
+        public enum Path: Sendable, Hashable, Codable {
             /// The whole path becomes this.
             case full(String)
             /// The matched prefix becomes this.
@@ -282,7 +282,7 @@ public struct Route: Sendable, Equatable, Codable {
 
     /// When Envoy retries a request, as Envoy Gateway writes it: from a base policy (connection
     /// failures and 503s, twice, on another host), overridden field by field.
-    public struct RetryPolicy: Sendable, Equatable, Codable {
+    public struct RetryPolicy: Sendable, Hashable, Codable {
         /// Envoy `retry_on` conditions, sorted and unique; nil keeps Envoy Gateway's default set.
         public var triggers: [String]?
         /// Sorted and unique; Envoy Gateway's base is `[503]`.
@@ -296,7 +296,7 @@ public struct Route: Sendable, Equatable, Codable {
         public init() {}
     }
 
-    public enum Action: Sendable, Equatable, Codable {
+    public enum Action: Sendable, Hashable, Codable {
         case forward(cluster: String)
         case redirect(Redirect)
         /// A route whose backends are all invalid: Envoy answers this status itself.

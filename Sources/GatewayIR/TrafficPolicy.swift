@@ -1,8 +1,8 @@
 /// How Envoy treats a cluster's connections and endpoints: everything a BackendTrafficPolicy
 /// decides at the cluster level, in Envoy's terms. The defaults are what Envoy Gateway writes
 /// for a cluster no policy touches (docs/envoy-gateway-mapping.md §2.0).
-public struct ClusterPolicy: Sendable, Equatable, Codable {
-    public enum Balancer: Sendable, Equatable, Codable {
+public struct ClusterPolicy: Sendable, Hashable, Codable {
+    public enum Balancer: Sendable, Hashable, Codable {
         case leastRequest
         case roundRobin
         case random
@@ -10,13 +10,13 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         case maglev(tableSize: Int)
     }
 
-    public struct HealthCheck: Sendable, Equatable, Codable {
-        public enum Payload: Sendable, Equatable, Codable {
+    public struct HealthCheck: Sendable, Hashable, Codable {
+        public enum Payload: Sendable, Hashable, Codable {
             case text(String)
             case binary([UInt8])
         }
 
-        public enum Kind: Sendable, Equatable, Codable {
+        public enum Kind: Sendable, Hashable, Codable {
             /// `expected`/`retriable` as half-open ranges `[start, end)`.
             case http(
                 host: String, path: String, method: String?, expected: [Range<Int>], retriable: [Range<Int>],
@@ -50,7 +50,7 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         }
     }
 
-    public struct OutlierDetection: Sendable, Equatable, Codable {
+    public struct OutlierDetection: Sendable, Hashable, Codable {
         public var interval: Duration
         public var baseEjectionTime: Duration
         public var splitExternalLocalOriginErrors: Bool
@@ -79,7 +79,7 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         }
     }
 
-    public struct Thresholds: Sendable, Equatable, Codable {
+    public struct Thresholds: Sendable, Hashable, Codable {
         public var maxConnections: Int
         public var maxPendingRequests: Int
         public var maxRequests: Int
@@ -103,7 +103,7 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         }
     }
 
-    public struct Keepalive: Sendable, Equatable, Codable {
+    public struct Keepalive: Sendable, Hashable, Codable {
         public var probes: Int?
         public var idleTime: Duration?
         public var interval: Duration?
@@ -115,7 +115,7 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
         }
     }
 
-    public struct HTTP2: Sendable, Equatable, Codable {
+    public struct HTTP2: Sendable, Hashable, Codable {
         public var initialStreamWindowSize = 65536
         public var initialConnectionWindowSize = 1_048_576
         public var maxConcurrentStreams: Int?
@@ -134,7 +134,7 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
     public var overrideHeaders: [String] = []
     public var zoneAware: ZoneAware?
 
-    public enum ZoneAware: Sendable, Equatable, Codable {
+    public enum ZoneAware: Sendable, Hashable, Codable {
         /// `zone_aware_lb_config`; the load assignment gets a locality per zone.
         case preferLocal(minClusterSize: Int, routingEnabledPercent: Int?, forceLocalZoneMinSize: Int?)
         /// A locality per zone, weighted (zones not listed weigh 1).
@@ -163,7 +163,7 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
     public init() {}
 
     /// Which addresses Envoy asks DNS for, as Envoy names the choices.
-    public enum DNSLookupFamily: String, Sendable, Equatable, Codable {
+    public enum DNSLookupFamily: String, Sendable, Hashable, Codable {
         case v4Only = "V4_ONLY"
         case v6Only = "V6_ONLY"
         case v4Preferred = "V4_PREFERRED"
@@ -172,7 +172,7 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
     }
 
     /// The PROXY protocol header Envoy sends before each upstream connection's data.
-    public enum ProxyProtocolVersion: String, Sendable, Equatable, Codable {
+    public enum ProxyProtocolVersion: String, Sendable, Hashable, Codable {
         case v1 = "V1"
         case v2 = "V2"
     }
@@ -180,9 +180,9 @@ public struct ClusterPolicy: Sendable, Equatable, Codable {
 
 /// What a BackendTrafficPolicy decides per route: hash keys for consistent hashing, local rate
 /// limits and faults (retry and timeouts live on `Route` itself, shared with HTTPRoute's own).
-public struct RoutePolicy: Sendable, Equatable, Codable {
-    public enum HashKey: Sendable, Equatable, Codable {
-        public struct CookieAttribute: Sendable, Equatable, Codable {
+public struct RoutePolicy: Sendable, Hashable, Codable {
+    public enum HashKey: Sendable, Hashable, Codable {
+        public struct CookieAttribute: Sendable, Hashable, Codable {
             public var name: String
             public var value: String
 
@@ -198,7 +198,7 @@ public struct RoutePolicy: Sendable, Equatable, Codable {
         case queryParameter(String)
     }
 
-    public struct Fault: Sendable, Equatable, Codable {
+    public struct Fault: Sendable, Hashable, Codable {
         public var delay: Duration?
         /// 0–100.
         public var delayPercent: Double
@@ -217,8 +217,8 @@ public struct RoutePolicy: Sendable, Equatable, Codable {
         }
     }
 
-    public struct RateLimit: Sendable, Equatable, Codable {
-        public struct Bucket: Sendable, Equatable, Codable {
+    public struct RateLimit: Sendable, Hashable, Codable {
+        public struct Bucket: Sendable, Hashable, Codable {
             public var requests: Int
             public var fillInterval: Duration
 
@@ -229,8 +229,8 @@ public struct RoutePolicy: Sendable, Equatable, Codable {
         }
 
         /// One descriptor entry an action produces: `key` and, for exact matches, `value`.
-        public struct Entry: Sendable, Equatable, Codable {
-            public enum Source: Sendable, Equatable, Codable {
+        public struct Entry: Sendable, Hashable, Codable {
+            public enum Source: Sendable, Hashable, Codable {
                 /// A header (or `:path`, `:method`) matches `value`, as exact or regex; `invert` matches when it does not.
                 case headerMatch(name: String, value: String, regex: Bool, invert: Bool, prefix: Bool)
                 /// The header's value itself (Distinct).
@@ -254,7 +254,7 @@ public struct RoutePolicy: Sendable, Equatable, Codable {
             }
         }
 
-        public struct Rule: Sendable, Equatable, Codable {
+        public struct Rule: Sendable, Hashable, Codable {
             public var entries: [Entry]
             public var bucket: Bucket
 

@@ -1,8 +1,8 @@
 /// The TLS Envoy speaks to one backendRef's endpoints (a BackendTLSPolicy, or a Backend's own
 /// `tls`): what it sends as SNI and how it checks the certificate it gets back.
-public struct UpstreamTLS: Sendable, Equatable, Codable {
+public struct UpstreamTLS: Sendable, Hashable, Codable {
     /// A name the upstream's certificate must carry; exactly one of the two is set.
-    public struct SubjectAltName: Sendable, Equatable, Codable {
+    public struct SubjectAltName: Sendable, Hashable, Codable {
         public var hostname: String?
         public var uri: String?
 
@@ -46,7 +46,7 @@ public struct UpstreamTLS: Sendable, Equatable, Codable {
 /// CA certificates served over SDS for upstream TLS to check against: PEM from a ConfigMap or
 /// Secret (`<policy>/<ns>-ca`, as Envoy Gateway names it), or the trust store of the machine
 /// Envoy runs on (`system_ca_certificates`).
-public struct TrustBundle: Sendable, Equatable, Codable {
+public struct TrustBundle: Sendable, Hashable, Codable {
     public static let systemName = "system_ca_certificates"
 
     public var name: String

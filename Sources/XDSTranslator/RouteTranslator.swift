@@ -44,13 +44,14 @@ public enum RouteTranslator {
         var bytes: [UInt8] = try head.serializedBytes(options: options)
         for host in ir.virtualHosts {
             let encoded: [UInt8]
-            if let entry = memo.previous.virtualHosts[host.name], entry.ir == host {
+            let fingerprint = TranslationMemo.Fingerprint(host)
+            if let entry = memo.previous.virtualHosts[host.name], entry.ir == fingerprint {
                 encoded = entry.encoded
                 memo.reused += 1
             } else {
                 encoded = try virtualHost(host).serializedBytes(options: options)
             }
-            memo.next.virtualHosts[host.name] = (host, encoded)
+            memo.next.virtualHosts[host.name] = (fingerprint, encoded)
             SourceMetadata.Wire.field(virtualHostsField, encoded, into: &bytes)
         }
         bytes += try whole.serializedBytes(options: options) as [UInt8]

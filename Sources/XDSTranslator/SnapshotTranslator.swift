@@ -17,12 +17,13 @@ public enum SnapshotTranslator {
         var resources: [Resource] = []
         // Clusters the memo does not have are made on every core: a first load of ten thousand
         // routes makes ten thousand, and each depends on its own IR alone.
-        let kept = config.clusters.map { cluster in
-            memo.previous.clusters[cluster.name].flatMap { $0.ir == cluster ? $0.resources : nil }
+        let fingerprints = config.clusters.map(TranslationMemo.Fingerprint.init)
+        let kept = zip(config.clusters, fingerprints).map { cluster, fingerprint in
+            memo.previous.clusters[cluster.name].flatMap { $0.ir == fingerprint ? $0.resources : nil }
         }
         let missing = config.clusters.indices.filter { kept[$0] == nil }
         var made = Parallel.map(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
-        for (cluster, kept) in zip(config.clusters, kept) {
+        for ((cluster, fingerprint), kept) in zip(zip(config.clusters, fingerprints), kept) {
             let clusterResources: [Resource]
             if let kept {
                 clusterResources = kept
@@ -30,7 +31,7 @@ public enum SnapshotTranslator {
             } else {
                 clusterResources = try made.next()!.get()
             }
-            memo.next.clusters[cluster.name] = (cluster, clusterResources)
+            memo.next.clusters[cluster.name] = (fingerprint, clusterResources)
             resources += clusterResources
         }
         var listeners: [ListenerTranslator.Listener] = []

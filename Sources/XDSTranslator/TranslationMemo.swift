@@ -7,13 +7,35 @@ import XDSCache
 /// depends on that part alone (a cluster on its BackendCluster, a virtual host on its
 /// VirtualHost), so equal IR means equal bytes.
 ///
-/// Holds only what the last translation made: a part that is gone is forgotten with it.
+/// Holds only what the last translation made: a part that is gone is forgotten with it. The IR
+/// itself is not kept, only a 128-bit fingerprint of it: a BackendCluster is almost 2 KB inline,
+/// and keeping ten thousand of them, with their routes, cost 50 MB (heaptrack).
 public struct TranslationMemo: Sendable {
     struct Parts: Sendable {
-        /// By cluster name: the IR and the resources made from it (the cluster, its endpoints).
-        var clusters: [String: (ir: BackendCluster, resources: [Resource])] = [:]
-        /// By virtual host name (it includes the listener's): the IR and its encoding.
-        var virtualHosts: [String: (ir: VirtualHost, encoded: [UInt8])] = [:]
+        /// By cluster name: the IR's fingerprint and the resources made from it (the cluster,
+        /// its endpoints).
+        var clusters: [String: (ir: Fingerprint, resources: [Resource])] = [:]
+        /// By virtual host name (it includes the listener's): the IR's fingerprint and its encoding.
+        var virtualHosts: [String: (ir: Fingerprint, encoded: [UInt8])] = [:]
+    }
+
+    /// Two independent 64-bit hashes of an IR value. Two values with the same fingerprint are
+    /// taken to be equal: by chance that happens once in 2^128, and Swift's hash seed is random
+    /// per process, so no input can be made to collide on purpose.
+    struct Fingerprint: Hashable, Sendable {
+        var first: Int
+        var second: Int
+
+        init(_ value: some Hashable) {
+            var first = Hasher()
+            first.combine(0x9E37_79B9)
+            first.combine(value)
+            var second = Hasher()
+            second.combine(0x85EB_CA6B)
+            second.combine(value)
+            self.first = first.finalize()
+            self.second = second.finalize()
+        }
     }
 
     /// Read by this translation.
