@@ -21,9 +21,9 @@ final class SnapshotDiffs: Sendable {
 
     static let shared = SnapshotDiffs()
 
-    /// Entries kept: a few recent transitions per type are all that streams catch up with.
-    private static let capacity = 64
-    private let entries = Mutex<[Key: Diff]>([:])
+    /// Resources referenced, in all: a few recent transitions per type are all that streams
+    /// catch up with, and an old diff would keep its snapshot's resources alive.
+    private let entries = Mutex(BoundedCache<Key, Diff>(budget: 30_000))
 
     func diff(_ type: ResourceType, from old: Snapshot, to new: Snapshot) -> Diff {
         let key = Key(type: type, from: old.version(of: type), to: new.version(of: type))
@@ -34,8 +34,7 @@ final class SnapshotDiffs: Sendable {
             let diff = Diff(
                 changed: after.sorted.filter { before.versions[$0.name] != $0.version },
                 removed: before.sorted.map(\.name).filter { after[$0] == nil })
-            if entries.count >= Self.capacity { entries.removeAll() }
-            entries[key] = diff
+            entries.insert(diff, for: key, cost: 1 + diff.changed.count + diff.removed.count)
             return diff
         }
     }

@@ -90,9 +90,8 @@ final class SharedResponseHeads: Sendable {
 
     static let shared = SharedResponseHeads()
 
-    /// Entries kept: the current version of each type and a few before it.
-    private static let capacity = 16
-    private let entries = Mutex<[Key: SharedResponseHead]>([:])
+    /// Bytes kept: the current CDS and EDS heads of ten thousand routes, in both layouts, fit.
+    private let entries = Mutex(BoundedCache<Key, SharedResponseHead>(budget: 32 << 20))
 
     /// The head for the whole of `type` in `snapshot`.
     func head(_ layout: SharedResponseHead.Layout, _ type: ResourceType, of snapshot: Snapshot) -> SharedResponseHead {
@@ -102,8 +101,7 @@ final class SharedResponseHeads: Sendable {
         let made = SharedResponseHead(layout, versionInfo: key.version, resources: snapshot[type].sorted, type: type)
         return entries.withLock { entries in
             if let head = entries[key] { return head }
-            if entries.count >= Self.capacity { entries.removeAll() }
-            entries[key] = made
+            entries.insert(made, for: key, cost: made.bytes.count)
             return made
         }
     }
