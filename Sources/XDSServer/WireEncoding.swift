@@ -16,38 +16,66 @@ import XDSCache
 struct SotWResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: SotWResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
-        let tail = ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
-        if let head = response.sharedHead {
-            return ProtobufWire.write(size: head.bytes.count + tail) { writer in
-                head.bytes.withUnsafeBytes { writer.copy($0) }
-                writer.string(4, typeURL)
-                writer.string(5, response.nonce)
-            }
-        }
-        return ProtobufWire.write(size: Self.headSize(response.versionInfo, response.resources, typeURL) + tail) {
-            writer in
-            Self.writeHead(response.versionInfo, response.resources, typeURL, into: &writer)
+        let head = ResponseHead(.sotw, versionInfo: response.versionInfo, resources: response.resources, typeURL)
+        let size =
+            (response.sharedHead?.bytes.count ?? head.size) + ProtobufWire.stringSize(4, typeURL)
+            + ProtobufWire.stringSize(5, response.nonce)
+        return ProtobufWire.write(size: size) { writer in
+            head.write(into: &writer, shared: response.sharedHead)
             writer.string(4, typeURL)
             writer.string(5, response.nonce)
         }
     }
+}
 
-    /// `version_info` (1) and every resource (2): all that comes before the type URL.
-    static func headSize(_ versionInfo: String, _ resources: [Resource], _ typeURL: String) -> Int {
-        var size = ProtobufWire.stringSize(1, versionInfo)
-        for resource in resources {
-            size += ProtobufWire.messageSize(2, ProtobufWire.anySize(resource, typeURL: typeURL))
-        }
-        return size
+/// What both responses begin with: the version (1) and every resource (2), all that comes
+/// before the type URL. A state-of-the-world response holds each resource as an Any; a delta
+/// response wraps it in a `Resource` of version, Any and name.
+struct ResponseHead {
+    var layout: SharedResponseHead.Layout
+    var versionInfo: String
+    var resources: [Resource]
+    var typeURL: String
+
+    init(_ layout: SharedResponseHead.Layout, versionInfo: String, resources: [Resource], _ typeURL: String) {
+        self.layout = layout
+        self.versionInfo = versionInfo
+        self.resources = resources
+        self.typeURL = typeURL
     }
 
-    static func writeHead(
-        _ versionInfo: String, _ resources: [Resource], _ typeURL: String, into writer: inout ProtobufWire
-    ) {
+    var size: Int {
+        resources.reduce(ProtobufWire.stringSize(1, versionInfo)) { $0 + ProtobufWire.messageSize(2, entrySize($1)) }
+    }
+
+    private func entrySize(_ resource: Resource) -> Int {
+        let any = ProtobufWire.anySize(resource, typeURL: typeURL)
+        switch layout {
+        case .sotw: return any
+        case .delta:
+            return ProtobufWire.stringSize(1, resource.version) + ProtobufWire.messageSize(2, any)
+                + ProtobufWire.stringSize(3, resource.name)
+        }
+    }
+
+    /// Writes the head, or copies `shared`, the same head encoded before.
+    func write(into writer: inout ProtobufWire, shared: SharedResponseHead? = nil) {
+        if let shared {
+            shared.bytes.withUnsafeBytes { writer.copy($0) }
+            return
+        }
         writer.string(1, versionInfo)
         for resource in resources {
-            writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
-            writer.any(resource, typeURL: typeURL)
+            writer.header(2, length: entrySize(resource))
+            switch layout {
+            case .sotw:
+                writer.any(resource, typeURL: typeURL)
+            case .delta:
+                writer.string(1, resource.version)
+                writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
+                writer.any(resource, typeURL: typeURL)
+                writer.string(3, resource.name)
+            }
         }
     }
 }
@@ -65,17 +93,8 @@ public final class SharedResponseHead: Sendable {
     let bytes: [UInt8]
 
     init(_ layout: Layout, versionInfo: String, resources: [Resource], type: ResourceType) {
-        let typeURL = type.typeURL
-        switch layout {
-        case .sotw:
-            bytes = ProtobufWire.write(size: SotWResponseSerializer.headSize(versionInfo, resources, typeURL)) {
-                SotWResponseSerializer.writeHead(versionInfo, resources, typeURL, into: &$0)
-            }
-        case .delta:
-            bytes = ProtobufWire.write(size: DeltaResponseSerializer.headSize(versionInfo, resources, typeURL)) {
-                DeltaResponseSerializer.writeHead(versionInfo, resources, typeURL, into: &$0)
-            }
-        }
+        let head = ResponseHead(layout, versionInfo: versionInfo, resources: resources, type.typeURL)
+        bytes = ProtobufWire.write(size: head.size) { head.write(into: &$0) }
     }
 }
 
@@ -112,49 +131,17 @@ final class SharedResponseHeads: Sendable {
 struct DeltaResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: DeltaResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
-        var size =
-            response.sharedHead?.bytes.count
-            ?? Self.headSize(response.systemVersionInfo, response.resources, typeURL)
+        let head = ResponseHead(
+            .delta, versionInfo: response.systemVersionInfo, resources: response.resources, typeURL)
+        var size = response.sharedHead?.bytes.count ?? head.size
         size += ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
         for name in response.removedResources { size += ProtobufWire.stringSize(6, name, always: true) }
         return ProtobufWire.write(size: size) { writer in
-            if let head = response.sharedHead {
-                head.bytes.withUnsafeBytes { writer.copy($0) }
-            } else {
-                Self.writeHead(response.systemVersionInfo, response.resources, typeURL, into: &writer)
-            }
+            head.write(into: &writer, shared: response.sharedHead)
             writer.string(4, typeURL)
             writer.string(5, response.nonce)
             for name in response.removedResources { writer.string(6, name, always: true) }
         }
-    }
-
-    /// `system_version_info` (1) and every resource (2): all that comes before the type URL.
-    static func headSize(_ versionInfo: String, _ resources: [Resource], _ typeURL: String) -> Int {
-        var size = ProtobufWire.stringSize(1, versionInfo)
-        for resource in resources {
-            size += ProtobufWire.messageSize(2, Self.entrySize(resource, typeURL: typeURL))
-        }
-        return size
-    }
-
-    static func writeHead(
-        _ versionInfo: String, _ resources: [Resource], _ typeURL: String, into writer: inout ProtobufWire
-    ) {
-        writer.string(1, versionInfo)
-        for resource in resources {
-            writer.header(2, length: Self.entrySize(resource, typeURL: typeURL))
-            writer.string(1, resource.version)
-            writer.header(2, length: ProtobufWire.anySize(resource, typeURL: typeURL))
-            writer.any(resource, typeURL: typeURL)
-            writer.string(3, resource.name)
-        }
-    }
-
-    static func entrySize(_ resource: Resource, typeURL: String) -> Int {
-        ProtobufWire.stringSize(1, resource.version)
-            + ProtobufWire.messageSize(2, ProtobufWire.anySize(resource, typeURL: typeURL))
-            + ProtobufWire.stringSize(3, resource.name)
     }
 }
 
