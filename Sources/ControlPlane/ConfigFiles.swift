@@ -68,12 +68,23 @@ public enum ConfigFiles {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             if name.hasPrefix(".") { continue }
-            let path = (directory as NSString).appendingPathComponent(name)
-            var status = stat()
-            guard lstat(path, &status) == 0 else { continue }  // gone since readdir
-            if status.st_mode & S_IFMT == S_IFDIR {
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            // The entry's type comes with it on most file systems; only where it does not is a
+            // stat needed (ten thousand files: a stat each was a fifth of a reload's listing).
+            let isDirectory: Bool
+            switch Int32(entry.pointee.d_type) {
+            case Int32(DT_DIR): isDirectory = true
+            case Int32(DT_UNKNOWN):
+                var status = stat()
+                guard lstat(path, &status) == 0 else { continue }  // gone since readdir
+                isDirectory = status.st_mode & S_IFMT == S_IFDIR
+            default: isDirectory = false
+            }
+            if isDirectory {
                 walk(path, into: &found, problems: &problems)
-            } else if extensions.contains((name as NSString).pathExtension.lowercased()) {
+            } else if let dot = name.lastIndex(of: "."),
+                extensions.contains(name[name.index(after: dot)...].lowercased())
+            {
                 found.append(path)
             }
         }
@@ -126,12 +137,13 @@ public enum ConfigFiles {
             filled += count
         }
         bytes.removeSubrange(filled...)
-        if let invalid = firstInvalidUTF8(bytes) {
-            return problem(
-                "invalid UTF-8 at byte \(invalid.offset + 1): configuration files must be UTF-8 (re-save the file as UTF-8)",
-                line: invalid.line, column: invalid.column)
-        }
-        return .text(String(decoding: bytes, as: UTF8.self))
+        // The standard library validates a whole buffer at once; where it fails, the slow scan
+        // finds the line and column.
+        if let text = String(validating: bytes, as: UTF8.self) { return .text(text) }
+        let invalid = firstInvalidUTF8(bytes) ?? (0, 1, 1)
+        return problem(
+            "invalid UTF-8 at byte \(invalid.offset + 1): configuration files must be UTF-8 (re-save the file as UTF-8)",
+            line: invalid.line, column: invalid.column)
     }
 
     /// Where the first byte that is not valid UTF-8 is (column in characters), or nil when all
