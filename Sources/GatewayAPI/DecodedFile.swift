@@ -6,10 +6,9 @@ import Synchronization
 /// file's `DecodedFile` and decodes again only the files whose text changed; what spans files
 /// (duplicate names, the order objects are kept in) is settled by `ResourceSet.assemble`.
 public struct DecodedFile: Sendable {
-    /// A decoded object, by kind.
-    // Indirect: the cases differ in size by a kilobyte and more (a BackendTrafficPolicy against a
-    // Backend), and an inline enum is as large as its largest case, in every entry of every file:
-    // 31 MB at 10000 route files (heaptrack).
+    /// A decoded object, by kind. Indirect: an inline enum is as large as its largest case (a
+    /// BackendTrafficPolicy, over a kilobyte), in every entry of every file; 31 MB at 10000 route
+    /// files (heaptrack).
     indirect enum Object: Sendable {
         case gatewayClass(GatewayClass)
         case gateway(Gateway)
