@@ -42,20 +42,27 @@ public enum RouteTranslator {
         head.name = whole.name
         whole.name = ""
         var bytes: [UInt8] = try head.serializedBytes(options: options)
+        // Where each host's encoding lies in the result: the memo keeps slices of the resource's
+        // own bytes, not a second copy of them.
+        var placed: [(name: String, ir: TranslationMemo.Fingerprint, range: Range<Int>)] = []
         for host in ir.virtualHosts {
-            let encoded: [UInt8]
             let fingerprint = TranslationMemo.Fingerprint(host)
+            let length: Int
             if let entry = memo.previous.virtualHosts[host.name], entry.ir == fingerprint {
-                encoded = entry.encoded
+                SourceMetadata.Wire.field(virtualHostsField, entry.encoded, into: &bytes)
+                length = entry.encoded.count
                 memo.reused += 1
             } else {
-                encoded = try virtualHost(host).serializedBytes(options: options)
+                let encoded: [UInt8] = try virtualHost(host).serializedBytes(options: options)
+                SourceMetadata.Wire.field(virtualHostsField, encoded, into: &bytes)
+                length = encoded.count
             }
-            memo.next.virtualHosts[host.name] = (fingerprint, encoded)
-            SourceMetadata.Wire.field(virtualHostsField, encoded, into: &bytes)
+            placed.append((host.name, fingerprint, bytes.count - length..<bytes.count))
         }
         bytes += try whole.serializedBytes(options: options) as [UInt8]
-        return Resource(RouteConfiguration.self, name: ir.name, encoded: Data(bytes))
+        let data = Data(bytes)
+        for host in placed { memo.next.virtualHosts[host.name] = (host.ir, data[host.range]) }
+        return Resource(RouteConfiguration.self, name: ir.name, encoded: data)
     }
 
     /// `RouteConfiguration.virtual_hosts`.

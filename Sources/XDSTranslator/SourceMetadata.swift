@@ -80,7 +80,7 @@ enum SourceMetadata: ClusterFeature, RouteFeature {
             bytes.append(UInt8(value))
         }
 
-        static func field(_ number: Int, _ content: [UInt8], into bytes: inout [UInt8]) {
+        static func field(_ number: Int, _ content: some Collection<UInt8>, into bytes: inout [UInt8]) {
             varint(number << 3 | 2, into: &bytes)
             varint(content.count, into: &bytes)
             bytes += content

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayIR
 import XDSCache
 
@@ -15,8 +16,9 @@ public struct TranslationMemo: Sendable {
         /// By cluster name: the IR's fingerprint and the resources made from it (the cluster,
         /// its endpoints).
         var clusters: [String: (ir: Fingerprint, resources: [Resource])] = [:]
-        /// By virtual host name (it includes the listener's): the IR's fingerprint and its encoding.
-        var virtualHosts: [String: (ir: Fingerprint, encoded: [UInt8])] = [:]
+        /// By virtual host name (it includes the listener's): the IR's fingerprint and its encoding,
+        /// a slice of its route configuration's bytes.
+        var virtualHosts: [String: (ir: Fingerprint, encoded: Data)] = [:]
     }
 
     /// Two independent 64-bit hashes of an IR value. Two values with the same fingerprint are

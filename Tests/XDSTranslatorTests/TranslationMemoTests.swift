@@ -37,6 +37,16 @@ struct TranslationMemoTests {
                     let whole = try Resource(try RouteTranslator.routeConfiguration(listener))
                     #expect(spliced.encoded == whole.encoded, "\(name): \(listener.name)")
                     #expect(spliced.version == whole.version)
+                    // The memo keeps each host's encoding as a slice of the resource's own bytes.
+                    spliced.encoded.withUnsafeBytes { all in
+                        let start = UInt(bitPattern: all.baseAddress)
+                        for (host, entry) in memo.next.virtualHosts {
+                            entry.encoded.withUnsafeBytes { part in
+                                let at = UInt(bitPattern: part.baseAddress)
+                                #expect(at >= start && at + UInt(part.count) <= start + UInt(all.count), "\(host)")
+                            }
+                        }
+                    }
                     listeners += 1
                 }
             }
