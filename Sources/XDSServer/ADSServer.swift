@@ -32,6 +32,32 @@ public struct ADSServerConfiguration: Sendable {
     public var maxStreams: Int?
     /// TLS for the ADS port; nil serves plaintext (for local use).
     public var tls: TLS?
+    /// HTTP/2 pings, both ways.
+    public var keepalive: Keepalive
+
+    /// The server pings a connection it has heard nothing from for `interval`, and closes it if
+    /// the answer does not come within `timeout`: an Envoy whose host went away without closing
+    /// its connection (power loss, a dropped network path), or that stopped reading, would
+    /// otherwise keep its stream, the memory of its pending response and a `--max-streams` place
+    /// for ever. Envoy's own pings (`connection_keepalive` in its bootstrap) are accepted as often
+    /// as every `minClientPingInterval`, with or without a stream open, as Envoy Gateway accepts
+    /// them (15 s). gRPC's default (5 minutes, three pings too early close the connection) made
+    /// an Envoy that pings every 30 s lose its connection, and resync everything, after about
+    /// two minutes without a configuration change.
+    public struct Keepalive: Sendable {
+        public var interval: Duration
+        public var timeout: Duration
+        public var minClientPingInterval: Duration
+
+        public init(
+            interval: Duration = .seconds(60), timeout: Duration = .seconds(20),
+            minClientPingInterval: Duration = .seconds(15)
+        ) {
+            self.interval = interval
+            self.timeout = timeout
+            self.minClientPingInterval = minClientPingInterval
+        }
+    }
 
     /// Files of the server's certificate and key (PEM); with `clientCAPath`, clients must present
     /// a certificate signed by that CA (mTLS), and with `authorizeNodes` an Envoy may only fetch
@@ -57,7 +83,7 @@ public struct ADSServerConfiguration: Sendable {
     public init(
         host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 16 << 20, maxRequestMemory: Int = 128 << 20,
         handshakeTimeout: Duration = .seconds(10), maxConnections: Int? = nil, maxStreamsPerConnection: Int = 100,
-        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil
+        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil, keepalive: Keepalive = Keepalive()
     ) {
         self.host = host
         self.port = port
@@ -69,6 +95,7 @@ public struct ADSServerConfiguration: Sendable {
         self.defaultNodeGroup = defaultNodeGroup
         self.maxStreams = maxStreams
         self.tls = tls
+        self.keepalive = keepalive
     }
 }
 
@@ -85,6 +112,10 @@ public final class ADSServer: Service, Sendable {
     ) {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
+        config.connection.keepalive = HTTP2ServerTransport.Config.Keepalive(
+            time: configuration.keepalive.interval, timeout: configuration.keepalive.timeout,
+            clientBehavior: HTTP2ServerTransport.Config.ClientKeepaliveBehavior(
+                minPingIntervalWithoutCalls: configuration.keepalive.minClientPingInterval, allowWithoutCalls: true))
         let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
         let maxRequestBytes = configuration.maxRequestBytes
         let limiter = ConnectionLimiter(limit: configuration.maxConnections)
@@ -95,6 +126,7 @@ public final class ADSServer: Service, Sendable {
             }
         }
         let handshakeTimeout = configuration.handshakeTimeout
+        let keepalive = configuration.keepalive
         let streamLimit = StreamsPerConnection(advertised: configuration.maxStreamsPerConnection)
         config.http2.maxConcurrentStreams = streamLimit.enforced
         config.channelDebuggingCallbacks.onAcceptTCPConnection = { connection in
@@ -104,6 +136,14 @@ public final class ADSServer: Service, Sendable {
                 // After the HTTP/2 handler: it passes frames on only once the preface is valid.
                 let timeout = HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger)
                 try sync.addHandler(timeout, position: .after(http2))
+                // First: any bytes read, pings' answers included, show the peer is alive.
+                let silence = keepalive.interval + keepalive.timeout
+                try sync.addHandlers(
+                    [
+                        IdleStateHandler(readTimeout: TimeAmount(silence)),
+                        DeadPeerHandler(silence: silence, logger: logger),
+                    ],
+                    position: .first)
                 // Before it: it sees the SETTINGS frame as bytes on their way out.
                 let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
                 try sync.addHandler(streams, position: .before(http2))

@@ -124,3 +124,31 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
         }
     }
 }
+
+/// Closes a connection nothing has been read from for `--keepalive-interval` plus
+/// `--keepalive-timeout`, with NIO's `IdleStateHandler` (ahead of it, on raw bytes) telling when.
+/// gRPC pings a connection after the interval, and a live peer answers; but gRPC answers a missing
+/// answer with a graceful shutdown, GOAWAY and another ping, whose own answer it then waits for
+/// without limit, so a dead or stuck peer kept its connection and streams. This closes it.
+final class DeadPeerHandler: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    private let silence: Duration
+    private let logger: Logger
+
+    init(silence: Duration, logger: Logger) {
+        self.silence = silence
+        self.logger = logger
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        logger.notice(
+            "closed a connection that answered no ping: its peer is gone or stopped reading",
+            metadata: ["remote": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "silent_for": "\(silence)"])
+        context.close(promise: nil)
+    }
+}

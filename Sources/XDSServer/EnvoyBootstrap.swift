@@ -16,6 +16,21 @@ public struct EnvoyBootstrap: Sendable {
     public var adminPort: Int
     /// Reach Switchboard over TLS: the CA that signed its certificate, and for mTLS Envoy's own.
     public var tls: TLS?
+    /// Envoy pings Switchboard every `interval` (whole seconds; Envoy Gateway's 30 s) and drops a
+    /// connection whose answer has not come within `timeout` (5 s), then reconnects, to another
+    /// replica if there is one: a control plane that vanished without closing the connection is
+    /// noticed. `serve` accepts pings down to `--min-client-ping-interval` (15 s).
+    public var keepalive = Keepalive()
+
+    public struct Keepalive: Sendable {
+        public var intervalSeconds: Int
+        public var timeoutSeconds: Int
+
+        public init(intervalSeconds: Int = 30, timeoutSeconds: Int = 5) {
+            self.intervalSeconds = intervalSeconds
+            self.timeoutSeconds = timeoutSeconds
+        }
+    }
 
     public struct TLS: Sendable {
         public var caPath: String
@@ -87,7 +102,8 @@ public struct EnvoyBootstrap: Sendable {
               envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
                 "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
                 explicit_http_config:
-                  http2_protocol_options: {}
+                  http2_protocol_options:
+                    connection_keepalive: {interval: \(keepalive.intervalSeconds)s, timeout: \(keepalive.timeoutSeconds)s}
         \(transportSocket)admin:
           address:
             socket_address: {address: \(quoted(adminHost)), port_value: \(adminPort)}

@@ -48,13 +48,16 @@ public final class EnvoyProcess: Sendable {
     /// The bootstrap `switchboard bootstrap` prints, pointed at `xdsPort` on loopback, with the
     /// admin port chosen by the kernel (read back after start).
     public static func bootstrap(
-        xdsPort: Int, mode: Mode, nodeID: String, nodeCluster: String, adminPort: Int = 0
+        xdsPort: Int, mode: Mode, nodeID: String, nodeCluster: String, adminPort: Int = 0,
+        keepalive: EnvoyBootstrap.Keepalive = EnvoyBootstrap.Keepalive()
     ) -> String {
-        EnvoyBootstrap(
+        var bootstrap = EnvoyBootstrap(
             xdsAddresses: [.init(host: "127.0.0.1", port: xdsPort)], gateway: nodeCluster, nodeID: nodeID,
             delta: mode == .delta,
             adminPort: adminPort
-        ).yaml()
+        )
+        bootstrap.keepalive = keepalive
+        return bootstrap.yaml()
     }
 
     /// Starts Envoy and waits until its admin port answers.

@@ -107,6 +107,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Close a connection that has not completed its TLS and HTTP/2 handshake within this (e.g. 10s).")
     var handshakeTimeout = DurationArgument(argument: "10s")!
 
+    @Option(help: "Ping an ADS connection after this long without hearing from it (e.g. 60s), to find dead peers.")
+    var keepaliveInterval = DurationArgument(argument: "60s")!
+
+    @Option(help: "Close an ADS connection whose answer to a ping has not come within this (e.g. 20s).")
+    var keepaliveTimeout = DurationArgument(argument: "20s")!
+
+    @Option(help: "Accept Envoy's keepalive pings this often (e.g. 15s); pings sent more often close the connection.")
+    var minClientPingInterval = DurationArgument(argument: "15s")!
+
     @Option(help: "Most streams on one connection, advertised in HTTP/2 SETTINGS; more are refused one by one.")
     var maxStreamsPerConnection = 100
 
@@ -156,6 +165,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--max-streams-per-connection must be between 1 and 1000000")
         }
         if handshakeTimeout.duration <= .zero { throw ValidationError("--handshake-timeout must be longer than 0s") }
+        if keepaliveInterval.duration <= .zero { throw ValidationError("--keepalive-interval must be longer than 0s") }
+        if keepaliveTimeout.duration <= .zero { throw ValidationError("--keepalive-timeout must be longer than 0s") }
         if !(1...Int(UInt32.max)).contains(maxRequestSize) {
             throw ValidationError("--max-request-size must be between 1 and \(UInt32.max) bytes")
         }
@@ -190,7 +201,10 @@ struct Serve: AsyncParsableCommand {
                     ADSServerConfiguration.TLS(
                         certificateChainPath: $0, privateKeyPath: tlsKey!, clientCAPath: clientCa,
                         authorizeNodes: authorizeNodes)
-                }))
+                },
+                keepalive: ADSServerConfiguration.Keepalive(
+                    interval: keepaliveInterval.duration, timeout: keepaliveTimeout.duration,
+                    minClientPingInterval: minClientPingInterval.duration)))
         configuration.adminHost = adminAddress.host
         configuration.adminPort = adminAddress.port
         configuration.adminTokenFile = adminTokenFile

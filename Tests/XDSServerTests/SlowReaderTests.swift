@@ -1,4 +1,5 @@
 import EnvoyAPI
+import NIOCore
 import SwiftProtobuf
 import Testing
 import XDSCache
@@ -54,6 +55,36 @@ struct SlowReaderTests {
                     "round \(round): \(server.registry.count(kind: .sotw)) streams still open after their client went")
                 await connection.close()
             }
+        }
+    }
+
+    @Test("a connection that stops answering the server's pings is closed, and one that answers them stays")
+    func unansweredPingsClose() async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let configuration = ADSServerConfiguration(
+            host: "127.0.0.1", port: 0,
+            keepalive: ADSServerConfiguration.Keepalive(interval: .seconds(1), timeout: .seconds(2)))
+        try await withADSServer(watcher: cache, configuration: configuration) { server, port in
+            var connections: [RawHTTP2Connection] = []
+            for index in 0..<2 {
+                let connection = try await RawHTTP2Connection.connect(port: port)
+                let stream = try await connection.openStream()
+                try await stream.sendRequestHeaders(path: Self.sotwPath)
+                try await stream.sendMessage(try Self.request(.cluster, node: index))
+                #expect(await stream.nextMessage() != nil, "client \(index) got no response")
+                connections.append(connection)
+            }
+            // The first client reads nothing more, as a host that vanished without closing its
+            // connection: the server's pings go unanswered. The second answers them (NIOHTTP2 does).
+            try await connections[0].channel.setOption(ChannelOptions.autoRead, value: false)
+            let dropped = await eventually(timeout: .seconds(60)) {
+                server.registry.streams.map(\.nodeID) == ["slow-1"]
+            }
+            #expect(dropped, "streams open: \(server.registry.streams.map(\.nodeID))")
+            // By now the second connection has been pinged too, and answered.
+            #expect(server.registry.streams.map(\.nodeID) == ["slow-1"])
+            for connection in connections { await connection.close() }
         }
     }
 }
