@@ -77,7 +77,8 @@ struct SlowReaderTests {
             }
             // The first client reads nothing more, as a host that vanished without closing its
             // connection: the server's pings go unanswered. The second answers them (NIOHTTP2 does).
-            try await connections[0].channel.setOption(ChannelOptions.autoRead, value: false)
+            let stopped: EventLoopFuture<Void> = connections[0].channel.setOption(ChannelOptions.autoRead, value: false)
+            try await stopped.get()
             let dropped = await eventually(timeout: .seconds(60)) {
                 server.registry.streams.map(\.nodeID) == ["slow-1"]
             }
