@@ -99,18 +99,59 @@ public enum ConfigFiles {
         case problem(Diagnostic)
     }
 
+    /// What `stat` says of a file, enough to tell that it has not changed since it was read: a
+    /// write changes its change time (which no tool can set back) and usually its size, and a file
+    /// replaced by a rename or a ConfigMap's link swap is another inode.
+    public struct Stamp: Equatable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        /// The change time, in nanoseconds since the epoch.
+        var changed: Int64
+
+        init(_ status: stat) {
+            device = UInt64(status.st_dev)
+            inode = UInt64(status.st_ino)
+            size = Int64(status.st_size)
+            modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
+            changed = Int64(status.st_ctim.tv_sec) * 1_000_000_000 + Int64(status.st_ctim.tv_nsec)
+        }
+
+        /// The file's stamp now (following links, as reading does), or nil when it cannot be had.
+        public static func of(_ path: String) -> Stamp? {
+            var status = stat()
+            return stat(path, &status) == 0 ? Stamp(status) : nil
+        }
+
+        /// Whether this stamp can stand for the content read at `readAt` (nanoseconds since the
+        /// epoch, the clock file times come from). File times tick coarsely (a few milliseconds),
+        /// so a second write of the same size soon after the first can leave the stamp as it was;
+        /// a file changed within `window` before it was read is read again next time, as Git does
+        /// with its index.
+        public func settled(readAt: Int64, window: Duration) -> Bool {
+            let window = window.components.seconds * 1_000_000_000 + window.components.attoseconds / 1_000_000_000
+            return changed < readAt - window
+        }
+    }
+
     /// Reads one file: regular files only, at most `maxFileBytes`, valid UTF-8.
     public static func read(_ path: String, maxFileBytes: Int) -> Contents {
-        func problem(_ message: String, line: Int = 1, column: Int = 1) -> Contents {
-            .problem(
-                Diagnostic(
-                    location: SourceLocation(file: path, line: line, column: column), code: .unreadable, field: "",
-                    message: message))
+        readStamped(path, maxFileBytes: maxFileBytes).contents
+    }
+
+    /// `read`, with the file's stamp as it was before its bytes were read (nil unless it was read).
+    public static func readStamped(_ path: String, maxFileBytes: Int) -> (contents: Contents, stamp: Stamp?) {
+        func problem(_ message: String, line: Int = 1, column: Int = 1) -> (contents: Contents, stamp: Stamp?) {
+            let diagnostic = Diagnostic(
+                location: SourceLocation(file: path, line: line, column: column), code: .unreadable, field: "",
+                message: message)
+            return (.problem(diagnostic), nil)
         }
         // Non-blocking, so a FIFO that happens to be named *.yaml cannot hang the reload.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
-            if errno == ENOENT { return .vanished }
+            if errno == ENOENT { return (.vanished, nil) }
             return problem("cannot read the file: \(String(cString: strerror(errno))) (check its permissions)")
         }
         defer { close(descriptor) }
@@ -139,7 +180,7 @@ public enum ConfigFiles {
         bytes.removeSubrange(filled...)
         // The standard library validates a whole buffer at once; where it fails, the slow scan
         // finds the line and column.
-        if let text = String(validating: bytes, as: UTF8.self) { return .text(text) }
+        if let text = String(validating: bytes, as: UTF8.self) { return (.text(text), Stamp(status)) }
         let invalid = firstInvalidUTF8(bytes) ?? (0, 1, 1)
         return problem(
             "invalid UTF-8 at byte \(invalid.offset + 1): configuration files must be UTF-8 (re-save the file as UTF-8)",

@@ -71,12 +71,13 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     public var unwatched: [String] { watcher?.health.unwatched ?? [] }
 
     /// Reads the files and sets the snapshots. Never throws: a failure keeps what Envoy runs.
+    /// `rereadingAll` reads every file, not only those whose stamps changed (SIGHUP).
     @discardableResult
-    public func reload(changeSeenAt: ContinuousClock.Instant? = nil) -> Result {
+    public func reload(changeSeenAt: ContinuousClock.Instant? = nil, rereadingAll: Bool = false) -> Result {
         let started = ContinuousClock.now
         let result: Result
         do {
-            let refresh = try store.withLock { try $0.refresh() }
+            let refresh = try store.withLock { try $0.refresh(rereadingAll: rereadingAll) }
             watcher?.files.set(refresh.certificateFiles)
             let translationStarted = ContinuousClock.now
             let translated = try memos.withLock {
@@ -158,8 +159,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-                    self.logger.info("SIGHUP: reloading")
-                    self.reload(changeSeenAt: .now)
+                    self.logger.info("SIGHUP: reloading, every file read again")
+                    self.reload(changeSeenAt: .now, rereadingAll: true)
                 }
             }
             try await group.waitForAll()

@@ -22,6 +22,8 @@ public struct ConfigStore: Sendable {
         public var certificateFiles: [String] = []
         /// How many files were parsed and decoded: those whose text changed.
         public var decodedFiles = 0
+        /// How many files were read: those whose stamp changed, or was too recent to trust.
+        public var readFiles = 0
     }
 
     private struct Entry: Sendable {
@@ -33,6 +35,9 @@ public struct ConfigStore: Sendable {
         var effective: String?
         /// `effective`, decoded: an unchanged file is not parsed again.
         var decoded: DecodedFile?
+        /// The stamp `current` was read with, when it can be trusted to tell an unchanged file
+        /// without reading it (see `ConfigFiles.Stamp.settled`).
+        var settledStamp: ConfigFiles.Stamp? = nil
     }
 
     private var entries: [String: Entry] = [:]
@@ -41,69 +46,114 @@ public struct ConfigStore: Sendable {
     /// Larger files are refused (and their last good content kept), so one runaway file cannot
     /// exhaust memory.
     public let maxFileBytes: Int
+    private let settleWindow: Duration
+    private let clock: @Sendable () -> Int64
 
-    public init(paths: [String], maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes) {
+    /// `settleWindow` and `clock` (nanoseconds since the epoch, as file times are) decide when a
+    /// file's stamp may stand for its content: see `ConfigFiles.Stamp.settled`.
+    public init(
+        paths: [String], maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes, settleWindow: Duration = .seconds(2),
+        clock: @escaping @Sendable () -> Int64 = ConfigStore.realtimeNanoseconds
+    ) {
         self.paths = paths
         self.maxFileBytes = maxFileBytes
+        self.settleWindow = settleWindow
+        self.clock = clock
     }
 
-    /// Reads every file under `paths` again. Only a changed file is decoded (on every core, when
-    /// many changed); its problems decide whether its new content takes effect. Then every file's
-    /// effective objects are assembled together, since duplicates and references span files.
+    /// The real-time clock, which file times come from, in nanoseconds since the epoch.
+    @Sendable public static func realtimeNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
+    /// Reads every changed file under `paths` again. A file whose stamp (inode, size, times) is
+    /// what it was when last read, and was settled then, is not read; `rereadingAll` reads every
+    /// file whatever its stamp (SIGHUP: for file systems whose times cannot be trusted). Only a
+    /// file whose text changed is decoded (on every core, when many changed); its problems decide
+    /// whether its new content takes effect. Then every file's effective objects are assembled
+    /// together, since duplicates and references span files.
     ///
     /// A file that cannot be read, and every known file under a directory that cannot be listed,
     /// keeps its last good content: unreadable is not deleted.
-    public mutating func refresh() throws -> Refresh {
+    public mutating func refresh(rereadingAll: Bool = false) throws -> Refresh {
         let listing = try ConfigFiles.list(paths)
         let blockedDirectories = listing.unreadableDirectories.map { $0.location.file + "/" }
         let listed = Set(listing.files)
-        let blocked = entries.keys.filter { path in
-            !listed.contains(path) && blockedDirectories.contains { path.hasPrefix($0) }
-        }.sorted()
-        let files = listing.files + blocked
-        var next: [String: Entry] = [:]
-        for path in blocked {
-            next[path] = Entry(
-                current: nil, currentProblems: [], effective: entries[path]?.effective, decoded: entries[path]?.decoded)
-        }
-        var changedTexts: [(path: String, contents: String)] = []
-        for path in listing.files {
-            let previous = entries[path]
-            switch ConfigFiles.read(path, maxFileBytes: maxFileBytes) {
-            case .vanished:
-                continue
-            case .problem(let diagnostic):
-                next[path] = Entry(
-                    current: nil, currentProblems: [diagnostic], effective: previous?.effective,
-                    decoded: previous?.decoded)
-            case .text(let text):
-                if let previous, previous.current == text {
-                    next[path] = previous
-                    continue
-                }
-                changedTexts.append((path, text))
+        // Entries are changed in place: at ten thousand files, moving each into a new dictionary
+        // on every reload cost more than the files that changed.
+        var changed = false
+        var blocked: [String] = []
+        for path in entries.keys.filter({ !listed.contains($0) }) {
+            if blockedDirectories.contains(where: { path.hasPrefix($0) }) {
+                blocked.append(path)
+                entries[path]!.current = nil
+                entries[path]!.currentProblems = []
+                entries[path]!.settledStamp = nil
+            } else if entries.removeValue(forKey: path)?.effective != nil {
+                changed = true  // deleted
             }
         }
-        for (decoded, text) in zip(DecodedFile.decodeAll(changedTexts), changedTexts.map(\.contents)) {
-            let previous = entries[decoded.path]
-            let problems = decoded.diagnostics
-            // A file with problems keeps its last good content, if it ever had one.
-            next[decoded.path] =
-                problems.isEmpty || previous?.effective == nil
-                ? Entry(current: text, currentProblems: problems, effective: text, decoded: decoded)
-                : Entry(
-                    current: text, currentProblems: problems, effective: previous?.effective,
-                    decoded: previous?.decoded)
+        let files = listing.files + blocked.sorted()
+        var changedTexts: [(path: String, contents: String)] = []
+        var changedStamps: [ConfigFiles.Stamp?] = []
+        var read = 0
+        for path in listing.files {
+            if !rereadingAll, let stamp = entries[path]?.settledStamp, ConfigFiles.Stamp.of(path) == stamp { continue }
+            read += 1
+            let readAt = clock()
+            let (contents, stamp) = ConfigFiles.readStamped(path, maxFileBytes: maxFileBytes)
+            let settledStamp = stamp.flatMap { $0.settled(readAt: readAt, window: settleWindow) ? $0 : nil }
+            switch contents {
+            case .vanished:
+                if entries.removeValue(forKey: path)?.effective != nil { changed = true }
+            case .problem(let diagnostic):
+                if entries[path] == nil {
+                    entries[path] = Entry(current: nil, currentProblems: [diagnostic], effective: nil, decoded: nil)
+                } else {
+                    entries[path]!.current = nil
+                    entries[path]!.currentProblems = [diagnostic]
+                    entries[path]!.settledStamp = nil
+                }
+            case .text(let text):
+                if entries[path]?.current == text {
+                    entries[path]!.settledStamp = settledStamp
+                } else {
+                    changedTexts.append((path, text))
+                    changedStamps.append(settledStamp)
+                }
+            }
         }
-        let changed =
-            Set(entries.keys.filter { entries[$0]?.effective != nil })
-            != Set(next.keys.filter { next[$0]?.effective != nil })
-            || next.contains { $0.value.effective != entries[$0.key]?.effective }
-        entries = next
-        var resources = ResourceSet.assemble(files.compactMap { entries[$0]?.decoded })
-        let held = files.filter { entries[$0].map { $0.effective != nil && $0.effective != $0.current } ?? false }
-        let notCurrent = Set(
-            files.filter { entries[$0].map { $0.current == nil || $0.effective != $0.current } ?? false })
+        for (index, decoded) in DecodedFile.decodeAll(changedTexts).enumerated() {
+            let text = changedTexts[index].contents
+            var entry =
+                entries.removeValue(forKey: decoded.path)
+                ?? Entry(current: nil, currentProblems: [], effective: nil, decoded: nil)
+            let previous = entry.effective
+            entry.current = text
+            entry.currentProblems = decoded.diagnostics
+            entry.settledStamp = changedStamps[index]
+            // A file with problems keeps its last good content, if it ever had one.
+            if entry.currentProblems.isEmpty || previous == nil { (entry.effective, entry.decoded) = (text, decoded) }
+            if entry.effective != previous { changed = true }
+            entries[decoded.path] = entry
+        }
+        var decodedFiles: [DecodedFile] = []
+        decodedFiles.reserveCapacity(files.count)
+        var held: [String] = []
+        var notCurrent = Set<String>()
+        for path in files {
+            guard let index = entries.index(forKey: path) else { continue }
+            if let decoded = entries.values[index].decoded { decodedFiles.append(decoded) }
+            let current = entries.values[index].current
+            let effective = entries.values[index].effective
+            if current == nil || effective != current {
+                notCurrent.insert(path)
+                if effective != nil { held.append(path) }
+            }
+        }
+        var resources = ResourceSet.assemble(decodedFiles)
         // Problems of files not loaded as they are now are those of what is on disk, not of the
         // content in effect.
         resources.diagnostics =
@@ -115,6 +165,6 @@ public struct ConfigStore: Sendable {
         return Refresh(
             resources: resources, diagnostics: resources.diagnostics,
             heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
-            certificateFiles: certificateFiles, decodedFiles: changedTexts.count)
+            certificateFiles: certificateFiles, decodedFiles: changedTexts.count, readFiles: read)
     }
 }

@@ -148,6 +148,10 @@ extension ResourceSet {
     public static func assemble(_ files: [DecodedFile]) -> ResourceSet {
         var set = ResourceSet()
         var seen: [String: SourceLocation] = [:]
+        // Sized once: growing two dictionaries of 20000 keys step by step was a fifth of this.
+        let count = files.reduce(0) { $0 + $1.entries.count }
+        seen.reserveCapacity(count)
+        set.metadata.reserveCapacity(count)
         for file in files {
             set.diagnostics += file.fileDiagnostics
             for entry in file.entries {

@@ -1,5 +1,6 @@
 import ControlPlane
 import Foundation
+import Synchronization
 import Testing
 import XDSTesting
 
@@ -80,6 +81,91 @@ struct ConfigStoreTests {
             edited.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v1", "/v1", "/v1", "/v3", "/v1"])
         #expect(edited.diagnostics == full.diagnostics)
         #expect(edited.diagnostics.map(\.code) == [.duplicateName])
+    }
+
+    @Test(
+        "a file whose stamp is unchanged and settled is not read again; any write, a rename over it or a link swap is seen; SIGHUP's reload reads all"
+    )
+    func unchangedStampsAreNotRead() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let manager = FileManager.default
+        func route(_ index: Int, _ path: String) -> String {
+            Self.route.replacingOccurrences(of: "name: site", with: "name: site-\(index)")
+                .replacingOccurrences(of: "/v1", with: path)
+        }
+        for index in 0..<3 {
+            try route(index, "/v1").write(
+                to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
+        }
+        // A ConfigMap-style file: a link through ..data into a versioned folder.
+        let version = directory.appendingPathComponent("..2026_01")
+        try manager.createDirectory(at: version, withIntermediateDirectories: true)
+        try route(9, "/old").write(to: version.appendingPathComponent("linked.yaml"), atomically: true, encoding: .utf8)
+        try manager.createSymbolicLink(
+            atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..2026_01")
+        try manager.createSymbolicLink(
+            atPath: directory.appendingPathComponent("linked.yaml").path, withDestinationPath: "..data/linked.yaml")
+        // The clock reads an hour ahead: every file read has settled.
+        let offset = Mutex<Int64>(3600 * 1_000_000_000)
+        var store = ConfigStore(paths: [directory.path]) {
+            ConfigStore.realtimeNanoseconds() + offset.withLock { $0 }
+        }
+        func paths(_ refresh: ConfigStore.Refresh) -> [String] {
+            refresh.resources.httpRoutes.sorted { $0.name < $1.name }.map(\.rules[0].matches[0].path.value)
+        }
+        #expect(try store.refresh().readFiles == 4)
+        let quiet = try store.refresh()
+        #expect(quiet.readFiles == 0, "no file changed")
+        #expect(paths(quiet) == ["/v1", "/v1", "/v1", "/old"])
+
+        // Written in place, same size, its modification time put back: only the change time moved.
+        let file = directory.appendingPathComponent("route-1.yaml")
+        var before = stat()
+        #expect(stat(file.path, &before) == 0)
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.write(contentsOf: Data(route(1, "/v2").utf8))
+        try handle.close()
+        let times = [before.st_atim, before.st_mtim]
+        #expect(utimensat(AT_FDCWD, file.path, times, 0) == 0)
+        var after = stat()
+        #expect(stat(file.path, &after) == 0)
+        #expect(
+            after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
+                && after.st_size == before.st_size && after.st_ino == before.st_ino)
+        let inPlace = try store.refresh()
+        #expect(inPlace.readFiles == 1)
+        #expect(paths(inPlace) == ["/v1", "/v2", "/v1", "/old"])
+
+        // Renamed over, as editors save; and the link swapped to a new version, as the kubelet does.
+        try route(2, "/v3").write(
+            to: directory.appendingPathComponent("route-2.yaml"), atomically: true, encoding: .utf8)
+        let next = directory.appendingPathComponent("..2026_02")
+        try manager.createDirectory(at: next, withIntermediateDirectories: true)
+        try route(9, "/new").write(to: next.appendingPathComponent("linked.yaml"), atomically: true, encoding: .utf8)
+        try manager.removeItem(atPath: directory.appendingPathComponent("..data").path)
+        try manager.createSymbolicLink(
+            atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..2026_02")
+        let replaced = try store.refresh()
+        #expect(replaced.readFiles == 2)
+        #expect(paths(replaced) == ["/v1", "/v2", "/v3", "/new"])
+
+        let all = try store.refresh(rereadingAll: true)
+        #expect(all.readFiles == 4)
+        #expect(all.decodedFiles == 0)
+        #expect(all.changed == false)
+
+        // With the true time, a file changed just now is read on every refresh until it is
+        // older than the window: two writes of the same size within one tick of the file clock
+        // would leave the same stamp.
+        offset.withLock { $0 = 0 }
+        try route(0, "/v4").write(
+            to: directory.appendingPathComponent("route-0.yaml"), atomically: true, encoding: .utf8)
+        #expect(try store.refresh().readFiles == 1)
+        #expect(try store.refresh().readFiles == 1, "a file changed within the window is read again")
+        offset.withLock { $0 = 3600 * 1_000_000_000 }
+        #expect(try store.refresh().readFiles == 1, "read once more, now settled")
+        #expect(try store.refresh().readFiles == 0)
     }
 
     @Test("a field error also holds the file back; a new file with problems contributes what of it is valid")
