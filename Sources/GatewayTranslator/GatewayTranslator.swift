@@ -282,10 +282,17 @@ public enum GatewayTranslator {
         if route.isEmpty { return [listener] }
         return route.compactMap { hostname in
             if hostname == listener { return hostname }
-            if listener.hasPrefix("*."), hostname.hasSuffix(listener.dropFirst()) { return hostname }
-            if hostname.hasPrefix("*."), listener.hasSuffix(hostname.dropFirst()) { return listener }
+            if listener.hasPrefix("*."), endsWith(hostname, listener.utf8.dropFirst()) { return hostname }
+            if hostname.hasPrefix("*."), endsWith(listener, hostname.utf8.dropFirst()) { return listener }
             return nil
         }
+    }
+
+    /// Whether `name` ends with `suffix`, byte for byte: hostnames are ASCII, and the generic
+    /// `hasSuffix` of a Substring compared them character by character (4 % of a translation at
+    /// 10000 routes).
+    private static func endsWith(_ name: String, _ suffix: Substring.UTF8View) -> Bool {
+        name.utf8.count >= suffix.count && name.utf8.suffix(suffix.count).elementsEqual(suffix)
     }
 
     /// The routes of every rule and match of `route` for one hostname.

@@ -11,10 +11,12 @@ extension GatewayTranslator {
         for config in configs {
             for listener in config.listeners {
                 var buckets: [MatchKey: Set<String>] = [:]
+                buckets.reserveCapacity(listener.virtualHosts.reduce(0) { $0 + $1.routes.count })
                 for host in listener.virtualHosts {
-                    for route in host.routes {
-                        guard let source = route.metadata else { continue }
-                        buckets[MatchKey(route, hostname: host.domains.first ?? "*"), default: []].insert(
+                    // By index: a loop variable would copy each route, all its fields retained.
+                    for index in host.routes.indices {
+                        guard let source = host.routes[index].metadata else { continue }
+                        buckets[MatchKey(host.routes[index], hostname: host.domains.first ?? "*"), default: []].insert(
                             "\(source.kind) \(source.namespace)/\(source.name)")
                     }
                 }
