@@ -12,14 +12,26 @@ public enum ContentHash {
 
     /// Version of a set of resources: hash of the sorted `name version` lines.
     public static func version(ofNamedVersions pairs: [(name: String, version: String)]) -> String {
+        version(ofSortedNamedVersions: pairs.sorted(by: { $0.name < $1.name }))
+    }
+
+    /// `version(ofNamedVersions:)` of pairs already sorted by name: a snapshot's resources are
+    /// sorted once, not twice, and no bytes are copied to hash them (at 10000 routes, sorting and
+    /// hashing again was a sixth of building a snapshot).
+    static func version(ofSortedNamedVersions pairs: some Sequence<(name: String, version: String)>) -> String {
         var hasher = SHA256()
-        for (name, version) in pairs.sorted(by: { $0.name < $1.name }) {
-            hasher.update(data: Data(name.utf8))
-            hasher.update(data: [0])
-            hasher.update(data: Data(version.utf8))
-            hasher.update(data: [0x0A])
+        for (name, version) in pairs {
+            update(&hasher, name)
+            withUnsafeBytes(of: UInt8(0)) { hasher.update(bufferPointer: $0) }
+            update(&hasher, version)
+            withUnsafeBytes(of: UInt8(0x0A)) { hasher.update(bufferPointer: $0) }
         }
         return hex(hasher.finalize())
+    }
+
+    private static func update(_ hasher: inout SHA256, _ text: String) {
+        var text = text
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
     private static func hex(_ digest: SHA256.Digest) -> String {

@@ -21,7 +21,7 @@ public struct Snapshot: Sendable, Equatable {
             self.byName = byName
             self.sorted = byName.values.sorted { $0.name < $1.name }
             self.versions = byName.mapValues(\.version)
-            self.version = ContentHash.version(ofNamedVersions: sorted.map { ($0.name, $0.version) })
+            self.version = ContentHash.version(ofSortedNamedVersions: sorted.lazy.map { ($0.name, $0.version) })
         }
 
         public static func == (lhs: Self, rhs: Self) -> Bool {

@@ -136,4 +136,18 @@ struct SnapshotTests {
         staticCluster.type = .static
         #expect(try Resource(staticCluster).references.isEmpty)
     }
+
+    @Test("a type's version is the hash of its sorted name-version lines, in every process and whatever the order given")
+    func typeVersion() throws {
+        // First 64 bits of SHA-256 of "a\01\nb\02\n": versions must not change from one build to
+        // the next, or a restarted server would resend everything to every Envoy.
+        #expect(ContentHash.version(ofNamedVersions: [("b", "2"), ("a", "1")]) == "1a04f75bd0704a1e")
+        let snapshot = try TestResources.snapshot(
+            listenerPort: 8080, clusters: [("c", []), ("a", []), ("b", [("127.0.0.1", 1)])])
+        for type in [ResourceType.cluster, .endpoint] {
+            let pairs = snapshot[type].sorted.map { ($0.name, $0.version) }
+            #expect(pairs.map(\.0) == ["a", "b", "c"])
+            #expect(snapshot.version(of: type) == ContentHash.version(ofNamedVersions: pairs.reversed()))
+        }
+    }
 }
