@@ -137,7 +137,8 @@ struct SnapshotTests {
         #expect(try Resource(staticCluster).references.isEmpty)
     }
 
-    @Test("a type's version is the hash of its sorted name-version lines, in every process and whatever the order given")
+    @Test(
+        "a type's version is the hash of its sorted name-version lines, in every process and whatever the order given")
     func typeVersion() throws {
         // First 64 bits of SHA-256 of "a\01\nb\02\n": versions must not change from one build to
         // the next, or a restarted server would resend everything to every Envoy.
