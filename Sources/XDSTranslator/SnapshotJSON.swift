@@ -26,7 +26,7 @@ public enum SnapshotJSON {
             // Secrets only where there are some, so configurations without TLS read as before.
             if type == .secret && snapshot[type].count == 0 { return nil }
             let items = try snapshot[type].sorted.map { resource in
-                var message = try messageType.init(serializedBytes: resource.packed.value)
+                var message = try messageType.init(serializedBytes: resource.encoded)
                 if var secret = message as? Envoy_Extensions_TransportSockets_Tls_V3_Secret {
                     secret.redactPrivateKey()
                     message = secret

@@ -40,6 +40,24 @@ struct SnapshotTests {
         #expect(forward.version.count == 16)
     }
 
+    @Test("each type's URL is that of the message it holds, as a response's Any names it")
+    func typeURLs() throws {
+        func check<Message: XDSResourceMessage>(_ message: Message) throws {
+            let resource = try Resource(message)
+            #expect(resource.packed.typeURL == "type.googleapis.com/" + Message.protoMessageName)
+            #expect(resource.packed.typeURL == Message.resourceType.typeURL)
+            #expect(resource.packed == (try Google_Protobuf_Any.deterministic(message)))
+            #expect(resource.deltaResource.resource == resource.packed)
+        }
+        try check(TestResources.edsCluster("c"))
+        try check(TestResources.loadAssignment("c", endpoints: [("127.0.0.1", 1)]))
+        try check(TestResources.httpListener("l", port: 1, routeConfigName: "r"))
+        try check(TestResources.routeConfiguration("r", routes: [("/", "c")]))
+        var secret = Envoy_Extensions_TransportSockets_Tls_V3_Secret()
+        secret.name = "s"
+        try check(secret)
+    }
+
     @Test("a nested Any packed with .deterministic keeps a listener's version stable")
     func nestedAnyDeterministic() throws {
         let a = try Resource(TestResources.httpListener("l", port: 1, routeConfigName: "r"))
