@@ -197,6 +197,14 @@ let package = Package(
             swiftSettings: strict
         ),
         // glibc's malloc_trim and mallinfo2, which the Glibc module does not import.
+        // A small Redis client (RESP2 over SwiftNIO) for the rate limit service's shared counters:
+        // no Swift Redis client is among our dependencies.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .target(name: "CHeap"),
         // The fuzz target: replays inputs; scripts/fuzz builds it with libFuzzer.
         .target(name: "CFuzzDriver"),
@@ -215,6 +223,13 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: [
+                "RedisClient", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "RegexEngineTests", dependencies: ["RegexEngine"], swiftSettings: strict),
         // Goldens in two stages, as Envoy Gateway keeps them (Tests/Goldens): YAML → IR + status here,
         // IR → xDS in XDSTranslatorTests.
