@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "XDSTesting",
             dependencies: [
-                "XDSCache", "XDSServer", "EnvoyAPI", "AdminAPI",
+                "XDSCache", "XDSServer", "EnvoyAPI", "AdminAPI", "RedisClient",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -205,6 +205,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
+        // Envoy's rate limit service for global rate limits: fixed windows counted in memory or in
+        // Redis, limits from the translated configuration.
+        .target(name: "RateLimitService", dependencies: ["RedisClient"], swiftSettings: strict),
         .target(name: "CHeap"),
         // The fuzz target: replays inputs; scripts/fuzz builds it with libFuzzer.
         .target(name: "CFuzzDriver"),
@@ -224,9 +227,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
         .testTarget(
+            name: "RateLimitServiceTests", dependencies: ["RateLimitService", "RedisClient", "XDSTesting"],
+            swiftSettings: strict),
+        .testTarget(
             name: "RedisClientTests",
             dependencies: [
-                "RedisClient", .product(name: "NIOCore", package: "swift-nio"),
+                "RedisClient", "XDSTesting", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),

@@ -5,14 +5,16 @@ import RedisClient
 
 /// A real `redis-server` (Debian's) on a loopback port of its own, without persistence, for one
 /// test. On CI a missing binary fails the test rather than skipping it.
-final class RedisServerProcess: Sendable {
-    struct NotFound: Error, CustomStringConvertible {
-        var description: String { "no redis-server on PATH or in REDIS_SERVER_BIN: apt-get install redis-server" }
+public final class RedisServerProcess: Sendable {
+    public struct NotFound: Error, CustomStringConvertible {
+        public var description: String {
+            "no redis-server on PATH or in REDIS_SERVER_BIN: apt-get install redis-server"
+        }
     }
 
-    static let required = binary() != nil || ProcessInfo.processInfo.environment["CI"] == "true"
+    public static let required = binary() != nil || ProcessInfo.processInfo.environment["CI"] == "true"
 
-    static func binary() -> String? {
+    public static func binary() -> String? {
         if let path = ProcessInfo.processInfo.environment["REDIS_SERVER_BIN"], !path.isEmpty { return path }
         for directory in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
             let path = directory + "/redis-server"
@@ -21,7 +23,7 @@ final class RedisServerProcess: Sendable {
         return nil
     }
 
-    let port: Int
+    public let port: Int
     private let process: Process
 
     private init(port: Int, process: Process) {
@@ -30,12 +32,13 @@ final class RedisServerProcess: Sendable {
     }
 
     /// Starts one and waits until it answers PING. A port taken between choosing and binding is
-    /// retried with another.
-    static func start() async throws -> RedisServerProcess {
+    /// retried with another, unless `port` names the one to use (a restart).
+    public static func start(port fixedPort: Int? = nil) async throws -> RedisServerProcess {
         guard let binary = binary() else { throw NotFound() }
         var lastError: (any Error)?
-        for _ in 0..<5 {
-            let port = try await freePort()
+        for _ in 0..<(fixedPort == nil ? 5 : 1) {
+            let port: Int
+            if let fixedPort { port = fixedPort } else { port = try await freePort() }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = [
@@ -78,14 +81,14 @@ final class RedisServerProcess: Sendable {
         throw RedisError.timeout(.seconds(20))
     }
 
-    var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.processIdentifier }
 
     /// Freezes it (SIGSTOP): connections stay open and nothing answers, as with a Redis stuck in a
     /// slow command.
-    func freeze() { kill(pid, SIGSTOP) }
-    func thaw() { kill(pid, SIGCONT) }
+    public func freeze() { kill(pid, SIGSTOP) }
+    public func thaw() { kill(pid, SIGCONT) }
 
-    func terminate() {
+    public func terminate() {
         guard process.isRunning else { return }
         kill(pid, SIGCONT)
         kill(pid, SIGKILL)
