@@ -33,13 +33,20 @@ protoc --descriptor_set_in="$work/envoy.pb" \
     --swift_out="$out" \
     "${files[@]}"
 
-# gRPC stubs for the ADS service only: the plugin writes an empty file for every other proto.
+# Messages that are not in the Envoy API, declared in proto/local in our own files.
+(cd "$here/local" && protoc --plugin=protoc-gen-swift="$PROTOC_GEN_SWIFT" \
+    --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
+    --swift_out="$out" \
+    ratelimit/config/ratelimit/v3/rls_conf.proto)
+
+# gRPC stubs for the services we serve only (ADS and the rate limit service): the plugin writes
+# an empty file for every other proto.
 protoc --descriptor_set_in="$work/envoy.pb" \
     --plugin=protoc-gen-grpc-swift-2="$PROTOC_GEN_GRPC_SWIFT" \
     --grpc-swift-2_opt=Visibility=Public --grpc-swift-2_opt=FileNaming=PathToUnderscores \
     --grpc-swift-2_opt=Server=true --grpc-swift-2_opt=Client=true \
     --grpc-swift-2_out="$out" \
-    envoy/service/discovery/v3/ads.proto
+    envoy/service/discovery/v3/ads.proto envoy/service/ratelimit/v3/rls.proto
 
 cp "$work/files.txt" "$here/generated-files.txt"
 echo "generated $(ls "$out"/*.swift | wc -l) files into $out" >&2
