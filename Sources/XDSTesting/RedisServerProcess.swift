@@ -90,7 +90,7 @@ public final class RedisServerProcess: Sendable {
 
     public func terminate() {
         guard process.isRunning else { return }
-        kill(pid, SIGCONT)
+        // SIGKILL ends a frozen process too; waking it first would let it answer what it holds.
         kill(pid, SIGKILL)
         process.waitUntilExit()
     }

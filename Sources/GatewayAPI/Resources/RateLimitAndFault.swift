@@ -1,8 +1,8 @@
 import RegexEngine
 
 extension TrafficSettings {
-    /// `rateLimit`: local rules are translated; a global one needs a rate limit service, which
-    /// Switchboard does not run yet (the policy is then not accepted, with a condition saying so).
+    /// `rateLimit`: local rules (Envoy's token buckets, per Envoy) and global ones (counted by
+    /// the rate limit service, shared by every Envoy).
     public struct RateLimit: Sendable, Equatable {
         public struct Match: Sendable, Equatable {
             /// `Exact`, `RegularExpression` or `Distinct`.
@@ -37,6 +37,13 @@ extension TrafficSettings {
             public var shadowMode: Bool
             /// `Off` or `DraftVersion03`; nil leaves Envoy Gateway's default (on).
             public var xRateLimitHeaders: String?
+            /// Global only: one counter for every route the policy reaches, instead of one each.
+            public var shared = false
+            /// Global only: the limit read from the request's dynamic metadata instead.
+            public var limitFromMetadata: MetadataKey?
+            /// Global only: what a request counts for, on the request and on the response.
+            public var requestCost: Cost?
+            public var responseCost: Cost?
 
             public static let unitSeconds = [
                 "Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 604_800, "Month": 2_592_000,
@@ -44,16 +51,43 @@ extension TrafficSettings {
             ]
         }
 
+        public struct MetadataKey: Sendable, Equatable {
+            public var namespace: String
+            public var key: String
+        }
+
+        /// `cost.request` / `cost.response`: a fixed number of hits (0 checks without counting),
+        /// or the number in the request's dynamic metadata.
+        public enum Cost: Sendable, Equatable {
+            case number(UInt64)
+            case metadata(MetadataKey)
+        }
+
         public var local: [Rule]?
+        public var global: [Rule]?
         public var problems: [String] = []
 
         init(_ reader: ObjectReader) {
             reader.allowOnly(["type", "global", "local"])
             let type = reader.oneOf("type", ["Global", "Local"])
-            if reader.has("global") && type != "Local" {
+            if let global = reader.object("global"), type != "Local" {
+                // Read and checked in full, but refused until `serve` runs the rate limit service.
                 problems.append(
                     "global rate limits need a rate limit service, which Switchboard does not run yet; use rateLimit.local"
                 )
+                global.allowOnly(["rules"])
+                let readers = global.objects("rules", required: true)
+                if readers.count > 256 {
+                    global.report("rules", .outOfRange, "at most 256 global rules, not \(readers.count)")
+                }
+                self.global = readers.compactMap { Self.rule($0, global: true) }
+                if let problem = self.global!.lazy.compactMap(Self.distinctInvertProblem).first {
+                    problems.append(problem)
+                }
+                if let problem = self.global!.lazy.compactMap(Self.regexProblem).first { problems.append(problem) }
+            }
+            if type == "Global" && !reader.has("global") {
+                problems.append("global configuration empty for rateLimit")
             }
             if let local = reader.object("local"), type != "Global" {
                 local.allowOnly(["rules"])
@@ -61,7 +95,7 @@ extension TrafficSettings {
                 if readers.count > 16 {
                     local.report("rules", .outOfRange, "at most 16 local rules, not \(readers.count)")
                 }
-                self.local = readers.compactMap(Self.rule)
+                self.local = readers.compactMap { Self.rule($0, global: false) }
                 let defaults = self.local!.filter(\.selectors.isEmpty)
                 if defaults.count > 1 {
                     problems.append("local rateLimit can not have more than one rule without clientSelectors")
@@ -79,6 +113,21 @@ extension TrafficSettings {
             }
         }
 
+        /// Envoy Gateway refuses an inverted `Distinct` match (a count per value of something
+        /// absent has no value to count by), with these words.
+        static func distinctInvertProblem(_ rule: Rule) -> String? {
+            for selector in rule.selectors {
+                if selector.headers.contains(where: { $0.type == "Distinct" && $0.invert }) {
+                    return "unable to translate rateLimit.Invert is not applicable for distinct header match type"
+                }
+                if selector.queryParams.contains(where: { $0.type == "Distinct" && $0.invert }) {
+                    return
+                        "unable to translate rateLimit.Invert is not applicable for distinct query parameter match type"
+                }
+            }
+            return nil
+        }
+
         static func regexProblem(_ rule: Rule) -> String? {
             for selector in rule.selectors {
                 let patterns =
@@ -94,25 +143,74 @@ extension TrafficSettings {
 
         static let units = ["Second", "Minute", "Hour", "Day", "Week", "Month", "Year"]
 
-        static func rule(_ reader: ObjectReader) -> Rule? {
+        static func rule(_ reader: ObjectReader, global: Bool) -> Rule? {
             reader.allowOnly(["clientSelectors", "limit", "cost", "shared", "shadowMode", "xRateLimitHeaders"])
             let selectors = reader.objects("clientSelectors").map(selector)
             if selectors.count > 8 { reader.report("clientSelectors", .outOfRange, "at most 8 clientSelectors") }
-            if let cost = reader.object("cost"), cost.has("response") {
-                cost.report("response", .notAllowed, "a local rate limit cannot charge a cost on the response")
+            var costs: (request: Cost?, response: Cost?) = (nil, nil)
+            if let cost = reader.object("cost") {
+                cost.allowOnly(["request", "response"])
+                if !global {
+                    if cost.has("response") {
+                        cost.report("response", .notAllowed, "a local rate limit cannot charge a cost on the response")
+                    }
+                } else {
+                    costs = (cost.object("request").flatMap(Self.cost), cost.object("response").flatMap(Self.cost))
+                }
+            }
+            if !global && reader.has("shared") {
+                reader.report("shared", .notAllowed, "shared is for global rate limits only")
             }
             guard let limit = reader.object("limit", required: true) else { return nil }
             limit.allowOnly(["requests", "unit", "fromMetadata"])
-            if limit.has("fromMetadata") {
-                limit.report("fromMetadata", .notAllowed, "fromMetadata is for global rate limits only")
+            var fromMetadata: MetadataKey?
+            if let metadata = limit.object("fromMetadata") {
+                if global {
+                    fromMetadata = metadataKey(metadata)
+                } else {
+                    limit.report("fromMetadata", .notAllowed, "fromMetadata is for global rate limits only")
+                }
             }
-            // Envoy's token bucket needs max_tokens > 0: a limit of 0 would be NACKed, not enforced.
-            guard let requests = limit.int("requests", required: true, range: 1...TrafficSettings.uint32Max),
+            // Envoy's token bucket needs max_tokens > 0: a local limit of 0 would be NACKed, not
+            // enforced. A global limit of 0 refuses every request, as the rate limit service counts.
+            guard
+                let requests = limit.int(
+                    "requests", required: true, range: (global ? 0 : 1)...TrafficSettings.uint32Max),
                 let unit = limit.oneOf("unit", units, required: true)
             else { return nil }
-            return Rule(
+            var rule = Rule(
                 selectors: selectors, requests: requests, unit: unit, shadowMode: reader.bool("shadowMode") ?? false,
                 xRateLimitHeaders: reader.oneOf("xRateLimitHeaders", ["Off", "DraftVersion03"]))
+            if global {
+                rule.shared = reader.bool("shared") ?? false
+                rule.limitFromMetadata = fromMetadata
+                (rule.requestCost, rule.responseCost) = costs
+            }
+            return rule
+        }
+
+        /// `{from: Number, number: N}` or `{from: Metadata, metadata: {namespace, key}}`.
+        static func cost(_ reader: ObjectReader) -> Cost? {
+            reader.allowOnly(["from", "number", "metadata"])
+            guard let from = reader.oneOf("from", ["Number", "Metadata"], required: true) else { return nil }
+            if reader.has("number") && reader.has("metadata") {
+                reader.report(nil, .notAllowed, "only one of number or metadata can be specified")
+                return nil
+            }
+            if from == "Number" {
+                guard let number = reader.int("number", required: true, range: 0...Int.max) else { return nil }
+                return .number(UInt64(number))
+            }
+            guard let metadata = reader.object("metadata", required: true).flatMap(metadataKey) else { return nil }
+            return .metadata(metadata)
+        }
+
+        static func metadataKey(_ reader: ObjectReader) -> MetadataKey? {
+            reader.allowOnly(["namespace", "key"])
+            guard let namespace = reader.string("namespace", required: true),
+                let key = reader.string("key", required: true)
+            else { return nil }
+            return MetadataKey(namespace: namespace, key: key)
         }
 
         static func selector(_ reader: ObjectReader) -> Selector {
