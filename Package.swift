@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "XDSTesting",
             dependencies: [
-                "XDSCache", "XDSServer", "EnvoyAPI", "AdminAPI", "RedisClient",
+                "XDSCache", "XDSServer", "EnvoyAPI", "AdminAPI", "RedisClient", "GatewayIR", "GatewayTranslator",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),

@@ -155,6 +155,11 @@ public struct HTTPListener: Sendable, Hashable, Codable {
     public var tls: TLSTermination?
     /// Some route has a fault or a local rate limit: the connection manager needs that filter.
     public var usesFault: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.fault != nil } } }
+    /// Where Envoy asks about global rate limits: set when some route has them.
+    public var rateLimitService: RateLimitService?
+    public var usesGlobalRateLimit: Bool {
+        virtualHosts.contains { $0.routes.contains { $0.policy.globalRateLimit != nil } }
+    }
     public var usesLocalRateLimit: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.rateLimit != nil } } }
 
     public init(name: String, port: Int, virtualHosts: [VirtualHost] = []) {

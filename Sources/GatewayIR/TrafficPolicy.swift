@@ -241,6 +241,8 @@ public struct RoutePolicy: Sendable, Hashable, Codable {
                 case remoteAddress
                 /// A query parameter matches.
                 case queryMatch(name: String, value: String, regex: Bool, invert: Bool)
+                /// Always the entry's value: a global rule without selectors.
+                case genericKey
             }
 
             public var key: String
@@ -278,6 +280,7 @@ public struct RoutePolicy: Sendable, Hashable, Codable {
     public var hashKeys: [HashKey] = []
     public var fault: Fault?
     public var rateLimit: RateLimit?
+    public var globalRateLimit: GlobalRateLimit?
     /// `streamIdleTimeout`.
     public var idleTimeout: Duration?
     public var maxStreamDuration: Duration?

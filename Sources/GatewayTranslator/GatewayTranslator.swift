@@ -28,17 +28,22 @@ public enum GatewayTranslator {
         /// The time certificates' validity is judged by: the caller's clock (the translator reads
         /// none). Nil leaves validity windows unjudged.
         public var now: Date?
+        /// Where Envoy reaches the rate limit service that counts global rate limits; nil when
+        /// this server does not run one (global rate limits are then refused).
+        public var rateLimitService: RateLimitService?
 
         public static let defaultAccessLogPath = "/dev/stdout"
 
         public init(
             disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = [],
-            accessLogPath: String? = Self.defaultAccessLogPath, now: Date? = nil
+            accessLogPath: String? = Self.defaultAccessLogPath, now: Date? = nil,
+            rateLimitService: RateLimitService? = nil
         ) {
             self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
             self.backendTrafficPolicyDisabledNamespaces = backendTrafficPolicyDisabledNamespaces
             self.accessLogPath = accessLogPath
             self.now = now
+            self.rateLimitService = rateLimitService
         }
     }
 
@@ -81,7 +86,12 @@ public enum GatewayTranslator {
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
             var config = translate(
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
-                namespaces: namespaces, accessLogPath: options.accessLogPath)
+                namespaces: namespaces, accessLogPath: options.accessLogPath, rateLimitService: options.rateLimitService
+            )
+            if let service = options.rateLimitService, config.listeners.contains(where: { $0.rateLimitService != nil })
+            {
+                config.clusters.append(rateLimitCluster(service))
+            }
             addLayer4(
                 gateway, listeners: listeners, routes: layer4, policies: policies, namespaces: namespaces,
                 accessLogPath: options.accessLogPath, to: &config)
@@ -129,6 +139,16 @@ public enum GatewayTranslator {
         return bySecret.isEmpty ? nil : bySecret.values.sorted { $0.secret < $1.secret }
     }
 
+    /// `ratelimit_cluster`, where Envoy asks the rate limit service over gRPC (HTTP/2): Envoy
+    /// Gateway's name; a host name is resolved by Envoy (a DNS cluster), an address is sent as an
+    /// endpoint.
+    static func rateLimitCluster(_ service: RateLimitService) -> BackendCluster {
+        BackendCluster(
+            name: "ratelimit_cluster", discovery: CIDR.canonical("\(service.host)/0") == nil ? .dns : .endpoints,
+            upstreamProtocol: .http2,
+            groups: [EndpointGroup(weight: 1, endpoints: [Endpoint(host: service.host, port: service.port)])])
+    }
+
     public static func envoyPort(_ port: Int) -> Int {
         port < 1024 ? port + privilegedPortOffset : port
     }
@@ -171,7 +191,8 @@ public enum GatewayTranslator {
 
     static func translate(
         _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
-        policies: PolicyAttachment, namespaces: NamespaceLabels, accessLogPath: String?
+        policies: PolicyAttachment, namespaces: NamespaceLabels, accessLogPath: String?,
+        rateLimitService: RateLimitService?
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
@@ -211,8 +232,12 @@ public enum GatewayTranslator {
                 }
                 let shares = ruleSettings.map { $0.map(TrafficPolicyTranslation.RouteShare.init) }
                 for hostname in hostnames(listener: listener.hostname, route: route.hostnames) {
-                    let routeNames = add(
+                    var routeNames = add(
                         route, rules: rules, hostname: hostname, listenerPort: listener.port, policies: shares)
+                    for index in routeNames.indices where routeNames[index].policy.globalRateLimit != nil {
+                        routeNames[index].policy.globalRateLimit!.domain = listenerName
+                        byPort[port]!.rateLimitService = rateLimitService
+                    }
                     for (rule, settings) in zip(rules, ruleSettings) {
                         guard var cluster = rule.cluster, clusterNames.insert(cluster.name).inserted else { continue }
                         if let settings, settings.problems.isEmpty {

@@ -22,13 +22,27 @@ struct PolicyAttachment {
     /// Per policy (same order), its ancestors with their conditions.
     private(set) var statuses: [[PolicyAncestorStatus]]
 
+    private let options: GatewayTranslator.Options
+
+    /// Global rate limits are counted by the rate limit service: a server that does not run it
+    /// refuses them, saying so.
+    static func serviceProblem(_ settings: TrafficSettings, options: GatewayTranslator.Options) -> String? {
+        guard settings.rateLimit?.global != nil, options.rateLimitService == nil else { return nil }
+        return
+            "RateLimit: global rate limits need a rate limit service, which Switchboard does not run yet; use rateLimit.local"
+    }
+
     init(_ resources: ResourceSet, routes: [RouteSource], options: GatewayTranslator.Options = .init()) {
+        self.options = options
         policies = resources.backendTrafficPolicies.sorted {
             ($0.creationTimestamp, $0.namespace, $0.name) < ($1.creationTimestamp, $1.namespace, $1.name)
         }.map { policy in
             var policy = policy
             if let problem = policy.responseOverrideProblem(configMapKeys: resources.configMapKeys) {
                 policy.settings.referenceProblems = [problem]
+            }
+            if let problem = Self.serviceProblem(policy.settings, options: options) {
+                policy.settings.serverProblems = [problem]
             }
             return policy
         }
@@ -211,7 +225,10 @@ struct PolicyAttachment {
             var seen = Set<Int>()
             for (_, parent) in pairs where seen.insert(parent).inserted {
                 let parentPolicy = policies[parent]
-                let merged = policies[index].merged(over: parentPolicy)
+                var merged = policies[index].merged(over: parentPolicy)
+                if let problem = Self.serviceProblem(merged.settings, options: options) {
+                    merged.problems.insert(problem, at: 0)
+                }
                 merges[[index, parent]] = merged
                 let problems = merged.problems
                 if problems.isEmpty {

@@ -176,6 +176,7 @@ enum TrafficPolicyTranslation {
                 abortGRPCStatus: fault.abortGRPCStatus, abortPercent: fault.abortPercentage)
         }
         if let rules = settings.rateLimit?.local { policy.rateLimit = rateLimit(rules) }
+        if let rules = settings.rateLimit?.global { policy.globalRateLimit = globalRateLimit(rules) }
         return .applies(
             retry: settings.retry.map(retryPolicy), timeout: settings.timeout?.requestTimeout?.duration, policy: policy)
     }
@@ -257,6 +258,85 @@ enum TrafficPolicyTranslation {
             }
         }
         return IR(defaultBucket: defaultBucket, rules: irRules, headersOff: base?.xRateLimitHeaders == "Off")
+    }
+
+    /// Global rules with Envoy Gateway's descriptor keys: `rule-<n>-match-<m>` for headers, then
+    /// query parameters (numbered on after the headers), `rule-<n>-path`, the client address, and
+    /// `rule-<n>-match--1` for a rule without selectors; `<n>` counts shared and unshared rules
+    /// apart, since they go to different domains. A rule's selectors fold into one. The domain is
+    /// set where the route meets its listener.
+    static func globalRateLimit(_ rules: [TrafficSettings.RateLimit.Rule]) -> GlobalRateLimit {
+        typealias Entry = RoutePolicy.RateLimit.Entry
+        var counts = (shared: 0, unshared: 0)
+        return GlobalRateLimit(
+            domain: "",
+            rules: rules.map { rule in
+                let index = rule.shared ? counts.shared : counts.unshared
+                if rule.shared { counts.shared += 1 } else { counts.unshared += 1 }
+                let selectors = rule.selectors
+                let headers = selectors.flatMap(\.headers)
+                var entries = headers.enumerated().map { match, header in
+                    entry(header, key: "rule-\(index)-match-\(match)", query: false)
+                }
+                // A later selector's path and address replace an earlier one's, as Envoy Gateway folds them.
+                if let path = selectors.compactMap(\.path).last {
+                    entries.append(
+                        Entry(
+                            key: "rule-\(index)-path", value: "rule-\(index)-path",
+                            source: .headerMatch(
+                                name: ":path", value: path.value, regex: path.type == "RegularExpression",
+                                invert: path.invert, prefix: path.type == "PathPrefix")))
+                }
+                if let cidr = selectors.compactMap(\.sourceCIDR).last {
+                    let canonical = CIDR.canonical(cidr.value) ?? cidr.value
+                    entries.append(
+                        Entry(
+                            key: "masked_remote_address", value: canonical,
+                            source: .maskedRemoteAddress(cidr: canonical, invert: cidr.invert)))
+                    if cidr.type == "Distinct" {
+                        entries.append(Entry(key: "remote_address", value: nil, source: .remoteAddress))
+                    }
+                }
+                for (offset, param) in selectors.flatMap(\.queryParams).enumerated() {
+                    entries.append(entry(param, key: "rule-\(index)-match-\(headers.count + offset)", query: true))
+                }
+                let methods = selectors.flatMap(\.methods)
+                if entries.isEmpty && methods.isEmpty {
+                    let key = "rule-\(index)-match--1"
+                    entries.append(Entry(key: key, value: key, source: .genericKey))
+                }
+                // The method comes after the headers; one descriptor per method.
+                let descriptors =
+                    methods.isEmpty
+                    ? [entries]
+                    : methods.map { method, invert in
+                        var variant = entries
+                        variant.insert(
+                            Entry(
+                                key: "rule-\(index)-method", value: "rule-\(index)-method",
+                                source: .headerMatch(
+                                    name: ":method", value: method, regex: false, invert: invert, prefix: false)),
+                            at: headers.count)
+                        return variant
+                    }
+                var ir = GlobalRateLimit.Rule(
+                    name: rule.name, descriptors: descriptors, requests: UInt32(rule.requests),
+                    unit: rule.unit.uppercased(), shared: rule.shared,
+                    shadowMode: rule.shadowMode, headersOff: rule.xRateLimitHeaders == "Off")
+                ir.limitFromMetadata = rule.limitFromMetadata.map {
+                    GlobalRateLimit.MetadataKey(namespace: $0.namespace, key: $0.key)
+                }
+                ir.requestCost = rule.requestCost.map(cost)
+                ir.responseCost = rule.responseCost.map(cost)
+                return ir
+            })
+    }
+
+    private static func cost(_ cost: TrafficSettings.RateLimit.Cost) -> GlobalRateLimit.Cost {
+        switch cost {
+        case .number(let number): .number(number)
+        case .metadata(let key): .metadata(GlobalRateLimit.MetadataKey(namespace: key.namespace, key: key.key))
+        }
     }
 
     private static func entry(_ match: TrafficSettings.RateLimit.Match, key: String, query: Bool)

@@ -1,4 +1,6 @@
 import Foundation
+import GatewayIR
+import GatewayTranslator
 
 /// One golden case, `Tests/Goldens/<name>/`: configuration files in `input/` and what they become
 /// beside it, in two stages as Envoy Gateway keeps its test data: `ir.yaml` (the Gateway
@@ -38,6 +40,22 @@ public struct GoldenCase: Sendable, CustomStringConvertible {
                 contents: try String(contentsOf: input.appendingPathComponent(file), encoding: .utf8)
             )
         }
+    }
+
+    /// What `options.json` beside `input/` may set: the server's options the case needs.
+    struct CaseOptions: Decodable {
+        var rateLimitService: RateLimitService?
+    }
+
+    /// The translator's options for this case: the defaults, with what its `options.json` sets
+    /// (`{"rateLimitService": {"host": …, "port": …}}`), judging certificates at `now`.
+    public func options(now: Date? = nil) throws -> GatewayTranslator.Options {
+        var options = GatewayTranslator.Options(now: now)
+        let file = directory.appendingPathComponent("options.json")
+        guard FileManager.default.fileExists(atPath: file.path) else { return options }
+        let read = try JSONDecoder().decode(CaseOptions.self, from: try Data(contentsOf: file))
+        options.rateLimitService = read.rateLimitService
+        return options
     }
 
     /// The expected text of one of the case's outputs (`ir.yaml`, `xds.yaml`).

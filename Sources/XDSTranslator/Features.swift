@@ -32,6 +32,14 @@ protocol RouteFeature: Sendable {
 /// An HTTP filter of a listener's connection manager: present when the listener needs it.
 protocol HTTPFilterFeature: Sendable {
     static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter?
+    /// Several filters of one feature (global rate limits: one per domain); by default `filter`.
+    static func filters(for listener: HTTPListener) throws -> [EnvoyHTTPFilter]
+}
+
+extension HTTPFilterFeature {
+    static func filters(for listener: HTTPListener) throws -> [EnvoyHTTPFilter] {
+        try filter(for: listener).map { [$0] } ?? []
+    }
 }
 
 /// Part of an HTTP listener: the listener itself or its connection manager.
@@ -69,14 +77,15 @@ extension RouteTranslator {
 
     /// Every feature of a route, whatever its action.
     static let features: [any RouteFeature.Type] = [
-        HeaderModifier.self, FaultInjection.self, LocalRateLimit.self, SourceMetadata.self,
+        HeaderModifier.self, FaultInjection.self, LocalRateLimit.self, GlobalRateLimitFilter.self, SourceMetadata.self,
     ]
 }
 
 extension ListenerTranslator {
     /// The connection manager's HTTP filters, in Envoy Gateway's order; the router is always last.
     static let httpFilters: [any HTTPFilterFeature.Type] = [
-        FaultInjection.self, GRPCWeb.self, GRPCStats.self, LocalRateLimit.self, Router.self,
+        FaultInjection.self, GRPCWeb.self, GRPCStats.self, LocalRateLimit.self, GlobalRateLimitFilter.self,
+        Router.self,
     ]
 
     /// Every other feature of an HTTP listener.

@@ -33,7 +33,7 @@ public enum ListenerTranslator {
             hcm.serverHeaderTransformation = .passThrough
             hcm.useRemoteAddress = Google_Protobuf_BoolValue(true)
 
-            hcm.httpFilters = try httpFilters.compactMap { try $0.filter(for: ir) }
+            hcm.httpFilters = try httpFilters.flatMap { try $0.filters(for: ir) }
             for feature in features { try feature.apply(ir, to: &listener, hcm: &hcm) }
 
             var network = Envoy_Config_Listener_V3_Filter()

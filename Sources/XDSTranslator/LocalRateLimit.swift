@@ -128,6 +128,11 @@ enum LocalRateLimit: RouteFeature, HTTPFilterFeature {
             action.maskedRemoteAddress = masked
         case .remoteAddress:
             action.remoteAddress = Action.RemoteAddress()
+        case .genericKey:
+            var key = Action.GenericKey()
+            key.descriptorKey = entry.key
+            key.descriptorValue = entry.value ?? entry.key
+            action.genericKey = key
         }
         return action
     }

@@ -54,6 +54,8 @@ public enum SnapshotJSON {
             Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig.self,
             Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault.self,
             Envoy_Extensions_Filters_Http_LocalRatelimit_V3_LocalRateLimit.self,
+            Envoy_Extensions_Filters_Http_Ratelimit_V3_RateLimit.self,
+            Envoy_Extensions_Filters_Http_Ratelimit_V3_RateLimitPerRoute.self,
             Envoy_Extensions_LoadBalancingPolicies_OverrideHost_V3_OverrideHost.self,
             Envoy_Extensions_TransportSockets_ProxyProtocol_V3_ProxyProtocolUpstreamTransport.self,
             Envoy_Extensions_TransportSockets_RawBuffer_V3_RawBuffer.self,

@@ -18,7 +18,9 @@ struct GoldenAcceptanceEndToEndTests {
         let cache = SnapshotCache()
         var served: [(key: String, snapshot: Snapshot)] = []
         for golden in cases {
-            for config in GatewayTranslator.translate(ResourceSet.load(try golden.inputs())).configs {
+            let configs = GatewayTranslator.translate(
+                ResourceSet.load(try golden.inputs()), options: try golden.options())
+            for config in configs.configs {
                 let key = "\(golden.name)/\(config.key)"
                 let snapshot = try SnapshotTranslator.snapshot(config)
                 try cache.setSnapshot(snapshot, for: key)

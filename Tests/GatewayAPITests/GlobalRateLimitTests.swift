@@ -95,4 +95,24 @@ import Testing
             empty.backendTrafficPolicies.first?.settings.rateLimit?.problems.contains(
                 "global configuration empty for rateLimit") == true)
     }
+
+    /// A source CIDR reads as Envoy's masked client address prints it, host bits cleared.
+    @Test func cidrs() {
+        #expect(CIDR.canonical("10.1.2.3/16") == "10.1.0.0/16")
+        #expect(CIDR.canonical("10.1.2.3/32") == "10.1.2.3/32")
+        #expect(CIDR.canonical("192.168.7.255/0") == "0.0.0.0/0")
+        #expect(CIDR.canonical("2001:db8:1234::1/32") == "2001:db8::/32")
+        #expect(CIDR.canonical("10.1.2.3/33") == nil)
+        #expect(CIDR.canonical("10.1.2/8") == nil)
+        #expect(CIDR.canonical("10.1.2.3") == nil)
+        let invalid = Self.policy(
+            """
+                global:
+                  rules: [{clientSelectors: [{sourceCIDR: {value: 300.1.1.1/8}}], limit: {requests: 1, unit: Second}}]
+            """)
+        #expect(
+            invalid.backendTrafficPolicies.first?.settings.rateLimit?.problems == [
+                "unable to translate rateLimit: invalid CIDR address: 300.1.1.1/8"
+            ])
+    }
 }

@@ -24,8 +24,9 @@ struct IRGoldenTests {
     static let goldenNow = Date(timeIntervalSince1970: 1_780_000_000)  // 2026-05-28
 
     static func render(_ name: String) throws -> (text: String, gateways: [GatewayConfig]) {
-        let resources = ResourceSet.load(try GoldenCase(named: name).inputs())
-        let output = GatewayTranslator.translate(resources, options: .init(now: goldenNow))
+        let golden = GoldenCase(named: name)
+        let resources = ResourceSet.load(try golden.inputs())
+        let output = GatewayTranslator.translate(resources, options: try golden.options(now: goldenNow))
         let gateways = output.configs.sorted { $0.key < $1.key }
         let document = try CanonicalText.encode(
             Document(diagnostics: resources.diagnostics.map(\.description), gateways: gateways))

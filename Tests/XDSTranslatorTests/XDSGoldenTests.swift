@@ -40,6 +40,9 @@ struct XDSGoldenTests {
         "envoy.extensions.filters.http.fault.v3.HTTPFault", "fixedDelay:", "abort:",
         "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb", "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
         "envoy.extensions.filters.http.router.v3.Router", "typedPerFilterConfig:",
+        "envoy.extensions.filters.http.ratelimit.v3.RateLimit",
+        "envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute",
+        "genericKey:", "hitsAddend:", "applyOnStreamDone:", "dynamicMetadata:", "ratelimit_cluster",
         // Where each resource came from (Envoy Gateway's tag), and the default access logs.
         "envoy-gateway:", "sectionName:", "envoy.extensions.access_loggers.file.v3.FileAccessLog",
         "responseFlagFilter:",

@@ -96,6 +96,7 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
             spec.report("requestBuffer", .notAllowed, "requestBuffer cannot be combined with httpUpgrade")
         }
         settings = TrafficSettings(spec)
+        settings.rateLimit?.nameGlobalRules(policy: "\(object.namespace)/\(object.name)")
         untranslated = Self.untranslatedFields.filter { spec.has($0) }
         self.spec = Document(spec.node)
         name = object.name
@@ -177,7 +178,16 @@ extension BackendTrafficPolicy {
         guard let reader = ObjectReader(document.node, path: "spec", context: context) else {
             return (settings, ["merge failed"])
         }
-        let merged = TrafficSettings(reader)
+        var merged = TrafficSettings(reader)
+        // Global rules keep their own policy's names, as Envoy Gateway merges them after
+        // translating each policy: a strategic merge keeps the route's rules, then the parent's; a
+        // JSON merge replaces the list.
+        let own = settings.rateLimit?.global
+        let inherited = parent.settings.rateLimit?.global
+        if own != nil || inherited != nil {
+            merged.rateLimit?.global =
+                mergeType == .strategicMerge ? (own ?? []) + (inherited ?? []) : (own ?? inherited)
+        }
         return (merged, context.diagnostics.map { "\($0.field): \($0.message)" } + merged.problems)
     }
 }

@@ -37,6 +37,9 @@ extension TrafficSettings {
             public var shadowMode: Bool
             /// `Off` or `DraftVersion03`; nil leaves Envoy Gateway's default (on).
             public var xRateLimitHeaders: String?
+            /// Global only: `<policy-ns>/<policy-name>/rule/<index>`, as Envoy Gateway names it
+            /// (the policy's name is set once the whole policy is read).
+            public var name = ""
             /// Global only: one counter for every route the policy reaches, instead of one each.
             public var shared = false
             /// Global only: the limit read from the request's dynamic metadata instead.
@@ -71,10 +74,6 @@ extension TrafficSettings {
             reader.allowOnly(["type", "global", "local"])
             let type = reader.oneOf("type", ["Global", "Local"])
             if let global = reader.object("global"), type != "Local" {
-                // Read and checked in full, but refused until `serve` runs the rate limit service.
-                problems.append(
-                    "global rate limits need a rate limit service, which Switchboard does not run yet; use rateLimit.local"
-                )
                 global.allowOnly(["rules"])
                 let readers = global.objects("rules", required: true)
                 if readers.count > 256 {
@@ -84,6 +83,7 @@ extension TrafficSettings {
                 if let problem = self.global!.lazy.compactMap(Self.distinctInvertProblem).first {
                     problems.append(problem)
                 }
+                if let problem = self.global!.lazy.compactMap(Self.cidrProblem).first { problems.append(problem) }
                 if let problem = self.global!.lazy.compactMap(Self.regexProblem).first { problems.append(problem) }
             }
             if type == "Global" && !reader.has("global") {
@@ -113,6 +113,12 @@ extension TrafficSettings {
             }
         }
 
+        /// Names the global rules after their policy, `<ns>/<name>`.
+        mutating func nameGlobalRules(policy: String) {
+            guard global != nil else { return }
+            for index in global!.indices { global![index].name = "\(policy)/rule/\(index)" }
+        }
+
         /// Envoy Gateway refuses an inverted `Distinct` match (a count per value of something
         /// absent has no value to count by), with these words.
         static func distinctInvertProblem(_ rule: Rule) -> String? {
@@ -123,6 +129,22 @@ extension TrafficSettings {
                 if selector.queryParams.contains(where: { $0.type == "Distinct" && $0.invert }) {
                     return
                         "unable to translate rateLimit.Invert is not applicable for distinct query parameter match type"
+                }
+            }
+            return nil
+        }
+
+        /// A source CIDR must parse (Envoy Gateway's words for one that does not). An inverted one
+        /// needs Envoy's `remote_address_match` action, which the Envoy API Switchboard is built
+        /// with (xds-protos 1.85.0) does not have yet.
+        static func cidrProblem(_ rule: Rule) -> String? {
+            for cidr in rule.selectors.compactMap(\.sourceCIDR) {
+                if CIDR.canonical(cidr.value) == nil {
+                    return "unable to translate rateLimit: invalid CIDR address: \(cidr.value)"
+                }
+                if cidr.invert {
+                    return
+                        "unable to translate rateLimit: an inverted sourceCIDR is not supported for global rate limits yet"
                 }
             }
             return nil

@@ -19,11 +19,15 @@ public struct TrafficSettings: Sendable, Equatable {
     public var rateLimit: RateLimit?
     public var faultInjection: FaultInjection?
 
+    /// What this server cannot do for these settings (set by the translator, which knows the
+    /// server's options): global rate limits without the rate limit service.
+    public var serverProblems: [String] = []
+
     /// Why Envoy Gateway's translator would refuse these settings, as it words them
     /// (`Retry: baseInterval cannot be set to 0s`): the policy is then Invalid and its routes answer 500.
     public var problems: [String] {
         // In the order Envoy Gateway checks them.
-        (rateLimit?.problems ?? []).map { "RateLimit: \($0)" } + bandwidthLimitProblems
+        serverProblems + (rateLimit?.problems ?? []).map { "RateLimit: \($0)" } + bandwidthLimitProblems
             + (loadBalancer?.problems ?? []).map { "LoadBalancer: \($0)" }
             + (retry?.problems ?? []).map { "Retry: \($0)" }
             + (connection?.problems ?? []).map { "BackendConnection: \($0)" } + referenceProblems
