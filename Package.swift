@@ -207,7 +207,14 @@ let package = Package(
             swiftSettings: strict),
         // Envoy's rate limit service for global rate limits: fixed windows counted in memory or in
         // Redis, limits from the translated configuration.
-        .target(name: "RateLimitService", dependencies: ["RedisClient"], swiftSettings: strict),
+        .target(
+            name: "RateLimitService",
+            dependencies: [
+                "RedisClient", "GatewayIR", "EnvoyAPI", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict),
         .target(name: "CHeap"),
         // The fuzz target: replays inputs; scripts/fuzz builds it with libFuzzer.
         .target(name: "CFuzzDriver"),
@@ -227,7 +234,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
         .testTarget(
-            name: "RateLimitServiceTests", dependencies: ["RateLimitService", "RedisClient", "XDSTesting"],
+            name: "RateLimitServiceTests",
+            dependencies: [
+                "RateLimitService", "RedisClient", "XDSTesting", "GatewayIR", "EnvoyAPI",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "RedisClientTests",

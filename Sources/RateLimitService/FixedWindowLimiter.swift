@@ -9,6 +9,8 @@ public struct FixedWindowLimiter: Sendable {
     public struct Descriptor: Sendable, Hashable {
         public var entries: [Entry]
         public var hitsAddend: UInt64?
+        /// The limit Envoy read from the request's dynamic metadata: it replaces the table's.
+        public var limitOverride: RateLimit?
 
         public struct Entry: Sendable, Hashable {
             public var key: String
@@ -19,9 +21,10 @@ public struct FixedWindowLimiter: Sendable {
             }
         }
 
-        public init(entries: [Entry], hitsAddend: UInt64? = nil) {
+        public init(entries: [Entry], hitsAddend: UInt64? = nil, limitOverride: RateLimit? = nil) {
             self.entries = entries
             self.hitsAddend = hitsAddend
+            self.limitOverride = limitOverride
         }
     }
 
@@ -39,6 +42,8 @@ public struct FixedWindowLimiter: Sendable {
         public var resetSeconds: Int64?
         /// Over its limit, but in shadow mode: let through.
         public var shadowed = false
+        /// Its limit stays out of the `x-ratelimit-*` headers.
+        public var headersOff = false
     }
 
     public struct Decision: Sendable, Hashable {
@@ -61,8 +66,11 @@ public struct FixedWindowLimiter: Sendable {
         async throws(CounterStoreError) -> Decision
     {
         let now = now()
-        let matches = descriptors.map { descriptor in
-            table.match(domain: domain, entries: descriptor.entries.map { ($0.key, $0.value) })
+        let matches = descriptors.map { descriptor -> RateLimitTable.Match? in
+            if let limit = descriptor.limitOverride, table.domains[domain] != nil {
+                return RateLimitTable.Match(limit: limit, shadowMode: false)
+            }
+            return table.match(domain: domain, entries: descriptor.entries.map { ($0.key, $0.value) })
         }
         var increments: [CounterIncrement] = []
         for (descriptor, match) in zip(descriptors, matches) {
@@ -89,11 +97,12 @@ public struct FixedWindowLimiter: Sendable {
                 statuses.append(
                     Status(
                         code: match.shadowMode ? .ok : .overLimit, limit: limit, remaining: 0, resetSeconds: reset,
-                        shadowed: match.shadowMode))
+                        shadowed: match.shadowMode, headersOff: match.headersOff))
             } else {
                 statuses.append(
                     Status(
-                        code: .ok, limit: limit, remaining: limit.requestsPerUnit - UInt32(count), resetSeconds: reset))
+                        code: .ok, limit: limit, remaining: limit.requestsPerUnit - UInt32(count), resetSeconds: reset,
+                        headersOff: match.headersOff))
             }
         }
         return Decision(overall: overall, statuses: statuses)

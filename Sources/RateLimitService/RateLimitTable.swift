@@ -45,15 +45,19 @@ public struct RateLimitTable: Sendable, Hashable {
         public var limit: RateLimit?
         /// Counted, but never refused.
         public var shadowMode: Bool
+        /// Kept out of the `x-ratelimit-*` headers (a rule's `xRateLimitHeaders: Off`).
+        public var headersOff: Bool
         public var children: [Node]
 
         public init(
-            key: String, value: String? = nil, limit: RateLimit? = nil, shadowMode: Bool = false, children: [Node] = []
+            key: String, value: String? = nil, limit: RateLimit? = nil, shadowMode: Bool = false,
+            headersOff: Bool = false, children: [Node] = []
         ) {
             self.key = key
             self.value = value
             self.limit = limit
             self.shadowMode = shadowMode
+            self.headersOff = headersOff
             self.children = children
         }
     }
@@ -61,6 +65,7 @@ public struct RateLimitTable: Sendable, Hashable {
     public struct Match: Sendable, Hashable {
         public var limit: RateLimit
         public var shadowMode: Bool
+        public var headersOff = false
     }
 
     public var domains: [String: [Node]]
@@ -81,6 +86,6 @@ public struct RateLimitTable: Sendable, Hashable {
             if index < entries.count - 1 { level = found.children }
         }
         guard let node, let limit = node.limit else { return nil }
-        return Match(limit: limit, shadowMode: node.shadowMode)
+        return Match(limit: limit, shadowMode: node.shadowMode, headersOff: node.headersOff)
     }
 }
