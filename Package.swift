@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "XDSTesting",
             dependencies: [
-                "XDSCache", "XDSServer", "EnvoyAPI", "AdminAPI", "RedisClient", "GatewayIR", "GatewayTranslator",
+                "XDSCache", "XDSServer", "EnvoyAPI", "AdminAPI", "RedisClient", "GatewayIR",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -131,6 +131,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
+                "RateLimitService",
                 "TLSCertificates",
                 "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
                 "CHeap",
@@ -211,8 +212,10 @@ let package = Package(
             name: "RateLimitService",
             dependencies: [
                 "RedisClient", "GatewayIR", "EnvoyAPI", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
         .target(name: "CHeap"),

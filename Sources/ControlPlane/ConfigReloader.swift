@@ -3,6 +3,7 @@ import GatewayAPI
 import GatewayTranslator
 import Logging
 import Metrics
+import RateLimitService
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -43,6 +44,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     private let convergence: ConvergenceTracker?
     private let maxResources: Int
     private let last: Mutex<Result?> = Mutex(nil)
+    /// Told the global rate limits of each translation that is served (the rate limit service).
+    private let rateLimits: (@Sendable (RateLimitTable) -> Void)?
     private let reloadCount = Atomic(0)
 
     /// `watcher` nil: load once (and on SIGHUP), never watch.
@@ -50,8 +53,9 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     public init(
         paths: [String], cache: SnapshotCache, watcher: FileWatcher?, options: GatewayTranslator.Options = .init(),
         convergence: ConvergenceTracker? = nil, maxFileBytes: Int = ConfigFiles.defaultMaxFileBytes,
-        maxResources: Int = 500_000, logger: Logger
+        maxResources: Int = 500_000, logger: Logger, rateLimits: (@Sendable (RateLimitTable) -> Void)? = nil
     ) {
+        self.rateLimits = rateLimits
         self.convergence = convergence
         self.maxResources = maxResources
         self.cache = cache
@@ -107,6 +111,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
                     }
                 }
             }
+            // With the snapshots: the limits of the routes Envoy is being given, never of a failed load.
+            rateLimits?(translated.rateLimits)
             for gateway in cache.nodeGroups where translated.snapshots[gateway] == nil {
                 // The Gateway is gone from the files: new Envoys of it get nothing; connected ones keep theirs.
                 cache.clearSnapshot(for: gateway)

@@ -1,8 +1,11 @@
+import Foundation
 import GatewayAPI
+import GatewayIR
 import GatewayTranslator
 import Logging
 import Metrics
 import Prometheus
+import RateLimitService
 import ServiceLifecycle
 import XDSCache
 import XDSServer
@@ -30,10 +33,47 @@ public struct ServerConfiguration: Sendable {
     public var watchMode = WatchMode.inotify
     /// Quiet time after a file change before reloading.
     public var debounce = Duration.milliseconds(100)
+    /// The rate limit service for global rate limits; nil: not run, and global rules are refused.
+    public var rateLimit: RateLimitServerConfiguration?
 
     public init(configPaths: [String], xds: ADSServerConfiguration = ADSServerConfiguration()) {
         self.configPaths = configPaths
         self.xds = xds
+    }
+}
+
+/// `switchboard serve --ratelimit-address`: Envoy's rate limit API on a port of its own, counting
+/// in this process or in Redis, and where the translated configuration tells Envoy to find it.
+public struct RateLimitServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Where Envoy reaches the service when not at the bind address (compose, Kubernetes); a
+    /// wildcard bind address (`0.0.0.0`, `::`) is reached at loopback.
+    public var envoyHost: String?
+    public var envoyPort: Int?
+    /// Counters shared through Redis; nil keeps them in this process (one replica).
+    public var redisHost: String?
+    public var redisPort = 6379
+    /// The longest a decision waits for Redis before the call fails.
+    public var storeTimeout = Duration.milliseconds(500)
+    /// Most live windows the in-memory counters keep.
+    public var maxKeys = 1_000_000
+    /// How long Envoy waits for a decision; nil leaves Envoy's default (20 ms).
+    public var timeout: Duration?
+    /// Envoy refuses requests (500) when the service fails, instead of letting them through.
+    public var failClosed = false
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// What the translator writes into `ratelimit_cluster` and the filters.
+    var envoySide: GlobalRateLimitService {
+        let wildcard = ["0.0.0.0", "::", "[::]"].contains(host)
+        return GlobalRateLimitService(
+            host: envoyHost ?? (wildcard ? "127.0.0.1" : host), port: envoyPort ?? port, timeout: timeout,
+            failClosed: failClosed)
     }
 }
 
@@ -51,6 +91,8 @@ public struct ControlPlaneServer: Sendable {
     public let cache: SnapshotCache
     public let registry: StreamRegistry
     public let reloader: ConfigReloader
+    /// The rate limit service, when configured.
+    public let rateLimitServer: RateLimitServer?
     private let services: [any ServiceLifecycle.Service]
     private let logger: Logger
 
@@ -71,10 +113,30 @@ public struct ControlPlaneServer: Sendable {
             case .inotify: FileWatcher(paths: paths, mode: .inotify, debounce: configuration.debounce)
             case .poll: FileWatcher(paths: paths, mode: .poll, debounce: configuration.debounce)
             }
+        var options = configuration.policy
+        var rateLimitServer: RateLimitServer?
+        if let rateLimit = configuration.rateLimit {
+            let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+            let store: any CounterStore =
+                if let redisHost = rateLimit.redisHost {
+                    RedisCounterStore(host: redisHost, port: rateLimit.redisPort, timeout: rateLimit.storeTimeout)
+                } else {
+                    MemoryCounterStore(maxKeys: rateLimit.maxKeys, now: now)
+                }
+            let service = RateLimitGRPCService(limiter: FixedWindowLimiter(store: store, now: now))
+            rateLimitServer = RateLimitServer(host: rateLimit.host, port: rateLimit.port, service: service)
+            options.rateLimitService = rateLimit.envoySide
+        }
+        self.rateLimitServer = rateLimitServer
+        var updateLimits: (@Sendable (RateLimitTable) -> Void)?
+        if let limits = rateLimitServer?.service {
+            updateLimits = { table in limits.update(table) }
+        }
         reloader = ConfigReloader(
-            paths: paths, cache: cache, watcher: watcher, options: configuration.policy,
+            paths: paths, cache: cache, watcher: watcher, options: options,
             convergence: ConvergenceTracker(registry: registry), maxFileBytes: configuration.maxFileBytes,
-            maxResources: configuration.maxResources, logger: Logger(label: "switchboard.config"))
+            maxResources: configuration.maxResources, logger: Logger(label: "switchboard.config"),
+            rateLimits: updateLimits)
         let first = reloader.reload()
         if first.outcome == .failed {
             throw ControlPlaneError(
@@ -115,10 +177,19 @@ public struct ControlPlaneServer: Sendable {
             throw .wrapping(error, as: .adminCredentials, "the admin server cannot start with its TLS files")
         }
         let (registry, reloader) = (registry, reloader)
-        services = [
-            server, reloader, admin,
-            HeapTrimmer(counters: { [registry.ended, reloader.reloads] }),
-        ]
+        services =
+            [
+                server, reloader, admin,
+                HeapTrimmer(counters: { [registry.ended, reloader.reloads] }),
+            ] + (rateLimitServer.map { [$0] } ?? [])
+        if let rateLimit = configuration.rateLimit {
+            logger.info(
+                "rate limit service listening",
+                metadata: [
+                    "address": "\(rateLimit.host):\(rateLimit.port)",
+                    "counters": "\(rateLimit.redisHost.map { "redis \($0):\(rateLimit.redisPort)" } ?? "memory")",
+                ])
+        }
         logger.info("ADS listening", metadata: ["address": "\(configuration.xds.host):\(configuration.xds.port)"])
         logger.info("admin listening", metadata: ["address": "\(configuration.adminHost):\(configuration.adminPort)"])
     }

@@ -3,6 +3,7 @@ import Foundation
 import GatewayAPI
 import GatewayIR
 import GatewayTranslator
+import RateLimitService
 import XDSCache
 import XDSTranslator
 
@@ -13,6 +14,9 @@ public enum Translation {
         /// Keyed by node group (`<namespace>/<name>`).
         public var snapshots: [String: Snapshot]
         public var status: StatusReport
+        /// What the rate limit service enforces: every Gateway's global rate limits (empty when
+        /// the server runs no rate limit service).
+        public var rateLimits = RateLimitTable()
     }
 
     public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws
@@ -33,7 +37,9 @@ public enum Translation {
             snapshots[config.key] = try SnapshotTranslator.snapshot(config, memo: &memos[config.key, default: .init()])
         }
         for key in memos.keys where snapshots[key] == nil { memos[key] = nil }
-        return Result(snapshots: snapshots, status: output.status)
+        var result = Result(snapshots: snapshots, status: output.status)
+        if options.rateLimitService != nil { result.rateLimits = RateLimitTable(output.configs) }
+        return result
     }
 
     public enum Format: String, Sendable, CaseIterable {

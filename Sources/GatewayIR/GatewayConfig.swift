@@ -156,7 +156,7 @@ public struct HTTPListener: Sendable, Hashable, Codable {
     /// Some route has a fault or a local rate limit: the connection manager needs that filter.
     public var usesFault: Bool { virtualHosts.contains { $0.routes.contains { $0.policy.fault != nil } } }
     /// Where Envoy asks about global rate limits: set when some route has them.
-    public var rateLimitService: RateLimitService?
+    public var rateLimitService: GlobalRateLimitService?
     public var usesGlobalRateLimit: Bool {
         virtualHosts.contains { $0.routes.contains { $0.policy.globalRateLimit != nil } }
     }

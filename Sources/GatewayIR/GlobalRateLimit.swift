@@ -73,7 +73,7 @@ public struct GlobalRateLimit: Sendable, Hashable, Codable {
 
 /// Where Envoy reaches the rate limit service, and how it treats it: `switchboard serve`'s
 /// rate limit flags. Nil in a Gateway's IR when the service is not running.
-public struct RateLimitService: Sendable, Hashable, Codable {
+public struct GlobalRateLimitService: Sendable, Hashable, Codable {
     public var host: String
     public var port: Int
     /// How long Envoy waits for a decision; nil leaves Envoy's default (20 ms).

@@ -30,14 +30,14 @@ public enum GatewayTranslator {
         public var now: Date?
         /// Where Envoy reaches the rate limit service that counts global rate limits; nil when
         /// this server does not run one (global rate limits are then refused).
-        public var rateLimitService: RateLimitService?
+        public var rateLimitService: GlobalRateLimitService?
 
         public static let defaultAccessLogPath = "/dev/stdout"
 
         public init(
             disableBackendTrafficPolicy: Bool = false, backendTrafficPolicyDisabledNamespaces: Set<String> = [],
             accessLogPath: String? = Self.defaultAccessLogPath, now: Date? = nil,
-            rateLimitService: RateLimitService? = nil
+            rateLimitService: GlobalRateLimitService? = nil
         ) {
             self.disableBackendTrafficPolicy = disableBackendTrafficPolicy
             self.backendTrafficPolicyDisabledNamespaces = backendTrafficPolicyDisabledNamespaces
@@ -142,7 +142,7 @@ public enum GatewayTranslator {
     /// `ratelimit_cluster`, where Envoy asks the rate limit service over gRPC (HTTP/2): Envoy
     /// Gateway's name; a host name is resolved by Envoy (a DNS cluster), an address is sent as an
     /// endpoint.
-    static func rateLimitCluster(_ service: RateLimitService) -> BackendCluster {
+    static func rateLimitCluster(_ service: GlobalRateLimitService) -> BackendCluster {
         BackendCluster(
             name: "ratelimit_cluster", discovery: CIDR.canonical("\(service.host)/0") == nil ? .dns : .endpoints,
             upstreamProtocol: .http2,
@@ -192,7 +192,7 @@ public enum GatewayTranslator {
     static func translate(
         _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
         policies: PolicyAttachment, namespaces: NamespaceLabels, accessLogPath: String?,
-        rateLimitService: RateLimitService?
+        rateLimitService: GlobalRateLimitService?
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()

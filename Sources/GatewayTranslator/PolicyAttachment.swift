@@ -29,7 +29,7 @@ struct PolicyAttachment {
     static func serviceProblem(_ settings: TrafficSettings, options: GatewayTranslator.Options) -> String? {
         guard settings.rateLimit?.global != nil, options.rateLimitService == nil else { return nil }
         return
-            "RateLimit: global rate limits need a rate limit service, which Switchboard does not run yet; use rateLimit.local"
+            "RateLimit: global rate limits need the rate limit service: run switchboard serve with --ratelimit-address HOST:PORT"
     }
 
     init(_ resources: ResourceSet, routes: [RouteSource], options: GatewayTranslator.Options = .init()) {

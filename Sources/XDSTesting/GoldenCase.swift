@@ -1,6 +1,5 @@
 import Foundation
 import GatewayIR
-import GatewayTranslator
 
 /// One golden case, `Tests/Goldens/<name>/`: configuration files in `input/` and what they become
 /// beside it, in two stages as Envoy Gateway keeps its test data: `ir.yaml` (the Gateway
@@ -44,18 +43,15 @@ public struct GoldenCase: Sendable, CustomStringConvertible {
 
     /// What `options.json` beside `input/` may set: the server's options the case needs.
     struct CaseOptions: Decodable {
-        var rateLimitService: RateLimitService?
+        var rateLimitService: GlobalRateLimitService?
     }
 
-    /// The translator's options for this case: the defaults, with what its `options.json` sets
-    /// (`{"rateLimitService": {"host": …, "port": …}}`), judging certificates at `now`.
-    public func options(now: Date? = nil) throws -> GatewayTranslator.Options {
-        var options = GatewayTranslator.Options(now: now)
+    /// The rate limit service this case's server runs, from its `options.json`
+    /// (`{"rateLimitService": {"host": …, "port": …}}`); nil when it runs none.
+    public func rateLimitService() throws -> GlobalRateLimitService? {
         let file = directory.appendingPathComponent("options.json")
-        guard FileManager.default.fileExists(atPath: file.path) else { return options }
-        let read = try JSONDecoder().decode(CaseOptions.self, from: try Data(contentsOf: file))
-        options.rateLimitService = read.rateLimitService
-        return options
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        return try JSONDecoder().decode(CaseOptions.self, from: try Data(contentsOf: file)).rateLimitService
     }
 
     /// The expected text of one of the case's outputs (`ir.yaml`, `xds.yaml`).

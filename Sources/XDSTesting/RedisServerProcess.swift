@@ -38,7 +38,7 @@ public final class RedisServerProcess: Sendable {
         var lastError: (any Error)?
         for _ in 0..<(fixedPort == nil ? 5 : 1) {
             let port: Int
-            if let fixedPort { port = fixedPort } else { port = try await freePort() }
+            if let fixedPort { port = fixedPort } else { port = try freePort() }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = [
@@ -58,14 +58,6 @@ public final class RedisServerProcess: Sendable {
             }
         }
         throw lastError!
-    }
-
-    private static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
     }
 
     private func waitUntilReady() async throws {

@@ -146,8 +146,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @OptionGroup(title: "Global rate limits") var rateLimit: RateLimitOptions
+
     func validate() throws {
         if configs.isEmpty { throw ValidationError("give at least one --config PATH") }
+        try rateLimit.check()
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if clientCa != nil && tlsCert == nil { throw ValidationError("--client-ca needs --tls-cert and --tls-key") }
         if authorizeNodes && clientCa == nil { throw ValidationError("--authorize-nodes needs --client-ca (mTLS)") }
@@ -215,7 +218,76 @@ struct Serve: AsyncParsableCommand {
         configuration.maxResources = maxResources
         configuration.watchMode = watchMode
         configuration.debounce = debounce.duration
+        configuration.rateLimit = rateLimit.configuration
         try await ControlPlaneServer(configuration, metrics: metrics).run()
+    }
+}
+
+/// `serve`'s rate limit service: off unless `--ratelimit-address` is given.
+struct RateLimitOptions: ParsableArguments {
+    @Option(
+        name: .customLong("ratelimit-address"),
+        help: "Also serve Envoy's rate limit API here (global rate limits); off when not given.")
+    var address: Address?
+
+    @Option(
+        name: .customLong("ratelimit-envoy-address"),
+        help: "Where Envoy reaches the rate limit service, when not at --ratelimit-address (compose, Kubernetes).")
+    var envoyAddress: Address?
+
+    @Option(
+        name: .customLong("ratelimit-redis"),
+        help: "Count in Redis at HOST:PORT, shared by every replica; without it, counts stay in this process.")
+    var redis: Address?
+
+    @Option(
+        name: .customLong("ratelimit-timeout"),
+        help: "How long Envoy waits for a decision (Envoy's default when not given: 20ms).")
+    var timeout: DurationArgument?
+
+    @Option(
+        name: .customLong("ratelimit-redis-timeout"),
+        help: "The longest a decision waits for Redis; then the call fails and Envoy applies its failure mode.")
+    var redisTimeout = DurationArgument(argument: "500ms")!
+
+    @Flag(
+        name: .customLong("ratelimit-fail-closed"),
+        help: "Envoy refuses requests (500) when the rate limit service fails, instead of letting them through.")
+    var failClosed = false
+
+    @Option(
+        name: .customLong("ratelimit-max-keys"),
+        help: "Most live windows kept in memory (one per value of a Distinct selector); beyond, new ones fail.")
+    var maxKeys = 1_000_000
+
+    func check() throws {
+        guard address != nil else {
+            let given = [
+                envoyAddress.map { _ in "--ratelimit-envoy-address" }, redis.map { _ in "--ratelimit-redis" },
+                timeout.map { _ in "--ratelimit-timeout" }, failClosed ? "--ratelimit-fail-closed" : nil,
+            ].compactMap { $0 }
+            if let first = given.first { throw ValidationError("\(first) needs --ratelimit-address HOST:PORT") }
+            return
+        }
+        if let timeout, timeout.duration <= .zero {
+            throw ValidationError("--ratelimit-timeout must be longer than 0s")
+        }
+        if redisTimeout.duration <= .zero { throw ValidationError("--ratelimit-redis-timeout must be longer than 0s") }
+        if maxKeys < 1 { throw ValidationError("--ratelimit-max-keys must be at least 1") }
+    }
+
+    var configuration: RateLimitServerConfiguration? {
+        guard let address else { return nil }
+        var configuration = RateLimitServerConfiguration(host: address.host, port: address.port)
+        configuration.envoyHost = envoyAddress?.host
+        configuration.envoyPort = envoyAddress?.port
+        configuration.redisHost = redis?.host
+        configuration.redisPort = redis?.port ?? 6379
+        configuration.storeTimeout = redisTimeout.duration
+        configuration.maxKeys = maxKeys
+        configuration.timeout = timeout?.duration
+        configuration.failClosed = failClosed
+        return configuration
     }
 }
 

@@ -19,7 +19,7 @@ struct GoldenAcceptanceEndToEndTests {
         var served: [(key: String, snapshot: Snapshot)] = []
         for golden in cases {
             let configs = GatewayTranslator.translate(
-                ResourceSet.load(try golden.inputs()), options: try golden.options())
+                ResourceSet.load(try golden.inputs()), options: .init(rateLimitService: try golden.rateLimitService()))
             for config in configs.configs {
                 let key = "\(golden.name)/\(config.key)"
                 let snapshot = try SnapshotTranslator.snapshot(config)

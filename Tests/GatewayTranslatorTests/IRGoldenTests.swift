@@ -26,7 +26,8 @@ struct IRGoldenTests {
     static func render(_ name: String) throws -> (text: String, gateways: [GatewayConfig]) {
         let golden = GoldenCase(named: name)
         let resources = ResourceSet.load(try golden.inputs())
-        let output = GatewayTranslator.translate(resources, options: try golden.options(now: goldenNow))
+        let output = GatewayTranslator.translate(
+            resources, options: .init(now: goldenNow, rateLimitService: try golden.rateLimitService()))
         let gateways = output.configs.sorted { $0.key < $1.key }
         let document = try CanonicalText.encode(
             Document(diagnostics: resources.diagnostics.map(\.description), gateways: gateways))
