@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "translate-bench", targets: ["TranslationBenchmark"]),
         .executable(name: "reload-bench", targets: ["ReloadBenchmark"]),
         .executable(name: "ads-load", targets: ["ADSLoadBenchmark"]),
+        .executable(name: "ratelimit-bench", targets: ["RateLimitBenchmark"]),
         .executable(name: "loader-fuzz", targets: ["LoaderFuzz"]),
     ],
     dependencies: [
@@ -166,6 +167,16 @@ let package = Package(
             dependencies: [
                 "XDSCache", "XDSServer", "XDSTesting", "CHeap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "RateLimitBenchmark",
+            dependencies: [
+                "RateLimitService", "EnvoyAPI", "XDSTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: strict
         ),
