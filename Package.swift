@@ -250,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "RateLimitServiceTests",
             dependencies: [
-                "RateLimitService", "RedisClient", "XDSTesting", "GatewayIR", "EnvoyAPI",
+                "RateLimitService", "RedisClient", "XDSTesting", "GatewayIR", "EnvoyAPI", "XDSTranslator",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
@@ -298,7 +298,9 @@ let package = Package(
             name: "EnvoyEndToEndTests",
             dependencies: [
                 "ControlPlane", "XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI",
-                "GatewayIR",
+                "GatewayIR", "RateLimitService", "EnvoyAPI", "XDSCache",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 "AdminAPI", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),

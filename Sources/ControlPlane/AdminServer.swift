@@ -1,4 +1,5 @@
 import AdminAPI
+import CanonicalText
 import Crypto
 import Foundation
 import GatewayTranslator
@@ -9,6 +10,7 @@ import Logging
 import NIOSSL
 import XDSCache
 import XDSServer
+import XDSTranslator
 
 /// How the admin server is protected. It shows the whole translated configuration
 /// (`/debug/snapshot`) and every Envoy's state, so beyond loopback it needs a token.
@@ -101,11 +103,17 @@ public enum AdminServer {
                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.get("/debug/snapshot") { request, _ -> Response in
-            let gateways = cache.nodeGroups
+            let groups = cache.nodeGroups
+            let gateways = groups.filter { $0 != ResourceType.rateLimitServiceNode }
             let gateway = request.uri.queryParameters.get("gateway") ?? (gateways.count == 1 ? gateways[0] : "")
             guard let snapshot = cache.snapshot(for: gateway) else {
                 return text(
-                    "unknown gateway \"\(gateway)\"; serving: \(gateways.joined(separator: ", "))\n", status: .notFound)
+                    "unknown gateway \"\(gateway)\"; serving: \(groups.joined(separator: ", "))\n", status: .notFound)
+            }
+            if gateway == ResourceType.rateLimitServiceNode {
+                // What envoyproxy/ratelimit is served: every Gateway's rate limit configurations.
+                let json = "{" + (try SnapshotJSON.rateLimitConfigs(snapshot) ?? "\"rateLimitConfigs\":[]") + "}"
+                return text(try CanonicalText.yaml(json), status: .ok)
             }
             let report = reloader.lastResult?.status.filtered(toGateway: gateway)
             return text(try Translation.render(snapshot, status: report, as: .yaml), status: .ok)

@@ -113,7 +113,12 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             }
             // With the snapshots: the limits of the routes Envoy is being given, never of a failed load.
             rateLimits?(translated.rateLimits)
-            for gateway in cache.nodeGroups where translated.snapshots[gateway] == nil {
+            let rateLimitGroup = ResourceType.rateLimitServiceNode
+            if let snapshot = translated.rateLimitSnapshot, try cache.setSnapshot(snapshot, for: rateLimitGroup) {
+                changed = true
+                ReloadMetrics.snapshotUpdates.increment()
+            }
+            for gateway in cache.nodeGroups where gateway != rateLimitGroup && translated.snapshots[gateway] == nil {
                 // The Gateway is gone from the files: new Envoys of it get nothing; connected ones keep theirs.
                 cache.clearSnapshot(for: gateway)
                 changed = true

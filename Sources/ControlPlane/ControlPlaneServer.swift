@@ -47,6 +47,9 @@ public struct ServerConfiguration: Sendable {
 public struct RateLimitServerConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// False when the service is another process (envoyproxy/ratelimit fed over xDS): Envoy is
+    /// pointed at `host:port` and nothing is served there.
+    public var runsService = true
     /// Where Envoy reaches the service when not at the bind address (compose, Kubernetes); a
     /// wildcard bind address (`0.0.0.0`, `::`) is reached at loopback.
     public var envoyHost: String?
@@ -116,6 +119,9 @@ public struct ControlPlaneServer: Sendable {
         var options = configuration.policy
         var rateLimitServer: RateLimitServer?
         if let rateLimit = configuration.rateLimit {
+            options.rateLimitService = rateLimit.envoySide
+        }
+        if let rateLimit = configuration.rateLimit, rateLimit.runsService {
             let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
             let store: any CounterStore =
                 if let redisHost = rateLimit.redisHost {
@@ -125,7 +131,6 @@ public struct ControlPlaneServer: Sendable {
                 }
             let service = RateLimitGRPCService(limiter: FixedWindowLimiter(store: store, now: now))
             rateLimitServer = RateLimitServer(host: rateLimit.host, port: rateLimit.port, service: service)
-            options.rateLimitService = rateLimit.envoySide
         }
         self.rateLimitServer = rateLimitServer
         var updateLimits: (@Sendable (RateLimitTable) -> Void)?
@@ -182,7 +187,12 @@ public struct ControlPlaneServer: Sendable {
                 server, reloader, admin,
                 HeapTrimmer(counters: { [registry.ended, reloader.reloads] }),
             ] + (rateLimitServer.map { [$0] } ?? [])
-        if let rateLimit = configuration.rateLimit {
+        if let rateLimit = configuration.rateLimit, !rateLimit.runsService {
+            logger.info(
+                "rate limit service elsewhere: its configuration is served to node envoy-ratelimit",
+                metadata: ["address": "\(rateLimit.host):\(rateLimit.port)"])
+        }
+        if let rateLimit = configuration.rateLimit, rateLimit.runsService {
             logger.info(
                 "rate limit service listening",
                 metadata: [

@@ -17,6 +17,11 @@ public enum Translation {
         /// What the rate limit service enforces: every Gateway's global rate limits (empty when
         /// the server runs no rate limit service).
         public var rateLimits = RateLimitTable()
+        /// The same limits as envoyproxy/ratelimit fetches them (node `envoy-ratelimit`): every
+        /// Gateway's, merged; nil when Envoy is given no rate limit service.
+        public var rateLimitSnapshot: Snapshot?
+        /// Each Gateway's part of them, for `translate`.
+        public var rateLimitConfigs: [String: Snapshot] = [:]
     }
 
     public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws
@@ -38,7 +43,13 @@ public enum Translation {
         }
         for key in memos.keys where snapshots[key] == nil { memos[key] = nil }
         var result = Result(snapshots: snapshots, status: output.status)
-        if options.rateLimitService != nil { result.rateLimits = RateLimitTable(output.configs) }
+        if options.rateLimitService != nil {
+            result.rateLimits = RateLimitTable(output.configs)
+            result.rateLimitSnapshot = try RateLimitServiceConfig.snapshot(output.configs)
+            for config in output.configs {
+                result.rateLimitConfigs[config.key] = try RateLimitServiceConfig.snapshot([config])
+            }
+        }
         return result
     }
 
@@ -48,10 +59,16 @@ public enum Translation {
     }
 
     /// The snapshot's resources in protobuf's canonical JSON, field order as Envoy's config_dump
-    /// prints it, each list sorted by name: `clusters`, `endpoints`, `listeners`, `routes`; then
-    /// the `status` of the Gateway and its routes when given.
-    public static func render(_ snapshot: Snapshot, status: StatusReport? = nil, as format: Format) throws -> String {
+    /// prints it, each list sorted by name: `clusters`, `endpoints`, `listeners`, `routes`; the
+    /// rate limit service's `rateLimitConfigs` when there are any; then the `status` of the
+    /// Gateway and its routes when given.
+    public static func render(
+        _ snapshot: Snapshot, rateLimitConfigs: Snapshot? = nil, status: StatusReport? = nil, as format: Format
+    ) throws -> String {
         var json = "{" + (try SnapshotJSON.members(snapshot))
+        if let rateLimitConfigs, let member = try SnapshotJSON.rateLimitConfigs(rateLimitConfigs) {
+            json += "," + member
+        }
         if let status { json += ",\"status\":" + (try CanonicalText.encode(status)) }
         json += "}"
         return try format == .yaml ? CanonicalText.yaml(json) : CanonicalText.json(json)

@@ -25,4 +25,10 @@ public enum CIDR {
         guard inet_ntop(family, bytes, &text, socklen_t(text.count)) != nil else { return nil }
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/\(length)"
     }
+
+    /// Whether `text` is an IPv4 or IPv6 address (not a hostname).
+    public static func isAddress(_ text: String) -> Bool {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        return inet_pton(text.contains(":") ? AF_INET6 : AF_INET, text, &bytes) == 1
+    }
 }

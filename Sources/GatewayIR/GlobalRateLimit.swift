@@ -88,3 +88,90 @@ public struct GlobalRateLimitService: Sendable, Hashable, Codable {
         self.failClosed = failClosed
     }
 }
+
+extension GlobalRateLimit {
+    /// One node of the rate limit service's descriptor trees, the shape envoyproxy/ratelimit reads
+    /// (`RateLimitConfig`): the rate limit service and the xDS it is served both come from these.
+    public struct ServiceDescriptor: Sendable, Hashable {
+        public var key: String
+        /// Nil matches any value: a `Distinct` selector counts each value apart.
+        public var value: String?
+        /// On the last node of a rule's chain.
+        public var limit: Limit?
+        public var shadowMode: Bool
+        /// Kept out of the `x-ratelimit-*` headers (a rule's `xRateLimitHeaders: Off`); the
+        /// RateLimitConfig has no field for it.
+        public var headersOff: Bool
+        public var children: [ServiceDescriptor]
+
+        public struct Limit: Sendable, Hashable {
+            public var requests: UInt32
+            /// `SECOND` … `YEAR`.
+            public var unit: String
+        }
+
+        public init(key: String, value: String?, shadowMode: Bool = false, children: [ServiceDescriptor] = []) {
+            self.key = key
+            self.value = value
+            self.shadowMode = shadowMode
+            self.headersOff = false
+            self.children = children
+        }
+
+        /// Same keys and values all the way down; limits aside, as Envoy Gateway compares them.
+        func sameShape(as other: Self) -> Bool {
+            key == other.key && value == other.value && children.count == other.children.count
+                && zip(children, other.children).allSatisfy { $0.sameShape(as: $1) }
+        }
+    }
+
+    /// The limits of every global rate limit rule in `configs`, as Envoy Gateway gives them to the
+    /// rate limit service, by domain (a listener, or a shared rule's policy), sorted: under each
+    /// domain a node for the route (or the shared rule), and under it one chain per rule, whose
+    /// last node holds the limit. The keys and values are those the routes' actions send, so every
+    /// descriptor Envoy sends finds its rule.
+    public static func serviceDomains(_ configs: [GatewayConfig]) -> [(
+        domain: String, descriptors: [ServiceDescriptor]
+    )] {
+        var domains: [String: [ServiceDescriptor]] = [:]
+        for config in configs {
+            for listener in config.listeners {
+                for host in listener.virtualHosts {
+                    for route in host.routes {
+                        guard let global = route.policy.globalRateLimit else { continue }
+                        for rule in global.rules {
+                            let domain = rule.shared ? policyDomain(ofRule: rule.name) : global.domain
+                            add(rule, under: rule.shared ? rule.name : route.name, to: &domains[domain, default: []])
+                        }
+                    }
+                }
+            }
+        }
+        return domains.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    private static func add(_ rule: Rule, under top: String, to nodes: inout [ServiceDescriptor]) {
+        // Every method variant has the same keys and values: one chain serves them all.
+        guard let entries = rule.descriptors.first else { return }
+        var chain: ServiceDescriptor?
+        for entry in entries.reversed() {
+            var node = ServiceDescriptor(key: entry.key, value: entry.value, shadowMode: rule.shadowMode)
+            if let below = chain {
+                node.children = [below]
+            } else {
+                node.limit = .init(requests: rule.requests, unit: rule.unit)
+                node.headersOff = rule.headersOff
+            }
+            chain = node
+        }
+        guard let chain else { return }
+        let index =
+            nodes.firstIndex { $0.key == top && $0.value == top }
+            ?? {
+                nodes.append(ServiceDescriptor(key: top, value: top))
+                return nodes.count - 1
+            }()
+        // The same chain twice (a route on two hostnames) is one.
+        if !nodes[index].children.contains(where: { $0.sameShape(as: chain) }) { nodes[index].children.append(chain) }
+    }
+}

@@ -144,7 +144,7 @@ public enum GatewayTranslator {
     /// endpoint.
     static func rateLimitCluster(_ service: GlobalRateLimitService) -> BackendCluster {
         BackendCluster(
-            name: "ratelimit_cluster", discovery: CIDR.canonical("\(service.host)/0") == nil ? .dns : .endpoints,
+            name: "ratelimit_cluster", discovery: CIDR.isAddress(service.host) ? .endpoints : .dns,
             upstreamProtocol: .http2,
             groups: [EndpointGroup(weight: 1, endpoints: [Endpoint(host: service.host, port: service.port)])])
     }

@@ -29,7 +29,8 @@ struct PolicyAttachment {
     static func serviceProblem(_ settings: TrafficSettings, options: GatewayTranslator.Options) -> String? {
         guard settings.rateLimit?.global != nil, options.rateLimitService == nil else { return nil }
         return
-            "RateLimit: global rate limits need the rate limit service: run switchboard serve with --ratelimit-address HOST:PORT"
+            "RateLimit: global rate limits need the rate limit service: run switchboard serve with --ratelimit-address HOST:PORT, "
+            + "or with --ratelimit-envoy-address HOST:PORT for an envoyproxy/ratelimit that fetches its limits from Switchboard"
     }
 
     init(_ resources: ResourceSet, routes: [RouteSource], options: GatewayTranslator.Options = .init()) {

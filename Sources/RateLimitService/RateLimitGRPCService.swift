@@ -9,22 +9,39 @@ import Synchronization
 ///
 /// A store that fails or is slow ends the call with UNAVAILABLE within the store's timeout; each
 /// Envoy then lets the request through or refuses it, as its `failure_mode_deny` says (Envoy
-/// Gateway's default: through). Decisions are counted in `ratelimit_decisions_total{result}`.
+/// Gateway's default: through). Decisions are counted in `ratelimit_decisions_total{domain,result}`
+/// and each descriptor's in `ratelimit_descriptor_decisions_total{domain,descriptor,result}`, the
+/// descriptor named by its first entry's key (the route, or the shared rule), its result `ok`,
+/// `over_limit`, `shadow_mode` (over, let through) or `no_limit`. Labels come from the
+/// configured limits only (`other` for the rest): what a client sends cannot grow the metrics.
 public final class RateLimitGRPCService: Envoy_Service_Ratelimit_V3_RateLimitService.SimpleServiceProtocol {
     private let limiter: FixedWindowLimiter
     private let table = Mutex(RateLimitTable())
-    private let decisions: (ok: Counter, overLimit: Counter, error: Counter)
+    private let counters = Mutex([[String]: Counter]())
     private let storeLatency: Timer
 
     public init(limiter: FixedWindowLimiter) {
         self.limiter = limiter
-        let name = "ratelimit_decisions_total"
-        decisions = (
-            Counter(label: name, dimensions: [("result", "ok")]),
-            Counter(label: name, dimensions: [("result", "over_limit")]),
-            Counter(label: name, dimensions: [("result", "error")])
-        )
         storeLatency = Timer(label: "ratelimit_store_seconds", preferredDisplayUnit: .seconds)
+    }
+
+    /// A decision counter, made once per label set (the metrics factory's lookup costs more).
+    private func count(domain: String, descriptor: String? = nil, _ result: String) {
+        let key = [domain, descriptor ?? "", result]
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter =
+                if let descriptor {
+                    Counter(
+                        label: "ratelimit_descriptor_decisions_total",
+                        dimensions: [("domain", domain), ("descriptor", descriptor), ("result", result)])
+                } else {
+                    Counter(label: "ratelimit_decisions_total", dimensions: [("domain", domain), ("result", result)])
+                }
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     /// The limits to enforce from now on (after each reload).
@@ -49,17 +66,29 @@ public final class RateLimitGRPCService: Envoy_Service_Ratelimit_V3_RateLimitSer
                 limitOverride: descriptor.hasLimit ? Self.override(descriptor.limit) : nil)
         }
         let start = ContinuousClock.now
+        let table = limits
+        let known = table.domains[request.domain]
+        let domain = known == nil ? "other" : request.domain
         let decision: FixedWindowLimiter.Decision
         do {
             decision = try await limiter.decide(
                 domain: request.domain, descriptors: descriptors, hitsAddend: UInt64(request.hitsAddend),
-                table: limits)
+                table: table)
         } catch {
-            decisions.error.increment()
+            count(domain: domain, "error")
             throw RPCError(code: .unavailable, message: error.description)
         }
-        storeLatency.recordNanoseconds(Int64((ContinuousClock.now - start).components.attoseconds / 1_000_000_000))
-        (decision.overall == .ok ? decisions.ok : decisions.overLimit).increment()
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        storeLatency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        count(domain: domain, decision.overall == .ok ? "ok" : "over_limit")
+        for (descriptor, status) in zip(descriptors, decision.statuses) {
+            let first = descriptor.entries.first?.key
+            let name = known?.contains { $0.key == first } == true ? first! : "other"
+            let result =
+                status.limit == nil
+                ? "no_limit" : status.shadowed ? "shadow_mode" : status.code == .ok ? "ok" : "over_limit"
+            count(domain: domain, descriptor: name, result)
+        }
         var response = Envoy_Service_Ratelimit_V3_RateLimitResponse()
         response.overallCode = decision.overall == .ok ? .ok : .overLimit
         response.statuses = decision.statuses.map(Self.status)

@@ -151,6 +151,12 @@ extension Envoy_Config_Core_V3_TransportSocket {
     }
 }
 
+extension Ratelimit_Config_Ratelimit_V3_RateLimitConfig: XDSResourceMessage {
+    public static var resourceType: ResourceType { .rateLimitConfig }
+    public var resourceName: String { name }
+    public func referencedNames() -> Set<String> { [] }
+}
+
 extension Envoy_Config_Cluster_V3_Cluster: XDSResourceMessage {
     public static var resourceType: ResourceType { .cluster }
     public var resourceName: String { name }

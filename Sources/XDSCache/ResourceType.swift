@@ -5,12 +5,15 @@
 /// the reverse order (make-before-break). `allCases` is that order. Secrets (SDS) sit with
 /// endpoints: Envoy asks for them by name once a cluster or listener needs them, and warms that
 /// cluster or listener until they come (it pauses SDS, like EDS, while it applies CDS).
+/// `rateLimitConfig` is not Envoy's: envoyproxy/ratelimit fetches its limits over ADS (node
+/// `envoy-ratelimit`, as Envoy Gateway serves them), and no Envoy asks for it.
 public enum ResourceType: Int, CaseIterable, Sendable, Comparable, CustomStringConvertible {
     case cluster
     case endpoint
     case secret
     case listener
     case route
+    case rateLimitConfig
 
     public var typeURL: String {
         switch self {
@@ -19,10 +22,12 @@ public enum ResourceType: Int, CaseIterable, Sendable, Comparable, CustomStringC
         case .secret: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
         case .listener: "type.googleapis.com/envoy.config.listener.v3.Listener"
         case .route: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+        case .rateLimitConfig: "type.googleapis.com/ratelimit.config.ratelimit.v3.RateLimitConfig"
         }
     }
 
-    /// Short name as Envoy's stats and our logs use it (`cds`, `eds`, `sds`, `lds`, `rds`).
+    /// Short name as Envoy's stats and our logs use it (`cds`, `eds`, `sds`, `lds`, `rds`; `rls`
+    /// for the rate limit service's configuration).
     public var shortName: String {
         switch self {
         case .cluster: "cds"
@@ -30,15 +35,21 @@ public enum ResourceType: Int, CaseIterable, Sendable, Comparable, CustomStringC
         case .secret: "sds"
         case .listener: "lds"
         case .route: "rds"
+        case .rateLimitConfig: "rls"
         }
     }
 
     public var description: String { shortName }
 
-    /// CDS and LDS are subscribed to as a whole (wildcard); in state-of-the-world a resource
-    /// missing from their response is deleted. EDS, SDS and RDS are subscribed to by name, and a
-    /// missing name in a state-of-the-world response means nothing.
-    public var isWildcardType: Bool { self == .cluster || self == .listener }
+    /// CDS, LDS and the rate limit configuration are subscribed to as a whole (wildcard); in
+    /// state-of-the-world a resource missing from their response is deleted. EDS, SDS and RDS are
+    /// subscribed to by name, and a missing name in a state-of-the-world response means nothing.
+    public var isWildcardType: Bool { self == .cluster || self == .listener || self == .rateLimitConfig }
+
+    /// The node id envoyproxy/ratelimit presents (Envoy Gateway's `CONFIG_GRPC_XDS_NODE_ID`), and
+    /// the node group whose snapshot holds every Gateway's rate limit configuration. Gateways are
+    /// `<namespace>/<name>`, so it names none of them.
+    public static let rateLimitServiceNode = "envoy-ratelimit"
 
     public init?(typeURL: String) {
         guard let type = Self.allCases.first(where: { $0.typeURL == typeURL }) else { return nil }

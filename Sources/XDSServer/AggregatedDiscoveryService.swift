@@ -72,9 +72,11 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
             })
     }
 
-    /// The node group an Envoy belongs to: its `node.cluster`, else the default.
+    /// The node group an Envoy belongs to: its `node.cluster`, else the default. An
+    /// envoyproxy/ratelimit (node id `envoy-ratelimit`, no cluster) gets the rate limit configs.
     func nodeGroup(of node: Node) throws -> String {
         if !node.cluster.isEmpty { return node.cluster }
+        if node.id == ResourceType.rateLimitServiceNode { return ResourceType.rateLimitServiceNode }
         if let defaultNodeGroup { return defaultNodeGroup }
         throw RPCError(
             code: .invalidArgument,

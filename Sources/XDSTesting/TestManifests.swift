@@ -28,6 +28,30 @@ public enum TestManifests {
             """
     }
 
+    /// HTTPRoute `app` on Gateway `eg` to Backend `app`, and BackendTrafficPolicy `limits` on it
+    /// with these `rateLimit.global.rules` items (YAML, each line indented as a list item).
+    public static func appWithGlobalRateLimit(rules: String) -> String {
+        """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: app}
+        spec:
+          parentRefs: [{name: eg}]
+          rules:
+          - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
+        ---
+        apiVersion: gateway.envoyproxy.io/v1alpha1
+        kind: BackendTrafficPolicy
+        metadata: {name: limits}
+        spec:
+          targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: app}]
+          rateLimit:
+            global:
+              rules:
+        \(rules.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+        """
+    }
+
     /// HTTPRoute `site` on Gateway `eg`: path prefix `path` to Backend `app`, then `extraRules`
     /// (more `rules` items, indented as the first).
     public static func appRoute(path: String, extraRules: String = "") -> String {

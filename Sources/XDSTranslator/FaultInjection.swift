@@ -4,7 +4,7 @@ import SwiftProtobuf
 
 /// RoutePolicy.fault → the route's `typed_per_filter_config["envoy.filters.http.fault"]`; the
 /// listener carries an empty fault filter whenever a route uses one (docs/envoy-gateway-mapping.md §2.14).
-enum FaultInjection: RouteFeature, HTTPFilterFeature {
+enum FaultInjection: RouteFeature, SingleHTTPFilterFeature {
     static let filterName = "envoy.filters.http.fault"
 
     static func apply(_ ir: Route, to route: inout EnvoyRoute) throws {

@@ -29,14 +29,18 @@ protocol RouteFeature: Sendable {
     static func apply(_ route: Route, to envoyRoute: inout EnvoyRoute) throws
 }
 
-/// An HTTP filter of a listener's connection manager: present when the listener needs it.
+/// HTTP filters of a listener's connection manager, those the listener needs (global rate
+/// limits: one per domain).
 protocol HTTPFilterFeature: Sendable {
-    static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter?
-    /// Several filters of one feature (global rate limits: one per domain); by default `filter`.
     static func filters(for listener: HTTPListener) throws -> [EnvoyHTTPFilter]
 }
 
-extension HTTPFilterFeature {
+/// An HTTP filter of a listener's connection manager: present when the listener needs it.
+protocol SingleHTTPFilterFeature: HTTPFilterFeature {
+    static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter?
+}
+
+extension SingleHTTPFilterFeature {
     static func filters(for listener: HTTPListener) throws -> [EnvoyHTTPFilter] {
         try filter(for: listener).map { [$0] } ?? []
     }

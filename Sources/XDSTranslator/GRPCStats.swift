@@ -4,7 +4,7 @@ import SwiftProtobuf
 
 /// Listeners with a GRPCRoute count gRPC calls per method (`envoy.filters.http.grpc_stats`), as
 /// Envoy Gateway configures it.
-enum GRPCStats: HTTPFilterFeature {
+enum GRPCStats: SingleHTTPFilterFeature {
     static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? {
         guard listener.servesGRPC else { return nil }
         var stats = Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig()

@@ -3,7 +3,7 @@ import GatewayIR
 import SwiftProtobuf
 
 /// Listeners with a GRPCRoute bridge gRPC-Web clients to gRPC (`envoy.filters.http.grpc_web`).
-enum GRPCWeb: HTTPFilterFeature {
+enum GRPCWeb: SingleHTTPFilterFeature {
     static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? {
         listener.servesGRPC
             ? try EnvoyHTTPFilter(

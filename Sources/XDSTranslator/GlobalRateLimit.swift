@@ -6,7 +6,7 @@ import SwiftProtobuf
 /// listener, one `envoy.filters.http.ratelimit` for the listener's domain and one
 /// `envoy.filters.http.ratelimit/<ns>/<policy>` per shared policy, each asking the rate limit
 /// service (`ratelimit_cluster`); on each route, `typed_per_filter_config` with the domain and
-/// the actions that make its descriptors. The service's limits come from `RateLimitDescriptors`.
+/// the actions that make its descriptors. The service's limits come from `RateLimitServiceConfig`.
 enum GlobalRateLimitFilter: RouteFeature, HTTPFilterFeature {
     static let filterName = "envoy.filters.http.ratelimit"
     static let clusterName = "ratelimit_cluster"
@@ -18,8 +18,6 @@ enum GlobalRateLimitFilter: RouteFeature, HTTPFilterFeature {
     static func filterName(sharedDomain: String?) -> String {
         sharedDomain.map { "\(filterName)/\($0)" } ?? filterName
     }
-
-    static func filter(for listener: HTTPListener) throws -> EnvoyHTTPFilter? { nil }
 
     static func filters(for listener: HTTPListener) throws -> [EnvoyHTTPFilter] {
         guard let service = listener.rateLimitService, listener.usesGlobalRateLimit else { return [] }

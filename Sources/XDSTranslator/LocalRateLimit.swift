@@ -6,7 +6,7 @@ import SwiftProtobuf
 /// a default token bucket, and per rule a descriptor with its own bucket and the actions that
 /// produce it (kept inside the filter config, not on the route action). The listener carries
 /// the filter with no bucket of its own (docs/envoy-gateway-mapping.md §2.13).
-enum LocalRateLimit: RouteFeature, HTTPFilterFeature {
+enum LocalRateLimit: RouteFeature, SingleHTTPFilterFeature {
     static let filterName = "envoy.filters.http.local_ratelimit"
     static let statPrefix = "http_local_rate_limiter"
     typealias Config = Envoy_Extensions_Filters_Http_LocalRatelimit_V3_LocalRateLimit

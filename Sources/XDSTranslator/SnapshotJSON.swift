@@ -37,6 +37,18 @@ public enum SnapshotJSON {
         }.joined(separator: ",")
     }
 
+    /// `"rateLimitConfigs":[…]`, the rate limit service's configurations in `snapshot` sorted by
+    /// name, as envoyproxy/ratelimit receives them; nil when there are none.
+    public static func rateLimitConfigs(_ snapshot: Snapshot) throws -> String? {
+        guard snapshot[.rateLimitConfig].count > 0 else { return nil }
+        var options = JSONEncodingOptions()
+        options.useDeterministicOrdering = true
+        let items = try snapshot[.rateLimitConfig].sorted.map {
+            try RateLimitServiceConfig.Config(serializedBytes: $0.encoded).jsonString(options: options)
+        }
+        return "\"rateLimitConfigs\":[" + items.joined(separator: ",") + "]"
+    }
+
     private static let registerEmbeddedTypes: Void = {
         let types: [any SwiftProtobuf.Message.Type] = [
             Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.self,

@@ -223,7 +223,9 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// `serve`'s rate limit service: off unless `--ratelimit-address` is given.
+/// `serve`'s rate limit service: off unless `--ratelimit-address` is given. With
+/// `--ratelimit-envoy-address` alone, Envoy uses a rate limit service run elsewhere (a stock
+/// envoyproxy/ratelimit), which fetches its limits from this server over ADS.
 struct RateLimitOptions: ParsableArguments {
     @Option(
         name: .customLong("ratelimit-address"),
@@ -232,7 +234,9 @@ struct RateLimitOptions: ParsableArguments {
 
     @Option(
         name: .customLong("ratelimit-envoy-address"),
-        help: "Where Envoy reaches the rate limit service, when not at --ratelimit-address (compose, Kubernetes).")
+        help: ArgumentHelp(
+            "Where Envoy reaches the rate limit service, when not at --ratelimit-address (compose, Kubernetes); "
+                + "alone, an envoyproxy/ratelimit there that fetches its limits over ADS as node envoy-ratelimit."))
     var envoyAddress: Address?
 
     @Option(
@@ -261,13 +265,17 @@ struct RateLimitOptions: ParsableArguments {
     var maxKeys = 1_000_000
 
     func check() throws {
-        guard address != nil else {
-            let given = [
-                envoyAddress.map { _ in "--ratelimit-envoy-address" }, redis.map { _ in "--ratelimit-redis" },
-                timeout.map { _ in "--ratelimit-timeout" }, failClosed ? "--ratelimit-fail-closed" : nil,
-            ].compactMap { $0 }
-            if let first = given.first { throw ValidationError("\(first) needs --ratelimit-address HOST:PORT") }
-            return
+        if address == nil {
+            // What only this process's service uses; the timeout and failure mode are Envoy's.
+            if redis != nil { throw ValidationError("--ratelimit-redis needs --ratelimit-address HOST:PORT") }
+            if envoyAddress == nil {
+                let given = [timeout.map { _ in "--ratelimit-timeout" }, failClosed ? "--ratelimit-fail-closed" : nil]
+                if let first = given.compactMap({ $0 }).first {
+                    throw ValidationError(
+                        "\(first) needs --ratelimit-address HOST:PORT or --ratelimit-envoy-address HOST:PORT")
+                }
+                return
+            }
         }
         if let timeout, timeout.duration <= .zero {
             throw ValidationError("--ratelimit-timeout must be longer than 0s")
@@ -277,8 +285,9 @@ struct RateLimitOptions: ParsableArguments {
     }
 
     var configuration: RateLimitServerConfiguration? {
-        guard let address else { return nil }
+        guard let address = address ?? envoyAddress else { return nil }
         var configuration = RateLimitServerConfiguration(host: address.host, port: address.port)
+        configuration.runsService = self.address != nil
         configuration.envoyHost = envoyAddress?.host
         configuration.envoyPort = envoyAddress?.port
         configuration.redisHost = redis?.host
@@ -325,11 +334,24 @@ struct PolicyOptions: ParsableArguments {
     }
 }
 
+/// For `validate` and `translate`: the rate limit service `serve` would give Envoy, so that
+/// global rate limits translate as they would be served.
+struct RateLimitEnvoyAddress: ParsableArguments {
+    @Option(
+        name: .customLong("ratelimit-envoy-address"),
+        help: "Translate global rate limits as serve does with a rate limit service Envoy reaches here.")
+    var address: Address?
+
+    var service: GlobalRateLimitService? { address.map { .init(host: $0.host, port: $0.port) } }
+}
+
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check configuration files; print one path:line:col: message per problem; exit 1 if any.")
 
     @OptionGroup var policy: PolicyOptions
+
+    @OptionGroup(title: "Global rate limits") var rateLimit: RateLimitEnvoyAddress
 
     @OptionGroup var files: FileOptions
 
@@ -337,7 +359,9 @@ struct Validate: ParsableCommand {
     var paths: [String]
 
     func run() throws {
-        let report = try Validation.check(paths, policy: policy.switches, maxFileBytes: files.maxFileSize)
+        var switches = policy.switches
+        switches.rateLimitService = rateLimit.service
+        let report = try Validation.check(paths, policy: switches, maxFileBytes: files.maxFileSize)
         for error in report.errors { print(error) }
         // Dangling references are status, not load errors (as in Envoy Gateway): shown, not fatal.
         for warning in report.warnings { print(warning) }
@@ -357,6 +381,8 @@ struct Translate: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup(title: "Global rate limits") var rateLimit: RateLimitEnvoyAddress
+
     @OptionGroup var files: FileOptions
 
     @Option(help: "yaml or json.")
@@ -365,7 +391,9 @@ struct Translate: ParsableCommand {
     func run() throws {
         let resources = try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize)
         for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
-        let result = try Translation.translate(resources, options: policy.switches)
+        var switches = policy.switches
+        switches.rateLimitService = rateLimit.service
+        let result = try Translation.translate(resources, options: switches)
         let snapshots = result.snapshots
         let names = snapshots.keys.sorted()
         let chosen: String
@@ -383,7 +411,10 @@ struct Translate: ParsableCommand {
             chosen = names[0]
         }
         let status = result.status.filtered(toGateway: chosen)
-        print(try Translation.render(snapshots[chosen]!, status: status, as: output), terminator: "")
+        print(
+            try Translation.render(
+                snapshots[chosen]!, rateLimitConfigs: result.rateLimitConfigs[chosen], status: status, as: output),
+            terminator: "")
     }
 }
 

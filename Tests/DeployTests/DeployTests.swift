@@ -58,19 +58,7 @@ struct DeployFileTests {
         let resolved = try #require(try Yams.load(yaml: checked.stdout) as? [String: Any])
         let services = try #require(resolved["services"] as? [String: [String: Any]])
         #expect(Set(services.keys) == ["switchboard", "envoy", "blue", "green"])
-        for (name, service) in services {
-            // Short form `SOURCE:TARGET[:MODE]` (Compose v1) or long form `{source: …}` (v2).
-            let volumes = service["volumes"] as? [Any] ?? []
-            #expect(!volumes.isEmpty, "\(name) mounts nothing")
-            for volume in volumes {
-                let source =
-                    (volume as? String).map { String($0.prefix { $0 != ":" }) } ?? (volume as? [String: Any])?["source"]
-                    as? String
-                #expect(
-                    source.map { FileManager.default.fileExists(atPath: $0) } == true,
-                    "\(name) mounts \(volume), which does not exist")
-            }
-        }
+        expectMountsExist(services, everyServiceMounts: true)
         let envoyCommand = try #require(services["envoy"]?["command"] as? [String])
         let bootstrapPath = try #require(envoyCommand.firstIndex(of: "-c").map { envoyCommand[$0 + 1] })
         #expect(bootstrapPath.hasPrefix("/etc/envoy/"))
@@ -142,6 +130,23 @@ struct DeployFileTests {
 
 /// `switchboard serve ARGS` gets past argument parsing: with the configuration swapped for one
 /// that does not exist it stops at loading it, so nothing is served.
+/// Every bind mount of the services docker-compose resolved names a file or directory that exists.
+func expectMountsExist(_ services: [String: [String: Any]], everyServiceMounts: Bool) {
+    for (name, service) in services {
+        // Short form `SOURCE:TARGET[:MODE]` (Compose v1) or long form `{source: …}` (v2).
+        let volumes = service["volumes"] as? [Any] ?? []
+        if everyServiceMounts { #expect(!volumes.isEmpty, "\(name) mounts nothing") }
+        for volume in volumes {
+            let source =
+                (volume as? String).map { String($0.prefix { $0 != ":" }) } ?? (volume as? [String: Any])?["source"]
+                as? String
+            #expect(
+                source.map { FileManager.default.fileExists(atPath: $0) } == true,
+                "\(name) mounts \(volume), which does not exist")
+        }
+    }
+}
+
 func expectServeAccepts(_ arguments: [String]) throws {
     var checked = arguments
     let config = try #require(checked.firstIndex(of: "--config"), "\(arguments) names no --config")
@@ -150,6 +155,58 @@ func expectServeAccepts(_ arguments: [String]) throws {
     #expect(
         parsed.stderr.contains("cannot load the configuration: /nonexistent/switchboard"),
         "switchboard serve \(arguments): \(parsed.stderr)")
+}
+
+@Suite("examples/global-rate-limit: two replicas, two Envoys, one Redis in compose")
+struct GlobalRateLimitComposeTests {
+    static let file = "examples/global-rate-limit/docker-compose.yaml"
+
+    static func services() throws -> [String: [String: Any]] {
+        let compose = try #require(try Yams.load(yaml: read(file)) as? [String: Any])
+        return try #require(compose["services"] as? [String: [String: Any]])
+    }
+
+    @Test("each Envoy's bootstrap is what `switchboard bootstrap` prints for its replica")
+    func bootstraps() throws {
+        for replica in ["a", "b"] {
+            let arguments = [
+                "--xds-address", "switchboard-\(replica):18000", "--gateway", "default/eg", "--node-id",
+                "envoy-\(replica)", "--admin-address", "0.0.0.0:19901", "--delta",
+            ]
+            #expect(try read("examples/global-rate-limit/envoy/envoy-\(replica).yaml") == bootstrap(arguments))
+        }
+    }
+
+    @Test("each replica's command is one serve accepts, counting in the compose Redis and naming itself to its Envoy")
+    func replicas() throws {
+        let services = try Self.services()
+        for replica in ["a", "b"] {
+            let command = try #require(services["switchboard-\(replica)"]?["command"] as? [String])
+            func value(_ flag: String) -> String? { command.firstIndex(of: flag).map { command[$0 + 1] } }
+            #expect(value("--ratelimit-redis") == "redis:6379")
+            #expect(value("--ratelimit-envoy-address") == "switchboard-\(replica):18081")
+            #expect(value("--ratelimit-address") == "0.0.0.0:18081")
+            try expectServeAccepts(command)
+            let envoy = try #require(services["envoy-\(replica)"]?["command"] as? [String])
+            #expect(envoy.contains("/etc/envoy/envoy-\(replica).yaml"))
+        }
+        #expect(services["redis"] != nil)
+    }
+
+    @Test(
+        "docker-compose accepts the file and every mounted file exists",
+        .enabled(if: tool("docker-compose") != nil || onCI, "no docker-compose (apt install docker-compose)"))
+    func compose() throws {
+        let compose = try #require(tool("docker-compose"), "docker-compose is missing: apt install docker-compose")
+        let path = root.appendingPathComponent(Self.file).path
+        let checked = try runProcess(compose, ["-f", path, "config"], in: root)
+        #expect(checked.status == 0, "\(checked.stderr)")
+        let resolved = try #require(try Yams.load(yaml: checked.stdout) as? [String: Any])
+        let services = try #require(resolved["services"] as? [String: [String: Any]])
+        #expect(
+            Set(services.keys) == ["redis", "switchboard-a", "switchboard-b", "envoy-a", "envoy-b", "api-a", "api-b"])
+        expectMountsExist(services, everyServiceMounts: false)
+    }
 }
 
 @Suite("deploy/kubernetes")
@@ -271,7 +328,7 @@ struct ExampleTests {
         #expect(
             Set(Self.examples).isSuperset(of: [
                 "quickstart", "circuit-breaker", "retries-and-timeouts", "health-checks", "consistent-hash",
-                "rate-limit", "https", "tcp-udp",
+                "rate-limit", "https", "tcp-udp", "global-rate-limit",
             ]))
     }
 
@@ -279,16 +336,20 @@ struct ExampleTests {
         "every example loads and translates with no problem: no diagnostics, no false or warning condition",
         arguments: examples)
     func loads(example: String) throws {
-        let directory = root.appendingPathComponent("examples/\(example)")
+        let top = root.appendingPathComponent("examples/\(example)")
+        #expect(
+            FileManager.default.fileExists(atPath: top.appendingPathComponent("README.md").path),
+            "\(example) has no README.md")
+        // An example that also ships a compose file keeps its configuration in config/.
+        let hasConfigDirectory = FileManager.default.fileExists(atPath: top.appendingPathComponent("config").path)
+        let directory = hasConfigDirectory ? top.appendingPathComponent("config") : top
+        let prefix = "examples/\(example)" + (hasConfigDirectory ? "/config" : "")
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
             .sorted()
         #expect(!names.isEmpty)
-        #expect(
-            FileManager.default.fileExists(atPath: directory.appendingPathComponent("README.md").path),
-            "\(example) has no README.md")
         let files = try names.map {
             (
-                path: "examples/\(example)/\($0)",
+                path: "\(prefix)/\($0)",
                 contents: try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)
             )
         }
@@ -311,7 +372,10 @@ struct ExampleTests {
             resources = try ConfigFiles.load([copy.path])
             #expect(resources.diagnostics.isEmpty, "\(resources.diagnostics)")
         }
-        let status = try Translation.translate(resources).status
+        // As serve runs them with a rate limit service (global rate limits need one).
+        var options = PolicySwitches()
+        options.rateLimitService = GlobalRateLimitService(host: "127.0.0.1", port: 18081)
+        let status = try Translation.translate(resources, options: options).status
         #expect(!status.gateways.isEmpty)
         #expect(status.problems.isEmpty, "\(status.problems.map { "\($0.location): \($0.message)" })")
         for policy in status.backendTrafficPolicies {

@@ -9,33 +9,18 @@ import XDSTesting
     .enabled(if: envoyRequired, "no Envoy binary (set ENVOY_BIN or create .venv)"),
     .enabled(if: RedisServerProcess.required, "redis-server is not installed"))
 struct GlobalRateLimitEndToEndTests {
-    static let policy = """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: HTTPRoute
-        metadata: {name: app}
-        spec:
-          parentRefs: [{name: eg}]
-          rules:
-          - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]
-        ---
-        apiVersion: gateway.envoyproxy.io/v1alpha1
-        kind: BackendTrafficPolicy
-        metadata: {name: limits}
-        spec:
-          targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: app}]
-          rateLimit:
-            global:
-              rules:
-              - clientSelectors: [{headers: [{name: x-limited, value: "yes"}]}]
-                limit: {requests: 10, unit: Hour}
-              - clientSelectors: [{headers: [{name: x-user, type: Distinct}]}]
-                limit: {requests: 2, unit: Hour}
-              - clientSelectors: [{headers: [{name: x-shadow, value: "yes"}]}]
-                limit: {requests: 1, unit: Hour}
-                shadowMode: true
-              - clientSelectors: [{sourceCIDR: {value: 127.0.0.1/32}, headers: [{name: x-cidr, value: "yes"}]}]
-                limit: {requests: 2, unit: Hour}
-        """
+    static let policy = TestManifests.appWithGlobalRateLimit(
+        rules: """
+            - clientSelectors: [{headers: [{name: x-limited, value: "yes"}]}]
+              limit: {requests: 10, unit: Hour}
+            - clientSelectors: [{headers: [{name: x-user, type: Distinct}]}]
+              limit: {requests: 2, unit: Hour}
+            - clientSelectors: [{headers: [{name: x-shadow, value: "yes"}]}]
+              limit: {requests: 1, unit: Hour}
+              shadowMode: true
+            - clientSelectors: [{sourceCIDR: {value: 127.0.0.1/32}, headers: [{name: x-cidr, value: "yes"}]}]
+              limit: {requests: 2, unit: Hour}
+            """)
 
     struct Replica {
         var serve: Process
@@ -124,10 +109,17 @@ struct GlobalRateLimitEndToEndTests {
         let open = try await (0..<3).asyncMap { try await send(["x-limited": "yes"], to: $0).status }
         #expect(open == [200, 200, 200])
         let metrics = try await HTTP.get("http://127.0.0.1:\(replicas[0].adminPort)/metrics").body
-        let errors = metrics.split(separator: "\n").first {
-            $0.hasPrefix("ratelimit_decisions_total{result=\"error\"}")
+        func counted(_ name: String, _ labels: [String]) -> Double {
+            metrics.split(separator: "\n").filter { line in
+                line.hasPrefix(name + "{") && labels.allSatisfy { line.contains($0) }
+            }.compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
         }
-        #expect(errors.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0 > 0, "\(metrics)")
+        let domain = "domain=\"default/eg/http\""
+        #expect(counted("ratelimit_decisions_total", [domain, "result=\"error\""]) > 0, "\(metrics)")
+        // By descriptor, named by its route: the refusals and the shadowed ones seen on this replica.
+        let route = "descriptor=\"httproute/default/app/rule/0/match/0/"
+        #expect(counted("ratelimit_descriptor_decisions_total", [domain, route, "result=\"over_limit\""]) > 0)
+        #expect(counted("ratelimit_descriptor_decisions_total", [domain, route, "result=\"shadow_mode\""]) > 0)
 
         // Redis back (empty): the limit holds again once the replicas have reconnected.
         let restarted = try await RedisServerProcess.start(port: redis.port)

@@ -2,6 +2,7 @@ import EnvoyAPI
 import GatewayIR
 import Testing
 import XDSTesting
+import XDSTranslator
 import Yams
 
 @testable import RateLimitService
@@ -56,6 +57,25 @@ import Yams
 
     /// ShouldRateLimit as Envoy calls it: the response carries each descriptor's status with the
     /// limit Envoy turns into `x-ratelimit-*` headers; a limit from metadata replaces the table's.
+    /// What a stock envoyproxy/ratelimit reads from the xDS Switchboard serves holds the same limits
+    /// as Switchboard's own service, but for `xRateLimitHeaders: Off`, which that message cannot carry.
+    @Test func servedConfigurationHoldsTheSameLimits() throws {
+        let text = try GoldenCase(named: "btp-global-rate-limit").expected("ir.yaml")
+        let gateways = try YAMLDecoder().decode(Stage1.self, from: text).gateways
+        let served = RateLimitTable(rateLimitConfigs: RateLimitServiceConfig.configs(gateways))
+        var own = RateLimitTable(gateways)
+        func headersOn(_ node: inout RateLimitTable.Node) {
+            node.headersOff = false
+            for index in node.children.indices { headersOn(&node.children[index]) }
+        }
+        for domain in own.domains.keys {
+            for index in own.domains[domain]!.indices { headersOn(&own.domains[domain]![index]) }
+        }
+        #expect(served == own)
+        #expect(!served.domains.isEmpty)
+        #expect(served.domains["infra/eg/shop"]?.first?.children.count == 4)
+    }
+
     @Test func answersShouldRateLimit() async throws {
         let clock = SteppedClock(1_800_000_000)
         let service = RateLimitGRPCService(

@@ -136,6 +136,50 @@ struct SwitchboardCLITests {
         #expect(elsewhere.stdout.contains("connectTimeout: 3s"))
     }
 
+    @Test(
+        "global rate limits: translate and validate take the rate limit service's address; serve's flags say what they need"
+    )
+    func globalRateLimitFlags() throws {
+        let policy = """
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: limits}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+              rateLimit:
+                global:
+                  rules:
+                  - clientSelectors: [{headers: [{name: x-user, type: Distinct}]}]
+                    limit: {requests: 7, unit: Minute}
+            """
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy])
+        let without = try SwitchboardCommand.run(["translate", "--config", config.path])
+        #expect(without.status == 0)
+        #expect(!without.stdout.contains("rateLimitConfigs:"))
+        #expect(without.stdout.contains("--ratelimit-envoy-address HOST:PORT"), "\(without.stdout)")
+        let with = try SwitchboardCommand.run([
+            "translate", "--config", config.path, "--ratelimit-envoy-address", "ratelimit:8081",
+        ])
+        #expect(with.status == 0, "\(with.stderr)")
+        #expect(with.stdout.contains("rateLimitConfigs:\n- name: default/eg/http\n  domain: default/eg/http"))
+        #expect(with.stdout.contains("requestsPerUnit: 7"))
+        #expect(with.stdout.contains("address: ratelimit") && with.stdout.contains("portValue: 8081"))
+
+        let warned = try SwitchboardCommand.run(["validate", config.path])
+        #expect(warned.stdout.contains("global rate limits need the rate limit service"), "\(warned.stdout)")
+        let clean = try SwitchboardCommand.run(["validate", "--ratelimit-envoy-address", "ratelimit:8081", config.path])
+        #expect(clean.status == 0 && clean.stdout.isEmpty, "\(clean.stdout)")
+
+        // Redis counts for this process's own service; the timeout and failure mode are Envoy's.
+        let redisAlone = try SwitchboardCommand.run(["serve", "--config", config.path, "--ratelimit-redis", "r:6379"])
+        #expect(redisAlone.status != 0)
+        #expect(redisAlone.stderr.contains("--ratelimit-redis needs --ratelimit-address HOST:PORT"))
+        let timeoutAlone = try SwitchboardCommand.run(["serve", "--config", config.path, "--ratelimit-timeout", "1s"])
+        #expect(timeoutAlone.status != 0)
+        #expect(timeoutAlone.stderr.contains("needs --ratelimit-address HOST:PORT or --ratelimit-envoy-address"))
+    }
+
     @Test("serve --log-format json writes one JSON object per line with the metadata as fields")
     func jsonLogs() async throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])

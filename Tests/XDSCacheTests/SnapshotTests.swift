@@ -9,7 +9,7 @@ import XDSTesting
 struct SnapshotTests {
     @Test("resource types are declared in ADS order with Envoy's type URLs")
     func adsOrder() {
-        #expect(ResourceType.allCases == [.cluster, .endpoint, .secret, .listener, .route])
+        #expect(ResourceType.allCases == [.cluster, .endpoint, .secret, .listener, .route, .rateLimitConfig])
         #expect(
             ResourceType.allCases.map(\.typeURL) == [
                 "type.googleapis.com/envoy.config.cluster.v3.Cluster",
@@ -17,6 +17,7 @@ struct SnapshotTests {
                 "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
                 "type.googleapis.com/envoy.config.listener.v3.Listener",
                 "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+                "type.googleapis.com/ratelimit.config.ratelimit.v3.RateLimitConfig",
             ])
         #expect(ResourceType(typeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration") == .route)
         #expect(ResourceType(typeURL: "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration") == nil)

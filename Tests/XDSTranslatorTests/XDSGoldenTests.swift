@@ -22,7 +22,10 @@ struct XDSGoldenTests {
             "{\"name\":" + (try CanonicalText.encode(config.key)) + ","
                 + (try SnapshotJSON.members(try SnapshotTranslator.snapshot(config))) + "}"
         }
-        return try CanonicalText.yaml("{\"gateways\":[" + gateways.joined(separator: ",") + "]}")
+        // What a stock envoyproxy/ratelimit is served, for every Gateway at once.
+        let rateLimit = try SnapshotJSON.rateLimitConfigs(try RateLimitServiceConfig.snapshot(ir.gateways))
+        return try CanonicalText.yaml(
+            "{\"gateways\":[" + gateways.joined(separator: ",") + "]" + (rateLimit.map { "," + $0 } ?? "") + "}")
     }
 
     @Test("each case's IR becomes its xds.yaml", arguments: GoldenCase.names)
@@ -43,6 +46,7 @@ struct XDSGoldenTests {
         "envoy.extensions.filters.http.ratelimit.v3.RateLimit",
         "envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute",
         "genericKey:", "hitsAddend:", "applyOnStreamDone:", "dynamicMetadata:", "ratelimit_cluster",
+        "rateLimitConfigs:", "requestsPerUnit:", "shadowMode:",
         // Where each resource came from (Envoy Gateway's tag), and the default access logs.
         "envoy-gateway:", "sectionName:", "envoy.extensions.access_loggers.file.v3.FileAccessLog",
         "responseFlagFilter:",
