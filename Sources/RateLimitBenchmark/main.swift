@@ -11,6 +11,7 @@ import XDSTesting
 /// loopback) from `--connections` clients with `--concurrency` calls in flight each, for
 /// `--seconds`, counting in memory and then in a redis-server this benchmark starts. Each call
 /// carries one descriptor with a Distinct value drawn from `--users`, as a per-user limit would.
+/// Then the same server under h2load, when it is installed: the server's figure alone.
 @main
 struct RateLimitBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,6 +51,7 @@ struct RateLimitBenchmark: AsyncParsableCommand {
                 group.addTask { try? await server.run() }
                 let port = try await server.listeningPort()
                 report(store + " over gRPC", try await measure(port: port))
+                try h2load(store, port: port)
                 group.cancelAll()
             }
         }
@@ -60,6 +62,43 @@ struct RateLimitBenchmark: AsyncParsableCommand {
         print(
             "\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(connections)×\(concurrency)  \(result.calls) in \(seconds) s: \(rate)/s, over limit \(result.over), errors \(result.errors)"
         )
+    }
+
+    /// The same calls from h2load (Debian's nghttp2-client), a C client in its own process, so
+    /// that the figure is the server's alone: the Swift gRPC client above costs as much CPU as
+    /// the server. Every call repeats one request (one user).
+    func h2load(_ store: String, port: Int) throws {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/h2load" }
+        guard let h2load = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            print(
+                "\(store.padding(toLength: 20, withPad: " ", startingAt: 0)) h2load: not installed (apt install nghttp2-client)"
+            )
+            return
+        }
+        let message: [UInt8] = try Self.request(1, users: users).serializedBytes()
+        var frame: [UInt8] = [0] + withUnsafeBytes(of: UInt32(message.count).bigEndian, Array.init)
+        frame += message
+        let body = FileManager.default.temporaryDirectory.appendingPathComponent("ratelimit-bench-\(port).bin")
+        try Data(frame).write(to: body)
+        defer { try? FileManager.default.removeItem(at: body) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: h2load)
+        process.arguments = [
+            "-D", "\(Int(seconds.rounded(.up)))", "-c", "\(connections)", "-m", "\(concurrency)", "-t", "1", "-d",
+            body.path,
+            "-H", "content-type: application/grpc", "-H", "te: trailers",
+            "http://127.0.0.1:\(port)/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("finished in") || $0.hasPrefix("status codes:") }
+        print(
+            "\((store + " from h2load").padding(toLength: 20, withPad: " ", startingAt: 0)) \(connections)×\(concurrency)  "
+                + lines.joined(separator: "; "))
     }
 
     static func request(_ index: Int, users: Int) -> Envoy_Service_Ratelimit_V3_RateLimitRequest {
