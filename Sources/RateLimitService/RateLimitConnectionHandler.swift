@@ -143,6 +143,19 @@ final class RateLimitConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             promise: nil)
     }
 
+    /// `grpc-message` as gRPC carries it: printable ASCII but `%` as is, every other byte as %XX.
+    static func percentEncoded(_ message: String) -> String {
+        var encoded = ""
+        for byte in message.utf8 {
+            if (0x20...0x7E).contains(byte) && byte != UInt8(ascii: "%") {
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return encoded
+    }
+
     /// A trailers-only response with the call's status, as gRPC ends a call that failed.
     private func fail(_ stream: HTTP2StreamID, _ code: RPCError.Code, _ message: String, context: ChannelHandlerContext)
     {
@@ -150,10 +163,16 @@ final class RateLimitConnectionHandler: ChannelInboundHandler, @unchecked Sendab
         guard context.channel.isActive else { return }
         let headers: HPACKHeaders = [
             ":status": "200", "content-type": "application/grpc", "grpc-status": "\(code.rawValue)",
-            "grpc-message": message,
+            "grpc-message": Self.percentEncoded(message),
         ]
         context.writeAndFlush(
             wrapOutboundOut(HTTP2Frame(streamID: stream, payload: .headers(.init(headers: headers, endStream: true)))),
             promise: nil)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        String(repeating: "0", count: max(0, length - count)) + self
     }
 }

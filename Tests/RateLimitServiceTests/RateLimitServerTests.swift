@@ -101,6 +101,10 @@ import Testing
     }
 }
 
+@Test func grpcMessagesArePercentEncoded() {
+    #expect(RateLimitConnectionHandler.percentEncoded("Redis: 100% down\n é") == "Redis: 100%25 down%0A %C3%A9")
+}
+
 extension Sequence where Element: Sendable {
     fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
         var results: [T] = []
