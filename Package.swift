@@ -129,10 +129,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Best-practice checks on a loaded configuration (`switchboard lint`).
+        .target(name: "Lint", dependencies: ["GatewayAPI"], swiftSettings: strict),
         .target(
             name: "ControlPlane",
             dependencies: [
-                "RateLimitService",
+                "RateLimitService", "Lint",
                 "TLSCertificates",
                 "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
                 "CHeap",
@@ -265,6 +267,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
+        .testTarget(name: "LintTests", dependencies: ["Lint", "GatewayAPI"], swiftSettings: strict),
         .testTarget(name: "RegexEngineTests", dependencies: ["RegexEngine"], swiftSettings: strict),
         // Goldens in two stages, as Envoy Gateway keeps them (Tests/Goldens): YAML → IR + status here,
         // IR → xDS in XDSTranslatorTests.

@@ -3,5 +3,7 @@
 @_exported import AdminAPI
 
 @_exported import struct GatewayIR.GlobalRateLimitService
+@_exported import struct Lint.Finding
+@_exported import enum Lint.Linter
 @_exported import struct XDSServer.ADSServerConfiguration
 @_exported import struct XDSServer.EnvoyBootstrap

@@ -10,6 +10,7 @@ public struct ManifestObject {
     public var location: SourceLocation
     public var fields: ObjectReader
     public var labels: [String: String] = [:]
+    public var annotations: [String: String] = [:]
     /// `metadata.creationTimestamp` as written (RFC 3339, which sorts as text); empty when absent,
     /// as in most files.
     public var creationTimestamp = ""
@@ -86,6 +87,7 @@ public enum ManifestParser {
             ManifestObject(
                 apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, location: object.location,
                 fields: object, labels: metadata?.stringMap("labels") ?? [:],
+                annotations: metadata?.stringMap("annotations") ?? [:],
                 creationTimestamp: metadata?.string("creationTimestamp") ?? ""))
     }
 }

@@ -12,7 +12,9 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A file-driven Envoy control plane for Envoy Gateway's YAML.",
-        subcommands: [Serve.self, Validate.self, Translate.self, Bootstrap.self, Status.self, Health.self])
+        subcommands: [
+            Serve.self, Validate.self, LintCommand.self, Translate.self, Bootstrap.self, Status.self, Health.self,
+        ])
 }
 
 /// `HOST:PORT`, the last colon separating the port (so `[::]:18000` style hosts keep theirs).
@@ -355,19 +357,55 @@ struct Validate: ParsableCommand {
 
     @OptionGroup var files: FileOptions
 
+    @Flag(help: "Also run switchboard lint's best-practice checks.")
+    var lint = false
+
+    @Option(help: "With --lint: the least severe finding that fails (error, warning or info).")
+    var failOn: Finding.Severity = .warning
+
     @Argument(help: "Files or directories.")
     var paths: [String]
 
     func run() throws {
         var switches = policy.switches
         switches.rateLimitService = rateLimit.service
-        let report = try Validation.check(paths, policy: switches, maxFileBytes: files.maxFileSize)
+        let report = try Validation.check(paths, policy: switches, maxFileBytes: files.maxFileSize, lint: lint)
         for error in report.errors { print(error) }
         // Dangling references are status, not load errors (as in Envoy Gateway): shown, not fatal.
         for warning in report.warnings { print(warning) }
-        if !report.errors.isEmpty { throw ExitCode(1) }
+        for finding in report.findings { print(finding) }
+        if !report.errors.isEmpty || report.findings.contains(where: { $0.severity <= failOn }) { throw ExitCode(1) }
     }
 }
+
+struct LintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract:
+            "Best-practice checks on BackendTrafficPolicies and routes: one path:line:col: severity ID: field: why; fix per finding. Exit 1 on a load problem or a finding at --fail-on or worse.",
+        discussion: "Checks: "
+            + Linter.catalog.map { "\($0.id) (\($0.severity.rawValue)) \($0.title)" }.joined(separator: "; ")
+            + ". Silence checks on one object with the annotation \(Linter.ignoreAnnotation): \"BTP001, BTP003\" (or all); docs/lint.md explains each."
+    )
+
+    @OptionGroup var files: FileOptions
+
+    @Option(help: "The least severe finding that fails (error, warning or info).")
+    var failOn: Finding.Severity = .warning
+
+    @Argument(help: "Files or directories.")
+    var paths: [String]
+
+    func run() throws {
+        let resources = try ConfigFiles.load(paths, maxFileBytes: files.maxFileSize)
+        for diagnostic in resources.diagnostics { print(diagnostic) }
+        let findings = Linter.lint(resources)
+        for finding in findings { print(finding) }
+        if !resources.diagnostics.isEmpty || findings.contains(where: { $0.severity <= failOn }) { throw ExitCode(1) }
+    }
+}
+
+extension Finding.Severity: ExpressibleByArgument {}
 
 struct Translate: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -180,6 +180,38 @@ struct SwitchboardCLITests {
         #expect(timeoutAlone.stderr.contains("needs --ratelimit-address HOST:PORT or --ratelimit-envoy-address"))
     }
 
+    @Test("lint prints one line per finding and exits 1 at --fail-on or worse; validate --lint runs both")
+    func lint() throws {
+        let policy = """
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: retries}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+              retry:
+                numRetries: 7
+                perRetry: {timeout: 1s}
+              circuitBreaker: {retryBudget: {percent: {numerator: 20}}}
+              healthCheck: {passive: {}}
+            """
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy])
+        let linted = try SwitchboardCommand.run(["lint", config.path])
+        #expect(linted.status == 1)
+        // Sorted by place: retry (BTP003), then the passive check on a one-endpoint Backend (BTP009).
+        let lines = linted.stdout.split(separator: "\n")
+        #expect(lines.count == 2, "\(linted.stdout)")
+        #expect(lines.first?.contains("gw.yaml:") == true)
+        #expect(lines.first?.contains(": warning BTP003: spec.retry.numRetries: 7 retries") == true)
+        #expect(lines.last?.contains(": warning BTP009: spec.healthCheck.passive: Backend default/backend") == true)
+        let lenient = try SwitchboardCommand.run(["lint", "--fail-on", "error", config.path])
+        #expect(lenient.status == 0 && lenient.stdout == linted.stdout)
+        let validated = try SwitchboardCommand.run(["validate", "--lint", config.path])
+        #expect(validated.status == 1 && validated.stdout.contains("BTP003"))
+        let plain = try SwitchboardCommand.run(["validate", config.path])
+        #expect(plain.status == 0 && !plain.stdout.contains("BTP003"))
+    }
+
     @Test("serve --log-format json writes one JSON object per line with the metadata as fields")
     func jsonLogs() async throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])

@@ -38,6 +38,9 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
     /// The spec as written: `mergeType` merges work on documents.
     public var spec: Document
     public var location: SourceLocation
+    /// Where each field of the object is written (`spec.retry.numRetries`).
+    public var fields = FieldLocations()
+    public var annotations: [String: String] = [:]
 
     static let targetKinds = ["Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "TCPRoute", "UDPRoute", "TLSRoute"]
     static let untranslatedFields = [
@@ -103,6 +106,8 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
         namespace = object.namespace
         creationTimestamp = object.creationTimestamp
         location = object.location
+        fields = FieldLocations(object.fields)
+        annotations = object.annotations
     }
 
     static func targetRef(_ reader: ObjectReader) -> TargetReference? {

@@ -47,6 +47,7 @@ public struct HTTPRoute: Sendable, Equatable {
     public var hostnames: [String]
     public var rules: [Rule]
     public var location: SourceLocation
+    public var annotations: [String: String] = [:]
 
     static let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
@@ -78,6 +79,7 @@ public struct HTTPRoute: Sendable, Equatable {
         self.name = object.name
         self.namespace = namespace
         self.location = object.location
+        annotations = object.annotations
     }
 
     static let defaultMatch = Match(
