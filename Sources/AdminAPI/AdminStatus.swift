@@ -74,7 +74,7 @@ public struct AdminStatus: Codable, Sendable {
 }
 
 /// JSON passed through as it is (the status report's own encoding).
-public indirect enum JSONValue: Codable, Sendable {
+public indirect enum JSONValue: Codable, Sendable, Equatable {
     case object([String: JSONValue])
     case array([JSONValue])
     case string(String)

@@ -37,6 +37,29 @@ public enum SnapshotJSON {
         }.joined(separator: ",")
     }
 
+    /// One resource in protobuf's JSON with the proto's own field names (`connect_timeout`), as
+    /// Envoy's config_dump prints them: what `switchboard diff` compares. Private keys are redacted.
+    public static func protoJSON(_ resource: Resource) throws -> String {
+        registerEmbeddedTypes
+        var options = JSONEncodingOptions()
+        options.useDeterministicOrdering = true
+        options.preserveProtoFieldNames = true
+        let types: [ResourceType: any SwiftProtobuf.Message.Type] = [
+            .cluster: Envoy_Config_Cluster_V3_Cluster.self,
+            .endpoint: Envoy_Config_Endpoint_V3_ClusterLoadAssignment.self,
+            .listener: Envoy_Config_Listener_V3_Listener.self,
+            .route: Envoy_Config_Route_V3_RouteConfiguration.self,
+            .secret: Envoy_Extensions_TransportSockets_Tls_V3_Secret.self,
+            .rateLimitConfig: RateLimitServiceConfig.Config.self,
+        ]
+        var message = try types[resource.type]!.init(serializedBytes: resource.encoded)
+        if var secret = message as? Envoy_Extensions_TransportSockets_Tls_V3_Secret {
+            secret.redactPrivateKey()
+            message = secret
+        }
+        return try message.jsonString(options: options)
+    }
+
     /// `"rateLimitConfigs":[…]`, the rate limit service's configurations in `snapshot` sorted by
     /// name, as envoyproxy/ratelimit receives them; nil when there are none.
     public static func rateLimitConfigs(_ snapshot: Snapshot) throws -> String? {

@@ -13,7 +13,8 @@ struct Switchboard: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "A file-driven Envoy control plane for Envoy Gateway's YAML.",
         subcommands: [
-            Serve.self, Validate.self, LintCommand.self, Translate.self, Bootstrap.self, Status.self, Health.self,
+            Serve.self, Validate.self, LintCommand.self, Translate.self, Diff.self, Bootstrap.self, Status.self,
+            Health.self,
         ])
 }
 
@@ -453,6 +454,45 @@ struct Translate: ParsableCommand {
             try Translation.render(
                 snapshots[chosen]!, rateLimitConfigs: result.rateLimitConfigs[chosen], status: status, as: output),
             terminator: "")
+    }
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "What Envoy would receive if the new configuration replaced the old: xDS resources added, removed and changed field by field, statuses that change, new load problems. Exit 0 when nothing changes, 1 when something does, 2 on error."
+    )
+
+    @Option(name: .customLong("config"), help: "The new configuration: a file or directory (repeatable).")
+    var configs: [String]
+
+    @Option(help: "The configuration it would replace: a file or directory (repeatable).")
+    var against: [String]
+
+    @OptionGroup var policy: PolicyOptions
+
+    @OptionGroup(title: "Global rate limits") var rateLimit: RateLimitEnvoyAddress
+
+    @OptionGroup var files: FileOptions
+
+    func validate() throws {
+        if configs.isEmpty || against.isEmpty { throw ValidationError("give --config NEW and --against OLD") }
+    }
+
+    func run() throws {
+        let result: ConfigDiff.Result
+        do {
+            var switches = policy.switches
+            switches.rateLimitService = rateLimit.service
+            result = try ConfigDiff.diff(
+                old: try ConfigFiles.load(against, maxFileBytes: files.maxFileSize),
+                new: try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize), options: switches)
+        } catch {
+            printError("switchboard diff: \(error)")
+            throw ExitCode(2)
+        }
+        for line in result.lines { print(line) }
+        if result.changed { throw ExitCode(1) }
     }
 }
 

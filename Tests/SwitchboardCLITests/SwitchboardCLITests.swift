@@ -212,6 +212,45 @@ struct SwitchboardCLITests {
         #expect(plain.status == 0 && !plain.stdout.contains("BTP003"))
     }
 
+    @Test("diff: field-level xDS changes in Envoy's names, status changes and new load problems; exit 0, 1 or 2")
+    func diff() throws {
+        let policy = { (limit: Int) in
+            """
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: breaker}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+              circuitBreaker: {maxConnections: \(limit)}
+            """
+        }
+        let old = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(1024)])
+        let new = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(2048)])
+        let same = try SwitchboardCommand.run(["diff", "--config", old.path, "--against", old.path])
+        #expect(same.status == 0 && same.stdout.isEmpty, "\(same.stdout)")
+        let changed = try SwitchboardCommand.run(["diff", "--config", new.path, "--against", old.path])
+        #expect(changed.status == 1)
+        #expect(
+            changed.stdout == """
+                gateway default/eg:
+                  ~ cluster httproute/default/backend/rule/0: circuit_breakers.thresholds[0].max_connections: 1024 → 2048
+
+                """, "\(changed.stdout)")
+
+        // The policy loses its target: its status changes, and the cluster loses its limits.
+        let retargeted = try writeConfig([
+            "gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n"
+                + policy(2048).replacingOccurrences(of: "name: backend}", with: "name: gone}") + "\n---\nbad: [\n"
+        ])
+        let broken = try SwitchboardCommand.run(["diff", "--config", retargeted.path, "--against", old.path])
+        #expect(broken.status == 1)
+        #expect(broken.stdout.contains("\nstatus:\n  ~ backendTrafficPolicies[default/breaker].ancestors: "))
+        #expect(broken.stdout.contains("\nload problems:\n  + "))
+        let missing = try SwitchboardCommand.run(["diff", "--config", "/nonexistent", "--against", old.path])
+        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent"))
+    }
+
     @Test("serve --log-format json writes one JSON object per line with the metadata as fields")
     func jsonLogs() async throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
