@@ -55,10 +55,12 @@ public final class RateLimitServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [weak self] channel in
-                self?.state.withLock { $0.connections[ObjectIdentifier(channel)] = channel }
+            .childChannelInitializer { channel in
+                // The listener holds this closure, and a connection its close callback, only
+                // while they are open: no cycle outlives them.
+                self.state.withLock { $0.connections[ObjectIdentifier(channel)] = channel }
                 channel.closeFuture.whenComplete { _ in
-                    _ = self?.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
+                    _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
