@@ -102,6 +102,19 @@ public enum AdminServer {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+        router.get("/debug/served") { _, _ -> Response in
+            // What `switchboard diff --admin-address` compares a new configuration with.
+            var snapshots: [String: Snapshot] = [:]
+            for group in cache.nodeGroups where group != ResourceType.rateLimitServiceNode {
+                snapshots[group] = cache.snapshot(for: group)
+            }
+            let last = reloader.lastResult
+            let body = try ConfigDiff.document(
+                snapshots, status: last?.status ?? StatusReport(), diagnostics: last?.diagnostics ?? [])
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
         router.get("/debug/snapshot") { request, _ -> Response in
             let groups = cache.nodeGroups
             let gateways = groups.filter { $0 != ResourceType.rateLimitServiceNode }

@@ -20,36 +20,68 @@ public enum ConfigDiff {
     ) throws -> Result {
         let options = options.judgingCertificatesNow()
         let before = try Translation.translate(old, options: options)
-        let after = try Translation.translate(new, options: options)
+        return try diff(
+            served: try document(before.snapshots, status: before.status, diagnostics: old.diagnostics), new: new,
+            options: options)
+    }
+
+    /// `new` against what a running server serves: its `/debug/served` document.
+    public static func diff(
+        served: String, new: ResourceSet, options: GatewayTranslator.Options = .init()
+    ) throws -> Result {
+        let after = try Translation.translate(new, options: options.judgingCertificatesNow())
+        let old = try JSONValue.parse(served)
+        let now = try JSONValue.parse(try document(after.snapshots, status: after.status, diagnostics: new.diagnostics))
+        guard case .object(let was) = old, case .object(let current) = now else { return Result() }
         var result = Result()
-        for gateway in Set(before.snapshots.keys).union(after.snapshots.keys).sorted() {
-            let lines = try resourceChanges(before.snapshots[gateway], after.snapshots[gateway])
+        let gatewaysBefore = was["gateways"].flatMap(\.members) ?? [:]
+        let gatewaysAfter = current["gateways"].flatMap(\.members) ?? [:]
+        for gateway in Set(gatewaysBefore.keys).union(gatewaysAfter.keys).sorted() {
+            let lines = resourceChanges(gatewaysBefore[gateway], gatewaysAfter[gateway])
             if !lines.isEmpty { result.lines += ["gateway \(gateway):"] + lines.map { "  " + $0 } }
         }
-        let status = JSONDiff.changes(try json(before.status), try json(after.status), path: "")
+        let status = JSONDiff.changes(was["status"], current["status"], path: "")
         if !status.isEmpty { result.lines += ["status:"] + status.map { "  ~ " + $0 } }
-        let known = Set(old.diagnostics.map { "\($0.field): \($0.message)" })
-        let problems = new.diagnostics.filter { !known.contains("\($0.field): \($0.message)") }
+        let known = Set(was["diagnostics"].flatMap(\.strings) ?? [])
+        let problems = new.diagnostics.filter { !known.contains(Self.key($0)) }
         if !problems.isEmpty { result.lines += ["load problems:"] + problems.map { "  + \($0)" } }
         return result
     }
 
-    static func resourceChanges(_ old: Snapshot?, _ new: Snapshot?) throws -> [String] {
+    /// What is served, as `diff` compares it: each Gateway's resources by type and name in
+    /// Envoy's JSON, the status, and the load problems (`field: message`, without places, which
+    /// differ between two copies of the files).
+    public static func document(
+        _ snapshots: [String: Snapshot], status: StatusReport, diagnostics: [Diagnostic]
+    ) throws -> String {
+        let gateways = try snapshots.keys.sorted().map { gateway in
+            let types = try ResourceType.allCases.filter { snapshots[gateway]![$0].count > 0 }.map { type in
+                let resources = try snapshots[gateway]![type].sorted.map {
+                    (try CanonicalText.encode($0.name)) + ":" + (try SnapshotJSON.protoJSON($0))
+                }
+                return "\"\(type.kindName)\":{" + resources.joined(separator: ",") + "}"
+            }
+            return (try CanonicalText.encode(gateway)) + ":{" + types.joined(separator: ",") + "}"
+        }
+        return "{\"gateways\":{" + gateways.joined(separator: ",") + "},\"status\":"
+            + (try CanonicalText.encode(status))
+            + ",\"diagnostics\":" + (try CanonicalText.encode(diagnostics.map(key))) + "}"
+    }
+
+    static func key(_ diagnostic: Diagnostic) -> String { "\(diagnostic.field): \(diagnostic.message)" }
+
+    /// One Gateway's resources, `{kind: {name: resource}}`, before and after.
+    static func resourceChanges(_ old: JSONValue?, _ new: JSONValue?) -> [String] {
         var lines: [String] = []
         for type in ResourceType.allCases {
-            let before = old?[type]
-            let after = new?[type]
-            let names = Set(before?.names ?? []).union(after?.names ?? []).sorted()
-            for name in names {
-                switch (before?[name], after?[name]) {
+            let before = old?.members?[type.kindName]?.members ?? [:]
+            let after = new?.members?[type.kindName]?.members ?? [:]
+            for name in Set(before.keys).union(after.keys).sorted() {
+                switch (before[name], after[name]) {
                 case (nil, .some): lines.append("+ \(type.kindName) \(name)")
                 case (.some, nil): lines.append("- \(type.kindName) \(name)")
-                case (.some(let was), .some(let now)) where was.version != now.version:
-                    let changes = JSONDiff.changes(
-                        try JSONValue.parse(SnapshotJSON.protoJSON(was)),
-                        try JSONValue.parse(SnapshotJSON.protoJSON(now)),
-                        path: "")
-                    lines += changes.map { "~ \(type.kindName) \(name): \($0)" }
+                case (.some(let was), .some(let now)):
+                    lines += JSONDiff.changes(was, now, path: "").map { "~ \(type.kindName) \(name): \($0)" }
                 default: break
                 }
             }
@@ -57,9 +89,6 @@ public enum ConfigDiff {
         return lines
     }
 
-    static func json(_ status: StatusReport) throws -> JSONValue {
-        try JSONValue.parse(try CanonicalText.encode(status))
-    }
 }
 
 extension ResourceType {
@@ -79,6 +108,16 @@ extension ResourceType {
 extension JSONValue {
     static func parse(_ text: String) throws -> Self {
         try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    var members: [String: JSONValue]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
+    var strings: [String]? {
+        guard case .array(let items) = self else { return nil }
+        return items.compactMap { if case .string(let text) = $0 { text } else { nil } }
     }
 
     var text: String {

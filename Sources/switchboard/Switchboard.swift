@@ -457,7 +457,7 @@ struct Translate: ParsableCommand {
     }
 }
 
-struct Diff: ParsableCommand {
+struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "What Envoy would receive if the new configuration replaced the old: xDS resources added, removed and changed field by field, statuses that change, new load problems. Exit 0 when nothing changes, 1 when something does, 2 on error."
@@ -467,7 +467,16 @@ struct Diff: ParsableCommand {
     var configs: [String]
 
     @Option(help: "The configuration it would replace: a file or directory (repeatable).")
-    var against: [String]
+    var against: [String] = []
+
+    @Option(help: "Or compare with what the switchboard serve at this admin address serves now.")
+    var adminAddress: Address?
+
+    @Option(help: "A file holding that admin server's bearer token (serve --admin-token-file).")
+    var adminTokenFile: String?
+
+    @Flag(help: "That admin server speaks HTTPS; its certificate must be trusted by the system.")
+    var adminHttps = false
 
     @OptionGroup var policy: PolicyOptions
 
@@ -476,17 +485,31 @@ struct Diff: ParsableCommand {
     @OptionGroup var files: FileOptions
 
     func validate() throws {
-        if configs.isEmpty || against.isEmpty { throw ValidationError("give --config NEW and --against OLD") }
+        if configs.isEmpty || against.isEmpty == (adminAddress == nil) {
+            throw ValidationError("give --config NEW, and either --against OLD or --admin-address HOST:PORT")
+        }
     }
 
-    func run() throws {
+    func run() async throws {
         let result: ConfigDiff.Result
         do {
             var switches = policy.switches
             switches.rateLimitService = rateLimit.service
-            result = try ConfigDiff.diff(
-                old: try ConfigFiles.load(against, maxFileBytes: files.maxFileSize),
-                new: try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize), options: switches)
+            let new = try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize)
+            if let adminAddress {
+                let token = try adminTokenFile.map(AdminSecurity.token(fromFile:))
+                let (status, data) = try await adminAddress.get("/debug/served", token: token, https: adminHttps)
+                guard status == 200 else {
+                    throw ControlPlaneError(
+                        .adminRequest,
+                        "\(adminAddress.url(path: "/debug/served", https: adminHttps)) answered \(status)"
+                            + (status == 401 ? ": give --admin-token-file FILE" : ""))
+                }
+                result = try ConfigDiff.diff(served: String(decoding: data, as: UTF8.self), new: new, options: switches)
+            } else {
+                result = try ConfigDiff.diff(
+                    old: try ConfigFiles.load(against, maxFileBytes: files.maxFileSize), new: new, options: switches)
+            }
         } catch {
             printError("switchboard diff: \(error)")
             throw ExitCode(2)

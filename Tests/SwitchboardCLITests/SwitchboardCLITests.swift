@@ -251,6 +251,51 @@ struct SwitchboardCLITests {
         #expect(missing.status == 2 && missing.stderr.contains("/nonexistent"))
     }
 
+    @Test("diff --admin-address: the change against what a running server serves; once applied, nothing is left")
+    func diffAgainstServer() async throws {
+        let policy = { (limit: Int) in
+            """
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: breaker}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+              circuitBreaker: {maxConnections: \(limit)}
+            """
+        }
+        let running = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(1024)])
+        let proposed = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(2048)])
+        let adminPort = try freePort()
+        let serve = try SwitchboardCommand.serve(config: running, xdsPort: try freePort(), adminPort: adminPort)
+        defer { if serve.isRunning { serve.terminate() } }
+        let ready = await eventually { try await HTTP.get("http://127.0.0.1:\(adminPort)/readyz").status == 200 }
+        try #require(ready)
+        let admin = ["--admin-address", "127.0.0.1:\(adminPort)"]
+        let same = try SwitchboardCommand.run(["diff", "--config", running.path] + admin)
+        #expect(same.status == 0 && same.stdout.isEmpty, "\(same.stdout)\(same.stderr)")
+        let before = try SwitchboardCommand.run(["diff", "--config", proposed.path] + admin)
+        #expect(before.status == 1)
+        #expect(
+            before.stdout.contains(
+                "~ cluster httproute/default/backend/rule/0: circuit_breakers.thresholds[0].max_connections: 1024 → 2048"
+            ),
+            "\(before.stdout)")
+        // Apply it: the server then serves exactly what diff predicted.
+        try (gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(2048)).write(
+            to: running.appendingPathComponent("gw.yaml"), atomically: true, encoding: .utf8)
+        let applied = await eventually {
+            try SwitchboardCommand.run(["diff", "--config", proposed.path] + admin).status == 0
+        }
+        #expect(applied, "after the edit the server should serve what diff predicted")
+        let nothing = try SwitchboardCommand.run(["diff", "--config", proposed.path] + admin)
+        #expect(nothing.stdout.isEmpty, "\(nothing.stdout)")
+        let unreachable = try SwitchboardCommand.run([
+            "diff", "--config", proposed.path, "--admin-address", "127.0.0.1:\(try freePort())",
+        ])
+        #expect(unreachable.status == 2)
+    }
+
     @Test("serve --log-format json writes one JSON object per line with the metadata as fields")
     func jsonLogs() async throws {
         let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000)])
