@@ -10,6 +10,19 @@ func gatewayYAML(port: Int, upstreamPort: Int) -> String {
     TestManifests.gatewayWithBackend(listenerPort: port, upstreamPort: upstreamPort)
 }
 
+/// BackendTrafficPolicy `breaker` on HTTPRoute `backend` with `maxConnections: limit`.
+func breakerPolicy(_ limit: Int) -> String {
+    """
+    ---
+    apiVersion: gateway.envoyproxy.io/v1alpha1
+    kind: BackendTrafficPolicy
+    metadata: {name: breaker}
+    spec:
+      targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
+      circuitBreaker: {maxConnections: \(limit)}
+    """
+}
+
 @Suite("switchboard validate, translate and bootstrap")
 struct SwitchboardCLITests {
     @Test("validate: exit 0 on good files; exit 1 with one path:line:col: message per problem")
@@ -214,17 +227,7 @@ struct SwitchboardCLITests {
 
     @Test("diff: field-level xDS changes in Envoy's names, status changes and new load problems; exit 0, 1 or 2")
     func diff() throws {
-        let policy = { (limit: Int) in
-            """
-            ---
-            apiVersion: gateway.envoyproxy.io/v1alpha1
-            kind: BackendTrafficPolicy
-            metadata: {name: breaker}
-            spec:
-              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
-              circuitBreaker: {maxConnections: \(limit)}
-            """
-        }
+        let policy = breakerPolicy
         let old = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(1024)])
         let new = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(2048)])
         let same = try SwitchboardCommand.run(["diff", "--config", old.path, "--against", old.path])
@@ -253,17 +256,7 @@ struct SwitchboardCLITests {
 
     @Test("diff --admin-address: the change against what a running server serves; once applied, nothing is left")
     func diffAgainstServer() async throws {
-        let policy = { (limit: Int) in
-            """
-            ---
-            apiVersion: gateway.envoyproxy.io/v1alpha1
-            kind: BackendTrafficPolicy
-            metadata: {name: breaker}
-            spec:
-              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: backend}]
-              circuitBreaker: {maxConnections: \(limit)}
-            """
-        }
+        let policy = breakerPolicy
         let running = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(1024)])
         let proposed = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(2048)])
         let adminPort = try freePort()
