@@ -48,7 +48,11 @@ final class RateLimitConnectionHandler: ChannelInboundHandler, @unchecked Sendab
         let frame = unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let headers):
-            guard requests[frame.streamID] == nil else { return }  // trailers: the request ends below
+            if requests[frame.streamID] != nil {
+                // Trailers: they end the request, if nothing else did.
+                if headers.endStream { finish(frame.streamID, context: context) }
+                return
+            }
             guard headers.headers.first(name: ":path") == Self.method else {
                 fail(frame.streamID, .unimplemented, "only \(Self.method) is served here", context: context)
                 return

@@ -3,7 +3,10 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+import NIOHPACK
+import NIOHTTP2
 import Testing
+import XDSTesting
 
 @testable import RateLimitService
 
@@ -76,6 +79,33 @@ import Testing
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(over == 100)  // three calls per user, two allowed
+        }
+    }
+
+    /// Raw HTTP/2, as no gRPC library would send it: request trailers, a message that does not
+    /// parse.
+    @Test func trailersEndTheRequestAndGarbageIsRefused() async throws {
+        let now: @Sendable () -> Int64 = { 1_000_000 }
+        let service = RateLimitGRPCService(limiter: FixedWindowLimiter(store: MemoryCounterStore(now: now), now: now))
+        let server = RateLimitServer(host: "127.0.0.1", port: 0, service: service)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { group.cancelAll() }
+            let connection = try await RawHTTP2Connection.connect(port: try await server.listeningPort())
+            let withTrailers = try await connection.openStream()
+            try await withTrailers.sendRequestHeaders(path: RateLimitConnectionHandler.method)
+            try await withTrailers.sendMessage(try Self.request(user: "a").serializedBytes())
+            try await withTrailers.channel.writeAndFlush(
+                HTTP2Frame.FramePayload.headers(.init(headers: ["x-trailer": "1"], endStream: true)))
+            let answer = try #require(await withTrailers.nextMessage())
+            #expect(try Response(serializedBytes: answer).overallCode == .ok)
+            #expect(await withTrailers.ended().grpcStatus == 0)
+
+            let garbage = try await connection.openStream()
+            try await garbage.sendRequestHeaders(path: RateLimitConnectionHandler.method)
+            try await garbage.sendMessage([0xFF, 0xFF, 0xFF], endStream: true)
+            #expect(await garbage.ended().grpcStatus == RPCError.Code.invalidArgument.rawValue)
+            await connection.close()
         }
     }
 
