@@ -28,7 +28,9 @@ struct RedisCounterStoreTests {
     /// store backs off. Redis back on the same port: counting resumes.
     @Test func outagesFailBoundedAndRecover() async throws {
         let server = try await RedisServerProcess.start()
-        let store = RedisCounterStore(host: "127.0.0.1", port: server.port, timeout: .milliseconds(300))
+        // Calls wait 300 ms; connecting may take longer on a busy machine (a refused port fails at once).
+        let store = RedisCounterStore(
+            host: "127.0.0.1", port: server.port, timeout: .milliseconds(300), connectTimeout: .seconds(60))
         let increment = [CounterIncrement(key: "k", hits: 1, expirySeconds: 60)]
         #expect(try await store.increment(increment) == [1])
         server.freeze()
