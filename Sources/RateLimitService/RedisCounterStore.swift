@@ -70,7 +70,7 @@ public final class RedisCounterStore: CounterStore {
 
     /// The open connection, or a new one; while backing off, an error at once.
     private func connection() async throws(CounterStoreError) -> RedisConnection {
-        let (host, port, timeout) = (host, port, timeout)
+        let (host, port, connectTimeout) = (host, port, connectTimeout)
         let next = state.withLock { state -> Next in
             switch state.phase {
             case .connected(let redis) where redis.isActive: return .use(redis)
