@@ -13,7 +13,7 @@ struct RedisCounterStoreTests {
         let clock = SteppedClock(1_800_000_000)
         let replicas = (0..<2).map { _ in
             FixedWindowLimiter(
-                store: RedisCounterStore(host: "127.0.0.1", port: server.port, timeout: .seconds(10)), now: clock.now)
+                store: RedisCounterStore(host: "127.0.0.1", port: server.port, timeout: .seconds(60)), now: clock.now)
         }
         var allowed = 0
         for index in 0..<30 {

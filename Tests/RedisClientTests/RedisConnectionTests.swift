@@ -17,18 +17,18 @@ struct RedisConnectionTests {
         let redis = try await RedisConnection.connect(
             host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
         let window = [["INCRBY", "domain_key_value_60", "3"], ["EXPIRE", "domain_key_value_60", "60"]]
-        #expect(try await redis.send(window, timeout: .seconds(10)) == [.integer(3), .integer(1)])
-        #expect(try await redis.send(window, timeout: .seconds(10)) == [.integer(6), .integer(1)])
-        let ttl = try await redis.send("TTL", "domain_key_value_60", timeout: .seconds(10)).integer
+        #expect(try await redis.send(window, timeout: .seconds(60)) == [.integer(3), .integer(1)])
+        #expect(try await redis.send(window, timeout: .seconds(60)) == [.integer(6), .integer(1)])
+        let ttl = try await redis.send("TTL", "domain_key_value_60", timeout: .seconds(60)).integer
         #expect((1...60).contains(ttl ?? 0))
-        let refused = try await redis.send("INCRBY", "domain_key_value_60", "many", timeout: .seconds(10))
+        let refused = try await redis.send("INCRBY", "domain_key_value_60", "many", timeout: .seconds(60))
         guard case .error(let message) = refused else {
             Issue.record("expected an error reply, got \(refused)")
             return
         }
         #expect(message.hasPrefix("ERR"))
-        #expect(try await redis.send("GET", "domain_key_value_60", timeout: .seconds(10)).string == "6")
-        #expect(try await redis.send("GET", "missing", timeout: .seconds(10)) == .bulkString(nil))
+        #expect(try await redis.send("GET", "domain_key_value_60", timeout: .seconds(60)).string == "6")
+        #expect(try await redis.send("GET", "missing", timeout: .seconds(60)) == .bulkString(nil))
         await redis.close()
     }
 
@@ -65,11 +65,11 @@ struct RedisConnectionTests {
             try await redis.send("PING", timeout: .milliseconds(300))
         }
         #expect(!redis.isActive)
-        await #expect(throws: RedisError.closed) { try await redis.send("PING", timeout: .seconds(10)) }
+        await #expect(throws: RedisError.closed) { try await redis.send("PING", timeout: .seconds(60)) }
         server.thaw()
         let again = try await RedisConnection.connect(
             host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
-        #expect(try await again.send("PING", timeout: .seconds(10)) == .simpleString("PONG"))
+        #expect(try await again.send("PING", timeout: .seconds(60)) == .simpleString("PONG"))
         await again.close()
     }
 
@@ -102,7 +102,7 @@ struct RedisConnectionTests {
         let redis = try await RedisConnection.connect(
             host: "127.0.0.1", port: peer.localAddress!.port!, connectTimeout: .seconds(60))
         await #expect(throws: RedisError.protocolViolation("a bulk string of 4000000000 bytes (at most 1048576)")) {
-            try await redis.send("GET", "x", timeout: .seconds(10))
+            try await redis.send("GET", "x", timeout: .seconds(60))
         }
     }
 
