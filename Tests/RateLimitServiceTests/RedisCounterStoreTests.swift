@@ -42,12 +42,15 @@ struct RedisCounterStoreTests {
         let restarted = try await RedisServerProcess.start(port: server.port)
         defer { restarted.terminate() }
         var counted: [UInt64]?
+        var tries: UInt64 = 0
         let deadline = ContinuousClock.now + .seconds(30)
         while counted == nil, ContinuousClock.now < deadline {
+            tries += 1
             counted = try? await store.increment(increment)
             if counted == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
-        // A fresh Redis: the count starts again.
-        #expect(counted == [1])
+        // A fresh Redis: the count starts again. A try that ran out of time after Redis took it
+        // still counted (a busy machine), so the count is at most the number of tries.
+        #expect(counted.map { $0.count == 1 && (1...tries).contains($0[0]) } == true, "\(String(describing: counted))")
     }
 }
