@@ -20,8 +20,15 @@ public enum Translation {
         /// The same limits as envoyproxy/ratelimit fetches them (node `envoy-ratelimit`): every
         /// Gateway's, merged; nil when Envoy is given no rate limit service.
         public var rateLimitSnapshot: Snapshot?
-        /// Each Gateway's part of them, for `translate`.
-        public var rateLimitConfigs: [String: Snapshot] = [:]
+        /// Each Gateway's IR, for what only `translate` asks of it (a reload never does).
+        var gateways: [String: GatewayConfig] = [:]
+
+        /// `gateway`'s part of the rate limit configurations, for `translate`; nil when Envoy is
+        /// given no rate limit service.
+        public func rateLimitConfigs(of gateway: String) throws -> Snapshot? {
+            guard rateLimitSnapshot != nil, let config = gateways[gateway] else { return nil }
+            return try RateLimitServiceConfig.snapshot([config])
+        }
     }
 
     public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws
@@ -46,9 +53,7 @@ public enum Translation {
         if options.rateLimitService != nil {
             result.rateLimits = RateLimitTable(output.configs)
             result.rateLimitSnapshot = try RateLimitServiceConfig.snapshot(output.configs)
-            for config in output.configs {
-                result.rateLimitConfigs[config.key] = try RateLimitServiceConfig.snapshot([config])
-            }
+            for config in output.configs { result.gateways[config.key] = config }
         }
         return result
     }

@@ -98,8 +98,7 @@ public final class RateLimitGRPCService: Envoy_Service_Ratelimit_V3_RateLimitSer
     static func override(_ limit: Envoy_Extensions_Common_Ratelimit_V3_RateLimitDescriptor.RateLimitOverride)
         -> RateLimit?
     {
-        let unit = unitNumbers.first { $0.value == limit.unit.rawValue }?.key
-        return unit.map { RateLimit(requestsPerUnit: limit.requestsPerUnit, unit: $0) }
+        RateLimit.Unit(number: limit.unit.rawValue).map { RateLimit(requestsPerUnit: limit.requestsPerUnit, unit: $0) }
     }
 
     static func status(_ status: FixedWindowLimiter.Status)
@@ -115,15 +114,10 @@ public final class RateLimitGRPCService: Envoy_Service_Ratelimit_V3_RateLimitSer
         if let limit = status.limit, !status.headersOff {
             var current = Response.RateLimit()
             current.requestsPerUnit = limit.requestsPerUnit
-            current.unit = Response.RateLimit.Unit(rawValue: Self.unitNumbers[limit.unit] ?? 0) ?? .unknown
+            current.unit = Response.RateLimit.Unit(rawValue: limit.unit.number) ?? .unknown
             result.currentLimit = current
         }
         if let reset = status.resetSeconds { result.durationUntilReset = Google_Protobuf_Duration(seconds: reset) }
         return result
     }
-
-    /// Envoy's numbering of units in the response (`SECOND` = 1 … `YEAR` = 6, `WEEK` = 7).
-    static let unitNumbers: [RateLimit.Unit: Int] = [
-        .second: 1, .minute: 2, .hour: 3, .day: 4, .month: 5, .year: 6, .week: 7,
-    ]
 }

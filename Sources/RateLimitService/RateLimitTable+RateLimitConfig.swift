@@ -14,17 +14,8 @@ extension RateLimitTable {
 
 extension RateLimitTable.Node {
     init(_ descriptor: Ratelimit_Config_Ratelimit_V3_RateLimitDescriptor) {
-        let unit: RateLimit.Unit? =
-            switch descriptor.rateLimit.unit {
-            case .second: .second
-            case .minute: .minute
-            case .hour: .hour
-            case .day: .day
-            case .week: .week
-            case .month: .month
-            case .year: .year
-            case .unknown, .UNRECOGNIZED: nil
-            }
+        // The configuration numbers its units as Envoy's messages do.
+        let unit = RateLimit.Unit(number: descriptor.rateLimit.unit.rawValue)
         self.init(
             key: descriptor.key, value: descriptor.value.isEmpty ? nil : descriptor.value,
             limit: descriptor.hasRateLimit

@@ -34,6 +34,27 @@ public struct RateLimit: Sendable, Hashable {
     }
 }
 
+extension RateLimit.Unit {
+    /// The unit's number in Envoy's rate limit messages and envoyproxy/ratelimit's configuration,
+    /// which share it (`SECOND` = 1 … `YEAR` = 6, `WEEK` = 7).
+    var number: Int {
+        switch self {
+        case .second: 1
+        case .minute: 2
+        case .hour: 3
+        case .day: 4
+        case .month: 5
+        case .year: 6
+        case .week: 7
+        }
+    }
+
+    init?(number: Int) {
+        guard let unit = Self.allCases.first(where: { $0.number == number }) else { return nil }
+        self = unit
+    }
+}
+
 /// Every domain's limits as trees of descriptors, the shape envoyproxy/ratelimit reads (and
 /// Envoy Gateway serves it): a request's descriptor is a list of (key, value) entries, matched
 /// one tree level per entry.

@@ -27,12 +27,15 @@ public final class RedisCounterStore: CounterStore {
     public let host: String
     public let port: Int
     private let timeout: Duration
+    private let connectTimeout: Duration
     private let state = Mutex(State())
 
-    public init(host: String, port: Int, timeout: Duration = .milliseconds(500)) {
+    /// `timeout` bounds each call; a connection is given `connectTimeout`, by default the same.
+    public init(host: String, port: Int, timeout: Duration = .milliseconds(500), connectTimeout: Duration? = nil) {
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.connectTimeout = connectTimeout ?? timeout
     }
 
     public func increment(_ increments: [CounterIncrement]) async throws(CounterStoreError) -> [UInt64] {
@@ -67,7 +70,7 @@ public final class RedisCounterStore: CounterStore {
 
     /// The open connection, or a new one; while backing off, an error at once.
     private func connection() async throws(CounterStoreError) -> RedisConnection {
-        let (host, port, timeout) = (host, port, timeout)
+        let (host, port, connectTimeout) = (host, port, connectTimeout)
         let next = state.withLock { state -> Next in
             switch state.phase {
             case .connected(let redis) where redis.isActive: return .use(redis)
@@ -76,7 +79,7 @@ public final class RedisCounterStore: CounterStore {
                 return .fail("Redis at \(host):\(port) failed; trying again in \(until - ContinuousClock.now)")
             default:
                 let task = Task { () throws -> RedisConnection in
-                    try await RedisConnection.connect(host: host, port: port, connectTimeout: timeout)
+                    try await RedisConnection.connect(host: host, port: port, connectTimeout: connectTimeout)
                 }
                 state.phase = .connecting(task)
                 return .await(task)

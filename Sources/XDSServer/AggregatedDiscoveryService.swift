@@ -2,6 +2,7 @@ import EnvoyAPI
 import GRPCCore
 import GRPCProtobuf
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Synchronization
 import XDSCache
@@ -85,7 +86,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
     }
 
     private enum Input<Message: Sendable>: Sendable {
-        case request(Message)
+        case request(Parcel<Message>)
         case snapshotChanged
         case end
     }
@@ -122,7 +123,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do {
-                        for try await message in requests { continuation.yield(.request(message)) }
+                        for try await message in requests { continuation.yield(.request(Parcel(message))) }
                     } catch {
                         // The client went away or the transport failed: either way the stream is over.
                     }
@@ -134,7 +135,8 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                 for await input in inputs {
                     let output: StreamOutput<Machine.Response>
                     switch input {
-                    case .request(let message):
+                    case .request(let parcel):
+                        let message = parcel.open()
                         if nodeGroup == nil {
                             guard let node = node(message) else {
                                 throw RPCError(
@@ -220,6 +222,21 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
 }
 
 /// The newest snapshot not yet taken by the stream: writes may lag, snapshots must not queue.
+/// A request on its way from the task that reads and decodes it to the stream's loop. AsyncStream
+/// orders that hand-over with a lock inside the Swift runtime, which ThreadSanitizer cannot see:
+/// the decoder's writes then look unordered with the loop's reads. The pthread lock here makes
+/// the order visible to it; taken once on each side per request, it is never contended.
+private final class Parcel<Value: Sendable>: Sendable {
+    private let box = NIOLockedValueBox<Value?>(nil)
+
+    init(_ value: Value) { box.withLockedValue { $0 = value } }
+
+    func open() -> Value {
+        // Set in init, before the parcel is shared; never taken out.
+        box.withLockedValue { $0! }
+    }
+}
+
 private final class LatestSnapshot: Sendable {
     private let value = Mutex<Snapshot?>(nil)
 

@@ -31,6 +31,7 @@ public final class RawHTTP2Connection: Sendable {
         }()
         let state = ConnectionState()
         let (channel, multiplexer) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(60))  // NIO's 10 s is too short under TSan on a busy machine
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -452,7 +452,8 @@ struct Translate: ParsableCommand {
         let status = result.status.filtered(toGateway: chosen)
         print(
             try Translation.render(
-                snapshots[chosen]!, rateLimitConfigs: result.rateLimitConfigs[chosen], status: status, as: output),
+                snapshots[chosen]!, rateLimitConfigs: try result.rateLimitConfigs(of: chosen), status: status,
+                as: output),
             terminator: "")
     }
 }

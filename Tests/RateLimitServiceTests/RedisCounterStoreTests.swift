@@ -13,7 +13,7 @@ struct RedisCounterStoreTests {
         let clock = SteppedClock(1_800_000_000)
         let replicas = (0..<2).map { _ in
             FixedWindowLimiter(
-                store: RedisCounterStore(host: "127.0.0.1", port: server.port, timeout: .seconds(10)), now: clock.now)
+                store: RedisCounterStore(host: "127.0.0.1", port: server.port, timeout: .seconds(60)), now: clock.now)
         }
         var allowed = 0
         for index in 0..<30 {
@@ -28,7 +28,9 @@ struct RedisCounterStoreTests {
     /// store backs off. Redis back on the same port: counting resumes.
     @Test func outagesFailBoundedAndRecover() async throws {
         let server = try await RedisServerProcess.start()
-        let store = RedisCounterStore(host: "127.0.0.1", port: server.port, timeout: .milliseconds(300))
+        // Calls wait 300 ms; connecting may take longer on a busy machine (a refused port fails at once).
+        let store = RedisCounterStore(
+            host: "127.0.0.1", port: server.port, timeout: .milliseconds(300), connectTimeout: .seconds(60))
         let increment = [CounterIncrement(key: "k", hits: 1, expirySeconds: 60)]
         #expect(try await store.increment(increment) == [1])
         server.freeze()
@@ -40,12 +42,15 @@ struct RedisCounterStoreTests {
         let restarted = try await RedisServerProcess.start(port: server.port)
         defer { restarted.terminate() }
         var counted: [UInt64]?
+        var tries: UInt64 = 0
         let deadline = ContinuousClock.now + .seconds(30)
         while counted == nil, ContinuousClock.now < deadline {
+            tries += 1
             counted = try? await store.increment(increment)
             if counted == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
-        // A fresh Redis: the count starts again.
-        #expect(counted == [1])
+        // A fresh Redis: the count starts again. A try that ran out of time after Redis took it
+        // still counted (a busy machine), so the count is at most the number of tries.
+        #expect(counted.map { $0.count == 1 && (1...tries).contains($0[0]) } == true, "\(String(describing: counted))")
     }
 }

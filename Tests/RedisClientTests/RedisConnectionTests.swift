@@ -14,20 +14,21 @@ struct RedisConnectionTests {
     @Test func pipelinedCounter() async throws {
         let server = try await RedisServerProcess.start()
         defer { server.terminate() }
-        let redis = try await RedisConnection.connect(host: "127.0.0.1", port: server.port)
+        let redis = try await RedisConnection.connect(
+            host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
         let window = [["INCRBY", "domain_key_value_60", "3"], ["EXPIRE", "domain_key_value_60", "60"]]
-        #expect(try await redis.send(window, timeout: .seconds(10)) == [.integer(3), .integer(1)])
-        #expect(try await redis.send(window, timeout: .seconds(10)) == [.integer(6), .integer(1)])
-        let ttl = try await redis.send("TTL", "domain_key_value_60", timeout: .seconds(10)).integer
+        #expect(try await redis.send(window, timeout: .seconds(60)) == [.integer(3), .integer(1)])
+        #expect(try await redis.send(window, timeout: .seconds(60)) == [.integer(6), .integer(1)])
+        let ttl = try await redis.send("TTL", "domain_key_value_60", timeout: .seconds(60)).integer
         #expect((1...60).contains(ttl ?? 0))
-        let refused = try await redis.send("INCRBY", "domain_key_value_60", "many", timeout: .seconds(10))
+        let refused = try await redis.send("INCRBY", "domain_key_value_60", "many", timeout: .seconds(60))
         guard case .error(let message) = refused else {
             Issue.record("expected an error reply, got \(refused)")
             return
         }
         #expect(message.hasPrefix("ERR"))
-        #expect(try await redis.send("GET", "domain_key_value_60", timeout: .seconds(10)).string == "6")
-        #expect(try await redis.send("GET", "missing", timeout: .seconds(10)) == .bulkString(nil))
+        #expect(try await redis.send("GET", "domain_key_value_60", timeout: .seconds(60)).string == "6")
+        #expect(try await redis.send("GET", "missing", timeout: .seconds(60)) == .bulkString(nil))
         await redis.close()
     }
 
@@ -35,7 +36,8 @@ struct RedisConnectionTests {
     @Test func concurrentSendersGetTheirOwnReplies() async throws {
         let server = try await RedisServerProcess.start()
         defer { server.terminate() }
-        let redis = try await RedisConnection.connect(host: "127.0.0.1", port: server.port)
+        let redis = try await RedisConnection.connect(
+            host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<200 {
                 group.addTask {
@@ -56,30 +58,33 @@ struct RedisConnectionTests {
     @Test func frozenServerTimesOut() async throws {
         let server = try await RedisServerProcess.start()
         defer { server.terminate() }
-        let redis = try await RedisConnection.connect(host: "127.0.0.1", port: server.port)
+        let redis = try await RedisConnection.connect(
+            host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
         server.freeze()
         await #expect(throws: RedisError.timeout(.milliseconds(300))) {
             try await redis.send("PING", timeout: .milliseconds(300))
         }
         #expect(!redis.isActive)
-        await #expect(throws: RedisError.closed) { try await redis.send("PING", timeout: .seconds(10)) }
+        await #expect(throws: RedisError.closed) { try await redis.send("PING", timeout: .seconds(60)) }
         server.thaw()
-        let again = try await RedisConnection.connect(host: "127.0.0.1", port: server.port)
-        #expect(try await again.send("PING", timeout: .seconds(10)) == .simpleString("PONG"))
+        let again = try await RedisConnection.connect(
+            host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
+        #expect(try await again.send("PING", timeout: .seconds(60)) == .simpleString("PONG"))
         await again.close()
     }
 
     /// Redis gone: waiting commands fail at once, and connecting says where and what to do.
     @Test func stoppedServerFailsFast() async throws {
         let server = try await RedisServerProcess.start()
-        let redis = try await RedisConnection.connect(host: "127.0.0.1", port: server.port)
+        let redis = try await RedisConnection.connect(
+            host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
         server.freeze()
         let waiting = Task { () throws(RedisError) -> RESPValue in try await redis.send("PING", timeout: .seconds(60)) }
         try await Task.sleep(for: .milliseconds(100))
         server.terminate()
         await #expect(throws: RedisError.closed) { try await waiting.value }
         let error = await #expect(throws: RedisError.self) {
-            try await RedisConnection.connect(host: "127.0.0.1", port: server.port)
+            try await RedisConnection.connect(host: "127.0.0.1", port: server.port, connectTimeout: .seconds(60))
         }
         #expect(error?.description.contains("check that redis-server runs there") == true)
     }
@@ -94,9 +99,10 @@ struct RedisConnectionTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         defer { peer.close(promise: nil) }
-        let redis = try await RedisConnection.connect(host: "127.0.0.1", port: peer.localAddress!.port!)
+        let redis = try await RedisConnection.connect(
+            host: "127.0.0.1", port: peer.localAddress!.port!, connectTimeout: .seconds(60))
         await #expect(throws: RedisError.protocolViolation("a bulk string of 4000000000 bytes (at most 1048576)")) {
-            try await redis.send("GET", "x", timeout: .seconds(10))
+            try await redis.send("GET", "x", timeout: .seconds(60))
         }
     }
 

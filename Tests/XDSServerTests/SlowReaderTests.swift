@@ -64,8 +64,10 @@ struct SlowReaderTests {
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
         let configuration = ADSServerConfiguration(
             host: "127.0.0.1", port: 0,
-            // A long timeout, so a busy machine's late answer is not taken for none.
-            keepalive: ADSServerConfiguration.Keepalive(interval: .seconds(2), timeout: .seconds(10)))
+            // A long timeout, so a busy machine's late answer is not taken for none: under
+            // ThreadSanitizer, with the other suites running beside it on two cores, a client's
+            // event loop has stalled for more than 10 s.
+            keepalive: ADSServerConfiguration.Keepalive(interval: .seconds(2), timeout: .seconds(30)))
         try await withADSServer(watcher: cache, configuration: configuration) { server, port in
             var connections: [RawHTTP2Connection] = []
             for index in 0..<2 {
@@ -80,7 +82,7 @@ struct SlowReaderTests {
             // connection: the server's pings go unanswered. The second answers them (NIOHTTP2 does).
             let stopped: EventLoopFuture<Void> = connections[0].channel.setOption(ChannelOptions.autoRead, value: false)
             try await stopped.get()
-            let dropped = await eventually(timeout: .seconds(60)) {
+            let dropped = await eventually(timeout: .seconds(180)) {
                 server.registry.streams.map(\.nodeID) == ["slow-1"]
             }
             #expect(dropped, "streams open: \(server.registry.streams.map(\.nodeID))")
