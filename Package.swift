@@ -132,10 +132,14 @@ let package = Package(
         ),
         // Best-practice checks on a loaded configuration (`switchboard lint`).
         .target(name: "Lint", dependencies: ["GatewayAPI"], swiftSettings: strict),
+        // What applies to a route rule or a request, and why (`switchboard explain`).
+        .target(
+            name: "Explain", dependencies: ["GatewayAPI", "GatewayIR", "GatewayTranslator", "RegexEngine"],
+            swiftSettings: strict),
         .target(
             name: "ControlPlane",
             dependencies: [
-                "RateLimitService", "Lint",
+                "RateLimitService", "Lint", "Explain",
                 "TLSCertificates",
                 "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
                 "CHeap",
@@ -271,6 +275,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "LintTests", dependencies: ["Lint", "GatewayAPI"], swiftSettings: strict),
+        .testTarget(
+            name: "ExplainTests", dependencies: ["Explain", "GatewayAPI", "ControlPlane"], swiftSettings: strict),
         .testTarget(name: "RegexEngineTests", dependencies: ["RegexEngine"], swiftSettings: strict),
         // Goldens in two stages, as Envoy Gateway keeps them (Tests/Goldens): YAML → IR + status here,
         // IR → xDS in XDSTranslatorTests.
@@ -308,7 +314,7 @@ let package = Package(
             name: "EnvoyEndToEndTests",
             dependencies: [
                 "ControlPlane", "XDSServer", "XDSTesting", "XDSTranslator", "GatewayTranslator", "GatewayAPI",
-                "GatewayIR", "RateLimitService", "EnvoyAPI", "XDSCache",
+                "GatewayIR", "RateLimitService", "EnvoyAPI", "XDSCache", "Explain",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 "AdminAPI", .product(name: "Yams", package: "Yams"),

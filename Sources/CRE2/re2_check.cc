@@ -18,3 +18,11 @@ switchboard_re2_result switchboard_re2_check(const char *pattern, size_t length)
     result.error_argument[count] = '\0';
     return result;
 }
+
+int switchboard_re2_full_match(const char *pattern, size_t pattern_length, const char *text, size_t text_length) {
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    const re2::RE2 regex(re2::StringPiece(pattern, pattern_length), options);
+    if (!regex.ok()) return -1;
+    return re2::RE2::FullMatch(re2::StringPiece(text, text_length), regex) ? 1 : 0;
+}

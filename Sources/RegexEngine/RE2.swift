@@ -33,6 +33,23 @@ public enum RE2 {
         return size > envoyMaxProgramSize ? .tooLarge(programSize: size) : nil
     }
 
+    /// Whether `text` matches `pattern` as a whole, as Envoy's `safe_regex` matchers match; nil
+    /// when RE2 cannot compile the pattern.
+    public static func fullMatch(_ pattern: String, _ text: String) -> Bool? {
+        var pattern = pattern
+        var text = text
+        let result = pattern.withUTF8 { patternBytes in
+            text.withUTF8 { textBytes in
+                patternBytes.withMemoryRebound(to: CChar.self) { p in
+                    textBytes.withMemoryRebound(to: CChar.self) { t in
+                        switchboard_re2_full_match(p.baseAddress, p.count, t.baseAddress, t.count)
+                    }
+                }
+            }
+        }
+        return result < 0 ? nil : result == 1
+    }
+
     /// The problem as Envoy Gateway words a regex it refuses (`regex "(" is invalid: error
     /// parsing regexp: missing closing ): `(``); programs too large are our own words, since
     /// Envoy Gateway lets those through to a NACK.

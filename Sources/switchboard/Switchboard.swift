@@ -13,7 +13,8 @@ struct Switchboard: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "A file-driven Envoy control plane for Envoy Gateway's YAML.",
         subcommands: [
-            Serve.self, Validate.self, LintCommand.self, Translate.self, Diff.self, Bootstrap.self, Status.self,
+            Serve.self, Validate.self, LintCommand.self, Translate.self, Diff.self, ExplainCommand.self, Bootstrap.self,
+            Status.self,
             Health.self,
         ])
 }
@@ -517,6 +518,75 @@ struct Diff: AsyncParsableCommand {
         }
         for line in result.lines { print(line) }
         if result.changed { throw ExitCode(1) }
+    }
+}
+
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract:
+            "What applies to a route rule, or to a request, and why: each BackendTrafficPolicy setting in effect with the policy, file:line and level it comes from (or the default), the policies merged or overridden, and the Envoy route and cluster names. Exit 1 when nothing matches.",
+        discussion:
+            "Name a route (httproute/NAMESPACE/NAME, or httproute/NAMESPACE/NAME/rule/INDEX; also grpcroute/…), or give --request 'GET https://host/path' with --header NAME=VALUE for headers it carries."
+    )
+
+    @Option(name: .customLong("config"), help: "A file or directory of YAML/JSON (repeatable).")
+    var configs: [String]
+
+    @Option(help: "Only this Gateway (NAMESPACE/NAME).")
+    var gateway: String?
+
+    @Option(help: "A request to follow instead of a route: '[METHOD] URL'.")
+    var request: String?
+
+    @Option(name: .customLong("header"), help: "A header the request carries: NAME=VALUE (repeatable).")
+    var headers: [String] = []
+
+    @Argument(help: "The route or rule: httproute/NAMESPACE/NAME[/rule/INDEX].")
+    var route: String?
+
+    @OptionGroup var policy: PolicyOptions
+
+    @OptionGroup(title: "Global rate limits") var rateLimit: RateLimitEnvoyAddress
+
+    @OptionGroup var files: FileOptions
+
+    @Option(help: "text or json.")
+    var output: ExplainFormat = .text
+
+    enum ExplainFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    func validate() throws {
+        if (route == nil) == (request == nil) {
+            throw ValidationError("name a route (httproute/NAMESPACE/NAME[/rule/INDEX]) or give --request, not both")
+        }
+        if !headers.isEmpty && request == nil { throw ValidationError("--header goes with --request") }
+    }
+
+    func run() throws {
+        let resources = try ConfigFiles.load(configs, maxFileBytes: files.maxFileSize)
+        for diagnostic in resources.diagnostics { printError("\(diagnostic)") }
+        var switches = policy.switches
+        switches.rateLimitService = rateLimit.service
+        let explainer = Explainer(resources, options: switches.judgingCertificatesNow())
+        let explanations: [Explanation]
+        do {
+            if let request {
+                explanations = try explainer.explain(
+                    ExplainRequest(parsing: request, headers: headers), gateway: gateway)
+            } else {
+                explanations = try explainer.explain(Explainer.RuleReference(parsing: route!), gateway: gateway)
+            }
+        } catch {
+            printError("switchboard explain: \(error)")
+            throw ExitCode(1)
+        }
+        switch output {
+        case .text: print(explanations.map(\.text).joined(separator: "\n\n"))
+        case .json: print(try Explanation.json(explanations))
+        }
     }
 }
 

@@ -48,4 +48,13 @@ import Testing
         #expect(RE2.problem("caf\u{e9}") == nil)
         #expect(RE2.problem("a\u{0}b") == nil)
     }
+
+    /// As Envoy's safe_regex matchers match: the whole text, RE2 syntax.
+    @Test func fullMatchIsWholeText() {
+        #expect(RE2.fullMatch("/items/[0-9]+", "/items/42") == true)
+        #expect(RE2.fullMatch("/items/[0-9]+", "/items/42x") == false)
+        #expect(RE2.fullMatch("/items/[0-9]+", "/v1/items/42") == false)
+        #expect(RE2.fullMatch("caf\u{e9}", "caf\u{e9}") == true)
+        #expect(RE2.fullMatch("(", "(") == nil)
+    }
 }

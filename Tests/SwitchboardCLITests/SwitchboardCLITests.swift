@@ -225,6 +225,52 @@ struct SwitchboardCLITests {
         #expect(plain.status == 0 && !plain.stdout.contains("BTP003"))
     }
 
+    @Test(
+        "explain: a rule or a request, as text or JSON; the policy and line of each setting; exit 1 when nothing matches"
+    )
+    func explain() throws {
+        let config = try writeConfig(["gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + breakerPolicy(64)]
+        )
+        let text = try SwitchboardCommand.run(["explain", "--config", config.path, "httproute/default/backend/rule/0"])
+        #expect(text.status == 0, "\(text.stderr)")
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "HTTPRoute default/backend rule 0 on Gateway default/eg, listener http")
+        #expect(lines.contains { $0.hasPrefix("  route  default/breaker  ") && $0.hasSuffix("  applies") })
+        // The field, its value, the policy and level, and where it is written: in gw.yaml at the key (column 20).
+        #expect(
+            lines.contains {
+                $0.range(
+                    of: #"^  circuitBreaker\.maxConnections +64 +default/breaker \(route\) +\S*gw\.yaml:\d+:20$"#,
+                    options: .regularExpression) != nil
+            }, "\(text.stdout)")
+        #expect(lines.contains { $0.contains("circuitBreaker.maxPendingRequests") && $0.hasSuffix("CRD default") })
+        #expect(lines.contains("  cluster       httproute/default/backend/rule/0"))
+
+        let json = try SwitchboardCommand.run([
+            "explain", "--config", config.path, "--request", "GET http://example.com:8080/anything", "--output", "json",
+        ])
+        #expect(json.status == 0, "\(json.stderr)")
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        let request = decoded?.first?["request"] as? [String: Any]
+        #expect(request?["route"] as? String == "httproute/default/backend/rule/0/match/0/*")
+        #expect(
+            (decoded?.first?["envoy"] as? [String: Any])?["clusters"] as? [String] == [
+                "httproute/default/backend/rule/0"
+            ])
+
+        let nowhere = try SwitchboardCommand.run([
+            "explain", "--config", config.path, "--request", "https://example.com/",
+        ])
+        #expect(nowhere.status == 1)
+        #expect(nowhere.stderr.contains("matches no route: no https listener on port 443"), "\(nowhere.stderr)")
+        let unknown = try SwitchboardCommand.run(["explain", "--config", config.path, "httproute/default/nope"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("no httproute/default/nope in the files"))
+        let both = try SwitchboardCommand.run([
+            "explain", "--config", config.path, "--request", "http://x/", "httproute/default/backend",
+        ])
+        #expect(both.status != 0 && both.stderr.contains("not both"))
+    }
+
     @Test("diff: field-level xDS changes in Envoy's names, status changes and new load problems; exit 0, 1 or 2")
     func diff() throws {
         let policy = breakerPolicy

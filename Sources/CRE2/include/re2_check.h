@@ -20,6 +20,10 @@ typedef struct {
 /// `safe_regex` (RE2 defaults, errors not logged) and reports the outcome.
 switchboard_re2_result switchboard_re2_check(const char *pattern, size_t length);
 
+/// Whether `text` matches `pattern` as a whole, as Envoy's `safe_regex` matchers match: 1 yes,
+/// 0 no, -1 when the pattern does not compile.
+int switchboard_re2_full_match(const char *pattern, size_t pattern_length, const char *text, size_t text_length);
+
 #ifdef __cplusplus
 }
 #endif
