@@ -1,6 +1,7 @@
 import AdminAPI
 import CanonicalText
 import Crypto
+import Explain
 import Foundation
 import GatewayTranslator
 import Hummingbird
@@ -73,9 +74,10 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// The admin HTTP server (`--admin-address`, loopback by default): `/healthz`, `/readyz` (once
-/// the first snapshot is built), `/metrics` (Prometheus text, rendered by the caller),
-/// `/status` (JSON) and `/debug/snapshot?gateway=NS/NAME` (resources as `translate` prints them).
+/// The admin HTTP server (`--admin-address`, loopback by default): the dashboard at `/`,
+/// `/healthz`, `/readyz` (once the first snapshot is built), `/metrics` (Prometheus text,
+/// rendered by the caller), `/status` (JSON), `/debug/explain?route=…` (what `explain` prints)
+/// and `/debug/snapshot?gateway=NS/NAME` (resources as `translate` prints them).
 public enum AdminServer {
     public static func application(
         host: String, port: Int, security: AdminSecurity = AdminSecurity(), reloader: ConfigReloader,
@@ -101,6 +103,44 @@ public enum AdminServer {
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/") { _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8",
+                    // The page's own inline script and style, and fetches back to this server: nothing else.
+                    .contentSecurityPolicy:
+                        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: Dashboard.page)))
+        }
+        router.get("/debug/explain") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            guard let explainer = reloader.explainer() else {
+                return text("no configuration loaded yet\n", status: .serviceUnavailable)
+            }
+            let explanations: [Explanation]
+            do {
+                let gateway = query.get("gateway")
+                if let route = query.get("route") {
+                    explanations = try explainer.explain(Explainer.RuleReference(parsing: route), gateway: gateway)
+                } else if let request = query.get("request") {
+                    explanations = try explainer.explain(ExplainRequest(parsing: request), gateway: gateway)
+                } else {
+                    return text(
+                        "give ?route=httproute/NAMESPACE/NAME[/rule/INDEX] or ?request=GET%20http://host/path\n",
+                        status: .badRequest)
+                }
+            } catch {
+                return text("\(error)\n", status: .notFound)
+            }
+            if query.get("format") == "json" {
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: try Explanation.json(explanations))))
+            }
+            return text(explanations.map(\.text).joined(separator: "\n\n") + "\n", status: .ok)
         }
         router.get("/debug/served") { _, _ -> Response in
             // What `switchboard diff --admin-address` compares a new configuration with.

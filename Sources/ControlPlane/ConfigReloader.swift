@@ -1,3 +1,4 @@
+import Explain
 import Foundation
 import GatewayAPI
 import GatewayTranslator
@@ -47,6 +48,9 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     /// Told the global rate limits of each translation that is served (the rate limit service).
     private let rateLimits: (@Sendable (RateLimitTable) -> Void)?
     private let reloadCount = Atomic(0)
+    /// The resources the last successful reload translated: what `explain` on the admin server
+    /// (the dashboard) reasons about.
+    private let served = Mutex<ResourceSet?>(nil)
 
     /// `watcher` nil: load once (and on SIGHUP), never watch.
     /// `convergence`: records how long Envoys take to ACK what a file change produced.
@@ -66,6 +70,12 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     }
 
     public var lastResult: Result? { last.withLock { $0 } }
+
+    /// Explains rules and requests over what the last successful reload served, with this
+    /// server's options; nil before one has.
+    public func explainer() -> Explainer? {
+        served.withLock { $0 }.map { Explainer($0, options: options.judgingCertificatesNow()) }
+    }
 
     /// How many reloads have run, whatever their outcome.
     public var reloads: Int { reloadCount.load(ordering: .relaxed) }
@@ -123,6 +133,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
                 cache.clearSnapshot(for: gateway)
                 changed = true
             }
+            served.withLock { $0 = refresh.resources }
             result = Result(
                 outcome: changed ? .applied : .unchanged, at: Date(), diagnostics: refresh.diagnostics,
                 heldBack: refresh.heldBack, status: translated.status, error: nil)
