@@ -274,7 +274,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "LintTests", dependencies: ["Lint", "GatewayAPI"], swiftSettings: strict),
+        .testTarget(name: "LintTests", dependencies: ["Lint", "GatewayAPI", "XDSTesting"], swiftSettings: strict),
         .testTarget(
             name: "ExplainTests", dependencies: ["Explain", "GatewayAPI", "ControlPlane"], swiftSettings: strict),
         .testTarget(name: "RegexEngineTests", dependencies: ["RegexEngine"], swiftSettings: strict),

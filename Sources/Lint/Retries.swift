@@ -13,7 +13,7 @@ struct RetryWithoutPerRetryTimeout: LintCheck {
             }
             return finding(
                 policy, "spec.retry",
-                "\(retry.numRetries) retries without perRetry.timeout: one slow try can use the whole request timeout and leave none for the retries",
+                "\(retry.numRetries) \(retry.numRetries == 1 ? "retry" : "retries") without perRetry.timeout: one slow try can use the whole request timeout and leave none for the retries",
                 fix: "set retry.perRetry.timeout well below the request timeout (e.g. a third of it)")
         }
     }
