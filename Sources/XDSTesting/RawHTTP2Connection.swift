@@ -168,8 +168,10 @@ public final class RawHTTP2Stream {
     }
 
     /// The next whole response message, or nil once the stream has ended (see `ended`). After
-    /// `timeout` the stream is reset, so a test that waits in vain fails instead of hanging.
-    public func nextMessage(timeout: Duration = .seconds(30)) async -> [UInt8]? {
+    /// `timeout` the stream is reset, so a test that waits in vain fails instead of hanging. The
+    /// deadline bounds a failure only: with the whole suite and two CI builds on two cores, a
+    /// server's first response has taken more than 30 s.
+    public func nextMessage(timeout: Duration = .seconds(120)) async -> [UInt8]? {
         await resettingAfter(timeout) {
             while true {
                 if received.readableBytes >= 5,
@@ -187,7 +189,7 @@ public final class RawHTTP2Stream {
 
     /// Waits until the server ends the stream, and says how; response messages are skipped. After
     /// `timeout` the stream is reset and the end has `timedOut` set.
-    public func ended(timeout: Duration = .seconds(30)) async -> End {
+    public func ended(timeout: Duration = .seconds(120)) async -> End {
         await resettingAfter(timeout) {
             while end == nil { await receive() }
         }
