@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCProtobuf
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 import XDSCache
@@ -85,8 +86,9 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                 + "in Envoy's bootstrap, or start the server with a default gateway")
     }
 
-    private enum Input<Message: Sendable>: Sendable {
-        case request(Parcel<Message>)
+    private enum Input: Sendable {
+        /// The next request is in the inbox.
+        case request
         case snapshotChanged
         case end
     }
@@ -114,16 +116,20 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
         logger[metadataKey: "stream_id"] = "\(id)"
         logger[metadataKey: "stream_kind"] = "\(kind.rawValue)"
 
-        let (inputs, continuation) = AsyncStream.makeStream(of: Input<Message>.self)
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
         defer { continuation.finish() }
         let latest = LatestSnapshot()
+        let inbox = RequestInbox<Message>()
         let watcher = self.watcher
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do {
-                        for try await message in requests { continuation.yield(.request(Parcel(message))) }
+                        for try await message in requests {
+                            inbox.put(message)
+                            continuation.yield(.request)
+                        }
                     } catch {
                         // The client went away or the transport failed: either way the stream is over.
                     }
@@ -135,8 +141,8 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                 for await input in inputs {
                     let output: StreamOutput<Machine.Response>
                     switch input {
-                    case .request(let parcel):
-                        let message = parcel.open()
+                    case .request:
+                        guard let message = inbox.take() else { continue }
                         if nodeGroup == nil {
                             guard let node = node(message) else {
                                 throw RPCError(
@@ -222,19 +228,18 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
 }
 
 /// The newest snapshot not yet taken by the stream: writes may lag, snapshots must not queue.
-/// A request on its way from the task that reads and decodes it to the stream's loop. AsyncStream
-/// orders that hand-over with a lock inside the Swift runtime, which ThreadSanitizer cannot see:
-/// the decoder's writes then look unordered with the loop's reads. The pthread lock here makes
-/// the order visible to it; taken once on each side per request, it is never contended.
-private final class Parcel<Value: Sendable>: Sendable {
-    private let box = NIOLockedValueBox<Value?>(nil)
+/// Requests on their way, in order, from the task that reads and decodes them to the stream's
+/// loop. An AsyncStream element that waits in its buffer is handed over under a lock inside the
+/// Swift runtime, which ThreadSanitizer cannot see: the decoder's writes then looked unordered
+/// with the loop's reads (so would the fields of any object passed along). So the messages go
+/// through this queue, made before either task starts, under a pthread lock TSan does see; the
+/// AsyncStream only says that one is waiting. Taken once on each side per request.
+private final class RequestInbox<Message: Sendable>: Sendable {
+    private let queue = NIOLockedValueBox(CircularBuffer<Message>())
 
-    init(_ value: Value) { box.withLockedValue { $0 = value } }
+    func put(_ message: Message) { queue.withLockedValue { $0.append(message) } }
 
-    func open() -> Value {
-        // Set in init, before the parcel is shared; never taken out.
-        box.withLockedValue { $0! }
-    }
+    func take() -> Message? { queue.withLockedValue { $0.popFirst() } }
 }
 
 private final class LatestSnapshot: Sendable {
