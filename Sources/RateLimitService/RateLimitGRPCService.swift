@@ -70,6 +70,12 @@ public final class RateLimitGRPCService: Envoy_Service_Ratelimit_V3_RateLimitSer
         let known = table.domains[request.domain]
         let domain = known == nil ? "other" : request.domain
         let decision: FixedWindowLimiter.Decision
+        // Failures and timeouts are timed too: a slow Redis must show in the latency, not only
+        // as errors.
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - start).components
+            storeLatency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
         do {
             decision = try await limiter.decide(
                 domain: request.domain, descriptors: descriptors, hitsAddend: UInt64(request.hitsAddend),
@@ -78,8 +84,6 @@ public final class RateLimitGRPCService: Envoy_Service_Ratelimit_V3_RateLimitSer
             count(domain: domain, "error")
             throw RPCError(code: .unavailable, message: error.description)
         }
-        let (seconds, attoseconds) = (ContinuousClock.now - start).components
-        storeLatency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         count(domain: domain, decision.overall == .ok ? "ok" : "over_limit")
         for (descriptor, status) in zip(descriptors, decision.statuses) {
             let first = descriptor.entries.first?.key

@@ -27,10 +27,11 @@ struct GlobalRateLimitEndToEndTests {
         var envoy: EnvoyProcess
         var listenerPort: Int
         var adminPort: Int
+        var directory: URL
     }
 
     @Test(
-        "10 an hour shared by two Envoys behind two replicas lets exactly 10 through; Distinct, sourceCIDR and shadow rules; Redis down lets traffic through and counts errors, Redis back enforces again"
+        "10 an hour shared by two Envoys behind two replicas lets exactly 10 through; Distinct, sourceCIDR and shadow rules; Redis down lets traffic through, counts and times the errors and holds up no edit; Redis back enforces again"
     )
     func sharedLimit() async throws {
         let redis = try await RedisServerProcess.start()
@@ -60,7 +61,10 @@ struct GlobalRateLimitEndToEndTests {
                 ])
             let envoy = try await EnvoyProcess.start(
                 bootstrap: try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: index == 1))
-            replicas.append(Replica(serve: serve, envoy: envoy, listenerPort: listenerPort, adminPort: adminPort))
+            replicas.append(
+                Replica(
+                    serve: serve, envoy: envoy, listenerPort: listenerPort, adminPort: adminPort,
+                    directory: directory))
         }
         for replica in replicas {
             let ready = await eventually(timeout: .seconds(90)) {
@@ -116,10 +120,32 @@ struct GlobalRateLimitEndToEndTests {
         }
         let domain = "domain=\"default/eg/http\""
         #expect(counted("ratelimit_decisions_total", [domain, "result=\"error\""]) > 0, "\(metrics)")
+        // Every decision is timed, the failed ones too: a dead or slow Redis shows in the latency.
+        let timed = metrics.split(separator: "\n").first { $0.hasPrefix("ratelimit_store_seconds_count") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") }
+        #expect(timed ?? 0 >= counted("ratelimit_decisions_total", [domain]), "\(metrics)")
         // By descriptor, named by its route: the refusals and the shadowed ones seen on this replica.
         let route = "descriptor=\"httproute/default/app/rule/0/match/0/"
         #expect(counted("ratelimit_descriptor_decisions_total", [domain, route, "result=\"over_limit\""]) > 0)
         #expect(counted("ratelimit_descriptor_decisions_total", [domain, route, "result=\"shadow_mode\""]) > 0)
+
+        // ADS does not wait for Redis: an edit made while it is down reaches Envoy. /moved goes to
+        // the app (200) until a route of its own, to a Backend that does not exist, answers 500.
+        #expect(try await HTTP.get("http://127.0.0.1:\(replicas[0].listenerPort)/moved").status == 200)
+        try """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: moved}
+        spec:
+          parentRefs: [{name: eg}]
+          rules:
+          - matches: [{path: {value: /moved}}]
+            backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: missing}]
+        """.write(to: replicas[0].directory.appendingPathComponent("moved.yaml"), atomically: true, encoding: .utf8)
+        let edited = await eventually(timeout: .seconds(60)) {
+            try await HTTP.get("http://127.0.0.1:\(replicas[0].listenerPort)/moved").status == 500
+        }
+        #expect(edited, "an edit made while Redis was down did not reach Envoy")
 
         // Redis back (empty): the limit holds again once the replicas have reconnected.
         let restarted = try await RedisServerProcess.start(port: redis.port)

@@ -116,3 +116,69 @@ import Testing
             ])
     }
 }
+
+/// A route policy's global rules over its parent's, as Envoy Gateway merges them after
+/// translating each policy: a strategic merge keeps both lists, the route's first; a JSON merge
+/// replaces the parent's list when the route has one.
+@Suite struct GlobalRateLimitMergeTests {
+    static func policies(route: String, mergeType: String) throws -> (
+        route: BackendTrafficPolicy, parent: BackendTrafficPolicy
+    ) {
+        let set = ResourceSet.load([
+            (
+                "p.yaml",
+                """
+                apiVersion: gateway.envoyproxy.io/v1alpha1
+                kind: BackendTrafficPolicy
+                metadata: {name: parent, namespace: default}
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: eg}]
+                  rateLimit:
+                    global:
+                      rules:
+                      - limit: {requests: 100, unit: Minute}
+                ---
+                apiVersion: gateway.envoyproxy.io/v1alpha1
+                kind: BackendTrafficPolicy
+                metadata: {name: route, namespace: default}
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r}]
+                  mergeType: \(mergeType)
+                \(route)
+                """
+            )
+        ])
+        #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+        let byName = Dictionary(uniqueKeysWithValues: set.backendTrafficPolicies.map { ($0.name, $0) })
+        return (try #require(byName["route"]), try #require(byName["parent"]))
+    }
+
+    static let ownRules = """
+          rateLimit:
+            global:
+              rules:
+              - limit: {requests: 5, unit: Minute}
+        """
+
+    @Test func strategicMergeKeepsBothListsRouteFirst() throws {
+        let (route, parent) = try Self.policies(route: Self.ownRules, mergeType: "StrategicMerge")
+        let merged = route.merged(over: parent)
+        #expect(merged.problems.isEmpty, "\(merged.problems)")
+        #expect(merged.settings.rateLimit?.global?.map(\.requests) == [5, 100])
+    }
+
+    @Test func jsonMergeReplacesTheParentsList() throws {
+        let (route, parent) = try Self.policies(route: Self.ownRules, mergeType: "JSONMerge")
+        let merged = route.merged(over: parent)
+        #expect(merged.problems.isEmpty, "\(merged.problems)")
+        #expect(merged.settings.rateLimit?.global?.map(\.requests) == [5])
+    }
+
+    @Test func jsonMergeWithoutRulesInheritsTheParents() throws {
+        let (route, parent) = try Self.policies(
+            route: "  timeout: {http: {requestTimeout: 5s}}", mergeType: "JSONMerge")
+        let merged = route.merged(over: parent)
+        #expect(merged.problems.isEmpty, "\(merged.problems)")
+        #expect(merged.settings.rateLimit?.global?.map(\.requests) == [100])
+    }
+}
