@@ -17,6 +17,27 @@ struct Switchboard: AsyncParsableCommand {
             Status.self,
             Health.self,
         ])
+
+    /// ArgumentParser's own main, except that `diff`'s usage errors exit 2: a CI gate reads 1 as
+    /// "something changes", so a mistyped flag must not look like a change (as with diff(1)).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let diff = Diff.configuration.commandName, CommandLine.arguments.dropFirst().first == diff,
+                exitCode(for: error) == .validationFailure
+            {
+                printError(fullMessage(for: error))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// `HOST:PORT`, the last colon separating the port (so `[::]:18000` style hosts keep theirs).
@@ -461,6 +482,7 @@ struct Translate: ParsableCommand {
 
 struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract:
             "What Envoy would receive if the new configuration replaced the old: xDS resources added, removed and changed field by field, statuses that change, new load problems. Exit 0 when nothing changes, 1 when something does, 2 on error."
     )

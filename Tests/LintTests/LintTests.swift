@@ -7,9 +7,11 @@ import Testing
 @Suite("switchboard lint: each check's positive and negative case")
 struct LintTests {
     /// A Gateway, an HTTPRoute `app` (matching `match`) to Backend `app` (with `endpoints`), and a
-    /// BackendTrafficPolicy on the route with `spec` (indented as spec fields) and `annotations`.
+    /// BackendTrafficPolicy on the route with `spec` (indented as spec fields) and `annotations`;
+    /// the route has `routeAnnotations`.
     static func configuration(
-        spec: String, match: String = "path: {value: /}", endpoints: Int = 2, annotations: String = ""
+        spec: String, match: String = "path: {value: /}", endpoints: Int = 2, annotations: String = "",
+        routeAnnotations: String = ""
     ) -> ResourceSet {
         let addresses = (0..<endpoints).map { "{ip: {address: 10.0.0.\($0 + 1), port: 8080}}" }.joined(separator: ", ")
         let text = """
@@ -22,7 +24,7 @@ struct LintTests {
             ---
             apiVersion: gateway.networking.k8s.io/v1
             kind: HTTPRoute
-            metadata: {name: app}
+            metadata: {name: app, annotations: {\(routeAnnotations)}}
             spec:
               parentRefs: [{name: eg}]
               rules:
@@ -151,6 +153,28 @@ struct LintTests {
         #expect(one.contains { $0.check == "BTP001" } && !one.contains { $0.check == "BTP003" })
         let all = Linter.lint(Self.configuration(spec: spec, annotations: "switchboard.dev/lint-ignore: all"))
         #expect(!all.contains { $0.object.hasPrefix("BackendTrafficPolicy/") })
+        // On a route: RT001 (no health signal) is the route's own finding.
+        let spec2 = "timeout: {http: {requestTimeout: 5s}}"
+        #expect(Linter.lint(Self.configuration(spec: spec2)).contains { $0.check == "RT001" })
+        let route = Linter.lint(
+            Self.configuration(spec: spec2, routeAnnotations: "switchboard.dev/lint-ignore: RT001"))
+        #expect(!route.contains { $0.check == "RT001" }, "\(route)")
+    }
+
+    /// The issue's "slowStart with a load balancer that ignores it" is not a lint check: Envoy
+    /// Gateway's CRD refuses it, so loading does (docs/lint.md says so).
+    @Test("slowStart with Random or ConsistentHash is refused at load; with RoundRobin or LeastRequest it loads")
+    func slowStartRefusedAtLoad() {
+        for type in ["Random", "ConsistentHash, consistentHash: {type: SourceIP}"] {
+            let refused = Self.configuration(spec: "loadBalancer: {type: \(type), slowStart: {window: 30s}}")
+            #expect(
+                refused.diagnostics.contains { $0.field == "spec.loadBalancer.slowStart" && $0.code == .notAllowed },
+                "\(refused.diagnostics)")
+        }
+        for type in ["RoundRobin", "LeastRequest"] {
+            let loaded = Self.configuration(spec: "loadBalancer: {type: \(type), slowStart: {window: 30s}}")
+            #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        }
     }
 
     @Test("a finding points at the field's own line: numRetries on the line after retry")

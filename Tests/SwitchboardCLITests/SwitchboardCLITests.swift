@@ -298,6 +298,34 @@ struct SwitchboardCLITests {
         #expect(broken.stdout.contains("\nload problems:\n  + "))
         let missing = try SwitchboardCommand.run(["diff", "--config", "/nonexistent", "--against", old.path])
         #expect(missing.status == 2 && missing.stderr.contains("/nonexistent"))
+        // Usage errors are errors too (2), never "changed" (1) nor ArgumentParser's 64.
+        let unfinished = try SwitchboardCommand.run(["diff", "--config", old.path])
+        #expect(unfinished.status == 2 && unfinished.stderr.contains("--against"), "\(unfinished.stderr)")
+        let mistyped = try SwitchboardCommand.run(["diff", "--config", old.path, "--againts", old.path])
+        #expect(mistyped.status == 2, "\(mistyped.stderr)")
+
+        // A route more: its cluster and its route entry are added; the other way, removed.
+        let extra = try writeConfig([
+            "gw.yaml": gatewayYAML(port: 8080, upstreamPort: 3000) + "\n" + policy(1024) + """
+
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: extra}
+                spec:
+                  parentRefs: [{name: eg}]
+                  rules:
+                  - matches: [{path: {value: /extra}}]
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]
+                """
+        ])
+        let added = try SwitchboardCommand.run(["diff", "--config", extra.path, "--against", old.path])
+        #expect(added.status == 1)
+        #expect(added.stdout.contains("\n  + cluster httproute/default/extra/rule/0\n"), "\(added.stdout)")
+        #expect(added.stdout.contains("httproute/default/extra/rule/0/match/0/"), "\(added.stdout)")
+        let removed = try SwitchboardCommand.run(["diff", "--config", old.path, "--against", extra.path])
+        #expect(removed.status == 1)
+        #expect(removed.stdout.contains("\n  - cluster httproute/default/extra/rule/0\n"), "\(removed.stdout)")
     }
 
     @Test("diff --admin-address: the change against what a running server serves; once applied, nothing is left")
