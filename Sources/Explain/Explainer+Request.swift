@@ -1,4 +1,5 @@
 import GatewayIR
+import GatewayTranslator
 
 extension Explainer {
     /// Where `request` goes on each Gateway (or on `gateway`) with a listener for it, and what
@@ -12,8 +13,10 @@ extension Explainer {
         var ports: [String] = []
         for config in configs.sorted(by: { $0.key < $1.key }) where gateway == nil || config.key == gateway {
             for listener in config.listeners {
-                // Envoy binds ports below 1024 at 10000 more (it runs unprivileged).
-                let gatewayPort = (10000..<11024).contains(listener.port) ? listener.port - 10000 : listener.port
+                // Envoy binds ports below 1024 higher (it runs unprivileged): name the Gateway's.
+                let offset = GatewayTranslator.privilegedPortOffset
+                let gatewayPort =
+                    (offset..<offset + 1024).contains(listener.port) ? listener.port - offset : listener.port
                 ports.append(
                     "\(listener.name) (\(listener.tls == nil ? "http" : "https"), port \(gatewayPort)"
                         + (gatewayPort == listener.port ? ")" : ", which Envoy binds as \(listener.port))"))

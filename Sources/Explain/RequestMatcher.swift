@@ -1,5 +1,6 @@
 import Foundation
 import GatewayIR
+import GatewayTranslator
 import RegexEngine
 
 /// A request to explain: `switchboard explain --request 'GET https://host/path' --header K=V`.
@@ -69,10 +70,10 @@ public struct ExplainRequest: Sendable, Equatable, CustomStringConvertible {
 /// host by domain (exact, then the longest wildcard suffix, then `*`), then the first route
 /// whose path, headers, query parameters and method all match.
 enum RequestMatcher {
-    /// The port Envoy binds for a Gateway port (GatewayTranslator.envoyPort).
+    /// A request's port is the Gateway's or the one Envoy binds for it.
     static func listens(_ listener: HTTPListener, on port: Int, scheme: String) -> Bool {
-        let envoyPort = port < 1024 ? port + 10000 : port
-        return (listener.port == port || listener.port == envoyPort) && (listener.tls != nil) == (scheme == "https")
+        (listener.port == port || listener.port == GatewayTranslator.envoyPort(port))
+            && (listener.tls != nil) == (scheme == "https")
     }
 
     static func virtualHost(of listener: HTTPListener, for host: String) -> VirtualHost? {
