@@ -276,7 +276,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "LintTests", dependencies: ["Lint", "GatewayAPI", "XDSTesting"], swiftSettings: strict),
         .testTarget(
-            name: "ExplainTests", dependencies: ["Explain", "GatewayAPI", "ControlPlane"], swiftSettings: strict),
+            name: "ExplainTests", dependencies: ["Explain", "GatewayAPI", "ControlPlane", "XDSTesting"],
+            swiftSettings: strict),
         .testTarget(name: "RegexEngineTests", dependencies: ["RegexEngine"], swiftSettings: strict),
         // Goldens in two stages, as Envoy Gateway keeps them (Tests/Goldens): YAML → IR + status here,
         // IR → xDS in XDSTranslatorTests.
