@@ -41,7 +41,7 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     private let logger: Logger
     private let store: Mutex<ConfigStore>
     /// What the last translation made, per Gateway, for the next to reuse.
-    private let memos = Mutex<[String: TranslationMemo]>([:])
+    private let memo = Mutex(Translation.Memo())
     private let convergence: ConvergenceTracker?
     private let maxResources: Int
     private let last: Mutex<Result?> = Mutex(nil)
@@ -94,8 +94,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             let refresh = try store.withLock { try $0.refresh(rereadingAll: rereadingAll) }
             watcher?.files.set(refresh.certificateFiles)
             let translationStarted = ContinuousClock.now
-            let translated = try memos.withLock {
-                try Translation.translate(refresh.resources, options: options, memos: &$0)
+            let translated = try memo.withLock {
+                try Translation.translate(refresh.resources, options: options, memo: &$0)
             }
             ReloadMetrics.translation.recordSeconds((ContinuousClock.now - translationStarted) / .seconds(1))
             for certificate in translated.status.certificates ?? [] {

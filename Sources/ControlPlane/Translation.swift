@@ -31,24 +31,36 @@ public enum Translation {
         }
     }
 
+    /// What a translation keeps for the next to reuse: the Gateway translator's part of each
+    /// route, and each Gateway's Envoy resources.
+    public struct Memo: Sendable {
+        public var routes = GatewayTranslator.Memo()
+        /// By Gateway (`<namespace>/<name>`); a Gateway that is gone is dropped.
+        public var snapshots: [String: TranslationMemo] = [:]
+
+        public init() {}
+    }
+
     public static func translate(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) throws
         -> Result
     {
-        var memos: [String: TranslationMemo] = [:]
-        return try translate(resources, options: options, memos: &memos)
+        var memo = Memo()
+        return try translate(resources, options: options, memo: &memo)
     }
 
-    /// `translate(resources)`, reusing the Envoy resources of IR parts that did not change since
-    /// the translation that filled `memos` (one per Gateway; a Gateway that is gone is dropped).
+    /// `translate(resources)`, reusing what the translation that filled `memo` made wherever its
+    /// inputs did not change. A translation that throws leaves the Envoy part of `memo` as it was.
     public static func translate(
-        _ resources: ResourceSet, options: GatewayTranslator.Options = .init(), memos: inout [String: TranslationMemo]
+        _ resources: ResourceSet, options: GatewayTranslator.Options = .init(), memo: inout Memo
     ) throws -> Result {
-        let output = GatewayTranslator.translate(resources, options: options.judgingCertificatesNow())
+        let output = GatewayTranslator.translate(
+            resources, options: options.judgingCertificatesNow(), memo: &memo.routes)
         var snapshots: [String: Snapshot] = [:]
         for config in output.configs {
-            snapshots[config.key] = try SnapshotTranslator.snapshot(config, memo: &memos[config.key, default: .init()])
+            snapshots[config.key] = try SnapshotTranslator.snapshot(
+                config, memo: &memo.snapshots[config.key, default: .init()])
         }
-        for key in memos.keys where snapshots[key] == nil { memos[key] = nil }
+        for key in memo.snapshots.keys where snapshots[key] == nil { memo.snapshots[key] = nil }
         var result = Result(snapshots: snapshots, status: output.status)
         if options.rateLimitService != nil {
             result.rateLimits = RateLimitTable(output.configs)

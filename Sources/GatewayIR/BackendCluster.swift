@@ -25,7 +25,7 @@ public struct BackendCluster: Sendable, Hashable, Codable {
     public var upstreamProtocol: UpstreamProtocol
     /// One group per backendRef, in order: its locality in the load assignment.
     public var groups: [EndpointGroup]
-    public var policy = ClusterPolicy()
+    @OutOfLine public var policy: ClusterPolicy
     /// The route and rule it serves.
     public var metadata: ResourceMetadata?
 
@@ -36,7 +36,11 @@ public struct BackendCluster: Sendable, Hashable, Codable {
         self.discovery = discovery
         self.upstreamProtocol = upstreamProtocol
         self.groups = groups
+        _policy = Self.noPolicy
     }
+
+    /// One box for every cluster without a policy of its own.
+    private static let noPolicy = OutOfLine(wrappedValue: ClusterPolicy())
 }
 
 /// The endpoints of one backendRef, with the backendRef's weight.

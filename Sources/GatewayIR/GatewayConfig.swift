@@ -323,7 +323,7 @@ public struct Route: Sendable, Hashable, Codable {
     public var retry: RetryPolicy?
     /// Whether WebSocket upgrades pass (HTTP/1 routes); gRPC routes have none.
     public var allowsWebSocket = true
-    public var policy = RoutePolicy()
+    @OutOfLine public var policy: RoutePolicy
     /// The route and rule it comes from.
     public var metadata: ResourceMetadata?
 
@@ -338,5 +338,9 @@ public struct Route: Sendable, Hashable, Codable {
         self.queryParams = queryParams
         self.method = method
         self.action = action
+        _policy = Self.noPolicy
     }
+
+    /// One box for every route without a policy of its own.
+    private static let noPolicy = OutOfLine(wrappedValue: RoutePolicy())
 }

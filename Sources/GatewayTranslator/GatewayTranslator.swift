@@ -48,11 +48,40 @@ public enum GatewayTranslator {
     }
 
     public static func translate(_ resources: ResourceSet, options: Options = Options()) -> Output {
-        let backends = BackendIndex(resources)
+        var memo = Memo()
+        return translate(resources, options: options, memo: &memo)
+    }
+
+    /// `translate(resources)`, reusing what `memo` kept of the last translation wherever a
+    /// route's inputs are the same, and keeping this one's for the next.
+    public static func translate(_ resources: ResourceSet, options: Options = Options(), memo: inout Memo) -> Output {
+        let previous = memo
+        var next = Memo()
+        next.backendInputs = BackendInputs(resources)
+        let backendsUnchanged = previous.backends != nil && previous.backendInputs == next.backendInputs
+        let backends = backendsUnchanged ? previous.backends! : BackendIndex(resources)
+        next.backends = backends
         let routes = (resources.httpRoutes.map(RouteSource.init) + resources.grpcRoutes.map(RouteSource.init))
             .sorted { ($0.namespace, $0.name, $0.kind) < ($1.namespace, $1.name, $1.kind) }
         let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
-        let rules = routes.map { route in resolveRules(route, backends: backends) }
+        // A route resolves as before when it and everything its backendRefs can reach are equal.
+        var rulesReused: [Bool] = []
+        rulesReused.reserveCapacity(routes.count)
+        next.rules.reserveCapacity(routes.count)
+        let rules = routes.map { route in
+            let key = route.key
+            let resolved: [ResolvedRule]
+            if backendsUnchanged, let kept = previous.rules[key], kept.route == route {
+                resolved = kept.rules
+                rulesReused.append(true)
+                next.reused += 1
+            } else {
+                resolved = resolveRules(route, backends: backends)
+                rulesReused.append(false)
+            }
+            next.rules[key] = (route, resolved)
+            return resolved
+        }
         let layer4 = resolveLayer4(resources.layer4Routes, backends: backends)
         // TCPRoutes, UDPRoutes and TLSRoutes take policies as HTTP routes do (cluster settings only).
         let policyTargets = routes + layer4.map(\.route)
@@ -85,9 +114,9 @@ public enum GatewayTranslator {
             assessments.append(listeners)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
             var config = translate(
-                gateway, listeners: listeners, routes: Array(zip(routes, rules)), policies: policies,
-                namespaces: namespaces, accessLogPath: options.accessLogPath, rateLimitService: options.rateLimitService
-            )
+                gateway, listeners: listeners, routes: Array(zip(routes, rules)), rulesReused: rulesReused,
+                policies: policies, namespaces: namespaces, accessLogPath: options.accessLogPath,
+                rateLimitService: options.rateLimitService, previous: previous, next: &next)
             if let service = options.rateLimitService, config.listeners.contains(where: { $0.rateLimitService != nil })
             {
                 config.clusters.append(rateLimitCluster(service))
@@ -109,6 +138,8 @@ public enum GatewayTranslator {
             gateways: gateways)
         status.certificates = certificates(
             Array(zip(gateways, assessments)), resources: resources, now: options.now)
+        next.policies = policies.policies
+        memo = next
         return Output(configs: configs, status: status)
     }
 
@@ -191,11 +222,13 @@ public enum GatewayTranslator {
 
     static func translate(
         _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
-        policies: PolicyAttachment, namespaces: NamespaceLabels, accessLogPath: String?,
-        rateLimitService: GlobalRateLimitService?
+        rulesReused: [Bool], policies: PolicyAttachment, namespaces: NamespaceLabels, accessLogPath: String?,
+        rateLimitService: GlobalRateLimitService?, previous: Memo, next: inout Memo
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
+        let samePolicies = previous.samePolicies(as: policies.policies)
+        var interned = InternedPolicies()
 
         // HTTP listeners on one port share one connection manager, named after the first (Envoy
         // Gateway's rule); each HTTPS listener has its own, a filter chain of the port's listener.
@@ -224,26 +257,28 @@ public enum GatewayTranslator {
                     }
                 }
             }
-            for (route, rules) in routes where attaches(route, to: gateway, listener: listener, namespaces: namespaces)
-            {
+            for (index, (route, rules)) in routes.enumerated()
+            where attaches(route, to: gateway, listener: listener, namespaces: namespaces) {
                 if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
-                let ruleSettings = route.rules.map {
-                    policies.effective(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
+                let governing = route.rules.map {
+                    policies.governing(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
                 }
-                let shares = ruleSettings.map { $0.map(TrafficPolicyTranslation.RouteShare.init) }
-                for hostname in hostnames(listener: listener.hostname, route: route.hostnames) {
-                    var routeNames = add(
-                        route, rules: rules, hostname: hostname, listenerPort: listener.port, policies: shares)
-                    for index in routeNames.indices where routeNames[index].policy.globalRateLimit != nil {
-                        routeNames[index].policy.globalRateLimit!.domain = listenerName
-                        byPort[port]!.rateLimitService = rateLimitService
-                    }
-                    for (rule, settings) in zip(rules, ruleSettings) {
-                        guard var cluster = rule.cluster, clusterNames.insert(cluster.name).inserted else { continue }
-                        if let settings, settings.problems.isEmpty {
-                            cluster.policy = TrafficPolicyTranslation.clusterPolicy(
-                                settings.settings, hostname: hostname)
-                        }
+                let key = "\(listenerName)|\(route.key)"
+                let attachment: Attachment
+                if rulesReused[index], let kept = previous.attachments[key],
+                    previous.holds(kept, governing: governing, same: samePolicies, listener: listener)
+                {
+                    attachment = kept
+                    next.reused += 1
+                } else {
+                    attachment = self.attachment(
+                        route, rules: rules, governing: governing, policies: policies, listener: listener,
+                        listenerName: listenerName, interned: &interned)
+                }
+                next.attachments[key] = attachment
+                if attachment.usesGlobalRateLimit { byPort[port]!.rateLimitService = rateLimitService }
+                for (hostname, routeNames, clusters) in attachment.hosts {
+                    for cluster in clusters where clusterNames.insert(cluster.name).inserted {
                         config.clusters.append(cluster)
                     }
                     let hostName = "\(byPort[port]!.name)/\(underscored(hostname))"
@@ -269,6 +304,41 @@ public enum GatewayTranslator {
             return listener
         }
         return config
+    }
+
+    /// What `route` makes on one listener: for each hostname they share, its routes, and its
+    /// rules' clusters with the policy settings for that hostname.
+    static func attachment(
+        _ route: RouteSource, rules: [ResolvedRule], governing: [PolicyAttachment.Governing],
+        policies: PolicyAttachment, listener: Gateway.Listener, listenerName: String,
+        interned: inout InternedPolicies
+    ) -> Attachment {
+        let ruleSettings = governing.map(policies.effective)
+        let shares = ruleSettings.map { $0.map(TrafficPolicyTranslation.RouteShare.init) }
+        var usesGlobalRateLimit = false
+        let hosts = hostnames(listener: listener.hostname, route: route.hostnames).map { hostname in
+            var routeNames = add(
+                route, rules: rules, hostname: hostname, listenerPort: listener.port, policies: shares)
+            for index in routeNames.indices {
+                if routeNames[index].policy.globalRateLimit != nil {
+                    routeNames[index].policy.globalRateLimit!.domain = listenerName
+                    usesGlobalRateLimit = true
+                }
+                routeNames[index].$policy = interned.routes.insert(routeNames[index].$policy).memberAfterInsert
+            }
+            let clusters = zip(rules, ruleSettings).compactMap { rule, settings -> BackendCluster? in
+                guard var cluster = rule.cluster else { return nil }
+                if let settings, settings.problems.isEmpty {
+                    cluster.policy = TrafficPolicyTranslation.clusterPolicy(settings.settings, hostname: hostname)
+                    cluster.$policy = interned.clusters.insert(cluster.$policy).memberAfterInsert
+                }
+                return cluster
+            }
+            return (hostname, routeNames, clusters)
+        }
+        return Attachment(
+            governing: governing, listenerHostname: listener.hostname, listenerPort: listener.port, hosts: hosts,
+            usesGlobalRateLimit: usesGlobalRateLimit)
     }
 
     /// Whether `ref` names this listener (by section name or port, or neither).

@@ -135,26 +135,40 @@ struct PolicyAttachment {
         }
     }
 
+    /// The policies that govern one rule of `route` on a Gateway listener: the route-level one
+    /// (rule or route) and the listener's or Gateway's, by index into `policies`.
+    struct Governing {
+        var route: Int?
+        var parent: Int?
+    }
+
+    func governing(route: RouteSource, ruleName: String?, gateway: Gateway, listener: String) -> Governing {
+        var routeLevel: Int?
+        if let ruleName {
+            routeLevel = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)]
+        }
+        routeLevel = routeLevel ?? owner[.route(kind: route.kind, namespace: route.namespace, name: route.name)]
+        return Governing(route: routeLevel, parent: parentPolicy(gateway: gateway, listener: listener))
+    }
+
     /// The settings governing one rule of `route` on a Gateway listener: the most specific
     /// policy's, or a route-level policy with `mergeType` merged over the listener's (or
     /// Gateway's) policy; with the problems that make them invalid.
     func effective(route: RouteSource, ruleName: String?, gateway: Gateway, listener: String)
         -> (settings: TrafficSettings, problems: [String])?
     {
-        var routeLevel: Int?
-        if let ruleName {
-            routeLevel = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)]
-        }
-        routeLevel = routeLevel ?? owner[.route(kind: route.kind, namespace: route.namespace, name: route.name)]
-        let parent = parentPolicy(gateway: gateway, listener: listener)
-        if let routeLevel {
+        effective(governing(route: route, ruleName: ruleName, gateway: gateway, listener: listener))
+    }
+
+    func effective(_ governing: Governing) -> (settings: TrafficSettings, problems: [String])? {
+        if let routeLevel = governing.route {
             let policy = policies[routeLevel]
-            if policy.mergeType != nil, let parent {
+            if policy.mergeType != nil, let parent = governing.parent {
                 return merges[[routeLevel, parent]] ?? policy.merged(over: policies[parent])
             }
             return (policy.settings, policy.settings.problems)
         }
-        guard let parent else { return nil }
+        guard let parent = governing.parent else { return nil }
         return (policies[parent].settings, policies[parent].settings.problems)
     }
 

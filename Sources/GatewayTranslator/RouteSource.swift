@@ -4,8 +4,8 @@ import GatewayIR
 /// An HTTPRoute or GRPCRoute reduced to what the translator needs: both attach to Gateway
 /// listeners the same way and become the same Envoy routes; they differ in how matches read
 /// and in the upstream protocol.
-struct RouteSource {
-    struct Match {
+struct RouteSource: Equatable {
+    struct Match: Equatable {
         /// In the route name: the match's index, or -1 for a rule without matches (GRPCRoute; an
         /// HTTPRoute rule always has one after CRD defaulting).
         var index: Int
@@ -26,7 +26,7 @@ struct RouteSource {
         }
     }
 
-    struct Rule {
+    struct Rule: Equatable {
         /// The rule's `name`, which policies target with `sectionName`.
         var name: String?
         var matches: [Match]
@@ -53,6 +53,9 @@ struct RouteSource {
             kind: kind, name: name, namespace: namespace,
             sectionName: rules.indices.contains(index) ? rules[index].name : nil)
     }
+
+    /// `<kind>/<ns>/<name>`: the route among all others.
+    var key: String { "\(kind)/\(namespace)/\(name)" }
 
     /// `httproute/<ns>/<name>`: the stem of its clusters' and routes' names.
     var namePrefix: String { "\(kind.lowercased())/\(namespace)/\(name)" }

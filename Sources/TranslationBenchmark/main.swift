@@ -41,11 +41,11 @@ struct TranslationBenchmark: ParsableCommand {
             var best: (load: Double, translate: Double)?
             var store = ConfigStore(paths: [config.directory.path])
             // What serve's reloader keeps between reloads: the last translation, for reuse.
-            var memos: [String: TranslationMemo] = [:]
+            var memo = Translation.Memo()
             for _ in 0..<runs {
                 store = ConfigStore(paths: [config.directory.path])
-                memos = [:]
-                let sample = try Self.reload(&store, memos: &memos)
+                memo = Translation.Memo()
+                let sample = try Self.reload(&store, memo: &memo)
                 if best == nil || sample.load + sample.translate < best!.load + best!.translate {
                     best = (sample.load, sample.translate)
                 }
@@ -58,13 +58,13 @@ struct TranslationBenchmark: ParsableCommand {
                 // Every other edit touches a route with a policy (index a multiple of 10).
                 let index = edit % 2 == 0 ? (edit * 10) % count : (edit * 10 + 1) % count
                 try config.setRoute(index, edit: edit)
-                let sample = try Self.reloadInParts(&store, memos: &memos)
+                let sample = try Self.reloadInParts(&store, memo: &memo)
                 editTimes.append(sample.reduce(0, +))
                 parts.append(sample)
             }
             for edit in 0..<reloads {
                 try config.setRoute((edit * 7 + 3) % count, edit: edits + edit + 1)
-                _ = try Self.reload(&store, memos: &memos)
+                _ = try Self.reload(&store, memo: &memo)
             }
             ProcessMemory.trim()
             let lastRSS = ProcessMemory.residentBytes ?? 0
@@ -85,28 +85,28 @@ struct TranslationBenchmark: ParsableCommand {
     }
 
     /// The same, timing its three parts: refresh, Gateway API → IR, IR → xDS snapshot.
-    static func reloadInParts(_ store: inout ConfigStore, memos: inout [String: TranslationMemo]) throws -> [Double] {
+    static func reloadInParts(_ store: inout ConfigStore, memo: inout Translation.Memo) throws -> [Double] {
         let start = ContinuousClock.now
         let refresh = try store.refresh()
         let loaded = ContinuousClock.now
         let output = GatewayTranslator.translate(
-            refresh.resources, options: GatewayTranslator.Options().judgingCertificatesNow())
+            refresh.resources, options: GatewayTranslator.Options().judgingCertificatesNow(), memo: &memo.routes)
         let translated = ContinuousClock.now
         for config in output.configs {
-            _ = try SnapshotTranslator.snapshot(config, memo: &memos[config.key, default: .init()])
+            _ = try SnapshotTranslator.snapshot(config, memo: &memo.snapshots[config.key, default: .init()])
         }
         let done = ContinuousClock.now
         return [loaded - start, translated - loaded, done - translated].map { $0 / .milliseconds(1) }
     }
 
     /// One reload as `serve` runs it; milliseconds.
-    static func reload(_ store: inout ConfigStore, memos: inout [String: TranslationMemo]) throws -> (
+    static func reload(_ store: inout ConfigStore, memo: inout Translation.Memo) throws -> (
         load: Double, translate: Double
     ) {
         let start = ContinuousClock.now
         let refresh = try store.refresh()
         let loaded = ContinuousClock.now
-        let result = try Translation.translate(refresh.resources, memos: &memos)
+        let result = try Translation.translate(refresh.resources, memo: &memo)
         let translated = ContinuousClock.now
         guard refresh.diagnostics.isEmpty, result.snapshots[BenchmarkConfiguration.gatewayKey] != nil else {
             throw ValidationError("generated files did not translate: \(refresh.diagnostics.prefix(3))")

@@ -1,0 +1,111 @@
+import GatewayAPI
+import GatewayIR
+
+extension GatewayTranslator {
+    /// What a translation made of each route, for the next translation to reuse wherever the
+    /// inputs are the same: an edit of one file among ten thousand routes changes one route's
+    /// part. Inputs are compared by equality, not hashed: an unchanged route shares its storage
+    /// with the last translation's, so comparing it is mostly a check that two buffers are one.
+    /// Only results are kept that depend on nothing but the inputs compared; what reaches across
+    /// routes (virtual hosts, precedence, overlaps, statuses) is worked out again every time.
+    public struct Memo: Sendable {
+        /// What `BackendIndex` reads, as the last translation saw it, with the index it made.
+        var backendInputs: BackendInputs?
+        var backends: BackendIndex?
+        /// By route (`<kind>/<ns>/<name>`): the route as last translated and its rules resolved.
+        var rules: [String: (route: RouteSource, rules: [ResolvedRule])] = [:]
+        /// The policies as last translated, in attachment order: an attachment names them by index.
+        var policies: [BackendTrafficPolicy] = []
+        /// By `<listener>|<route>`: what the route made on that listener.
+        var attachments: [String: Attachment] = [:]
+
+        /// Routes and attachments reused by the last translation (tests read it to see the memo work).
+        public internal(set) var reused = 0
+
+        public init() {}
+    }
+
+    /// The parts of the resources that backendRefs resolve against.
+    struct BackendInputs: Equatable {
+        var backends: [Backend]
+        var services: [Service]
+        var endpointSlices: [EndpointSlice]
+        var referenceGrants: [ReferenceGrant]
+        var backendTLSPolicies: [BackendTLSPolicy]
+        var secrets: [String: Secret]
+        var configMapData: [String: [String: String]]
+        var clusterTrustBundles: [String: String]
+
+        init(_ resources: ResourceSet) {
+            backends = resources.backends
+            services = resources.services
+            endpointSlices = resources.endpointSlices
+            referenceGrants = resources.referenceGrants
+            backendTLSPolicies = resources.backendTLSPolicies
+            secrets = resources.secrets
+            configMapData = resources.configMapData
+            clusterTrustBundles = resources.clusterTrustBundles
+        }
+    }
+
+    /// The cluster and route policies made by one translation, one box for each value: the
+    /// routes under one Gateway-wide policy all have the same, and the memo keeps them.
+    struct InternedPolicies {
+        var clusters = Set<OutOfLine<ClusterPolicy>>()
+        var routes = Set<OutOfLine<RoutePolicy>>()
+    }
+
+    /// One route's part on one listener: for each hostname its routes, and its rules' clusters
+    /// with the policy that hostname gives them.
+    struct Attachment {
+        /// Per rule, the policies that govern it (indices into the policies of the translation
+        /// that made this), which decide its settings.
+        var governing: [PolicyAttachment.Governing]
+        var listenerHostname: String?
+        var listenerPort: Int
+        var hosts: [(hostname: String, routes: [Route], clusters: [BackendCluster])]
+        /// Whether a route uses a global rate limit (its listener then needs the service).
+        var usesGlobalRateLimit: Bool
+    }
+}
+
+extension GatewayTranslator.Memo {
+    /// For each of this translation's policies, the index of the equal policy (as written, and
+    /// in the problems the attachment found) among the last translation's, if there is one.
+    /// Worked out once, so that checking an attachment compares indices.
+    func samePolicies(as policies: [BackendTrafficPolicy]) -> [Int?] {
+        var previousIndex: [String: Int] = [:]
+        for (index, policy) in self.policies.enumerated() {
+            previousIndex["\(policy.namespace)/\(policy.name)"] = index
+        }
+        return policies.map { policy in
+            previousIndex["\(policy.namespace)/\(policy.name)"].flatMap { self.policies[$0] == policy ? $0 : nil }
+        }
+    }
+
+    /// Whether `attachment`, made by the last translation, still holds for a route whose rules
+    /// were reused, governed now by `governing`. `same` is `samePolicies(as:)` of this translation.
+    func holds(
+        _ attachment: GatewayTranslator.Attachment, governing: [PolicyAttachment.Governing], same: [Int?],
+        listener: Gateway.Listener
+    ) -> Bool {
+        guard attachment.listenerHostname == listener.hostname, attachment.listenerPort == listener.port,
+            attachment.governing.count == governing.count
+        else { return false }
+        for (old, new) in zip(attachment.governing, governing) {
+            guard Self.matches(old.route, new.route, same), Self.matches(old.parent, new.parent, same) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Whether an old and a new policy index name equal policies, or both none.
+    private static func matches(_ old: Int?, _ new: Int?, _ same: [Int?]) -> Bool {
+        switch (old, new) {
+        case (nil, nil): true
+        case (let old?, let new?): same[new] == old
+        default: false
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import CanonicalText
+import Foundation
+import GatewayAPI
+import GatewayIR
+import GatewayTranslator
+import Testing
+import XDSTesting
+
+/// A translation that reuses the last one's parts (`GatewayTranslator.Memo`) must give exactly
+/// what a fresh translation gives, whatever changed in between.
+@Suite("Translator memo")
+struct TranslatorMemoTests {
+    static let now = IRGoldenTests.goldenNow
+
+    /// Every Gateway's IR and the whole status, as text: what two translations are compared by.
+    static func text(_ output: GatewayTranslator.Output) throws -> String {
+        let configs = output.configs.sorted { $0.key < $1.key }
+        return try CanonicalText.encode(configs) + "\n" + CanonicalText.encode(output.status)
+    }
+
+    static func resources(_ files: [(path: String, contents: String)]) -> ResourceSet {
+        ResourceSet.load(files)
+    }
+
+    /// Translates `resources` with `memo` and checks the result against a fresh translation.
+    static func check(
+        _ resources: ResourceSet, options: GatewayTranslator.Options, memo: inout GatewayTranslator.Memo,
+        _ what: String
+    ) throws {
+        let reused = try text(GatewayTranslator.translate(resources, options: options, memo: &memo))
+        let fresh = try text(GatewayTranslator.translate(resources, options: options))
+        #expect(reused == fresh, "\(what): the memo's translation differs from a fresh one")
+    }
+
+    @Test("one memo carried through every golden case, forwards and backwards, changes no translation")
+    func acrossCases() throws {
+        var memo = GatewayTranslator.Memo()
+        for golden in GoldenCase.all + GoldenCase.all.reversed() {
+            let options = GatewayTranslator.Options(now: Self.now, rateLimitService: try golden.rateLimitService())
+            try Self.check(Self.resources(try golden.inputs()), options: options, memo: &memo, golden.name)
+        }
+    }
+
+    @Test("the same resources again reuse every route's part", arguments: GoldenCase.names)
+    func unchanged(_ name: String) throws {
+        let golden = GoldenCase(named: name)
+        let options = GatewayTranslator.Options(now: Self.now, rateLimitService: try golden.rateLimitService())
+        let resources = Self.resources(try golden.inputs())
+        var memo = GatewayTranslator.Memo()
+        _ = GatewayTranslator.translate(resources, options: options, memo: &memo)
+        try Self.check(resources, options: options, memo: &memo, name)
+        if !resources.httpRoutes.isEmpty || !resources.grpcRoutes.isEmpty {
+            #expect(memo.reused > 0, "\(name): nothing was reused")
+        }
+    }
+
+    /// Edits of what a route's part depends on, the route itself unchanged: each must be seen.
+    @Test(
+        "an edit to a route's backend, listener, policies, siblings or the server's options is not hidden by the memo",
+        arguments: [
+            ("the Backend's address", "address: 10.0.0.1", "address: 10.0.0.2"),
+            ("listener b's hostname", "hostname: b.example.com}", "hostname: c.example.com}"),
+            ("listener b's policy, merged under the route policy", "connectTimeout: 7s", "connectTimeout: 9s"),
+            ("the Gateway's policy", "connectTimeout: 5s", "connectTimeout: 6s"),
+            ("the route policy", "retry: {numRetries: 3}", "retry: {numRetries: 4}"),
+            ("the route policy's merge type", "mergeType: StrategicMerge", "mergeType: JSONMerge"),
+            (
+                "a route policy dropped from a route",
+                "  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: on-b}\n", ""
+            ),
+            (
+                "a route's listener", "parentRefs: [{name: eg, sectionName: a}]",
+                "parentRefs: [{name: eg, sectionName: b}]"
+            ),
+        ])
+    func edits(_ what: String, _ before: String, _ after: String) throws {
+        let files = try GoldenCase(named: "btp-listener-over-gateway").inputs()
+        let edited = files.map { file in
+            (path: file.path, contents: file.contents.replacingOccurrences(of: before, with: after))
+        }
+        #expect(edited.map(\.contents) != files.map(\.contents), "\(what): the edit did not apply")
+        let options = GatewayTranslator.Options(now: Self.now)
+        var memo = GatewayTranslator.Memo()
+        _ = GatewayTranslator.translate(Self.resources(files), options: options, memo: &memo)
+        try Self.check(Self.resources(edited), options: options, memo: &memo, what)
+        // And back again.
+        try Self.check(Self.resources(files), options: options, memo: &memo, "\(what), undone")
+    }
+
+    @Test("turning the rate limit service on, off or moving it reaches routes the memo kept")
+    func rateLimitService() throws {
+        let golden = GoldenCase(named: "btp-global-rate-limit")
+        let resources = Self.resources(try golden.inputs())
+        let service = try #require(try golden.rateLimitService())
+        var memo = GatewayTranslator.Memo()
+        for rateLimitService in [service, nil, service] {
+            try Self.check(
+                resources, options: .init(now: Self.now, rateLimitService: rateLimitService), memo: &memo,
+                "rate limit service \(rateLimitService == nil ? "off" : "on")")
+        }
+        var moved = service
+        moved.port += 1
+        try Self.check(resources, options: .init(now: Self.now, rateLimitService: moved), memo: &memo, "service moved")
+    }
+}
