@@ -17,9 +17,12 @@ public struct Snapshot: Sendable, Equatable {
         /// Hash of the sorted `name version` pairs: the state-of-the-world version of this type.
         public let version: String
 
-        init(_ byName: [String: Resource]) {
+        /// `given`: the same resources in the order they were given, which is mostly sorted
+        /// already (translators emit routes' parts in route order): the standard library's sort
+        /// finds the sorted runs, where sorting a dictionary's order would compare n log n times.
+        init(_ byName: [String: Resource], given: [Resource]) {
             self.byName = byName
-            self.sorted = byName.values.sorted { $0.name < $1.name }
+            self.sorted = given.sorted { $0.name < $1.name }
             self.versions = byName.mapValues(\.version)
             self.version = ContentHash.version(ofSortedNamedVersions: sorted.lazy.map { ($0.name, $0.version) })
         }
@@ -39,12 +42,14 @@ public struct Snapshot: Sendable, Equatable {
     /// - Throws: `SnapshotError.duplicateName` when two resources of one type share a name.
     public init(_ resources: [Resource]) throws(SnapshotError) {
         var byType = Array(repeating: [String: Resource](), count: ResourceType.allCases.count)
+        var given = Array(repeating: [Resource](), count: ResourceType.allCases.count)
         for resource in resources {
             if byType[resource.type.rawValue].updateValue(resource, forKey: resource.name) != nil {
                 throw .duplicateName(type: resource.type, name: resource.name)
             }
+            given[resource.type.rawValue].append(resource)
         }
-        self.sets = byType.map(Resources.init)
+        self.sets = zip(byType, given).map { Resources($0, given: $1) }
     }
 
     public subscript(type: ResourceType) -> Resources { sets[type.rawValue] }
