@@ -14,25 +14,32 @@ enum PolicySettings {
         if let chain, let governing = chain.governing {
             let own = leaves(of: governing.policy.spec)
             var document = governing.policy.spec
+            var inherited: [String: BackendTrafficPolicy.InheritedItems] = [:]
             var parentLeaves: [String: String] = [:]
             if let parent = chain.mergedOver {
-                document =
-                    governing.policy.mergeType == .jsonMerge
-                    ? parent.policy.spec.jsonMerged(with: governing.policy.spec)
-                    : parent.policy.spec.strategicMerged(with: governing.policy.spec)
+                // The same merge the translation makes, rate limit rules kept from both included.
+                (document, inherited) = governing.policy.mergedSpec(over: parent.policy)
                 parentLeaves = Dictionary(leaves(of: parent.policy.spec), uniquingKeysWith: { first, _ in first })
             }
             let ownLeaves = Dictionary(own, uniquingKeysWith: { first, _ in first })
             for (field, value) in leaves(of: document) {
-                // A merged value is the route policy's where it writes the field, else the parent's.
-                let source =
-                    ownLeaves[field] == value || parentLeaves[field] != value || chain.mergedOver == nil
-                    ? governing : chain.mergedOver!
+                var source = governing
+                var fieldInSource = field
+                if let parent = chain.mergedOver, let (list, index, rest) = listItem(field, in: inherited) {
+                    // An item of a list both policies keep: its position says whose it is.
+                    if index >= list.own {
+                        source = parent
+                        fieldInSource = "\(listPath(field))[\(list.parentIndices[index - list.own])]\(rest)"
+                    }
+                } else if let parent = chain.mergedOver, ownLeaves[field] != value, parentLeaves[field] == value {
+                    // A merged value is the route policy's where it writes the field, else the parent's.
+                    source = parent
+                }
                 settings.append(
                     Explanation.Setting(
                         field: field, value: value, policy: "\(source.policy.namespace)/\(source.policy.name)",
                         level: source.level.rawValue,
-                        location: source.policy.fields["spec.\(field)"].map(\.description)
+                        location: source.policy.fields["spec.\(fieldInSource)"].map(\.description)
                             ?? source.policy.location.description))
                 var path = ""
                 for part in field.split(separator: ".") {
@@ -50,6 +57,23 @@ enum PolicySettings {
                     defaultedBy: entry.by))
         }
         return settings
+    }
+
+    /// `field` as an item of one of the `lists` (`rateLimit.local.rules[2].limit.unit`): the
+    /// list, the item's index and the rest of the path (`.limit.unit`).
+    static func listItem(_ field: String, in lists: [String: BackendTrafficPolicy.InheritedItems]) -> (
+        BackendTrafficPolicy.InheritedItems, Int, Substring
+    )? {
+        guard let bracket = field.firstIndex(of: "["), let list = lists[String(field[..<bracket])],
+            let close = field[bracket...].firstIndex(of: "]"),
+            let index = Int(field[field.index(after: bracket)..<close])
+        else { return nil }
+        return (list, index, field[field.index(after: close)...])
+    }
+
+    /// The part of `field` before its first index.
+    static func listPath(_ field: String) -> Substring {
+        field.firstIndex(of: "[").map { field[..<$0] } ?? field[...]
     }
 
     /// Every written value of a spec as (field, value): scalars, lists of scalars as one value

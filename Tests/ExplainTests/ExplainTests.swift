@@ -8,7 +8,10 @@ import XDSTesting
 /// kept as `explain.txt` beside the case (`SWITCHBOARD_UPDATE_GOLDENS=1` rewrites it).
 @Suite("explain: what applies to a rule or a request, and why")
 struct ExplainTests {
-    static let cases = ["btp-features", "btp-invalid-and-precedence-details", "btp-listener-over-gateway", "btp-merge"]
+    static let cases = [
+        "btp-features", "btp-invalid-and-precedence-details", "btp-listener-over-gateway", "btp-merge",
+        "btp-merge-rate-limits",
+    ]
 
     static func explainer(_ name: String) throws -> (Explainer, ResourceSet) {
         let resources = ResourceSet.load(try GoldenCase(named: name).inputs())
@@ -78,6 +81,34 @@ struct ExplainTests {
         let decoded = try JSONDecoder().decode(
             [Explanation].self, from: Data(try Explanation.json([strategic, json, replace]).utf8))
         #expect(decoded == [strategic, json, replace])
+    }
+
+    /// A strategic merge keeps rate limit rules of both policies, as the translation does: the
+    /// Gateway's rules with clientSelectors after the route's (not its default rule, whose place
+    /// the route's takes), and every global rule of both. Each names the policy and line it is from.
+    @Test func mergedRateLimitRulesNameTheirPolicy() throws {
+        let (explainer, _) = try Self.explainer("btp-merge-rate-limits")
+        let explanation = try #require(
+            try explainer.explain(.init(kind: "HTTPRoute", namespace: "default", name: "httproute-1")).first)
+        func setting(_ field: String) -> Explanation.Setting? { explanation.settings.first { $0.field == field } }
+        #expect(setting("rateLimit.local.rules[0].clientSelectors[0].headers[0].value")?.value == "one")
+        #expect(setting("rateLimit.local.rules[0].limit.unit")?.policy == "default/policy-for-route")
+        let inherited = try #require(setting("rateLimit.local.rules[1].clientSelectors[0].headers[0].value"))
+        #expect(inherited.value == "two")
+        #expect(inherited.policy == "default/policy-for-gateway")
+        #expect(inherited.location?.hasSuffix("all.yaml:44:56") == true, "\(inherited.location ?? "")")
+        // The Gateway's default rule (100 a minute) gives way to the route's.
+        #expect(setting("rateLimit.local.rules[2].limit.requests") == nil)
+        #expect(!explanation.settings.contains { $0.value == "100" })
+
+        // Global rules: the route's, then every one of the Gateway's.
+        let (global, _) = try Self.explainer("btp-global-rate-limit")
+        let api = try #require(try global.explain(.init(kind: "HTTPRoute", namespace: "apps", name: "api")).first)
+        let own = try #require(api.settings.first { $0.field == "rateLimit.global.rules[0].limit.requests" })
+        #expect((own.value, own.policy) == ("7", "apps/api-limits"))
+        let parents = try #require(api.settings.first { $0.field == "rateLimit.global.rules[1].limit.requests" })
+        #expect((parents.value, parents.policy) == ("50", "infra/gateway-limits"))
+        #expect(parents.location?.hasSuffix("all.yaml:88:17") == true, "\(parents.location ?? "")")
     }
 
     @Test func referencesAreCheckedWithAFix() throws {

@@ -165,20 +165,7 @@ extension BackendTrafficPolicy {
     /// This route-level policy merged over `parent` (its `mergeType`: the parent is the
     /// document, this policy the patch), decoded; and why the result is invalid, if it is.
     public func merged(over parent: BackendTrafficPolicy) -> (settings: TrafficSettings, problems: [String]) {
-        var document =
-            mergeType == .jsonMerge ? parent.spec.jsonMerged(with: spec) : parent.spec.strategicMerged(with: spec)
-        // Envoy Gateway merges local rate limits after translating them, where each rule is keyed
-        // by its policy and index: every rule of both survives (the route's first), except the
-        // parent's rule without clientSelectors, whose place as the default limit the route's takes.
-        let rules = ["rateLimit", "local", "rules"][...]
-        if mergeType == .strategicMerge, case .sequence(let own)? = spec[rules],
-            case .sequence(let inherited)? = parent.spec[rules]
-        {
-            let selective = inherited.filter {
-                if case .sequence(let selectors)? = $0["clientSelectors"] { !selectors.isEmpty } else { false }
-            }
-            document = document.setting(rules, to: .sequence(own + selective))
-        }
+        let document = mergedDocument(over: parent).document
         let context = DecodeContext(file: "merge of \(parent.namespace)/\(parent.name) and \(namespace)/\(name)")
         guard let reader = ObjectReader(document.node, path: "spec", context: context) else {
             return (settings, ["merge failed"])
@@ -194,5 +181,59 @@ extension BackendTrafficPolicy {
                 mergeType == .strategicMerge ? (own ?? []) + (inherited ?? []) : (own ?? inherited)
         }
         return (merged, context.diagnostics.map { "\($0.field): \($0.message)" } + merged.problems)
+    }
+
+    /// Items of a merged list that keep both policies' items: this policy's come first.
+    public struct InheritedItems: Sendable, Equatable {
+        /// How many of the merged list's items are this policy's own.
+        public var own: Int
+        /// The parent's items that follow them, by their index in the parent's list.
+        public var parentIndices: [Int]
+    }
+
+    /// This route-level policy's spec merged over `parent`'s as the translation applies it, for
+    /// showing: `merged(over:)`'s document, with the global rate limit rules that it keeps from
+    /// both policies (after translating each) in the list too. `inherited` tells, for each list
+    /// that keeps items of both (`rateLimit.local.rules`, `rateLimit.global.rules`), whose they are.
+    public func mergedSpec(over parent: BackendTrafficPolicy) -> (
+        document: Document, inherited: [String: InheritedItems]
+    ) {
+        var (document, inherited) = mergedDocument(over: parent)
+        let rules = ["rateLimit", "global", "rules"][...]
+        if mergeType == .strategicMerge, case .sequence(let own)? = spec[rules],
+            case .sequence(let parentRules)? = parent.spec[rules]
+        {
+            document = document.setting(rules, to: .sequence(own + parentRules))
+            inherited[rules.joined(separator: ".")] = InheritedItems(
+                own: own.count, parentIndices: Array(parentRules.indices))
+        }
+        return (document, inherited)
+    }
+
+    /// The spec documents merged, the parent's the document and this policy's the patch.
+    private func mergedDocument(over parent: BackendTrafficPolicy) -> (
+        document: Document, inherited: [String: InheritedItems]
+    ) {
+        var document =
+            mergeType == .jsonMerge ? parent.spec.jsonMerged(with: spec) : parent.spec.strategicMerged(with: spec)
+        var inherited: [String: InheritedItems] = [:]
+        // Envoy Gateway merges local rate limits after translating them, where each rule is keyed
+        // by its policy and index: every rule of both survives (the route's first), except the
+        // parent's rule without clientSelectors, whose place as the default limit the route's takes.
+        let rules = ["rateLimit", "local", "rules"][...]
+        if mergeType == .strategicMerge, case .sequence(let own)? = spec[rules],
+            case .sequence(let parentRules)? = parent.spec[rules]
+        {
+            let selective = parentRules.indices.filter {
+                if case .sequence(let selectors)? = parentRules[$0]["clientSelectors"] {
+                    !selectors.isEmpty
+                } else {
+                    false
+                }
+            }
+            document = document.setting(rules, to: .sequence(own + selective.map { parentRules[$0] }))
+            inherited[rules.joined(separator: ".")] = InheritedItems(own: own.count, parentIndices: selective)
+        }
+        return (document, inherited)
     }
 }
