@@ -26,6 +26,9 @@ struct DefaultSetting: Sendable {
         .init(
             field: "loadBalancer.consistentHash.tableSize", value: "65537", by: crd,
             when: .within("loadBalancer.consistentHash")),
+        .init(
+            field: "loadBalancer.slowStart", value: "none (a new endpoint takes its full share at once)",
+            by: envoyGateway, when: .always),
         .init(field: "retry", value: "none (no retries)", by: envoyGateway, when: .absent("retry")),
         .init(field: "retry.numRetries", value: "2", by: crd, when: .within("retry")),
         .init(
@@ -37,10 +40,19 @@ struct DefaultSetting: Sendable {
             when: .within("retry", unless: "retry.retryOn")),
         // Envoy Gateway drops the 503 default once retryOn is written.
         .init(field: "retry.retryOn.httpStatusCodes", value: "[]", by: envoyGateway, when: .within("retry.retryOn")),
+        .init(
+            field: "retry.perRetry.timeout", value: "none (the route's timeout bounds every try)", by: envoy,
+            when: .within("retry")),
+        .init(field: "retry.perRetry.backOff.baseInterval", value: "25ms", by: envoy, when: .within("retry")),
+        .init(
+            field: "retry.perRetry.backOff.maxInterval", value: "10 × baseInterval", by: envoy, when: .within("retry")),
         .init(field: "timeout.tcp.connectTimeout", value: "10s", by: envoyGateway, when: .always),
         .init(field: "timeout.http.connectionIdleTimeout", value: "1h", by: envoy, when: .always),
         .init(
             field: "timeout.http.requestTimeout", value: "none (Envoy's route timeout: 15s)", by: envoy, when: .always),
+        .init(
+            field: "timeout.http.maxConnectionDuration", value: "none (a connection lasts until it is idle)", by: envoy,
+            when: .always),
         .init(field: "circuitBreaker.maxConnections", value: "1024", by: envoy, when: .absent("circuitBreaker")),
         .init(field: "circuitBreaker.maxConnections", value: "1024", by: crd, when: .within("circuitBreaker")),
         .init(field: "circuitBreaker.maxPendingRequests", value: "1024", by: envoy, when: .absent("circuitBreaker")),
