@@ -10,13 +10,27 @@ extension GatewayTranslator {
         var conflicts: [String: [String: Set<String>]] = [:]
         for config in configs {
             for listener in config.listeners {
-                var buckets: [MatchKey: Set<String>] = [:]
-                buckets.reserveCapacity(listener.virtualHosts.reduce(0) { $0 + $1.routes.count })
+                // Routes can only overlap where host, path and the number of each kind of match
+                // are the same: those are counted first, and only routes that share them get the
+                // whole key worked out (it builds strings). A canary rule (a header match) beside
+                // its route's default rule, or ten thousand routes of different hosts, then cost a
+                // hash each.
+                var places: [Place: Int] = [:]
+                places.reserveCapacity(listener.virtualHosts.reduce(0) { $0 + $1.routes.count })
                 for host in listener.virtualHosts {
                     // By index: a loop variable would copy each route, all its fields retained.
+                    for index in host.routes.indices where host.routes[index].metadata != nil {
+                        places[Place(host.domains.first ?? "*", host.routes[index]), default: 0] += 1
+                    }
+                }
+                var buckets: [MatchKey: Set<String>] = [:]
+                for host in listener.virtualHosts {
+                    let hostname = host.domains.first ?? "*"
                     for index in host.routes.indices {
-                        guard let source = host.routes[index].metadata else { continue }
-                        buckets[MatchKey(host.routes[index], hostname: host.domains.first ?? "*"), default: []].insert(
+                        guard let source = host.routes[index].metadata,
+                            places[Place(hostname, host.routes[index])]! > 1
+                        else { continue }
+                        buckets[MatchKey(host.routes[index], hostname: hostname), default: []].insert(
                             "\(source.kind) \(source.namespace)/\(source.name)")
                     }
                 }
@@ -45,6 +59,23 @@ extension GatewayTranslator {
         }
         mark(&status.httpRoutes)
         mark(&status.grpcRoutes)
+    }
+
+    /// Where a route matches, roughly: its host, its path and how many headers (a method counts
+    /// as `:method`, as in `MatchKey`) and query parameters it matches. Routes that overlap have
+    /// the same.
+    private struct Place: Hashable {
+        var hostname: String
+        var path: Route.PathMatch
+        var headers: Int
+        var queryParams: Int
+
+        init(_ hostname: String, _ route: Route) {
+            self.hostname = hostname
+            path = route.path
+            headers = route.headers.count + (route.method == nil ? 0 : 1)
+            queryParams = route.queryParams.count
+        }
     }
 
     /// What a route matches, made comparable: header names without case, lists in any order.
