@@ -43,12 +43,16 @@ public enum ADSTestClient {
         return node
     }
 
-    /// Opens a state-of-the-world stream for the duration of `body`.
+    /// Opens a state-of-the-world stream for the duration of `body`. `options`: e.g. with
+    /// `waitForReady`, a connection that is slow to come up (a loaded machine) is waited for, where
+    /// by default the stream fails when the first attempt does.
     public static func withSotWStream<Transport: ClientTransport, Result: Sendable>(
-        _ client: Client<Transport>, _ body: @Sendable (SotWTestStream) async throws -> Result
+        _ client: Client<Transport>, options: CallOptions = .defaults,
+        _ body: @Sendable (SotWTestStream) async throws -> Result
     ) async throws -> Result {
         try await withStream(body) { producer, consumer in
-            try await client.streamAggregatedResources(requestProducer: producer, onResponse: consumer)
+            try await client.streamAggregatedResources(
+                options: options, requestProducer: producer, onResponse: consumer)
         }
     }
 

@@ -127,7 +127,12 @@ struct AggregatedDiscoveryServiceTests {
             try await withGRPCClient(
                 transport: .http2NIOPosix(target: .ipv6(address: "::1", port: port), transportSecurity: .plaintext)
             ) { grpc in
-                try await ADSTestClient.withSotWStream(ADSTestClient.Client(wrapping: grpc)) { stream in
+                // What is tested is the address family, not how fast a connection comes up: under
+                // ThreadSanitizer on a busy machine the first attempt can time out.
+                var options = CallOptions.defaults
+                options.waitForReady = true
+                try await ADSTestClient.withSotWStream(ADSTestClient.Client(wrapping: grpc), options: options) {
+                    stream in
                     stream.send(sotwRequest(.cluster))
                     var responses = stream.responses.makeAsyncIterator()
                     let response = try await responses.next()
