@@ -25,11 +25,12 @@ enum PolicySettings {
             for (field, value) in leaves(of: document) {
                 var source = governing
                 var fieldInSource = field
-                if let parent = chain.mergedOver, let (list, index, rest) = listItem(field, in: inherited) {
+                if let parent = chain.mergedOver, let item = listItem(field, in: inherited) {
                     // An item of a list both policies keep: its position says whose it is.
-                    if index >= list.own {
+                    if item.index >= item.list.own {
                         source = parent
-                        fieldInSource = "\(listPath(field))[\(list.parentIndices[index - list.own])]\(rest)"
+                        fieldInSource =
+                            "\(item.path)[\(item.list.parentIndices[item.index - item.list.own])]\(item.rest)"
                     }
                 } else if let parent = chain.mergedOver, ownLeaves[field] != value, parentLeaves[field] == value {
                     // A merged value is the route policy's where it writes the field, else the parent's.
@@ -60,20 +61,15 @@ enum PolicySettings {
     }
 
     /// `field` as an item of one of the `lists` (`rateLimit.local.rules[2].limit.unit`): the
-    /// list, the item's index and the rest of the path (`.limit.unit`).
+    /// list, its path, the item's index and the rest of the path (`.limit.unit`).
     static func listItem(_ field: String, in lists: [String: BackendTrafficPolicy.InheritedItems]) -> (
-        BackendTrafficPolicy.InheritedItems, Int, Substring
+        list: BackendTrafficPolicy.InheritedItems, path: Substring, index: Int, rest: Substring
     )? {
         guard let bracket = field.firstIndex(of: "["), let list = lists[String(field[..<bracket])],
             let close = field[bracket...].firstIndex(of: "]"),
             let index = Int(field[field.index(after: bracket)..<close])
         else { return nil }
-        return (list, index, field[field.index(after: close)...])
-    }
-
-    /// The part of `field` before its first index.
-    static func listPath(_ field: String) -> Substring {
-        field.firstIndex(of: "[").map { field[..<$0] } ?? field[...]
+        return (list, field[..<bracket], index, field[field.index(after: close)...])
     }
 
     /// Every written value of a spec as (field, value): scalars, lists of scalars as one value

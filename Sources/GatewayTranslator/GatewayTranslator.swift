@@ -109,13 +109,16 @@ public enum GatewayTranslator {
             }
         }
         var assessments: [[String: ListenerAssessment]] = []
+        // Which of the last translation's policies each of these equals: once, for every Gateway.
+        let samePolicies = previous.samePolicies(as: policies.policies)
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)
             assessments.append(listeners)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
             var config = translate(
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), rulesReused: rulesReused,
-                policies: policies, namespaces: namespaces, accessLogPath: options.accessLogPath,
+                policies: policies, samePolicies: samePolicies, namespaces: namespaces,
+                accessLogPath: options.accessLogPath,
                 rateLimitService: options.rateLimitService, previous: previous, next: &next)
             if let service = options.rateLimitService, config.listeners.contains(where: { $0.rateLimitService != nil })
             {
@@ -222,12 +225,11 @@ public enum GatewayTranslator {
 
     static func translate(
         _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
-        rulesReused: [Bool], policies: PolicyAttachment, namespaces: NamespaceLabels, accessLogPath: String?,
-        rateLimitService: GlobalRateLimitService?, previous: Memo, next: inout Memo
+        rulesReused: [Bool], policies: PolicyAttachment, samePolicies: [Int?], namespaces: NamespaceLabels,
+        accessLogPath: String?, rateLimitService: GlobalRateLimitService?, previous: Memo, next: inout Memo
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
-        let samePolicies = previous.samePolicies(as: policies.policies)
         var interned = InternedPolicies()
 
         // HTTP listeners on one port share one connection manager, named after the first (Envoy

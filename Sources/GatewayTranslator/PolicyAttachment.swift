@@ -50,7 +50,7 @@ struct PolicyAttachment {
         statuses = Array(repeating: [], count: policies.count)
         let gateways = resources.gateways
         let routeByKey = Dictionary(
-            routes.map { ("\($0.kind)/\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+            routes.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
 
         for (index, policy) in policies.enumerated() {
             if options.disableBackendTrafficPolicy

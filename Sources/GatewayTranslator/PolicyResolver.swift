@@ -36,7 +36,7 @@ public struct PolicyResolver {
         attachment.noteOverrides(gateways: gateways, routes: sources)
         self.attachment = attachment
         routes = Dictionary(
-            sources.map { ("\($0.kind)/\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { first, _ in first })
+            sources.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The chain for rule `ruleIndex` of the route `kind namespace/name` on `listener` of `gateway`;
