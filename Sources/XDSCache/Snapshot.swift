@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The complete configuration for one node group at one moment: an immutable value.
 ///
 /// A snapshot is consistent when every EDS name a cluster needs has a ClusterLoadAssignment,
@@ -16,15 +18,67 @@ public struct Snapshot: Sendable, Equatable {
         public let versions: [String: String]
         /// Hash of the sorted `name version` pairs: the state-of-the-world version of this type.
         public let version: String
+        /// The resources in the order they were given: the next snapshot, given mostly the same
+        /// objects in the same order, finds what changed by comparing references.
+        let given: [Resource]
 
         /// `given`: the same resources in the order they were given, which is mostly sorted
         /// already (translators emit routes' parts in route order): the standard library's sort
         /// finds the sorted runs, where sorting a dictionary's order would compare n log n times.
         init(_ byName: [String: Resource], given: [Resource]) {
+            self.init(
+                byName: byName, sorted: given.sorted { $0.name < $1.name }, versions: byName.mapValues(\.version),
+                given: given)
+        }
+
+        private init(byName: [String: Resource], sorted: [Resource], versions: [String: String], given: [Resource]) {
             self.byName = byName
-            self.sorted = given.sorted { $0.name < $1.name }
-            self.versions = byName.mapValues(\.version)
+            self.sorted = sorted
+            self.versions = versions
+            self.given = given
             self.version = ContentHash.version(ofSortedNamedVersions: sorted.lazy.map { ($0.name, $0.version) })
+        }
+
+        /// These resources with those of `given` that are not the very objects at the same place
+        /// here put in their place; nil unless `given` has the same names in the same order and
+        /// few of them changed (a wholesale change is built afresh). An edit of one route among
+        /// ten thousand replaces one cluster: its indexes are patched, not built again.
+        func patched(with given: [Resource]) -> (resources: Resources, sameReferences: Bool)? {
+            guard given.count == self.given.count else { return nil }
+            var changed: [Int] = []
+            for index in given.indices where given[index] !== self.given[index] {
+                guard given[index].name == self.given[index].name, changed.count < given.count / 8 + 1 else {
+                    return nil
+                }
+                changed.append(index)
+            }
+            if changed.isEmpty { return (self, true) }
+            var byName = byName
+            var sorted = sorted
+            var versions = versions
+            var sameReferences = true
+            for index in changed {
+                let resource = given[index]
+                let replaced = self.given[index]
+                sameReferences =
+                    sameReferences && resource.references == replaced.references
+                    && resource.secretReferences == replaced.secretReferences
+                byName[resource.name] = resource
+                versions[resource.name] = resource.version
+                sorted[Self.position(of: resource.name, in: sorted)] = resource
+            }
+            return (Resources(byName: byName, sorted: sorted, versions: versions, given: given), sameReferences)
+        }
+
+        /// Where `name`, which is there, lies in `sorted`.
+        private static func position(of name: String, in sorted: [Resource]) -> Int {
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if sorted[middle].name < name { low = middle + 1 } else { high = middle }
+            }
+            return low
         }
 
         public static func == (lhs: Self, rhs: Self) -> Bool {
@@ -37,20 +91,44 @@ public struct Snapshot: Sendable, Equatable {
     }
 
     private let sets: [Resources]
+    /// What `inconsistencies()` finds, worked out once. It depends only on each type's names and
+    /// each resource's references, so a snapshot patched from another without changing those
+    /// shares the other's: an edit of one route does not check ten thousand clusters again.
+    private let consistency: Consistency
 
     /// Builds a snapshot; the resources may come in any order and any mix of types.
     /// - Throws: `SnapshotError.duplicateName` when two resources of one type share a name.
     public init(_ resources: [Resource]) throws(SnapshotError) {
-        var byType = Array(repeating: [String: Resource](), count: ResourceType.allCases.count)
+        try self.init(resources, previous: nil)
+    }
+
+    /// `init(resources)`, where `previous` is the last snapshot made of mostly the same resource
+    /// objects, given in the same order: each type whose resources are the same names in the same
+    /// order is patched from `previous`'s indexes where they differ, not built again.
+    public init(_ resources: [Resource], previous: Snapshot?) throws(SnapshotError) {
         var given = Array(repeating: [Resource](), count: ResourceType.allCases.count)
-        for resource in resources {
-            if byType[resource.type.rawValue].updateValue(resource, forKey: resource.name) != nil {
+        for resource in resources { given[resource.type.rawValue].append(resource) }
+        var sets: [Resources] = []
+        var sameReferences = previous != nil
+        for (type, given) in given.enumerated() {
+            if let previous, let (patched, same) = previous.sets[type].patched(with: given) {
+                sets.append(patched)
+                sameReferences = sameReferences && same
+                continue
+            }
+            sameReferences = false
+            var byName: [String: Resource] = [:]
+            byName.reserveCapacity(given.count)
+            for resource in given where byName.updateValue(resource, forKey: resource.name) != nil {
                 throw .duplicateName(type: resource.type, name: resource.name)
             }
-            given[resource.type.rawValue].append(resource)
+            sets.append(Resources(byName, given: given))
         }
-        self.sets = zip(byType, given).map { Resources($0, given: $1) }
+        self.sets = sets
+        consistency = sameReferences ? previous!.consistency : Consistency()
     }
+
+    public static func == (lhs: Snapshot, rhs: Snapshot) -> Bool { lhs.sets == rhs.sets }
 
     public subscript(type: ResourceType) -> Resources { sets[type.rawValue] }
 
@@ -58,6 +136,13 @@ public struct Snapshot: Sendable, Equatable {
 
     /// Every problem that makes this snapshot unsafe to serve; empty when it is consistent.
     public func inconsistencies() -> [SnapshotError] {
+        if let known = consistency.problems.withLock({ $0 }) { return known }
+        let problems = findInconsistencies()
+        consistency.problems.withLock { $0 = problems }
+        return problems
+    }
+
+    private func findInconsistencies() -> [SnapshotError] {
         var problems: [SnapshotError] = []
         for (owner, target) in [(ResourceType.cluster, ResourceType.endpoint), (.listener, .route)] {
             var referenced = Set<String>()
@@ -94,6 +179,11 @@ public struct Snapshot: Sendable, Equatable {
     public func checkConsistency() throws(SnapshotError) {
         if let first = inconsistencies().first { throw first }
     }
+}
+
+/// `Snapshot.inconsistencies()` once known, shared by the snapshots it holds for.
+private final class Consistency: Sendable {
+    let problems = Mutex<[SnapshotError]?>(nil)
 }
 
 /// Why a snapshot cannot be served. Each case says which resource to add or remove.

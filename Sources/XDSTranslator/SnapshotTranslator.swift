@@ -46,7 +46,8 @@ public enum SnapshotTranslator {
         resources += try config.trustBundles.filter { used.contains($0.name) }.map {
             try Resource(TrustBundleSecrets.secret($0))
         }
-        let snapshot = try Snapshot(resources)
+        let snapshot = try Snapshot(resources, previous: memo.snapshot)
+        memo.snapshot = snapshot
         memo.previous = memo.next
         memo.next = TranslationMemo.Parts()
         return snapshot

@@ -44,6 +44,9 @@ public struct TranslationMemo: Sendable {
     var previous = Parts()
     /// Written by this translation; becomes `previous` once it succeeds.
     var next = Parts()
+    /// The last snapshot made: the next is patched from it where its resources are the same
+    /// objects (the cache holds the same snapshot, so keeping it costs little).
+    var snapshot: Snapshot?
 
     public init() {}
 
