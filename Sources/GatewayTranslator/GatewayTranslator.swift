@@ -266,11 +266,14 @@ public enum GatewayTranslator {
                     policies.governing(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
                 }
                 let key = "\(listenerName)|\(route.key)"
-                let attachment: Attachment
+                var attachment: Attachment
                 if rulesReused[index], let kept = previous.attachments[key],
                     previous.holds(kept, governing: governing, same: samePolicies, listener: listener)
                 {
+                    // Its policies' indices are this translation's from now on: the next compares
+                    // them with this one's policies, and an index may have shifted (a policy gone).
                     attachment = kept
+                    attachment.governing = governing
                     next.reused += 1
                 } else {
                     attachment = self.attachment(

@@ -102,4 +102,73 @@ struct TranslatorMemoTests {
         moved.port += 1
         try Self.check(resources, options: .init(now: Self.now, rateLimitService: moved), memo: &memo, "service moved")
     }
+
+    /// A policy's index among a translation's policies shifts when an older one goes. A route
+    /// whose part was reused must be judged by the policy that governs it now, not by the index
+    /// it had two translations ago: here that index comes to name another policy, which takes
+    /// over the route once the one governing it is deleted.
+    @Test("a reused route part is judged by today's policy indices, not those it was first made with")
+    func policyIndicesShift() throws {
+        func policy(_ name: String, created: String, route: String, timeout: String) -> String {
+            """
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: BackendTrafficPolicy
+            metadata: {name: \(name), namespace: default, creationTimestamp: "\(created)"}
+            spec:
+              targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: \(route)}]
+              timeout: {tcp: {connectTimeout: \(timeout)}}
+            """
+        }
+        let base = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata: {name: eg, namespace: default}
+            spec:
+              gatewayClassName: eg
+              listeners: [{name: http, protocol: HTTP, port: 80}]
+            ---
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: Backend
+            metadata: {name: app, namespace: default}
+            spec:
+              endpoints: [{ip: {address: 10.0.0.1, port: 8080}}]
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r, namespace: default}
+            spec:
+              parentRefs: [{name: eg}]
+              hostnames: [r.example.com]
+              rules: [{backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]}]
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: other, namespace: default}
+            spec:
+              parentRefs: [{name: eg}]
+              hostnames: [other.example.com]
+              rules: [{backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: app}]}]
+            """
+        let oldest = policy("oldest", created: "2026-01-01T00:00:00Z", route: "other", timeout: "2s")
+        let governing = policy("governing", created: "2026-01-02T00:00:00Z", route: "r", timeout: "5s")
+        let waiting = policy("waiting", created: "2026-01-03T00:00:00Z", route: "r", timeout: "7s")
+        // A file each, so that a policy left alone is equal from one translation to the next.
+        let steps = [
+            (
+                "the oldest policy and the one governing r",
+                [("base", base), ("oldest", oldest), ("governing", governing)]
+            ),
+            (
+                "the oldest gone, a newer one for r waiting",
+                [("base", base), ("governing", governing), ("waiting", waiting)]
+            ),
+            ("the governing one gone: the newer one takes r", [("base", base), ("waiting", waiting)]),
+        ]
+        let options = GatewayTranslator.Options(now: Self.now)
+        var memo = GatewayTranslator.Memo()
+        for (what, files) in steps {
+            let resources = Self.resources(files.map { (path: "\($0).yaml", contents: $1) })
+            try Self.check(resources, options: options, memo: &memo, what)
+        }
+    }
 }
