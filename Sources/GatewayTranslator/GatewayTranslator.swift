@@ -53,35 +53,56 @@ public enum GatewayTranslator {
     }
 
     /// `translate(resources)`, reusing what `memo` kept of the last translation wherever a
-    /// route's inputs are the same, and keeping this one's for the next.
+    /// route's inputs are the same, and keeping this one's for the next. The memo is changed in
+    /// place: rebuilding and freeing ten thousand entries cost more than the lookups.
     public static func translate(_ resources: ResourceSet, options: Options = Options(), memo: inout Memo) -> Output {
-        let previous = memo
-        var next = Memo()
-        next.backendInputs = BackendInputs(resources)
-        let backendsUnchanged = previous.backends != nil && previous.backendInputs == next.backendInputs
-        let backends = backendsUnchanged ? previous.backends! : BackendIndex(resources)
-        next.backends = backends
-        let routes = (resources.httpRoutes.map(RouteSource.init) + resources.grpcRoutes.map(RouteSource.init))
-            .sorted { ($0.namespace, $0.name, $0.kind) < ($1.namespace, $1.name, $1.kind) }
-        let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
-        // A route resolves as before when it and everything its backendRefs can reach are equal.
-        var rulesReused: [Bool] = []
-        rulesReused.reserveCapacity(routes.count)
-        next.rules.reserveCapacity(routes.count)
-        let rules = routes.map { route in
-            let key = route.key
-            let resolved: [ResolvedRule]
-            if backendsUnchanged, let kept = previous.rules[key], kept.route == route {
-                resolved = kept.rules
-                rulesReused.append(true)
-                next.reused += 1
-            } else {
-                resolved = resolveRules(route, backends: backends)
-                rulesReused.append(false)
-            }
-            next.rules[key] = (route, resolved)
-            return resolved
+        memo.generation &+= 1
+        memo.reused = 0
+        let backendInputs = BackendInputs(resources)
+        let backendsUnchanged = memo.backends != nil && memo.backendInputs == backendInputs
+        if !backendsUnchanged {
+            memo.backendInputs = backendInputs
+            memo.backends = BackendIndex(resources)
         }
+        let backends = memo.backends!
+        // A route resolves as before when it and everything its backendRefs can reach are equal;
+        // a route written as before is the same RouteSource, so comparing it later is cheap.
+        var resolvedRoutes: [(route: RouteSource, rules: [ResolvedRule], reused: Bool)] = []
+        resolvedRoutes.reserveCapacity(resources.httpRoutes.count + resources.grpcRoutes.count)
+        var routesWritten = 0
+        func resolve(_ written: Memo.Written, key: RouteKey, _ source: () -> RouteSource) {
+            let kept = memo.rules[key]
+            let route = kept.flatMap { $0.written == written ? $0.route : nil } ?? source()
+            if kept?.generation != memo.generation { routesWritten += 1 }
+            // Only the last translation's entries were resolved against the backends compared.
+            if backendsUnchanged, let kept, kept.generation == memo.generation - 1, kept.route == route {
+                resolvedRoutes.append((route, kept.rules, true))
+                memo.reused += 1
+            } else {
+                resolvedRoutes.append((route, resolveRules(route, backends: backends), false))
+            }
+            memo.rules[key] = Memo.RouteEntry(
+                written: written, route: route, rules: resolvedRoutes.last!.rules, generation: memo.generation)
+        }
+        for route in resources.httpRoutes {
+            resolve(.http(route), key: RouteKey(kind: "HTTPRoute", namespace: route.namespace, name: route.name)) {
+                RouteSource(route)
+            }
+        }
+        for route in resources.grpcRoutes {
+            resolve(.grpc(route), key: RouteKey(kind: "GRPCRoute", namespace: route.namespace, name: route.name)) {
+                RouteSource(route)
+            }
+        }
+        memo.forgetRoutes(keeping: routesWritten)
+        resolvedRoutes.sort {
+            ($0.route.namespace, $0.route.name, $0.route.kind) < ($1.route.namespace, $1.route.name, $1.route.kind)
+        }
+        let routes = resolvedRoutes.map(\.route)
+        let rules = resolvedRoutes.map(\.rules)
+        let rulesReused = resolvedRoutes.map(\.reused)
+        resolvedRoutes = []
+        let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let layer4 = resolveLayer4(resources.layer4Routes, backends: backends)
         // TCPRoutes, UDPRoutes and TLSRoutes take policies as HTTP routes do (cluster settings only).
         let policyTargets = routes + layer4.map(\.route)
@@ -110,7 +131,8 @@ public enum GatewayTranslator {
         }
         var assessments: [[String: ListenerAssessment]] = []
         // Which of the last translation's policies each of these equals: once, for every Gateway.
-        let samePolicies = previous.samePolicies(as: policies.policies)
+        let samePolicies = memo.samePolicies(as: policies.policies)
+        var attachments = 0
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)
             assessments.append(listeners)
@@ -119,7 +141,7 @@ public enum GatewayTranslator {
                 gateway, listeners: listeners, routes: Array(zip(routes, rules)), rulesReused: rulesReused,
                 policies: policies, samePolicies: samePolicies, namespaces: namespaces,
                 accessLogPath: options.accessLogPath,
-                rateLimitService: options.rateLimitService, previous: previous, next: &next)
+                rateLimitService: options.rateLimitService, memo: &memo, attachments: &attachments)
             if let service = options.rateLimitService, config.listeners.contains(where: { $0.rateLimitService != nil })
             {
                 config.clusters.append(rateLimitCluster(service))
@@ -141,8 +163,8 @@ public enum GatewayTranslator {
             gateways: gateways)
         status.certificates = certificates(
             Array(zip(gateways, assessments)), resources: resources, now: options.now)
-        next.policies = policies.policies
-        memo = next
+        memo.forgetAttachments(keeping: attachments)
+        memo.policies = policies.policies
         return Output(configs: configs, status: status)
     }
 
@@ -226,7 +248,7 @@ public enum GatewayTranslator {
     static func translate(
         _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
         rulesReused: [Bool], policies: PolicyAttachment, samePolicies: [Int?], namespaces: NamespaceLabels,
-        accessLogPath: String?, rateLimitService: GlobalRateLimitService?, previous: Memo, next: inout Memo
+        accessLogPath: String?, rateLimitService: GlobalRateLimitService?, memo: inout Memo, attachments: inout Int
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
         var clusterNames = Set<String>()
@@ -265,22 +287,24 @@ public enum GatewayTranslator {
                 let governing = route.rules.map {
                     policies.governing(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
                 }
-                let key = "\(listenerName)|\(route.key)"
+                let key = Memo.AttachmentKey(listener: listenerName, route: route.key)
+                let kept = memo.attachments[key]
                 var attachment: Attachment
-                if rulesReused[index], let kept = previous.attachments[key],
-                    previous.holds(kept, governing: governing, same: samePolicies, listener: listener)
+                if rulesReused[index], let kept, kept.generation == memo.generation - 1,
+                    memo.holds(kept.attachment, governing: governing, same: samePolicies, listener: listener)
                 {
                     // Its policies' indices are this translation's from now on: the next compares
                     // them with this one's policies, and an index may have shifted (a policy gone).
-                    attachment = kept
+                    attachment = kept.attachment
                     attachment.governing = governing
-                    next.reused += 1
+                    memo.reused += 1
                 } else {
                     attachment = self.attachment(
                         route, rules: rules, governing: governing, policies: policies, listener: listener,
                         listenerName: listenerName, interned: &interned)
                 }
-                next.attachments[key] = attachment
+                if kept?.generation != memo.generation { attachments += 1 }
+                memo.attachments[key] = (attachment, memo.generation)
                 if attachment.usesGlobalRateLimit { byPort[port]!.rateLimitService = rateLimitService }
                 for (hostname, routeNames, clusters) in attachment.hosts {
                     for cluster in clusters where clusterNames.insert(cluster.name).inserted {

@@ -362,7 +362,7 @@ struct PolicyAttachment {
     /// sectionName that names nothing (with the message saying so). Unknown objects are left
     /// out: Envoy Gateway writes no status for them.
     private func targets(
-        of policy: BackendTrafficPolicy, gateways: [Gateway], routes: [String: RouteSource], resources: ResourceSet
+        of policy: BackendTrafficPolicy, gateways: [Gateway], routes: [RouteKey: RouteSource], resources: ResourceSet
     ) -> [(Target?, [(AncestorRef, String)])] {
         var references = policy.targetRefs.map {
             (kind: $0.kind, namespace: policy.namespace, name: $0.name, section: $0.sectionName)
@@ -413,7 +413,9 @@ struct PolicyAttachment {
                 }
                 return (.listener(namespace: ref.namespace, name: ref.name, section: section), [(ancestor, "")])
             }
-            guard let route = routes["\(ref.kind)/\(ref.namespace)/\(ref.name)"] else { return nil }
+            guard let route = routes[RouteKey(kind: ref.kind, namespace: ref.namespace, name: ref.name)] else {
+                return nil
+            }
             let ancestors = route.parentRefs.filter(\.isGateway).map {
                 (AncestorRef(namespace: $0.namespace, name: $0.name, sectionName: $0.sectionName), "")
             }

@@ -27,7 +27,7 @@ public struct PolicyResolver {
     }
 
     private let attachment: PolicyAttachment
-    private let routes: [String: RouteSource]
+    private let routes: [RouteKey: RouteSource]
 
     public init(_ resources: ResourceSet, options: GatewayTranslator.Options = .init()) {
         let sources = resources.httpRoutes.map(RouteSource.init) + resources.grpcRoutes.map(RouteSource.init)
@@ -44,7 +44,9 @@ public struct PolicyResolver {
     public func chain(gateway: Gateway, listener: String, kind: String, namespace: String, name: String, ruleIndex: Int)
         -> Chain?
     {
-        guard let route = routes["\(kind)/\(namespace)/\(name)"], route.rules.indices.contains(ruleIndex) else {
+        guard let route = routes[RouteKey(kind: kind, namespace: namespace, name: name)],
+            route.rules.indices.contains(ruleIndex)
+        else {
             return nil
         }
         let owners = attachment.owner

@@ -1,6 +1,13 @@
 import GatewayAPI
 import GatewayIR
 
+/// A route's kind, namespace and name: what tells it from every other route.
+struct RouteKey: Hashable {
+    var kind: String
+    var namespace: String
+    var name: String
+}
+
 /// An HTTPRoute or GRPCRoute reduced to what the translator needs: both attach to Gateway
 /// listeners the same way and become the same Envoy routes; they differ in how matches read
 /// and in the upstream protocol.
@@ -54,8 +61,8 @@ struct RouteSource: Equatable {
             sectionName: rules.indices.contains(index) ? rules[index].name : nil)
     }
 
-    /// `<kind>/<ns>/<name>`: the route among all others.
-    var key: String { "\(kind)/\(namespace)/\(name)" }
+    /// The route among all others.
+    var key: RouteKey { RouteKey(kind: kind, namespace: namespace, name: name) }
 
     /// `httproute/<ns>/<name>`: the stem of its clusters' and routes' names.
     var namePrefix: String { "\(kind.lowercased())/\(namespace)/\(name)" }

@@ -12,17 +12,54 @@ extension GatewayTranslator {
         /// What `BackendIndex` reads, as the last translation saw it, with the index it made.
         var backendInputs: BackendInputs?
         var backends: BackendIndex?
-        /// By route (`<kind>/<ns>/<name>`): the route as last translated and its rules resolved.
-        var rules: [String: (route: RouteSource, rules: [ResolvedRule])] = [:]
+        /// By route: the route as written and as last translated, and its rules resolved.
+        var rules: [RouteKey: RouteEntry] = [:]
         /// The policies as last translated, in attachment order: an attachment names them by index.
         var policies: [BackendTrafficPolicy] = []
-        /// By `<listener>|<route>`: what the route made on that listener.
-        var attachments: [String: Attachment] = [:]
+        /// What each route made on each listener.
+        var attachments: [AttachmentKey: (attachment: Attachment, generation: UInt64)] = [:]
+        /// Counts translations: an entry written by this one has its number. Only the last
+        /// translation's entries are reused; older ones (a route or listener gone) are forgotten.
+        var generation: UInt64 = 0
 
         /// Routes and attachments reused by the last translation (tests read it to see the memo work).
         public internal(set) var reused = 0
 
         public init() {}
+
+        /// A route as written in the resources.
+        enum Written: Equatable {
+            case http(HTTPRoute)
+            case grpc(GRPCRoute)
+        }
+
+        struct RouteEntry {
+            var written: Written
+            var route: RouteSource
+            var rules: [ResolvedRule]
+            var generation: UInt64
+        }
+
+        struct AttachmentKey: Hashable {
+            /// `<gateway-ns>/<gateway>/<listener>`.
+            var listener: String
+            var route: RouteKey
+        }
+
+        /// Drops the routes this translation did not write, when there are any: `written` is how
+        /// many it wrote.
+        mutating func forgetRoutes(keeping written: Int) {
+            guard rules.count != written else { return }
+            let generation = generation
+            rules = rules.filter { $0.value.generation == generation }
+        }
+
+        /// Drops the attachments this translation did not write, when there are any.
+        mutating func forgetAttachments(keeping written: Int) {
+            guard attachments.count != written else { return }
+            let generation = generation
+            attachments = attachments.filter { $0.value.generation == generation }
+        }
     }
 
     /// The parts of the resources that backendRefs resolve against.
