@@ -33,6 +33,9 @@ public struct DecodedFile: Sendable {
         var kind: String
         var namespace: String
         var name: String
+        /// `<kind>/<namespace>/<name>`, made once: every reload's `assemble` keys it by this, and
+        /// the ResourceSet's `metadata` shares the string.
+        var key: String
         var location: SourceLocation
         var labels: [String: String]
         var creationTimestamp: String
@@ -74,7 +77,8 @@ public struct DecodedFile: Sendable {
             let decoded = Self.decode(object)
             entries.append(
                 Entry(
-                    kind: object.kind, namespace: object.namespace, name: object.name, location: object.location,
+                    kind: object.kind, namespace: object.namespace, name: object.name,
+                    key: "\(object.kind)/\(object.namespace)/\(object.name)", location: object.location,
                     labels: object.labels, creationTimestamp: object.creationTimestamp,
                     object: context.diagnostics.count == before || decoded.keepsFlawed ? decoded.object : nil,
                     diagnostics: Array(context.diagnostics[before...])))
@@ -147,24 +151,30 @@ extension ResourceSet {
     /// wins, and each later one is a `duplicateName` problem at its own place.
     public static func assemble(_ files: [DecodedFile]) -> ResourceSet {
         var set = ResourceSet()
-        var seen: [String: SourceLocation] = [:]
-        // Sized once: growing two dictionaries of 20000 keys step by step was a fifth of this.
-        let count = files.reduce(0) { $0 + $1.entries.count }
-        seen.reserveCapacity(count)
-        set.metadata.reserveCapacity(count)
-        for file in files {
+        // Where each name was first defined, made only once a name comes twice: `metadata`
+        // answers whether one has been seen.
+        var firstDefined: [String: SourceLocation]?
+        // Sized once: growing a dictionary of 20000 keys step by step was a fifth of this.
+        set.metadata.reserveCapacity(files.reduce(0) { $0 + $1.entries.count })
+        for (fileIndex, file) in files.enumerated() {
             set.diagnostics += file.fileDiagnostics
-            for entry in file.entries {
-                let key = "\(entry.kind)/\(entry.namespace)/\(entry.name)"
-                if let first = seen[key] {
+            for (entryIndex, entry) in file.entries.enumerated() {
+                if set.metadata[entry.key] != nil {
+                    if firstDefined == nil {
+                        firstDefined = [:]
+                        let before = files[..<fileIndex].map(\.entries) + [Array(file.entries[..<entryIndex])]
+                        for earlier in before.joined().reversed() { firstDefined![earlier.key] = earlier.location }
+                    }
                     set.diagnostics.append(
                         Diagnostic(
                             location: entry.location, code: .duplicateName, field: "metadata.name",
-                            message: "\(entry.kind) \(entry.namespace)/\(entry.name) is already defined at \(first)"))
+                            message:
+                                "\(entry.kind) \(entry.namespace)/\(entry.name) is already defined at \(firstDefined![entry.key]!)"
+                        ))
                     continue
                 }
-                seen[key] = entry.location
-                set.metadata[key] = (entry.labels, entry.creationTimestamp)
+                firstDefined?[entry.key] = entry.location
+                set.metadata[entry.key] = (entry.labels, entry.creationTimestamp)
                 set.diagnostics += entry.diagnostics
                 guard let object = entry.object else { continue }
                 switch object {

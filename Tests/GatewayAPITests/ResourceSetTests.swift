@@ -108,6 +108,33 @@ struct ResourceSetTests {
         #expect(set.diagnostics[2].message.contains("gateway.envoyproxy.io"))
     }
 
+    @Test("every later copy of a name, in its own file or the first's, names where the first is")
+    func duplicatesNameTheFirst() {
+        func route(_ name: String) -> String {
+            """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: \(name), namespace: default}
+            spec: {parentRefs: [{name: eg}], rules: [{backendRefs: [{name: app, port: 80}]}]}
+
+            """
+        }
+        let files = [
+            ("a.yaml", route("one") + "---\n" + route("two")),
+            ("b.yaml", route("three") + "---\n" + route("one")),
+            ("c.yaml", route("three") + "---\n" + route("two") + "---\n" + route("two")),
+        ]
+        let set = ResourceSet.load(files)
+        #expect(set.httpRoutes.map(\.name) == ["one", "two", "three"])
+        #expect(
+            set.diagnostics.map { "\($0.location): \($0.message)" } == [
+                "b.yaml:6:1: HTTPRoute default/one is already defined at a.yaml:1:1",
+                "c.yaml:1:1: HTTPRoute default/three is already defined at b.yaml:1:1",
+                "c.yaml:6:1: HTTPRoute default/two is already defined at a.yaml:6:1",
+                "c.yaml:11:1: HTTPRoute default/two is already defined at a.yaml:6:1",
+            ])
+    }
+
     @Test("a path value must start with a slash; ports and weights have ranges")
     func valueChecks() {
         let route = """
