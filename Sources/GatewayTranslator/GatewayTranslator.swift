@@ -251,7 +251,11 @@ public enum GatewayTranslator {
         accessLogPath: String?, rateLimitService: GlobalRateLimitService?, memo: inout Memo, attachments: inout Int
     ) -> GatewayConfig {
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
-        var clusterNames = Set<String>()
+        // Every host of every listener a route serves gives the same clusters (a rule's, named
+        // after it): the first adds them. Route names are unique, so no other check is needed.
+        var clustersAdded = [Bool](repeating: false, count: routes.count)
+        // Each rule's own policy, looked up once for every listener (nil until the route attaches).
+        var routeLevels = [[Int?]?](repeating: nil, count: routes.count)
         var interned = InternedPolicies()
 
         // HTTP listeners on one port share one connection manager, named after the first (Envoy
@@ -281,12 +285,14 @@ public enum GatewayTranslator {
                     }
                 }
             }
+            let parentPolicy = policies.parentPolicy(gateway: gateway, listener: listener.name)
             for (index, (route, rules)) in routes.enumerated()
             where attaches(route, to: gateway, listener: listener, namespaces: namespaces) {
                 if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
-                let governing = route.rules.map {
-                    policies.governing(route: route, ruleName: $0.name, gateway: gateway, listener: listener.name)
+                if routeLevels[index] == nil {
+                    routeLevels[index] = route.rules.map { policies.routeLevel(route: route, ruleName: $0.name) }
                 }
+                let governing = routeLevels[index]!.map { PolicyAttachment.Governing(route: $0, parent: parentPolicy) }
                 let key = Memo.AttachmentKey(listener: listenerName, route: route.key)
                 let kept = memo.attachments[key]
                 var attachment: Attachment
@@ -306,15 +312,16 @@ public enum GatewayTranslator {
                 if kept?.generation != memo.generation { attachments += 1 }
                 memo.attachments[key] = (attachment, memo.generation)
                 if attachment.usesGlobalRateLimit { byPort[port]!.rateLimitService = rateLimitService }
-                for (hostname, routeNames, clusters) in attachment.hosts {
-                    for cluster in clusters where clusterNames.insert(cluster.name).inserted {
-                        config.clusters.append(cluster)
+                for (hostname, underscoredHostname, routeNames, clusters) in attachment.hosts {
+                    if !clustersAdded[index] {
+                        config.clusters += clusters
+                        clustersAdded[index] = true
                     }
-                    let hostName = "\(byPort[port]!.name)/\(underscored(hostname))"
                     if let index = hostIndex[port]?[hostname] {
                         byPort[port]!.virtualHosts[index].routes += routeNames
                     } else if !routeNames.isEmpty {  // every rule dropped: no host, as in Envoy Gateway
                         hostIndex[port, default: [:]][hostname] = byPort[port]!.virtualHosts.count
+                        let hostName = "\(byPort[port]!.name)/\(underscoredHostname)"
                         var host = VirtualHost(name: hostName, domains: [hostname], routes: routeNames)
                         host.metadata = ResourceMetadata(
                             kind: "Gateway", name: gateway.name, namespace: gateway.namespace,
@@ -363,7 +370,7 @@ public enum GatewayTranslator {
                 }
                 return cluster
             }
-            return (hostname, routeNames, clusters)
+            return (hostname, underscored(hostname), routeNames, clusters)
         }
         return Attachment(
             governing: governing, listenerHostname: listener.hostname, listenerPort: listener.port, hosts: hosts,

@@ -143,12 +143,19 @@ struct PolicyAttachment {
     }
 
     func governing(route: RouteSource, ruleName: String?, gateway: Gateway, listener: String) -> Governing {
-        var routeLevel: Int?
-        if let ruleName {
-            routeLevel = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)]
+        Governing(
+            route: routeLevel(route: route, ruleName: ruleName),
+            parent: parentPolicy(gateway: gateway, listener: listener))
+    }
+
+    /// The policy of a rule (or its route) itself, whatever the listener.
+    func routeLevel(route: RouteSource, ruleName: String?) -> Int? {
+        if let ruleName,
+            let owner = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: ruleName)]
+        {
+            return owner
         }
-        routeLevel = routeLevel ?? owner[.route(kind: route.kind, namespace: route.namespace, name: route.name)]
-        return Governing(route: routeLevel, parent: parentPolicy(gateway: gateway, listener: listener))
+        return owner[.route(kind: route.kind, namespace: route.namespace, name: route.name)]
     }
 
     /// The settings governing one rule of `route` on a Gateway listener: the most specific
@@ -172,7 +179,8 @@ struct PolicyAttachment {
         return (policies[parent].settings, policies[parent].settings.problems)
     }
 
-    private func parentPolicy(gateway: Gateway, listener: String) -> Int? {
+    /// The policy of a listener, or else of its Gateway: the parent of every route on it.
+    func parentPolicy(gateway: Gateway, listener: String) -> Int? {
         owner[.listener(namespace: gateway.namespace, name: gateway.name, section: listener)]
             ?? owner[.gateway(namespace: gateway.namespace, name: gateway.name)]
     }

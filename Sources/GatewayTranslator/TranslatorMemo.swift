@@ -100,7 +100,7 @@ extension GatewayTranslator {
         var governing: [PolicyAttachment.Governing]
         var listenerHostname: String?
         var listenerPort: Int
-        var hosts: [(hostname: String, routes: [Route], clusters: [BackendCluster])]
+        var hosts: [(hostname: String, underscored: String, routes: [Route], clusters: [BackendCluster])]
         /// Whether a route uses a global rate limit (its listener then needs the service).
         var usesGlobalRateLimit: Bool
     }
