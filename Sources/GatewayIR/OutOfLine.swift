@@ -7,20 +7,14 @@
 public struct OutOfLine<Value: Sendable & Hashable & Codable>: Sendable, Hashable, Codable {
     private final class Box: Sendable {
         let value: Value
-        /// Two independent hashes of `value`, made once: the value is hashed for every cluster
-        /// or route that shares it (nine thousand under one Gateway-wide policy), each time its
-        /// part of the IR is fingerprinted. Two of them keep a 128-bit fingerprint 128 bits strong.
-        let hashes: (Int, Int)
+        /// `value`'s fingerprint, made once: the value is hashed for every cluster or route that
+        /// shares it (nine thousand under one Gateway-wide policy), each time its part of the IR is
+        /// fingerprinted. Both halves keep a fingerprint of the part 128 bits strong.
+        let fingerprint: Fingerprint
 
         init(_ value: Value) {
             self.value = value
-            var first = Hasher()
-            first.combine(0x2545_F491)
-            first.combine(value)
-            var second = Hasher()
-            second.combine(0x6A09_E667)
-            second.combine(value)
-            hashes = (first.finalize(), second.finalize())
+            fingerprint = Fingerprint(value)
         }
     }
 
@@ -44,8 +38,7 @@ public struct OutOfLine<Value: Sendable & Hashable & Codable>: Sendable, Hashabl
 
     /// Equal values have equal hashes, so this is consistent with `==`.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(box.hashes.0)
-        hasher.combine(box.hashes.1)
+        hasher.combine(box.fingerprint)
     }
 
     public init(from decoder: any Decoder) throws { box = Box(try Value(from: decoder)) }

@@ -21,24 +21,8 @@ public struct TranslationMemo: Sendable {
         var virtualHosts: [String: (ir: Fingerprint, encoded: Data)] = [:]
     }
 
-    /// Two independent 64-bit hashes of an IR value. Two values with the same fingerprint are
-    /// taken to be equal: by chance that happens once in 2^128, and Swift's hash seed is random
-    /// per process, so no input can be made to collide on purpose.
-    struct Fingerprint: Hashable, Sendable {
-        var first: Int
-        var second: Int
-
-        init(_ value: some Hashable) {
-            var first = Hasher()
-            first.combine(0x9E37_79B9)
-            first.combine(value)
-            var second = Hasher()
-            second.combine(0x85EB_CA6B)
-            second.combine(value)
-            self.first = first.finalize()
-            self.second = second.finalize()
-        }
-    }
+    /// Two independent 64-bit hashes of an IR value (`GatewayIR.Fingerprint`).
+    typealias Fingerprint = GatewayIR.Fingerprint
 
     /// Read by this translation.
     var previous = Parts()
