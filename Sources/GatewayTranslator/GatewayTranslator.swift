@@ -67,7 +67,12 @@ public enum GatewayTranslator {
         let backends = memo.backends!
         // A route resolves as before when it and everything its backendRefs can reach are equal;
         // a route written as before is the same RouteSource, so comparing it later is cheap.
-        var resolvedRoutes: [(route: RouteSource, rules: [ResolvedRule], reused: Bool)] = []
+        // A route's status is kept too while the Gateways and namespaces it is judged against are equal.
+        let statusInputs = Memo.StatusInputs(gateways: resources.gateways, namespaces: resources.namespaces)
+        let statusesUnchanged = memo.statusInputs == statusInputs
+        memo.statusInputs = statusInputs
+        var resolvedRoutes:
+            [(route: RouteSource, rules: [ResolvedRule], reused: Bool, status: Memo.RouteEntry.Status?)] = []
         resolvedRoutes.reserveCapacity(resources.httpRoutes.count + resources.grpcRoutes.count)
         var routesWritten = 0
         func resolve(_ written: Memo.Written, key: RouteKey, _ source: () -> RouteSource) {
@@ -76,13 +81,14 @@ public enum GatewayTranslator {
             if kept?.generation != memo.generation { routesWritten += 1 }
             // Only the last translation's entries were resolved against the backends compared.
             if backendsUnchanged, let kept, kept.generation == memo.generation - 1, kept.route == route {
-                resolvedRoutes.append((route, kept.rules, true))
+                resolvedRoutes.append((route, kept.rules, true, statusesUnchanged ? kept.status : nil))
                 memo.reused += 1
             } else {
-                resolvedRoutes.append((route, resolveRules(route, backends: backends), false))
+                resolvedRoutes.append((route, resolveRules(route, backends: backends), false, nil))
             }
             memo.rules[key] = Memo.RouteEntry(
-                written: written, route: route, rules: resolvedRoutes.last!.rules, generation: memo.generation)
+                written: written, route: route, rules: resolvedRoutes.last!.rules, status: resolvedRoutes.last!.status,
+                generation: memo.generation)
         }
         for route in resources.httpRoutes {
             resolve(.http(route), key: RouteKey(kind: "HTTPRoute", namespace: route.namespace, name: route.name)) {
@@ -101,6 +107,7 @@ public enum GatewayTranslator {
         let routes = resolvedRoutes.map(\.route)
         let rules = resolvedRoutes.map(\.rules)
         let rulesReused = resolvedRoutes.map(\.reused)
+        let statuses = resolvedRoutes.map(\.status)
         resolvedRoutes = []
         let gateways = resources.gateways.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let layer4 = resolveLayer4(resources.layer4Routes, backends: backends)
@@ -112,9 +119,16 @@ public enum GatewayTranslator {
         let namespaces: NamespaceLabels = { resources.labels(ofNamespace: $0) }
         var status = StatusReport()
         var attached: [String: Int] = [:]  // "<gw-ns>/<gw>/<listener>" → routes attached
-        for (route, resolved) in zip(routes, rules) {
-            let routeStatus = self.routeStatus(
-                route, rules: resolved, gateways: gateways, namespaces: namespaces, attached: &attached)
+        for (index, (route, resolved)) in zip(routes, rules).enumerated() {
+            let made: Memo.RouteEntry.Status
+            if let kept = statuses[index] {
+                made = kept
+            } else {
+                made = self.routeStatus(route, rules: resolved, gateways: gateways, namespaces: namespaces)
+                memo.rules[route.key]?.status = made
+            }
+            for listener in made.attachedTo { attached[listener, default: 0] += 1 }
+            let routeStatus = made.status
             if route.kind == "GRPCRoute" {
                 status.grpcRoutes.append(routeStatus)
             } else {

@@ -55,13 +55,12 @@ extension GatewayTranslator {
     static func layer4Status(
         _ rule: Layer4Rule, gateways: [Gateway], namespaces: NamespaceLabels, attached: inout [String: Int]
     ) -> RouteStatus {
+        var (status, attachedTo) = routeStatus(
+            rule.route, rules: [rule.resolved], gateways: gateways, namespaces: namespaces)
         guard let invalid = rule.invalid else {
-            return routeStatus(
-                rule.route, rules: [rule.resolved], gateways: gateways, namespaces: namespaces, attached: &attached)
+            for listener in attachedTo { attached[listener, default: 0] += 1 }
+            return status
         }
-        var ignored: [String: Int] = [:]
-        var status = routeStatus(
-            rule.route, rules: [rule.resolved], gateways: gateways, namespaces: namespaces, attached: &ignored)
         for index in status.parents.indices { status.parents[index].conditions = [invalid] }
         return status
     }

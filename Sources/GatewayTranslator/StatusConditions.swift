@@ -6,10 +6,12 @@ import GatewayIR
 extension GatewayTranslator {
     /// One parent status per parentRef: Accepted (or why not) and ResolvedRefs (or which
     /// backendRefs did not resolve). Counts attachments per listener in `attached`.
+    /// A route's status, and the listeners it attaches to (`<gw-ns>/<gw>/<listener>`), which
+    /// count it among their attached routes.
     static func routeStatus(
-        _ route: RouteSource, rules: [ResolvedRule], gateways: [Gateway], namespaces: NamespaceLabels,
-        attached: inout [String: Int]
-    ) -> RouteStatus {
+        _ route: RouteSource, rules: [ResolvedRule], gateways: [Gateway], namespaces: NamespaceLabels
+    ) -> (status: RouteStatus, attachedTo: [String]) {
+        var attachedTo: [String] = []
         // A Service without ready endpoints is no broken reference: BackendsAvailable says it.
         var problems = rules.flatMap(\.problems)
         let unavailable = problems.filter(\.isUnavailable)
@@ -64,7 +66,7 @@ extension GatewayTranslator {
                             "Dropped Rule(s) [\(indices)]: \(ruleMessage)")
                     }
                     for listener in hosting {
-                        attached["\(gateway.namespace)/\(gateway.name)/\(listener.name)", default: 0] += 1
+                        attachedTo.append("\(gateway.namespace)/\(gateway.name)/\(listener.name)")
                     }
                 }
             } else {
@@ -79,8 +81,9 @@ extension GatewayTranslator {
                 controllerName: controllerName,
                 conditions: [accepted, resolvedRefs] + [partiallyInvalid, backendsAvailable].compactMap { $0 })
         }
-        return RouteStatus(
+        let status = RouteStatus(
             kind: route.kind, namespace: route.namespace, name: route.name, parents: parents, location: route.location)
+        return (status, attachedTo)
     }
 
     static func gatewayStatus(

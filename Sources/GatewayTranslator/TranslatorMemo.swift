@@ -16,6 +16,8 @@ extension GatewayTranslator {
         var rules: [RouteKey: RouteEntry] = [:]
         /// The policies as last translated, in attachment order: an attachment names them by index.
         var policies: [BackendTrafficPolicy] = []
+        /// The Gateways and namespaces the last translation judged routes' statuses against.
+        var statusInputs: StatusInputs?
         /// What each route made on each listener.
         var attachments: [AttachmentKey: (attachment: Attachment, generation: UInt64)] = [:]
         /// Counts translations: an entry written by this one has its number. Only the last
@@ -34,10 +36,19 @@ extension GatewayTranslator {
         }
 
         struct RouteEntry {
+            typealias Status = (status: RouteStatus, attachedTo: [String])
             var written: Written
             var route: RouteSource
             var rules: [ResolvedRule]
+            /// Its status and the listeners it counts for, while `statusInputs` stay equal.
+            var status: Status?
             var generation: UInt64
+        }
+
+        /// What a route's status is judged against besides the route and its rules.
+        struct StatusInputs: Equatable {
+            var gateways: [Gateway]
+            var namespaces: [Namespace]
         }
 
         struct AttachmentKey: Hashable {

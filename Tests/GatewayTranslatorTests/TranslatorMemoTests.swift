@@ -74,7 +74,28 @@ struct TranslatorMemoTests {
             ),
         ])
     func edits(_ what: String, _ before: String, _ after: String) throws {
-        let files = try GoldenCase(named: "btp-listener-over-gateway").inputs()
+        try Self.checkEdit(of: "btp-listener-over-gateway", what, before, after)
+    }
+
+    /// Edits of what a route's status is judged against, the route and its backends unchanged.
+    @Test(
+        "an edit to a Gateway or a namespace reaches the status of a route the memo kept",
+        arguments: [
+            (
+                "btp-listener-over-gateway", "listener a renamed", "{name: a, protocol: HTTP",
+                "{name: a2, protocol: HTTP"
+            ),
+            (
+                "namespace-selectors", "a namespace's labels", "metadata: {name: blog, labels: {tier: frontend}}",
+                "metadata: {name: blog, labels: {tier: backend}}"
+            ),
+        ])
+    func statusEdits(_ golden: String, _ what: String, _ before: String, _ after: String) throws {
+        try Self.checkEdit(of: golden, what, before, after)
+    }
+
+    static func checkEdit(of golden: String, _ what: String, _ before: String, _ after: String) throws {
+        let files = try GoldenCase(named: golden).inputs()
         let edited = files.map { file in
             (path: file.path, contents: file.contents.replacingOccurrences(of: before, with: after))
         }
