@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatewayAPI
 
@@ -27,12 +28,13 @@ public struct ConfigStore: Sendable {
     }
 
     private struct Entry: Sendable {
-        /// What is on disk now; nil when it exists but cannot be read (or its directory cannot be
-        /// listed).
-        var current: String?
+        /// What is on disk now, by its SHA-256; nil when it exists but cannot be read (or its
+        /// directory cannot be listed). The text itself is not kept: ten thousand files' texts
+        /// were 8 MB held only to be compared.
+        var current: SHA256.Digest?
         var currentProblems: [Diagnostic]
-        /// What is in effect; nil for a file that was never readable.
-        var effective: String?
+        /// What is in effect, by its SHA-256; nil for a file that was never readable.
+        var effective: SHA256.Digest?
         /// `effective`, decoded: an unchanged file is not parsed again.
         var decoded: DecodedFile?
         /// The stamp `current` was read with, when it can be trusted to tell an unchanged file
@@ -97,6 +99,7 @@ public struct ConfigStore: Sendable {
         }
         let files = listing.files + blocked.sorted()
         var changedTexts: [(path: String, contents: String)] = []
+        var changedDigests: [SHA256.Digest] = []
         var changedStamps: [ConfigFiles.Stamp?] = []
         var read = 0
         for path in listing.files {
@@ -117,16 +120,18 @@ public struct ConfigStore: Sendable {
                     entries[path]!.settledStamp = nil
                 }
             case .text(let text):
-                if entries[path]?.current == text {
+                let digest = Self.digest(text)
+                if entries[path]?.current == digest {
                     entries[path]!.settledStamp = settledStamp
                 } else {
                     changedTexts.append((path, text))
+                    changedDigests.append(digest)
                     changedStamps.append(settledStamp)
                 }
             }
         }
         for (index, decoded) in DecodedFile.decodeAll(changedTexts).enumerated() {
-            let text = changedTexts[index].contents
+            let text = changedDigests[index]
             var entry =
                 entries.removeValue(forKey: decoded.path)
                 ?? Entry(current: nil, currentProblems: [], effective: nil, decoded: nil)
@@ -166,5 +171,10 @@ public struct ConfigStore: Sendable {
             resources: resources, diagnostics: resources.diagnostics,
             heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
             certificateFiles: certificateFiles, decodedFiles: changedTexts.count, readFiles: read)
+    }
+
+    private static func digest(_ text: String) -> SHA256.Digest {
+        var text = text
+        return text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
     }
 }

@@ -30,7 +30,16 @@ struct TranslationBenchmark: ParsableCommand {
     @Option(help: "Reloads after which resident memory is read again (a one-file edit each).")
     var reloads = 100
 
+    @Option(help: "Write the configuration for the first route count into this directory and exit (to run serve on).")
+    var write: String?
+
     func run() throws {
+        if let write {
+            let config = try BenchmarkConfiguration(
+                routes: routes.first ?? 1000, policies: !noPolicies, in: URL(fileURLWithPath: write))
+            print(config.directory.path)
+            return
+        }
         let parent = try SwitchboardCommand.temporaryDirectory("translate-bench")
         defer { try? FileManager.default.removeItem(at: parent) }
         print(
