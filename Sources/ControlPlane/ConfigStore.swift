@@ -131,16 +131,16 @@ public struct ConfigStore: Sendable {
             }
         }
         for (index, decoded) in DecodedFile.decodeAll(changedTexts).enumerated() {
-            let text = changedDigests[index]
+            let digest = changedDigests[index]
             var entry =
                 entries.removeValue(forKey: decoded.path)
                 ?? Entry(current: nil, currentProblems: [], effective: nil, decoded: nil)
             let previous = entry.effective
-            entry.current = text
+            entry.current = digest
             entry.currentProblems = decoded.diagnostics
             entry.settledStamp = changedStamps[index]
             // A file with problems keeps its last good content, if it ever had one.
-            if entry.currentProblems.isEmpty || previous == nil { (entry.effective, entry.decoded) = (text, decoded) }
+            if entry.currentProblems.isEmpty || previous == nil { (entry.effective, entry.decoded) = (digest, decoded) }
             if entry.effective != previous { changed = true }
             entries[decoded.path] = entry
         }

@@ -65,9 +65,7 @@ public enum GatewayTranslator {
             memo.backends = BackendIndex(resources)
         }
         let backends = memo.backends!
-        // A route resolves as before when it and everything its backendRefs can reach are equal;
-        // a route written as before is the same RouteSource, so comparing it later is cheap.
-        // A route's status is kept too while the Gateways and namespaces it is judged against are equal.
+        // A route's status is kept while the Gateways and namespaces it is judged against are equal.
         let statusInputs = Memo.StatusInputs(gateways: resources.gateways, namespaces: resources.namespaces)
         let statusesUnchanged = memo.statusInputs == statusInputs
         memo.statusInputs = statusInputs
@@ -75,6 +73,8 @@ public enum GatewayTranslator {
             [(route: RouteSource, rules: [ResolvedRule], reused: Bool, status: Memo.RouteEntry.Status?)] = []
         resolvedRoutes.reserveCapacity(resources.httpRoutes.count + resources.grpcRoutes.count)
         var routesWritten = 0
+        // A route resolves as before when it and everything its backendRefs can reach are equal;
+        // a route written as before is the same RouteSource, so comparing it later is cheap.
         func resolve(_ written: Memo.Written, key: RouteKey, _ source: () -> RouteSource) {
             let kept = memo.rules[key]
             let route = kept.flatMap { $0.written == written ? $0.route : nil } ?? source()

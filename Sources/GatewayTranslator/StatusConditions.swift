@@ -5,9 +5,8 @@ import GatewayIR
 /// messages, so that tooling reading them carries over.
 extension GatewayTranslator {
     /// One parent status per parentRef: Accepted (or why not) and ResolvedRefs (or which
-    /// backendRefs did not resolve). Counts attachments per listener in `attached`.
-    /// A route's status, and the listeners it attaches to (`<gw-ns>/<gw>/<listener>`), which
-    /// count it among their attached routes.
+    /// backendRefs did not resolve); with the listeners the route attaches to
+    /// (`<gw-ns>/<gw>/<listener>`), which count it among their attached routes.
     static func routeStatus(
         _ route: RouteSource, rules: [ResolvedRule], gateways: [Gateway], namespaces: NamespaceLabels
     ) -> (status: RouteStatus, attachedTo: [String]) {
