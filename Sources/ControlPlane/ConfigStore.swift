@@ -25,6 +25,9 @@ public struct ConfigStore: Sendable {
         public var decodedFiles = 0
         /// How many files were read: those whose stamp changed, or was too recent to trust.
         public var readFiles = 0
+        /// Whether the last assembly was patched with the changed files' objects (`Assembly`)
+        /// instead of every file being assembled again.
+        public var patchedAssembly = false
     }
 
     private struct Entry: Sendable {
@@ -43,6 +46,10 @@ public struct ConfigStore: Sendable {
     }
 
     private var entries: [String: Entry] = [:]
+    /// The last assembly of the effective files, and their paths in its order: a reload whose
+    /// changed files keep their objects' names patches it instead of assembling every file again.
+    private var assembly = Assembly()
+    private var assembledPaths: [String] = []
     private var certificates = CertificateFiles()
     public let paths: [String]
     /// Larger files are refused (and their last good content kept), so one runaway file cannot
@@ -130,6 +137,7 @@ public struct ConfigStore: Sendable {
                 }
             }
         }
+        var replaced: [String] = []
         for (index, decoded) in DecodedFile.decodeAll(changedTexts).enumerated() {
             let digest = changedDigests[index]
             var entry =
@@ -141,7 +149,10 @@ public struct ConfigStore: Sendable {
             entry.settledStamp = changedStamps[index]
             // A file with problems keeps its last good content, if it ever had one.
             if entry.currentProblems.isEmpty || previous == nil { (entry.effective, entry.decoded) = (digest, decoded) }
-            if entry.effective != previous { changed = true }
+            if entry.effective != previous {
+                changed = true
+                replaced.append(decoded.path)
+            }
             entries[decoded.path] = entry
         }
         var decodedFiles: [DecodedFile] = []
@@ -158,7 +169,16 @@ public struct ConfigStore: Sendable {
                 if effective != nil { held.append(path) }
             }
         }
-        var resources = ResourceSet.assemble(decodedFiles)
+        let decodedPaths = decodedFiles.map(\.path)
+        var patched = decodedPaths == assembledPaths
+        for path in replaced where patched {
+            patched = entries[path]?.decoded.map { assembly.replace($0) } ?? false
+        }
+        if !patched {
+            assembly = Assembly(decodedFiles)
+            assembledPaths = decodedPaths
+        }
+        var resources = assembly.resources
         // Problems of files not loaded as they are now are those of what is on disk, not of the
         // content in effect.
         resources.diagnostics =
@@ -170,7 +190,8 @@ public struct ConfigStore: Sendable {
         return Refresh(
             resources: resources, diagnostics: resources.diagnostics,
             heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
-            certificateFiles: certificateFiles, decodedFiles: changedTexts.count, readFiles: read)
+            certificateFiles: certificateFiles, decodedFiles: changedTexts.count, readFiles: read,
+            patchedAssembly: patched)
     }
 
     private static func digest(_ text: String) -> SHA256.Digest {

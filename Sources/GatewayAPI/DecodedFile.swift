@@ -150,14 +150,49 @@ extension ResourceSet {
     /// Puts decoded files together, in the given order: the first object of a kind and name
     /// wins, and each later one is a `duplicateName` problem at its own place.
     public static func assemble(_ files: [DecodedFile]) -> ResourceSet {
+        Assembly(files).resources
+    }
+}
+
+/// A ResourceSet put together from decoded files (`ResourceSet.assemble`), with where each
+/// file's objects went, so that a reload can put a changed file's new objects in the places of
+/// its old ones instead of assembling ten thousand files again.
+public struct Assembly: Sendable {
+    public private(set) var resources = ResourceSet()
+    /// Each file's entries, in order: their keys and where their objects are.
+    private var files: [[Place]] = []
+    private var fileIndex: [String: Int] = [:]
+
+    private struct Place: Sendable {
+        var key: String
+        /// The object's index in its kind's array; `keyed` for kinds kept by name (Secrets,
+        /// ConfigMaps, ClusterTrustBundles), `none` for an object that did not decode, and
+        /// `duplicate` for one dropped because its name came earlier.
+        var slot: Int
+        static let keyed = -1
+        static let none = -2
+        static let duplicate = -3
+    }
+
+    /// False when any file had problems (they are sorted together, not kept by file) or a path
+    /// came twice: `replace` then gives up.
+    private var patchable = true
+
+    public init() {}
+
+    public init(_ files: [DecodedFile]) {
         var set = ResourceSet()
         // Where each name was first defined, made only once a name comes twice: `metadata`
         // answers whether one has been seen.
         var firstDefined: [String: SourceLocation]?
         // Sized once: growing a dictionary of 20000 keys step by step was a fifth of this.
         set.metadata.reserveCapacity(files.reduce(0) { $0 + $1.entries.count })
+        self.files.reserveCapacity(files.count)
+        fileIndex.reserveCapacity(files.count)
         for (fileIndex, file) in files.enumerated() {
             set.diagnostics += file.fileDiagnostics
+            var places: [Place] = []
+            places.reserveCapacity(file.entries.count)
             for (entryIndex, entry) in file.entries.enumerated() {
                 if set.metadata[entry.key] != nil {
                     if firstDefined == nil {
@@ -171,34 +206,73 @@ extension ResourceSet {
                             message:
                                 "\(entry.kind) \(entry.namespace)/\(entry.name) is already defined at \(firstDefined![entry.key]!)"
                         ))
+                    places.append(Place(key: entry.key, slot: Place.duplicate))
                     continue
                 }
                 firstDefined?[entry.key] = entry.location
                 set.metadata[entry.key] = (entry.labels, entry.creationTimestamp)
                 set.diagnostics += entry.diagnostics
-                guard let object = entry.object else { continue }
-                switch object {
-                case .gatewayClass(let value): set.gatewayClasses.append(value)
-                case .gateway(let value): set.gateways.append(value)
-                case .httpRoute(let value): set.httpRoutes.append(value)
-                case .grpcRoute(let value): set.grpcRoutes.append(value)
-                case .layer4Route(let value): set.layer4Routes.append(value)
-                case .backend(let value): set.backends.append(value)
-                case .service(let value): set.services.append(value)
-                case .endpointSlice(let value): set.endpointSlices.append(value)
-                case .secret(let secret): set.secrets["\(secret.namespace)/\(secret.name)"] = secret
-                case .namespace(let value): set.namespaces.append(value)
-                case .configMap(let key, let keys, let data):
-                    set.configMapKeys[key] = keys
-                    set.configMapData[key] = data
-                case .clusterTrustBundle(let name, let bundle): set.clusterTrustBundles[name] = bundle
-                case .backendTLSPolicy(let value): set.backendTLSPolicies.append(value)
-                case .referenceGrant(let value): set.referenceGrants.append(value)
-                case .backendTrafficPolicy(let value): set.backendTrafficPolicies.append(value)
-                }
+                places.append(Place(key: entry.key, slot: entry.object.map { Self.put($0, in: &set) } ?? Place.none))
             }
+            self.files.append(places)
+            if self.fileIndex.updateValue(fileIndex, forKey: file.path) != nil { patchable = false }
         }
+        patchable = patchable && set.diagnostics.isEmpty
         set.diagnostics.sort()
-        return set
+        resources = set
+    }
+
+    /// Puts `object` in its kind's collection, at `slot` or appended; its index there, or
+    /// `Place.keyed` for the kinds kept by name.
+    private static func put(_ object: DecodedFile.Object, at slot: Int? = nil, in set: inout ResourceSet) -> Int {
+        func put<T>(_ value: T, _ array: inout [T]) -> Int {
+            guard let slot else {
+                array.append(value)
+                return array.count - 1
+            }
+            array[slot] = value
+            return slot
+        }
+        switch object {
+        case .gatewayClass(let value): return put(value, &set.gatewayClasses)
+        case .gateway(let value): return put(value, &set.gateways)
+        case .httpRoute(let value): return put(value, &set.httpRoutes)
+        case .grpcRoute(let value): return put(value, &set.grpcRoutes)
+        case .layer4Route(let value): return put(value, &set.layer4Routes)
+        case .backend(let value): return put(value, &set.backends)
+        case .service(let value): return put(value, &set.services)
+        case .endpointSlice(let value): return put(value, &set.endpointSlices)
+        case .namespace(let value): return put(value, &set.namespaces)
+        case .backendTLSPolicy(let value): return put(value, &set.backendTLSPolicies)
+        case .referenceGrant(let value): return put(value, &set.referenceGrants)
+        case .backendTrafficPolicy(let value): return put(value, &set.backendTrafficPolicies)
+        case .secret(let secret): set.secrets["\(secret.namespace)/\(secret.name)"] = secret
+        case .configMap(let key, let keys, let data):
+            set.configMapKeys[key] = keys
+            set.configMapData[key] = data
+        case .clusterTrustBundle(let name, let bundle): set.clusterTrustBundles[name] = bundle
+        }
+        return Place.keyed
+    }
+
+    /// Puts `file`'s objects in the places of the ones it had when assembled, when that gives
+    /// what assembling every file again would: the file was assembled, it holds the same kinds
+    /// and names in the same order, each decodes as before (or fails to as before), and no file
+    /// has problems. False, with nothing changed, otherwise.
+    public mutating func replace(_ file: DecodedFile) -> Bool {
+        guard patchable, file.fileDiagnostics.isEmpty, let index = fileIndex[file.path] else { return false }
+        let places = files[index]
+        guard places.count == file.entries.count else { return false }
+        for (place, entry) in zip(places, file.entries) {
+            guard place.key == entry.key, entry.diagnostics.isEmpty, place.slot != Place.duplicate,
+                (place.slot == Place.none) == (entry.object == nil)
+            else { return false }
+        }
+        for (place, entry) in zip(places, file.entries) {
+            resources.metadata[entry.key] = (entry.labels, entry.creationTimestamp)
+            guard let object = entry.object else { continue }
+            _ = Self.put(object, at: place.slot == Place.keyed ? nil : place.slot, in: &resources)
+        }
+        return true
     }
 }

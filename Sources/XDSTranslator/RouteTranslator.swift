@@ -48,7 +48,7 @@ public enum RouteTranslator {
         for host in ir.virtualHosts {
             let fingerprint = TranslationMemo.Fingerprint(host)
             let length: Int
-            if let entry = memo.previous.virtualHosts[host.name], entry.ir == fingerprint {
+            if let entry = memo.parts.virtualHosts[host.name], entry.ir == fingerprint {
                 SourceMetadata.Wire.field(virtualHostsField, entry.encoded, into: &bytes)
                 length = entry.encoded.count
                 memo.reused += 1
@@ -61,7 +61,7 @@ public enum RouteTranslator {
         }
         bytes += try whole.serializedBytes(options: options) as [UInt8]
         let data = Data(bytes)
-        for host in placed { memo.next.virtualHosts[host.name] = (host.ir, data[host.range]) }
+        for host in placed { memo.parts.virtualHosts[host.name] = (host.ir, data[host.range], memo.generation) }
         return Resource(RouteConfiguration.self, name: ir.name, encoded: data)
     }
 

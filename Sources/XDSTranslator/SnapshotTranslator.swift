@@ -11,28 +11,34 @@ public enum SnapshotTranslator {
 
     /// `snapshot(config)`, reusing what `memo` kept from the last translation of this Gateway
     /// wherever the IR is unchanged, and keeping what this one makes for the next. A failed
-    /// translation leaves `memo` as it was.
+    /// translation may leave parts it made in `memo`, each valid for its IR.
     public static func snapshot(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> Snapshot {
-        memo.next = TranslationMemo.Parts()
+        memo.generation &+= 1
+        let generation = memo.generation
         var resources: [Resource] = []
+        resources.reserveCapacity(config.clusters.count * 2 + config.listeners.count * 2)
         // Clusters the memo does not have are made on every core: a first load of ten thousand
         // routes makes ten thousand, and each depends on its own IR alone.
         let fingerprints = config.clusters.map(TranslationMemo.Fingerprint.init)
-        let kept = zip(config.clusters, fingerprints).map { cluster, fingerprint in
-            memo.previous.clusters[cluster.name].flatMap { $0.ir == fingerprint ? $0.resources : nil }
+        // Kept clusters are marked used before anything is inserted, while their indices hold.
+        let kept = zip(config.clusters, fingerprints).map { cluster, fingerprint -> [Resource]? in
+            guard let index = memo.parts.clusters.index(forKey: cluster.name),
+                memo.parts.clusters.values[index].ir == fingerprint
+            else { return nil }
+            memo.parts.clusters.values[index].generation = generation
+            return memo.parts.clusters.values[index].resources
         }
         let missing = config.clusters.indices.filter { kept[$0] == nil }
         var made = Parallel.map(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
         for ((cluster, fingerprint), kept) in zip(zip(config.clusters, fingerprints), kept) {
-            let clusterResources: [Resource]
             if let kept {
-                clusterResources = kept
+                resources += kept
                 memo.reused += 1
             } else {
-                clusterResources = try made.next()!.get()
+                let clusterResources = try made.next()!.get()
+                memo.parts.clusters[cluster.name] = (fingerprint, clusterResources, generation)
+                resources += clusterResources
             }
-            memo.next.clusters[cluster.name] = (fingerprint, clusterResources)
-            resources += clusterResources
         }
         var listeners: [ListenerTranslator.Listener] = []
         for kind in listenerKinds {
@@ -48,8 +54,9 @@ public enum SnapshotTranslator {
         }
         let snapshot = try Snapshot(resources, previous: memo.snapshot)
         memo.snapshot = snapshot
-        memo.previous = memo.next
-        memo.next = TranslationMemo.Parts()
+        memo.forgetUnused(
+            clusters: config.clusters.count,
+            virtualHosts: config.listeners.reduce(0) { $0 + $1.virtualHosts.count })
         return snapshot
     }
 

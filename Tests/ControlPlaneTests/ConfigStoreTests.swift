@@ -1,5 +1,6 @@
 import ControlPlane
 import Foundation
+import GatewayAPI
 import Synchronization
 import Testing
 import XDSTesting
@@ -297,5 +298,140 @@ struct ConfigStoreTests {
         let swapped = try store.refresh()
         #expect(swapped.changed)
         #expect(swapped.resources.httpRoutes.map(\.rules[0].matches[0].path.value) == ["/v2"])
+    }
+}
+
+/// A reload that puts the changed files' objects in the places of their old ones (`Assembly`)
+/// must give what assembling every file again gives, whatever the edit.
+@Suite("Patched assembly")
+struct PatchedAssemblyTests {
+    /// One object of a file, as the test writes it.
+    struct Object {
+        var kind: String
+        var name: String
+        var value: Int
+        var yaml: String {
+            switch kind {
+            case "HTTPRoute":
+                """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: \(name), labels: {v: "\(value)"}}
+                spec:
+                  parentRefs: [{name: eg}]
+                  rules: [{matches: [{path: {value: /p\(value)}}], backendRefs: [{name: b, port: \(8000 + value)}]}]
+                """
+            case "Backend":
+                """
+                apiVersion: gateway.envoyproxy.io/v1alpha1
+                kind: Backend
+                metadata: {name: \(name)}
+                spec:
+                  endpoints: [{ip: {address: 10.0.0.\(value % 250 + 1), port: \(8000 + value)}}]
+                """
+            default:
+                """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: \(name)}
+                data: {key\(value): value}
+                """
+            }
+        }
+    }
+
+    /// Every part of the set, for comparing: the kinds kept in arrays and by name, the labels and
+    /// creation times, the problems.
+    static func same(_ a: ResourceSet, _ b: ResourceSet) -> Bool {
+        let routes = a.httpRoutes == b.httpRoutes && a.grpcRoutes == b.grpcRoutes && a.layer4Routes == b.layer4Routes
+        let gateways = a.gatewayClasses == b.gatewayClasses && a.gateways == b.gateways
+        let backends = a.backends == b.backends && a.services == b.services && a.endpointSlices == b.endpointSlices
+        let policies =
+            a.referenceGrants == b.referenceGrants && a.backendTrafficPolicies == b.backendTrafficPolicies
+            && a.backendTLSPolicies == b.backendTLSPolicies
+        let named =
+            a.namespaces == b.namespaces && a.secrets == b.secrets && a.configMapKeys == b.configMapKeys
+            && a.configMapData == b.configMapData && a.clusterTrustBundles == b.clusterTrustBundles
+        func metadata(_ set: ResourceSet) -> [String: String] {
+            set.metadata.mapValues { value in
+                let labels = value.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                return labels.joined(separator: ",") + "|" + value.creationTimestamp
+            }
+        }
+        return routes && gateways && backends && policies && named && a.diagnostics == b.diagnostics
+            && metadata(a) == metadata(b)
+    }
+
+    @Test(
+        "200 random edits (values, renames, kinds, objects added, removed and reordered, duplicates, files added and deleted): each reload equals a full load"
+    )
+    func randomEdits() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("assembly")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = SplitMix64(seed: 15)
+        let kinds = ["HTTPRoute", "HTTPRoute", "Backend", "ConfigMap"]
+        var files: [String: [Object]] = [:]
+        func write(_ name: String) throws {
+            let url = directory.appendingPathComponent(name)
+            guard let objects = files[name] else { return try FileManager.default.removeItem(at: url) }
+            try objects.map(\.yaml).joined(separator: "\n---\n").write(to: url, atomically: true, encoding: .utf8)
+        }
+        func object() -> Object {
+            Object(
+                kind: kinds.randomElement(using: &random)!, name: "o\(Int.random(in: 0..<1000, using: &random))",
+                value: Int.random(in: 0..<1000, using: &random))
+        }
+        for index in 0..<12 {
+            files["f\(index).yaml"] = [object(), object()]
+            try write("f\(index).yaml")
+        }
+        var store = ConfigStore(paths: [directory.path])
+        _ = try store.refresh()
+        var patched = 0
+        var duplicated = 0
+        for step in 0..<200 {
+            let name = files.keys.sorted().randomElement(using: &random)!
+            var objects = files[name]!
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0...4:  // a value: the common edit
+                let index = Int.random(in: objects.indices, using: &random)
+                objects[index].value = Int.random(in: 0..<1000, using: &random)
+            case 5:
+                // A new name, or one another object has: a duplicate, until renamed again.
+                let taken = files.keys.sorted().flatMap { files[$0]! }.map(\.name).randomElement(using: &random)!
+                objects[Int.random(in: objects.indices, using: &random)].name =
+                    Bool.random(using: &random) ? taken : object().name
+            case 6: objects[Int.random(in: objects.indices, using: &random)].kind = object().kind
+            case 7:
+                if objects.count > 1 { objects.removeLast() } else { objects.append(object()) }
+            case 8: objects.reverse()
+            default:
+                // A file deleted, or a new one.
+                if files.count > 4 && Bool.random(using: &random) {
+                    files[name] = nil
+                    try write(name)
+                    objects = []
+                } else {
+                    let new = "f\(12 + step).yaml"
+                    files[new] = [object()]
+                    try write(new)
+                }
+            }
+            if !objects.isEmpty {
+                files[name] = objects
+                try write(name)
+            }
+            let refresh = try store.refresh()
+            let full = try ConfigFiles.load([directory.path])
+            // A Bool, not the sets: a failure prints the step, not two whole sets.
+            let same = Self.same(refresh.resources, full)
+            #expect(same, "step \(step)")
+            #expect(refresh.diagnostics == full.diagnostics, "step \(step)")
+            if refresh.patchedAssembly { patched += 1 }
+            if refresh.diagnostics.contains(where: { $0.code == .duplicateName }) { duplicated += 1 }
+        }
+        // Half the edits keep names and kinds: those patch, unless a duplicate name anywhere stops it.
+        #expect(patched > 40, "patched \(patched) of 200")
+        #expect(duplicated > 10, "duplicates in \(duplicated) of 200")
     }
 }

@@ -40,7 +40,7 @@ struct TranslationMemoTests {
                     // The memo keeps each host's encoding as a slice of the resource's own bytes.
                     spliced.encoded.withUnsafeBytes { all in
                         let start = UInt(bitPattern: all.baseAddress)
-                        for (host, entry) in memo.next.virtualHosts {
+                        for (host, entry) in memo.parts.virtualHosts {
                             entry.encoded.withUnsafeBytes { part in
                                 let at = UInt(bitPattern: part.baseAddress)
                                 #expect(at >= start && at + UInt(part.count) <= start + UInt(all.count), "\(host)")
@@ -78,23 +78,23 @@ struct TranslationMemoTests {
         }
     }
 
-    @Test("a memo keeps only the last translation's parts, and a failed translation leaves it as it was")
+    @Test("a memo keeps only the last translation's parts, and a failed translation leaves none too many")
     func memoHoldsTheLastOnly() throws {
         let all = try GoldenCase.names.flatMap(Self.gateways)
         let big = try #require(all.max { $0.clusters.count < $1.clusters.count })
         var memo = TranslationMemo()
         _ = try SnapshotTranslator.snapshot(big, memo: &memo)
-        #expect(memo.previous.clusters.count == big.clusters.count)
+        #expect(memo.parts.clusters.count == big.clusters.count)
         // Two clusters of one name: the snapshot refuses them.
         var failing = big
         failing.clusters.append(big.clusters[0])
         #expect(throws: SnapshotError.self) { try SnapshotTranslator.snapshot(failing, memo: &memo) }
-        #expect(memo.previous.clusters.count == big.clusters.count)
+        #expect(memo.parts.clusters.count == big.clusters.count)
         var small = big
         small.clusters = Array(big.clusters.prefix(1))
         small.listeners = []
         _ = try SnapshotTranslator.snapshot(small, memo: &memo)
-        #expect(memo.previous.clusters.count == 1)
-        #expect(memo.previous.virtualHosts.isEmpty)
+        #expect(memo.parts.clusters.count == 1)
+        #expect(memo.parts.virtualHosts.isEmpty)
     }
 }
