@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Everything one Gateway's Envoys run, decided and named, free of protobuf. The xDS translator
 /// writes it out; status and provenance stay with the Gateway translator.
 public struct GatewayConfig: Sendable, Hashable, Codable {
@@ -308,38 +310,200 @@ public struct Route: Sendable, Hashable, Codable {
         case directResponse(status: Int)
     }
 
+    /// A route's fields, in one shared box (`Storage`): a route is copied from the translator's
+    /// memo into its virtual host on every translation, and copying ~20 references inline was
+    /// most of the per-Gateway pass at 10000 routes. Encoded as the route itself.
+    struct Fields: Sendable, Hashable, Codable {
+        var name: String
+        var path: PathMatch
+        var headers: [ValueMatch]
+        var queryParams: [ValueMatch]
+        var method: String?
+        var action: Action
+        var requestHeaders = HeaderMutation()
+        var responseHeaders = HeaderMutation()
+        var rewrite: Rewrite?
+        var timeout: Duration?
+        var retry: RetryPolicy?
+        var allowsWebSocket = true
+        @OutOfLine var policy: RoutePolicy
+        var metadata: ResourceMetadata?
+
+        init(
+            name: String, path: PathMatch, headers: [ValueMatch], queryParams: [ValueMatch], method: String?,
+            action: Action
+        ) {
+            self.name = name
+            self.path = path
+            self.headers = headers
+            self.queryParams = queryParams
+            self.method = method
+            self.action = action
+            _policy = Route.noPolicy
+        }
+    }
+
+    /// Copy on write: `fields` changes only through a route that holds the only reference.
+    private final class Storage: @unchecked Sendable {
+        var fields: Fields
+        /// `fields`' fingerprint, made when first hashed: a virtual host's fingerprint hashes
+        /// each of its routes, on every translation.
+        private let cached = Mutex<Fingerprint?>(nil)
+
+        init(_ fields: Fields) { self.fields = fields }
+
+        var fingerprint: Fingerprint {
+            cached.withLock { cached in
+                if let cached { return cached }
+                let made = Fingerprint(fields)
+                cached = made
+                return made
+            }
+        }
+
+        func changed() { cached.withLock { $0 = nil } }
+    }
+
+    private var storage: Storage
+
+    private mutating func unique() {
+        if isKnownUniquelyReferenced(&storage) {
+            storage.changed()
+        } else {
+            storage = Storage(storage.fields)
+        }
+    }
+
     /// `<kind>/<ns>/<name>/rule/<i>/match/<j>/<hostname, dots as underscores>`.
-    public var name: String
-    public var path: PathMatch
-    public var headers: [ValueMatch]
-    public var queryParams: [ValueMatch]
-    public var method: String?
-    public var action: Action
-    public var requestHeaders = HeaderMutation()
-    public var responseHeaders = HeaderMutation()
-    public var rewrite: Rewrite?
+    public var name: String {
+        get { storage.fields.name }
+        _modify {
+            unique()
+            yield &storage.fields.name
+        }
+    }
+    public var path: PathMatch {
+        get { storage.fields.path }
+        _modify {
+            unique()
+            yield &storage.fields.path
+        }
+    }
+    public var headers: [ValueMatch] {
+        get { storage.fields.headers }
+        _modify {
+            unique()
+            yield &storage.fields.headers
+        }
+    }
+    public var queryParams: [ValueMatch] {
+        get { storage.fields.queryParams }
+        _modify {
+            unique()
+            yield &storage.fields.queryParams
+        }
+    }
+    public var method: String? {
+        get { storage.fields.method }
+        _modify {
+            unique()
+            yield &storage.fields.method
+        }
+    }
+    public var action: Action {
+        get { storage.fields.action }
+        _modify {
+            unique()
+            yield &storage.fields.action
+        }
+    }
+    public var requestHeaders: HeaderMutation {
+        get { storage.fields.requestHeaders }
+        _modify {
+            unique()
+            yield &storage.fields.requestHeaders
+        }
+    }
+    public var responseHeaders: HeaderMutation {
+        get { storage.fields.responseHeaders }
+        _modify {
+            unique()
+            yield &storage.fields.responseHeaders
+        }
+    }
+    public var rewrite: Rewrite? {
+        get { storage.fields.rewrite }
+        _modify {
+            unique()
+            yield &storage.fields.rewrite
+        }
+    }
     /// The whole request's deadline, from the client's request to the upstream's last byte.
-    public var timeout: Duration?
-    public var retry: RetryPolicy?
+    public var timeout: Duration? {
+        get { storage.fields.timeout }
+        _modify {
+            unique()
+            yield &storage.fields.timeout
+        }
+    }
+    public var retry: RetryPolicy? {
+        get { storage.fields.retry }
+        _modify {
+            unique()
+            yield &storage.fields.retry
+        }
+    }
     /// Whether WebSocket upgrades pass (HTTP/1 routes); gRPC routes have none.
-    public var allowsWebSocket = true
-    @OutOfLine public var policy: RoutePolicy
+    public var allowsWebSocket: Bool {
+        get { storage.fields.allowsWebSocket }
+        _modify {
+            unique()
+            yield &storage.fields.allowsWebSocket
+        }
+    }
+    public var policy: RoutePolicy {
+        get { storage.fields.policy }
+        _modify {
+            unique()
+            yield &storage.fields.policy
+        }
+    }
+    /// The policy's box, to share one among equal policies (`OutOfLine`).
+    public var sharedPolicy: OutOfLine<RoutePolicy> {
+        get { storage.fields.$policy }
+        set {
+            unique()
+            storage.fields.$policy = newValue
+        }
+    }
     /// The route and rule it comes from.
-    public var metadata: ResourceMetadata?
+    public var metadata: ResourceMetadata? {
+        get { storage.fields.metadata }
+        _modify {
+            unique()
+            yield &storage.fields.metadata
+        }
+    }
 
     public init(
         name: String, path: PathMatch, headers: [ValueMatch] = [], queryParams: [ValueMatch] = [],
         method: String? = nil,
         action: Action
     ) {
-        self.name = name
-        self.path = path
-        self.headers = headers
-        self.queryParams = queryParams
-        self.method = method
-        self.action = action
-        _policy = Self.noPolicy
+        storage = Storage(
+            Fields(name: name, path: path, headers: headers, queryParams: queryParams, method: method, action: action))
     }
+
+    public init(from decoder: any Decoder) throws { storage = Storage(try Fields(from: decoder)) }
+
+    public func encode(to encoder: any Encoder) throws { try storage.fields.encode(to: encoder) }
+
+    public static func == (lhs: Route, rhs: Route) -> Bool {
+        lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
+    }
+
+    /// Equal routes have equal fingerprints, so this is consistent with `==`.
+    public func hash(into hasher: inout Hasher) { hasher.combine(storage.fingerprint) }
 
     /// One box for every route without a policy of its own.
     private static let noPolicy = OutOfLine(wrappedValue: RoutePolicy())

@@ -374,7 +374,8 @@ public enum GatewayTranslator {
                     routeNames[index].policy.globalRateLimit!.domain = listenerName
                     usesGlobalRateLimit = true
                 }
-                routeNames[index].$policy = interned.routes.insert(routeNames[index].$policy).memberAfterInsert
+                routeNames[index].sharedPolicy =
+                    interned.routes.insert(routeNames[index].sharedPolicy).memberAfterInsert
             }
             let clusters = zip(rules, ruleSettings).compactMap { rule, settings -> BackendCluster? in
                 guard var cluster = rule.cluster else { return nil }
