@@ -170,7 +170,7 @@ public enum GatewayTranslator {
             }
             return config
         }
-        noteOverlaps(configs, in: &status)
+        noteOverlaps(configs, in: &status, memo: &memo.overlaps)
         status.backendTrafficPolicies = policies.report
         status.backendTLSPolicies = backendTLSPolicyStatus(
             backends.tls, routes: Array(zip(routes, rules)) + layer4.map { ($0.route, [$0.resolved]) },

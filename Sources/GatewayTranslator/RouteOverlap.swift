@@ -5,42 +5,36 @@ import GatewayIR
 /// host, path, headers and query parameters, in any order) on one listener compete for the same
 /// requests, and only precedence decides which wins. Each route's parent says with which.
 extension GatewayTranslator {
-    static func noteOverlaps(_ configs: [GatewayConfig], in status: inout StatusReport) {
+    static func noteOverlaps(
+        _ configs: [GatewayConfig], in status: inout StatusReport,
+        memo: inout [String: (routes: [Route], groups: [Set<String>])]
+    ) {
         // Gateway key → route ("HTTPRoute ns/name") → the routes it overlaps.
         var conflicts: [String: [String: Set<String>]] = [:]
+        var kept: [String: (routes: [Route], groups: [Set<String>])] = [:]
         for config in configs {
             for listener in config.listeners {
-                // Routes can only overlap where host, path and the number of each kind of match
-                // are the same: those are counted first, and only routes that share them get the
-                // whole key worked out (it builds strings). A canary rule (a header match) beside
-                // its route's default rule, or ten thousand routes of different hosts, then cost a
-                // hash each.
-                var places: [Place: Int] = [:]
-                places.reserveCapacity(listener.virtualHosts.reduce(0) { $0 + $1.routes.count })
                 for host in listener.virtualHosts {
-                    // By index: a loop variable would copy each route, all its fields retained.
-                    for index in host.routes.indices where host.routes[index].metadata != nil {
-                        places[Place(host.domains.first ?? "*", host.routes[index]), default: 0] += 1
+                    // Routes overlap only within a host; a host whose routes are the last
+                    // translation's (the same storage, so mostly a pointer check) overlaps as it did.
+                    let key = "\(config.key)\u{0}\(host.name)"
+                    let groups: [Set<String>]
+                    if let last = memo[key], last.routes == host.routes {
+                        groups = last.groups
+                    } else {
+                        groups = overlapping(host)
                     }
-                }
-                var buckets: [MatchKey: Set<String>] = [:]
-                for host in listener.virtualHosts {
-                    let hostname = host.domains.first ?? "*"
-                    for index in host.routes.indices {
-                        guard let source = host.routes[index].metadata,
-                            places[Place(hostname, host.routes[index])]! > 1
-                        else { continue }
-                        buckets[MatchKey(host.routes[index], hostname: hostname), default: []].insert(
-                            "\(source.kind) \(source.namespace)/\(source.name)")
-                    }
-                }
-                for routes in buckets.values where routes.count > 1 {
-                    for route in routes {
-                        conflicts[config.key, default: [:]][route, default: []].formUnion(routes.subtracting([route]))
+                    kept[key] = (host.routes, groups)
+                    for routes in groups {
+                        for route in routes {
+                            conflicts[config.key, default: [:]][route, default: []].formUnion(
+                                routes.subtracting([route]))
+                        }
                     }
                 }
             }
         }
+        memo = kept
         guard !conflicts.isEmpty else { return }
         func mark(_ routes: inout [RouteStatus]) {
             for index in routes.indices {
@@ -59,6 +53,30 @@ extension GatewayTranslator {
         }
         mark(&status.httpRoutes)
         mark(&status.grpcRoutes)
+    }
+
+    /// The groups of a host's routes whose matches overlap, each as its routes' sources.
+    private static func overlapping(_ host: VirtualHost) -> [Set<String>] {
+        let hostname = host.domains.first ?? "*"
+        // Routes can only overlap where path and the number of each kind of match are the same:
+        // those are counted first, and only routes that share them get the whole key worked out
+        // (it builds strings). A canary rule (a header match) beside its route's default rule
+        // then costs a hash.
+        var places: [Place: Int] = [:]
+        places.reserveCapacity(host.routes.count)
+        // By index: a loop variable would copy each route.
+        for index in host.routes.indices where host.routes[index].metadata != nil {
+            places[Place(hostname, host.routes[index]), default: 0] += 1
+        }
+        var buckets: [MatchKey: Set<String>] = [:]
+        for index in host.routes.indices {
+            guard let source = host.routes[index].metadata, places[Place(hostname, host.routes[index])]! > 1 else {
+                continue
+            }
+            buckets[MatchKey(host.routes[index], hostname: hostname), default: []].insert(
+                "\(source.kind) \(source.namespace)/\(source.name)")
+        }
+        return buckets.values.filter { $0.count > 1 }
     }
 
     /// Where a route matches, roughly: its host, its path and how many headers (a method counts

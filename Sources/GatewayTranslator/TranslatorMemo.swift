@@ -7,7 +7,8 @@ extension GatewayTranslator {
     /// part. Inputs are compared by equality, not hashed: an unchanged route shares its storage
     /// with the last translation's, so comparing it is mostly a check that two buffers are one.
     /// Only results are kept that depend on nothing but the inputs compared; what reaches across
-    /// routes (virtual hosts, precedence, overlaps, statuses) is worked out again every time.
+    /// routes (virtual hosts, precedence, statuses) is worked out again every time; overlaps are
+    /// kept per virtual host, whose routes are compared whole.
     public struct Memo: Sendable {
         /// What `BackendIndex` reads, as the last translation saw it, with the index it made.
         var backendInputs: BackendInputs?
@@ -20,6 +21,10 @@ extension GatewayTranslator {
         var statusInputs: StatusInputs?
         /// What each route made on each listener.
         var attachments: [AttachmentKey: (attachment: Attachment, generation: UInt64)] = [:]
+        /// By Gateway and virtual host: its routes as last translated, and which of their sources
+        /// overlap (`noteOverlaps`). Routes share their storage with the attachments they come
+        /// from, so an unchanged host's routes compare by identity.
+        var overlaps: [String: (routes: [Route], groups: [Set<String>])] = [:]
         /// Counts translations: an entry written by this one has its number. Only the last
         /// translation's entries are reused; older ones (a route or listener gone) are forgotten.
         var generation: UInt64 = 0

@@ -94,6 +94,21 @@ struct TranslatorMemoTests {
         try Self.checkEdit(of: golden, what, before, after)
     }
 
+    /// Overlaps are kept per virtual host: an edit that starts or ends one must reach the routes
+    /// on both sides, the unchanged ones too.
+    @Test(
+        "an edit that starts or ends an overlap reaches every route in it",
+        arguments: [
+            ("a route moved onto the busy host", "hostnames: [admin.example.com]", "hostnames: [shop.example.com]"),
+            (
+                "a header value changed", "headers: [{name: x-version, value: \"2\"}, {name: x-tenant",
+                "headers: [{name: x-version, value: \"3\"}, {name: x-tenant"
+            ),
+        ])
+    func overlapEdits(_ what: String, _ before: String, _ after: String) throws {
+        try Self.checkEdit(of: "route-overlap", what, before, after)
+    }
+
     static func checkEdit(of golden: String, _ what: String, _ before: String, _ after: String) throws {
         let files = try GoldenCase(named: golden).inputs()
         let edited = files.map { file in
