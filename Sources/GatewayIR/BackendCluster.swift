@@ -20,24 +20,70 @@ public struct BackendCluster: Sendable, Hashable, Codable {
         case udp
     }
 
-    public var name: String
-    public var discovery: Discovery
-    public var upstreamProtocol: UpstreamProtocol
+    /// A cluster's fields, in one shared box (`CopyOnWrite`): every translation copies each
+    /// cluster from the translator's memo into its Gateway's config, and the Envoy translator
+    /// fingerprints each. Encoded as the cluster itself.
+    struct Fields: Sendable, Hashable, Codable {
+        var name: String
+        var discovery: Discovery
+        var upstreamProtocol: UpstreamProtocol
+        var groups: [EndpointGroup]
+        @OutOfLine var policy: ClusterPolicy
+        var metadata: ResourceMetadata?
+
+        init(name: String, discovery: Discovery, upstreamProtocol: UpstreamProtocol, groups: [EndpointGroup]) {
+            self.name = name
+            self.discovery = discovery
+            self.upstreamProtocol = upstreamProtocol
+            self.groups = groups
+            _policy = BackendCluster.noPolicy
+        }
+    }
+
+    private var fields: CopyOnWrite<Fields>
+
+    public var name: String {
+        get { fields.value.name }
+        _modify { yield &fields.value.name }
+    }
+    public var discovery: Discovery {
+        get { fields.value.discovery }
+        _modify { yield &fields.value.discovery }
+    }
+    public var upstreamProtocol: UpstreamProtocol {
+        get { fields.value.upstreamProtocol }
+        _modify { yield &fields.value.upstreamProtocol }
+    }
     /// One group per backendRef, in order: its locality in the load assignment.
-    public var groups: [EndpointGroup]
-    @OutOfLine public var policy: ClusterPolicy
+    public var groups: [EndpointGroup] {
+        get { fields.value.groups }
+        _modify { yield &fields.value.groups }
+    }
+    public var policy: ClusterPolicy {
+        get { fields.value.policy }
+        _modify { yield &fields.value.policy }
+    }
+    /// The policy's box, to share one among equal policies (`OutOfLine`).
+    public var sharedPolicy: OutOfLine<ClusterPolicy> {
+        get { fields.value.$policy }
+        set { fields.value.$policy = newValue }
+    }
     /// The route and rule it serves.
-    public var metadata: ResourceMetadata?
+    public var metadata: ResourceMetadata? {
+        get { fields.value.metadata }
+        _modify { yield &fields.value.metadata }
+    }
 
     public init(
         name: String, discovery: Discovery, upstreamProtocol: UpstreamProtocol = .http1, groups: [EndpointGroup]
     ) {
-        self.name = name
-        self.discovery = discovery
-        self.upstreamProtocol = upstreamProtocol
-        self.groups = groups
-        _policy = Self.noPolicy
+        fields = CopyOnWrite(
+            Fields(name: name, discovery: discovery, upstreamProtocol: upstreamProtocol, groups: groups))
     }
+
+    public init(from decoder: any Decoder) throws { fields = CopyOnWrite(try Fields(from: decoder)) }
+
+    public func encode(to encoder: any Encoder) throws { try fields.value.encode(to: encoder) }
 
     /// One box for every cluster without a policy of its own.
     private static let noPolicy = OutOfLine(wrappedValue: ClusterPolicy())

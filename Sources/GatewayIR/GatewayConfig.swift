@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Everything one Gateway's Envoys run, decided and named, free of protobuf. The xDS translator
 /// writes it out; status and provenance stay with the Gateway translator.
 public struct GatewayConfig: Sendable, Hashable, Codable {
@@ -310,9 +308,9 @@ public struct Route: Sendable, Hashable, Codable {
         case directResponse(status: Int)
     }
 
-    /// A route's fields, in one shared box (`Storage`): a route is copied from the translator's
-    /// memo into its virtual host on every translation, and copying ~20 references inline was
-    /// most of the per-Gateway pass at 10000 routes. Encoded as the route itself.
+    /// A route's fields, in one shared box (`CopyOnWrite`): a route is copied from the
+    /// translator's memo into its virtual host on every translation, and copying ~20 references
+    /// inline was most of the per-Gateway pass at 10000 routes. Encoded as the route itself.
     struct Fields: Sendable, Hashable, Codable {
         var name: String
         var path: PathMatch
@@ -343,146 +341,72 @@ public struct Route: Sendable, Hashable, Codable {
         }
     }
 
-    /// Copy on write: `fields` changes only through a route that holds the only reference.
-    private final class Storage: @unchecked Sendable {
-        var fields: Fields
-        /// `fields`' fingerprint, made when first hashed: a virtual host's fingerprint hashes
-        /// each of its routes, on every translation.
-        private let cached = Mutex<Fingerprint?>(nil)
-
-        init(_ fields: Fields) { self.fields = fields }
-
-        var fingerprint: Fingerprint {
-            cached.withLock { cached in
-                if let cached { return cached }
-                let made = Fingerprint(fields)
-                cached = made
-                return made
-            }
-        }
-
-        func changed() { cached.withLock { $0 = nil } }
-    }
-
-    private var storage: Storage
-
-    private mutating func unique() {
-        if isKnownUniquelyReferenced(&storage) {
-            storage.changed()
-        } else {
-            storage = Storage(storage.fields)
-        }
-    }
+    private var fields: CopyOnWrite<Fields>
 
     /// `<kind>/<ns>/<name>/rule/<i>/match/<j>/<hostname, dots as underscores>`.
     public var name: String {
-        get { storage.fields.name }
-        _modify {
-            unique()
-            yield &storage.fields.name
-        }
+        get { fields.value.name }
+        _modify { yield &fields.value.name }
     }
     public var path: PathMatch {
-        get { storage.fields.path }
-        _modify {
-            unique()
-            yield &storage.fields.path
-        }
+        get { fields.value.path }
+        _modify { yield &fields.value.path }
     }
     public var headers: [ValueMatch] {
-        get { storage.fields.headers }
-        _modify {
-            unique()
-            yield &storage.fields.headers
-        }
+        get { fields.value.headers }
+        _modify { yield &fields.value.headers }
     }
     public var queryParams: [ValueMatch] {
-        get { storage.fields.queryParams }
-        _modify {
-            unique()
-            yield &storage.fields.queryParams
-        }
+        get { fields.value.queryParams }
+        _modify { yield &fields.value.queryParams }
     }
     public var method: String? {
-        get { storage.fields.method }
-        _modify {
-            unique()
-            yield &storage.fields.method
-        }
+        get { fields.value.method }
+        _modify { yield &fields.value.method }
     }
     public var action: Action {
-        get { storage.fields.action }
-        _modify {
-            unique()
-            yield &storage.fields.action
-        }
+        get { fields.value.action }
+        _modify { yield &fields.value.action }
     }
     public var requestHeaders: HeaderMutation {
-        get { storage.fields.requestHeaders }
-        _modify {
-            unique()
-            yield &storage.fields.requestHeaders
-        }
+        get { fields.value.requestHeaders }
+        _modify { yield &fields.value.requestHeaders }
     }
     public var responseHeaders: HeaderMutation {
-        get { storage.fields.responseHeaders }
-        _modify {
-            unique()
-            yield &storage.fields.responseHeaders
-        }
+        get { fields.value.responseHeaders }
+        _modify { yield &fields.value.responseHeaders }
     }
     public var rewrite: Rewrite? {
-        get { storage.fields.rewrite }
-        _modify {
-            unique()
-            yield &storage.fields.rewrite
-        }
+        get { fields.value.rewrite }
+        _modify { yield &fields.value.rewrite }
     }
     /// The whole request's deadline, from the client's request to the upstream's last byte.
     public var timeout: Duration? {
-        get { storage.fields.timeout }
-        _modify {
-            unique()
-            yield &storage.fields.timeout
-        }
+        get { fields.value.timeout }
+        _modify { yield &fields.value.timeout }
     }
     public var retry: RetryPolicy? {
-        get { storage.fields.retry }
-        _modify {
-            unique()
-            yield &storage.fields.retry
-        }
+        get { fields.value.retry }
+        _modify { yield &fields.value.retry }
     }
     /// Whether WebSocket upgrades pass (HTTP/1 routes); gRPC routes have none.
     public var allowsWebSocket: Bool {
-        get { storage.fields.allowsWebSocket }
-        _modify {
-            unique()
-            yield &storage.fields.allowsWebSocket
-        }
+        get { fields.value.allowsWebSocket }
+        _modify { yield &fields.value.allowsWebSocket }
     }
     public var policy: RoutePolicy {
-        get { storage.fields.policy }
-        _modify {
-            unique()
-            yield &storage.fields.policy
-        }
+        get { fields.value.policy }
+        _modify { yield &fields.value.policy }
     }
     /// The policy's box, to share one among equal policies (`OutOfLine`).
     public var sharedPolicy: OutOfLine<RoutePolicy> {
-        get { storage.fields.$policy }
-        set {
-            unique()
-            storage.fields.$policy = newValue
-        }
+        get { fields.value.$policy }
+        set { fields.value.$policy = newValue }
     }
     /// The route and rule it comes from.
     public var metadata: ResourceMetadata? {
-        get { storage.fields.metadata }
-        _modify {
-            unique()
-            yield &storage.fields.metadata
-        }
+        get { fields.value.metadata }
+        _modify { yield &fields.value.metadata }
     }
 
     public init(
@@ -490,20 +414,13 @@ public struct Route: Sendable, Hashable, Codable {
         method: String? = nil,
         action: Action
     ) {
-        storage = Storage(
+        fields = CopyOnWrite(
             Fields(name: name, path: path, headers: headers, queryParams: queryParams, method: method, action: action))
     }
 
-    public init(from decoder: any Decoder) throws { storage = Storage(try Fields(from: decoder)) }
+    public init(from decoder: any Decoder) throws { fields = CopyOnWrite(try Fields(from: decoder)) }
 
-    public func encode(to encoder: any Encoder) throws { try storage.fields.encode(to: encoder) }
-
-    public static func == (lhs: Route, rhs: Route) -> Bool {
-        lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
-    }
-
-    /// Equal routes have equal fingerprints, so this is consistent with `==`.
-    public func hash(into hasher: inout Hasher) { hasher.combine(storage.fingerprint) }
+    public func encode(to encoder: any Encoder) throws { try fields.value.encode(to: encoder) }
 
     /// One box for every route without a policy of its own.
     private static let noPolicy = OutOfLine(wrappedValue: RoutePolicy())

@@ -381,7 +381,7 @@ public enum GatewayTranslator {
                 guard var cluster = rule.cluster else { return nil }
                 if let settings, settings.problems.isEmpty {
                     cluster.policy = TrafficPolicyTranslation.clusterPolicy(settings.settings, hostname: hostname)
-                    cluster.$policy = interned.clusters.insert(cluster.$policy).memberAfterInsert
+                    cluster.sharedPolicy = interned.clusters.insert(cluster.sharedPolicy).memberAfterInsert
                 }
                 return cluster
             }
