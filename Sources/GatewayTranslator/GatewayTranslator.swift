@@ -171,6 +171,8 @@ public enum GatewayTranslator {
             return config
         }
         noteOverlaps(configs, in: &status, memo: &memo.overlaps)
+        memo.precedence = memo.nextPrecedence
+        memo.nextPrecedence = [:]
         status.backendTrafficPolicies = policies.report
         status.backendTLSPolicies = backendTLSPolicyStatus(
             backends.tls, routes: Array(zip(routes, rules)) + layer4.map { ($0.route, [$0.resolved]) },
@@ -349,7 +351,16 @@ public enum GatewayTranslator {
             var listener = byPort[port]!
             listener.virtualHosts.sort { $0.name < $1.name }
             for index in listener.virtualHosts.indices {
-                listener.virtualHosts[index].routes = RoutePrecedence.sorted(listener.virtualHosts[index].routes)
+                // A host whose routes are the last translation's (the same storage: mostly a
+                // pointer check) sorts as it did.
+                let key = "\(config.key)\u{0}\(listener.virtualHosts[index].name)"
+                let routes = listener.virtualHosts[index].routes
+                if let last = memo.precedence[key], last.written == routes {
+                    listener.virtualHosts[index].routes = last.sorted
+                } else {
+                    listener.virtualHosts[index].routes = RoutePrecedence.sorted(routes)
+                }
+                memo.nextPrecedence[key] = (routes, listener.virtualHosts[index].routes)
             }
             return listener
         }
@@ -414,7 +425,7 @@ public enum GatewayTranslator {
         _ route: RouteSource, to gateway: Gateway, listener: Gateway.Listener, namespaces: NamespaceLabels
     ) -> Bool {
         allows(listener, route, gateway: gateway, namespaces: namespaces)
-            && !hostnames(listener: listener.hostname, route: route.hostnames).isEmpty
+            && hostnamesIntersect(listener: listener.hostname, route: route.hostnames)
             && route.parentRefs.contains { ref in
                 ref.isGateway && ref.namespace == gateway.namespace && ref.name == gateway.name
                     && selects(ref, listener)
@@ -431,6 +442,17 @@ public enum GatewayTranslator {
             if listener.hasPrefix("*."), endsWith(hostname, listener.utf8.dropFirst()) { return hostname }
             if hostname.hasPrefix("*."), endsWith(listener, hostname.utf8.dropFirst()) { return listener }
             return nil
+        }
+    }
+
+    /// Whether `hostnames(listener:route:)` is not empty, without making it: asked for every
+    /// route on every listener.
+    static func hostnamesIntersect(listener: String?, route: [String]) -> Bool {
+        guard let listener, !route.isEmpty else { return true }
+        return route.contains { hostname in
+            hostname == listener
+                || (listener.hasPrefix("*.") && endsWith(hostname, listener.utf8.dropFirst()))
+                || (hostname.hasPrefix("*.") && endsWith(listener, hostname.utf8.dropFirst()))
         }
     }
 

@@ -16,11 +16,13 @@ enum RoutePrecedence {
 
     /// Smaller sorts first.
     private static func key(_ route: Route) -> Key {
+        // Lengths in bytes, as Envoy Gateway (Go) measures them; counting characters also
+        // walked each path.
         let (kind, length): (Int, Int) =
             switch route.path {
-            case .exact(let value): (0, value.count)
-            case .regularExpression(let value): (1, value.count)
-            case .prefix(let value): (2, value.count)
+            case .exact(let value): (0, value.utf8.count)
+            case .regularExpression(let value): (1, value.utf8.count)
+            case .prefix(let value): (2, value.utf8.count)
             }
         return Key(
             kind: kind, length: -length, method: route.method == nil ? 1 : 0, headers: -route.headers.count,

@@ -7,8 +7,8 @@ extension GatewayTranslator {
     /// part. Inputs are compared by equality, not hashed: an unchanged route shares its storage
     /// with the last translation's, so comparing it is mostly a check that two buffers are one.
     /// Only results are kept that depend on nothing but the inputs compared; what reaches across
-    /// routes (virtual hosts, precedence, statuses) is worked out again every time; overlaps are
-    /// kept per virtual host, whose routes are compared whole.
+    /// routes (virtual hosts, statuses) is worked out again every time; precedence and overlaps
+    /// are kept per virtual host, whose routes are compared whole.
     public struct Memo: Sendable {
         /// What `BackendIndex` reads, as the last translation saw it, with the index it made.
         var backendInputs: BackendInputs?
@@ -25,6 +25,11 @@ extension GatewayTranslator {
         /// overlap (`noteOverlaps`). Routes share their storage with the attachments they come
         /// from, so an unchanged host's routes compare by identity.
         var overlaps: [String: (routes: [Route], groups: [Set<String>])] = [:]
+        /// By Gateway and virtual host: its routes as gathered from its attachments, and in
+        /// precedence order (`RoutePrecedence`), as the last translation had them; the next
+        /// translation's, while it runs.
+        var precedence: [String: (written: [Route], sorted: [Route])] = [:]
+        var nextPrecedence: [String: (written: [Route], sorted: [Route])] = [:]
         /// Counts translations: an entry written by this one has its number. Only the last
         /// translation's entries are reused; older ones (a route or listener gone) are forgotten.
         var generation: UInt64 = 0

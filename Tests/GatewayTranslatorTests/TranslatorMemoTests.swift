@@ -109,6 +109,15 @@ struct TranslatorMemoTests {
         try Self.checkEdit(of: "route-overlap", what, before, after)
     }
 
+    /// Precedence is kept per virtual host too: an edit that moves a route within its host must
+    /// be seen.
+    @Test("an edit that changes a route's precedence reorders its host")
+    func precedenceEdit() throws {
+        try Self.checkEdit(
+            of: "http-basic", "a prefix match made exact", "{type: PathPrefix, value: /items/}",
+            "{type: Exact, value: /items/}")
+    }
+
     static func checkEdit(of golden: String, _ what: String, _ before: String, _ after: String) throws {
         let files = try GoldenCase(named: golden).inputs()
         let edited = files.map { file in
