@@ -1,6 +1,8 @@
 import Crypto
+import Dispatch
 import Foundation
 import GatewayAPI
+import Synchronization
 
 /// The operator's files as Switchboard uses them, with last-known-good per file: a file that
 /// does not load cleanly (a YAML error, a wrong field) keeps its previous good content in effect,
@@ -109,8 +111,10 @@ public struct ConfigStore: Sendable {
         var changedDigests: [SHA256.Digest] = []
         var changedStamps: [ConfigFiles.Stamp?] = []
         var read = 0
-        for path in listing.files {
-            if !rereadingAll, let stamp = entries[path]?.settledStamp, ConfigFiles.Stamp.of(path) == stamp { continue }
+        let unchanged =
+            rereadingAll ? [] : Self.unchanged(listing.files, stamps: listing.files.map { entries[$0]?.settledStamp })
+        for (offset, path) in listing.files.enumerated() {
+            if !rereadingAll, unchanged[offset] { continue }
             read += 1
             let readAt = clock()
             let (contents, stamp) = ConfigFiles.readStamped(path, maxFileBytes: maxFileBytes)
@@ -192,6 +196,26 @@ public struct ConfigStore: Sendable {
             heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
             certificateFiles: certificateFiles, decodedFiles: changedTexts.count, readFiles: read,
             patchedAssembly: patched)
+    }
+
+    /// Whether each file still has the stamp it was read with (false where none was settled),
+    /// on every core when there are many: one `stat` a file was a third of the refresh at ten
+    /// thousand files.
+    static func unchanged(_ paths: [String], stamps: [ConfigFiles.Stamp?]) -> [Bool] {
+        @Sendable func check(_ range: Range<Int>) -> [Bool] {
+            range.map { stamps[$0] != nil && ConfigFiles.Stamp.of(paths[$0]) == stamps[$0] }
+        }
+        guard paths.count > 512 else { return check(paths.indices) }
+        let results = Mutex([Bool](repeating: false, count: paths.count))
+        let chunk = 256
+        DispatchQueue.concurrentPerform(iterations: (paths.count + chunk - 1) / chunk) { index in
+            let range = index * chunk..<min(paths.count, (index + 1) * chunk)
+            let checked = check(range)
+            results.withLock { results in
+                for (offset, value) in zip(range, checked) { results[offset] = value }
+            }
+        }
+        return results.withLock { $0 }
     }
 
     private static func digest(_ text: String) -> SHA256.Digest {

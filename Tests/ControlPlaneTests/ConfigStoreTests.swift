@@ -52,17 +52,20 @@ struct ConfigStoreTests {
         #expect(deleted.resources.httpRoutes.isEmpty)
     }
 
+    /// `route-<index>.yaml`: route `site-<index>`, matching `path`.
+    static func writeRoute(_ index: Int, _ path: String, in directory: URL) throws {
+        try route.replacingOccurrences(of: "name: site", with: "name: site-\(index)")
+            .replacingOccurrences(of: "/v1", with: path)
+            .write(to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
+    }
+
     @Test(
         "a reload decodes only the files whose text changed, and assembles the same resources and problems as a load of every file"
     )
     func decodesOnlyChangedFiles() throws {
         let directory = try SwitchboardCommand.temporaryDirectory("store")
         defer { try? FileManager.default.removeItem(at: directory) }
-        func write(_ index: Int, _ path: String) throws {
-            try Self.route.replacingOccurrences(of: "name: site", with: "name: site-\(index)")
-                .replacingOccurrences(of: "/v1", with: path)
-                .write(to: directory.appendingPathComponent("route-\(index).yaml"), atomically: true, encoding: .utf8)
-        }
+        func write(_ index: Int, _ path: String) throws { try Self.writeRoute(index, path, in: directory) }
         for index in 0..<5 { try write(index, "/v1") }
         // A duplicate of route 1, in a later file: a problem there, whichever file changes.
         try Self.route.replacingOccurrences(of: "name: site", with: "name: site-1").write(
@@ -167,6 +170,22 @@ struct ConfigStoreTests {
         offset.withLock { $0 = 3600 * 1_000_000_000 }
         #expect(try store.refresh().readFiles == 1, "read once more, now settled")
         #expect(try store.refresh().readFiles == 0)
+    }
+
+    @Test("with many files, stamps are checked on every core: only the changed file is read again")
+    func manyFilesStamps() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func write(_ index: Int, _ path: String) throws { try Self.writeRoute(index, path, in: directory) }
+        for index in 0..<700 { try write(index, "/v1") }
+        // The clock reads an hour ahead: every file read has settled.
+        var store = ConfigStore(paths: [directory.path]) { ConfigStore.realtimeNanoseconds() + 3600 * 1_000_000_000 }
+        #expect(try store.refresh().readFiles == 700)
+        #expect(try store.refresh().readFiles == 0)
+        try write(613, "/v613")
+        let edited = try store.refresh()
+        #expect(edited.readFiles == 1)
+        #expect(edited.resources.httpRoutes.contains { $0.rules[0].matches[0].path.value == "/v613" })
     }
 
     @Test("a field error also holds the file back; a new file with problems contributes what of it is valid")
