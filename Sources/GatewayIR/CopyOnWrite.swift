@@ -41,9 +41,6 @@ public struct CopyOnWrite<Value: Sendable & Hashable>: Sendable, Hashable {
         }
     }
 
-    /// Whether both hold the same box: one was copied from the other, and neither changed since.
-    public func isIdentical(to other: Self) -> Bool { box === other.box }
-
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.value == rhs.box.value }
 
     /// Equal values have equal fingerprints, so this is consistent with `==`.

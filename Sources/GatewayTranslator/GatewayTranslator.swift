@@ -437,23 +437,22 @@ public enum GatewayTranslator {
     static func hostnames(listener: String?, route: [String]) -> [String] {
         guard let listener else { return route.isEmpty ? ["*"] : route }
         if route.isEmpty { return [listener] }
-        return route.compactMap { hostname in
-            if hostname == listener { return hostname }
-            if listener.hasPrefix("*."), endsWith(hostname, listener.utf8.dropFirst()) { return hostname }
-            if hostname.hasPrefix("*."), endsWith(listener, hostname.utf8.dropFirst()) { return listener }
-            return nil
-        }
+        return route.compactMap { intersection(listener: listener, route: $0) }
     }
 
     /// Whether `hostnames(listener:route:)` is not empty, without making it: asked for every
     /// route on every listener.
     static func hostnamesIntersect(listener: String?, route: [String]) -> Bool {
         guard let listener, !route.isEmpty else { return true }
-        return route.contains { hostname in
-            hostname == listener
-                || (listener.hasPrefix("*.") && endsWith(hostname, listener.utf8.dropFirst()))
-                || (hostname.hasPrefix("*.") && endsWith(listener, hostname.utf8.dropFirst()))
-        }
+        return route.contains { intersection(listener: listener, route: $0) != nil }
+    }
+
+    /// The hostname a listener's and a route's hostname both match, or nil.
+    private static func intersection(listener: String, route hostname: String) -> String? {
+        if hostname == listener { return hostname }
+        if listener.hasPrefix("*."), endsWith(hostname, listener.utf8.dropFirst()) { return hostname }
+        if hostname.hasPrefix("*."), endsWith(listener, hostname.utf8.dropFirst()) { return listener }
+        return nil
     }
 
     /// Whether `name` ends with `suffix`, byte for byte: hostnames are ASCII, and the generic
