@@ -33,6 +33,10 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         public var heldBack: [String]
         public var status: StatusReport
         public var error: ControlPlaneError?
+        /// How many files were read, and whether the directories were listed (false when the
+        /// watcher's names were enough).
+        public var filesRead = 0
+        public var listed = true
     }
 
     private let cache: SnapshotCache
@@ -86,12 +90,19 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
 
     /// Reads the files and sets the snapshots. Never throws: a failure keeps what Envoy runs.
     /// `rereadingAll` reads every file, not only those whose stamps changed (SIGHUP).
+    /// `named`: only the paths the watcher saw change need reading (where they are known files).
     @discardableResult
-    public func reload(changeSeenAt: ContinuousClock.Instant? = nil, rereadingAll: Bool = false) -> Result {
+    public func reload(
+        changeSeenAt: ContinuousClock.Instant? = nil, rereadingAll: Bool = false, named: Bool = false
+    ) -> Result {
         let started = ContinuousClock.now
         let result: Result
         do {
-            let refresh = try store.withLock { try $0.refresh(rereadingAll: rereadingAll) }
+            // Taken whatever this reload reads: a full one covers what was noted.
+            let seen = watcher?.changed.take()
+            let refresh = try store.withLock {
+                try $0.refresh(rereadingAll: rereadingAll, changed: named ? seen : nil)
+            }
             watcher?.files.set(refresh.certificateFiles)
             let translationStarted = ContinuousClock.now
             let translated = try memo.withLock {
@@ -136,7 +147,8 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
             served.withLock { $0 = refresh.resources }
             result = Result(
                 outcome: changed ? .applied : .unchanged, at: Date(), diagnostics: refresh.diagnostics,
-                heldBack: refresh.heldBack, status: translated.status, error: nil)
+                heldBack: refresh.heldBack, status: translated.status, error: nil, filesRead: refresh.readFiles,
+                listed: refresh.listed)
         } catch {
             let previous = lastResult
             result = Result(
@@ -156,7 +168,10 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
     }
 
     private func log(_ result: Result, took: Duration) {
-        var metadata: Logger.Metadata = ["outcome": "\(result.outcome.rawValue)", "took": "\(took)"]
+        var metadata: Logger.Metadata = [
+            "outcome": "\(result.outcome.rawValue)", "took": "\(took)", "files_read": "\(result.filesRead)",
+            "listed": "\(result.listed)",
+        ]
         if !result.heldBack.isEmpty { metadata["last_known_good"] = "\(result.heldBack.joined(separator: ","))" }
         switch result.outcome {
         case .failed:
@@ -173,7 +188,9 @@ public final class ConfigReloader: ServiceLifecycle.Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let watcher {
                 group.addTask {
-                    for await seen in watcher.changes().cancelOnGracefulShutdown() { self.reload(changeSeenAt: seen) }
+                    for await seen in watcher.changes().cancelOnGracefulShutdown() {
+                        self.reload(changeSeenAt: seen, named: true)
+                    }
                 }
             }
             if let convergence {

@@ -30,6 +30,9 @@ public struct ConfigStore: Sendable {
         /// Whether the last assembly was patched with the changed files' objects (`Assembly`)
         /// instead of every file being assembled again.
         public var patchedAssembly = false
+        /// Whether the directories were listed and every file's stamp checked; false when the
+        /// paths the watcher named were enough.
+        public var listed = true
     }
 
     private struct Entry: Sendable {
@@ -52,6 +55,9 @@ public struct ConfigStore: Sendable {
     /// changed files keep their objects' names patches it instead of assembling every file again.
     private var assembly = Assembly()
     private var assembledPaths: [String] = []
+    /// The files the last refresh found, in load order, with the directories it could not list:
+    /// a refresh told which paths changed takes the rest from here instead of listing again.
+    private var listing: ConfigFiles.Listing?
     private var certificates = CertificateFiles()
     public let paths: [String]
     /// Larger files are refused (and their last good content kept), so one runaway file cannot
@@ -88,8 +94,20 @@ public struct ConfigStore: Sendable {
     ///
     /// A file that cannot be read, and every known file under a directory that cannot be listed,
     /// keeps its last good content: unreadable is not deleted.
-    public mutating func refresh(rereadingAll: Bool = false) throws -> Refresh {
+    ///
+    /// `changed`: the paths the file watcher saw change since the last refresh (nil: unknown).
+    /// When each is a known file, or a name that is gone and could never have been a
+    /// configuration file (an editor's or a tool's temporary file), only those files are read,
+    /// with any whose content was too recent to trust by its stamp; anything else (a new file, a
+    /// directory, a link, a certificate) lists and checks every file as without it.
+    public mutating func refresh(rereadingAll: Bool = false, changed: Set<String>? = nil) throws -> Refresh {
+        if !rereadingAll, let changed, let known = listing, known.unreadableDirectories.isEmpty,
+            let named = namedFiles(changed)
+        {
+            return refresh(reading: named, listed: known.files)
+        }
         let listing = try ConfigFiles.list(paths)
+        self.listing = listing
         let blockedDirectories = listing.unreadableDirectories.map { $0.location.file + "/" }
         let listed = Set(listing.files)
         // Entries are changed in place: at ten thousand files, moving each into a new dictionary
@@ -106,15 +124,63 @@ public struct ConfigStore: Sendable {
                 changed = true  // deleted
             }
         }
-        let files = listing.files + blocked.sorted()
+        let unchanged =
+            rereadingAll ? [] : Self.unchanged(listing.files, stamps: listing.files.map { entries[$0]?.settledStamp })
+        let toRead = listing.files.indices.lazy.filter { rereadingAll || !unchanged[$0] }.map { listing.files[$0] }
+        return update(
+            reading: toRead, files: listing.files + blocked.sorted(), unreadable: listing.unreadableDirectories,
+            changed: changed, listed: true)
+    }
+
+    /// The files to read for a refresh told that `changed` changed, or nil when the directories
+    /// must be listed again: a name not known before that exists now (a new file, a directory, a
+    /// link swapped, a certificate), or one that is gone and could have been a configuration file.
+    private func namedFiles(_ changed: Set<String>) -> [String]? {
+        var named: [String] = []
+        for path in changed {
+            if entries[path] != nil {
+                named.append(path)
+                continue
+            }
+            var status = stat()
+            guard lstat(path, &status) != 0, errno == ENOENT, !couldBeConfiguration(path) else { return nil }
+        }
+        // Content read too soon after it was written to trust its stamp is read again, as a full
+        // refresh would: a write made before the watcher saw the file may not have been signalled.
+        for (path, entry) in entries where entry.settledStamp == nil && !changed.contains(path) { named.append(path) }
+        return named
+    }
+
+    /// Whether a file of this name would be listed: not hidden, with a configuration file's
+    /// extension, or named as one of the paths (which are read whatever their names).
+    private func couldBeConfiguration(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if paths.contains(where: { $0.split(separator: "/").last.map(String.init) == name }) { return true }
+        guard !name.hasPrefix("."), let dot = name.lastIndex(of: ".") else { return false }
+        return ConfigFiles.extensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
+    /// Reads `named` (known files), and keeps every other file of `listed` as it was.
+    private mutating func refresh(reading named: [String], listed: [String]) -> Refresh {
+        let refresh = update(reading: named, files: listed, unreadable: [], changed: false, listed: false)
+        if named.contains(where: { entries[$0] == nil }) {
+            // A file that was read and is gone leaves the listing.
+            listing?.files.removeAll { entries[$0] == nil }
+        }
+        return refresh
+    }
+
+    /// Reads `toRead`; decodes those whose text changed; assembles the effective content of
+    /// `files` (load order).
+    private mutating func update(
+        reading toRead: some Sequence<String>, files: [String], unreadable: [Diagnostic], changed: Bool, listed: Bool
+    ) -> Refresh {
+        var changed = changed
         var changedTexts: [(path: String, contents: String)] = []
         var changedDigests: [SHA256.Digest] = []
         var changedStamps: [ConfigFiles.Stamp?] = []
         var read = 0
-        let unchanged =
-            rereadingAll ? [] : Self.unchanged(listing.files, stamps: listing.files.map { entries[$0]?.settledStamp })
-        for (offset, path) in listing.files.enumerated() {
-            if !rereadingAll, unchanged[offset] { continue }
+        for path in toRead {
             read += 1
             let readAt = clock()
             let (contents, stamp) = ConfigFiles.readStamped(path, maxFileBytes: maxFileBytes)
@@ -187,15 +253,14 @@ public struct ConfigStore: Sendable {
         // content in effect.
         resources.diagnostics =
             (resources.diagnostics.filter { !notCurrent.contains($0.location.file) }
-            + files.filter(notCurrent.contains).flatMap { entries[$0]!.currentProblems }
-            + listing.unreadableDirectories).sorted()
+            + files.filter(notCurrent.contains).flatMap { entries[$0]!.currentProblems } + unreadable).sorted()
         // Certificate files count as changed through the snapshot they make, not here.
         let (certificateFiles, heldCertificates) = certificates.resolve(&resources, maxFileBytes: maxFileBytes)
         return Refresh(
             resources: resources, diagnostics: resources.diagnostics,
             heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
             certificateFiles: certificateFiles, decodedFiles: changedTexts.count, readFiles: read,
-            patchedAssembly: patched)
+            patchedAssembly: patched, listed: listed)
     }
 
     /// Whether each file still has the stamp it was read with (false where none was settled),

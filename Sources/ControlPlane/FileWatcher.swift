@@ -38,6 +38,8 @@ public struct FileWatcher: Sendable {
     /// Files outside `paths` to watch as well (certificates that Secrets name), set after each
     /// load; shared with every copy of this watcher.
     public let files = WatchedFiles()
+    /// The paths seen to change since the reloader last took them; shared with every copy.
+    public let changed = ChangedPaths()
 
     public init(
         paths: [String], mode: Mode = .inotify, debounce: Duration = .milliseconds(100),
@@ -65,6 +67,9 @@ public struct FileWatcher: Sendable {
         #if canImport(Glibc)
         if mode == .inotify, let inotify = Inotify(paths: paths) {
             _ = inotify.rearmIfMoved(health: health)
+            // What changed before the watches were set was never named: the first reload after
+            // this reads every file (a load that ran before it may have missed an edit).
+            changed.noteEverything()
             Thread.detachNewThread { watcher.runInotify(inotify, stop: stop) { continuation.yield($0) } }
             return stream
         }
@@ -120,6 +125,7 @@ public struct FileWatcher: Sendable {
             let current = fingerprint()
             if current != previous {
                 previous = current
+                changed.noteEverything()
                 debouncer.event(at: now)
             }
             for path in paths {
@@ -160,7 +166,9 @@ public struct FileWatcher: Sendable {
         while !stop.stopped {
             var timeout = pollInterval
             if let due = debouncer.due(writing: inotify.writing) { timeout = min(timeout, due - .now) }
-            if inotify.wait(timeoutMilliseconds: Int32(max(1, min(1000, timeout / .milliseconds(1))))) {
+            if inotify.wait(
+                timeoutMilliseconds: Int32(max(1, min(1000, timeout / .milliseconds(1)))), changed: changed)
+            {
                 debouncer.event(at: .now)
             }
             if ContinuousClock.now >= nextCheck {
@@ -168,7 +176,10 @@ public struct FileWatcher: Sendable {
                 inotify.setRoots(paths + files.current)
                 // A path that came back, or now names another directory, is watched anew: what
                 // is in it now was never seen.
-                if inotify.rearmIfMoved(health: health) { debouncer.event(at: .now) }
+                if inotify.rearmIfMoved(health: health) {
+                    changed.noteEverything()
+                    debouncer.event(at: .now)
+                }
             }
             if let started = debouncer.fireIfDue(at: .now, writing: inotify.writing) {
                 // Past maxWriteWait a writer that never closes no longer holds later signals.
@@ -205,6 +216,34 @@ public final class WatchHealth: Sendable {
     /// One line per path not being watched; empty when all are.
     public var unwatched: [String] {
         problems.withLock { problems in paths.compactMap { problems[$0] } }
+    }
+}
+
+/// What changed since the reloader last asked: the paths inotify named, or everything (polling,
+/// an event queue that overflowed, a directory or a watched root replaced). Noted as events
+/// arrive and taken whole by the reload that follows, so a signal dropped while a reload runs
+/// loses no path.
+public final class ChangedPaths: Sendable {
+    private let state = Mutex<(paths: Set<String>, everything: Bool)>(([], false))
+
+    public init() {}
+
+    func note(_ path: String) {
+        state.withLock { state in
+            if !state.everything { state.paths.insert(path) }
+        }
+    }
+
+    func noteEverything() {
+        state.withLock { $0 = ([], true) }
+    }
+
+    /// The paths noted since the last call, or nil when anything may have changed.
+    public func take() -> Set<String>? {
+        state.withLock { state in
+            defer { state = ([], false) }
+            return state.everything ? nil : state.paths
+        }
     }
 }
 
@@ -314,8 +353,10 @@ final class Inotify: @unchecked Sendable {
     }
 
     /// Waits up to `timeoutMilliseconds` for events; true when any arrived. New directories
-    /// are watched before returning.
-    func wait(timeoutMilliseconds: Int32) -> Bool {
+    /// are watched before returning. Each file an event names is noted in `changed`; anything
+    /// that may change more than that file (a directory, the event queue overflowing, a watch
+    /// lost) notes everything. (Certificate files are read by every reload.)
+    func wait(timeoutMilliseconds: Int32, changed: ChangedPaths) -> Bool {
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return false }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -332,10 +373,15 @@ final class Inotify: @unchecked Sendable {
                 }
                 let nameStart = offset + MemoryLayout<inotify_event>.size
                 let name = String(decoding: buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 }, as: UTF8.self)
-                if mask & UInt32(IN_ISDIR) != 0, mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0,
-                    let parent = watched[handle]
-                {
-                    addRecursively((parent as NSString).appendingPathComponent(name))
+                let parent = watched[handle]
+                let path = parent.map { (directory: String) in (directory as NSString).appendingPathComponent(name) }
+                if mask & UInt32(IN_ISDIR) != 0, mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, let path {
+                    addRecursively(path)
+                }
+                if let path, !name.isEmpty, mask & UInt32(IN_ISDIR | IN_Q_OVERFLOW | IN_IGNORED) == 0 {
+                    changed.note(path)
+                } else {
+                    changed.noteEverything()
                 }
                 let key = "\(handle)/\(name)"
                 if mask & UInt32(IN_MODIFY) != 0 { openForWriting.insert(key) }

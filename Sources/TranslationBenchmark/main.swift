@@ -9,7 +9,8 @@ import XDSTranslator
 /// Measures the cost of turning files into snapshots as `serve` does it (ConfigStore, then the
 /// translation): for N HTTPRoutes on one Gateway, each in a file of its own with a Backend and
 /// (by default) BackendTrafficPolicies, the first load, then one-file edits (only the edited
-/// file is decoded again), and the process's resident memory across reloads.
+/// file is decoded again; the refresh is told its path, as serve's watcher tells it), and the
+/// process's resident memory across reloads.
 @main
 struct TranslationBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,12 @@ struct TranslationBenchmark: ParsableCommand {
 
     @Option(help: "Reloads after which resident memory is read again (a one-file edit each).")
     var reloads = 100
+
+    @Flag(
+        help:
+            "Refresh as without the watcher's names for the edited file: list the directory and check every file's stamp."
+    )
+    var unnamed = false
 
     @Option(help: "Write the configuration for the first route count into this directory and exit (to run serve on).")
     var write: String?
@@ -66,14 +73,14 @@ struct TranslationBenchmark: ParsableCommand {
             for edit in 1...max(1, edits) {
                 // Every other edit touches a route with a policy (index a multiple of 10).
                 let index = edit % 2 == 0 ? (edit * 10) % count : (edit * 10 + 1) % count
-                try config.setRoute(index, edit: edit)
-                let sample = try Self.reloadInParts(&store, memo: &memo)
+                let path = try config.setRoute(index, edit: edit)
+                let sample = try Self.reloadInParts(&store, memo: &memo, changed: unnamed ? nil : [path])
                 editTimes.append(sample.reduce(0, +))
                 parts.append(sample)
             }
             for edit in 0..<reloads {
-                try config.setRoute((edit * 7 + 3) % count, edit: edits + edit + 1)
-                _ = try Self.reload(&store, memo: &memo)
+                let path = try config.setRoute((edit * 7 + 3) % count, edit: edits + edit + 1)
+                _ = try Self.reload(&store, memo: &memo, changed: unnamed ? nil : [path])
             }
             ProcessMemory.trim()
             let lastRSS = ProcessMemory.residentBytes ?? 0
@@ -94,9 +101,12 @@ struct TranslationBenchmark: ParsableCommand {
     }
 
     /// The same, timing its three parts: refresh, Gateway API → IR, IR → xDS snapshot.
-    static func reloadInParts(_ store: inout ConfigStore, memo: inout Translation.Memo) throws -> [Double] {
+    /// `changed`: the paths serve's watcher would name (nil: list and check every file).
+    static func reloadInParts(
+        _ store: inout ConfigStore, memo: inout Translation.Memo, changed: Set<String>?
+    ) throws -> [Double] {
         let start = ContinuousClock.now
-        let refresh = try store.refresh()
+        let refresh = try store.refresh(changed: changed)
         let loaded = ContinuousClock.now
         let output = GatewayTranslator.translate(
             refresh.resources, options: GatewayTranslator.Options().judgingCertificatesNow(), memo: &memo.routes)
@@ -111,11 +121,11 @@ struct TranslationBenchmark: ParsableCommand {
     }
 
     /// One reload as `serve` runs it; milliseconds.
-    static func reload(_ store: inout ConfigStore, memo: inout Translation.Memo) throws -> (
-        load: Double, translate: Double
-    ) {
+    static func reload(_ store: inout ConfigStore, memo: inout Translation.Memo, changed: Set<String>? = nil) throws
+        -> (load: Double, translate: Double)
+    {
         let start = ContinuousClock.now
-        let refresh = try store.refresh()
+        let refresh = try store.refresh(changed: changed)
         let loaded = ContinuousClock.now
         let result = try Translation.translate(refresh.resources, memo: &memo)
         let translated = ContinuousClock.now

@@ -56,7 +56,9 @@ public struct BenchmarkConfiguration: Sendable {
 
     /// Rewrites route `index`'s file; `edit` changes its policy's connect timeout (one cluster
     /// changes) when it has one, else its second rule's path prefix (one route changes).
-    public func setRoute(_ index: Int, edit: Int) throws {
+    /// Returns the path of the file written.
+    @discardableResult
+    public func setRoute(_ index: Int, edit: Int) throws -> String {
         var text = """
             apiVersion: gateway.envoyproxy.io/v1alpha1
             kind: Backend
@@ -97,7 +99,9 @@ public struct BenchmarkConfiguration: Sendable {
                     passive: {consecutive5XxErrors: 5, interval: 10s, baseEjectionTime: 30s}
                 """
         }
-        try Self.write(text, to: directory.appendingPathComponent("route-\(index).yaml"))
+        let file = directory.appendingPathComponent("route-\(index).yaml")
+        try Self.write(text, to: file)
+        return file.path
     }
 
     /// Writes as an editor's "save" does: a new file renamed over the old, so a reader never sees

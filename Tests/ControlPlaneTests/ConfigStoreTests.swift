@@ -52,6 +52,61 @@ struct ConfigStoreTests {
         #expect(deleted.resources.httpRoutes.isEmpty)
     }
 
+    @Test(
+        "told which paths changed, a refresh reads only those known files; a new file, a link, a directory or a gone configuration name lists everything"
+    )
+    func namedPaths() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("named")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for index in 0..<5 { try Self.writeRoute(index, "/r\(index)", in: directory) }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        var store = ConfigStore(paths: [directory.path], settleWindow: .zero)
+        #expect(try store.refresh().readFiles == 5)
+        func paths(_ refresh: ConfigStore.Refresh) -> [String] {
+            refresh.resources.httpRoutes.map(\.rules[0].matches[0].path.value).sorted()
+        }
+
+        // An edit, with the editor's temporary file already renamed away.
+        try Self.writeRoute(1, "/edited", in: directory)
+        let edited = try store.refresh(changed: [path("route-1.yaml"), path(".route-1.yaml.swp"), path("route-1.tmp")])
+        #expect(!edited.listed && edited.readFiles == 1 && edited.decodedFiles == 1)
+        #expect(paths(edited) == ["/edited", "/r0", "/r2", "/r3", "/r4"])
+
+        // A deleted file goes, and stays gone on the next named refresh.
+        try FileManager.default.removeItem(atPath: path("route-2.yaml"))
+        let deleted = try store.refresh(changed: [path("route-2.yaml")])
+        #expect(!deleted.listed && deleted.changed)
+        #expect(paths(deleted) == ["/edited", "/r0", "/r3", "/r4"])
+        try Self.writeRoute(3, "/again", in: directory)
+        #expect(try paths(store.refresh(changed: [path("route-3.yaml")])) == ["/again", "/edited", "/r0", "/r4"])
+
+        // A new file is not known: everything is listed, and it loads.
+        try Self.writeRoute(7, "/new", in: directory)
+        let added = try store.refresh(changed: [path("route-7.yaml")])
+        #expect(added.listed)
+        #expect(paths(added) == ["/again", "/edited", "/new", "/r0", "/r4"])
+
+        // A link (a ConfigMap's ..data swapped), a directory, or a gone name that could have
+        // been a configuration file (the watcher's form of a known name may differ): listed.
+        try FileManager.default.createSymbolicLink(atPath: path("..data"), withDestinationPath: "route-0.yaml")
+        try FileManager.default.createDirectory(atPath: path("sub"), withIntermediateDirectories: false)
+        for named in [path("..data"), path("sub"), path("gone.yaml"), directory.path + "/./route-0.yaml.gone.yml"] {
+            #expect(try store.refresh(changed: [named]).listed, "\(named)")
+        }
+        #expect(try store.refresh(changed: []).readFiles == 0, "nothing named, nothing read")
+
+        // Content read too soon after it was written to trust its stamp is read again, named or not.
+        var fresh = ConfigStore(paths: [directory.path], settleWindow: .seconds(3600))
+        _ = try fresh.refresh()
+        try Self.writeRoute(0, "/unnamed", in: directory)
+        let unnamed = try fresh.refresh(changed: [])
+        #expect(!unnamed.listed && unnamed.readFiles == 5)
+        #expect(paths(unnamed).contains("/unnamed"))
+
+        // SIGHUP reads every file whatever was named.
+        #expect(try store.refresh(rereadingAll: true, changed: [path("route-0.yaml")]).readFiles == 5)
+    }
+
     /// `route-<index>.yaml`: route `site-<index>`, matching `path`.
     static func writeRoute(_ index: Int, _ path: String, in directory: URL) throws {
         try route.replacingOccurrences(of: "name: site", with: "name: site-\(index)")
@@ -382,9 +437,12 @@ struct PatchedAssemblyTests {
     }
 
     @Test(
-        "200 random edits (values, renames, kinds, objects added, removed and reordered, duplicates, files added and deleted): each reload equals a full load"
+        "200 random edits (values, renames, kinds, objects added, removed and reordered, duplicates, files added and deleted): each reload equals a full load",
+        arguments: [false, true]
     )
-    func randomEdits() throws {
+    /// `named`: each refresh is told the paths written, with an editor's temporary file that is
+    /// gone, as the watcher tells `serve`'s; only those files are read where that is enough.
+    func randomEdits(named: Bool) throws {
         let directory = try SwitchboardCommand.temporaryDirectory("assembly")
         defer { try? FileManager.default.removeItem(at: directory) }
         var random = SplitMix64(seed: 15)
@@ -404,11 +462,14 @@ struct PatchedAssemblyTests {
             files["f\(index).yaml"] = [object(), object()]
             try write("f\(index).yaml")
         }
-        var store = ConfigStore(paths: [directory.path])
+        // Every stamp settled at once: a file is read because it is named, not because it is new.
+        var store = ConfigStore(paths: [directory.path], settleWindow: named ? .zero : .seconds(2))
         _ = try store.refresh()
         var patched = 0
         var duplicated = 0
+        var unlisted = 0
         for step in 0..<200 {
+            var written: Set<String> = [directory.appendingPathComponent(".f\(step).yaml.swp").path]
             let name = files.keys.sorted().randomElement(using: &random)!
             var objects = files[name]!
             switch Int.random(in: 0..<10, using: &random) {
@@ -429,18 +490,25 @@ struct PatchedAssemblyTests {
                 if files.count > 4 && Bool.random(using: &random) {
                     files[name] = nil
                     try write(name)
+                    written.insert(directory.appendingPathComponent(name).path)
                     objects = []
                 } else {
                     let new = "f\(12 + step).yaml"
                     files[new] = [object()]
                     try write(new)
+                    written.insert(directory.appendingPathComponent(new).path)
                 }
             }
             if !objects.isEmpty {
                 files[name] = objects
                 try write(name)
+                written.insert(directory.appendingPathComponent(name).path)
             }
-            let refresh = try store.refresh()
+            let refresh = try store.refresh(changed: named ? written : nil)
+            if !refresh.listed {
+                unlisted += 1
+                #expect(refresh.readFiles == written.count - 1, "step \(step): only the named files are read")
+            }
             let full = try ConfigFiles.load([directory.path])
             // A Bool, not the sets: a failure prints the step, not two whole sets.
             let same = Self.same(refresh.resources, full)
@@ -452,5 +520,7 @@ struct PatchedAssemblyTests {
         // Half the edits keep names and kinds: those patch, unless a duplicate name anywhere stops it.
         #expect(patched > 40, "patched \(patched) of 200")
         #expect(duplicated > 10, "duplicates in \(duplicated) of 200")
+        // Nine edits in ten change known files (or delete one): those are read alone.
+        #expect(named ? unlisted > 150 : unlisted == 0, "\(unlisted) of 200 refreshes did not list")
     }
 }

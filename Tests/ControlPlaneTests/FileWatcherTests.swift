@@ -198,6 +198,44 @@ struct FileWatcherTests {
         #expect(await signals.reach(settled + 1), "an edit in the new target was not noticed")
     }
 
+    @Test(
+        "inotify names the files that changed; what it cannot name (its start, a new directory; polling) is everything"
+    )
+    func namedChanges() async throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("named-watch")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let a = directory.appendingPathComponent("a.yaml")
+        let b = directory.appendingPathComponent("b.yaml")
+        for file in [a, b] { try "a: 1\n".write(to: file, atomically: true, encoding: .utf8) }
+        let watcher = Self.watcher(directory, .inotify)
+        let signals = Signals(watcher)
+        defer { signals.cancel() }
+        // Edits made before the watches were set were never seen: the first reload reads all.
+        #expect(watcher.changed.take() == nil)
+
+        try "a: 2\n".write(to: a, atomically: true, encoding: .utf8)
+        #expect(await signals.reach(1))
+        let named = watcher.changed.take()
+        #expect(named?.contains(a.path) == true, "\(String(describing: named))")
+        #expect(named?.contains(b.path) == false)
+
+        try FileManager.default.removeItem(at: b)
+        #expect(await signals.reach(2))
+        #expect(watcher.changed.take() == [b.path])
+
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("sub"), withIntermediateDirectories: false)
+        #expect(await signals.reach(3))
+        #expect(watcher.changed.take() == nil, "a new directory's files were not named one by one")
+
+        let polling = Self.watcher(directory, .poll)
+        let polled = Signals(polling)
+        defer { polled.cancel() }
+        try "a: 3\n".write(to: a, atomically: true, encoding: .utf8)
+        #expect(await polled.reach(1))
+        #expect(polling.changed.take() == nil)
+    }
+
     @Test("inotify: a file still open for writing is not signalled until it is closed")
     func slowInPlaceWrite() async throws {
         let directory = try SwitchboardCommand.temporaryDirectory("slow")

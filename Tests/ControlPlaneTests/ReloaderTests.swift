@@ -38,6 +38,48 @@ struct ReloaderTests {
         #expect(cache.snapshot(for: "default/eg") == before)
     }
 
+    @Test("with the watcher, an edit to a known file is read alone, without listing the files; a new file lists them")
+    func namedReload() async throws {
+        let directory = try SwitchboardCommand.configDirectory(
+            "named-reload", files: ["gw.yaml": TestManifests.gatewayWithBackend(listenerPort: 8080, upstreamPort: 3000)]
+        )
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cache = SnapshotCache()
+        let watcher = FileWatcher(paths: [directory.path], debounce: .milliseconds(50))
+        let reloader = ConfigReloader(paths: [directory.path], cache: cache, watcher: watcher, logger: testLogger())
+        #expect(reloader.reload().outcome == .applied)
+        let route = { (path: String) in
+            """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: more}
+            spec:
+              parentRefs: [{name: eg}]
+              rules: [{matches: [{path: {value: \(path)}}], backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: backend}]}]
+            """
+        }
+        let file = directory.appendingPathComponent("more.yaml")
+        func served(_ path: String) -> Bool {
+            let routes = cache.snapshot(for: "default/eg")?[.route].sorted ?? []
+            return routes.contains { $0.encoded.range(of: Data(path.utf8)) != nil }
+        }
+        // As `run()` does; the watches are set when `changes()` returns.
+        let changes = watcher.changes()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { for await seen in changes { reloader.reload(changeSeenAt: seen, named: true) } }
+            // The watcher's first signal reads every file: edits before its watches were unseen.
+            try route("/new").write(to: file, atomically: true, encoding: .utf8)
+            #expect(await eventually(timeout: .seconds(60)) { served("/new") })
+            #expect(reloader.lastResult?.listed == true)
+            try route("/edited").write(to: file, atomically: true, encoding: .utf8)
+            let named = await eventually(timeout: .seconds(60)) {
+                served("/edited") && reloader.lastResult?.listed == false
+            }
+            #expect(named, "last reload: listed \(String(describing: reloader.lastResult?.listed))")
+            group.cancelAll()
+        }
+    }
+
     @Test("streams past --max-streams are refused with RESOURCE_EXHAUSTED")
     func streamLimit() async throws {
         let cache = SnapshotCache()
