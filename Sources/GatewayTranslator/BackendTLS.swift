@@ -103,6 +103,8 @@ struct BackendTLSIndex {
 
     /// The client certificates `clusters` present to their backends.
     func clientSecrets(for clusters: [BackendCluster]) -> [TLSSecret] {
+        // Without client certificates there is nothing to find: no pass over every cluster.
+        if clientCertificates.isEmpty { return [] }
         let names = Set(clusters.flatMap { $0.groups.compactMap { $0.tls?.clientCertificate } })
         var secrets: [String: TLSSecret] = [:]
         for case .success(let secret) in clientCertificates.values where names.contains(secret.name) {
@@ -113,6 +115,7 @@ struct BackendTLSIndex {
 
     /// The bundles `clusters` check upstream certificates against, by name.
     func bundles(for clusters: [BackendCluster]) -> [TrustBundle] {
+        if bundlesByName.isEmpty { return [] }
         let names = Set(clusters.flatMap { $0.groups.compactMap { $0.tls?.caCertificate } })
         return names.sorted().compactMap { bundlesByName[$0] }
     }
