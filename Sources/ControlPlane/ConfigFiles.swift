@@ -48,6 +48,12 @@ public enum ConfigFiles {
         return listing
     }
 
+    /// Whether a file named `name` in a listed directory is a configuration file by its extension.
+    static func hasConfigurationExtension(_ name: some StringProtocol) -> Bool {
+        guard let dot = name.lastIndex(of: ".") else { return false }
+        return extensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
     /// Every configuration file under `directory`. Hidden names anywhere in the path are skipped:
     /// editor swap files, and a ConfigMap's `..data` and `..2026_…` internals (its visible files
     /// link into them). Symbolic links to directories are not followed (no cycles).
@@ -82,9 +88,7 @@ public enum ConfigFiles {
             }
             if isDirectory {
                 walk(path, into: &found, problems: &problems)
-            } else if let dot = name.lastIndex(of: "."),
-                extensions.contains(name[name.index(after: dot)...].lowercased())
-            {
+            } else if hasConfigurationExtension(name) {
                 found.append(path)
             }
         }

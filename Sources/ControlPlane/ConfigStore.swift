@@ -154,10 +154,9 @@ public struct ConfigStore: Sendable {
     /// Whether a file of this name would be listed: not hidden, with a configuration file's
     /// extension, or named as one of the paths (which are read whatever their names).
     private func couldBeConfiguration(_ path: String) -> Bool {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        if paths.contains(where: { $0.split(separator: "/").last.map(String.init) == name }) { return true }
-        guard !name.hasPrefix("."), let dot = name.lastIndex(of: ".") else { return false }
-        return ConfigFiles.extensions.contains(name[name.index(after: dot)...].lowercased())
+        let name = path.split(separator: "/").last ?? Substring(path)
+        if paths.contains(where: { $0.split(separator: "/").last == name }) { return true }
+        return !name.hasPrefix(".") && ConfigFiles.hasConfigurationExtension(name)
     }
 
     /// Reads `named` (known files), and keeps every other file of `listed` as it was.

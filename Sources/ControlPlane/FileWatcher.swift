@@ -373,8 +373,9 @@ final class Inotify: @unchecked Sendable {
                 }
                 let nameStart = offset + MemoryLayout<inotify_event>.size
                 let name = String(decoding: buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 }, as: UTF8.self)
-                let parent = watched[handle]
-                let path = parent.map { (directory: String) in (directory as NSString).appendingPathComponent(name) }
+                let path = watched[handle].map { (directory: String) in
+                    (directory as NSString).appendingPathComponent(name)
+                }
                 if mask & UInt32(IN_ISDIR) != 0, mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, let path {
                     addRecursively(path)
                 }

@@ -5,7 +5,7 @@ import Synchronization
 /// thousand (routes and clusters, from the Gateway translator's memo into each Gateway's
 /// config): copying one is one reference, not every reference it holds, and fingerprinting it
 /// again (the Envoy translator's memo does, for each) costs nothing.
-public struct CopyOnWrite<Value: Sendable & Hashable>: Sendable, Hashable {
+public struct CopyOnWrite<Value: Sendable & Equatable>: Sendable, Equatable {
     /// `value` changes only through a `CopyOnWrite` that holds the only reference to its box.
     private final class Box: @unchecked Sendable {
         var value: Value
@@ -13,10 +13,11 @@ public struct CopyOnWrite<Value: Sendable & Hashable>: Sendable, Hashable {
 
         init(_ value: Value) { self.value = value }
 
-        var fingerprint: Fingerprint {
+        /// The fingerprint made once, by `make` (only a Hashable value has one).
+        func fingerprint(_ make: (Value) -> Fingerprint) -> Fingerprint {
             cached.withLock { cached in
                 if let cached { return cached }
-                let made = Fingerprint(value)
+                let made = make(value)
                 cached = made
                 return made
             }
@@ -42,7 +43,9 @@ public struct CopyOnWrite<Value: Sendable & Hashable>: Sendable, Hashable {
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.value == rhs.box.value }
+}
 
+extension CopyOnWrite: Hashable where Value: Hashable {
     /// Equal values have equal fingerprints, so this is consistent with `==`.
-    public func hash(into hasher: inout Hasher) { hasher.combine(box.fingerprint) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.fingerprint { Fingerprint($0) }) }
 }
