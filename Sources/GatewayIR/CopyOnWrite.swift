@@ -5,7 +5,7 @@ import Synchronization
 /// thousand (routes and clusters, from the Gateway translator's memo into each Gateway's
 /// config): copying one is one reference, not every reference it holds, and fingerprinting it
 /// again (the Envoy translator's memo does, for each) costs nothing.
-public struct CopyOnWrite<Value: Sendable & Equatable>: Sendable, Equatable {
+public struct CopyOnWrite<Value: Sendable & Hashable>: Sendable, Hashable {
     /// `value` changes only through a `CopyOnWrite` that holds the only reference to its box.
     private final class Box: @unchecked Sendable {
         var value: Value
@@ -13,11 +13,10 @@ public struct CopyOnWrite<Value: Sendable & Equatable>: Sendable, Equatable {
 
         init(_ value: Value) { self.value = value }
 
-        /// The fingerprint made once, by `make` (only a Hashable value has one).
-        func fingerprint(_ make: (Value) -> Fingerprint) -> Fingerprint {
+        var fingerprint: Fingerprint {
             cached.withLock { cached in
                 if let cached { return cached }
-                let made = make(value)
+                let made = Fingerprint(value)
                 cached = made
                 return made
             }
@@ -43,9 +42,7 @@ public struct CopyOnWrite<Value: Sendable & Equatable>: Sendable, Equatable {
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.value == rhs.box.value }
-}
 
-extension CopyOnWrite: Hashable where Value: Hashable {
     /// Equal values have equal fingerprints, so this is consistent with `==`.
-    public func hash(into hasher: inout Hasher) { hasher.combine(box.fingerprint { Fingerprint($0) }) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.fingerprint) }
 }
