@@ -255,7 +255,9 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"], swiftSettings: strict),
+        .testTarget(
+            name: "GatewayAPITests", dependencies: ["GatewayAPI", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
         .testTarget(
             name: "RateLimitServiceTests",
             dependencies: [

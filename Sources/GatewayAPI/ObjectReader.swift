@@ -44,6 +44,9 @@ public final class DecodeContext {
 /// `allowOnly` reports every other key as unknown, with a "did you mean" suggestion.
 public struct ObjectReader {
     let mapping: Node.Mapping
+    /// The text of each key, in the mapping's order (nil where a key is not a scalar). Read once:
+    /// Yams's `Node.Mapping` copies all its pairs into a new array each time it is iterated.
+    let keys: [String?]
     public let path: String
     public let location: SourceLocation
     let context: DecodeContext
@@ -56,6 +59,7 @@ public struct ObjectReader {
             return nil
         }
         self.mapping = mapping
+        self.keys = mapping.indices.map { mapping[$0].key.scalar?.string }
         self.path = path
         self.location = context.location(of: node)
         self.context = context
@@ -71,7 +75,8 @@ public struct ObjectReader {
     /// The value under `key`, or nil when absent or null. Compares key text directly: Yams's
     /// `mapping[key]` compares whole nodes, resolving tags with a regular expression per key.
     func value(_ key: String) -> Node? {
-        guard let node = mapping.first(where: { $0.key.scalar?.string == key })?.value else { return nil }
+        guard let index = keys.firstIndex(of: key) else { return nil }
+        let node = mapping[mapping.index(mapping.startIndex, offsetBy: index)].value
         if Self.isNull(node) { return nil }
         return node
     }
@@ -94,9 +99,36 @@ public struct ObjectReader {
         guard !isExplicitString(scalar) else { return false }
         let text = scalar.string
         if nullWords.contains(text) || boolWords.contains(text) { return true }
-        if let first = text.unicodeScalars.first, first.properties.isAlphabetic { return false }
+        if !mightBeNumber(text) { return false }
         let node = Node.scalar(scalar)
         return node.int != nil || node.float != nil
+    }
+
+    /// False for text that YAML 1.1 cannot read as an integer or a float, by a cheap look at its
+    /// characters; true leaves the answer to Yams's resolver. Every number YAML knows starts with
+    /// a sign, a digit or a dot, holds at most one dot (`10.0.0.0` is a string), and ends with a
+    /// digit, `_`, a dot, a hexadecimal letter or the `n`/`N` of `.nan` (`30s` is a string). Yams
+    /// alone would also read `-infinity` as a number, which YAML and Kubernetes do not.
+    static func mightBeNumber(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        guard let first = utf8.first, let last = utf8.last else { return false }
+        switch first {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."): break
+        default: return false
+        }
+        switch last {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "n"),
+            UInt8(ascii: "N"):
+            break
+        default: return false
+        }
+        var dots = 0
+        for byte in utf8 where byte == UInt8(ascii: ".") {
+            dots += 1
+            if dots > 1 { return false }
+        }
+        return true
     }
 
     /// Whether a scalar is a string whatever it spells: quoted, a block scalar, or tagged `!!str`.
@@ -225,10 +257,9 @@ public struct ObjectReader {
     /// `aliases` names the right field for names from other documents (Envoy's own, older
     /// versions): `["maxRequests": "maxParallelRequests"]`.
     public func allowOnly(_ allowed: [String], aliases: [String: String] = [:]) {
-        for (key, _) in mapping {
-            guard case .scalar(let scalar) = key else { continue }
-            let name = scalar.string
-            if allowed.contains(name) { continue }
+        for (offset, name) in keys.enumerated() {
+            guard let name, !allowed.contains(name) else { continue }
+            let key = mapping[mapping.index(mapping.startIndex, offsetBy: offset)].key
             var message = "unknown field \"\(name)\""
             if let suggestion = aliases[name] ?? Suggestion.closest(to: name, in: allowed) {
                 message += " (did you mean \"\(suggestion)\"?)"

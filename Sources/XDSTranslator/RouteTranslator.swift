@@ -42,18 +42,27 @@ public enum RouteTranslator {
         head.name = whole.name
         whole.name = ""
         var bytes: [UInt8] = try head.serializedBytes(options: options)
+        // Hosts the memo lacks (all of them on a first load) encode on every core.
+        let fingerprints = ir.virtualHosts.map(TranslationMemo.Fingerprint.init)
+        let kept = zip(ir.virtualHosts, fingerprints).map { host, fingerprint in
+            memo.parts.virtualHosts[host.name].flatMap { $0.ir == fingerprint ? $0.encoded : nil }
+        }
+        let missing = ir.virtualHosts.indices.filter { kept[$0] == nil }.map { ir.virtualHosts[$0] }
+        let hostOptions = options
+        var made = Parallel.map(missing) { host -> [UInt8] in
+            try virtualHost(host).serializedBytes(options: hostOptions)
+        }.makeIterator()
         // Where each host's encoding lies in the result: the memo keeps slices of the resource's
         // own bytes, not a second copy of them.
         var placed: [(name: String, ir: TranslationMemo.Fingerprint, range: Range<Int>)] = []
-        for host in ir.virtualHosts {
-            let fingerprint = TranslationMemo.Fingerprint(host)
+        for ((host, fingerprint), kept) in zip(zip(ir.virtualHosts, fingerprints), kept) {
             let length: Int
-            if let entry = memo.parts.virtualHosts[host.name], entry.ir == fingerprint {
-                SourceMetadata.Wire.field(virtualHostsField, entry.encoded, into: &bytes)
-                length = entry.encoded.count
+            if let kept {
+                SourceMetadata.Wire.field(virtualHostsField, kept, into: &bytes)
+                length = kept.count
                 memo.reused += 1
             } else {
-                let encoded: [UInt8] = try virtualHost(host).serializedBytes(options: options)
+                let encoded = try made.next()!.get()
                 SourceMetadata.Wire.field(virtualHostsField, encoded, into: &bytes)
                 length = encoded.count
             }

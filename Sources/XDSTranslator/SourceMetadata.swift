@@ -52,21 +52,51 @@ enum SourceMetadata: ClusterFeature, RouteFeature {
     }
 
     /// `envoy(source)` in protobuf's binary form, map keys in order (deterministic encoding).
+    /// Each nested message's length comes first in its parent, so the lengths are worked out
+    /// from the inside, then everything is written front to back into one array: building each
+    /// level as an array of its own was a sixth of encoding a cluster.
     static func encoded(_ source: ResourceMetadata) -> [UInt8] {
-        var fields: [(String, String)] = [
-            ("kind", source.kind), ("name", source.name), ("namespace", source.namespace),
-        ]
-        if let section = source.sectionName { fields.append(("sectionName", section)) }
-        // Struct{fields: {key: Value{string_value}}}, keys sorted.
-        var resource: [UInt8] = []
-        for (key, value) in fields.sorted(by: { $0.0 < $1.0 }) {
-            Wire.field(1, Wire.string(1, key) + Wire.field(2, Wire.string(3, value)), into: &resource)
+        // Struct{fields: {key: Value{string_value}}}: "kind" < "name" < "namespace" <
+        // "sectionName", the sorted order deterministic encoding gives map keys.
+        var entries: [(key: StaticString, value: String, valueSize: Int, size: Int)] = []
+        entries.reserveCapacity(4)
+        func add(_ key: StaticString, _ value: String) {
+            let valueSize = Wire.stringSize(3, value.utf8.count)
+            entries.append(
+                (key, value, valueSize, Wire.stringSize(1, key.utf8CodeUnitCount) + Wire.lengthSize(2, valueSize)))
         }
+        add("kind", source.kind)
+        add("name", source.name)
+        add("namespace", source.namespace)
+        if let section = source.sectionName { add("sectionName", section) }
+        let resource = entries.reduce(0) { $0 + Wire.lengthSize(1, $1.size) }
         // Value{list_value: ListValue{values: [Value{struct_value: resource}]}}
-        let resources = Wire.field(6, Wire.field(1, Wire.field(5, resource)))
+        let structValue = Wire.lengthSize(5, resource)
+        let list = Wire.lengthSize(1, structValue)
+        let resources = Wire.lengthSize(6, list)
         // Struct{fields: {"resources": …}}, then Metadata{filter_metadata: {"envoy-gateway": …}}
-        let tag = Wire.field(1, Wire.string(1, "resources") + Wire.field(2, resources))
-        return Wire.field(1, Wire.string(1, filterName) + Wire.field(2, tag))
+        let resourcesKey: StaticString = "resources"
+        let tagEntry = Wire.stringSize(1, resourcesKey.utf8CodeUnitCount) + Wire.lengthSize(2, resources)
+        let tag = Wire.lengthSize(1, tagEntry)
+        let filterEntry = Wire.stringSize(1, filterName.utf8.count) + Wire.lengthSize(2, tag)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Wire.lengthSize(1, filterEntry))
+        Wire.header(1, filterEntry, into: &bytes)
+        Wire.string(1, filterName, into: &bytes)
+        Wire.header(2, tag, into: &bytes)
+        Wire.header(1, tagEntry, into: &bytes)
+        Wire.string(1, resourcesKey, into: &bytes)
+        Wire.header(2, resources, into: &bytes)
+        Wire.header(6, list, into: &bytes)
+        Wire.header(1, structValue, into: &bytes)
+        Wire.header(5, resource, into: &bytes)
+        for entry in entries {
+            Wire.header(1, entry.size, into: &bytes)
+            Wire.string(1, entry.key, into: &bytes)
+            Wire.header(2, entry.valueSize, into: &bytes)
+            Wire.string(3, entry.value, into: &bytes)
+        }
+        return bytes
     }
 
     /// Length-delimited protobuf fields: all the tag needs.
@@ -81,18 +111,42 @@ enum SourceMetadata: ClusterFeature, RouteFeature {
         }
 
         static func field(_ number: Int, _ content: some Collection<UInt8>, into bytes: inout [UInt8]) {
-            varint(number << 3 | 2, into: &bytes)
-            varint(content.count, into: &bytes)
+            header(number, content.count, into: &bytes)
             bytes += content
         }
 
-        static func field(_ number: Int, _ content: [UInt8]) -> [UInt8] {
-            var bytes: [UInt8] = []
-            field(number, content, into: &bytes)
-            return bytes
+        /// The key and length that open a length-delimited field of `length` bytes.
+        static func header(_ number: Int, _ length: Int, into bytes: inout [UInt8]) {
+            varint(number << 3 | 2, into: &bytes)
+            varint(length, into: &bytes)
         }
 
-        static func string(_ number: Int, _ text: String) -> [UInt8] { field(number, Array(text.utf8)) }
+        static func string(_ number: Int, _ text: String, into bytes: inout [UInt8]) {
+            header(number, text.utf8.count, into: &bytes)
+            bytes += text.utf8
+        }
+
+        static func string(_ number: Int, _ text: StaticString, into bytes: inout [UInt8]) {
+            header(number, text.utf8CodeUnitCount, into: &bytes)
+            text.withUTF8Buffer { bytes += $0 }
+        }
+
+        static func varintSize(_ value: Int) -> Int {
+            var value = UInt64(value)
+            var size = 1
+            while value >= 0x80 {
+                value >>= 7
+                size += 1
+            }
+            return size
+        }
+
+        /// A length-delimited field's whole size: key, length and `length` bytes of content.
+        static func lengthSize(_ number: Int, _ length: Int) -> Int {
+            varintSize(number << 3 | 2) + varintSize(length) + length
+        }
+
+        static func stringSize(_ number: Int, _ byteCount: Int) -> Int { lengthSize(number, byteCount) }
     }
 
     static func envoy(_ source: ResourceMetadata) -> Envoy_Config_Core_V3_Metadata {

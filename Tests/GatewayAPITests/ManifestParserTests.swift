@@ -1,4 +1,5 @@
 import Testing
+import Yams
 
 @testable import GatewayAPI
 
@@ -128,6 +129,26 @@ struct ObjectReaderTests {
                 #"YAML reads unquoted yes as a boolean; write "yes" in quotes"#,
                 "must be a string, not a list",
             ])
+    }
+
+    @Test("the cheap number check lets every YAML number through to Yams and turns away plain strings")
+    func numberCheck() {
+        let numbers = [
+            "0", "42", "-7", "+7", "1_000", "0b101", "-0b1", "0o17", "017", "0x1F", "0xff", "1:30", "-190:20:30",
+            "3.14", "-.5", "+12e03", "1.5e-3", "6.8523015e+5", "1_000.5", "190:20:30.15", ".inf", "-.Inf", "+.INF",
+            ".nan", ".NaN", ".NAN", "5.", "0.",
+        ]
+        for text in numbers {
+            #expect(ObjectReader.mightBeNumber(text), "\(text) may be a number")
+            #expect(ObjectReader.isPlainNonString(Node.Scalar(text, .implicit, .plain)), "\(text) is a number to YAML")
+        }
+        let strings = ["10.0.0.0", "30s", "2000ms", "1m", "/app-0", "v1", "1.2.3", "1.5h", "10%", "inf", "nan", "-"]
+        for text in strings {
+            #expect(!ObjectReader.isPlainNonString(Node.Scalar(text, .implicit, .plain)), "\(text) is a string")
+        }
+        for text in ["10.0.0.0", "30s", "2000ms", "/app-0", "1.2.3", "1.5h", "10%"] {
+            #expect(!ObjectReader.mightBeNumber(text), "\(text) needs no regular expression")
+        }
     }
 
     @Test("list items get indexed paths")

@@ -162,6 +162,9 @@ struct SnapshotTests {
         // First 64 bits of SHA-256 of "a\01\nb\02\n": versions must not change from one build to
         // the next, or a restarted server would resend everything to every Envoy.
         #expect(ContentHash.version(ofNamedVersions: [("b", "2"), ("a", "1")]) == "1a04f75bd0704a1e")
+        // A resource's version: SHA-256 of "abc" is ba7816bf 8f01cfea 414140de …; of "", e3b0c442 98fc1c14.
+        #expect(ContentHash.version(of: Data("abc".utf8)) == "ba7816bf8f01cfea")
+        #expect(ContentHash.version(of: Data()) == "e3b0c44298fc1c14")
         let snapshot = try TestResources.snapshot(
             listenerPort: 8080, clusters: [("c", []), ("a", []), ("b", [("127.0.0.1", 1)])])
         for type in [ResourceType.cluster, .endpoint] {
