@@ -95,43 +95,70 @@ public enum StringFormat: Sendable {
 
     /// The Gateway API's rules for `Exact` and `PathPrefix` values.
     static func pathProblem(_ path: String) -> String? {
-        if path.utf8.count > 1024 { return "is \(path.utf8.count) characters long: paths have at most 1024" }
-        guard path.hasPrefix("/") else { return "\"\(shorten(path))\" must start with \"/\"" }
+        // Plain loops over the bytes: String's `contains` goes through NSString here, and the
+        // generic `firstRange(of:)` is not specialized; either was a sixth of decoding a route file.
         let bytes = Array(path.utf8)
-        // Searched as bytes: String's `contains` here is Foundation's, which goes through
-        // NSString and was a sixth of decoding a route file.
-        for part in ["//", "/./", "/../", "%2f", "%2F", "#"] where bytes.firstRange(of: part.utf8) != nil {
+        if bytes.count > 1024 { return "is \(bytes.count) characters long: paths have at most 1024" }
+        guard bytes.first == UInt8(ascii: "/") else { return "\"\(shorten(path))\" must start with \"/\"" }
+        for part in ["//", "/./", "/../", "%2f", "%2F", "#"] where contains(bytes, part.utf8) {
             return "\"\(shorten(path))\" must not contain \"\(part)\""
         }
-        for end in ["/..", "/."] where path.hasSuffix(end) {
+        for end in ["/..", "/."]
+        where bytes.count >= end.utf8.count && bytes.suffix(end.utf8.count).elementsEqual(end.utf8) {
             return "\"\(shorten(path))\" must not end with \"\(end)\""
         }
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                let hex = { (b: UInt8) in
-                    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
-                        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(b)
-                        || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(b)
-                }
-                guard index + 2 < bytes.count, hex(bytes[index + 1]), hex(bytes[index + 2]) else {
+                guard index + 2 < bytes.count, isHexDigit(bytes[index + 1]), isHexDigit(bytes[index + 2]) else {
                     return "\"\(shorten(path))\" has a '%' not followed by two hex digits"
                 }
                 index += 3
                 continue
             }
-            let allowed =
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "-/._~!$&'()*+,;=:@".utf8.contains(byte)
-            guard allowed else {
+            guard isPathCharacter(byte) else {
                 return "\"\(shorten(path))\" contains a character paths may not hold unencoded: "
                     + "use letters, digits, -/._~!$&'()*+,;=:@ and %XX escapes"
             }
             index += 1
         }
         return nil
+    }
+
+    private static func contains(_ bytes: [UInt8], _ part: String.UTF8View) -> Bool {
+        let part = Array(part)
+        guard bytes.count >= part.count else { return false }
+        for start in 0...(bytes.count - part.count) {
+            var matched = 0
+            while matched < part.count, bytes[start + matched] == part[matched] { matched += 1 }
+            if matched == part.count { return true }
+        }
+        return false
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"):
+            true
+        default: false
+        }
+    }
+
+    /// RFC 3986's unreserved and sub-delims characters, ':', '@' and '/'.
+    private static func isPathCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        case UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
+            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+            UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "@"):
+            true
+        default: false
+        }
     }
 }
 

@@ -120,6 +120,10 @@ struct HostileInputTests {
             ("/a%2fb", "must not contain \"%2f\""), ("/a b", "contains a character"), ("/a%zz", "two hex digits"),
             ("api", "must start with"),
             ("/ok/path-1.2~x", ""), ("/%C3%A9", ""),
+            ("/a/..", "must not end with \"/..\""), ("/a/./b", "must not contain \"/./\""),
+            ("/a%2Fb", "must not contain \"%2F\""), ("/a#b", "must not contain \"#\""), ("/a%4", "two hex digits"),
+            ("/a\\b", "contains a character"), ("/é", "contains a character"), ("/", ""),
+            ("/-._~!$&'()*+,;=:@/x", ""), ("/" + String(repeating: "a", count: 1024), "paths have at most 1024"),
         ])
     func paths(value: String, message: String) {
         let route = """
