@@ -225,12 +225,15 @@ public struct Assembly: Sendable {
     /// Puts `object` in its kind's collection, at `slot` or appended; its index there, or
     /// `Place.keyed` for the kinds kept by name.
     private static func put(_ object: DecodedFile.Object, at slot: Int? = nil, in set: inout ResourceSet) -> Int {
-        func put<T>(_ value: T, _ array: inout [T]) -> Int {
+        func put<T: Equatable>(_ value: T, _ array: inout [T]) -> Int {
             guard let slot else {
                 array.append(value)
                 return array.count - 1
             }
-            array[slot] = value
+            // An equal value is left in place: writing it would copy an array the last
+            // translation still holds, and the next one would compare all of it element by
+            // element instead of seeing one buffer (a route file saved with its Backend as it was).
+            if array[slot] != value { array[slot] = value }
             return slot
         }
         switch object {
@@ -246,13 +249,18 @@ public struct Assembly: Sendable {
         case .backendTLSPolicy(let value): return put(value, &set.backendTLSPolicies)
         case .referenceGrant(let value): return put(value, &set.referenceGrants)
         case .backendTrafficPolicy(let value): return put(value, &set.backendTrafficPolicies)
-        case .secret(let secret): set.secrets["\(secret.namespace)/\(secret.name)"] = secret
+        case .secret(let secret): update(&set.secrets, "\(secret.namespace)/\(secret.name)", secret)
         case .configMap(let key, let keys, let data):
-            set.configMapKeys[key] = keys
-            set.configMapData[key] = data
-        case .clusterTrustBundle(let name, let bundle): set.clusterTrustBundles[name] = bundle
+            update(&set.configMapKeys, key, keys)
+            update(&set.configMapData, key, data)
+        case .clusterTrustBundle(let name, let bundle): update(&set.clusterTrustBundles, name, bundle)
         }
         return Place.keyed
+    }
+
+    /// Sets `key` to `value` unless it is that already (as `put` leaves equal values in place).
+    private static func update<Value: Equatable>(_ dictionary: inout [String: Value], _ key: String, _ value: Value) {
+        if dictionary[key] != value { dictionary[key] = value }
     }
 
     /// Puts `file`'s objects in the places of the ones it had when assembled, when that gives
@@ -269,7 +277,11 @@ public struct Assembly: Sendable {
             else { return false }
         }
         for (place, entry) in zip(places, file.entries) {
-            resources.metadata[entry.key] = (entry.labels, entry.creationTimestamp)
+            // Left alone when equal, as `put` leaves equal objects: the last translation shares it.
+            let kept = resources.metadata[entry.key]
+            if kept?.labels != entry.labels || kept?.creationTimestamp != entry.creationTimestamp {
+                resources.metadata[entry.key] = (entry.labels, entry.creationTimestamp)
+            }
             guard let object = entry.object else { continue }
             _ = Self.put(object, at: place.slot == Place.keyed ? nil : place.slot, in: &resources)
         }

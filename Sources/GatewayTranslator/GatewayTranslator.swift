@@ -75,20 +75,39 @@ public enum GatewayTranslator {
         var routesWritten = 0
         // A route resolves as before when it and everything its backendRefs can reach are equal;
         // a route written as before is the same RouteSource, so comparing it later is cheap.
+        // The entry is changed in place: writing a new one released and retained every field
+        // of ten thousand routes on each edit.
         func resolve(_ written: Memo.Written, key: RouteKey, _ source: () -> RouteSource) {
-            let kept = memo.rules[key]
-            let route = kept.flatMap { $0.written == written ? $0.route : nil } ?? source()
-            if kept?.generation != memo.generation { routesWritten += 1 }
-            // Only the last translation's entries were resolved against the backends compared.
-            if backendsUnchanged, let kept, kept.generation == memo.generation - 1, kept.route == route {
-                resolvedRoutes.append((route, kept.rules, true, statusesUnchanged ? kept.status : nil))
-                memo.reused += 1
-            } else {
-                resolvedRoutes.append((route, resolveRules(route, backends: backends), false, nil))
+            guard let index = memo.rules.index(forKey: key) else {
+                let route = source()
+                routesWritten += 1
+                let rules = resolveRules(route, backends: backends)
+                resolvedRoutes.append((route, rules, false, nil))
+                memo.rules[key] = Memo.RouteEntry(
+                    written: written, route: route, rules: rules, status: nil, generation: memo.generation)
+                return
             }
-            memo.rules[key] = Memo.RouteEntry(
-                written: written, route: route, rules: resolvedRoutes.last!.rules, status: resolvedRoutes.last!.status,
-                generation: memo.generation)
+            let kept = memo.rules.values[index]
+            if kept.generation != memo.generation { routesWritten += 1 }
+            let sameWritten = kept.written == written
+            let route = sameWritten ? kept.route : source()
+            // Only the last translation's entries were resolved against the backends compared.
+            if backendsUnchanged, kept.generation == memo.generation - 1, kept.route == route {
+                let status = statusesUnchanged ? kept.status : nil
+                resolvedRoutes.append((route, kept.rules, true, status))
+                memo.reused += 1
+                memo.rules.values[index].status = status
+            } else {
+                let rules = resolveRules(route, backends: backends)
+                resolvedRoutes.append((route, rules, false, nil))
+                memo.rules.values[index].rules = rules
+                memo.rules.values[index].status = nil
+            }
+            if !sameWritten {
+                memo.rules.values[index].written = written
+                memo.rules.values[index].route = route
+            }
+            memo.rules.values[index].generation = memo.generation
         }
         for route in resources.httpRoutes {
             resolve(.http(route), key: RouteKey(kind: "HTTPRoute", namespace: route.namespace, name: route.name)) {

@@ -39,8 +39,9 @@ extension GatewayTranslator {
 
         public init() {}
 
-        /// A route as written in the resources.
-        enum Written: Equatable {
+        /// A route as written in the resources; boxed, so that copying an entry is one retain,
+        /// not one for every field of an HTTPRoute.
+        indirect enum Written: Equatable {
             case http(HTTPRoute)
             case grpc(GRPCRoute)
         }
@@ -132,12 +133,24 @@ extension GatewayTranslator.Memo {
     /// in the problems the attachment found) among the last translation's, if there is one.
     /// Worked out once, so that checking an attachment compares indices.
     func samePolicies(as policies: [BackendTrafficPolicy]) -> [Int?] {
-        var previousIndex: [String: Int] = [:]
-        for (index, policy) in self.policies.enumerated() {
-            previousIndex["\(policy.namespace)/\(policy.name)"] = index
-        }
-        return policies.map { policy in
-            previousIndex["\(policy.namespace)/\(policy.name)"].flatMap { self.policies[$0] == policy ? $0 : nil }
+        let previous = self.policies
+        // Most policies are where they were: those are compared in place, and names are
+        // looked up only for the others (a dictionary of keys made for every policy was most
+        // of this at a thousand policies).
+        var previousIndex: [String: Int]?
+        return policies.indices.map { index in
+            if index < previous.count, previous[index].name == policies[index].name,
+                previous[index].namespace == policies[index].namespace
+            {
+                return previous[index] == policies[index] ? index : nil
+            }
+            if previousIndex == nil {
+                previousIndex = Dictionary(
+                    previous.indices.map { ("\(previous[$0].namespace)/\(previous[$0].name)", $0) },
+                    uniquingKeysWith: { _, last in last })
+            }
+            let policy = policies[index]
+            return previousIndex?["\(policy.namespace)/\(policy.name)"].flatMap { previous[$0] == policy ? $0 : nil }
         }
     }
 

@@ -227,6 +227,36 @@ struct ConfigStoreTests {
         #expect(try store.refresh().readFiles == 0)
     }
 
+    @Test(
+        "a file saved with one object changed leaves the others' arrays as they were: the last translation shares them")
+    func unchangedObjectsKeepTheirStorage() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("shared")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let backend = """
+            apiVersion: gateway.envoyproxy.io/v1alpha1
+            kind: Backend
+            metadata: {name: b}
+            spec: {endpoints: [{ip: {address: 10.0.0.1, port: 80}}]}
+            """
+        let file = directory.appendingPathComponent("site.yaml")
+        for (index, name) in ["other", "site"].enumerated() {
+            try
+                (Self.route.replacingOccurrences(of: "name: site", with: "name: \(name)") + "\n---\n"
+                + backend.replacingOccurrences(of: "name: b", with: "name: b\(index)"))
+                .write(to: directory.appendingPathComponent("\(name).yaml"), atomically: true, encoding: .utf8)
+        }
+        var store = ConfigStore(paths: [directory.path], settleWindow: .zero)
+        let first = try store.refresh()
+        let text = try String(contentsOf: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "/v1", with: "/v2").write(to: file, atomically: true, encoding: .utf8)
+        let edited = try store.refresh(changed: [file.path])
+        #expect(edited.patchedAssembly)
+        #expect(edited.resources.httpRoutes.map(\.rules[0].matches[0].path.value).sorted() == ["/v1", "/v2"])
+        let storage = { (backends: [Backend]) in backends.withUnsafeBufferPointer { $0.baseAddress } }
+        #expect(storage(edited.resources.backends) == storage(first.resources.backends))
+        #expect(edited.resources.backends == first.resources.backends)
+    }
+
     @Test("with many files, stamps are checked on every core: only the changed file is read again")
     func manyFilesStamps() throws {
         let directory = try SwitchboardCommand.temporaryDirectory("store")
