@@ -329,23 +329,31 @@ public enum GatewayTranslator {
                 }
                 let governing = routeLevels[index]!.map { PolicyAttachment.Governing(route: $0, parent: parentPolicy) }
                 let key = Memo.AttachmentKey(listener: listenerName, route: route.key)
-                let kept = memo.attachments[key]
+                // Looked up once and changed in place, as the route entries are.
+                let slot = memo.attachments.index(forKey: key)
+                let keptGeneration = slot.map { memo.attachments.values[$0].generation }
                 var attachment: Attachment
-                if rulesReused[index], let kept, kept.generation == memo.generation - 1,
-                    memo.holds(kept.attachment, governing: governing, same: samePolicies, listener: listener)
+                if rulesReused[index], let slot, keptGeneration == memo.generation - 1,
+                    memo.holds(
+                        memo.attachments.values[slot].attachment, governing: governing, same: samePolicies,
+                        listener: listener)
                 {
                     // Its policies' indices are this translation's from now on: the next compares
                     // them with this one's policies, and an index may have shifted (a policy gone).
-                    attachment = kept.attachment
-                    attachment.governing = governing
+                    memo.attachments.values[slot].attachment.governing = governing
+                    attachment = memo.attachments.values[slot].attachment
                     memo.reused += 1
                 } else {
                     attachment = self.attachment(
                         route, rules: rules, governing: governing, policies: policies, listener: listener,
                         listenerName: listenerName, interned: &interned)
                 }
-                if kept?.generation != memo.generation { attachments += 1 }
-                memo.attachments[key] = (attachment, memo.generation)
+                if keptGeneration != memo.generation { attachments += 1 }
+                if let slot {
+                    memo.attachments.values[slot] = (attachment, memo.generation)
+                } else {
+                    memo.attachments[key] = (attachment, memo.generation)
+                }
                 if attachment.usesGlobalRateLimit { byPort[port]!.rateLimitService = rateLimitService }
                 for (hostname, underscoredHostname, routeNames, clusters) in attachment.hosts {
                     if !clustersAdded[index] {
