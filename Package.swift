@@ -97,10 +97,12 @@ let package = Package(
         ),
         .target(
             name: "GatewayAPI",
-            dependencies: ["RegexEngine", .product(name: "Yams", package: "Yams")],
+            dependencies: ["RegexEngine", "Parallel", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(name: "GatewayIR", swiftSettings: strict),
+        // Work on every core for independent parts (files, clusters, virtual hosts).
+        .target(name: "Parallel", swiftSettings: strict),
         // JSON → sorted, block-style YAML: goldens and `switchboard translate` read alike.
         .target(
             name: "CanonicalText", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -126,7 +128,8 @@ let package = Package(
         .target(
             name: "XDSTranslator",
             dependencies: [
-                "GatewayIR", "XDSCache", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "GatewayIR", "XDSCache", "EnvoyAPI", "Parallel",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strict
         ),
@@ -142,6 +145,7 @@ let package = Package(
                 "RateLimitService", "Lint", "Explain",
                 "TLSCertificates",
                 "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "EnvoyAPI",
+                "Parallel",
                 "CHeap",
                 "AdminAPI", "CanonicalText",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -293,7 +297,7 @@ let package = Package(
         .testTarget(
             name: "XDSTranslatorTests",
             dependencies: [
-                "XDSTranslator", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting",
+                "XDSTranslator", "Parallel", "GatewayTranslator", "GatewayAPI", "GatewayIR", "XDSCache", "XDSTesting",
                 "CanonicalText",
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -1,5 +1,4 @@
-import Dispatch
-import Synchronization
+import Parallel
 
 /// One file's objects, decoded on their own. Decoding is the costly part of a load (YAML parsing
 /// and strict field checks), and it depends on nothing outside the file, so a reload keeps each
@@ -125,19 +124,7 @@ public struct DecodedFile: Sendable {
 
     /// Decodes `files` on every core: files do not depend on each other until they are assembled.
     public static func decodeAll(_ files: [(path: String, contents: String)]) -> [DecodedFile] {
-        guard files.count > 1 else { return files.map { DecodedFile(path: $0.path, contents: $0.contents) } }
-        let results = Mutex([DecodedFile?](repeating: nil, count: files.count))
-        // Chunks, not single files: a lock and a task per file would cost more than a small file.
-        let chunk = max(1, files.count / 64)
-        let chunks = (files.count + chunk - 1) / chunk
-        DispatchQueue.concurrentPerform(iterations: chunks) { index in
-            let range = index * chunk..<min(files.count, (index + 1) * chunk)
-            let decoded = range.map { DecodedFile(path: files[$0].path, contents: files[$0].contents) }
-            results.withLock { results in
-                for (offset, file) in zip(range, decoded) { results[offset] = file }
-            }
-        }
-        return results.withLock { $0.map { $0! } }
+        Parallel.map(files) { DecodedFile(path: $0.path, contents: $0.contents) }
     }
 }
 

@@ -1,6 +1,7 @@
 import EnvoyAPI
 import Foundation
 import GatewayIR
+import Parallel
 import SwiftProtobuf
 import XDSCache
 
@@ -49,7 +50,7 @@ public enum RouteTranslator {
         }
         let missing = ir.virtualHosts.indices.filter { kept[$0] == nil }.map { ir.virtualHosts[$0] }
         let hostOptions = options
-        var made = Parallel.map(missing) { host -> [UInt8] in
+        var made = Parallel.results(missing) { host -> [UInt8] in
             try virtualHost(host).serializedBytes(options: hostOptions)
         }.makeIterator()
         // Where each host's encoding lies in the result: the memo keeps slices of the resource's

@@ -1,4 +1,5 @@
 import GatewayIR
+import Parallel
 import XDSCache
 
 /// GatewayConfig → the Snapshot its Envoys are served: clusters with their endpoints, listeners
@@ -29,7 +30,7 @@ public enum SnapshotTranslator {
             return memo.parts.clusters.values[index].resources
         }
         let missing = config.clusters.indices.filter { kept[$0] == nil }
-        var made = Parallel.map(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
+        var made = Parallel.results(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
         for ((cluster, fingerprint), kept) in zip(zip(config.clusters, fingerprints), kept) {
             if let kept {
                 resources += kept

@@ -1,6 +1,5 @@
+import Parallel
 import Testing
-
-@testable import XDSTranslator
 
 @Suite("Work on every core")
 struct ParallelTests {
@@ -8,10 +7,10 @@ struct ParallelTests {
         var value: Int
     }
 
-    @Test("results come back in order, each error with its own element")
-    func orderAndErrors() {
-        for count in [0, 1, 2, 63, 64, 65, 1000] {
-            let results = Parallel.map(Array(0..<count)) { value in
+    @Test("results come back in order, each error with its own element", arguments: [1, 16, 256])
+    func orderAndErrors(minimumChunk: Int) {
+        for count in [0, 1, 2, 15, 16, 17, 63, 64, 65, 257, 1000] {
+            let results = Parallel.results(Array(0..<count), minimumChunk: minimumChunk) { value in
                 if value % 7 == 3 { throw Odd(value: value) }
                 return value * 2
             }
@@ -22,6 +21,8 @@ struct ParallelTests {
                 case .failure(let error): #expect(error as? Odd == Odd(value: value))
                 }
             }
+            #expect(
+                Parallel.map(Array(0..<count), minimumChunk: minimumChunk) { "\($0)" } == (0..<count).map { "\($0)" })
         }
     }
 }
