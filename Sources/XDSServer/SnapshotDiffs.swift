@@ -11,6 +11,12 @@ final class SnapshotDiffs: Sendable {
         var changed: [Resource]
         /// Gone from the newer snapshot, in name order.
         var removed: [String]
+        /// Whether a changed resource is new: absent from the older snapshot.
+        var addsNames = false
+        /// For clusters, what the changed ones that the older snapshot also had refer to: the load
+        /// assignments an Envoy that held them must be sent again. One set for every
+        /// stream, which each SotW stream of a thousand would otherwise build for itself.
+        var referencesOfReplaced: Set<String> = []
     }
 
     private struct Key: Hashable {
@@ -31,9 +37,16 @@ final class SnapshotDiffs: Sendable {
             if let diff = entries[key] { return diff }
             let before = old[type]
             let after = new[type]
-            let diff = Diff(
+            var diff = Diff(
                 changed: after.sorted.filter { before.versions[$0.name] != $0.version },
                 removed: before.sorted.map(\.name).filter { after[$0] == nil })
+            for resource in diff.changed {
+                if before[resource.name] == nil {
+                    diff.addsNames = true
+                } else if type == .cluster {
+                    diff.referencesOfReplaced.formUnion(resource.references)
+                }
+            }
             entries.insert(diff, for: key, cost: 1 + diff.changed.count + diff.removed.count)
             return diff
         }

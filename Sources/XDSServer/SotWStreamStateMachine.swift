@@ -114,9 +114,8 @@ public struct SotWStreamStateMachine: Sendable {
             let all: Bool
             if let coverage = state.coverage, coverage.all {
                 // It still covers everything unless names were added.
-                let diff = SnapshotDiffs.shared.diff(type, from: coverage.snapshot, to: snapshot)
                 all =
-                    diff.changed.allSatisfy { coverage.snapshot[type][$0.name] != nil }
+                    !SnapshotDiffs.shared.diff(type, from: coverage.snapshot, to: snapshot).addsNames
                     || state.subscription.coversAll(snapshot[type])
             } else {
                 all = state.subscription.coversAll(snapshot[type])
@@ -224,8 +223,11 @@ public struct SotWStreamStateMachine: Sendable {
                 for name in diff.removed { content[name] = held[type][name] }
             }
             if type == .cluster && phase == .make {
-                for resource in diff.changed where held[type][resource.name] != nil {
-                    owedEndpoints.formUnion(resource.references)
+                // Usually nothing is owed yet: then the diff's own set is shared, not copied.
+                if owedEndpoints.isEmpty {
+                    owedEndpoints = diff.referencesOfReplaced
+                } else {
+                    owedEndpoints.formUnion(diff.referencesOfReplaced)
                 }
             }
         } else {
