@@ -179,8 +179,8 @@ public struct ConfigStore: Sendable {
         var changedStamps: [ConfigFiles.Stamp?] = []
         let toRead = Array(toRead)
         let read = toRead.count
-        // Read, and hashed, on every core: one file at a time, ten thousand reads took a third of
-        // serve's first load, more when the files were not in the page cache.
+        // Read, and hashed, on every core: one at a time, ten thousand files took 0.2 s of serve's
+        // first load from the page cache, and over a second from disk.
         let (clock, settleWindow, maxFileBytes) = (clock, settleWindow, maxFileBytes)
         let reads = Parallel.map(toRead, minimumChunk: 16) { path in
             let readAt = clock()
