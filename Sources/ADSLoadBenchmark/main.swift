@@ -14,8 +14,8 @@ import XDSTesting
 /// gRPC connection each, subscribing as Envoy does (CDS and LDS wildcard, EDS and RDS by name)
 /// and ACKing every response. Then it saves two edits, one that changes every cluster and one
 /// that changes one, and reports for each: the time from the save until every stream has the new
-/// CDS (p50, p99, all), the bytes each stream received, and the server's CPU for it (from
-/// /proc); and the server's resident memory per stream.
+/// CDS (p50, p99, all), the bytes each stream received, the server's CPU for it and its peak
+/// resident memory while it pushed (both from /proc); and the server's resident memory per stream.
 @main
 struct ADSLoadBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +39,12 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
     @Option(help: "First port to use (ADS; the admin server takes the next).")
     var port = 18600
 
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "serve's --push-concurrency values to measure, each in its own run (0: unpaced); serve's default if none."
+    )
+    var pushConcurrency: [Int] = []
+
     func run() async throws {
         let binary =
             switchboard
@@ -54,15 +60,17 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
             "routes=\(routes) (clusters=\(routes)), debounce=\(debounce); times from the file save until every stream has the new CDS"
         )
         Self.say(
-            "mode   streams  connect   RSS/stream | edit     p50       p99       all       bytes/stream  server CPU (reload alone)"
+            "mode   pace streams  connect   RSS/stream | edit     p50       p99       all       bytes/stream  server CPU (reload alone)  peak RSS"
         )
         var edit = 0
         for mode in modes {
             guard let kind = StreamKind(rawValue: mode) else { throw ValidationError("unknown mode \(mode)") }
-            for count in streams {
+            for (count, pace) in streams.flatMap({ count in
+                (pushConcurrency.isEmpty ? [nil] : pushConcurrency.map { $0 }).map { (count, $0) }
+            }) {
                 let server = try ServerProcess(
                     binary: binary, config: config.directory.path, port: port, debounce: debounce,
-                    maxStreams: count + 16)
+                    maxStreams: count + 16, pushConcurrency: pace)
                 defer { server.stop() }
                 try await server.waitUntilServing()
                 let names = try await Probe.names(port: port)
@@ -98,18 +106,19 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
                         let outcome = try await load.update(server: server, change)
                         rows.append(
                             String(
-                                format: "%-4@ %7.1f ms %7.1f ms %7.1f ms  %9.1f KiB   %5.2f s (%4.2f s)", label,
-                                outcome.p50, outcome.p99, outcome.all, outcome.bytesPerStream / 1024, outcome.serverCPU,
-                                reloadCPU))
+                                format: "%-4@ %7.1f ms %7.1f ms %7.1f ms  %9.1f KiB   %5.2f s (%4.2f s)   %5d MiB",
+                                label, outcome.p50, outcome.p99, outcome.all, outcome.bytesPerStream / 1024,
+                                outcome.serverCPU, reloadCPU, outcome.peakResidentBytes / 1_048_576))
                     }
                     edit += 2
                     let perStream = Double(rssConnected - rssBefore) / Double(count) / 1024
                     for (index, row) in rows.enumerated() {
                         Self.say(
                             index == 0
-                                ? String(format: "%-6@ %7d  %6.2f s  %6.1f KiB | ", mode, count, connected, perStream)
-                                    + row
-                                : String(repeating: " ", count: 38) + "| " + row)
+                                ? String(
+                                    format: "%-6@ %4@ %7d  %6.2f s  %6.1f KiB | ", mode, pace.map { "\($0)" } ?? "-",
+                                    count, connected, perStream) + row
+                                : String(repeating: " ", count: 43) + "| " + row)
                     }
                 }
                 server.stop()
@@ -140,14 +149,15 @@ final class ServerProcess: Sendable {
     let process: Process
     let port: Int
 
-    init(binary: String, config: String, port: Int, debounce: String, maxStreams: Int) throws {
+    init(binary: String, config: String, port: Int, debounce: String, maxStreams: Int, pushConcurrency: Int?) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "serve", "--config", config, "--xds-address", "127.0.0.1:\(port)", "--admin-address",
-            "127.0.0.1:\(port + 1)", "--debounce", debounce, "--log-level", "error", "--access-log", "off",
-            "--max-streams", "\(maxStreams)", "--max-connections", "\(maxStreams)",
-        ]
+        process.arguments =
+            [
+                "serve", "--config", config, "--xds-address", "127.0.0.1:\(port)", "--admin-address",
+                "127.0.0.1:\(port + 1)", "--debounce", debounce, "--log-level", "error", "--access-log", "off",
+                "--max-streams", "\(maxStreams)", "--max-connections", "\(maxStreams)",
+            ] + (pushConcurrency.map { ["--push-concurrency", "\($0)"] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
@@ -187,9 +197,19 @@ final class ServerProcess: Sendable {
         return line.flatMap { Double($0.split(separator: " ").last ?? "").map { Int($0) } }
     }
 
-    func residentBytes() -> Int {
+    func residentBytes() -> Int { status("VmRSS:") }
+
+    /// The most resident memory since `resetPeak`.
+    func peakResidentBytes() -> Int { status("VmHWM:") }
+
+    /// Starts the peak (VmHWM) again from the current resident memory.
+    func resetPeak() {
+        try? "5".write(toFile: "/proc/\(process.processIdentifier)/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    private func status(_ field: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) })
         else { return 0 }
         return (Int(line.split(separator: " ")[1]) ?? 0) * 1024
     }
@@ -412,6 +432,7 @@ final class Load: Sendable {
         var all: Double
         var bytesPerStream: Double
         var serverCPU: Double
+        var peakResidentBytes: Int
     }
 
     func update(server: ServerProcess, _ change: () throws -> Void) async throws -> Outcome {
@@ -423,6 +444,7 @@ final class Load: Sendable {
                 streams[index].watching = true
             }
         }
+        server.resetPeak()
         let cpuBefore = server.cpuSeconds()
         let start = ContinuousClock.now
         try change()
@@ -430,6 +452,7 @@ final class Load: Sendable {
         let cpu = server.cpuSeconds() - cpuBefore
         // What else the update sends (endpoints) arrives within moments.
         try await Task.sleep(for: .milliseconds(500))
+        let peak = server.peakResidentBytes()
         let byType = state.withLock { streams in
             streams.reduce(into: [String: Int]()) { sum, stream in sum.merge(stream.bytesByType, uniquingKeysWith: +) }
         }
@@ -444,7 +467,7 @@ final class Load: Sendable {
         }
         return Outcome(
             p50: times[times.count / 2], p99: times[min(times.count - 1, times.count * 99 / 100)], all: times.last!,
-            bytesPerStream: Double(bytes) / Double(count), serverCPU: cpu)
+            bytesPerStream: Double(bytes) / Double(count), serverCPU: cpu, peakResidentBytes: peak)
     }
 
     /// Polls every 5 ms: far below what is measured.

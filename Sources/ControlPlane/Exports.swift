@@ -8,3 +8,4 @@
 @_exported import enum Lint.Linter
 @_exported import struct XDSServer.ADSServerConfiguration
 @_exported import struct XDSServer.EnvoyBootstrap
+@_exported import struct XDSServer.PushPacing

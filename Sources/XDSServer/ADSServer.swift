@@ -34,6 +34,8 @@ public struct ADSServerConfiguration: Sendable {
     public var tls: TLS?
     /// HTTP/2 pings, both ways.
     public var keepalive: Keepalive
+    /// How many streams may have a large response out at once; nil for no bound.
+    public var pacing: PushPacing?
 
     /// The server pings a connection it has heard nothing from for `interval`, and closes it if
     /// the answer does not come within `timeout`: an Envoy whose host went away without closing
@@ -83,8 +85,10 @@ public struct ADSServerConfiguration: Sendable {
     public init(
         host: String = "0.0.0.0", port: Int = 18000, maxRequestBytes: Int = 16 << 20, maxRequestMemory: Int = 128 << 20,
         handshakeTimeout: Duration = .seconds(10), maxConnections: Int? = nil, maxStreamsPerConnection: Int = 100,
-        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil, keepalive: Keepalive = Keepalive()
+        defaultNodeGroup: String? = nil, maxStreams: Int? = nil, tls: TLS? = nil, keepalive: Keepalive = Keepalive(),
+        pacing: PushPacing? = PushPacing()
     ) {
+        self.pacing = pacing
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
@@ -105,6 +109,8 @@ public final class ADSServer: Service, Sendable {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let transport: HTTP2ServerTransport.Posix
     public let registry: StreamRegistry
+    /// Paces large responses across streams; nil when `pacing` is off.
+    public let pacer: PushPacer?
 
     public init(
         configuration: ADSServerConfiguration, watcher: any ConfigWatcher, registry: StreamRegistry = StreamRegistry(),
@@ -187,9 +193,11 @@ public final class ADSServer: Service, Sendable {
             if tls.authorizeNodes { authorizer = NodeAuthorization.check }
         }
         let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: security, config: config)
+        let pacer = configuration.pacing.map { PushPacer($0) }
         let service = AggregatedDiscoveryService(
             watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup,
-            maxStreams: configuration.maxStreams, nodeAuthorizer: authorizer, logger: logger)
+            maxStreams: configuration.maxStreams, nodeAuthorizer: authorizer, pacer: pacer, logger: logger)
+        self.pacer = pacer
         self.transport = transport
         self.registry = registry
         self.server = GRPCServer(transport: transport, services: [service])
@@ -205,13 +213,20 @@ public final class ADSServer: Service, Sendable {
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await server.serve()
+            try await withThrowingDiscardingTaskGroup { group in
+                if let pacer { group.addTask { await pacer.run() } }
+                try await server.serve()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
-            self.server.beginGracefulShutdown()
+            self.beginGracefulShutdown()
         }
     }
 
+    /// Stops accepting streams and ends the open ones; streams waiting for a pacing permit go on
+    /// at once, so the shutdown does not wait on slow clients' answers.
     public func beginGracefulShutdown() {
+        pacer?.open()
         server.beginGracefulShutdown()
     }
 }

@@ -21,6 +21,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
     private let defaultNodeGroup: String?
     private let maxStreams: Int?
     private let nodeAuthorizer: NodeAuthorizer?
+    private let pacer: PushPacer?
     private let logger: Logger
 
     /// Decides whether the peer of `context` may fetch `nodeGroup`; returns why not, or nil.
@@ -30,11 +31,13 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
     ///   - defaultNodeGroup: the group of an Envoy whose `node.cluster` is empty.
     ///   - maxStreams: streams beyond this many are refused (`RESOURCE_EXHAUSTED`), so a crowd of
     ///     Envoys cannot exhaust the server; nil for no limit.
+    ///   - pacer: bounds the streams with large responses out at once; nil writes them all at once.
     public init(
         watcher: any ConfigWatcher, registry: StreamRegistry, defaultNodeGroup: String? = nil, maxStreams: Int? = nil,
-        nodeAuthorizer: NodeAuthorizer? = nil, logger: Logger
+        nodeAuthorizer: NodeAuthorizer? = nil, pacer: PushPacer? = nil, logger: Logger
     ) {
         self.nodeAuthorizer = nodeAuthorizer
+        self.pacer = pacer
         self.watcher = watcher
         self.registry = registry
         self.defaultNodeGroup = defaultNodeGroup
@@ -138,6 +141,10 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
 
                 var machine = Machine()
                 var nodeGroup: String?
+                // The pacer's permit while large responses are out, and their types.
+                var lease: PushPacer.Lease?
+                var paced: Set<ResourceType> = []
+                defer { if let lease { pacer?.release(lease) } }
                 for await input in inputs {
                     let output: StreamOutput<Machine.Response>
                     switch input {
@@ -183,10 +190,22 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                     }
                     observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
                     for response in output.responses {
-                        try await write(response)
                         let (type, bytes) = describe(response)
+                        if let pacer, bytes >= pacer.pacing.threshold {
+                            lease = await pacer.acquire(keeping: lease)
+                            paced.insert(type)
+                        }
+                        try await write(response)
                         XDSMetrics.push(type: type, bytes: bytes)
                         logger.trace("sent", metadata: ["response": "\(response)"])
+                    }
+                    // The permit goes back once the client has answered each large response,
+                    // the last one of its type: requests of other types come first (Envoy asks
+                    // for the load assignments of new clusters before it ACKs them).
+                    if let held = lease, paced.allSatisfy({ !machine.status(of: $0).awaitingReply }) {
+                        pacer?.release(held)
+                        lease = nil
+                        paced = []
                     }
                     // Only the types this Envoy has asked for: one without TLS never asks for SDS,
                     // and an empty entry would keep it from ever showing as converged.

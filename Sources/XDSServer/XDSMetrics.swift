@@ -11,6 +11,8 @@ enum XDSMetrics {
     static let openConnectionsGauge = "xds_connections_open"
     static let connectionsRefusedTotal = "xds_connections_refused_total"
     static let handshakeTimeoutsTotal = "xds_connection_handshake_timeouts_total"
+    static let pacingWaitsTotal = "xds_push_pacing_waits_total"
+    static let pacingTimeoutsTotal = "xds_push_pacing_timeouts_total"
 
     /// Why the transport refused a stream before the ADS service saw it.
     enum StreamRefusal: String {
@@ -51,5 +53,15 @@ enum XDSMetrics {
     static func push(type: ResourceType, bytes: Int) {
         Counter(label: pushTotal, dimensions: [("type_url", type.typeURL)]).increment()
         Recorder(label: pushBytes, aggregate: true).record(bytes)
+    }
+
+    /// A stream waited for a permit to write a large response (`PushPacer`).
+    static func pacingWaited() {
+        Counter(label: pacingWaitsTotal).increment()
+    }
+
+    /// Permits taken back from streams whose clients did not answer in time.
+    static func pacingTimedOut(_ count: Int) {
+        Counter(label: pacingTimeoutsTotal).increment(by: count)
     }
 }

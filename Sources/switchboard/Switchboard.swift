@@ -144,6 +144,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most streams on one connection, advertised in HTTP/2 SETTINGS; more are refused one by one.")
     var maxStreamsPerConnection = 100
 
+    @Option(help: "Most streams with a large response (64 KiB or more) unanswered at once; the rest wait. 0: no bound.")
+    var pushConcurrency = 64
+
     @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
     var maxRequestSize = 16 << 20
 
@@ -192,6 +195,7 @@ struct Serve: AsyncParsableCommand {
         if !(1...1_000_000).contains(maxStreamsPerConnection) {
             throw ValidationError("--max-streams-per-connection must be between 1 and 1000000")
         }
+        if pushConcurrency < 0 { throw ValidationError("--push-concurrency must be 0 (no bound) or more") }
         if handshakeTimeout.duration <= .zero { throw ValidationError("--handshake-timeout must be longer than 0s") }
         if keepaliveInterval.duration <= .zero { throw ValidationError("--keepalive-interval must be longer than 0s") }
         if keepaliveTimeout.duration <= .zero { throw ValidationError("--keepalive-timeout must be longer than 0s") }
@@ -232,7 +236,8 @@ struct Serve: AsyncParsableCommand {
                 },
                 keepalive: ADSServerConfiguration.Keepalive(
                     interval: keepaliveInterval.duration, timeout: keepaliveTimeout.duration,
-                    minClientPingInterval: minClientPingInterval.duration)))
+                    minClientPingInterval: minClientPingInterval.duration),
+                pacing: pushConcurrency == 0 ? nil : PushPacing(permits: pushConcurrency)))
         configuration.adminHost = adminAddress.host
         configuration.adminPort = adminAddress.port
         configuration.adminTokenFile = adminTokenFile
