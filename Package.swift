@@ -56,6 +56,7 @@ let package = Package(
             name: "XDSCache",
             dependencies: [
                 "EnvoyAPI",
+                "Parallel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -1,3 +1,4 @@
+import Parallel
 import Synchronization
 
 /// The complete configuration for one node group at one moment: an immutable value.
@@ -108,21 +109,24 @@ public struct Snapshot: Sendable, Equatable {
     public init(_ resources: [Resource], previous: Snapshot?) throws(SnapshotError) {
         var given = Array(repeating: [Resource](), count: ResourceType.allCases.count)
         for resource in resources { given[resource.type.rawValue].append(resource) }
-        var sets: [Resources] = []
-        var sameReferences = previous != nil
-        for (type, given) in given.enumerated() {
-            if let previous, let (patched, same) = previous.sets[type].patched(with: given) {
-                sets.append(patched)
-                sameReferences = sameReferences && same
-                continue
-            }
-            sameReferences = false
+        // Each type on a core of its own: an edit patches both ten-thousand-entry types, CDS
+        // and EDS, each a copy of its indexes and a hash of every name for its version.
+        let built = Parallel.map(Array(given.enumerated()), minimumChunk: 1) {
+            type, given -> Result<(Resources, sameReferences: Bool), SnapshotError> in
+            if let previous, let patched = previous.sets[type].patched(with: given) { return .success(patched) }
             var byName: [String: Resource] = [:]
             byName.reserveCapacity(given.count)
             for resource in given where byName.updateValue(resource, forKey: resource.name) != nil {
-                throw .duplicateName(type: resource.type, name: resource.name)
+                return .failure(.duplicateName(type: resource.type, name: resource.name))
             }
-            sets.append(Resources(byName, given: given))
+            return .success((Resources(byName, given: given), false))
+        }
+        var sets: [Resources] = []
+        var sameReferences = previous != nil
+        for result in built {
+            let (set, same) = try result.get()
+            sets.append(set)
+            sameReferences = sameReferences && same
         }
         self.sets = sets
         consistency = sameReferences ? previous!.consistency : Consistency()

@@ -49,6 +49,56 @@ struct SlowReaderMemoryTests {
         return try request.serializedBytes()
     }
 
+    /// `connections` connections of 100 streams (the per-connection limit), each asking for
+    /// clusters and listeners with a flow-control window of 0, so nothing sent is read.
+    static func stalledStreams(connections count: Int, port: Int) async throws -> [RawHTTP2Connection] {
+        var connections: [RawHTTP2Connection] = []
+        for connectionIndex in 0..<count {
+            let connection = try await RawHTTP2Connection.connect(port: port, initialWindowSize: 0)
+            connections.append(connection)
+            for streamIndex in 0..<100 {
+                let stream = try await connection.openStream()
+                try await stream.sendRequestHeaders(
+                    path: "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources")
+                let node = connectionIndex * 100 + streamIndex
+                try await stream.sendMessage(
+                    try Self.sotwRequest("type.googleapis.com/envoy.config.cluster.v3.Cluster", node: node))
+                try await stream.sendMessage(
+                    try Self.sotwRequest("type.googleapis.com/envoy.config.listener.v3.Listener", node: node))
+            }
+        }
+        return connections
+    }
+
+    @Test("paced by default: streams beyond 64 wait, and stalled clients lose their permits at the deadline")
+    func pacedStalledStreams() async throws {
+        let config = try Self.config(routes: 1500)
+        let xdsPort = try freePort()
+        let adminPort = try freePort()
+        let serve = try SwitchboardCommand.serve(config: config, xdsPort: xdsPort, adminPort: adminPort)
+        defer { if serve.isRunning { serve.terminate() } }
+        let metricsURL = "http://127.0.0.1:\(adminPort)/metrics"
+        func metric(_ name: String) async throws -> Double? {
+            Self.sample(name, in: try await HTTP.get(metricsURL).body)
+        }
+        #expect(
+            await eventually(timeout: .seconds(60)) {
+                try await HTTP.get("http://127.0.0.1:\(adminPort)/readyz").status == 200
+            })
+        let connections = try await Self.stalledStreams(connections: 2, port: xdsPort)
+        // 200 streams for 64 permits: at least 136 wait. The 64 holders never answer, so at the
+        // deadline (10 s) each loses its permit to a waiting stream.
+        var waits = 0.0
+        var timeouts = 0.0
+        let paced = await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
+            waits = try await metric("xds_push_pacing_waits_total") ?? 0
+            timeouts = try await metric("xds_push_pacing_timeouts_total") ?? 0
+            return waits >= 136 && timeouts >= 64
+        }
+        #expect(paced, "waits \(waits), deadline releases \(timeouts)")
+        for connection in connections { await connection.close() }
+    }
+
     @Test(
         "1000 streams that never read: after they disconnect, heap in use and resident memory return to where they were"
     )
@@ -56,7 +106,9 @@ struct SlowReaderMemoryTests {
         let config = try Self.config(routes: 1500)
         let xdsPort = try freePort()
         let adminPort = try freePort()
-        let serve = try SwitchboardCommand.serve(config: config, xdsPort: xdsPort, adminPort: adminPort)
+        // Unpaced, so that every stream holds its responses: the most memory stalled streams can hold.
+        let serve = try SwitchboardCommand.serve(
+            config: config, xdsPort: xdsPort, adminPort: adminPort, extra: ["--push-concurrency", "0"])
         defer { if serve.isRunning { serve.terminate() } }
         let metricsURL = "http://127.0.0.1:\(adminPort)/metrics"
         func metric(_ name: String) async throws -> Double? {
@@ -71,21 +123,7 @@ struct SlowReaderMemoryTests {
 
         // 10 connections of 100 streams (the per-connection limit), each asking for clusters and
         // listeners with a flow-control window of 0: every response stays in the server.
-        var connections: [RawHTTP2Connection] = []
-        for connectionIndex in 0..<10 {
-            let connection = try await RawHTTP2Connection.connect(port: xdsPort, initialWindowSize: 0)
-            connections.append(connection)
-            for streamIndex in 0..<100 {
-                let stream = try await connection.openStream()
-                try await stream.sendRequestHeaders(
-                    path: "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources")
-                let node = connectionIndex * 100 + streamIndex
-                try await stream.sendMessage(
-                    try Self.sotwRequest("type.googleapis.com/envoy.config.cluster.v3.Cluster", node: node))
-                try await stream.sendMessage(
-                    try Self.sotwRequest("type.googleapis.com/envoy.config.listener.v3.Listener", node: node))
-            }
-        }
+        let connections = try await Self.stalledStreams(connections: 10, port: xdsPort)
         let loaded = await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
             let streams = try await metric(#"xds_connected_streams{kind="sotw"}"#)
             let heap = try await metric("process_heap_in_use_bytes") ?? 0
