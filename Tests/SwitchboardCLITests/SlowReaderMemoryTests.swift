@@ -49,6 +49,32 @@ struct SlowReaderMemoryTests {
         return try request.serializedBytes()
     }
 
+    /// serve on 1500 routes, ready, with its metrics at hand.
+    struct Server {
+        let process: Process
+        let xdsPort: Int
+        let metricsURL: String
+
+        init(extra: [String]) async throws {
+            let config = try SlowReaderMemoryTests.config(routes: 1500)
+            xdsPort = try freePort()
+            let adminPort = try freePort()
+            process = try SwitchboardCommand.serve(config: config, xdsPort: xdsPort, adminPort: adminPort, extra: extra)
+            metricsURL = "http://127.0.0.1:\(adminPort)/metrics"
+            #expect(
+                await eventually(timeout: .seconds(60)) {
+                    try await HTTP.get("http://127.0.0.1:\(adminPort)/readyz").status == 200
+                })
+        }
+
+        func stop() { if process.isRunning { process.terminate() } }
+
+        /// The value of the sample `name` in serve's metrics now.
+        func metric(_ name: String) async throws -> Double? {
+            SlowReaderMemoryTests.sample(name, in: try await HTTP.get(metricsURL).body)
+        }
+    }
+
     /// `connections` connections of 100 streams (the per-connection limit), each asking for
     /// clusters and listeners with a flow-control window of 0, so nothing sent is read.
     static func stalledStreams(connections count: Int, port: Int) async throws -> [RawHTTP2Connection] {
@@ -72,20 +98,10 @@ struct SlowReaderMemoryTests {
 
     @Test("paced by default: streams beyond 64 wait, and stalled clients lose their permits at the deadline")
     func pacedStalledStreams() async throws {
-        let config = try Self.config(routes: 1500)
-        let xdsPort = try freePort()
-        let adminPort = try freePort()
-        let serve = try SwitchboardCommand.serve(config: config, xdsPort: xdsPort, adminPort: adminPort)
-        defer { if serve.isRunning { serve.terminate() } }
-        let metricsURL = "http://127.0.0.1:\(adminPort)/metrics"
-        func metric(_ name: String) async throws -> Double? {
-            Self.sample(name, in: try await HTTP.get(metricsURL).body)
-        }
-        #expect(
-            await eventually(timeout: .seconds(60)) {
-                try await HTTP.get("http://127.0.0.1:\(adminPort)/readyz").status == 200
-            })
-        let connections = try await Self.stalledStreams(connections: 2, port: xdsPort)
+        let server = try await Server(extra: [])
+        defer { server.stop() }
+        let metric = server.metric
+        let connections = try await Self.stalledStreams(connections: 2, port: server.xdsPort)
         // 200 streams for 64 permits: at least 136 wait. The 64 holders never answer, so at the
         // deadline (10 s) each loses its permit to a waiting stream.
         var waits = 0.0
@@ -103,21 +119,11 @@ struct SlowReaderMemoryTests {
         "1000 streams that never read: after they disconnect, heap in use and resident memory return to where they were"
     )
     func memoryReturns() async throws {
-        let config = try Self.config(routes: 1500)
-        let xdsPort = try freePort()
-        let adminPort = try freePort()
         // Unpaced, so that every stream holds its responses: the most memory stalled streams can hold.
-        let serve = try SwitchboardCommand.serve(
-            config: config, xdsPort: xdsPort, adminPort: adminPort, extra: ["--push-concurrency", "0"])
-        defer { if serve.isRunning { serve.terminate() } }
-        let metricsURL = "http://127.0.0.1:\(adminPort)/metrics"
-        func metric(_ name: String) async throws -> Double? {
-            Self.sample(name, in: try await HTTP.get(metricsURL).body)
-        }
-        #expect(
-            await eventually(timeout: .seconds(60)) {
-                try await HTTP.get("http://127.0.0.1:\(adminPort)/readyz").status == 200
-            })
+        let server = try await Server(extra: ["--push-concurrency", "0"])
+        defer { server.stop() }
+        let metric = server.metric
+        let xdsPort = server.xdsPort
         let baselineResident = try #require(try await metric("process_resident_memory_bytes"))
         let baselineHeap = try #require(try await metric("process_heap_in_use_bytes"))
 
