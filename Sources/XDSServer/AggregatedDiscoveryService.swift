@@ -200,8 +200,8 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                         logger.trace("sent", metadata: ["response": "\(response)"])
                     }
                     // The permit goes back once the client has answered each large response,
-                    // the last one of its type: requests of other types come first (Envoy asks
-                    // for the load assignments of new clusters before it ACKs them).
+                    // the last one of its type: a request of another type may come first (the
+                    // load assignments of new clusters, asked for while the clusters warm).
                     if let held = lease, paced.allSatisfy({ !machine.status(of: $0).awaitingReply }) {
                         pacer?.release(held)
                         lease = nil

@@ -187,8 +187,8 @@ struct PushPacingServerTests {
             let connection = try await RawHTTP2Connection.connect(port: port)
             let (first, cds) = try await Self.cds(connection, node: "first")
             let second = try await Self.waiting(connection, server: server)
-            // The first client asks for load assignments before it ACKs the clusters, as Envoy
-            // does for new clusters, then ACKs them asking for one more. The second answer shows
+            // The first client asks for load assignments before it ACKs the clusters, as an
+            // Envoy may while new clusters warm, then ACKs them asking for one more. The second answer shows
             // the server has handled the first request (and its release check): the permit stays.
             let names = ["httproute/default/r-0/rule/0", "httproute/default/r-1/rule/0"]
             try await first.sendMessage(try Self.request(.endpoint, node: "first", names: [names[0]]))
