@@ -15,7 +15,8 @@ import XDSTesting
 /// and ACKing every response. Then it saves two edits, one that changes every cluster and one
 /// that changes one, and reports for each: the time from the save until every stream has the new
 /// CDS (p50, p99, all), the bytes each stream received, the server's CPU for it and its peak
-/// resident memory while it pushed (both from /proc); and the server's resident memory per stream.
+/// resident memory while it pushed (both from /proc); and the server's peak resident memory
+/// while the streams connected and its resident memory per idle stream.
 @main
 struct ADSLoadBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,7 +61,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
             "routes=\(routes) (clusters=\(routes)), debounce=\(debounce); times from the file save until every stream has the new CDS"
         )
         Self.say(
-            "mode   pace streams  connect   RSS/stream | edit     p50       p99       all       bytes/stream  server CPU (reload alone)  peak RSS"
+            "mode   pace streams    connect (peak RSS)    RSS/stream | edit     p50       p99       all       bytes/stream  server CPU (reload alone)  peak RSS"
         )
         var edit = 0
         for mode in modes {
@@ -87,7 +88,9 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
                 let heapBefore = await server.heapInUse()
                 let load = Load(kind: kind, port: port, names: names, count: count)
                 try await load.run { load in
+                    server.resetPeak()
                     let connected = try await load.connect()
+                    let connectPeak = server.peakResidentBytes()
                     // Idle memory, once the allocator has handed back what the initial sync freed:
                     // serve trims its heap within 10 s of a reload, and SIGHUP reloads.
                     kill(server.process.processIdentifier, SIGHUP)
@@ -112,13 +115,15 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
                     }
                     edit += 2
                     let perStream = Double(rssConnected - rssBefore) / Double(count) / 1024
+                    // String(format:) does not pad %@ on Linux.
+                    let first =
+                        mode.padding(toLength: 7, withPad: " ", startingAt: 0)
+                        + (pace.map { "\($0)" } ?? "-").padding(toLength: 5, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "%7d  %7.2f s (%6d MiB)  %6.1f KiB | ", count, connected,
+                            connectPeak / 1_048_576, perStream)
                     for (index, row) in rows.enumerated() {
-                        Self.say(
-                            index == 0
-                                ? String(
-                                    format: "%-6@ %4@ %7d  %6.2f s  %6.1f KiB | ", mode, pace.map { "\($0)" } ?? "-",
-                                    count, connected, perStream) + row
-                                : String(repeating: " ", count: 43) + "| " + row)
+                        Self.say((index == 0 ? first : String(repeating: " ", count: first.count - 2) + "| ") + row)
                     }
                 }
                 server.stop()
