@@ -49,18 +49,18 @@ struct SlowReaderMemoryTests {
         return try request.serializedBytes()
     }
 
-    /// serve on 1500 routes, ready, with its metrics at hand.
+    /// serve on `config` (by default 1500 routes), ready, with its metrics at hand.
     struct Server {
         let process: Process
         let xdsPort: Int
-        let metricsURL: String
+        let adminURL: String
 
-        init(extra: [String]) async throws {
-            let config = try SlowReaderMemoryTests.config(routes: 1500)
+        init(config: URL? = nil, extra: [String]) async throws {
+            let config = try config ?? SlowReaderMemoryTests.config(routes: 1500)
             xdsPort = try freePort()
             let adminPort = try freePort()
             process = try SwitchboardCommand.serve(config: config, xdsPort: xdsPort, adminPort: adminPort, extra: extra)
-            metricsURL = "http://127.0.0.1:\(adminPort)/metrics"
+            adminURL = "http://127.0.0.1:\(adminPort)"
             #expect(
                 await eventually(timeout: .seconds(60)) {
                     try await HTTP.get("http://127.0.0.1:\(adminPort)/readyz").status == 200
@@ -71,7 +71,14 @@ struct SlowReaderMemoryTests {
 
         /// The value of the sample `name` in serve's metrics now.
         func metric(_ name: String) async throws -> Double? {
-            SlowReaderMemoryTests.sample(name, in: try await HTTP.get(metricsURL).body)
+            SlowReaderMemoryTests.sample(name, in: try await HTTP.get(adminURL + "/metrics").body)
+        }
+
+        /// How many Envoys `/status` lists: streams whose node is known, and so watching its Gateway.
+        func envoys() async throws -> Int {
+            let status = try JSONSerialization.jsonObject(
+                with: Data(try await HTTP.get(adminURL + "/status").body.utf8))
+            return ((status as? [String: Any])?["envoys"] as? [Any])?.count ?? 0
         }
     }
 
@@ -98,12 +105,24 @@ struct SlowReaderMemoryTests {
 
     @Test("paced by default: streams beyond 64 wait, and stalled clients lose their permits at the deadline")
     func pacedStalledStreams() async throws {
-        let server = try await Server(extra: [])
+        // Nothing to send at first: the streams are all watching before their Gateway appears,
+        // so how fast they open under load does not matter.
+        let directory = try SwitchboardCommand.configDirectory("paced", files: [:])
+        let server = try await Server(config: directory, extra: [])
         defer { server.stop() }
         let metric = server.metric
         let connections = try await Self.stalledStreams(connections: 2, port: server.xdsPort)
-        // 200 streams for 64 permits: at least 136 wait. The 64 holders never answer, so at the
-        // deadline (10 s) each loses its permit to a waiting stream.
+        var envoys = 0
+        let watching = await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
+            envoys = try await server.envoys()
+            return envoys == 200
+        }
+        #expect(watching, "\(envoys) of 200 streams watching")
+        let gateway = try String(
+            contentsOf: Self.config(routes: 1500).appendingPathComponent("config.yaml"), encoding: .utf8)
+        try gateway.write(to: directory.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        // 200 streams owe a large CDS at once, for 64 permits: 136 wait. The 64 holders never
+        // answer, so at the deadline (10 s) each loses its permit to a waiting stream.
         var waits = 0.0
         var timeouts = 0.0
         let paced = await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
