@@ -125,7 +125,22 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.fireChannelRead(data)
+        releaseDeframerBuffer(context: context, after: data)
     }
+
+    /// gRPC's deframer keeps the buffer of the last message it read, though it has read all of it,
+    /// until the next DATA frame replaces it: Envoy's last ACK (66 KB when it lists a thousand load
+    /// assignments), or the HTTP/2 read buffer a frame was sliced from. An empty DATA frame at a
+    /// message boundary makes it let go; gRPC reads no message from it. Measured with ads-load, a
+    /// SotW push to 1000 unpaced streams: the server's peak RSS 326–399 MiB without, 265–298 with.
+    private func releaseDeframerBuffer(context: ChannelHandlerContext, after data: NIOAny) {
+        guard case .data(let body) = unwrapInboundIn(data), !body.endStream, case .byteBuffer(let buffer) = body.data,
+            buffer.readableBytes > 0, remaining == 0, prefix.isEmpty
+        else { return }
+        context.fireChannelRead(wrapInboundOut(.data(.init(data: .byteBuffer(Self.empty)))))
+    }
+
+    private static let empty = ByteBuffer()
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard !refused else {
