@@ -46,7 +46,15 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
     )
     var pushConcurrency: [Int] = []
 
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "Edits to measure: all (every cluster changes), one (one cluster changes).")
+    var edits: [String] = ["all", "one"]
+
     func run() async throws {
+        guard !edits.isEmpty, edits.allSatisfy({ ["all", "one"].contains($0) }) else {
+            throw ValidationError("--edits takes all, one or both")
+        }
         let binary =
             switchboard
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -105,7 +113,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
                     for (label, reloadCPU, change) in [
                         ("all", reloadAll, { try config.setGatewayPolicy(connectTimeoutMilliseconds: 1001 + edit) }),
                         ("one", reloadOne, { try config.setRoute(0, edit: edit + 2) }),
-                    ] as [(String, Double, () throws -> Void)] {
+                    ] as [(String, Double, () throws -> Void)] where edits.contains(label) {
                         let outcome = try await load.update(server: server, change)
                         rows.append(
                             String(

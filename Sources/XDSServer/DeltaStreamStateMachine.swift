@@ -83,10 +83,14 @@ public struct DeltaStreamStateMachine: Sendable {
         if isFirst {
             state.clientVersions = request.initialResourceVersions
         }
-        let subscription = state.subscription
-        // What the client no longer subscribes to it has dropped: a later subscribe sends it again.
-        state.clientVersions = state.clientVersions.filter { subscription.includes($0.key) }
-        state.reportedAbsent = state.reportedAbsent.filter { subscription.includes($0) }
+        if isFirst || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty {
+            let subscription = state.subscription
+            // What the client no longer subscribes to it has dropped: a later subscribe sends it
+            // again. Only a request that changes the subscription can drop anything: an ACK costs
+            // no pass over the thousand names the client holds.
+            state.clientVersions = state.clientVersions.filter { subscription.includes($0.key) }
+            state.reportedAbsent = state.reportedAbsent.filter { subscription.includes($0) }
+        }
         types[type.rawValue] = state
         output.responses = flush()
         return output
@@ -122,6 +126,10 @@ public struct DeltaStreamStateMachine: Sendable {
             // needs what changed since (and endpoints owed to changed clusters), nothing else.
             let diff = SnapshotDiffs.shared.diff(type, from: previous, to: snapshot)
             pending.upserts = diff.changed.filter { state.subscription.includes($0.name) }
+            // Quiet at the previous version, the client holds exactly the previous resources it
+            // subscribes to, so as many as the previous snapshot has means all of them.
+            let heldWhole = state.clientVersions.count == previous[type].count
+            let sendsAllChanged = pending.upserts.count == diff.changed.count
             if type == .endpoint && !owedEndpoints.isEmpty {
                 let changed = Set(pending.upserts.map(\.name))
                 let owed = owedEndpoints.filter { state.subscription.includes($0) && !changed.contains($0) }
@@ -135,9 +143,12 @@ public struct DeltaStreamStateMachine: Sendable {
                 }
             }
             pending.removed = diff.removed.filter { state.clientVersions[$0] != nil }
-            // A wildcard client held the whole previous type: with what changed, it holds the new one.
+            // A client that held the whole previous type (a wildcard one always did) holds the new
+            // one once it has what changed. Then its versions become the snapshot's shared map,
+            // not a copy of a thousand entries changed in one and compared with the snapshot's.
             pending.wholeAfterMake =
-                (state.subscription.wildcard || pending.upserts.count == resources.count) && pending.removed.isEmpty
+                (state.subscription.wildcard || pending.upserts.count == resources.count
+                    || (heldWhole && sendsAllChanged)) && pending.removed.isEmpty
             return pending
         }
         // The snapshot's sorted array gives the upserts in name order without sorting per stream.

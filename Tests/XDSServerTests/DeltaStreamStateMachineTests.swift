@@ -1,5 +1,6 @@
 import Testing
 import XDSCache
+import XDSTesting
 
 @testable import XDSServer
 
@@ -228,5 +229,80 @@ struct DeltaStreamStateMachineTests {
         let update = machine.update(try F.snapshot(clusters: ["a": 1, "b": 2], connectTimeouts: ["a": 5]))
         #expect(update.responses.map(\.type) == [.cluster, .endpoint])
         #expect(update.responses.map(\.names) == [["a"], ["a"]])
+    }
+
+    @Test(
+        "seeded: after each snapshot and subscription change, the stream's record of what the client holds is what it was sent"
+    )
+    func seededAgainstAClientModel() throws {
+        var random = SplitMix64(seed: 15)
+        let universe = (0..<10).map { "c\($0)" }
+        var ports: [String: Int] = [:]
+        var timeouts: [String: Int64] = [:]
+        for name in universe.prefix(6) {
+            ports[name] = 1000
+            timeouts[name] = 1
+        }
+        var snapshot = try F.snapshot(clusters: ports, connectTimeouts: timeouts)
+        var machine = DeltaStreamStateMachine()
+        // What the client applied, from the responses alone, as Envoy would.
+        var held: [ResourceType: [String: String]] = [:]
+        var subscribed: Set<String> = []
+        func settle(_ responses: [DeltaResponse]) {
+            var queue = responses
+            while !queue.isEmpty {
+                let response = queue.removeFirst()
+                for resource in response.resources {
+                    held[response.type, default: [:]][resource.name] = resource.version
+                }
+                for name in response.removedResources { held[response.type]?.removeValue(forKey: name) }
+                queue += machine.receive(ack(response)).responses
+            }
+        }
+        settle(machine.update(snapshot).responses)
+        settle(machine.receive(DeltaRequest(typeURL: F.cds)).responses)
+        subscribed = Set(universe.prefix(6))
+        settle(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: Array(subscribed))).responses)
+        for step in 0..<300 {
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<6:
+                // A new snapshot: one or many endpoints or clusters change, one is added or removed.
+                let present = ports.keys.sorted()
+                let changing =
+                    Int.random(in: 0..<3, using: &random) == 0 ? present : [present.randomElement(using: &random)!]
+                for name in changing {
+                    if Bool.random(using: &random) { ports[name]! += 1 } else { timeouts[name]! += 1 }
+                }
+                if Int.random(in: 0..<4, using: &random) == 0, let name = universe.randomElement(using: &random) {
+                    if ports[name] == nil, ports.count < universe.count {
+                        ports[name] = 2000
+                        timeouts[name] = 1
+                    } else if ports.count > 1 {
+                        ports[name] = nil
+                        timeouts[name] = nil
+                    }
+                }
+                snapshot = try F.snapshot(clusters: ports, connectTimeouts: timeouts)
+                settle(machine.update(snapshot).responses)
+            case 6..<8:
+                let names = Set(
+                    (0..<Int.random(in: 1...3, using: &random)).map { _ in universe.randomElement(using: &random)! })
+                subscribed.formUnion(names)
+                settle(machine.receive(DeltaRequest(typeURL: F.eds, subscribe: Array(names).sorted())).responses)
+            default:
+                let names = Set(
+                    (0..<Int.random(in: 1...3, using: &random)).map { _ in universe.randomElement(using: &random)! })
+                subscribed.subtract(names)
+                // Envoy drops what it unsubscribes from.
+                for name in names { held[.endpoint]?.removeValue(forKey: name) }
+                settle(machine.receive(DeltaRequest(typeURL: F.eds, unsubscribe: Array(names).sorted())).responses)
+            }
+            let clusters = snapshot[.cluster].versions
+            let endpoints = snapshot[.endpoint].versions.filter { subscribed.contains($0.key) }
+            #expect(held[.cluster] ?? [:] == clusters, "step \(step): clusters")
+            #expect(held[.endpoint] ?? [:] == endpoints, "step \(step): endpoints")
+            #expect(machine.clientVersions(of: .endpoint) == endpoints, "step \(step): the stream's record")
+            #expect(machine.clientVersions(of: .cluster) == clusters, "step \(step): the stream's record of clusters")
+        }
     }
 }
