@@ -242,6 +242,9 @@ public struct DeltaStreamStateMachine: Sendable {
                 // Upserts are the snapshot's resources in name order: as many means all of them.
                 if due.upserts.count == snapshot[type].count && !due.upserts.isEmpty {
                     response.sharedHead = SharedResponseHeads.shared.head(.delta, type, of: snapshot)
+                } else {
+                    response.sharedHead = SharedListHeads.shared.head(
+                        .delta, type, versionInfo: response.systemVersionInfo, resources: due.upserts)
                 }
                 response.removedResources = due.absent.sorted()
                 if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }

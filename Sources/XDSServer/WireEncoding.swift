@@ -126,6 +126,83 @@ final class SharedResponseHeads: Sendable {
     }
 }
 
+/// Shared heads of responses that carry part of a type: a delta update that changes most
+/// clusters sends every stream that held them all the same ones (the same objects, in the same
+/// order), and encoding them for each stream was most of such a push. A list is cached once a
+/// second stream is sent it: one stream's own list (an initial subscription) costs a key, not a
+/// cache entry that would push out the heads others share.
+final class SharedListHeads: Sendable {
+    private struct Key: Hashable {
+        var layout: SharedResponseHead.Layout
+        var type: ResourceType
+        var version: String
+        var count: Int
+        /// The resources' addresses, folded in order: equal lists give equal keys; an entry is
+        /// used only after its resources are checked to be the very objects asked for.
+        var identity: UInt64
+    }
+
+    private final class Entry: Sendable {
+        let head: SharedResponseHead
+        /// Kept alive with the head, so no other object can take one of their addresses.
+        let resources: [Resource]
+        init(head: SharedResponseHead, resources: [Resource]) {
+            self.head = head
+            self.resources = resources
+        }
+    }
+
+    private struct State {
+        var entries: BoundedCache<Key, Entry>
+        var seen: Set<Key> = []
+    }
+
+    static let shared = SharedListHeads(budget: 32 << 20)
+    /// Shorter lists are encoded by each stream: sharing them would save less than it costs.
+    static let minimumCount = 64
+    private static let seenLimit = 4096
+
+    private let state: Mutex<State>
+
+    init(budget: Int) { state = Mutex(State(entries: BoundedCache(budget: budget))) }
+
+    /// The shared head for `resources` of `type` at `versionInfo`, or nil the first time a list
+    /// is asked for (and for short lists): then the stream encodes its own.
+    func head(
+        _ layout: SharedResponseHead.Layout, _ type: ResourceType, versionInfo: String, resources: [Resource]
+    ) -> SharedResponseHead? {
+        guard resources.count >= Self.minimumCount else { return nil }
+        var identity: UInt64 = 0xcbf2_9ce4_8422_2325
+        for resource in resources {
+            identity = (identity ^ UInt64(UInt(bitPattern: ObjectIdentifier(resource)))) &* 0x100_0000_01b3
+        }
+        let key = Key(layout: layout, type: type, version: versionInfo, count: resources.count, identity: identity)
+        let found: Entry?? = state.withLock { state in
+            if let entry = state.entries[key] { return .some(entry) }
+            if state.seen.contains(key) { return .some(nil) }
+            if state.seen.count >= Self.seenLimit { state.seen.removeAll(keepingCapacity: true) }
+            state.seen.insert(key)
+            return .none
+        }
+        switch found {
+        case .none:
+            return nil
+        case .some(.some(let entry)):
+            return zip(entry.resources, resources).allSatisfy { $0 === $1 } ? entry.head : nil
+        case .some(.none):
+            // Encoded outside the lock; a stream that races this one may encode it too.
+            let head = SharedResponseHead(layout, versionInfo: versionInfo, resources: resources, type: type)
+            let entry = Entry(head: head, resources: resources)
+            state.withLock { state in
+                state.seen.remove(key)
+                // The resources it keeps alive may be about as large as the head.
+                state.entries.insert(entry, for: key, cost: 2 * head.bytes.count)
+            }
+            return head
+        }
+    }
+}
+
 /// Encodes `DeltaResponse` as `envoy.service.discovery.v3.DeltaDiscoveryResponse`; each resource
 /// is a `Resource` of version (1), the packed resource (2) and name (3).
 struct DeltaResponseSerializer: MessageSerializer {

@@ -110,4 +110,58 @@ struct WireEncodingTests {
             #expect(try Envoy_Service_Discovery_V3_DeltaDiscoveryResponse(serializedBytes: written) == response.message)
         }
     }
+
+    @Test("a long part of a type is shared from the second stream sent the same objects; other lists are not")
+    func listHeads() throws {
+        let heads = SharedListHeads(budget: 1 << 20)
+        let names = (0..<100).map { ("c\($0)", 1000 + $0) }
+        let snapshot = try F.snapshot(clusters: Dictionary(uniqueKeysWithValues: names))
+        let all = snapshot[.cluster].sorted
+        let part = Array(all.prefix(80))
+        #expect(
+            heads.head(.delta, .cluster, versionInfo: "v1", resources: part) == nil, "the first stream encodes its own")
+        let shared = try #require(heads.head(.delta, .cluster, versionInfo: "v1", resources: part))
+        #expect(heads.head(.delta, .cluster, versionInfo: "v1", resources: part) === shared)
+        // Its bytes are the response's own.
+        var response = DeltaResponse(
+            type: .cluster, systemVersionInfo: "v1", nonce: "7", resources: part, removedResources: [])
+        let expected: [UInt8] = try response.message.serializedBytes()
+        response.sharedHead = shared
+        #expect(try DeltaResponseSerializer().serialize(response) as [UInt8] == expected)
+        // Another version, another layout, other objects of the same names, another order, or a
+        // short list: none of them is that head.
+        let equalButOther = try F.snapshot(clusters: Dictionary(uniqueKeysWithValues: names))[.cluster].sorted
+        for (layout, version, list) in [
+            (SharedResponseHead.Layout.delta, "v2", part), (.sotw, "v1", part),
+            (.delta, "v1", Array(equalButOther.prefix(80))), (.delta, "v1", part.reversed()),
+            (.delta, "v1", Array(all.prefix(30))),
+        ] {
+            #expect(heads.head(layout, .cluster, versionInfo: version, resources: list) == nil)
+            #expect(heads.head(layout, .cluster, versionInfo: version, resources: list) !== shared)
+        }
+    }
+
+    @Test("delta streams sent most of a changed type share one head from the second stream on")
+    func deltaStreamsShareChangedParts() throws {
+        let names = (0..<100).map { "c\($0)" }
+        let ports = Dictionary(uniqueKeysWithValues: names.map { ($0, 1000) })
+        var timeouts = Dictionary(uniqueKeysWithValues: names.map { ($0, Int64(1)) })
+        let first = try F.snapshot(clusters: ports, connectTimeouts: timeouts)
+        var machines = [DeltaStreamStateMachine(), DeltaStreamStateMachine(), DeltaStreamStateMachine()]
+        for index in machines.indices {
+            _ = machines[index].update(first)
+            let response = try #require(machines[index].receive(DeltaRequest(typeURL: F.cds)).responses.first)
+            _ = machines[index].receive(DeltaRequest(typeURL: F.cds, responseNonce: response.nonce))
+        }
+        for name in names.prefix(90) { timeouts[name] = 2 }
+        let next = try F.snapshot(clusters: ports, connectTimeouts: timeouts)
+        let responses = try machines.indices.map { index in
+            try #require(machines[index].update(next).responses.first)
+        }
+        #expect(responses.allSatisfy { $0.type == .cluster && $0.resources.count == 90 })
+        #expect(responses[0].sharedHead == nil)
+        #expect(responses[1].sharedHead != nil && responses[1].sharedHead === responses[2].sharedHead)
+        let expected: [UInt8] = try responses[2].message.serializedBytes()
+        #expect(try DeltaResponseSerializer().serialize(responses[2]) as [UInt8] == expected)
+    }
 }
