@@ -24,6 +24,8 @@ public struct DeltaStreamStateMachine: Sendable {
         /// and what the client holds stay as they were: `pending` is then empty without a scan.
         /// ACKs and snapshots that leave the type alone cost O(1) instead of O(resources).
         var quietAt: String?
+        /// The last nonce sent for the type (`ResponseNonces`).
+        var lastNonce: UInt64 = 0
     }
 
     public typealias Output = StreamOutput<DeltaResponse>
@@ -32,7 +34,6 @@ public struct DeltaStreamStateMachine: Sendable {
     public private(set) var snapshot: Snapshot?
     /// The snapshot before `snapshot`: a type quiet at its version needs only what changed since.
     private var previous: Snapshot?
-    private var nonceCounter: UInt64 = 0
     /// Load assignments the client must be sent whatever versions it holds (or lists in
     /// initial_resource_versions): Envoy warms an updated cluster on a fresh one and does not ask
     /// again.
@@ -231,10 +232,9 @@ public struct DeltaStreamStateMachine: Sendable {
             }
             let due = all[type.rawValue]
             var state = types[type.rawValue]
-            nonceCounter += 1
             var response = DeltaResponse(
-                type: type, systemVersionInfo: snapshot.version(of: type), nonce: String(nonceCounter),
-                resources: [], removedResources: [])
+                type: type, systemVersionInfo: snapshot.version(of: type), nonce: "", resources: [],
+                removedResources: [])
             state.quietAt = nil
             switch phase {
             case .make:
@@ -247,6 +247,13 @@ public struct DeltaStreamStateMachine: Sendable {
                         .delta, type, versionInfo: response.systemVersionInfo, resources: due.upserts)
                 }
                 response.removedResources = due.absent.sorted()
+                // A shared head and nothing of its own: the same bytes as every stream sent it.
+                if let head = response.sharedHead, response.removedResources.isEmpty,
+                    head.nonceNumber > state.lastNonce
+                {
+                    state.lastNonce = head.nonceNumber
+                    response.nonce = head.nonce
+                }
                 if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
                 if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints.subtract(due.upserts.map(\.name)) }
                 if due.wholeAfterMake {
@@ -277,6 +284,10 @@ public struct DeltaStreamStateMachine: Sendable {
                 phase == .make ? due.removed.isEmpty : due.upserts.isEmpty && due.absent.isEmpty
             if settled && (type != .endpoint || owedEndpoints.isEmpty) {
                 state.quietAt = snapshot.version(of: type)
+            }
+            if response.nonce.isEmpty {
+                state.lastNonce = ResponseNonces.next()
+                response.nonce = String(state.lastNonce)
             }
             // Per-resource versions travel with the resources; for status and NACK records the
             // stream is at the snapshot's version of the type.

@@ -32,13 +32,14 @@ public struct SotWStreamStateMachine: Sendable {
         /// update is judged from the difference between the two snapshots, worked out once and
         /// shared by every stream (SnapshotDiffs), instead of by comparing every resource.
         var heldWhole: Snapshot?
+        /// The last nonce sent for the type (`ResponseNonces`).
+        var lastNonce: UInt64 = 0
     }
 
     public typealias Output = StreamOutput<SotWResponse>
 
     private var types = Array(repeating: TypeState(), count: ResourceType.allCases.count)
     public private(set) var snapshot: Snapshot?
-    private var nonceCounter: UInt64 = 0
     /// Load assignments the client must be sent whatever it holds: Envoy warms an updated
     /// cluster on a fresh one and does not ask again. Owed for each cluster sent at a new
     /// version, and for every cluster when a resumed client's clusters are unknown.
@@ -245,13 +246,22 @@ public struct SotWStreamStateMachine: Sendable {
             }
         }
         if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints = owedEndpoints.filter { content[$0] == nil } }
-        nonceCounter += 1
         let whole = content.count == snapshot[type].count && content.count == desired.count
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }
+        let sharedHead = whole ? SharedResponseHeads.shared.head(.sotw, type, of: snapshot) : nil
+        // The shared head's nonce, when this stream has not sent it: then the whole response is
+        // the same bytes for every stream.
+        let nonce: String
+        if let sharedHead, sharedHead.nonceNumber > state.lastNonce {
+            state.lastNonce = sharedHead.nonceNumber
+            nonce = sharedHead.nonce
+        } else {
+            state.lastNonce = ResponseNonces.next()
+            nonce = String(state.lastNonce)
+        }
         let response = SotWResponse(
             type: type, versionInfo: whole ? snapshot.version(of: type) : Self.version(of: resources),
-            nonce: String(nonceCounter), resources: resources,
-            sharedHead: whole ? SharedResponseHeads.shared.head(.sotw, type, of: snapshot) : nil)
+            nonce: nonce, resources: resources, sharedHead: sharedHead)
         state.clientResources = content
         state.heldWhole = whole ? snapshot : nil
         state.hasSent = true

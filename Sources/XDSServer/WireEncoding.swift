@@ -1,4 +1,5 @@
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Synchronization
 import XDSCache
@@ -16,6 +17,9 @@ import XDSCache
 struct SotWResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: SotWResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
+        if let shared = response.sharedHead, response.nonce == shared.nonce {
+            return shared.wholeResponse(typeURL: typeURL)
+        }
         let head = ResponseHead(.sotw, versionInfo: response.versionInfo, resources: response.resources, typeURL)
         let size =
             (response.sharedHead?.bytes.count ?? head.size) + ProtobufWire.stringSize(4, typeURL)
@@ -91,11 +95,71 @@ public final class SharedResponseHead: Sendable {
     }
 
     let bytes: [UInt8]
+    /// The nonce of the whole response built on this head (a state-of-the-world response, or a
+    /// delta response that removes nothing), the same for every stream that sends it
+    /// (`ResponseNonces`): then each stream's response is the same bytes.
+    let nonce: String
+    let nonceNumber: UInt64
+    /// That whole response as the transport's bytes, made by the first stream that sends it and
+    /// handed to every other: the transport copies it into its frames and never changes it, so
+    /// a push costs no encoding, zeroing or copy of its own per stream.
+    private let whole = Mutex<WholeResponse?>(nil)
+
+    /// The bytes types that may be shared between threads: NIO's, which the server uses, and
+    /// arrays (tests). Other types are made again by every stream.
+    private enum WholeResponse: Sendable {
+        case transport(GRPCNIOTransportBytes)
+        case array([UInt8])
+
+        init?(_ bytes: some GRPCContiguousBytes) {
+            if let bytes = bytes as? GRPCNIOTransportBytes {
+                self = .transport(bytes)
+            } else if let bytes = bytes as? [UInt8] {
+                self = .array(bytes)
+            } else {
+                return nil
+            }
+        }
+
+        func bytes<Bytes: GRPCContiguousBytes>(as: Bytes.Type) -> Bytes? {
+            switch self {
+            case .transport(let bytes): bytes as? Bytes
+            case .array(let bytes): bytes as? Bytes
+            }
+        }
+    }
 
     init(_ layout: Layout, versionInfo: String, resources: [Resource], type: ResourceType) {
         let head = ResponseHead(layout, versionInfo: versionInfo, resources: resources, type.typeURL)
         bytes = ProtobufWire.write(size: head.size) { head.write(into: &$0) }
+        nonceNumber = ResponseNonces.next()
+        nonce = String(nonceNumber)
     }
+
+    /// The head, the type URL (4) and `nonce` (5): a whole response, in either layout (their
+    /// fields 4 and 5 are the same).
+    func wholeResponse<Bytes: GRPCContiguousBytes>(typeURL: String) -> Bytes {
+        if let made = whole.withLock({ $0 })?.bytes(as: Bytes.self) { return made }
+        let size = bytes.count + ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, nonce)
+        let made: Bytes = ProtobufWire.write(size: size) { writer in
+            bytes.withUnsafeBytes { writer.copy($0) }
+            writer.string(4, typeURL)
+            writer.string(5, nonce)
+        }
+        if let shared = WholeResponse(made) { whole.withLock { $0 = shared } }
+        return made
+    }
+}
+
+/// Every ADS response's nonce comes from one counter, so the nonces a stream sends for a type
+/// only increase. A stream may then give a whole response the nonce of its shared head (and so
+/// send the very bytes every other stream sends) when that nonce is greater than the last it
+/// sent for the type: it cannot have sent it before, and an ACK of an older response still
+/// differs from it.
+enum ResponseNonces {
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> UInt64 { counter.add(1, ordering: .relaxed).newValue }
 }
 
 /// The shared heads of the types' recent versions, keyed by layout, type and version (a content
@@ -120,7 +184,8 @@ final class SharedResponseHeads: Sendable {
         let made = SharedResponseHead(layout, versionInfo: key.version, resources: snapshot[type].sorted, type: type)
         return entries.withLock { entries in
             if let head = entries[key] { return head }
-            entries.insert(made, for: key, cost: made.bytes.count)
+            // Its whole response, once made, is about as large again.
+            entries.insert(made, for: key, cost: 2 * made.bytes.count)
             return made
         }
     }
@@ -195,8 +260,9 @@ final class SharedListHeads: Sendable {
             let entry = Entry(head: head, resources: resources)
             state.withLock { state in
                 state.seen.remove(key)
-                // The resources it keeps alive may be about as large as the head.
-                state.entries.insert(entry, for: key, cost: 2 * head.bytes.count)
+                // The resources it keeps alive may be about as large as the head, and so is its
+                // whole response once made.
+                state.entries.insert(entry, for: key, cost: 3 * head.bytes.count)
             }
             return head
         }
@@ -208,6 +274,9 @@ final class SharedListHeads: Sendable {
 struct DeltaResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: DeltaResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
+        if let shared = response.sharedHead, response.removedResources.isEmpty, response.nonce == shared.nonce {
+            return shared.wholeResponse(typeURL: typeURL)
+        }
         let head = ResponseHead(
             .delta, versionInfo: response.systemVersionInfo, resources: response.resources, typeURL)
         var size = response.sharedHead?.bytes.count ?? head.size

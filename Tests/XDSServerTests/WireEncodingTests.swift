@@ -74,18 +74,63 @@ struct WireEncodingTests {
         #expect(all.sharedHead != nil)
     }
 
+    @Test("streams sent a whole type send the same bytes, nonce included, and a stream never repeats a nonce")
+    func streamsShareWholeResponses() throws {
+        let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3])
+        var streams = [SotWStreamStateMachine(), SotWStreamStateMachine()]
+        var sent: [(SotWResponse, [UInt8])] = []
+        for index in streams.indices {
+            _ = streams[index].update(snapshot)
+            let response = try #require(
+                streams[index].receive(SotWRequest(typeURL: F.eds, resourceNames: ["a", "b", "c"])).responses.first)
+            sent.append((response, try SotWResponseSerializer().serialize(response)))
+        }
+        #expect(sent[0].0.nonce == sent[1].0.nonce)
+        #expect(sent[0].1 == (try sent[0].0.message.serializedBytes() as [UInt8]))
+        // One buffer, made once: the second stream did not encode or copy it.
+        #expect(sent[0].1.withUnsafeBytes(\.baseAddress) == sent[1].1.withUnsafeBytes(\.baseAddress))
+
+        // Fewer names (nothing to send: the client keeps what it has of them), then all of them
+        // again at the same version: the whole response's shared head is the same, and its nonce
+        // the one this stream sent last, so the stream takes a new one rather than repeat it.
+        let first = sent[0].0
+        let narrowed = streams[0].receive(
+            SotWRequest(
+                typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a"]))
+        #expect(narrowed.responses.isEmpty)
+        let again = try #require(
+            streams[0].receive(
+                SotWRequest(
+                    typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce,
+                    resourceNames: ["a", "b", "c"])
+            ).responses.first)
+        #expect(again.sharedHead != nil && again.sharedHead === first.sharedHead)
+        #expect(again.nonce != first.nonce && (UInt64(again.nonce) ?? 0) > (UInt64(first.nonce) ?? .max))
+        #expect(try SotWResponseSerializer().serialize(again) as [UInt8] == (try again.message.serializedBytes()))
+        // A late answer to the first response is now stale.
+        let stale = streams[0].receive(
+            SotWRequest(
+                typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a"]))
+        #expect(stale.events == [.staleNonce(.endpoint, nonce: first.nonce)])
+    }
+
     @Test("delta streams sent a whole type share its head; a part of it has none")
     func deltaStreamsShareHeads() throws {
         let snapshot = try F.snapshot(clusters: ["a": 1, "b": 2, "c": 3])
         var heads: [SharedResponseHead?] = []
+        var written: [[UInt8]] = []
         for _ in 0..<2 {
             var machine = DeltaStreamStateMachine()
             _ = machine.update(snapshot)
-            let response = machine.receive(DeltaRequest(typeURL: F.cds)).responses.first
-            #expect(response?.resources.count == 3)
-            heads.append(response?.sharedHead)
+            let response = try #require(machine.receive(DeltaRequest(typeURL: F.cds)).responses.first)
+            #expect(response.resources.count == 3)
+            heads.append(response.sharedHead)
+            written.append(try DeltaResponseSerializer().serialize(response))
+            #expect(written.last == (try response.message.serializedBytes() as [UInt8]))
         }
         #expect(heads[0] != nil && heads[0] === heads[1])
+        // Nothing removed: the whole response, nonce included, is one buffer for both streams.
+        #expect(written[0].withUnsafeBytes(\.baseAddress) == written[1].withUnsafeBytes(\.baseAddress))
         var named = DeltaStreamStateMachine()
         _ = named.update(snapshot)
         let some = try #require(named.receive(DeltaRequest(typeURL: F.eds, subscribe: ["a", "b"])).responses.first)
