@@ -248,11 +248,8 @@ public struct DeltaStreamStateMachine: Sendable {
                 }
                 response.removedResources = due.absent.sorted()
                 // A shared head and nothing of its own: the same bytes as every stream sent it.
-                if let head = response.sharedHead, response.removedResources.isEmpty,
-                    head.nonceNumber > state.lastNonce
-                {
-                    state.lastNonce = head.nonceNumber
-                    response.nonce = head.nonce
+                if let head = response.sharedHead, response.removedResources.isEmpty {
+                    (state.lastNonce, response.nonce) = head.nonce(after: state.lastNonce)
                 }
                 if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
                 if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints.subtract(due.upserts.map(\.name)) }

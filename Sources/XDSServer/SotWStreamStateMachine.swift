@@ -249,12 +249,11 @@ public struct SotWStreamStateMachine: Sendable {
         let whole = content.count == snapshot[type].count && content.count == desired.count
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }
         let sharedHead = whole ? SharedResponseHeads.shared.head(.sotw, type, of: snapshot) : nil
-        // The shared head's nonce, when this stream has not sent it: then the whole response is
-        // the same bytes for every stream.
+        // A whole response takes its shared head's nonce: then it is the same bytes for every
+        // stream.
         let nonce: String
-        if let sharedHead, sharedHead.nonceNumber > state.lastNonce {
-            state.lastNonce = sharedHead.nonceNumber
-            nonce = sharedHead.nonce
+        if let sharedHead {
+            (state.lastNonce, nonce) = sharedHead.nonce(after: state.lastNonce)
         } else {
             state.lastNonce = ResponseNonces.next()
             nonce = String(state.lastNonce)

@@ -17,8 +17,8 @@ import XDSCache
 struct SotWResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: SotWResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
-        if let shared = response.sharedHead, response.nonce == shared.nonce {
-            return shared.wholeResponse(typeURL: typeURL)
+        if let shared = response.sharedHead {
+            return shared.wholeResponse(typeURL: typeURL, nonce: response.nonce)
         }
         let head = ResponseHead(.sotw, versionInfo: response.versionInfo, resources: response.resources, typeURL)
         let size =
@@ -95,15 +95,18 @@ public final class SharedResponseHead: Sendable {
     }
 
     let bytes: [UInt8]
-    /// The nonce of the whole response built on this head (a state-of-the-world response, or a
-    /// delta response that removes nothing), the same for every stream that sends it
-    /// (`ResponseNonces`): then each stream's response is the same bytes.
-    let nonce: String
-    let nonceNumber: UInt64
-    /// That whole response as the transport's bytes, made by the first stream that sends it and
-    /// handed to every other: the transport copies it into its frames and never changes it, so
-    /// a push costs no encoding, zeroing or copy of its own per stream.
-    private let whole = Mutex<WholeResponse?>(nil)
+    /// The whole response built on this head (a state-of-the-world response, or a delta response
+    /// that removes nothing) and its nonce, the same for every stream that sends it: then each
+    /// stream's response is the same bytes, made by the first stream that sends it and handed to
+    /// every other. The transport copies them into its frames and never changes them, so a push
+    /// costs no encoding, zeroing or copy of its own per stream.
+    private let whole: Mutex<Whole>
+
+    private struct Whole {
+        var nonce: UInt64
+        var nonceText: String
+        var response: WholeResponse?
+    }
 
     /// The bytes types that may be shared between threads: NIO's, which the server uses, and
     /// arrays (tests). Other types are made again by every stream.
@@ -132,21 +135,39 @@ public final class SharedResponseHead: Sendable {
     init(_ layout: Layout, versionInfo: String, resources: [Resource], type: ResourceType) {
         let head = ResponseHead(layout, versionInfo: versionInfo, resources: resources, type.typeURL)
         bytes = ProtobufWire.write(size: head.size) { head.write(into: &$0) }
-        nonceNumber = ResponseNonces.next()
-        nonce = String(nonceNumber)
+        let nonce = ResponseNonces.next()
+        whole = Mutex(Whole(nonce: nonce, nonceText: String(nonce), response: nil))
+    }
+
+    /// The nonce of the whole response, for a stream whose last nonce for the type was `last`:
+    /// the shared one when it is newer. When the stream sent that one already (the same content
+    /// again: load assignments owed after a cluster update, a subscription widened back), the
+    /// head takes a new nonce, which the streams after this one share in turn.
+    func nonce(after last: UInt64) -> (number: UInt64, text: String) {
+        whole.withLock { whole in
+            if whole.nonce <= last {
+                whole.nonce = ResponseNonces.next()
+                whole.nonceText = String(whole.nonce)
+                whole.response = nil
+            }
+            return (whole.nonce, whole.nonceText)
+        }
     }
 
     /// The head, the type URL (4) and `nonce` (5): a whole response, in either layout (their
-    /// fields 4 and 5 are the same).
-    func wholeResponse<Bytes: GRPCContiguousBytes>(typeURL: String) -> Bytes {
-        if let made = whole.withLock({ $0 })?.bytes(as: Bytes.self) { return made }
+    /// fields 4 and 5 are the same). Shared while `nonce` is the head's current one.
+    func wholeResponse<Bytes: GRPCContiguousBytes>(typeURL: String, nonce: String) -> Bytes {
+        let cached = whole.withLock { $0.nonceText == nonce ? $0.response : nil }
+        if let made = cached?.bytes(as: Bytes.self) { return made }
         let size = bytes.count + ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, nonce)
         let made: Bytes = ProtobufWire.write(size: size) { writer in
             bytes.withUnsafeBytes { writer.copy($0) }
             writer.string(4, typeURL)
             writer.string(5, nonce)
         }
-        if let shared = WholeResponse(made) { whole.withLock { $0 = shared } }
+        if let shared = WholeResponse(made) {
+            whole.withLock { if $0.nonceText == nonce { $0.response = shared } }
+        }
         return made
     }
 }
@@ -154,7 +175,7 @@ public final class SharedResponseHead: Sendable {
 /// Every ADS response's nonce comes from one counter, so the nonces a stream sends for a type
 /// only increase. A stream may then give a whole response the nonce of its shared head (and so
 /// send the very bytes every other stream sends) when that nonce is greater than the last it
-/// sent for the type: it cannot have sent it before, and an ACK of an older response still
+/// sent for the type: it cannot have sent it before, and an answer to an older response still
 /// differs from it.
 enum ResponseNonces {
     private static let counter = Atomic<UInt64>(0)
@@ -274,8 +295,8 @@ final class SharedListHeads: Sendable {
 struct DeltaResponseSerializer: MessageSerializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ response: DeltaResponse) throws -> Bytes {
         let typeURL = response.type.typeURL
-        if let shared = response.sharedHead, response.removedResources.isEmpty, response.nonce == shared.nonce {
-            return shared.wholeResponse(typeURL: typeURL)
+        if let shared = response.sharedHead, response.removedResources.isEmpty {
+            return shared.wholeResponse(typeURL: typeURL, nonce: response.nonce)
         }
         let head = ResponseHead(
             .delta, versionInfo: response.systemVersionInfo, resources: response.resources, typeURL)

@@ -106,7 +106,22 @@ struct WireEncodingTests {
             ).responses.first)
         #expect(again.sharedHead != nil && again.sharedHead === first.sharedHead)
         #expect(again.nonce != first.nonce && (UInt64(again.nonce) ?? 0) > (UInt64(first.nonce) ?? .max))
-        #expect(try SotWResponseSerializer().serialize(again) as [UInt8] == (try again.message.serializedBytes()))
+        let againWritten: [UInt8] = try SotWResponseSerializer().serialize(again)
+        #expect(againWritten == (try again.message.serializedBytes()))
+        // The head took that nonce: the other stream, sent the same again, shares it and its bytes.
+        let other = sent[1].0
+        _ = streams[1].receive(
+            SotWRequest(
+                typeURL: F.eds, versionInfo: other.versionInfo, responseNonce: other.nonce, resourceNames: ["a"]))
+        let otherAgain = try #require(
+            streams[1].receive(
+                SotWRequest(
+                    typeURL: F.eds, versionInfo: other.versionInfo, responseNonce: other.nonce,
+                    resourceNames: ["a", "b", "c"])
+            ).responses.first)
+        #expect(otherAgain.nonce == again.nonce)
+        let otherWritten: [UInt8] = try SotWResponseSerializer().serialize(otherAgain)
+        #expect(otherWritten.withUnsafeBytes(\.baseAddress) == againWritten.withUnsafeBytes(\.baseAddress))
         // A late answer to the first response is now stale.
         let stale = streams[0].receive(
             SotWRequest(
