@@ -93,32 +93,27 @@ struct WireEncodingTests {
         // Fewer names (nothing to send: the client keeps what it has of them), then all of them
         // again at the same version: the whole response's shared head is the same, and its nonce
         // the one this stream sent last, so the stream takes a new one rather than repeat it.
+        func narrowThenWiden(_ stream: inout SotWStreamStateMachine, after last: SotWResponse) throws -> SotWResponse {
+            var answers: [SotWResponse] = []
+            for names in [["a"], ["a", "b", "c"]] {
+                answers +=
+                    stream.receive(
+                        SotWRequest(
+                            typeURL: F.eds, versionInfo: last.versionInfo, responseNonce: last.nonce,
+                            resourceNames: names)
+                    ).responses
+            }
+            #expect(answers.count == 1, "the narrowed subscription is owed nothing")
+            return try #require(answers.first)
+        }
         let first = sent[0].0
-        let narrowed = streams[0].receive(
-            SotWRequest(
-                typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["a"]))
-        #expect(narrowed.responses.isEmpty)
-        let again = try #require(
-            streams[0].receive(
-                SotWRequest(
-                    typeURL: F.eds, versionInfo: first.versionInfo, responseNonce: first.nonce,
-                    resourceNames: ["a", "b", "c"])
-            ).responses.first)
+        let again = try narrowThenWiden(&streams[0], after: first)
         #expect(again.sharedHead != nil && again.sharedHead === first.sharedHead)
         #expect(again.nonce != first.nonce && (UInt64(again.nonce) ?? 0) > (UInt64(first.nonce) ?? .max))
         let againWritten: [UInt8] = try SotWResponseSerializer().serialize(again)
         #expect(againWritten == (try again.message.serializedBytes()))
         // The head took that nonce: the other stream, sent the same again, shares it and its bytes.
-        let other = sent[1].0
-        _ = streams[1].receive(
-            SotWRequest(
-                typeURL: F.eds, versionInfo: other.versionInfo, responseNonce: other.nonce, resourceNames: ["a"]))
-        let otherAgain = try #require(
-            streams[1].receive(
-                SotWRequest(
-                    typeURL: F.eds, versionInfo: other.versionInfo, responseNonce: other.nonce,
-                    resourceNames: ["a", "b", "c"])
-            ).responses.first)
+        let otherAgain = try narrowThenWiden(&streams[1], after: sent[1].0)
         #expect(otherAgain.nonce == again.nonce)
         let otherWritten: [UInt8] = try SotWResponseSerializer().serialize(otherAgain)
         #expect(otherWritten.withUnsafeBytes(\.baseAddress) == againWritten.withUnsafeBytes(\.baseAddress))
