@@ -247,10 +247,6 @@ public struct DeltaStreamStateMachine: Sendable {
                         .delta, type, versionInfo: response.systemVersionInfo, resources: due.upserts)
                 }
                 response.removedResources = due.absent.sorted()
-                // A shared head and nothing of its own: the same bytes as every stream sent it.
-                if let head = response.sharedHead, response.removedResources.isEmpty {
-                    (state.lastNonce, response.nonce) = head.nonce(after: state.lastNonce)
-                }
                 if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
                 if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints.subtract(due.upserts.map(\.name)) }
                 if due.wholeAfterMake {
@@ -282,10 +278,9 @@ public struct DeltaStreamStateMachine: Sendable {
             if settled && (type != .endpoint || owedEndpoints.isEmpty) {
                 state.quietAt = snapshot.version(of: type)
             }
-            if response.nonce.isEmpty {
-                state.lastNonce = ResponseNonces.next()
-                response.nonce = String(state.lastNonce)
-            }
+            // A shared head and nothing of its own: the same bytes as every stream sent it.
+            response.nonce = ResponseNonces.take(
+                after: &state.lastNonce, sharing: response.removedResources.isEmpty ? response.sharedHead : nil)
             // Per-resource versions travel with the resources; for status and NACK records the
             // stream is at the snapshot's version of the type.
             state.status.lastSentVersion = response.systemVersionInfo

@@ -251,13 +251,7 @@ public struct SotWStreamStateMachine: Sendable {
         let sharedHead = whole ? SharedResponseHeads.shared.head(.sotw, type, of: snapshot) : nil
         // A whole response takes its shared head's nonce: then it is the same bytes for every
         // stream.
-        let nonce: String
-        if let sharedHead {
-            (state.lastNonce, nonce) = sharedHead.nonce(after: state.lastNonce)
-        } else {
-            state.lastNonce = ResponseNonces.next()
-            nonce = String(state.lastNonce)
-        }
+        let nonce = ResponseNonces.take(after: &state.lastNonce, sharing: sharedHead)
         let response = SotWResponse(
             type: type, versionInfo: whole ? snapshot.version(of: type) : Self.version(of: resources),
             nonce: nonce, resources: resources, sharedHead: sharedHead)

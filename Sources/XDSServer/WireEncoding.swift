@@ -21,11 +21,9 @@ struct SotWResponseSerializer: MessageSerializer {
             return shared.wholeResponse(typeURL: typeURL, nonce: response.nonce)
         }
         let head = ResponseHead(.sotw, versionInfo: response.versionInfo, resources: response.resources, typeURL)
-        let size =
-            (response.sharedHead?.bytes.count ?? head.size) + ProtobufWire.stringSize(4, typeURL)
-            + ProtobufWire.stringSize(5, response.nonce)
+        let size = head.size + ProtobufWire.stringSize(4, typeURL) + ProtobufWire.stringSize(5, response.nonce)
         return ProtobufWire.write(size: size) { writer in
-            head.write(into: &writer, shared: response.sharedHead)
+            head.write(into: &writer)
             writer.string(4, typeURL)
             writer.string(5, response.nonce)
         }
@@ -181,6 +179,18 @@ enum ResponseNonces {
     private static let counter = Atomic<UInt64>(0)
 
     static func next() -> UInt64 { counter.add(1, ordering: .relaxed).newValue }
+
+    /// The nonce of a stream's next response of a type whose last nonce was `last`: the shared
+    /// head's, when the response is one, else a fresh one. `last` becomes it.
+    static func take(after last: inout UInt64, sharing head: SharedResponseHead?) -> String {
+        if let head {
+            let (number, text) = head.nonce(after: last)
+            last = number
+            return text
+        }
+        last = next()
+        return String(last)
+    }
 }
 
 /// The shared heads of the types' recent versions, keyed by layout, type and version (a content
