@@ -1,4 +1,4 @@
-import Yams
+import YAMLTree
 
 /// Refuses documents whose aliases expand far beyond what is written ("billion laughs"): Yams
 /// shares an aliased node rather than copying it, but every reader walks the expansion, so a few
@@ -14,7 +14,7 @@ enum AliasExpansion {
     }
 
     /// Why `document` is refused, or nil.
-    static func refusal(_ document: Node) -> String? {
+    static func refusal(_ document: YAMLNode) -> String? {
         var walk = Walk()
         return walk.visit(document, viaAlias: false) ? nil : walk.message
     }
@@ -22,17 +22,15 @@ enum AliasExpansion {
     private struct Walk {
         var decoded = 0
         var aliased = 0
-        /// Anchored nodes already met, by their anchor and where they are written: meeting one
-        /// again is meeting it through an alias (Yams hands out the anchored node itself).
-        var anchors: Set<String> = []
+        /// Anchored nodes already met: meeting one again is meeting it through an alias (an alias
+        /// is its anchor's node itself).
+        var anchors: Set<Int> = []
         var message = ""
 
         /// False when the document is refused.
-        mutating func visit(_ node: Node, viaAlias: Bool) -> Bool {
+        mutating func visit(_ node: YAMLNode, viaAlias: Bool) -> Bool {
             var viaAlias = viaAlias
-            if let anchor = node.anchor, let mark = node.mark {
-                if !anchors.insert("\(anchor.rawValue)@\(mark.line):\(mark.column)").inserted { viaAlias = true }
-            }
+            if node.isAnchored, !anchors.insert(node.identity).inserted { viaAlias = true }
             decoded += 1
             if viaAlias { aliased += 1 }
             if aliased > 100 && decoded > 1000
@@ -43,16 +41,16 @@ enum AliasExpansion {
                     + "aliases); write the values out, or use fewer aliases"
                 return false
             }
-            switch node {
-            case .mapping(let mapping):
-                for (key, value) in mapping {
+            switch node.kind {
+            case .mapping:
+                for (key, value) in node.pairs {
                     guard visit(key, viaAlias: viaAlias), visit(value, viaAlias: viaAlias) else { return false }
                 }
-            case .sequence(let sequence):
-                for item in sequence {
+            case .sequence:
+                for item in node.items {
                     guard visit(item, viaAlias: viaAlias) else { return false }
                 }
-            case .scalar, .alias:
+            case .scalar:
                 break
             }
             return true

@@ -1,7 +1,7 @@
-import Yams
+import YAMLTree
 
 /// A YAML/JSON value as written, keys in order, without positions: what `mergeType` merges work
-/// on (they merge documents, not decoded fields), and Sendable where Yams' nodes are not.
+/// on (they merge documents, not decoded fields), and free of the file it was read from.
 public indirect enum Document: Sendable, Equatable {
     /// `plain` is false for quoted scalars, which stay strings whatever they spell.
     case scalar(String, plain: Bool)
@@ -19,32 +19,39 @@ public indirect enum Document: Sendable, Equatable {
         }
     }
 
-    init(_ node: Node) {
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain, ObjectReader.nullWords.contains(scalar.string) {
+    public init(_ node: YAMLNode) {
+        switch node.kind {
+        case .scalar:
+            let text = node.text ?? ""
+            if node.isPlain, ObjectReader.isNullWord(text) {
                 self = .null
             } else {
-                self = .scalar(scalar.string, plain: !ObjectReader.isExplicitString(scalar))
+                self = .scalar(text, plain: !node.isExplicitString)
             }
-        case .mapping(let mapping):
-            self = .mapping(mapping.map { (key: $0.key.scalar?.string ?? "", value: Document($0.value)) })
-        case .sequence(let sequence):
-            self = .sequence(sequence.map(Document.init))
-        case .alias:
-            self = .null
+        case .mapping:
+            self = .mapping(node.pairs.map { (key: $0.key.text ?? "", value: Document($0.value)) })
+        case .sequence:
+            self = .sequence(node.items.map(Document.init))
         }
     }
 
-    /// Back to a Yams node, so the usual decoders read it (positions are gone: a problem found
-    /// in a merged document is reported against the policies, not a line).
-    var node: Node {
+    /// Every document of `text`, or why it cannot be read.
+    public static func documents(_ text: String) throws(YAMLError) -> [Document] {
+        let (tree, error) = YAMLTree.parse(text)
+        if let error { throw error }
+        return tree.documents.map(Document.init)
+    }
+
+    /// Back to a tree, so the usual decoders read it (positions are gone: a problem found in a
+    /// merged document is reported against the policies, not a line).
+    public var node: YAMLNode { value.node }
+
+    private var value: YAMLValue {
         switch self {
-        case .scalar(let text, let plain): .scalar(Node.Scalar(text, .implicit, plain ? .plain : .doubleQuoted))
-        case .mapping(let pairs):
-            .mapping(Node.Mapping(pairs.map { (Node.scalar(Node.Scalar($0.key)), $0.value.node) }))
-        case .sequence(let items): .sequence(Node.Sequence(items.map(\.node)))
-        case .null: .scalar(Node.Scalar("null"))
+        case .scalar(let text, let plain): .scalar(text, plain: plain)
+        case .mapping(let pairs): .mapping(pairs.map { (key: $0.key, value: $0.value.value) })
+        case .sequence(let items): .sequence(items.map(\.value))
+        case .null: .scalar("null", plain: true)
         }
     }
 

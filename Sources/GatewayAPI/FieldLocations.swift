@@ -1,4 +1,4 @@
-import Yams
+import YAMLTree
 
 /// Where each field of an object is written, by its path (`spec.retry.perRetry.timeout`,
 /// `spec.rules[0].matches[1]`), at its key: checks made after decoding (`switchboard lint`)
@@ -9,36 +9,29 @@ public struct FieldLocations: Sendable, Equatable {
     public init() {}
 
     init(_ reader: ObjectReader) {
-        walk(.mapping(reader.mapping), path: reader.path, at: reader.location, file: reader.context.file)
+        walk(reader.node, path: reader.path, at: reader.location, file: reader.context.file)
     }
 
     public subscript(path: String) -> SourceLocation? { byPath[path] }
 
     public func has(_ path: String) -> Bool { byPath[path] != nil }
 
-    private mutating func walk(_ node: Node, path: String, at location: SourceLocation, file: String) {
+    private mutating func walk(_ node: YAMLNode, path: String, at location: SourceLocation, file: String) {
         byPath[path] = location
-        switch node {
-        case .mapping(let mapping):
-            for (key, value) in mapping {
-                guard let name = key.scalar?.string else { continue }
-                let mark = key.mark
-                walk(
-                    value, path: path.isEmpty ? name : "\(path).\(name)",
-                    at: SourceLocation(
-                        file: file, line: mark?.line ?? location.line, column: mark?.column ?? location.column),
-                    file: file)
+        func written(_ node: YAMLNode) -> SourceLocation {
+            SourceLocation(file: file, line: node.line ?? location.line, column: node.column ?? location.column)
+        }
+        switch node.kind {
+        case .mapping:
+            for (key, value) in node.pairs {
+                guard let name = key.text else { continue }
+                walk(value, path: path.isEmpty ? name : "\(path).\(name)", at: written(key), file: file)
             }
-        case .sequence(let sequence):
-            for (index, item) in sequence.enumerated() {
-                let mark = item.mark
-                walk(
-                    item, path: "\(path)[\(index)]",
-                    at: SourceLocation(
-                        file: file, line: mark?.line ?? location.line, column: mark?.column ?? location.column),
-                    file: file)
+        case .sequence:
+            for (index, item) in node.items.enumerated() {
+                walk(item, path: "\(path)[\(index)]", at: written(item), file: file)
             }
-        default:
+        case .scalar:
             break
         }
     }

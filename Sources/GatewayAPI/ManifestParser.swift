@@ -1,4 +1,4 @@
-import Yams
+import YAMLTree
 
 #if canImport(Glibc)
 import Glibc
@@ -37,30 +37,20 @@ public enum ManifestParser {
     public static func parse(_ text: String, file: String) -> ParsedFile {
         let context = DecodeContext(file: file)
         var objects: [ManifestObject] = []
-        do {
-            // The sequence stops at the first broken document and keeps the error: documents
-            // before it still load.
-            // No implicit tag resolution: Yams would run a regular expression per scalar each time
-            // it hashes a key, and ObjectReader reads scalars by their text anyway.
-            // UTF-8 named, or Yams reads the whole process environment for each file to decide
-            // (a tenth of a 10,000-file load).
-            var documents = try Yams.compose_all(yaml: text, .basic, .default, .utf8)
-            // An alias is written `*name`: text without a `*` has none, and its documents need no
-            // walk (a tenth of parsing a route file).
-            let mayAlias = Self.contains(text, UInt8(ascii: "*"))
-            while let document = documents.next() {
-                if mayAlias, let refusal = AliasExpansion.refusal(document) {
-                    context.report(at: context.location(of: document), .tooLarge, "", refusal)
-                    continue
-                }
-                collect(document, path: "", into: &objects, context: context)
+        // Reading stops at the first broken document and keeps the error: documents before it
+        // still load.
+        let (tree, error) = YAMLTree.parse(text)
+        // An alias is written `*name`: text without a `*` has none, and its documents need no
+        // walk (a tenth of parsing a route file).
+        let mayAlias = Self.contains(text, UInt8(ascii: "*"))
+        for document in tree.documents {
+            if mayAlias, let refusal = AliasExpansion.refusal(document) {
+                context.report(at: context.location(of: document), .tooLarge, "", refusal)
+                continue
             }
-            if let error = documents.error { throw error }
-        } catch let error as YamlError {
-            context.report(syntax: error)
-        } catch {
-            context.report(at: SourceLocation(file: file, line: 1, column: 1), .syntax, "", "cannot read: \(error)")
+            collect(document, path: "", into: &objects, context: context)
         }
+        if let error { context.report(syntax: error) }
         return ParsedFile(objects: objects, context: context)
     }
 
@@ -70,9 +60,9 @@ public enum ManifestParser {
     }
 
     private static func collect(
-        _ node: Node, path: String, into objects: inout [ManifestObject], context: DecodeContext
+        _ node: YAMLNode, path: String, into objects: inout [ManifestObject], context: DecodeContext
     ) {
-        if case .scalar(let scalar) = node, scalar.string.isEmpty || ObjectReader.isNull(node) { return }
+        if let text = node.text, text.isEmpty || ObjectReader.isNull(node) { return }
         guard let object = ObjectReader(node, path: path, context: context) else { return }
         let kind = object.string("kind", required: true) ?? ""
         let apiVersion = object.string("apiVersion", required: true) ?? ""

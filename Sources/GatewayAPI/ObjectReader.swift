@@ -1,3 +1,4 @@
+import YAMLTree
 import Yams
 
 /// Collects diagnostics while reading one file.
@@ -9,8 +10,8 @@ public final class DecodeContext {
         self.file = file
     }
 
-    func location(of node: Node) -> SourceLocation {
-        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    func location(of node: YAMLNode) -> SourceLocation {
+        SourceLocation(file: file, line: node.line ?? 1, column: node.column ?? 1)
     }
 
     /// Takes back what was reported from `index` on: DecodedFile files each object's problems
@@ -23,19 +24,10 @@ public final class DecodeContext {
         diagnostics.append(Diagnostic(location: location, code: code, field: field, message: message))
     }
 
-    func report(syntax error: YamlError) {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let detail = context.map { "\(problem) \($0.text)" } ?? problem
-            report(at: SourceLocation(file: file, line: mark.line, column: mark.column), .syntax, "", "YAML: \(detail)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            report(
-                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column), .syntax, "",
-                "YAML: duplicate keys \(duplicates.joined(separator: ", ")) in one mapping")
-        default:
-            report(at: SourceLocation(file: file, line: 1, column: 1), .syntax, "", "YAML: \(error)")
-        }
+    func report(syntax error: YAMLError) {
+        report(
+            at: SourceLocation(file: file, line: error.line, column: error.column), .syntax, "",
+            "YAML: \(error.message)")
     }
 }
 
@@ -43,23 +35,20 @@ public final class DecodeContext {
 /// allowed values and reports a diagnostic that names file, line, column and field path.
 /// `allowOnly` reports every other key as unknown, with a "did you mean" suggestion.
 public struct ObjectReader {
-    let mapping: Node.Mapping
-    /// The text of each key, in the mapping's order (nil where a key is not a scalar). Read once:
-    /// Yams's `Node.Mapping` copies all its pairs into a new array each time it is iterated.
-    let keys: [String?]
+    /// The mapping this reader reads, as written.
+    public let node: YAMLNode
     public let path: String
     public let location: SourceLocation
     let context: DecodeContext
 
     /// A reader for `node`, or nil (with a diagnostic) when it is not a mapping.
-    init?(_ node: Node, path: String, context: DecodeContext) {
-        guard case .mapping(let mapping) = node else {
+    init?(_ node: YAMLNode, path: String, context: DecodeContext) {
+        guard node.kind == .mapping else {
             context.report(
                 at: context.location(of: node), .wrongType, path, "must be an object, not \(Self.describe(node))")
             return nil
         }
-        self.mapping = mapping
-        self.keys = mapping.indices.map { mapping[$0].key.scalar?.string }
+        self.node = node
         self.path = path
         self.location = context.location(of: node)
         self.context = context
@@ -67,17 +56,11 @@ public struct ObjectReader {
 
     func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    /// The mapping this reader reads, as written.
-    public var node: Node { .mapping(mapping) }
-
     public func has(_ key: String) -> Bool { value(key) != nil }
 
-    /// The value under `key`, or nil when absent or null. Compares key text directly: Yams's
-    /// `mapping[key]` compares whole nodes, resolving tags with a regular expression per key.
-    func value(_ key: String) -> Node? {
-        guard let index = keys.firstIndex(of: key) else { return nil }
-        let node = mapping[mapping.index(mapping.startIndex, offsetBy: index)].value
-        if Self.isNull(node) { return nil }
+    /// The value under `key`, or nil when absent or null.
+    func value(_ key: String) -> YAMLNode? {
+        guard let node = node.value(forKey: key), !Self.isNull(node) else { return nil }
         return node
     }
 
@@ -87,20 +70,42 @@ public struct ObjectReader {
         "off", "Off", "OFF",
     ]
 
-    static func isNull(_ node: Node) -> Bool {
-        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
-        return nullWords.contains(scalar.string)
+    static func isNull(_ node: YAMLNode) -> Bool {
+        guard node.isPlain, let text = node.text else { return false }
+        return isNullWord(text)
+    }
+
+    /// `nullWords.contains(text)`, without hashing each value read: null words are short.
+    static func isNullWord(_ text: String) -> Bool {
+        text.utf8.count <= 4 && nullWords.contains(text)
+    }
+
+    /// `boolWords.contains(text)`, without hashing each value read: most values are longer, or
+    /// start with another letter.
+    static func isBoolWord(_ text: String) -> Bool {
+        guard let first = text.utf8.first, text.utf8.count <= 5 else { return false }
+        switch first {
+        case UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "y"),
+            UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "o"), UInt8(ascii: "O"):
+            return boolWords.contains(text)
+        default:
+            return false
+        }
     }
 
     /// Whether a plain scalar reads as something other than a string (a number, boolean or
     /// null). Most values start with a letter and are not one of YAML's words: those skip Yams's
     /// regular-expression resolver, which dominates load time otherwise.
-    static func isPlainNonString(_ scalar: Node.Scalar) -> Bool {
-        guard !isExplicitString(scalar) else { return false }
-        let text = scalar.string
-        if nullWords.contains(text) || boolWords.contains(text) { return true }
+    static func isPlainNonString(_ node: YAMLNode) -> Bool {
+        guard let text = node.text, !node.isExplicitString else { return false }
+        return readsAsNonString(text)
+    }
+
+    /// Whether plain (unquoted) `text` reads as a number, a boolean or null.
+    static func readsAsNonString(_ text: String) -> Bool {
+        if isNullWord(text) || isBoolWord(text) { return true }
         if !mightBeNumber(text) { return false }
-        let node = Node.scalar(scalar)
+        let node = Yams.Node.scalar(Yams.Node.Scalar(text))
         return node.int != nil || node.float != nil
     }
 
@@ -131,12 +136,6 @@ public struct ObjectReader {
         return true
     }
 
-    /// Whether a scalar is a string whatever it spells: quoted, a block scalar, or tagged `!!str`.
-    /// Kubernetes reads `port: "5"` and `port: !!str 5` as strings, and refuses them for numbers.
-    static func isExplicitString(_ scalar: Node.Scalar) -> Bool {
-        scalar.style != .plain || scalar.tag.description == "tag:yaml.org,2002:str"
-    }
-
     func missing(_ key: String) {
         context.report(at: location, .missingField, field(key), "is required")
     }
@@ -147,23 +146,23 @@ public struct ObjectReader {
             return nil
         }
         // A plain 80 or true is a number or a boolean to Kubernetes, not a string: quote it.
-        guard case .scalar(let scalar) = node, !Self.isPlainNonString(scalar) else {
+        guard let text = node.text, !Self.isPlainNonString(node) else {
             context.report(at: context.location(of: node), .wrongType, field(key), Self.notAString(node))
             return nil
         }
-        return scalar.string
+        return text
     }
 
     /// A scalar of any type, as written: for Kubernetes' int-or-string fields.
     public func scalar(_ key: String) -> String? {
         guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node else {
+        guard let text = node.text else {
             context.report(
                 at: context.location(of: node), .wrongType, field(key),
                 "must be a number or a string, not \(Self.describe(node))")
             return nil
         }
-        return scalar.string
+        return text
     }
 
     public func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
@@ -171,7 +170,7 @@ public struct ObjectReader {
             if required { missing(key) }
             return nil
         }
-        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let number = Int(scalar.string) else {
+        guard let text = node.text, !node.isExplicitString, let number = Int(text) else {
             context.report(
                 at: context.location(of: node), .wrongType, field(key), "must be an integer, not \(Self.describe(node))"
             )
@@ -188,7 +187,7 @@ public struct ObjectReader {
 
     public func bool(_ key: String) -> Bool? {
         guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let value = Bool(scalar.string) else {
+        guard let text = node.text, !node.isExplicitString, let value = Bool(text) else {
             context.report(
                 at: context.location(of: node), .wrongType, field(key),
                 "must be true or false, not \(Self.describe(node))")
@@ -220,17 +219,17 @@ public struct ObjectReader {
     }
 
     /// The items of a list field (empty, with a diagnostic, when it is not a list).
-    public func list(_ key: String, required: Bool = false) -> [Node] {
+    public func list(_ key: String, required: Bool = false) -> YAMLNode.Items {
         guard let node = value(key) else {
             if required { missing(key) }
-            return []
+            return self.node.items  // a mapping's: empty
         }
-        guard case .sequence(let sequence) = node else {
+        guard node.kind == .sequence else {
             context.report(
                 at: context.location(of: node), .wrongType, field(key), "must be a list, not \(Self.describe(node))")
-            return []
+            return self.node.items  // a mapping's: empty
         }
-        return Array(sequence)
+        return node.items
     }
 
     /// The objects of a list field, each with its indexed path (`rules[2]`).
@@ -243,13 +242,13 @@ public struct ObjectReader {
     /// The strings of a list field.
     public func strings(_ key: String) -> [String] {
         list(key).enumerated().compactMap { index, node in
-            guard case .scalar(let scalar) = node else {
+            guard let text = node.text else {
                 context.report(
                     at: context.location(of: node), .wrongType, "\(field(key))[\(index)]",
                     "must be a string, not \(Self.describe(node))")
                 return nil
             }
-            return scalar.string
+            return text
         }
     }
 
@@ -257,9 +256,8 @@ public struct ObjectReader {
     /// `aliases` names the right field for names from other documents (Envoy's own, older
     /// versions): `["maxRequests": "maxParallelRequests"]`.
     public func allowOnly(_ allowed: [String], aliases: [String: String] = [:]) {
-        for (offset, name) in keys.enumerated() {
-            guard let name, !allowed.contains(name) else { continue }
-            let key = mapping[mapping.index(mapping.startIndex, offsetBy: offset)].key
+        for (key, _) in node.pairs {
+            guard let name = key.text, !allowed.contains(name) else { continue }
             var message = "unknown field \"\(name)\""
             if let suggestion = aliases[name] ?? Suggestion.closest(to: name, in: allowed) {
                 message += " (did you mean \"\(suggestion)\"?)"
@@ -271,9 +269,7 @@ public struct ObjectReader {
     /// A number, integer or not (`percentage: 0.5`), within `range` when given.
     public func double(_ key: String, range: ClosedRange<Double>? = nil) -> Double? {
         guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, !Self.isExplicitString(scalar), let number = Double(scalar.string),
-            number.isFinite
-        else {
+        guard let text = node.text, !node.isExplicitString, let number = Double(text), number.isFinite else {
             context.report(
                 at: context.location(of: node), .wrongType, field(key), "must be a number, not \(Self.describe(node))")
             return nil
@@ -281,7 +277,7 @@ public struct ObjectReader {
         if let range, !range.contains(number) {
             context.report(
                 at: context.location(of: node), .outOfRange, field(key),
-                "\(scalar.string) is out of range: must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound))"
+                "\(text) is out of range: must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound))"
             )
             return nil
         }
@@ -338,18 +334,18 @@ public struct ObjectReader {
     /// A map of strings to strings (labels, cookie attributes).
     public func stringMap(_ key: String) -> [String: String] {
         guard let node = value(key) else { return [:] }
-        guard case .mapping(let map) = node else {
+        guard node.kind == .mapping else {
             context.report(
                 at: context.location(of: node), .wrongType, field(key), "must be an object, not \(Self.describe(node))")
             return [:]
         }
         var result: [String: String] = [:]
-        for (name, value) in map {
-            guard case .scalar(let nameScalar) = name, case .scalar(let valueScalar) = value else {
+        for (name, value) in node.pairs {
+            guard let name = name.text, let value = value.text else {
                 context.report(at: context.location(of: value), .wrongType, field(key), "must map strings to strings")
                 continue
             }
-            result[nameScalar.string] = valueScalar.string
+            result[name] = value
         }
         return result
     }
@@ -362,21 +358,19 @@ public struct ObjectReader {
 
     /// Why `node` is not a string. For a plain scalar that YAML types otherwise (Off, yes, 80),
     /// what YAML made of it and how to write the string, the usual mistake behind it.
-    static func notAString(_ node: Node) -> String {
-        if case .scalar(let scalar) = node, isPlainNonString(scalar), !scalar.string.isEmpty {
-            let text = scalar.string
+    static func notAString(_ node: YAMLNode) -> String {
+        if let text = node.text, isPlainNonString(node), !text.isEmpty {
             let reading = boolWords.contains(text) ? "a boolean" : nullWords.contains(text) ? "null" : "a number"
             return "YAML reads unquoted \(text) as \(reading); write \"\(text)\" in quotes"
         }
         return "must be a string, not \(describe(node))"
     }
 
-    static func describe(_ node: Node) -> String {
-        switch node {
-        case .scalar(let scalar): "\"\(scalar.string)\""
+    static func describe(_ node: YAMLNode) -> String {
+        switch node.kind {
+        case .scalar: "\"\(node.text ?? "")\""
         case .mapping: "an object"
         case .sequence: "a list"
-        case .alias: "an alias"
         }
     }
 }

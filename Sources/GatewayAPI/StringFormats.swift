@@ -166,12 +166,12 @@ extension ObjectReader {
     /// The strings of a list field that have `format`; each other one gets a diagnostic.
     public func strings(_ key: String, format: StringFormat) -> [String] {
         list(key).enumerated().compactMap { index, node in
-            guard case .scalar(let scalar) = node, !Self.isPlainNonString(scalar) else {
+            guard let text = node.text, !Self.isPlainNonString(node) else {
                 context.report(
                     at: context.location(of: node), .wrongType, "\(field(key))[\(index)]", Self.notAString(node))
                 return nil
             }
-            guard let problem = format.problem(scalar.string) else { return scalar.string }
+            guard let problem = format.problem(text) else { return text }
             context.report(at: context.location(of: node), .notAllowed, "\(field(key))[\(index)]", problem)
             return nil
         }

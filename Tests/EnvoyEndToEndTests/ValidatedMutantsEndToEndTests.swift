@@ -5,6 +5,7 @@ import XDSCache
 import XDSServer
 import XDSTesting
 import XDSTranslator
+import YAMLTree
 import Yams
 
 @testable import GatewayAPI
@@ -55,7 +56,7 @@ struct ValidatedMutantsEndToEndTests {
             let source = sources[Int(random.next() % UInt64(sources.count))]
             var files = source
             let file = Int(random.next() % UInt64(files.count))
-            var documents = try Mutator.documents(files[file].contents)
+            var documents = Mutator.documents(files[file].contents)
             guard !documents.isEmpty else { continue }
             let document = Int(random.next() % UInt64(documents.count))
             let operation = Mutator.mutate(&documents[document], random: &random)
@@ -178,15 +179,24 @@ enum Mutator {
         .scalar("example.com", plain: false), .scalar("*.example.com", plain: false), .scalar("100%", plain: false),
     ]
 
-    static func documents(_ text: String) throws -> [Document] {
-        var documents: [Document] = []
-        var sequence = try Yams.compose_all(yaml: text, .basic)
-        while let node = sequence.next() { documents.append(Document(node)) }
-        return documents
+    /// The documents before any syntax error, as the loader keeps them.
+    static func documents(_ text: String) -> [Document] {
+        YAMLTree.parse(text).tree.documents.map(Document.init)
     }
 
     static func yaml(_ documents: [Document]) throws -> String {
-        try documents.map { try Yams.serialize(node: $0.node) }.joined(separator: "---\n")
+        try documents.map { try Yams.serialize(node: yamsNode($0)) }.joined(separator: "---\n")
+    }
+
+    /// A document for Yams to write: quoted where it was quoted, so a mutant's `"80"` stays a string.
+    static func yamsNode(_ document: Document) -> Node {
+        switch document {
+        case .scalar(let text, let plain): .scalar(Node.Scalar(text, .implicit, plain ? .plain : .doubleQuoted))
+        case .mapping(let pairs):
+            .mapping(Node.Mapping(pairs.map { (Node(stringLiteral: $0.key), yamsNode($0.value)) }))
+        case .sequence(let items): .sequence(Node.Sequence(items.map(yamsNode)))
+        case .null: .scalar(Node.Scalar("null"))
+        }
     }
 
     /// Every place in `document` (a path of keys and indexes), except identity fields.

@@ -1,12 +1,11 @@
 import Testing
-import Yams
 
 @testable import GatewayAPI
 
 @Suite("Document merges for mergeType")
 struct DocumentMergeTests {
     func document(_ yaml: String) throws -> Document {
-        Document(try #require(try Yams.compose(yaml: yaml, .basic)))
+        try #require(try Document.documents(yaml).first)
     }
 
     @Test("JSON merge (RFC 7386): objects merge by key, null deletes, lists and scalars replace")

@@ -1,5 +1,4 @@
 import Testing
-import Yams
 
 @testable import GatewayAPI
 
@@ -140,11 +139,11 @@ struct ObjectReaderTests {
         ]
         for text in numbers {
             #expect(ObjectReader.mightBeNumber(text), "\(text) may be a number")
-            #expect(ObjectReader.isPlainNonString(Node.Scalar(text, .implicit, .plain)), "\(text) is a number to YAML")
+            #expect(ObjectReader.readsAsNonString(text), "\(text) is a number to YAML")
         }
         let strings = ["10.0.0.0", "30s", "2000ms", "1m", "/app-0", "v1", "1.2.3", "1.5h", "10%", "inf", "nan", "-"]
         for text in strings {
-            #expect(!ObjectReader.isPlainNonString(Node.Scalar(text, .implicit, .plain)), "\(text) is a string")
+            #expect(!ObjectReader.readsAsNonString(text), "\(text) is a string")
         }
         for text in ["10.0.0.0", "30s", "2000ms", "/app-0", "1.2.3", "1.5h", "10%"] {
             #expect(!ObjectReader.mightBeNumber(text), "\(text) needs no regular expression")

@@ -154,7 +154,7 @@ extension HTTPRoute {
         guard let retry = reader.object("retry") else { return nil }
         retry.allowOnly(["codes", "attempts", "backoff"])
         let codes = retry.list("codes").enumerated().compactMap { index, node -> Int? in
-            guard case .scalar(let scalar) = node, let code = Int(scalar.string), (400...599).contains(code) else {
+            guard let text = node.text, let code = Int(text), (400...599).contains(code) else {
                 retry.context.report(
                     at: retry.location, .outOfRange, "\(retry.path).codes[\(index)]",
                     "must be an HTTP status code from 400 to 599")

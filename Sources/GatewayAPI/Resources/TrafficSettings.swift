@@ -307,7 +307,7 @@ public struct TrafficSettings: Sendable, Equatable {
                 ])
             numRetries = reader.int("numRetries", range: 0...Int(Int32.max)) ?? 2
             numAttemptsPerPriority = reader.int("numAttemptsPerPriority", range: 0...Int(Int32.max))
-            if case .scalar = reader.value("retryOn") {
+            if reader.value("retryOn")?.kind == .scalar {
                 reader.report(
                     "retryOn", .wrongType,
                     "retryOn is an object here: {triggers: [5xx, reset], httpStatusCodes: [503]}, not Envoy's comma-separated list"
@@ -676,7 +676,7 @@ public struct TrafficSettings: Sendable, Equatable {
 enum HTTPStatus {
     static func list(_ reader: ObjectReader, _ key: String) -> [Int] {
         reader.list(key).enumerated().compactMap { index, node in
-            guard case .scalar(let scalar) = node, let code = Int(scalar.string), (100...599).contains(code) else {
+            guard let text = node.text, let code = Int(text), (100...599).contains(code) else {
                 reader.report(key, .outOfRange, "\(key)[\(index)] must be an HTTP status code from 100 to 599")
                 return nil
             }

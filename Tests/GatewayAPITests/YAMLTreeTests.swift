@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+import YAMLTree
+import Yams
+
+@Suite("YAML tree: libyaml's events composed into one flat tree")
+struct YAMLTreeTests {
+    /// A node and everything under it, with positions and scalar styles, to compare trees. The
+    /// style of a key's scalars is left out: Yams marks them strings once it has checked the keys
+    /// for duplicates.
+    static func describe(_ node: YAMLNode, key: Bool = false) -> String {
+        let at = "@\(node.line ?? 0):\(node.column ?? 0)"
+        switch node.kind {
+        case .scalar:
+            let style = key ? "k" : node.isExplicitString ? "s" : "p"
+            return "\(style)\(at)\(String(reflecting: node.text ?? ""))"
+        case .mapping:
+            return "{\(at) "
+                + node.pairs.map { "\(describe($0.key, key: true)): \(describe($0.value, key: key))" }
+                .joined(separator: ", ") + "}"
+        case .sequence:
+            return "[\(at) " + node.items.map { describe($0, key: key) }.joined(separator: ", ") + "]"
+        }
+    }
+
+    /// The same for Yams's tree, the reference: a scalar is a string whatever it spells when it is
+    /// not plain or is tagged `!!str`.
+    static func describe(_ node: Yams.Node, key: Bool = false) -> String {
+        let at = "@\(node.mark?.line ?? 0):\(node.mark?.column ?? 0)"
+        switch node {
+        case .scalar(let scalar):
+            let explicit = scalar.style != .plain || scalar.tag.description == "tag:yaml.org,2002:str"
+            return "\(key ? "k" : explicit ? "s" : "p")\(at)\(String(reflecting: scalar.string))"
+        case .mapping(let mapping):
+            return "{\(at) "
+                + mapping.map { "\(describe($0.key, key: true)): \(describe($0.value, key: key))" }
+                .joined(separator: ", ") + "}"
+        case .sequence(let sequence):
+            return "[\(at) " + sequence.map { describe($0, key: key) }.joined(separator: ", ") + "]"
+        case .alias:
+            return "alias"
+        }
+    }
+
+    @Test("every YAML file of the project reads as Yams reads it: kinds, text, styles and positions")
+    func sameAsYams() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+            .standardized
+        var files: [URL] = []
+        for folder in ["Tests/Goldens", "examples", "deploy"] {
+            let walker = FileManager.default.enumerator(
+                at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
+            while let url = walker?.nextObject() as? URL {
+                if url.pathExtension == "yaml" { files.append(url) }
+            }
+        }
+        #expect(files.count > 100, "found \(files.count) files under \(root.path)")
+        // And what the project's files may not hold: anchors, tags, block and flow styles, keys
+        // that are not scalars, empty values, comments, a document that ends the stream early.
+        let written = [
+            "a: &x {k: [1, 2]}\nb: *x\nc: !!str 3\nd: !!int '4'\ne: |-\n  one\n  two\nf: >\n  folded\n  text\n",
+            "? [a, b]\n: c\n? {d: e}\n: f\ng:\nh: ~\n# comment\ni: 'it''s'\nj: \"\\u00e9\\t\"\n",
+            "--- x\n--- [y]\n...\n---\nz: {}\n",
+            "- - - deep\n    - er\n- {a: [b, {c: d}]}\n- ''\n- \"\"\n-\n",
+            "k: v\n---\nbroken: [\n",
+        ]
+        /// Compares the two readings of `text`; returns how many documents Yams read.
+        func compare(_ text: String, _ label: String) throws -> Int {
+            var reference: [String] = []
+            var yams = try Yams.compose_all(yaml: text, .basic, .default, .utf8)
+            while let node = yams.next() { reference.append(Self.describe(node)) }
+            let (tree, error) = YAMLTree.parse(text)
+            #expect((error == nil) == (yams.error == nil), "\(label): \(String(describing: error))")
+            #expect(tree.documents.map { Self.describe($0) } == reference, "\(label)")
+            return reference.count
+        }
+        var documents = 0
+        for (index, text) in written.enumerated() { documents += try compare(text, "text \(index)") }
+        for file in files {
+            documents += try compare(try String(contentsOf: file, encoding: .utf8), file.lastPathComponent)
+        }
+        #expect(documents > 200)
+    }
+
+    @Test("nodes keep their order, positions, scalar styles and the documents of a stream")
+    func structure() throws {
+        let text = """
+            a: 1
+            b: "two"
+            c: !!str 3
+            d: [x, 'y']
+            e: |
+              block
+            ---
+            - k: v
+            """
+        let (tree, error) = YAMLTree.parse(text)
+        #expect(error == nil)
+        let documents = tree.documents
+        #expect(documents.count == 2)
+        let first = documents[0]
+        #expect(first.kind == .mapping)
+        #expect(first.pairs.map { $0.key.text } == ["a", "b", "c", "d", "e"])
+        let one = try #require(first.value(forKey: "a"))
+        #expect(one.text == "1" && one.isPlain && !one.isExplicitString)
+        #expect(one.line == 1 && one.column == 4)
+        #expect(first.value(forKey: "b")?.isExplicitString == true)
+        #expect(first.value(forKey: "c")?.isExplicitString == true, "!!str makes a plain scalar a string")
+        #expect(first.value(forKey: "c")?.isPlain == true)
+        #expect(first.value(forKey: "d")?.items.map(\.text) == ["x", "y"])
+        #expect(first.value(forKey: "d")?.items[1].column == 8)
+        #expect(first.value(forKey: "e")?.text == "block\n")
+        #expect(first.value(forKey: "missing") == nil)
+        #expect(documents[1].items.first?.value(forKey: "k")?.line == 8)
+    }
+
+    @Test("an alias is its anchor's node, not a copy; anchors belong to their document")
+    func aliases() {
+        let (tree, error) = YAMLTree.parse("a: &x {k: v}\nb: *x\nc: d\n")
+        #expect(error == nil)
+        let root = tree.documents[0]
+        let a = root.value(forKey: "a")
+        let b = root.value(forKey: "b")
+        #expect(a?.isAnchored == true)
+        #expect(a?.identity == b?.identity)
+        #expect(b?.value(forKey: "k")?.text == "v")
+        #expect(root.value(forKey: "c")?.isAnchored == false)
+
+        let (later, laterError) = YAMLTree.parse("a: &x 1\n---\nb: *x\n")
+        #expect(later.documents.count == 1, "the document before the error is kept")
+        #expect(laterError == YAMLError(line: 3, column: 4, message: "found undefined alias x"))
+    }
+
+    @Test("errors say where: syntax, repeated keys (at the repeat), control characters")
+    func errors() {
+        let (tree, syntax) = YAMLTree.parse("ok: 1\n---\na: {b: c\n")
+        #expect(tree.documents.count == 1)
+        #expect(syntax?.line == 4 && syntax?.message.contains("flow mapping") == true, "\(String(describing: syntax))")
+
+        let (_, repeated) = YAMLTree.parse("a: 1\nb:\n  c: 2\n  d: 3\n  c: 4\n  d: 5\n")
+        #expect(repeated == YAMLError(line: 5, column: 3, message: "duplicate keys c, d in one mapping"))
+        let wide = (0..<20).map { "k\($0): v" } + ["k7: again"]
+        let (_, wideRepeated) = YAMLTree.parse(wide.joined(separator: "\n"))
+        #expect(wideRepeated == YAMLError(line: 21, column: 1, message: "duplicate keys k7 in one mapping"))
+        let (_, distinct) = YAMLTree.parse(((0..<20).map { "k\($0): v" } + ["? [k7]\n: x"]).joined(separator: "\n"))
+        #expect(distinct == nil, "a key that is not a scalar repeats no scalar key")
+
+        let (_, control) = YAMLTree.parse("a: b\nc: d\u{7}e\n")
+        #expect(control?.line == 2 && control?.column == 5, "\(String(describing: control))")
+        #expect(control?.message.contains("control characters") == true)
+
+        let (empty, none) = YAMLTree.parse("")
+        #expect(empty.documents.isEmpty && none == nil)
+    }
+
+    @Test("a scalar keeps every byte, NULs included")
+    func nul() {
+        let (tree, _) = YAMLTree.parse("a: \"x\\0y\"\n")
+        #expect(tree.documents.first?.value(forKey: "a")?.text == "x\u{0}y")
+    }
+
+    @Test("a value built in code reads like one parsed, without positions")
+    func built() {
+        let node = YAMLValue.mapping([
+            ("a", .scalar("80", plain: false)), ("b", .sequence([.scalar("x", plain: true)])),
+        ]).node
+        #expect(node.value(forKey: "a")?.isExplicitString == true)
+        #expect(node.value(forKey: "b")?.items.first?.text == "x")
+        #expect(node.line == nil && node.value(forKey: "a")?.line == nil)
+    }
+}
