@@ -44,9 +44,9 @@ public enum RouteTranslator {
         whole.name = ""
         var bytes: [UInt8] = try head.serializedBytes(options: options)
         // Hosts the memo lacks (all of them on a first load) encode on every core.
-        let fingerprints = ir.virtualHosts.map(TranslationMemo.Fingerprint.init)
-        let kept = zip(ir.virtualHosts, fingerprints).map { host, fingerprint in
-            memo.parts.virtualHosts[host.name].flatMap { $0.ir == fingerprint ? $0.encoded : nil }
+        var last = memo.parts.virtualHosts[ir.name]?.hosts ?? .init()
+        let kept = ir.virtualHosts.indices.map { index in
+            last.made(for: ir.virtualHosts[index], named: ir.virtualHosts[index].name, at: index)
         }
         let missing = ir.virtualHosts.indices.filter { kept[$0] == nil }.map { ir.virtualHosts[$0] }
         let hostOptions = options
@@ -55,8 +55,9 @@ public enum RouteTranslator {
         }.makeIterator()
         // Where each host's encoding lies in the result: the memo keeps slices of the resource's
         // own bytes, not a second copy of them.
-        var placed: [(name: String, ir: TranslationMemo.Fingerprint, range: Range<Int>)] = []
-        for ((host, fingerprint), kept) in zip(zip(ir.virtualHosts, fingerprints), kept) {
+        var placed: [Range<Int>] = []
+        placed.reserveCapacity(ir.virtualHosts.count)
+        for kept in kept {
             let length: Int
             if let kept {
                 SourceMetadata.Wire.field(virtualHostsField, kept, into: &bytes)
@@ -67,11 +68,14 @@ public enum RouteTranslator {
                 SourceMetadata.Wire.field(virtualHostsField, encoded, into: &bytes)
                 length = encoded.count
             }
-            placed.append((host.name, fingerprint, bytes.count - length..<bytes.count))
+            placed.append(bytes.count - length..<bytes.count)
         }
         bytes += try whole.serializedBytes(options: options) as [UInt8]
         let data = Data(bytes)
-        for host in placed { memo.parts.virtualHosts[host.name] = (host.ir, data[host.range], memo.generation) }
+        let hosts = zip(ir.virtualHosts, placed).map { host, range in
+            TranslationMemo.Part(name: host.name, ir: host, made: data[range])
+        }
+        memo.parts.virtualHosts[ir.name] = (.init(hosts), memo.generation)
         return Resource(RouteConfiguration.self, name: ir.name, encoded: data)
     }
 

@@ -15,31 +15,27 @@ public enum SnapshotTranslator {
     /// translation may leave parts it made in `memo`, each valid for its IR.
     public static func snapshot(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> Snapshot {
         memo.generation &+= 1
-        let generation = memo.generation
         var resources: [Resource] = []
         resources.reserveCapacity(config.clusters.count * 2 + config.listeners.count * 2)
         // Clusters the memo does not have are made on every core: a first load of ten thousand
         // routes makes ten thousand, and each depends on its own IR alone.
-        let fingerprints = config.clusters.map(TranslationMemo.Fingerprint.init)
-        // Kept clusters are marked used before anything is inserted, while their indices hold.
-        let kept = zip(config.clusters, fingerprints).map { cluster, fingerprint -> [Resource]? in
-            guard let index = memo.parts.clusters.index(forKey: cluster.name),
-                memo.parts.clusters.values[index].ir == fingerprint
-            else { return nil }
-            memo.parts.clusters.values[index].generation = generation
-            return memo.parts.clusters.values[index].resources
+        let kept = config.clusters.indices.map { index in
+            memo.parts.clusters.made(for: config.clusters[index], named: config.clusters[index].name, at: index)
         }
         let missing = config.clusters.indices.filter { kept[$0] == nil }
         var made = Parallel.results(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
-        for ((cluster, fingerprint), kept) in zip(zip(config.clusters, fingerprints), kept) {
+        var clusters: [TranslationMemo.Part<BackendCluster, [Resource]>] = []
+        clusters.reserveCapacity(config.clusters.count)
+        for (cluster, kept) in zip(config.clusters, kept) {
+            let clusterResources: [Resource]
             if let kept {
-                resources += kept
+                clusterResources = kept
                 memo.reused += 1
             } else {
-                let clusterResources = try made.next()!.get()
-                memo.parts.clusters[cluster.name] = (fingerprint, clusterResources, generation)
-                resources += clusterResources
+                clusterResources = try made.next()!.get()
             }
+            resources += clusterResources
+            clusters.append(.init(name: cluster.name, ir: cluster, made: clusterResources))
         }
         var listeners: [ListenerTranslator.Listener] = []
         for kind in listenerKinds {
@@ -55,9 +51,8 @@ public enum SnapshotTranslator {
         }
         let snapshot = try Snapshot(resources, previous: memo.snapshot)
         memo.snapshot = snapshot
-        memo.forgetUnused(
-            clusters: config.clusters.count,
-            virtualHosts: config.listeners.reduce(0) { $0 + $1.virtualHosts.count })
+        memo.parts.clusters = .init(clusters)
+        memo.forgetUnusedRouteConfigurations()
         return snapshot
     }
 

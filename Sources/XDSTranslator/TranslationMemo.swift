@@ -8,26 +8,55 @@ import XDSCache
 /// depends on that part alone (a cluster on its BackendCluster, a virtual host on its
 /// VirtualHost), so equal IR means equal bytes.
 ///
-/// Holds only what the last translation made: a part that is gone is forgotten with it. The IR
-/// itself is not kept, only a 128-bit fingerprint of it: a BackendCluster is almost 2 KB inline,
-/// and keeping ten thousand of them, with their routes, cost 50 MB (heaptrack).
+/// Parts are kept in the order the last translation gave them, with their IR, and looked up by
+/// position first: an edit leaves the order as it was, and a part the Gateway translator reused
+/// is the same box (a cluster) or holds the same route storage (a virtual host), so telling it
+/// unchanged is a pointer check, where hashing ten thousand names and fingerprints was a fifth
+/// of an edit's IR → xDS. The IR is shared with the Gateway translator's memo, not copied.
+///
+/// Holds only what the last translation made: a part that is gone is forgotten with it.
 public struct TranslationMemo: Sendable {
-    struct Parts: Sendable {
-        /// By cluster name: the IR's fingerprint, the resources made from it (the cluster, its
-        /// endpoints), and the translation that last used them.
-        var clusters: [String: (ir: Fingerprint, resources: [Resource], generation: UInt64)] = [:]
-        /// By virtual host name (it includes the listener's): the IR's fingerprint, its encoding
-        /// (a slice of its route configuration's bytes), and the translation that made it.
-        var virtualHosts: [String: (ir: Fingerprint, encoded: Data, generation: UInt64)] = [:]
+    /// One part as the last translation made it.
+    struct Part<IR: Equatable & Sendable, Made: Sendable>: Sendable {
+        var name: String
+        var ir: IR
+        var made: Made
     }
 
-    /// Two independent 64-bit hashes of an IR value (`GatewayIR.Fingerprint`).
-    typealias Fingerprint = GatewayIR.Fingerprint
+    /// Parts in the last translation's order, found by position or, when the order changed, by
+    /// name (the index is made only then).
+    struct Ordered<IR: Equatable & Sendable, Made: Sendable>: Sendable {
+        var parts: [Part<IR, Made>] = []
+        private var byName: [String: Int]?
 
-    /// Changed in place by each translation, not rebuilt: at ten thousand clusters, filling a new
-    /// dictionary and freeing the last one cost a tenth of an edit. An entry is valid whichever
-    /// translation wrote it (its resources depend on its IR alone), so a failed translation
-    /// leaves nothing wrong behind; a successful one drops the entries it did not use.
+        init(_ parts: [Part<IR, Made>] = []) { self.parts = parts }
+
+        /// What was made of `ir`, named `name` and now at `position`, when it is unchanged.
+        mutating func made(for ir: IR, named name: String, at position: Int) -> Made? {
+            let found: Int?
+            if position < parts.count, parts[position].name == name {
+                found = position
+            } else {
+                if byName == nil {
+                    byName = Dictionary(
+                        parts.indices.map { (parts[$0].name, $0) }, uniquingKeysWith: { first, _ in first })
+                }
+                found = byName![name]
+            }
+            guard let found, parts[found].ir == ir else { return nil }
+            return parts[found].made
+        }
+    }
+
+    struct Parts: Sendable {
+        /// The clusters and, for EDS, their load assignments.
+        var clusters = Ordered<BackendCluster, [Resource]>()
+        /// By route configuration (a listener's name): its virtual hosts, each with its encoding
+        /// (a slice of the route configuration's bytes), and the translation that made them.
+        var virtualHosts: [String: (hosts: Ordered<VirtualHost, Data>, generation: UInt64)] = [:]
+    }
+
+    /// Changed by each translation; a failed one may leave parts it made, each valid for its IR.
     var parts = Parts()
     /// The number of the translation under way (or the last one).
     var generation: UInt64 = 0
@@ -40,19 +69,11 @@ public struct TranslationMemo: Sendable {
     /// Parts reused since `init` (tests read it to see the memo at work).
     public internal(set) var reused = 0
 
-    /// Drops the parts this translation did not use, when there are any: `used` clusters and
-    /// `usedHosts` virtual hosts were.
-    mutating func forgetUnused(clusters used: Int, virtualHosts usedHosts: Int) {
+    /// Drops the route configurations this translation did not make.
+    mutating func forgetUnusedRouteConfigurations() {
         let generation = generation
-        if parts.clusters.count > used {
-            for name in parts.clusters.compactMap({ $0.value.generation == generation ? nil : $0.key }) {
-                parts.clusters[name] = nil
-            }
-        }
-        if parts.virtualHosts.count > usedHosts {
-            for name in parts.virtualHosts.compactMap({ $0.value.generation == generation ? nil : $0.key }) {
-                parts.virtualHosts[name] = nil
-            }
+        for name in parts.virtualHosts.compactMap({ $0.value.generation == generation ? nil : $0.key }) {
+            parts.virtualHosts[name] = nil
         }
     }
 }

@@ -40,12 +40,14 @@ struct TranslationMemoTests {
                     // The memo keeps each host's encoding as a slice of the resource's own bytes.
                     spliced.encoded.withUnsafeBytes { all in
                         let start = UInt(bitPattern: all.baseAddress)
-                        for (host, entry) in memo.parts.virtualHosts {
-                            entry.encoded.withUnsafeBytes { part in
+                        for host in memo.parts.virtualHosts[listener.name]?.hosts.parts ?? [] {
+                            host.made.withUnsafeBytes { part in
                                 let at = UInt(bitPattern: part.baseAddress)
-                                #expect(at >= start && at + UInt(part.count) <= start + UInt(all.count), "\(host)")
+                                #expect(at >= start && at + UInt(part.count) <= start + UInt(all.count), "\(host.name)")
                             }
                         }
+                        #expect(
+                            memo.parts.virtualHosts[listener.name]?.hosts.parts.count == listener.virtualHosts.count)
                     }
                     listeners += 1
                 }
@@ -78,23 +80,47 @@ struct TranslationMemoTests {
         }
     }
 
+    @Test("parts found by name when their order changed, by position when it did not; a changed part is made again")
+    func orderAndChange() throws {
+        let all = try GoldenCase.names.flatMap(Self.gateways)
+        let big = try #require(all.max { $0.clusters.count < $1.clusters.count })
+        #expect(big.clusters.count > 3)
+        var memo = TranslationMemo()
+        _ = try SnapshotTranslator.snapshot(big, memo: &memo)
+        var reversed = big
+        reversed.clusters.reverse()
+        for index in reversed.listeners.indices { reversed.listeners[index].virtualHosts.reverse() }
+        var before = memo.reused
+        let again = try SnapshotTranslator.snapshot(reversed, memo: &memo)
+        let parts = big.clusters.count + big.listeners.reduce(0) { $0 + $1.virtualHosts.count }
+        #expect(memo.reused - before == parts)
+        #expect(Self.contents(again) == Self.contents(try SnapshotTranslator.snapshot(reversed)))
+        // The same names in the same places, one cluster's content changed: it alone is made again.
+        var changed = reversed
+        changed.clusters[1].groups = [EndpointGroup(weight: 1, endpoints: [Endpoint(host: "10.9.9.9", port: 9)])]
+        before = memo.reused
+        let edited = try SnapshotTranslator.snapshot(changed, memo: &memo)
+        #expect(memo.reused - before == parts - 1)
+        #expect(Self.contents(edited) == Self.contents(try SnapshotTranslator.snapshot(changed)))
+    }
+
     @Test("a memo keeps only the last translation's parts, and a failed translation leaves none too many")
     func memoHoldsTheLastOnly() throws {
         let all = try GoldenCase.names.flatMap(Self.gateways)
         let big = try #require(all.max { $0.clusters.count < $1.clusters.count })
         var memo = TranslationMemo()
         _ = try SnapshotTranslator.snapshot(big, memo: &memo)
-        #expect(memo.parts.clusters.count == big.clusters.count)
+        #expect(memo.parts.clusters.parts.count == big.clusters.count)
         // Two clusters of one name: the snapshot refuses them.
         var failing = big
         failing.clusters.append(big.clusters[0])
         #expect(throws: SnapshotError.self) { try SnapshotTranslator.snapshot(failing, memo: &memo) }
-        #expect(memo.parts.clusters.count == big.clusters.count)
+        #expect(memo.parts.clusters.parts.count == big.clusters.count)
         var small = big
         small.clusters = Array(big.clusters.prefix(1))
         small.listeners = []
         _ = try SnapshotTranslator.snapshot(small, memo: &memo)
-        #expect(memo.parts.clusters.count == 1)
+        #expect(memo.parts.clusters.parts.count == 1)
         #expect(memo.parts.virtualHosts.isEmpty)
     }
 }
