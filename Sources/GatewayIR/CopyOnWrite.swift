@@ -30,7 +30,8 @@ public struct CopyOnWrite<Value: Sendable & Hashable>: Sendable, Hashable {
     public init(_ value: Value) { box = Box(value) }
 
     public var value: Value {
-        get { box.value }
+        // Read in place: a getter would copy every field (retaining each) to hand out one.
+        _read { yield box.value }
         _modify {
             if isKnownUniquelyReferenced(&box) {
                 box.changed()

@@ -23,7 +23,8 @@ public struct OutOfLine<Value: Sendable & Hashable & Codable>: Sendable, Hashabl
     public init(wrappedValue: Value) { box = Box(wrappedValue) }
 
     public var wrappedValue: Value {
-        get { box.value }
+        // Read in place: a getter would copy every field (retaining each) to hand out one.
+        _read { yield box.value }
         set { box = Box(newValue) }
     }
 

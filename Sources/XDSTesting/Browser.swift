@@ -54,6 +54,7 @@ public final class Browser: Sendable {
         driver.standardOutput = FileHandle.nullDevice
         driver.standardError = FileHandle.nullDevice
         try driver.run()
+        ChildProcesses.register(driver.processIdentifier)
         let base = "http://127.0.0.1:\(port)"
         let up = await eventually {
             (try await call(base, "GET", "/status", nil, timeout: 10) as? [String: Any])?["ready"] as? Bool == true
@@ -124,6 +125,7 @@ public final class Browser: Sendable {
     private static func stop(_ driver: Process) {
         if driver.isRunning { kill(driver.processIdentifier, SIGKILL) }
         driver.waitUntilExit()
+        ChildProcesses.ended(driver.processIdentifier)
     }
 
     private func command(_ method: String, _ path: String, _ body: [String: Any]?) async throws -> Any? {

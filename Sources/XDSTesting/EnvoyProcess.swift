@@ -80,6 +80,7 @@ public final class EnvoyProcess: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
 
         // A minute, as every other wait for an outcome: a busy 2-core CI machine starts Envoy slowly.
         let deadline = ContinuousClock.now + .seconds(60)
@@ -99,7 +100,8 @@ public final class EnvoyProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
+        ChildProcesses.ended(process.processIdentifier)
         throw Failure(description: "Envoy did not open its admin port within 60 s")
     }
 
@@ -121,6 +123,7 @@ public final class EnvoyProcess: Sendable {
     /// SIGKILL, since a child spawned from a test thread can inherit a mask that blocks SIGTERM.
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        ChildProcesses.ended(process.processIdentifier)
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -134,6 +137,7 @@ public final class EnvoyProcess: Sendable {
             }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
+        ChildProcesses.ended(process.processIdentifier)
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -48,6 +48,7 @@ public final class RedisServerProcess: Sendable {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
+            ChildProcesses.register(process.processIdentifier)
             let server = RedisServerProcess(port: port, process: process)
             do {
                 try await server.waitUntilReady()
@@ -85,6 +86,7 @@ public final class RedisServerProcess: Sendable {
         // SIGKILL ends a frozen process too; waking it first would let it answer what it holds.
         kill(pid, SIGKILL)
         process.waitUntilExit()
+        ChildProcesses.ended(pid)
     }
 
     deinit { terminate() }
