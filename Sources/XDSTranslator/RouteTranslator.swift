@@ -45,9 +45,7 @@ public enum RouteTranslator {
         var bytes: [UInt8] = try head.serializedBytes(options: options)
         // Hosts the memo lacks (all of them on a first load) encode on every core.
         var last = memo.parts.virtualHosts[ir.name]?.hosts ?? .init()
-        let kept = ir.virtualHosts.indices.map { index in
-            last.made(for: ir.virtualHosts[index], named: ir.virtualHosts[index].name, at: index)
-        }
+        let kept = ir.virtualHosts.indices.map { last.made(for: ir.virtualHosts[$0], at: $0) }
         let missing = ir.virtualHosts.indices.filter { kept[$0] == nil }.map { ir.virtualHosts[$0] }
         let hostOptions = options
         var made = Parallel.results(missing) { host -> [UInt8] in
@@ -73,7 +71,7 @@ public enum RouteTranslator {
         bytes += try whole.serializedBytes(options: options) as [UInt8]
         let data = Data(bytes)
         let hosts = zip(ir.virtualHosts, placed).map { host, range in
-            TranslationMemo.Part(name: host.name, ir: host, made: data[range])
+            TranslationMemo.Part(ir: host, made: data[range])
         }
         memo.parts.virtualHosts[ir.name] = (.init(hosts), memo.generation)
         return Resource(RouteConfiguration.self, name: ir.name, encoded: data)

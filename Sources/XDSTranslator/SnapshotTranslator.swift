@@ -19,9 +19,7 @@ public enum SnapshotTranslator {
         resources.reserveCapacity(config.clusters.count * 2 + config.listeners.count * 2)
         // Clusters the memo does not have are made on every core: a first load of ten thousand
         // routes makes ten thousand, and each depends on its own IR alone.
-        let kept = config.clusters.indices.map { index in
-            memo.parts.clusters.made(for: config.clusters[index], named: config.clusters[index].name, at: index)
-        }
+        let kept = config.clusters.indices.map { memo.parts.clusters.made(for: config.clusters[$0], at: $0) }
         let missing = config.clusters.indices.filter { kept[$0] == nil }
         var made = Parallel.results(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
         var clusters: [TranslationMemo.Part<BackendCluster, [Resource]>] = []
@@ -35,7 +33,7 @@ public enum SnapshotTranslator {
                 clusterResources = try made.next()!.get()
             }
             resources += clusterResources
-            clusters.append(.init(name: cluster.name, ir: cluster, made: clusterResources))
+            clusters.append(.init(ir: cluster, made: clusterResources))
         }
         var listeners: [ListenerTranslator.Listener] = []
         for kind in listenerKinds {

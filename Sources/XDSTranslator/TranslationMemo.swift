@@ -17,33 +17,36 @@ import XDSCache
 /// Holds only what the last translation made: a part that is gone is forgotten with it.
 public struct TranslationMemo: Sendable {
     /// One part as the last translation made it.
-    struct Part<IR: Equatable & Sendable, Made: Sendable>: Sendable {
-        var name: String
+    struct Part<IR: Named, Made: Sendable>: Sendable {
         var ir: IR
         var made: Made
     }
 
+    /// A part of the IR, named uniquely among its kind in a Gateway.
+    protocol Named: Equatable, Sendable {
+        var name: String { get }
+    }
+
     /// Parts in the last translation's order, found by position or, when the order changed, by
     /// name (the index is made only then).
-    struct Ordered<IR: Equatable & Sendable, Made: Sendable>: Sendable {
+    struct Ordered<IR: Named, Made: Sendable>: Sendable {
         var parts: [Part<IR, Made>] = []
         private var byName: [String: Int]?
 
         init(_ parts: [Part<IR, Made>] = []) { self.parts = parts }
 
-        /// What was made of `ir`, named `name` and now at `position`, when it is unchanged.
-        mutating func made(for ir: IR, named name: String, at position: Int) -> Made? {
-            let found: Int?
-            if position < parts.count, parts[position].name == name {
-                found = position
-            } else {
-                if byName == nil {
-                    byName = Dictionary(
-                        parts.indices.map { (parts[$0].name, $0) }, uniquingKeysWith: { first, _ in first })
-                }
-                found = byName![name]
+        /// What was made of `ir`, now at `position`, when it is unchanged.
+        mutating func made(for ir: IR, at position: Int) -> Made? {
+            if position < parts.count {
+                // The same box as last time: a pointer check, without reading the name.
+                if parts[position].ir == ir { return parts[position].made }
+                if parts[position].ir.name == ir.name { return nil }
             }
-            guard let found, parts[found].ir == ir else { return nil }
+            if byName == nil {
+                byName = Dictionary(
+                    parts.indices.map { (parts[$0].ir.name, $0) }, uniquingKeysWith: { first, _ in first })
+            }
+            guard let found = byName![ir.name], parts[found].ir == ir else { return nil }
             return parts[found].made
         }
     }
@@ -77,3 +80,6 @@ public struct TranslationMemo: Sendable {
         }
     }
 }
+
+extension BackendCluster: TranslationMemo.Named {}
+extension VirtualHost: TranslationMemo.Named {}

@@ -43,7 +43,8 @@ struct TranslationMemoTests {
                         for host in memo.parts.virtualHosts[listener.name]?.hosts.parts ?? [] {
                             host.made.withUnsafeBytes { part in
                                 let at = UInt(bitPattern: part.baseAddress)
-                                #expect(at >= start && at + UInt(part.count) <= start + UInt(all.count), "\(host.name)")
+                                #expect(
+                                    at >= start && at + UInt(part.count) <= start + UInt(all.count), "\(host.ir.name)")
                             }
                         }
                         #expect(
