@@ -31,15 +31,15 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
     public var usesDeprecatedTargetRef: Bool
     public var targetSelectors: [TargetSelector]
     public var mergeType: MergeType?
-    public var settings: TrafficSettings
+    @Shared public var settings: TrafficSettings
     /// Fields accepted but not translated yet (`compressor`, `responseOverride`, …), in the order
     /// written: a Warning condition names them.
     public var untranslated: [String]
     /// The spec as written: `mergeType` merges work on documents.
-    public var spec: Document
+    @Shared public var spec: Document
     public var location: SourceLocation
     /// Where each field of the object is written (`spec.retry.numRetries`).
-    public var fields = FieldLocations()
+    @Shared public var fields = FieldLocations()
     public var annotations: [String: String] = [:]
 
     static let targetKinds = ["Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "TCPRoute", "UDPRoute", "TLSRoute"]
@@ -98,8 +98,9 @@ public struct BackendTrafficPolicy: Sendable, Equatable {
         if spec.has("requestBuffer") && !spec.list("httpUpgrade").isEmpty {
             spec.report("requestBuffer", .notAllowed, "requestBuffer cannot be combined with httpUpgrade")
         }
-        settings = TrafficSettings(spec)
+        var settings = TrafficSettings(spec)
         settings.rateLimit?.nameGlobalRules(policy: "\(object.namespace)/\(object.name)")
+        self.settings = settings
         untranslated = Self.untranslatedFields.filter { spec.has($0) }
         self.spec = Document(spec.node)
         name = object.name
