@@ -49,7 +49,8 @@ public final class Browser: Sendable {
         let port = try freePort()
         let driver = Process()
         driver.executableURL = URL(fileURLWithPath: binaries.driver)
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("chromedriver-\(UUID().uuidString).log")
+        let scratch = try TestScratch.directory("browser")
+        let log = scratch.appendingPathComponent("chromedriver.log")
         driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1", "--log-path=\(log.path)"]
         driver.standardOutput = FileHandle.nullDevice
         driver.standardError = FileHandle.nullDevice
@@ -64,7 +65,7 @@ public final class Browser: Sendable {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? "no log"
             throw Failure(description: "chromedriver did not start on port \(port): \(text.suffix(1500))")
         }
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
+        let profile = scratch.appendingPathComponent("profile")
         let capabilities: [String: Any] = [
             "capabilities": [
                 "alwaysMatch": [

@@ -2,13 +2,15 @@ import Foundation
 import Synchronization
 
 /// Servers a test run starts (Envoy, Redis, the browser's driver), killed when the test process
-/// exits. A test stops its own, but a stop left to a `Task` in a `defer` never runs when that test
-/// was the run's last, and a process exiting runs no `deinit`: the children outlived the run.
+/// exits, and the run's scratch directory, removed then. A test stops its own servers, but a stop
+/// left to a `Task` in a `defer` never runs when that test was the run's last, and a process
+/// exiting runs no `deinit`: the children outlived the run.
 public enum ChildProcesses {
     private static let running = Mutex<Set<pid_t>>([])
     private static let hook: Void = {
         atexit {
             for pid in ChildProcesses.running.withLock({ $0 }) { kill(pid, SIGKILL) }
+            if TestScratch.made.withLock({ $0 }) { try? FileManager.default.removeItem(at: TestScratch.root) }
         }
     }()
 
@@ -20,5 +22,26 @@ public enum ChildProcesses {
 
     public static func ended(_ pid: pid_t) {
         running.withLock { _ = $0.remove(pid) }
+    }
+
+    /// Arms the exit hook without a process to kill (the scratch directory needs it too).
+    static func armExitHook() { _ = hook }
+}
+
+/// One directory per test process for every file a test writes (config files, Envoy's bootstrap
+/// and log, the browser's profile), removed when the process exits: a run of the suite left
+/// about a hundred directories in /tmp, and CI machines run it again and again.
+public enum TestScratch {
+    public static let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "switchboard-tests-\(getpid())")
+    static let made = Mutex(false)
+
+    /// A fresh directory under the run's scratch directory.
+    public static func directory(_ prefix: String) throws -> URL {
+        ChildProcesses.armExitHook()
+        made.withLock { $0 = true }
+        let directory = root.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
     }
 }

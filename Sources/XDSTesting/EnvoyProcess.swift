@@ -63,8 +63,7 @@ public final class EnvoyProcess: Sendable {
     /// Starts Envoy and waits until its admin port answers.
     public static func start(bootstrap: String, logLevel: String = "info") async throws -> EnvoyProcess {
         guard let binary = binary() else { throw NotFound() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("envoy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try TestScratch.directory("envoy")
         let config = directory.appendingPathComponent("bootstrap.yaml")
         try bootstrap.write(to: config, atomically: true, encoding: .utf8)
         let addressFile = directory.appendingPathComponent("admin-address")

@@ -166,11 +166,9 @@ public enum SwitchboardCommand {
         return result.stdout
     }
 
-    /// A fresh temporary directory for a test's config files.
+    /// A fresh temporary directory for a test's config files, removed when the test process exits.
     public static func temporaryDirectory(_ prefix: String) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
+        try TestScratch.directory(prefix)
     }
 
     /// A fresh temporary directory holding these files (name → text; names may have folders).
