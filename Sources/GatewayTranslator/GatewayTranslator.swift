@@ -77,47 +77,61 @@ public enum GatewayTranslator {
         // a route written as before is the same RouteSource, so comparing it later is cheap.
         // The entry is changed in place: writing a new one released and retained every field
         // of ten thousand routes on each edit.
-        func resolve(_ written: Memo.Written, key: RouteKey, _ source: () -> RouteSource) {
+        // `same` tells whether an entry was written so, `written` boxes the route for the memo:
+        // only a route that changed is boxed (ten thousand boxes on every edit were 4 % of it).
+        func resolve(
+            key: RouteKey, same: (Memo.Written) -> Bool, written: () -> Memo.Written, source: () -> RouteSource
+        ) {
             guard let index = memo.rules.index(forKey: key) else {
                 let route = source()
                 routesWritten += 1
                 let rules = resolveRules(route, backends: backends)
                 resolvedRoutes.append((route, rules, false, nil))
                 memo.rules[key] = Memo.RouteEntry(
-                    written: written, route: route, rules: rules, status: nil, generation: memo.generation)
+                    written: written(), route: route, rules: rules, status: nil, generation: memo.generation)
                 return
             }
-            let kept = memo.rules.values[index]
-            if kept.generation != memo.generation { routesWritten += 1 }
-            let sameWritten = kept.written == written
-            let route = sameWritten ? kept.route : source()
-            // Only the last translation's entries were resolved against the backends compared.
-            if backendsUnchanged, kept.generation == memo.generation - 1, kept.route == route {
-                let status = statusesUnchanged ? kept.status : nil
-                resolvedRoutes.append((route, kept.rules, true, status))
+            // In place: reading `values[index]` copied the whole entry, a tenth of an edit.
+            let generation = memo.generation
+            if update(&memo.rules.values[index], same: same, written: written, generation: generation, source: source) {
                 memo.reused += 1
-                memo.rules.values[index].status = status
-            } else {
-                let rules = resolveRules(route, backends: backends)
-                resolvedRoutes.append((route, rules, false, nil))
-                memo.rules.values[index].rules = rules
-                memo.rules.values[index].status = nil
             }
-            if !sameWritten {
-                memo.rules.values[index].written = written
-                memo.rules.values[index].route = route
+        }
+        /// Brings a kept entry up to this translation; whether its rules (and status) were reused.
+        func update(
+            _ kept: inout Memo.RouteEntry, same: (Memo.Written) -> Bool, written: () -> Memo.Written,
+            generation: UInt64, source: () -> RouteSource
+        ) -> Bool {
+            let keptGeneration = kept.generation
+            if keptGeneration != generation { routesWritten += 1 }
+            kept.generation = generation
+            var sameRoute = true
+            if !same(kept.written) {
+                let route = source()
+                sameRoute = kept.route == route
+                kept.written = written()
+                kept.route = route
             }
-            memo.rules.values[index].generation = memo.generation
+            // Only the last translation's entries were resolved against the backends compared.
+            if backendsUnchanged, keptGeneration == generation - 1, sameRoute {
+                if !statusesUnchanged { kept.status = nil }
+                resolvedRoutes.append((kept.route, kept.rules, true, kept.status))
+                return true
+            }
+            kept.rules = resolveRules(kept.route, backends: backends)
+            kept.status = nil
+            resolvedRoutes.append((kept.route, kept.rules, false, nil))
+            return false
         }
         for route in resources.httpRoutes {
-            resolve(.http(route), key: RouteKey(kind: "HTTPRoute", namespace: route.namespace, name: route.name)) {
-                RouteSource(route)
-            }
+            resolve(
+                key: RouteKey(kind: "HTTPRoute", namespace: route.namespace, name: route.name),
+                same: { $0.holds(route) }, written: { .http(route) }, source: { RouteSource(route) })
         }
         for route in resources.grpcRoutes {
-            resolve(.grpc(route), key: RouteKey(kind: "GRPCRoute", namespace: route.namespace, name: route.name)) {
-                RouteSource(route)
-            }
+            resolve(
+                key: RouteKey(kind: "GRPCRoute", namespace: route.namespace, name: route.name),
+                same: { $0.holds(route) }, written: { .grpc(route) }, source: { RouteSource(route) })
         }
         memo.forgetRoutes(keeping: routesWritten)
         resolvedRoutes.sort {
@@ -132,7 +146,10 @@ public enum GatewayTranslator {
         let layer4 = resolveLayer4(resources.layer4Routes, backends: backends)
         // TCPRoutes, UDPRoutes and TLSRoutes take policies as HTTP routes do (cluster settings only).
         let policyTargets = routes + layer4.map(\.route)
-        var policies = PolicyAttachment(resources, routes: policyTargets, options: options)
+        let layer4ByKey = Dictionary(layer4.map { ($0.route.key, $0.route) }, uniquingKeysWith: { a, _ in a })
+        // The memo holds exactly this translation's HTTP and gRPC routes by now, by key.
+        var policies = PolicyAttachment(
+            resources, route: { memo.rules[$0]?.route ?? layer4ByKey[$0] }, options: options)
         policies.noteOverrides(gateways: gateways, routes: policyTargets)
 
         let namespaces: NamespaceLabels = { resources.labels(ofNamespace: $0) }
@@ -143,7 +160,8 @@ public enum GatewayTranslator {
             if let kept = statuses[index] {
                 made = kept
             } else {
-                made = self.routeStatus(route, rules: resolved, gateways: gateways, namespaces: namespaces)
+                made = Memo.RouteEntry.Status(
+                    routeStatus(route, rules: resolved, gateways: gateways, namespaces: namespaces))
                 memo.rules[route.key]?.status = made
             }
             for listener in made.attachedTo { attached[listener, default: 0] += 1 }
@@ -190,8 +208,10 @@ public enum GatewayTranslator {
             return config
         }
         noteOverlaps(configs, in: &status, memo: &memo.overlaps)
-        memo.precedence = memo.nextPrecedence
-        memo.nextPrecedence = [:]
+        if memo.precedence.count != configs.count {
+            let kept = Set(configs.map(\.key))
+            memo.precedence = memo.precedence.filter { kept.contains($0.key) }
+        }
         status.backendTrafficPolicies = policies.report
         status.backendTLSPolicies = backendTLSPolicyStatus(
             backends.tls, routes: Array(zip(routes, rules)) + layer4.map { ($0.route, [$0.resolved]) },
@@ -321,76 +341,99 @@ public enum GatewayTranslator {
                 }
             }
             let parentPolicy = policies.parentPolicy(gateway: gateway, listener: listener.name)
+            // This port's listener and host index, and this listener's kept attachments, taken
+            // out while its routes are added (and put back after): a lookup of each by its name
+            // for every route was a tenth of this.
+            var http = byPort.removeValue(forKey: port)!
+            var hosts = hostIndex.removeValue(forKey: port) ?? [:]
+            var kept = memo.attachments.removeValue(forKey: listenerName) ?? [:]
             for (index, (route, rules)) in routes.enumerated()
             where attaches(route, to: gateway, listener: listener, namespaces: namespaces) {
-                if route.kind == "GRPCRoute" { byPort[port]!.servesGRPC = true }
+                if route.kind == "GRPCRoute" { http.servesGRPC = true }
                 if routeLevels[index] == nil {
                     routeLevels[index] = route.rules.map { policies.routeLevel(route: route, ruleName: $0.name) }
                 }
                 let governing = routeLevels[index]!.map { PolicyAttachment.Governing(route: $0, parent: parentPolicy) }
-                let key = Memo.AttachmentKey(listener: listenerName, route: route.key)
                 // Looked up once and changed in place, as the route entries are.
-                let slot = memo.attachments.index(forKey: key)
-                let keptGeneration = slot.map { memo.attachments.values[$0].generation }
+                let slot = kept.index(forKey: route.key)
+                let keptGeneration = slot.map { kept.values[$0].generation }
                 var attachment: Attachment
                 if rulesReused[index], let slot, keptGeneration == memo.generation - 1,
                     memo.holds(
-                        memo.attachments.values[slot].attachment, governing: governing, same: samePolicies,
-                        listener: listener)
+                        kept.values[slot].attachment, governing: governing, same: samePolicies, listener: listener)
                 {
                     // Its policies' indices are this translation's from now on: the next compares
                     // them with this one's policies, and an index may have shifted (a policy gone).
-                    memo.attachments.values[slot].attachment.governing = governing
-                    attachment = memo.attachments.values[slot].attachment
+                    kept.values[slot].attachment.governing = governing
+                    kept.values[slot].generation = memo.generation
+                    attachment = kept.values[slot].attachment
                     memo.reused += 1
                 } else {
                     attachment = self.attachment(
                         route, rules: rules, governing: governing, policies: policies, listener: listener,
                         listenerName: listenerName, interned: &interned)
+                    if let slot {
+                        kept.values[slot] = (attachment, memo.generation)
+                    } else {
+                        kept[route.key] = (attachment, memo.generation)
+                    }
                 }
                 if keptGeneration != memo.generation { attachments += 1 }
-                if let slot {
-                    memo.attachments.values[slot] = (attachment, memo.generation)
-                } else {
-                    memo.attachments[key] = (attachment, memo.generation)
-                }
-                if attachment.usesGlobalRateLimit { byPort[port]!.rateLimitService = rateLimitService }
+                if attachment.usesGlobalRateLimit { http.rateLimitService = rateLimitService }
                 for (hostname, underscoredHostname, routeNames, clusters) in attachment.hosts {
                     if !clustersAdded[index] {
                         config.clusters += clusters
                         clustersAdded[index] = true
                     }
-                    if let index = hostIndex[port]?[hostname] {
-                        byPort[port]!.virtualHosts[index].routes += routeNames
+                    if let index = hosts[hostname] {
+                        http.virtualHosts[index].routes += routeNames
                     } else if !routeNames.isEmpty {  // every rule dropped: no host, as in Envoy Gateway
-                        hostIndex[port, default: [:]][hostname] = byPort[port]!.virtualHosts.count
-                        let hostName = "\(byPort[port]!.name)/\(underscoredHostname)"
-                        var host = VirtualHost(name: hostName, domains: [hostname], routes: routeNames)
+                        hosts[hostname] = http.virtualHosts.count
+                        var host = VirtualHost(
+                            name: "\(http.name)/\(underscoredHostname)", domains: [hostname], routes: routeNames)
                         host.metadata = ResourceMetadata(
                             kind: "Gateway", name: gateway.name, namespace: gateway.namespace,
                             sectionName: listener.name)
-                        byPort[port]!.virtualHosts.append(host)
+                        http.virtualHosts.append(host)
                     }
                 }
             }
+            byPort[port] = http
+            hostIndex[port] = hosts
+            memo.attachments[listenerName] = kept
         }
+        // This Gateway's hosts' routes in precedence order, as the last translation had them,
+        // changed in place where a host's routes changed.
+        var precedence = memo.precedence.removeValue(forKey: config.key) ?? [:]
+        var hostCount = 0
         config.listeners = portOrder.map { port in
             var listener = byPort[port]!
             listener.virtualHosts.sort { $0.name < $1.name }
+            hostCount += listener.virtualHosts.count
             for index in listener.virtualHosts.indices {
                 // A host whose routes are the last translation's (the same storage: mostly a
                 // pointer check) sorts as it did.
-                let key = "\(config.key)\u{0}\(listener.virtualHosts[index].name)"
                 let routes = listener.virtualHosts[index].routes
-                if let last = memo.precedence[key], last.written == routes {
-                    listener.virtualHosts[index].routes = last.sorted
+                if let slot = precedence.index(forKey: listener.virtualHosts[index].name) {
+                    if precedence.values[slot].written != routes {
+                        precedence.values[slot].written = routes
+                        precedence.values[slot].sorted = RoutePrecedence.sorted(routes)
+                    }
+                    precedence.values[slot].generation = memo.generation
+                    listener.virtualHosts[index].routes = precedence.values[slot].sorted
                 } else {
-                    listener.virtualHosts[index].routes = RoutePrecedence.sorted(routes)
+                    let sorted = RoutePrecedence.sorted(routes)
+                    precedence[listener.virtualHosts[index].name] = (routes, sorted, memo.generation)
+                    listener.virtualHosts[index].routes = sorted
                 }
-                memo.nextPrecedence[key] = (routes, listener.virtualHosts[index].routes)
             }
             return listener
         }
+        if precedence.count != hostCount {
+            let generation = memo.generation
+            precedence = precedence.filter { $0.value.generation == generation }
+        }
+        memo.precedence[config.key] = precedence
         return config
     }
 

@@ -34,6 +34,16 @@ struct PolicyAttachment {
     }
 
     init(_ resources: ResourceSet, routes: [RouteSource], options: GatewayTranslator.Options = .init()) {
+        let byKey = Dictionary(routes.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        self.init(resources, route: { byKey[$0] }, options: options)
+    }
+
+    /// `route(key)` finds a route that policies may target, by key: the translator keeps its
+    /// routes so, and ten thousand of them put in a dictionary again on every edit cost 4 % of it.
+    init(
+        _ resources: ResourceSet, route routeByKey: (RouteKey) -> RouteSource?,
+        options: GatewayTranslator.Options = .init()
+    ) {
         self.options = options
         policies = resources.backendTrafficPolicies.sorted {
             ($0.creationTimestamp, $0.namespace, $0.name) < ($1.creationTimestamp, $1.namespace, $1.name)
@@ -49,8 +59,6 @@ struct PolicyAttachment {
         }
         statuses = Array(repeating: [], count: policies.count)
         let gateways = resources.gateways
-        let routeByKey = Dictionary(
-            routes.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
 
         for (index, policy) in policies.enumerated() {
             if options.disableBackendTrafficPolicy
@@ -193,20 +201,21 @@ struct PolicyAttachment {
         var mergedInto: [Int: Set<String>] = [:]  // parent policy → routes merged over it
         var mergedWith: [Int: [(AncestorRef, Int)]] = [:]  // route policy → (ancestor, parent policy)
         for route in routes {
-            let routeTarget = Target.route(kind: route.kind, namespace: route.namespace, name: route.name)
-            let ruleOwners = route.rules.compactMap(\.name).filter {
-                owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)] != nil
+            // Most routes have no policy of their own: one lookup each, then the next.
+            let routeOwner = owner[.route(kind: route.kind, namespace: route.namespace, name: route.name)]
+            var ruleOwners: [(rule: String, owner: Int)] = []
+            for rule in route.rules {
+                guard let name = rule.name,
+                    let owner = owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: name)]
+                else { continue }
+                ruleOwners.append((name, owner))
             }
-            let routeLevelOwners =
-                ([owner[routeTarget]]
-                + ruleOwners.map {
-                    owner[.rule(kind: route.kind, namespace: route.namespace, name: route.name, rule: $0)]
-                }).compactMap { $0 }
+            guard routeOwner != nil || !ruleOwners.isEmpty else { continue }
+            let routeLevelOwners = [routeOwner].compactMap { $0 } + ruleOwners.map(\.owner)
             let merging = routeLevelOwners.filter { policies[$0].mergeType != nil }
-            if let routeOwner = owner[routeTarget], !ruleOwners.isEmpty {
-                overriddenRules[routeOwner, default: []].formUnion(ruleOwners)
+            if let routeOwner, !ruleOwners.isEmpty {
+                overriddenRules[routeOwner, default: []].formUnion(ruleOwners.map(\.rule))
             }
-            guard owner[routeTarget] != nil || !ruleOwners.isEmpty else { continue }
             let routeName = "\(route.namespace)/\(route.name)"
             for ref in route.parentRefs where ref.isGateway {
                 guard let gateway = gateways.first(where: { $0.namespace == ref.namespace && $0.name == ref.name })
@@ -370,7 +379,7 @@ struct PolicyAttachment {
     /// sectionName that names nothing (with the message saying so). Unknown objects are left
     /// out: Envoy Gateway writes no status for them.
     private func targets(
-        of policy: BackendTrafficPolicy, gateways: [Gateway], routes: [RouteKey: RouteSource], resources: ResourceSet
+        of policy: BackendTrafficPolicy, gateways: [Gateway], routes: (RouteKey) -> RouteSource?, resources: ResourceSet
     ) -> [(Target?, [(AncestorRef, String)])] {
         var references = policy.targetRefs.map {
             (kind: $0.kind, namespace: policy.namespace, name: $0.name, section: $0.sectionName)
@@ -421,7 +430,7 @@ struct PolicyAttachment {
                 }
                 return (.listener(namespace: ref.namespace, name: ref.name, section: section), [(ancestor, "")])
             }
-            guard let route = routes[RouteKey(kind: ref.kind, namespace: ref.namespace, name: ref.name)] else {
+            guard let route = routes(RouteKey(kind: ref.kind, namespace: ref.namespace, name: ref.name)) else {
                 return nil
             }
             let ancestors = route.parentRefs.filter(\.isGateway).map {
