@@ -184,12 +184,14 @@ public enum GatewayTranslator {
         // Which of the last translation's policies each of these equals: once, for every Gateway.
         let samePolicies = memo.samePolicies(as: policies.policies)
         var attachments = 0
+        // Made once: every Gateway and the BackendTLSPolicy statuses read it.
+        let routesWithRules = Array(zip(routes, rules))
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)
             assessments.append(listeners)
             status.gateways.append(gatewayStatus(gateway, listeners: listeners, attached: attached))
             var config = translate(
-                gateway, listeners: listeners, routes: Array(zip(routes, rules)), rulesReused: rulesReused,
+                gateway, listeners: listeners, routes: routesWithRules, rulesReused: rulesReused,
                 policies: policies, samePolicies: samePolicies, namespaces: namespaces,
                 accessLogPath: options.accessLogPath,
                 rateLimitService: options.rateLimitService, memo: &memo, attachments: &attachments)
@@ -214,7 +216,7 @@ public enum GatewayTranslator {
         }
         status.backendTrafficPolicies = policies.report
         status.backendTLSPolicies = backendTLSPolicyStatus(
-            backends.tls, routes: Array(zip(routes, rules)) + layer4.map { ($0.route, [$0.resolved]) },
+            backends.tls, routes: routesWithRules + layer4.map { ($0.route, [$0.resolved]) },
             gateways: gateways)
         status.certificates = certificates(
             Array(zip(gateways, assessments)), resources: resources, now: options.now)
