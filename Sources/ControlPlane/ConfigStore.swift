@@ -54,6 +54,12 @@ public struct ConfigStore: Sendable {
     /// changed files keep their objects' names patches it instead of assembling every file again.
     private var assembly = Assembly()
     private var assembledPaths: [String] = []
+    /// The files the last update put together, and which of them were not in effect as they are
+    /// on disk (held back: with content in effect). A refresh of named files with the same files
+    /// changes these only where it read, instead of looking every file up again.
+    private var lastFiles: (paths: [String], set: Set<String>) = ([], [])
+    private var notCurrent = Set<String>()
+    private var held = Set<String>()
     /// The files the last refresh found, in load order, with the directories it could not list:
     /// a refresh told which paths changed takes the rest from here instead of listing again.
     private var listing: ConfigFiles.Listing?
@@ -174,6 +180,9 @@ public struct ConfigStore: Sendable {
         reading toRead: some Sequence<String>, files: [String], unreadable: [Diagnostic], changed: Bool, listed: Bool
     ) -> Refresh {
         var changed = changed
+        // Which files to read had decoded content before: where none gained or lost it, a named
+        // refresh of the same files leaves the assembly's files as they were.
+        let hadDecoded = listed ? [] : toRead.map { entries[$0]?.decoded != nil }
         var changedTexts: [(path: String, contents: String)] = []
         var changedDigests: [SHA256.Digest] = []
         var changedStamps: [ConfigFiles.Stamp?] = []
@@ -230,42 +239,59 @@ public struct ConfigStore: Sendable {
             }
             entries[decoded.path] = entry
         }
-        var decodedFiles: [DecodedFile] = []
-        decodedFiles.reserveCapacity(files.count)
-        var held: [String] = []
-        var notCurrent = Set<String>()
-        for path in files {
-            guard let index = entries.index(forKey: path) else { continue }
-            if let decoded = entries.values[index].decoded { decodedFiles.append(decoded) }
-            let current = entries.values[index].current
-            let effective = entries.values[index].effective
-            if current == nil || effective != current {
-                notCurrent.insert(path)
-                if effective != nil { held.append(path) }
-            }
+        // A listed refresh may have changed files it does not read (a directory that cannot be
+        // listed): it looks at every file.
+        let sameFiles =
+            !listed && files == lastFiles.paths
+            && zip(toRead, hadDecoded).allSatisfy { (entries[$0]?.decoded != nil) == $1 }
+        var patched: Bool
+        if sameFiles {
+            for path in Set(toRead) where lastFiles.set.contains(path) { noteEffect(of: path) }
+            // After every update the assembly's files are those with decoded content, in order.
+            patched = true
+        } else {
+            notCurrent = []
+            held = []
+            for path in files { noteEffect(of: path) }
+            patched = files.compactMap { entries[$0]?.decoded?.path } == assembledPaths
+            lastFiles = (files, Set(files))
         }
-        let decodedPaths = decodedFiles.map(\.path)
-        var patched = decodedPaths == assembledPaths
         for path in replaced where patched {
             patched = entries[path]?.decoded.map { assembly.replace($0) } ?? false
         }
         if !patched {
+            let decodedFiles = files.compactMap { entries[$0]?.decoded }
             assembly = Assembly(decodedFiles)
-            assembledPaths = decodedPaths
+            assembledPaths = decodedFiles.map(\.path)
         }
         var resources = assembly.resources
         // Problems of files not loaded as they are now are those of what is on disk, not of the
         // content in effect.
         resources.diagnostics =
             (resources.diagnostics.filter { !notCurrent.contains($0.location.file) }
-            + files.filter(notCurrent.contains).flatMap { entries[$0]!.currentProblems } + unreadable).sorted()
+            + (notCurrent.isEmpty ? [] : files.filter(notCurrent.contains).flatMap { entries[$0]!.currentProblems })
+            + unreadable).sorted()
         // Certificate files count as changed through the snapshot they make, not here.
         let (certificateFiles, heldCertificates) = certificates.resolve(&resources, maxFileBytes: maxFileBytes)
         return Refresh(
             resources: resources, diagnostics: resources.diagnostics,
-            heldBack: Array(Set(held + heldCertificates)).sorted(), changed: changed,
+            heldBack: Array(held.union(heldCertificates)).sorted(), changed: changed,
             certificateFiles: certificateFiles, decodedFiles: changedTexts.count, readFiles: read,
             patchedAssembly: patched, listed: listed)
+    }
+
+    /// Whether `path`'s content in effect is what is on disk now, kept in `notCurrent` and
+    /// `held` (a file of `files` that has no entry is neither).
+    private mutating func noteEffect(of path: String) {
+        notCurrent.remove(path)
+        held.remove(path)
+        guard let index = entries.index(forKey: path) else { return }
+        let current = entries.values[index].current
+        let effective = entries.values[index].effective
+        if current == nil || effective != current {
+            notCurrent.insert(path)
+            if effective != nil { held.insert(path) }
+        }
     }
 
     /// Whether each file still has the stamp it was read with (false where none was settled),

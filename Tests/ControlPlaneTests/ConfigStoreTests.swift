@@ -295,6 +295,50 @@ struct ConfigStoreTests {
         #expect(added.heldBack == [file.path])
     }
 
+    @Test(
+        "told which files changed, a refresh keeps what it knew of the others: a held-back file stays held back, with its problems, until it is fixed"
+    )
+    func namedRefreshesKeepHeldBackFiles() throws {
+        let directory = try SwitchboardCommand.temporaryDirectory("store")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = (0..<3).map { directory.appendingPathComponent("route-\($0).yaml") }
+        func write(_ index: Int, _ text: String) throws {
+            try text.replacingOccurrences(of: "name: site", with: "name: site-\(index)")
+                .write(to: files[index], atomically: true, encoding: .utf8)
+        }
+        for index in files.indices { try write(index, Self.route) }
+        // Every stamp settled at once: a file is read because it is named.
+        var store = ConfigStore(paths: [directory.path], settleWindow: .zero)
+        _ = try store.refresh()
+
+        try write(0, Self.route.replacingOccurrences(of: "rules:", with: "rulez:"))
+        let broken = try store.refresh(changed: [files[0].path])
+        #expect(!broken.listed)
+        #expect(broken.heldBack == [files[0].path])
+
+        // Another file's edit reads that file alone; the first is still held back.
+        try write(1, Self.route.replacingOccurrences(of: "/v1", with: "/v2"))
+        let other = try store.refresh(changed: [files[1].path])
+        #expect(!other.listed && other.readFiles == 1)
+        #expect(other.changed)
+        #expect(other.heldBack == [files[0].path])
+        #expect(other.diagnostics.contains { $0.location.file == files[0].path && $0.message.contains("rules") })
+        #expect(other.resources.httpRoutes.count == 3, "the held-back file's last good route stays")
+
+        // A second file goes bad, then the first is fixed: each is held back while, and only while, it is bad.
+        try write(2, "kind: HTTPRoute\nmetadata: {name: site\n")
+        #expect(try store.refresh(changed: [files[2].path]).heldBack == [files[0].path, files[2].path])
+        try write(0, Self.route)
+        let fixed = try store.refresh(changed: [files[0].path])
+        #expect(fixed.heldBack == [files[2].path])
+        #expect(!fixed.diagnostics.contains { $0.location.file == files[0].path })
+        #expect(fixed.diagnostics.contains { $0.location.file == files[2].path })
+        try write(2, Self.route)
+        let clean = try store.refresh(changed: [files[2].path])
+        #expect(clean.heldBack.isEmpty && clean.diagnostics.isEmpty)
+        #expect(clean.resources.httpRoutes.count == 3)
+    }
+
     @Test("a file over the size limit is not read; its last good content stays, with a diagnostic naming the limit")
     func sizeLimit() throws {
         let directory = try SwitchboardCommand.temporaryDirectory("store")
