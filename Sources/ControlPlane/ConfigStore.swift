@@ -245,22 +245,32 @@ public struct ConfigStore: Sendable {
             !listed && files == lastFiles.paths
             && zip(toRead, hadDecoded).allSatisfy { (entries[$0]?.decoded != nil) == $1 }
         var patched: Bool
+        var decodedFiles: [DecodedFile]?
         if sameFiles {
-            for path in Set(toRead) where lastFiles.set.contains(path) { noteEffect(of: path) }
+            for path in Set(toRead) where lastFiles.set.contains(path) {
+                notCurrent.remove(path)
+                held.remove(path)
+                _ = noteEffect(of: path)
+            }
             // After every update the assembly's files are those with decoded content, in order.
             patched = true
         } else {
             notCurrent = []
             held = []
-            for path in files { noteEffect(of: path) }
-            patched = files.compactMap { entries[$0]?.decoded?.path } == assembledPaths
+            var decoded: [DecodedFile] = []
+            decoded.reserveCapacity(files.count)
+            for path in files {
+                if let file = noteEffect(of: path) { decoded.append(file) }
+            }
+            patched = decoded.map(\.path) == assembledPaths
+            decodedFiles = decoded
             lastFiles = (files, Set(files))
         }
         for path in replaced where patched {
             patched = entries[path]?.decoded.map { assembly.replace($0) } ?? false
         }
         if !patched {
-            let decodedFiles = files.compactMap { entries[$0]?.decoded }
+            let decodedFiles = decodedFiles ?? files.compactMap { entries[$0]?.decoded }
             assembly = Assembly(decodedFiles)
             assembledPaths = decodedFiles.map(\.path)
         }
@@ -280,18 +290,18 @@ public struct ConfigStore: Sendable {
             patchedAssembly: patched, listed: listed)
     }
 
-    /// Whether `path`'s content in effect is what is on disk now, kept in `notCurrent` and
-    /// `held` (a file of `files` that has no entry is neither).
-    private mutating func noteEffect(of path: String) {
-        notCurrent.remove(path)
-        held.remove(path)
-        guard let index = entries.index(forKey: path) else { return }
+    /// Puts `path` in `notCurrent` (and `held`, when it has content in effect) when what is in
+    /// effect is not what is on disk now; returns its decoded content in effect. A file of
+    /// `files` that has no entry is neither, and has none.
+    private mutating func noteEffect(of path: String) -> DecodedFile? {
+        guard let index = entries.index(forKey: path) else { return nil }
         let current = entries.values[index].current
         let effective = entries.values[index].effective
         if current == nil || effective != current {
             notCurrent.insert(path)
             if effective != nil { held.insert(path) }
         }
+        return entries.values[index].decoded
     }
 
     /// Whether each file still has the stamp it was read with (false where none was settled),
