@@ -33,6 +33,10 @@ public enum RouteTranslator {
     /// thousand encodes one virtual host, not all of them. The bytes are SwiftProtobuf's own
     /// deterministic encoding, which writes fields in number order: `name` (1), each of
     /// `virtual_hosts` (2), then every other field (all numbered above 2).
+    ///
+    /// Unchanged hosts that lay side by side in the last encoding are copied as one span, into
+    /// bytes sized once: an edit of one host copies the bytes before and after it, where
+    /// copying each host's bytes on its own into a growing array was half of this.
     static func routeConfigurationResource(_ ir: HTTPListener, memo: inout TranslationMemo) throws -> Resource {
         var withoutHosts = ir
         withoutHosts.virtualHosts = []
@@ -42,39 +46,66 @@ public enum RouteTranslator {
         var head = RouteConfiguration()
         head.name = whole.name
         whole.name = ""
-        var bytes: [UInt8] = try head.serializedBytes(options: options)
+        let headBytes: [UInt8] = try head.serializedBytes(options: options)
+        let tailBytes: [UInt8] = try whole.serializedBytes(options: options)
+        // Taken out while it is used, so that it is changed in place.
+        var last = memo.parts.virtualHosts.removeValue(forKey: ir.name)
+        let hosts = ir.virtualHosts
+        let kept = hosts.indices.map { last?.hosts.made(for: hosts[$0], at: $0) }
         // Hosts the memo lacks (all of them on a first load) encode on every core.
-        var last = memo.parts.virtualHosts[ir.name]?.hosts ?? .init()
-        let kept = ir.virtualHosts.indices.map { last.made(for: ir.virtualHosts[$0], at: $0) }
-        let missing = ir.virtualHosts.indices.filter { kept[$0] == nil }.map { ir.virtualHosts[$0] }
         let hostOptions = options
-        var made = Parallel.results(missing) { host -> [UInt8] in
-            try virtualHost(host).serializedBytes(options: hostOptions)
-        }.makeIterator()
-        // Where each host's encoding lies in the result: the memo keeps slices of the resource's
-        // own bytes, not a second copy of them.
+        let made = try Parallel.results(hosts.indices.filter { kept[$0] == nil }.map { hosts[$0] }) {
+            host -> [UInt8] in try virtualHost(host).serializedBytes(options: hostOptions)
+        }.map { try $0.get() }
+        let old = last?.encoded ?? Data()
+        var size = headBytes.count + tailBytes.count
+        for range in kept.compactMap({ $0 }) { size += Self.hostFieldSize(range.count) }
+        for encoded in made { size += Self.hostFieldSize(encoded.count) }
+        var data = Data(capacity: size)
+        data.append(contentsOf: headBytes)
+        // Where each host's encoding lies in the result: the memo keeps these, with the bytes.
         var placed: [Range<Int>] = []
-        placed.reserveCapacity(ir.virtualHosts.count)
+        placed.reserveCapacity(hosts.count)
+        var run: Range<Int>?  // unchanged hosts' bytes in `old`, yet to be copied
+        var shift = 0  // from where the run lies in `old` to where it goes in `data`
+        var encodings = made.makeIterator()
         for kept in kept {
-            let length: Int
             if let kept {
-                SourceMetadata.Wire.field(virtualHostsField, kept, into: &bytes)
-                length = kept.count
+                let start = kept.lowerBound - (Self.hostFieldSize(kept.count) - kept.count)
+                if let pending = run, pending.upperBound == start {
+                    run = pending.lowerBound..<kept.upperBound
+                } else {
+                    if let pending = run { data.append(old[pending]) }
+                    run = start..<kept.upperBound
+                    shift = data.count - start
+                }
+                placed.append(kept.lowerBound + shift..<kept.upperBound + shift)
                 memo.reused += 1
             } else {
-                let encoded = try made.next()!.get()
-                SourceMetadata.Wire.field(virtualHostsField, encoded, into: &bytes)
-                length = encoded.count
+                if let pending = run { data.append(old[pending]) }
+                run = nil
+                let encoded = encodings.next()!
+                var header: [UInt8] = []
+                SourceMetadata.Wire.header(virtualHostsField, encoded.count, into: &header)
+                data.append(contentsOf: header)
+                data.append(contentsOf: encoded)
+                placed.append(data.count - encoded.count..<data.count)
             }
-            placed.append(bytes.count - length..<bytes.count)
         }
-        bytes += try whole.serializedBytes(options: options) as [UInt8]
-        let data = Data(bytes)
-        let hosts = zip(ir.virtualHosts, placed).map { host, range in
-            TranslationMemo.Part(ir: host, made: data[range])
-        }
-        memo.parts.virtualHosts[ir.name] = (.init(hosts), memo.generation)
+        if let pending = run { data.append(old[pending]) }
+        data.append(contentsOf: tailBytes)
+        var entry = last ?? (.init(), data, memo.generation)
+        last = nil  // the entry's only reference, so that `keep` changes it in place
+        entry.hosts.keep(hosts, made: placed, unchanged: kept.map { $0 != nil })
+        entry.encoded = data
+        entry.generation = memo.generation
+        memo.parts.virtualHosts[ir.name] = entry
         return Resource(RouteConfiguration.self, name: ir.name, encoded: data)
+    }
+
+    /// The bytes a `virtual_hosts` field of `length` bytes of content takes: key, length, content.
+    static func hostFieldSize(_ length: Int) -> Int {
+        SourceMetadata.Wire.varintSize(virtualHostsField << 3 | 2) + SourceMetadata.Wire.varintSize(length) + length
     }
 
     /// `RouteConfiguration.virtual_hosts`.

@@ -49,14 +49,41 @@ public struct TranslationMemo: Sendable {
             guard let found = byName![ir.name], parts[found].ir == ir else { return nil }
             return parts[found].made
         }
+
+        /// Holds `irs` and what was made of each from now on. Where every part is where it was
+        /// (`unchanged` by position, or changed under the same name) the parts are changed in
+        /// place: an edit rewrites its own part and the others' `made`, without a new array of
+        /// ten thousand parts.
+        mutating func keep(_ irs: [IR], made: [Made], unchanged: [Bool]) {
+            if parts.count == irs.count {
+                var inPlace = true
+                for index in irs.indices {
+                    if unchanged[index] {
+                        // Found where it was, unless the order changed.
+                        guard parts[index].ir.name == irs[index].name else {
+                            inPlace = false
+                            break
+                        }
+                    } else {
+                        if parts[index].ir.name != irs[index].name { byName = nil }
+                        parts[index].ir = irs[index]
+                    }
+                    parts[index].made = made[index]
+                }
+                if inPlace { return }
+            }
+            self = Ordered(zip(irs, made).map { Part(ir: $0, made: $1) })
+        }
     }
 
     struct Parts: Sendable {
         /// The clusters and, for EDS, their load assignments.
         var clusters = Ordered<BackendCluster, [Resource]>()
-        /// By route configuration (a listener's name): its virtual hosts, each with its encoding
-        /// (a slice of the route configuration's bytes), and the translation that made them.
-        var virtualHosts: [String: (hosts: Ordered<VirtualHost, Data>, generation: UInt64)] = [:]
+        /// By route configuration (a listener's name): its virtual hosts, each with where its
+        /// encoding lies in the route configuration's bytes, those bytes, and the translation
+        /// that made them.
+        var virtualHosts: [String: (hosts: Ordered<VirtualHost, Range<Int>>, encoded: Data, generation: UInt64)] =
+            [:]
     }
 
     /// Changed by each translation; a failed one may leave parts it made, each valid for its IR.

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayIR
+import SwiftProtobuf
 import Testing
 import XDSCache
 import XDSTesting
@@ -26,6 +27,12 @@ struct TranslationMemoTests {
         return contents
     }
 
+    static var deterministic: BinaryEncodingOptions {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        return options
+    }
+
     @Test("a route configuration put together from its virtual hosts has SwiftProtobuf's own bytes")
     func routeConfigurationBytes() throws {
         var listeners = 0
@@ -37,18 +44,14 @@ struct TranslationMemoTests {
                     let whole = try Resource(try RouteTranslator.routeConfiguration(listener))
                     #expect(spliced.encoded == whole.encoded, "\(name): \(listener.name)")
                     #expect(spliced.version == whole.version)
-                    // The memo keeps each host's encoding as a slice of the resource's own bytes.
-                    spliced.encoded.withUnsafeBytes { all in
-                        let start = UInt(bitPattern: all.baseAddress)
-                        for host in memo.parts.virtualHosts[listener.name]?.hosts.parts ?? [] {
-                            host.made.withUnsafeBytes { part in
-                                let at = UInt(bitPattern: part.baseAddress)
-                                #expect(
-                                    at >= start && at + UInt(part.count) <= start + UInt(all.count), "\(host.ir.name)")
-                            }
-                        }
-                        #expect(
-                            memo.parts.virtualHosts[listener.name]?.hosts.parts.count == listener.virtualHosts.count)
+                    // The memo keeps the resource's own bytes and where each host's encoding lies in them.
+                    let kept = try #require(memo.parts.virtualHosts[listener.name])
+                    #expect(kept.encoded == spliced.encoded)
+                    #expect(kept.hosts.parts.map(\.ir) == listener.virtualHosts)
+                    for host in kept.hosts.parts {
+                        let own: [UInt8] = try RouteTranslator.virtualHost(host.ir).serializedBytes(
+                            options: Self.deterministic)
+                        #expect(Data(own) == spliced.encoded[host.made], "\(host.ir.name)")
                     }
                     listeners += 1
                 }
@@ -103,6 +106,49 @@ struct TranslationMemoTests {
         let edited = try SnapshotTranslator.snapshot(changed, memo: &memo)
         #expect(memo.reused - before == parts - 1)
         #expect(Self.contents(edited) == Self.contents(try SnapshotTranslator.snapshot(changed)))
+    }
+
+    @Test("an edit of some virtual hosts among many encodes those alone and gives SwiftProtobuf's own bytes")
+    func hostEdits() throws {
+        let all = try GoldenCase.names.flatMap(Self.gateways).flatMap(\.listeners)
+        let sample = try #require(all.first { $0.virtualHosts.contains { $0.routes.count > 1 } })
+        let model = try #require(sample.virtualHosts.first { $0.routes.count > 1 })
+        var listener = sample
+        listener.virtualHosts = (0..<8).map { index in
+            var host = model
+            host.name = "\(sample.name)/host-\(index)"
+            host.domains = ["host-\(index).example"]
+            return host
+        }
+        var memo = TranslationMemo()
+        _ = try RouteTranslator.routeConfigurationResource(listener, memo: &memo)
+        func expectFreshBytes(_ listener: HTTPListener, reused: Int, _ comment: Comment) throws {
+            let before = memo.reused
+            let spliced = try RouteTranslator.routeConfigurationResource(listener, memo: &memo)
+            #expect(
+                spliced.encoded == (try Resource(try RouteTranslator.routeConfiguration(listener))).encoded, comment)
+            #expect(memo.reused - before == reused, comment)
+            #expect(memo.parts.virtualHosts[listener.name]?.hosts.parts.map(\.ir) == listener.virtualHosts, comment)
+        }
+        // One host in the middle, the first and the last, two side by side.
+        for edited in [[3], [0, 7], [4, 5]] {
+            for index in edited { listener.virtualHosts[index].routes.removeLast() }
+            try expectFreshBytes(listener, reused: 8 - edited.count, "hosts \(edited) edited")
+            for index in edited { listener.virtualHosts[index].routes = model.routes }
+            try expectFreshBytes(listener, reused: 8 - edited.count, "hosts \(edited) as they were")
+        }
+        // A host gone, one added, the order changed, a route configuration field changed.
+        listener.virtualHosts.remove(at: 2)
+        try expectFreshBytes(listener, reused: 7, "a host removed")
+        var added = model
+        added.name = "\(sample.name)/host-new"
+        listener.virtualHosts.insert(added, at: 5)
+        try expectFreshBytes(listener, reused: 7, "a host added")
+        listener.virtualHosts.reverse()
+        try expectFreshBytes(listener, reused: 8, "the order reversed")
+        listener.virtualHosts.swapAt(0, 1)
+        listener.virtualHosts[3].domains.append("more.example")
+        try expectFreshBytes(listener, reused: 7, "two swapped, one edited")
     }
 
     @Test("a memo keeps only the last translation's parts, and a failed translation leaves none too many")
