@@ -186,6 +186,10 @@ public enum GatewayTranslator {
         var attachments = 0
         // Made once: every Gateway and the BackendTLSPolicy statuses read it.
         let routesWithRules = Array(zip(routes, rules))
+        let passOptions = PassOptions(options)
+        let patchScope = patchScope(
+            routes: routes, rulesReused: rulesReused, samePolicies: samePolicies,
+            statusesUnchanged: statusesUnchanged, options: passOptions, memo: memo)
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)
             assessments.append(listeners)
@@ -193,8 +197,8 @@ public enum GatewayTranslator {
             var config = translate(
                 gateway, listeners: listeners, routes: routesWithRules, rulesReused: rulesReused,
                 policies: policies, samePolicies: samePolicies, namespaces: namespaces,
-                accessLogPath: options.accessLogPath,
-                rateLimitService: options.rateLimitService, memo: &memo, attachments: &attachments)
+                accessLogPath: options.accessLogPath, rateLimitService: options.rateLimitService,
+                patchScope: patchScope, memo: &memo, attachments: &attachments)
             if let service = options.rateLimitService, config.listeners.contains(where: { $0.rateLimitService != nil })
             {
                 config.clusters.append(rateLimitCluster(service))
@@ -210,10 +214,13 @@ public enum GatewayTranslator {
             return config
         }
         noteOverlaps(configs, in: &status, memo: &memo.overlaps)
-        if memo.precedence.count != configs.count {
+        if memo.precedence.count != configs.count || memo.passes.count != configs.count {
             let kept = Set(configs.map(\.key))
             memo.precedence = memo.precedence.filter { kept.contains($0.key) }
+            memo.passes = memo.passes.filter { kept.contains($0.key) }
         }
+        memo.passRoutes = routes
+        memo.passOptions = passOptions
         status.backendTrafficPolicies = policies.report
         status.backendTLSPolicies = backendTLSPolicyStatus(
             backends.tls, routes: routesWithRules + layer4.map { ($0.route, [$0.resolved]) },
@@ -305,9 +312,21 @@ public enum GatewayTranslator {
     static func translate(
         _ gateway: Gateway, listeners: [String: ListenerAssessment], routes: [(RouteSource, [ResolvedRule])],
         rulesReused: [Bool], policies: PolicyAttachment, samePolicies: [Int?], namespaces: NamespaceLabels,
-        accessLogPath: String?, rateLimitService: GlobalRateLimitService?, memo: inout Memo, attachments: inout Int
+        accessLogPath: String?, rateLimitService: GlobalRateLimitService?, patchScope: [Int]?, memo: inout Memo,
+        attachments: inout Int
     ) -> GatewayConfig {
+        if let changed = patchScope,
+            let patched = patch(
+                gateway, listeners: listeners, changed: changed, routes: routes, policies: policies,
+                namespaces: namespaces, memo: &memo, attachments: &attachments)
+        {
+            return patched
+        }
         var config = GatewayConfig(key: "\(gateway.namespace)/\(gateway.name)")
+        // Where each route's clusters and Envoy routes go, for the next translation to patch;
+        // a placement's host is its index before the hosts are sorted, until they are.
+        var clusterRanges = [Range<Int>?](repeating: nil, count: routes.count)
+        var placements = [[GatewayPass.Placement]](repeating: [], count: routes.count)
         // Every host of every listener a route serves gives the same clusters (a rule's, named
         // after it): the first adds them. Route names are unique, so no other check is needed.
         var clustersAdded = [Bool](repeating: false, count: routes.count)
@@ -346,6 +365,7 @@ public enum GatewayTranslator {
             // This port's listener and host index, and this listener's kept attachments, taken
             // out while its routes are added (and put back after): a lookup of each by its name
             // for every route was a tenth of this.
+            let portIndex = portOrder.firstIndex(of: port)!
             var http = byPort.removeValue(forKey: port)!
             var hosts = hostIndex.removeValue(forKey: port) ?? [:]
             var kept = memo.attachments.removeValue(forKey: listenerName) ?? [:]
@@ -384,12 +404,18 @@ public enum GatewayTranslator {
                 if attachment.usesGlobalRateLimit { http.rateLimitService = rateLimitService }
                 for (hostname, underscoredHostname, routeNames, clusters) in attachment.hosts {
                     if !clustersAdded[index] {
+                        clusterRanges[index] = config.clusters.count..<config.clusters.count + clusters.count
                         config.clusters += clusters
                         clustersAdded[index] = true
                     }
-                    if let index = hosts[hostname] {
-                        http.virtualHosts[index].routes += routeNames
+                    if let host = hosts[hostname] {
+                        let start = http.virtualHosts[host].routes.count
+                        placements[index].append(
+                            .init(listener: portIndex, host: host, range: start..<start + routeNames.count))
+                        http.virtualHosts[host].routes += routeNames
                     } else if !routeNames.isEmpty {  // every rule dropped: no host, as in Envoy Gateway
+                        placements[index].append(
+                            .init(listener: portIndex, host: http.virtualHosts.count, range: 0..<routeNames.count))
                         hosts[hostname] = http.virtualHosts.count
                         var host = VirtualHost(
                             name: "\(http.name)/\(underscoredHostname)", domains: [hostname], routes: routeNames)
@@ -408,9 +434,16 @@ public enum GatewayTranslator {
         // changed in place where a host's routes changed.
         var precedence = memo.precedence.removeValue(forKey: config.key) ?? [:]
         var hostCount = 0
+        // By listener: each host's index after sorting, by its index before.
+        var sortedIndex: [[Int]] = []
         config.listeners = portOrder.map { port in
             var listener = byPort[port]!
-            listener.virtualHosts.sort { $0.name < $1.name }
+            let hosts = listener.virtualHosts
+            let order = hosts.indices.sorted { hosts[$0].name < hosts[$1].name }
+            var newIndex = [Int](repeating: 0, count: order.count)
+            for (new, old) in order.enumerated() { newIndex[old] = new }
+            sortedIndex.append(newIndex)
+            listener.virtualHosts = order.map { hosts[$0] }
             hostCount += listener.virtualHosts.count
             for index in listener.virtualHosts.indices {
                 // A host whose routes are the last translation's (the same storage: mostly a
@@ -436,6 +469,14 @@ public enum GatewayTranslator {
             precedence = precedence.filter { $0.value.generation == generation }
         }
         memo.precedence[config.key] = precedence
+        for route in placements.indices {
+            for slot in placements[route].indices {
+                let placement = placements[route][slot]
+                placements[route][slot].host = sortedIndex[placement.listener][placement.host]
+            }
+        }
+        memo.passes[config.key] = GatewayPass(
+            gateway: gateway, listeners: listeners, config: config, clusters: clusterRanges, placements: placements)
         return config
     }
 

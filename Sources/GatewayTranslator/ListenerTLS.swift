@@ -7,7 +7,7 @@ import TLSCertificates
 /// certificates it presents, resolved from Secrets (a ReferenceGrant for another namespace) and
 /// checked as Envoy will load them. Bad certificates are left out, and the listener serves with
 /// the others (`PartiallyInvalidCertificateRef`); with none left it is not programmed.
-struct ListenerTLS {
+struct ListenerTLS: Equatable {
     /// The certificates to present, in the order the listener lists them.
     var secrets: [TLSSecret] = []
     /// The DNS names of those certificates, for the overlap check between listeners on a port.
@@ -188,5 +188,12 @@ struct ListenerTLS {
             conditions.append(
                 .unresolvedRefs(Self.partiallyInvalid, "Some secrets are invalid: " + all.joined(separator: "\n")))
         }
+    }
+}
+
+extension ListenerTLS {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.secrets == rhs.secrets && lhs.domains == rhs.domains && lhs.conditions == rhs.conditions
+            && lhs.expiries.elementsEqual(rhs.expiries) { $0.secret == $1.secret && $0.notAfter == $1.notAfter }
     }
 }

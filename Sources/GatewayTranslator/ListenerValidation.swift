@@ -5,7 +5,7 @@ import GatewayAPI
 /// it takes, its conditions, and whether it is programmed (served to Envoy). A listener that is
 /// not programmed still takes routes (they count in `attachedRoutes` and are accepted), but
 /// Envoy gets nothing for it, as in Envoy Gateway.
-struct ListenerAssessment {
+struct ListenerAssessment: Equatable {
     var supportedKinds: [RouteGroupKind]
     var conditions: [Condition]
     /// What its `tls` resolved to (certificates for HTTPS).

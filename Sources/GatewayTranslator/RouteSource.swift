@@ -113,6 +113,10 @@ struct RouteSource: Equatable {
         lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
     }
 
+    /// Whether both are the one route value (the memo hands on an unchanged route's): a
+    /// pointer check, where `==` may compare every field.
+    func isIdentical(to other: RouteSource) -> Bool { storage === other.storage }
+
     /// Where a rule's clusters and routes come from, its `name` as section (Envoy Gateway's tag).
     func metadata(rule index: Int) -> ResourceMetadata {
         // Layer-4 routes pool their rules (index -1): no rule names the section.

@@ -27,13 +27,20 @@ extension GatewayTranslator {
         var overlaps: [String: (routes: [Route], groups: [Set<String>])] = [:]
         /// By Gateway and virtual host: its routes as gathered from its attachments, and in
         /// precedence order (`RoutePrecedence`), with the translation that last had the host.
-        var precedence: [String: [String: (written: [Route], sorted: [Route], generation: UInt64)]] = [:]
+        var precedence: [String: [String: PrecedenceEntry]] = [:]
+        /// By Gateway: what its pass made, to patch (`GatewayPatch`).
+        var passes: [String: GatewayPass] = [:]
+        /// The routes, in order, and the options the last translation's passes were made with.
+        var passRoutes: [RouteSource] = []
+        var passOptions: PassOptions?
         /// Counts translations: an entry written by this one has its number. Only the last
         /// translation's entries are reused; older ones (a route or listener gone) are forgotten.
         var generation: UInt64 = 0
 
         /// Routes and attachments reused by the last translation (tests read it to see the memo work).
         public internal(set) var reused = 0
+        /// Gateway passes patched rather than made whole, since `init` (tests read it).
+        public internal(set) var patchedPasses = 0
 
         public init() {}
 
@@ -99,6 +106,10 @@ extension GatewayTranslator {
             }
         }
     }
+
+    /// A virtual host's routes as gathered from its attachments, and in precedence order
+    /// (`RoutePrecedence`), with the translation that last had the host.
+    typealias PrecedenceEntry = (written: [Route], sorted: [Route], generation: UInt64)
 
     /// The parts of the resources that backendRefs resolve against.
     struct BackendInputs: Equatable {

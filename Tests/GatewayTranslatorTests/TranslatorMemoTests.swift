@@ -216,4 +216,128 @@ struct TranslatorMemoTests {
             try Self.check(resources, options: options, memo: &memo, what)
         }
     }
+
+    /// A route for `randomEdits`: what the edits change.
+    struct EditedRoute {
+        var name: String
+        var hostname: String
+        var section: String?
+        var paths: [String]
+        var header: String
+        var backend: Int
+
+        var yaml: String {
+            let parent = section.map { "{name: eg, sectionName: \($0)}" } ?? "{name: eg}"
+            let matches = paths.map {
+                "{path: {type: PathPrefix, value: \($0)}, headers: [{name: x-v, value: \(header)}]}"
+            }
+            return """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: \(name), namespace: default}
+                spec:
+                  parentRefs: [\(parent)]
+                  hostnames: [\(hostname)]
+                  rules:
+                  - matches: [\(matches.joined(separator: ", "))]
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: b\(backend)}]
+                  - matches: [{path: {type: Exact, value: /\(name)/health}}]
+                    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: b\((backend + 1) % 4)}]
+                """
+        }
+    }
+
+    /// Patching a Gateway's pass must give what the whole pass gives, whatever the edit: most
+    /// edits here change one route's values (patched), others its shape, hostnames, listener,
+    /// a policy, or delete and add routes (each of which needs the whole pass).
+    @Test("200 random route and policy edits: the memo's translation (patched or whole) equals a fresh one")
+    func randomEdits() throws {
+        var random = SplitMix64(seed: 30)
+        let hostnames = ["a.example.com", "x.b.example.com", "y.b.example.com", "c.example.com"]
+        // Flow style, a line for each part: listeners "http" and "b" share port 80.
+        let gateway = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata: {name: eg, namespace: default}
+            spec: {gatewayClassName: eg, listeners: [{name: http, protocol: HTTP, port: 80}, \
+            {name: b, protocol: HTTP, port: 80, hostname: "*.b.example.com"}, {name: alt, protocol: HTTP, port: 8080}]}
+            """
+        let backends = (0..<4).map { index in
+            """
+            {apiVersion: gateway.envoyproxy.io/v1alpha1, kind: Backend, metadata: {name: b\(index), namespace: default}, \
+            spec: {endpoints: [{ip: {address: 10.0.0.\(index + 1), port: 8080}}]}}
+            """
+        }
+        func policy(_ timeout: Int, retries: Int) -> String {
+            let kind = "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: BackendTrafficPolicy"
+            let routes = ["r3", "r5"].map { "{group: gateway.networking.k8s.io, kind: HTTPRoute, name: \($0)}" }
+            return """
+                \(kind)
+                metadata: {name: gateway-wide, namespace: default}
+                spec: {targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: eg}], \
+                timeout: {tcp: {connectTimeout: \(timeout)s}}}
+                ---
+                \(kind)
+                metadata: {name: some-routes, namespace: default}
+                spec: {targetRefs: [\(routes.joined(separator: ", "))], retry: {numRetries: \(retries)}}
+                """
+        }
+        func route(_ index: Int) -> EditedRoute {
+            EditedRoute(
+                name: "r\(index)", hostname: hostnames.randomElement(using: &random)!,
+                section: [nil, nil, "b", "alt"].randomElement(using: &random)!, paths: ["/r\(index)"],
+                header: "v\(Int.random(in: 0..<100, using: &random))", backend: Int.random(in: 0..<4, using: &random))
+        }
+        var routes = (0..<24).map(route)
+        var policyValues = (timeout: 5, retries: 2)
+        func resources() -> ResourceSet {
+            var files = [
+                (path: "gateway.yaml", contents: gateway),
+                (path: "backends.yaml", contents: backends.joined(separator: "\n---\n")),
+            ]
+            files.append((path: "policies.yaml", contents: policy(policyValues.timeout, retries: policyValues.retries)))
+            // A file each, as operators keep them: an unchanged route is decoded as before.
+            files += routes.map { (path: "\($0.name).yaml", contents: $0.yaml) }
+            return Self.resources(files)
+        }
+        let options = GatewayTranslator.Options(now: Self.now)
+        var memo = GatewayTranslator.Memo()
+        let first = resources()
+        #expect(first.diagnostics.isEmpty && first.backendTrafficPolicies.count == 2 && first.backends.count == 4)
+        _ = GatewayTranslator.translate(first, options: options, memo: &memo)
+        var unpatched = 0
+        for step in 0..<200 {
+            let index = Int.random(in: routes.indices, using: &random)
+            let patchedBefore = memo.patchedPasses
+            let kind = Int.random(in: 0..<12, using: &random)
+            switch kind {
+            case 0...5: routes[index].header = "v\(Int.random(in: 0..<100, using: &random))"
+            case 6: routes[index].paths[0] = "/r\(index)/\(Int.random(in: 0..<5, using: &random))"
+            case 7: routes[index].backend = Int.random(in: 0..<4, using: &random)
+            case 8:  // a match more or fewer: the route's shape changes
+                if routes[index].paths.count > 1 {
+                    routes[index].paths.removeLast()
+                } else {
+                    routes[index].paths.append("/more")
+                }
+            case 9: routes[index].hostname = hostnames.randomElement(using: &random)!
+            case 10: routes[index].section = [nil, "b", "alt"].randomElement(using: &random)!
+            default:
+                if Bool.random(using: &random) {
+                    policyValues.timeout = Int.random(in: 1..<9, using: &random)
+                    policyValues.retries = Int.random(in: 1..<5, using: &random)
+                } else if routes.count > 20 && Bool.random(using: &random) {
+                    routes.remove(at: index)
+                } else {
+                    routes.insert(route(24 + step), at: index)
+                }
+            }
+            try Self.check(resources(), options: options, memo: &memo, "step \(step), edit \(kind)")
+            if memo.patchedPasses == patchedBefore { unpatched += 1 }
+        }
+        // Value edits (more than half) patch, unless they leave the route as it was or change
+        // what a route attaches to.
+        #expect(memo.patchedPasses > 80, "\(memo.patchedPasses) of 200 translations patched")
+        #expect(unpatched > 30, "\(unpatched) of 200 translations ran the whole pass")
+    }
 }
