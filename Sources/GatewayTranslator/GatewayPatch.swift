@@ -17,9 +17,20 @@ extension GatewayTranslator {
         /// Where some of one route's Envoy routes lie: which virtual host of `config` (indices),
         /// and which of the host's routes as gathered, before precedence sorted them.
         struct Placement {
-            var listener: Int
-            var host: Int
-            var range: Range<Int>
+            // 32-bit: one or more for each route, ten thousand or more of them.
+            var listener: Int32
+            var host: Int32
+            var start: Int32
+            var count: Int32
+
+            init(listener: Int, host: Int, range: Range<Int>) {
+                self.listener = Int32(listener)
+                self.host = Int32(host)
+                start = Int32(range.lowerBound)
+                count = Int32(range.count)
+            }
+
+            var range: Range<Int> { Int(start)..<Int(start + count) }
         }
 
         /// What the pass read besides the routes and the policies (compared once per translation).
@@ -29,8 +40,34 @@ extension GatewayTranslator {
         var config: GatewayConfig
         /// By route (this translation's order): where its clusters lie in `config.clusters`.
         var clusters: [Range<Int>?]
-        /// By route: where its Envoy routes lie, in the order the pass added them.
-        var placements: [[Placement]]
+        /// Where each route's Envoy routes lie, route by route, in the order the pass added
+        /// them: one array, not one for each route.
+        var placements: [Placement]
+        /// By route, and one more: where its placements start in `placements`.
+        var placementStarts: [Int32]
+
+        /// The placements of the route at `index`.
+        func placements(of index: Int) -> ArraySlice<Placement> {
+            placements[Int(placementStarts[index])..<Int(placementStarts[index + 1])]
+        }
+
+        /// `placements`, as the pass recorded them (its listeners in turn, routes in order on
+        /// each), grouped by route with their order kept.
+        static func grouped(_ recorded: [(route: Int, placement: Placement)], routes: Int) -> (
+            placements: [Placement], starts: [Int32]
+        ) {
+            var starts = [Int32](repeating: 0, count: routes + 1)
+            for (route, _) in recorded { starts[route + 1] += 1 }
+            for index in 0..<routes { starts[index + 1] += starts[index] }
+            var next = starts
+            var placements = [Placement](
+                repeating: Placement(listener: 0, host: 0, range: 0..<0), count: recorded.count)
+            for (route, placement) in recorded {
+                placements[Int(next[route])] = placement
+                next[route] += 1
+            }
+            return (placements, starts)
+        }
     }
 
     /// The server options a pass reads: a patch needs them unchanged.
@@ -83,7 +120,7 @@ extension GatewayTranslator {
     ) -> GatewayConfig? {
         let key = "\(gateway.namespace)/\(gateway.name)"
         guard var pass = memo.passes.removeValue(forKey: key), pass.gateway == gateway, pass.listeners == listeners,
-            pass.placements.count == routes.count
+            pass.placementStarts.count == routes.count + 1
         else { return nil }
         let served = gateway.listeners.filter {
             [.http, .https].contains($0.protocol) && listeners[$0.name]?.programmed == true
@@ -98,7 +135,7 @@ extension GatewayTranslator {
         for index in changed {
             let (route, rules) = routes[index]
             let levels = route.rules.map { policies.routeLevel(route: route, ruleName: $0.name) }
-            var placements = pass.placements[index].makeIterator()
+            var placements = pass.placements(of: index).makeIterator()
             var first: [BackendCluster]?
             for (position, listener) in served.enumerated() {
                 let old = memo.attachments[names[position]]?[route.key]
@@ -134,11 +171,12 @@ extension GatewayTranslator {
         var precedence = memo.precedence.removeValue(forKey: key) ?? [:]
         var touched: [(listener: Int, host: Int, slot: Dictionary<String, PrecedenceEntry>.Index)] = []
         for (placement, routes) in replacements {
-            let name = pass.config.listeners[placement.listener].virtualHosts[placement.host].name
+            let (listener, host) = (Int(placement.listener), Int(placement.host))
+            let name = pass.config.listeners[listener].virtualHosts[host].name
             guard let slot = precedence.index(forKey: name) else { return nil }
             precedence.values[slot].written.replaceSubrange(placement.range, with: routes)
             if !touched.contains(where: { $0.slot == slot }) {
-                touched.append((placement.listener, placement.host, slot))
+                touched.append((listener, host, slot))
             }
         }
         for (listener, host, slot) in touched {

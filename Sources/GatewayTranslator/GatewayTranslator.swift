@@ -326,7 +326,7 @@ public enum GatewayTranslator {
         // Where each route's clusters and Envoy routes go, for the next translation to patch;
         // a placement's host is its index before the hosts are sorted, until they are.
         var clusterRanges = [Range<Int>?](repeating: nil, count: routes.count)
-        var placements = [[GatewayPass.Placement]](repeating: [], count: routes.count)
+        var placements: [(route: Int, placement: GatewayPass.Placement)] = []
         // Every host of every listener a route serves gives the same clusters (a rule's, named
         // after it): the first adds them. Route names are unique, so no other check is needed.
         var clustersAdded = [Bool](repeating: false, count: routes.count)
@@ -410,12 +410,15 @@ public enum GatewayTranslator {
                     }
                     if let host = hosts[hostname] {
                         let start = http.virtualHosts[host].routes.count
-                        placements[index].append(
-                            .init(listener: portIndex, host: host, range: start..<start + routeNames.count))
+                        placements.append(
+                            (index, .init(listener: portIndex, host: host, range: start..<start + routeNames.count)))
                         http.virtualHosts[host].routes += routeNames
                     } else if !routeNames.isEmpty {  // every rule dropped: no host, as in Envoy Gateway
-                        placements[index].append(
-                            .init(listener: portIndex, host: http.virtualHosts.count, range: 0..<routeNames.count))
+                        placements.append(
+                            (
+                                index,
+                                .init(listener: portIndex, host: http.virtualHosts.count, range: 0..<routeNames.count)
+                            ))
                         hosts[hostname] = http.virtualHosts.count
                         var host = VirtualHost(
                             name: "\(http.name)/\(underscoredHostname)", domains: [hostname], routes: routeNames)
@@ -469,14 +472,14 @@ public enum GatewayTranslator {
             precedence = precedence.filter { $0.value.generation == generation }
         }
         memo.precedence[config.key] = precedence
-        for route in placements.indices {
-            for slot in placements[route].indices {
-                let placement = placements[route][slot]
-                placements[route][slot].host = sortedIndex[placement.listener][placement.host]
-            }
+        for slot in placements.indices {
+            let placement = placements[slot].placement
+            placements[slot].placement.host = Int32(sortedIndex[Int(placement.listener)][Int(placement.host)])
         }
+        let grouped = GatewayPass.grouped(placements, routes: routes.count)
         memo.passes[config.key] = GatewayPass(
-            gateway: gateway, listeners: listeners, config: config, clusters: clusterRanges, placements: placements)
+            gateway: gateway, listeners: listeners, config: config, clusters: clusterRanges,
+            placements: grouped.placements, placementStarts: grouped.starts)
         return config
     }
 
