@@ -85,30 +85,48 @@ extension GatewayTranslator {
         }
     }
 
-    /// The routes (by index) whose rules were made again, when every Gateway's pass may be
-    /// patched with them: the same options, policies, Gateways and namespaces as the last
-    /// translation, and each route where it was (the same value, or the same key where it
-    /// changed). Nil when a whole pass is needed, or when so many changed that it is as cheap.
+    /// The routes (by index) to attach again, when every Gateway's pass may be patched with
+    /// them: the same options, Gateways and namespaces as the last translation, each route where
+    /// it was (the same value, or the same key where it changed), and each policy as it was or
+    /// changed only in what it sets for the routes it names (whose routes are then attached
+    /// again). Nil when a whole pass is needed, or when so many changed that it is as cheap.
     static func patchScope(
-        routes: [RouteSource], rulesReused: [Bool], samePolicies: [Int?], statusesUnchanged: Bool,
-        options: PassOptions, memo: Memo
+        routes: [RouteSource], rulesReused: [Bool], policies: [BackendTrafficPolicy], samePolicies: [Int?],
+        statusesUnchanged: Bool, options: PassOptions, memo: Memo
     ) -> [Int]? {
         guard statusesUnchanged, memo.passOptions == options, memo.passRoutes.count == routes.count,
-            samePolicies.count == memo.policies.count,
-            samePolicies.indices.allSatisfy({ samePolicies[$0] == $0 })
+            policies.count == memo.policies.count
         else { return nil }
         var changed: [Int] = []
+        var governed: [RouteKey] = []
+        for index in policies.indices where samePolicies[index] != index {
+            guard let targets = routeTargets(of: policies[index], as: memo.policies[index]) else { return nil }
+            governed += targets
+        }
         for index in routes.indices {
             if rulesReused[index] {
                 guard routes[index].isIdentical(to: memo.passRoutes[index]) else { return nil }
+                // Few policies change at once: a route is looked for among their targets only then.
+                if governed.isEmpty || !governed.contains(routes[index].key) { continue }
             } else {
-                guard routes[index].key == memo.passRoutes[index].key, changed.count < routes.count / 8 + 1 else {
-                    return nil
-                }
-                changed.append(index)
+                guard routes[index].key == memo.passRoutes[index].key else { return nil }
             }
+            guard changed.count < routes.count / 8 + 1 else { return nil }
+            changed.append(index)
         }
         return changed
+    }
+
+    /// The routes `policy` names, when it is `old` changed only in what it sets: the same
+    /// policy (name, age) naming the same routes, and nothing else (no Gateway, listener or
+    /// selector), so that it governs the routes it did, and only those. Nil otherwise.
+    static func routeTargets(of policy: BackendTrafficPolicy, as old: BackendTrafficPolicy) -> [RouteKey]? {
+        guard policy.namespace == old.namespace, policy.name == old.name,
+            policy.creationTimestamp == old.creationTimestamp, policy.targetRefs == old.targetRefs,
+            policy.targetSelectors.isEmpty, old.targetSelectors.isEmpty,
+            policy.targetRefs.allSatisfy({ ["HTTPRoute", "GRPCRoute"].contains($0.kind) })
+        else { return nil }
+        return policy.targetRefs.map { RouteKey(kind: $0.kind, namespace: policy.namespace, name: $0.name) }
     }
 
     /// `gateway`'s pass as the last translation made it, with the routes `changed` attached

@@ -188,7 +188,7 @@ public enum GatewayTranslator {
         let routesWithRules = Array(zip(routes, rules))
         let passOptions = PassOptions(options)
         let patchScope = patchScope(
-            routes: routes, rulesReused: rulesReused, samePolicies: samePolicies,
+            routes: routes, rulesReused: rulesReused, policies: policies.policies, samePolicies: samePolicies,
             statusesUnchanged: statusesUnchanged, options: passOptions, memo: memo)
         let configs = gateways.map { gateway in
             let listeners = ListenerValidation.assess(gateway, resources: resources, now: options.now)

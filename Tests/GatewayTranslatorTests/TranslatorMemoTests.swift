@@ -268,18 +268,21 @@ struct TranslatorMemoTests {
             spec: {endpoints: [{ip: {address: 10.0.0.\(index + 1), port: 8080}}]}}
             """
         }
-        func policy(_ timeout: Int, retries: Int) -> String {
-            let kind = "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: BackendTrafficPolicy"
-            let routes = ["r3", "r5"].map { "{group: gateway.networking.k8s.io, kind: HTTPRoute, name: \($0)}" }
+        let policyKind = "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: BackendTrafficPolicy"
+        func gatewayPolicy(_ timeout: Int) -> String {
+            """
+            \(policyKind)
+            metadata: {name: gateway-wide, namespace: default}
+            spec: {targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: eg}], \
+            timeout: {tcp: {connectTimeout: \(timeout)s}}}
+            """
+        }
+        func routePolicy(_ retries: Int, routes: [String]) -> String {
+            let refs = routes.map { "{group: gateway.networking.k8s.io, kind: HTTPRoute, name: \($0)}" }
             return """
-                \(kind)
-                metadata: {name: gateway-wide, namespace: default}
-                spec: {targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: eg}], \
-                timeout: {tcp: {connectTimeout: \(timeout)s}}}
-                ---
-                \(kind)
+                \(policyKind)
                 metadata: {name: some-routes, namespace: default}
-                spec: {targetRefs: [\(routes.joined(separator: ", "))], retry: {numRetries: \(retries)}}
+                spec: {targetRefs: [\(refs.joined(separator: ", "))], retry: {numRetries: \(retries)}}
                 """
         }
         func route(_ index: Int) -> EditedRoute {
@@ -289,13 +292,15 @@ struct TranslatorMemoTests {
                 header: "v\(Int.random(in: 0..<100, using: &random))", backend: Int.random(in: 0..<4, using: &random))
         }
         var routes = (0..<24).map(route)
-        var policyValues = (timeout: 5, retries: 2)
+        var policyValues = (timeout: 5, retries: 2, routes: ["r3", "r5"])
         func resources() -> ResourceSet {
             var files = [
                 (path: "gateway.yaml", contents: gateway),
                 (path: "backends.yaml", contents: backends.joined(separator: "\n---\n")),
             ]
-            files.append((path: "policies.yaml", contents: policy(policyValues.timeout, retries: policyValues.retries)))
+            files.append((path: "policy-gateway.yaml", contents: gatewayPolicy(policyValues.timeout)))
+            files.append(
+                (path: "policy-routes.yaml", contents: routePolicy(policyValues.retries, routes: policyValues.routes)))
             // A file each, as operators keep them: an unchanged route is decoded as before.
             files += routes.map { (path: "\($0.name).yaml", contents: $0.yaml) }
             return Self.resources(files)
@@ -306,10 +311,11 @@ struct TranslatorMemoTests {
         #expect(first.diagnostics.isEmpty && first.backendTrafficPolicies.count == 2 && first.backends.count == 4)
         _ = GatewayTranslator.translate(first, options: options, memo: &memo)
         var unpatched = 0
+        var routePolicyPatched = 0
         for step in 0..<200 {
             let index = Int.random(in: routes.indices, using: &random)
             let patchedBefore = memo.patchedPasses
-            let kind = Int.random(in: 0..<12, using: &random)
+            let kind = Int.random(in: 0..<14, using: &random)
             switch kind {
             case 0...5: routes[index].header = "v\(Int.random(in: 0..<100, using: &random))"
             case 6: routes[index].paths[0] = "/r\(index)/\(Int.random(in: 0..<5, using: &random))"
@@ -322,19 +328,27 @@ struct TranslatorMemoTests {
                 }
             case 9: routes[index].hostname = hostnames.randomElement(using: &random)!
             case 10: routes[index].section = [nil, "b", "alt"].randomElement(using: &random)!
-            default:
+            case 11:  // what the route policy sets: its routes alone change
+                policyValues.retries = policyValues.retries % 4 + 1
+            case 12:
                 if Bool.random(using: &random) {
                     policyValues.timeout = Int.random(in: 1..<9, using: &random)
-                    policyValues.retries = Int.random(in: 1..<5, using: &random)
-                } else if routes.count > 20 && Bool.random(using: &random) {
+                } else {
+                    // What the route policy targets: r3 and r5, or one of them.
+                    policyValues.routes =
+                        policyValues.routes.count == 2 ? [["r3", "r5"].randomElement(using: &random)!] : ["r3", "r5"]
+                }
+            default:
+                if routes.count > 20 && Bool.random(using: &random) {
                     routes.remove(at: index)
                 } else {
                     routes.insert(route(24 + step), at: index)
                 }
             }
             try Self.check(resources(), options: options, memo: &memo, "step \(step), edit \(kind)")
-            if memo.patchedPasses == patchedBefore { unpatched += 1 }
+            if memo.patchedPasses == patchedBefore { unpatched += 1 } else if kind == 11 { routePolicyPatched += 1 }
         }
+        #expect(routePolicyPatched > 5, "\(routePolicyPatched) route policy edits patched")
         // Value edits (more than half) patch, unless they leave the route as it was or change
         // what a route attaches to.
         #expect(memo.patchedPasses > 80, "\(memo.patchedPasses) of 200 translations patched")
