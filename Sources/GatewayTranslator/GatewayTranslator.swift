@@ -147,10 +147,22 @@ public enum GatewayTranslator {
         // TCPRoutes, UDPRoutes and TLSRoutes take policies as HTTP routes do (cluster settings only).
         let policyTargets = routes + layer4.map(\.route)
         let layer4ByKey = Dictionary(layer4.map { ($0.route.key, $0.route) }, uniquingKeysWith: { a, _ in a })
-        // The memo holds exactly this translation's HTTP and gRPC routes by now, by key.
-        var policies = PolicyAttachment(
-            resources, route: { memo.rules[$0]?.route ?? layer4ByKey[$0] }, options: options)
-        policies.noteOverrides(gateways: gateways, routes: policyTargets)
+        // The last translation's attachment of policies stands while everything it read does.
+        let policyInputs = Memo.PolicyInputs(resources, layer4: layer4.map(\.route), options: PassOptions(options))
+        let policies: PolicyAttachment
+        if statusesUnchanged, let kept = memo.policyAttachment, memo.policyInputs == policyInputs,
+            memo.policyTargetsUnchanged(routes)
+        {
+            policies = kept
+        } else {
+            // The memo holds exactly this translation's HTTP and gRPC routes by now, by key.
+            var made = PolicyAttachment(
+                resources, route: { memo.rules[$0]?.route ?? layer4ByKey[$0] }, options: options)
+            made.noteOverrides(gateways: gateways, routes: policyTargets)
+            policies = made
+            memo.policyAttachment = made
+            memo.policyInputs = policyInputs
+        }
 
         let namespaces: NamespaceLabels = { resources.labels(ofNamespace: $0) }
         var status = StatusReport()

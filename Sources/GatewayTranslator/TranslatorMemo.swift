@@ -30,6 +30,10 @@ extension GatewayTranslator {
         var precedence: [String: [String: PrecedenceEntry]] = [:]
         /// By Gateway: what its pass made, to patch (`GatewayPatch`).
         var passes: [String: GatewayPass] = [:]
+        /// The last translation's attachment of policies, and what it read besides the routes,
+        /// Gateways and namespaces.
+        var policyAttachment: PolicyAttachment?
+        var policyInputs: PolicyInputs?
         /// The routes, in order, and the options the last translation's passes were made with.
         var passRoutes: [RouteSource] = []
         var passOptions: PassOptions?
@@ -156,6 +160,42 @@ extension GatewayTranslator {
 }
 
 extension GatewayTranslator.Memo {
+    /// What `PolicyAttachment` reads besides the HTTP and gRPC routes, Gateways and namespaces.
+    /// Policies that select their targets by label read every object's labels too: with one of
+    /// those, the attachment is made again every time.
+    struct PolicyInputs: Equatable {
+        var policies: [BackendTrafficPolicy]
+        var configMapKeys: [String: Set<String>]
+        var layer4: [RouteSource]
+        var options: GatewayTranslator.PassOptions
+        var selects: Bool
+
+        init(_ resources: ResourceSet, layer4: [RouteSource], options: GatewayTranslator.PassOptions) {
+            policies = resources.backendTrafficPolicies
+            configMapKeys = resources.configMapKeys
+            self.layer4 = layer4
+            self.options = options
+            selects = policies.contains { !$0.targetSelectors.isEmpty }
+        }
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            !lhs.selects && !rhs.selects && lhs.options == rhs.options && lhs.configMapKeys == rhs.configMapKeys
+                && lhs.layer4 == rhs.layer4 && lhs.policies == rhs.policies
+        }
+    }
+
+    /// Whether the routes are those of the last translation, in its order, as policies see
+    /// them: each the same value, or of the same key, parents and rule names.
+    func policyTargetsUnchanged(_ routes: [RouteSource]) -> Bool {
+        guard routes.count == passRoutes.count else { return false }
+        for (route, last) in zip(routes, passRoutes) where !route.isIdentical(to: last) {
+            guard route.key == last.key, route.parentRefs == last.parentRefs,
+                route.rules.map(\.name) == last.rules.map(\.name)
+            else { return false }
+        }
+        return true
+    }
+
     /// For each of this translation's policies, the index of the equal policy (as written, and
     /// in the problems the attachment found) among the last translation's, if there is one.
     /// Worked out once, so that checking an attachment compares indices.

@@ -225,6 +225,8 @@ struct TranslatorMemoTests {
         var paths: [String]
         var header: String
         var backend: Int
+        /// The first rule's name, which a policy may target.
+        var rule = "main"
 
         var yaml: String {
             let parent = section.map { "{name: eg, sectionName: \($0)}" } ?? "{name: eg}"
@@ -239,7 +241,8 @@ struct TranslatorMemoTests {
                   parentRefs: [\(parent)]
                   hostnames: [\(hostname)]
                   rules:
-                  - matches: [\(matches.joined(separator: ", "))]
+                  - name: \(rule)
+                    matches: [\(matches.joined(separator: ", "))]
                     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: b\(backend)}]
                   - matches: [{path: {type: Exact, value: /\(name)/health}}]
                     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: b\((backend + 1) % 4)}]
@@ -278,7 +281,10 @@ struct TranslatorMemoTests {
             """
         }
         func routePolicy(_ retries: Int, routes: [String]) -> String {
-            let refs = routes.map { "{group: gateway.networking.k8s.io, kind: HTTPRoute, name: \($0)}" }
+            // And r7's rule "main", when it has one of that name.
+            let refs =
+                routes.map { "{group: gateway.networking.k8s.io, kind: HTTPRoute, name: \($0)}" }
+                + ["{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r7, sectionName: main}"]
             return """
                 \(policyKind)
                 metadata: {name: some-routes, namespace: default}
@@ -313,9 +319,14 @@ struct TranslatorMemoTests {
         var unpatched = 0
         var routePolicyPatched = 0
         for step in 0..<200 {
-            let index = Int.random(in: routes.indices, using: &random)
+            var index = Int.random(in: routes.indices, using: &random)
             let patchedBefore = memo.patchedPasses
-            let kind = Int.random(in: 0..<14, using: &random)
+            let kind = Int.random(in: 0..<15, using: &random)
+            // Half the time, a route that policies target.
+            let targeted = ["r3", "r5", "r7"].randomElement(using: &random)!
+            if Bool.random(using: &random), let found = routes.firstIndex(where: { $0.name == targeted }) {
+                index = found
+            }
             switch kind {
             case 0...5: routes[index].header = "v\(Int.random(in: 0..<100, using: &random))"
             case 6: routes[index].paths[0] = "/r\(index)/\(Int.random(in: 0..<5, using: &random))"
@@ -338,6 +349,7 @@ struct TranslatorMemoTests {
                     policyValues.routes =
                         policyValues.routes.count == 2 ? [["r3", "r5"].randomElement(using: &random)!] : ["r3", "r5"]
                 }
+            case 13: routes[index].rule = routes[index].rule == "main" ? "primary" : "main"
             default:
                 if routes.count > 20 && Bool.random(using: &random) {
                     routes.remove(at: index)
