@@ -96,7 +96,7 @@ public enum RouteTranslator {
         data.append(contentsOf: tailBytes)
         var entry = last ?? (.init(), data, memo.generation)
         last = nil  // the entry's only reference, so that `keep` changes it in place
-        entry.hosts.keep(hosts, made: placed, unchanged: kept.map { $0 != nil })
+        entry.hosts.keep(hosts, unchanged: kept.map { $0 != nil }) { placed[$0] }
         entry.encoded = data
         entry.generation = memo.generation
         memo.parts.virtualHosts[ir.name] = entry

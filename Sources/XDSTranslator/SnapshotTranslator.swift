@@ -15,41 +15,50 @@ public enum SnapshotTranslator {
     /// translation may leave parts it made in `memo`, each valid for its IR.
     public static func snapshot(_ config: GatewayConfig, memo: inout TranslationMemo) throws -> Snapshot {
         memo.generation &+= 1
-        var resources: [Resource] = []
-        resources.reserveCapacity(config.clusters.count * 2 + config.listeners.count * 2)
+        // Made apart by type, as the snapshot keeps them: ten thousand clusters and their load
+        // assignments put into one array and sorted into types again were a tenth of an edit.
+        var byType = Array(repeating: [Resource](), count: ResourceType.allCases.count)
+        byType[ResourceType.cluster.rawValue].reserveCapacity(config.clusters.count + 1)
+        byType[ResourceType.endpoint.rawValue].reserveCapacity(config.clusters.count)
+        func add(_ resources: [Resource]) {
+            for resource in resources { byType[resource.type.rawValue].append(resource) }
+        }
         // Clusters the memo does not have are made on every core: a first load of ten thousand
         // routes makes ten thousand, and each depends on its own IR alone.
         let kept = config.clusters.indices.map { memo.parts.clusters.made(for: config.clusters[$0], at: $0) }
         let missing = config.clusters.indices.filter { kept[$0] == nil }
-        var made = Parallel.results(missing.map { config.clusters[$0] }, makeClusterResources).makeIterator()
-        var clusters: [TranslationMemo.Part<BackendCluster, [Resource]>] = []
-        clusters.reserveCapacity(config.clusters.count)
-        for (cluster, kept) in zip(config.clusters, kept) {
-            let clusterResources: [Resource]
-            if let kept {
-                clusterResources = kept
-                memo.reused += 1
-            } else {
-                clusterResources = try made.next()!.get()
-            }
-            resources += clusterResources
-            clusters.append(.init(ir: cluster, made: clusterResources))
+        let made = try Parallel.results(missing.map { config.clusters[$0] }, makeClusterResources).map {
+            try $0.get()
         }
+        var madeAt = [Int](repeating: 0, count: config.clusters.count)
+        for (position, index) in missing.enumerated() { madeAt[index] = position }
+        for index in config.clusters.indices {
+            add(kept[index] ?? made[madeAt[index]])
+        }
+        memo.reused += config.clusters.count - missing.count
         var listeners: [ListenerTranslator.Listener] = []
         for kind in listenerKinds {
             for listener in try kind.listeners(config) { merge(listener, into: &listeners) }
-            resources += try kind.resources(config, memo: &memo)
+            add(try kind.resources(config, memo: &memo))
         }
-        resources += try listeners.map { try Resource($0) }
+        add(try listeners.map { try Resource($0) })
         // Certificates over SDS, those a listener or cluster served here loads.
-        let used = resources.reduce(into: Set<String>()) { $0.formUnion($1.secretReferences) }
-        resources += try config.secrets.filter { used.contains($0.name) }.map { try Resource(TLSSecrets.secret($0)) }
-        resources += try config.trustBundles.filter { used.contains($0.name) }.map {
-            try Resource(TrustBundleSecrets.secret($0))
+        var used = Set<String>()
+        for type in [ResourceType.cluster, .listener] {
+            for resource in byType[type.rawValue] where !resource.secretReferences.isEmpty {
+                used.formUnion(resource.secretReferences)
+            }
         }
-        let snapshot = try Snapshot(resources, previous: memo.snapshot)
+        add(try config.secrets.filter { used.contains($0.name) }.map { try Resource(TLSSecrets.secret($0)) })
+        add(
+            try config.trustBundles.filter { used.contains($0.name) }.map {
+                try Resource(TrustBundleSecrets.secret($0))
+            })
+        let snapshot = try Snapshot(byType: byType, previous: memo.snapshot)
         memo.snapshot = snapshot
-        memo.parts.clusters = .init(clusters)
+        memo.parts.clusters.keep(config.clusters, unchanged: kept.map { $0 != nil }) {
+            kept[$0] ?? made[madeAt[$0]]
+        }
         memo.forgetUnusedRouteConfigurations()
         return snapshot
     }

@@ -32,6 +32,8 @@ public struct TranslationMemo: Sendable {
     struct Ordered<IR: Named, Made: Sendable>: Sendable {
         var parts: [Part<IR, Made>] = []
         private var byName: [String: Int]?
+        /// Whether `made(for:at:)` found a part away from its old position since the last `keep`.
+        private var moved = false
 
         init(_ parts: [Part<IR, Made>] = []) { self.parts = parts }
 
@@ -47,32 +49,28 @@ public struct TranslationMemo: Sendable {
                     parts.indices.map { (parts[$0].ir.name, $0) }, uniquingKeysWith: { first, _ in first })
             }
             guard let found = byName![ir.name], parts[found].ir == ir else { return nil }
+            moved = moved || found != position
             return parts[found].made
         }
 
-        /// Holds `irs` and what was made of each from now on. Where every part is where it was
-        /// (`unchanged` by position, or changed under the same name) the parts are changed in
-        /// place: an edit rewrites its own part and the others' `made`, without a new array of
-        /// ten thousand parts.
-        mutating func keep(_ irs: [IR], made: [Made], unchanged: [Bool]) {
-            if parts.count == irs.count {
-                var inPlace = true
-                for index in irs.indices {
-                    if unchanged[index] {
-                        // Found where it was, unless the order changed.
-                        guard parts[index].ir.name == irs[index].name else {
-                            inPlace = false
-                            break
-                        }
-                    } else {
-                        if parts[index].ir.name != irs[index].name { byName = nil }
-                        parts[index].ir = irs[index]
-                    }
-                    parts[index].made = made[index]
-                }
-                if inPlace { return }
+        /// Holds `irs` and what was made of each from now on. When every part `unchanged` was
+        /// found where it was (`made(for:at:)`), the parts are changed in place: an edit rewrites
+        /// its own part and the others' `made`, without a new array of ten thousand parts, and
+        /// without reading their names (a cluster's name is behind an accessor that is not
+        /// specialized here: reading ten thousand was a sixth of an edit's IR → xDS).
+        mutating func keep(_ irs: [IR], unchanged: [Bool], made: (Int) -> Made) {
+            defer { moved = false }
+            guard parts.count == irs.count, !moved else {
+                self = Ordered(irs.indices.map { Part(ir: irs[$0], made: made($0)) })
+                return
             }
-            self = Ordered(zip(irs, made).map { Part(ir: $0, made: $1) })
+            for index in irs.indices {
+                if !unchanged[index] {
+                    if parts[index].ir.name != irs[index].name { byName = nil }
+                    parts[index].ir = irs[index]
+                }
+                parts[index].made = made(index)
+            }
         }
     }
 
