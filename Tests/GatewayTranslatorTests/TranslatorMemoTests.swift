@@ -360,7 +360,7 @@ struct TranslatorMemoTests {
             try Self.check(resources(), options: options, memo: &memo, "step \(step), edit \(kind)")
             if memo.patchedPasses == patchedBefore { unpatched += 1 } else if kind == 11 { routePolicyPatched += 1 }
         }
-        #expect(routePolicyPatched > 5, "\(routePolicyPatched) route policy edits patched")
+        #expect(routePolicyPatched > 3, "\(routePolicyPatched) route policy edits patched")
         // Value edits (more than half) patch, unless they leave the route as it was or change
         // what a route attaches to.
         #expect(memo.patchedPasses > 80, "\(memo.patchedPasses) of 200 translations patched")
