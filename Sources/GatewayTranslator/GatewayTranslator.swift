@@ -147,8 +147,9 @@ public enum GatewayTranslator {
         // TCPRoutes, UDPRoutes and TLSRoutes take policies as HTTP routes do (cluster settings only).
         let policyTargets = routes + layer4.map(\.route)
         let layer4ByKey = Dictionary(layer4.map { ($0.route.key, $0.route) }, uniquingKeysWith: { a, _ in a })
+        let passOptions = PassOptions(options)
         // The last translation's attachment of policies stands while everything it read does.
-        let policyInputs = Memo.PolicyInputs(resources, layer4: layer4.map(\.route), options: PassOptions(options))
+        let policyInputs = Memo.PolicyInputs(resources, layer4: layer4.map(\.route), options: passOptions)
         let policies: PolicyAttachment
         if statusesUnchanged, let kept = memo.policyAttachment, memo.policyInputs == policyInputs,
             memo.policyTargetsUnchanged(routes)
@@ -198,7 +199,6 @@ public enum GatewayTranslator {
         var attachments = 0
         // Made once: every Gateway and the BackendTLSPolicy statuses read it.
         let routesWithRules = Array(zip(routes, rules))
-        let passOptions = PassOptions(options)
         let patchScope = patchScope(
             routes: routes, rulesReused: rulesReused, policies: policies.policies, samePolicies: samePolicies,
             statusesUnchanged: statusesUnchanged, options: passOptions, memo: memo)

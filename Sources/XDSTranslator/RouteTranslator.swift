@@ -49,15 +49,15 @@ public enum RouteTranslator {
         let headBytes: [UInt8] = try head.serializedBytes(options: options)
         let tailBytes: [UInt8] = try whole.serializedBytes(options: options)
         // Taken out while it is used, so that it is changed in place.
-        var last = memo.parts.virtualHosts.removeValue(forKey: ir.name)
+        var entry = memo.parts.virtualHosts.removeValue(forKey: ir.name) ?? (.init(), Data(), memo.generation)
         let hosts = ir.virtualHosts
-        let kept = hosts.indices.map { last?.hosts.made(for: hosts[$0], at: $0) }
+        let kept = hosts.indices.map { entry.hosts.made(for: hosts[$0], at: $0) }
         // Hosts the memo lacks (all of them on a first load) encode on every core.
         let hostOptions = options
         let made = try Parallel.results(hosts.indices.filter { kept[$0] == nil }.map { hosts[$0] }) {
             host -> [UInt8] in try virtualHost(host).serializedBytes(options: hostOptions)
         }.map { try $0.get() }
-        let old = last?.encoded ?? Data()
+        let old = entry.encoded
         var size = headBytes.count + tailBytes.count
         for range in kept.compactMap({ $0 }) { size += Self.hostFieldSize(range.count) }
         for encoded in made { size += Self.hostFieldSize(encoded.count) }
@@ -94,8 +94,6 @@ public enum RouteTranslator {
         }
         if let pending = run { data.append(old[pending]) }
         data.append(contentsOf: tailBytes)
-        var entry = last ?? (.init(), data, memo.generation)
-        last = nil  // the entry's only reference, so that `keep` changes it in place
         entry.hosts.keep(hosts, unchanged: kept.map { $0 != nil }) { placed[$0] }
         entry.encoded = data
         entry.generation = memo.generation

@@ -32,9 +32,8 @@ public enum SnapshotTranslator {
         }
         var madeAt = [Int](repeating: 0, count: config.clusters.count)
         for (position, index) in missing.enumerated() { madeAt[index] = position }
-        for index in config.clusters.indices {
-            add(kept[index] ?? made[madeAt[index]])
-        }
+        let clusterResources = { (index: Int) in kept[index] ?? made[madeAt[index]] }
+        for index in config.clusters.indices { add(clusterResources(index)) }
         memo.reused += config.clusters.count - missing.count
         var listeners: [ListenerTranslator.Listener] = []
         for kind in listenerKinds {
@@ -56,9 +55,7 @@ public enum SnapshotTranslator {
             })
         let snapshot = try Snapshot(byType: byType, previous: memo.snapshot)
         memo.snapshot = snapshot
-        memo.parts.clusters.keep(config.clusters, unchanged: kept.map { $0 != nil }) {
-            kept[$0] ?? made[madeAt[$0]]
-        }
+        memo.parts.clusters.keep(config.clusters, unchanged: kept.map { $0 != nil }, made: clusterResources)
         memo.forgetUnusedRouteConfigurations()
         return snapshot
     }
