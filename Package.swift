@@ -127,7 +127,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
-            name: "GatewayTranslator", dependencies: ["GatewayAPI", "GatewayIR", "RegexEngine", "TLSCertificates"],
+            name: "GatewayTranslator",
+            dependencies: ["GatewayAPI", "GatewayIR", "Parallel", "RegexEngine", "TLSCertificates"],
             swiftSettings: strict),
         .target(
             name: "XDSTranslator",

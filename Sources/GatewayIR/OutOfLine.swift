@@ -35,6 +35,9 @@ public struct OutOfLine<Value: Sendable & Hashable & Codable>: Sendable, Hashabl
         set { self = newValue }
     }
 
+    /// Whether both are the same box: interning a value already interned changes nothing.
+    public func sharesBox(with other: Self) -> Bool { box === other.box }
+
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.value == rhs.box.value }
 
     /// Equal values have equal hashes, so this is consistent with `==`.

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayAPI
 import GatewayIR
+import Parallel
 
 /// The operator's resources → one `GatewayConfig` per Gateway (listeners, virtual hosts, routes
 /// in precedence order, a cluster per route rule) and the status of every Gateway and route.
@@ -73,6 +74,9 @@ public enum GatewayTranslator {
             [(route: RouteSource, rules: [ResolvedRule], reused: Bool, status: Memo.RouteEntry.Status?)] = []
         resolvedRoutes.reserveCapacity(resources.httpRoutes.count + resources.grpcRoutes.count)
         var routesWritten = 0
+        // Routes whose rules are resolved after the loops, on every core (a first load resolves
+        // ten thousand): where each sits in `resolvedRoutes`, and its memo entry's key.
+        var unresolved: [(position: Int, key: RouteKey)] = []
         // A route resolves as before when it and everything its backendRefs can reach are equal;
         // a route written as before is the same RouteSource, so comparing it later is cheap.
         // The entry is changed in place: writing a new one released and retained every field
@@ -85,16 +89,18 @@ public enum GatewayTranslator {
             guard let index = memo.rules.index(forKey: key) else {
                 let route = source()
                 routesWritten += 1
-                let rules = resolveRules(route, backends: backends)
-                resolvedRoutes.append((route, rules, false, nil))
+                unresolved.append((resolvedRoutes.count, key))
+                resolvedRoutes.append((route, [], false, nil))
                 memo.rules[key] = Memo.RouteEntry(
-                    written: written(), route: route, rules: rules, status: nil, generation: memo.generation)
+                    written: written(), route: route, rules: [], status: nil, generation: memo.generation)
                 return
             }
             // In place: reading `values[index]` copied the whole entry, a tenth of an edit.
             let generation = memo.generation
             if update(&memo.rules.values[index], same: same, written: written, generation: generation, source: source) {
                 memo.reused += 1
+            } else {
+                unresolved.append((resolvedRoutes.count - 1, key))
             }
         }
         /// Brings a kept entry up to this translation; whether its rules (and status) were reused.
@@ -118,9 +124,9 @@ public enum GatewayTranslator {
                 resolvedRoutes.append((kept.route, kept.rules, true, kept.status))
                 return true
             }
-            kept.rules = resolveRules(kept.route, backends: backends)
+            kept.rules = []
             kept.status = nil
-            resolvedRoutes.append((kept.route, kept.rules, false, nil))
+            resolvedRoutes.append((kept.route, [], false, nil))
             return false
         }
         for route in resources.httpRoutes {
@@ -132,6 +138,13 @@ public enum GatewayTranslator {
             resolve(
                 key: RouteKey(kind: "GRPCRoute", namespace: route.namespace, name: route.name),
                 same: { $0.holds(route) }, written: { .grpc(route) }, source: { RouteSource(route) })
+        }
+        let resolved = Parallel.map(unresolved, minimumChunk: 64) { [resolvedRoutes] unresolved in
+            resolveRules(resolvedRoutes[unresolved.position].route, backends: backends)
+        }
+        for (unresolved, rules) in zip(unresolved, resolved) {
+            resolvedRoutes[unresolved.position].rules = rules
+            memo.rules[unresolved.key]?.rules = rules
         }
         memo.forgetRoutes(keeping: routesWritten)
         resolvedRoutes.sort {
@@ -381,36 +394,56 @@ public enum GatewayTranslator {
             var http = byPort.removeValue(forKey: port)!
             var hosts = hostIndex.removeValue(forKey: port) ?? [:]
             var kept = memo.attachments.removeValue(forKey: listenerName) ?? [:]
-            for (index, (route, rules)) in routes.enumerated()
+            // First which routes attach and which of them need a new attachment; those are made
+            // on every core (a first load makes ten thousand), then all are placed in order.
+            var attaching: [(index: Int, governing: [PolicyAttachment.Governing], fresh: Int?)] = []
+            var fresh: [(index: Int, governing: [PolicyAttachment.Governing])] = []
+            for (index, (route, _)) in routes.enumerated()
             where attaches(route, to: gateway, listener: listener, namespaces: namespaces) {
-                if route.kind == "GRPCRoute" { http.servesGRPC = true }
                 if routeLevels[index] == nil {
                     routeLevels[index] = route.rules.map { policies.routeLevel(route: route, ruleName: $0.name) }
                 }
                 let governing = routeLevels[index]!.map { PolicyAttachment.Governing(route: $0, parent: parentPolicy) }
-                // Looked up once and changed in place, as the route entries are.
-                let slot = kept.index(forKey: route.key)
-                let keptGeneration = slot.map { kept.values[$0].generation }
-                var attachment: Attachment
-                if rulesReused[index], let slot, keptGeneration == memo.generation - 1,
+                if rulesReused[index], let slot = kept.index(forKey: route.key),
+                    kept.values[slot].generation == memo.generation - 1,
                     memo.holds(
                         kept.values[slot].attachment, governing: governing, same: samePolicies, listener: listener)
                 {
-                    // Its policies' indices are this translation's from now on: the next compares
-                    // them with this one's policies, and an index may have shifted (a policy gone).
-                    kept.values[slot].attachment.governing = governing
-                    kept.values[slot].generation = memo.generation
-                    attachment = kept.values[slot].attachment
-                    memo.reused += 1
+                    attaching.append((index, governing, nil))
                 } else {
-                    attachment = self.attachment(
-                        route, rules: rules, governing: governing, policies: policies, listener: listener,
-                        listenerName: listenerName, interned: &interned)
+                    attaching.append((index, governing, fresh.count))
+                    fresh.append((index, governing))
+                }
+            }
+            var made = Parallel.map(fresh, minimumChunk: 64) { fresh in
+                attachment(
+                    routes[fresh.index].0, rules: routes[fresh.index].1, governing: fresh.governing,
+                    policies: policies, listener: listener, listenerName: listenerName)
+            }
+            for (index, fresh) in zip(made.indices, fresh) {
+                intern(&made[index], rules: routes[fresh.index].1, into: &interned)
+            }
+            for (index, governing, freshIndex) in attaching {
+                let route = routes[index].0
+                if route.kind == "GRPCRoute" { http.servesGRPC = true }
+                // Looked up once and changed in place, as the route entries are.
+                let slot = kept.index(forKey: route.key)
+                let keptGeneration = slot.map { kept.values[$0].generation }
+                let attachment: Attachment
+                if let freshIndex {
+                    attachment = made[freshIndex]
                     if let slot {
                         kept.values[slot] = (attachment, memo.generation)
                     } else {
                         kept[route.key] = (attachment, memo.generation)
                     }
+                } else {
+                    // Its policies' indices are this translation's from now on: the next compares
+                    // them with this one's policies, and an index may have shifted (a policy gone).
+                    kept.values[slot!].attachment.governing = governing
+                    kept.values[slot!].generation = memo.generation
+                    attachment = kept.values[slot!].attachment
+                    memo.reused += 1
                 }
                 if keptGeneration != memo.generation { attachments += 1 }
                 if attachment.usesGlobalRateLimit { http.rateLimitService = rateLimitService }
@@ -502,6 +535,39 @@ public enum GatewayTranslator {
         policies: PolicyAttachment, listener: Gateway.Listener, listenerName: String,
         interned: inout InternedPolicies
     ) -> Attachment {
+        var made = attachment(
+            route, rules: rules, governing: governing, policies: policies, listener: listener,
+            listenerName: listenerName)
+        intern(&made, rules: rules, into: &interned)
+        return made
+    }
+
+    /// `attachment`'s policies replaced by the equal ones already in `interned` (or added to it):
+    /// one box for every equal value in a translation.
+    static func intern(_ attachment: inout Attachment, rules: [ResolvedRule], into interned: inout InternedPolicies) {
+        for host in attachment.hosts.indices {
+            for index in attachment.hosts[host].routes.indices {
+                let policy = attachment.hosts[host].routes[index].sharedPolicy
+                let shared = interned.routes.insert(policy).memberAfterInsert
+                if !shared.sharesBox(with: policy) { attachment.hosts[host].routes[index].sharedPolicy = shared }
+            }
+            // A cluster without settings keeps its rule's box, as its rule made it: setting it
+            // would copy the cluster's fields.
+            for index in attachment.hosts[host].clusters.indices {
+                let policy = attachment.hosts[host].clusters[index].sharedPolicy
+                if rules.contains(where: { $0.cluster?.sharedPolicy.sharesBox(with: policy) == true }) { continue }
+                let shared = interned.clusters.insert(policy).memberAfterInsert
+                if !shared.sharesBox(with: policy) { attachment.hosts[host].clusters[index].sharedPolicy = shared }
+            }
+        }
+    }
+
+    /// What `route` makes on one listener, its policies not yet interned: this part of a
+    /// translation runs on every core.
+    static func attachment(
+        _ route: RouteSource, rules: [ResolvedRule], governing: [PolicyAttachment.Governing],
+        policies: PolicyAttachment, listener: Gateway.Listener, listenerName: String
+    ) -> Attachment {
         let ruleSettings = governing.map(policies.effective)
         let shares = ruleSettings.map { $0.map(TrafficPolicyTranslation.RouteShare.init) }
         var usesGlobalRateLimit = false
@@ -513,14 +579,11 @@ public enum GatewayTranslator {
                     routeNames[index].policy.globalRateLimit!.domain = listenerName
                     usesGlobalRateLimit = true
                 }
-                routeNames[index].sharedPolicy =
-                    interned.routes.insert(routeNames[index].sharedPolicy).memberAfterInsert
             }
             let clusters = zip(rules, ruleSettings).compactMap { rule, settings -> BackendCluster? in
                 guard var cluster = rule.cluster else { return nil }
                 if let settings, settings.problems.isEmpty {
                     cluster.policy = TrafficPolicyTranslation.clusterPolicy(settings.settings, hostname: hostname)
-                    cluster.sharedPolicy = interned.clusters.insert(cluster.sharedPolicy).memberAfterInsert
                 }
                 return cluster
             }
