@@ -181,13 +181,20 @@ public enum GatewayTranslator {
         let namespaces: NamespaceLabels = { resources.labels(ofNamespace: $0) }
         var status = StatusReport()
         var attached: [String: Int] = [:]  // "<gw-ns>/<gw>/<listener>" → routes attached
-        for (index, (route, resolved)) in zip(routes, rules).enumerated() {
+        // Statuses not kept are judged on every core (a first load judges ten thousand).
+        let unjudged = statuses.indices.filter { statuses[$0] == nil }
+        let judged = Parallel.map(unjudged, minimumChunk: 64) { index in
+            Memo.RouteEntry.Status(
+                routeStatus(routes[index], rules: rules[index], gateways: gateways, namespaces: namespaces))
+        }
+        var judgedAt = 0
+        for (index, route) in routes.enumerated() {
             let made: Memo.RouteEntry.Status
             if let kept = statuses[index] {
                 made = kept
             } else {
-                made = Memo.RouteEntry.Status(
-                    routeStatus(route, rules: resolved, gateways: gateways, namespaces: namespaces))
+                made = judged[judgedAt]
+                judgedAt += 1
                 memo.rules[route.key]?.status = made
             }
             for listener in made.attachedTo { attached[listener, default: 0] += 1 }
@@ -608,7 +615,7 @@ public enum GatewayTranslator {
     }
 
     /// A namespace's labels (from Namespace objects, plus Kubernetes' automatic name label).
-    typealias NamespaceLabels = (String) -> [String: String]
+    typealias NamespaceLabels = @Sendable (String) -> [String: String]
 
     /// Whether `route` attaches to this listener: a parentRef names both, the listener allows it,
     /// and their hostnames intersect.
