@@ -14,18 +14,25 @@ public enum ClusterTranslator {
     public static func cluster(_ backend: BackendCluster) throws -> Cluster {
         let policy = backend.policy
         var cluster = Cluster()
-        cluster.name = backend.name
+        name(backend, &cluster)
         cluster.connectTimeout = Google_Protobuf_Duration(policy.connectTimeout)
         cluster.perConnectionBufferLimitBytes = Google_Protobuf_UInt32Value(UInt32(policy.bufferLimit))
         cluster.commonLbConfig = Envoy_Config_Cluster_V3_Cluster.CommonLbConfig()
         cluster.ignoreHealthOnHostRemoval = true
+        if backend.discovery == .endpoints { cluster.type = .eds }
+        for feature in features { try feature.apply(backend, to: &cluster) }
+        return cluster
+    }
+
+    /// The fields that name a cluster: its name and, for EDS, the load assignment it loads. With
+    /// its source tag (SourceMetadata), all that an EDS cluster without upstream TLS does not share
+    /// with every other cluster of its policy (`ClusterTemplates`).
+    static func name(_ backend: BackendCluster, _ cluster: inout Cluster) {
+        cluster.name = backend.name
         if backend.discovery == .endpoints {
-            cluster.type = .eds
             cluster.edsClusterConfig.edsConfig = .adsV3
             cluster.edsClusterConfig.serviceName = backend.name
         }
-        for feature in features { try feature.apply(backend, to: &cluster) }
-        return cluster
     }
 
     /// One locality per backendRef (`<cluster>/backend/<j>`, weighted as the backendRef), each
@@ -34,43 +41,64 @@ public enum ClusterTranslator {
     public static func loadAssignment(_ backend: BackendCluster) throws -> LoadAssignment {
         var assignment = LoadAssignment()
         assignment.clusterName = backend.name
-        for (index, group) in backend.groups.enumerated() {
-            var zones: [String?] = [nil]
-            if backend.policy.zoneAware != nil {
-                zones = []
-                for endpoint in group.endpoints where !zones.contains(endpoint.zone) { zones.append(endpoint.zone) }
+        for planned in localities(backend) {
+            let group = backend.groups[planned.group]
+            var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
+            locality.locality.region = region(backend, planned.group)
+            if let metadata = group.metadata {
+                try SourceMetadata.attach(metadata, to: &locality, key: SourceMetadata.localityKey)
             }
-            for zone in zones {
-                var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
-                locality.locality.region = "\(backend.name)/backend/\(index)"
-                if let metadata = group.metadata {
-                    try SourceMetadata.attach(metadata, to: &locality, key: SourceMetadata.localityKey)
-                }
-                var weight = group.weight
-                if let zone {
-                    locality.locality.zone = zone
-                    if case .weightedZones(let weights) = backend.policy.zoneAware { weight = weights[zone] ?? 1 }
-                }
-                locality.loadBalancingWeight = Google_Protobuf_UInt32Value(UInt32(weight))
-                let endpoints =
-                    backend.policy.zoneAware == nil ? group.endpoints : group.endpoints.filter { $0.zone == zone }
-                let socketMatch = UpstreamTLSSockets.endpointMetadata(backend, index)
-                locality.lbEndpoints = endpoints.map { endpoint in
-                    var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
-                    lbEndpoint.endpoint.address.socketAddress.address = endpoint.host
-                    lbEndpoint.endpoint.address.socketAddress.portValue = UInt32(endpoint.port)
-                    lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(1)
-                    if let port = backend.policy.healthCheck?.port {
-                        lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(port)
-                    }
-                    if endpoint.draining { lbEndpoint.healthStatus = .draining }
-                    if let socketMatch { lbEndpoint.metadata = socketMatch }
-                    return lbEndpoint
-                }
-                assignment.endpoints.append(locality)
+            if let zone = planned.zone { locality.locality.zone = zone }
+            locality.loadBalancingWeight = Google_Protobuf_UInt32Value(UInt32(planned.weight))
+            let socketMatch = UpstreamTLSSockets.endpointMetadata(backend, planned.group)
+            let healthCheckPort = backend.policy.healthCheck?.port
+            locality.lbEndpoints = planned.endpoints.map { endpoint in
+                var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
+                lbEndpoint.endpoint.address.socketAddress.address = endpoint.host
+                lbEndpoint.endpoint.address.socketAddress.portValue = UInt32(endpoint.port)
+                lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(1)
+                if let healthCheckPort { lbEndpoint.endpoint.healthCheckConfig.portValue = UInt32(healthCheckPort) }
+                if endpoint.draining { lbEndpoint.healthStatus = .draining }
+                if let socketMatch { lbEndpoint.metadata = socketMatch }
+                return lbEndpoint
             }
+            assignment.endpoints.append(locality)
         }
         return assignment
     }
 
+    /// One locality of a load assignment: backendRef `group`'s endpoints, or those of one zone.
+    struct PlannedLocality {
+        var group: Int
+        var zone: String?
+        var weight: Int
+        var endpoints: [Endpoint]
+    }
+
+    /// The localities of `backend`'s load assignment, in order: what both the message above and
+    /// its encoding by hand (`encodedLoadAssignment`) are made from.
+    static func localities(_ backend: BackendCluster) -> [PlannedLocality] {
+        var localities: [PlannedLocality] = []
+        localities.reserveCapacity(backend.groups.count)
+        for (index, group) in backend.groups.enumerated() {
+            guard let zoneAware = backend.policy.zoneAware else {
+                localities.append(
+                    PlannedLocality(group: index, zone: nil, weight: group.weight, endpoints: group.endpoints))
+                continue
+            }
+            var zones: [String?] = []
+            for endpoint in group.endpoints where !zones.contains(endpoint.zone) { zones.append(endpoint.zone) }
+            for zone in zones {
+                var weight = group.weight
+                if let zone, case .weightedZones(let weights) = zoneAware { weight = weights[zone] ?? 1 }
+                localities.append(
+                    PlannedLocality(
+                        group: index, zone: zone, weight: weight, endpoints: group.endpoints.filter { $0.zone == zone })
+                )
+            }
+        }
+        return localities
+    }
+
+    static func region(_ backend: BackendCluster, _ group: Int) -> String { "\(backend.name)/backend/\(group)" }
 }

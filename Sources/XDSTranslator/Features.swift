@@ -65,7 +65,9 @@ extension ListenerKind {
 
 extension ClusterTranslator {
     /// Every cluster feature. Each writes its own fields, except UpstreamTLSSockets, which adds a
-    /// placeholder TLS socket only where ProxyProtocol set none: it comes after it.
+    /// placeholder TLS socket only where ProxyProtocol set none: it comes after it. Of an EDS
+    /// cluster without upstream TLS, a feature reads only the policy, the upstream protocol and
+    /// the source tag: the rest of such clusters is encoded once per policy (`ClusterTemplates`).
     static let features: [any ClusterFeature.Type] = [
         CircuitBreakers.self, LoadBalancing.self, HealthChecking.self, OutlierDetection.self, PanicThreshold.self,
         TCPKeepalive.self, Preconnect.self, ProxyProtocol.self, DNSResolution.self, HTTPProtocolOptions.self,

@@ -86,7 +86,7 @@ public enum RouteTranslator {
                 run = nil
                 let encoded = encodings.next()!
                 var header: [UInt8] = []
-                SourceMetadata.Wire.header(virtualHostsField, encoded.count, into: &header)
+                Wire.header(virtualHostsField, encoded.count, into: &header)
                 data.append(contentsOf: header)
                 data.append(contentsOf: encoded)
                 placed.append(data.count - encoded.count..<data.count)
@@ -103,7 +103,7 @@ public enum RouteTranslator {
 
     /// The bytes a `virtual_hosts` field of `length` bytes of content takes: key, length, content.
     static func hostFieldSize(_ length: Int) -> Int {
-        SourceMetadata.Wire.varintSize(virtualHostsField << 3 | 2) + SourceMetadata.Wire.varintSize(length) + length
+        Wire.varintSize(virtualHostsField << 3 | 2) + Wire.varintSize(length) + length
     }
 
     /// `RouteConfiguration.virtual_hosts`.

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayIR
 import Parallel
 import XDSCache
@@ -27,7 +28,10 @@ public enum SnapshotTranslator {
         // routes makes ten thousand, and each depends on its own IR alone.
         let kept = config.clusters.indices.map { memo.parts.clusters.made(for: config.clusters[$0], at: $0) }
         let missing = config.clusters.indices.filter { kept[$0] == nil }
-        let made = try Parallel.results(missing.map { config.clusters[$0] }, makeClusterResources).map {
+        let templates = ClusterTemplates()
+        let made = try Parallel.results(missing.map { config.clusters[$0] }) {
+            try makeClusterResources($0, templates: templates)
+        }.map {
             try $0.get()
         }
         var madeAt = [Int](repeating: 0, count: config.clusters.count)
@@ -61,9 +65,15 @@ public enum SnapshotTranslator {
     }
 
     /// A cluster and, for EDS, its load assignment.
-    @Sendable static func makeClusterResources(_ cluster: BackendCluster) throws -> [Resource] {
-        try [Resource(try ClusterTranslator.cluster(cluster))]
-            + (cluster.discovery == .endpoints ? [try Resource(try ClusterTranslator.loadAssignment(cluster))] : [])
+    static func makeClusterResources(_ cluster: BackendCluster, templates: ClusterTemplates) throws -> [Resource] {
+        let made =
+            ClusterTemplates.applies(to: cluster)
+            ? try templates.resource(cluster) : try Resource(try ClusterTranslator.cluster(cluster))
+        guard cluster.discovery == .endpoints else { return [made] }
+        let assignment = Resource(
+            ClusterTranslator.LoadAssignment.self, name: cluster.name,
+            encoded: Data(try ClusterTranslator.encodedLoadAssignment(cluster)))
+        return [made, assignment]
     }
 
     /// Adds `listener`, or, when one already binds its address, adds its filter chains and
