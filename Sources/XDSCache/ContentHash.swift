@@ -10,6 +10,15 @@ public enum ContentHash {
         hex(SHA256.hash(data: bytes))
     }
 
+    /// `version(of:)` of bytes given in pieces, one after another.
+    struct PieceHasher {
+        private var sha = SHA256()
+
+        mutating func update(_ bytes: UnsafeRawBufferPointer) { sha.update(bufferPointer: bytes) }
+
+        var version: String { hex(sha.finalize()) }
+    }
+
     /// Version of a set of resources: hash of the sorted `name version` lines.
     public static func version(ofNamedVersions pairs: [(name: String, version: String)]) -> String {
         version(ofSortedNamedVersions: pairs.sorted(by: { $0.name < $1.name }))

@@ -13,8 +13,22 @@ public final class Resource: Sendable, Hashable {
     public let type: ResourceType
     public let name: String
     public let version: String
-    /// The resource message's bytes: the server writes these into every response.
-    public let encoded: Data
+    /// The resource message's bytes, in one piece. The server writes them into responses from
+    /// where they are kept (`withEncodedPieces`): a resource may keep them in pieces, one of them
+    /// shared with other resources, and then this puts them together when asked for.
+    public var encoded: Data {
+        switch storage {
+        case .data(let data):
+            return data
+        case .pieces:
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(serializedSize)
+            withEncodedPieces { bytes += $0 }
+            return Data(bytes)
+        }
+    }
+    /// How many bytes `encoded` has.
+    public let serializedSize: Int
     /// Names of resources of another type this one needs: a cluster's EDS name, a listener's
     /// RDS route configuration names. The snapshot's consistency check resolves them.
     public let references: Set<String>
@@ -58,18 +72,74 @@ public final class Resource: Sendable, Hashable {
             secretReferences: secretReferences)
     }
 
-    private init(
+    /// A resource of `Message` whose deterministic encoding is `own` with `shared` put in at
+    /// `split`: what many resources have in common is kept once (the clusters of one policy
+    /// differ only in their names). The bytes must be those `Google_Protobuf_Any.deterministic`
+    /// would give.
+    public convenience init<Message: XDSResourceMessage>(
+        _: Message.Type, name: String, own: [UInt8], split: Int, shared: SharedBytes? = nil,
+        references: Set<String> = [], secretReferences: Set<String> = []
+    ) {
+        precondition(split >= 0 && split <= own.count, "a split within the resource's own bytes")
+        self.init(
+            type: Message.resourceType, name: name, storage: .pieces(own: own, split: split, shared: shared),
+            references: references, secretReferences: secretReferences)
+    }
+
+    private convenience init(
         type: ResourceType, name: String, encoded: Data, references: Set<String>, secretReferences: Set<String>
+    ) {
+        self.init(
+            type: type, name: name, storage: .data(encoded), references: references,
+            secretReferences: secretReferences)
+    }
+
+    private init(
+        type: ResourceType, name: String, storage: Storage, references: Set<String>, secretReferences: Set<String>
     ) {
         self.type = type
         self.name = name
-        self.encoded = encoded
-        self.version = ContentHash.version(of: encoded)
+        self.storage = storage
+        switch storage {
+        case .data(let data):
+            serializedSize = data.count
+            version = ContentHash.version(of: data)
+        case .pieces(let own, _, let shared):
+            serializedSize = own.count + (shared?.bytes.count ?? 0)
+            var hasher = ContentHash.PieceHasher()
+            Self.pieces(of: storage) { hasher.update($0) }
+            version = hasher.version
+        }
         self.references = references
         self.secretReferences = secretReferences
     }
 
-    public var serializedSize: Int { encoded.count }
+    /// Calls `body` with the encoding's bytes, piece after piece, in order (some may be empty).
+    public func withEncodedPieces(_ body: (UnsafeRawBufferPointer) -> Void) {
+        Self.pieces(of: storage, body)
+    }
+
+    private static func pieces(of storage: Storage, _ body: (UnsafeRawBufferPointer) -> Void) {
+        switch storage {
+        case .data(let data):
+            data.withUnsafeBytes(body)
+        case .pieces(let own, let split, let shared):
+            own.withUnsafeBytes { all in
+                body(UnsafeRawBufferPointer(rebasing: all[..<split]))
+                shared?.bytes.withUnsafeBytes(body)
+                body(UnsafeRawBufferPointer(rebasing: all[split...]))
+            }
+        }
+    }
+
+    private enum Storage: Sendable {
+        case data(Data)
+        /// `own[..<split]`, then `shared`, then `own[split...]`; an array costs one allocation
+        /// where `Data` costs two.
+        case pieces(own: [UInt8], split: Int, shared: SharedBytes?)
+    }
+
+    private let storage: Storage
 
     public static func == (lhs: Resource, rhs: Resource) -> Bool {
         lhs.type == rhs.type && lhs.name == rhs.name && lhs.version == rhs.version
@@ -80,6 +150,13 @@ public final class Resource: Sendable, Hashable {
         hasher.combine(name)
         hasher.combine(version)
     }
+}
+
+/// Encoded bytes that many resources have in common, kept once (`Resource`'s pieces).
+public final class SharedBytes: Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
 }
 
 extension Google_Protobuf_Any {

@@ -364,7 +364,7 @@ struct ProtobufWire {
     /// A `google.protobuf.Any`: type URL (1), the response's type's (every resource of a
     /// response has it), and value (2).
     static func anySize(_ resource: Resource, typeURL: String) -> Int {
-        stringSize(1, typeURL) + (resource.encoded.isEmpty ? 0 : messageSize(2, resource.encoded.count))
+        stringSize(1, typeURL) + (resource.serializedSize == 0 ? 0 : messageSize(2, resource.serializedSize))
     }
 
     mutating func varint(_ value: Int) {
@@ -396,9 +396,9 @@ struct ProtobufWire {
 
     mutating func any(_ resource: Resource, typeURL: String) {
         string(1, typeURL)
-        guard !resource.encoded.isEmpty else { return }
-        header(2, length: resource.encoded.count)
-        resource.encoded.withUnsafeBytes { copy($0) }
+        guard resource.serializedSize != 0 else { return }
+        header(2, length: resource.serializedSize)
+        resource.withEncodedPieces { copy($0) }
     }
 
     mutating func copy(_ bytes: UnsafeRawBufferPointer) {

@@ -1,5 +1,4 @@
 import EnvoyAPI
-import Foundation
 import GatewayIR
 import SwiftProtobuf
 import Synchronization
@@ -15,6 +14,7 @@ import XDSCache
 /// cluster. A message's encoding is its fields' encodings one after another, so a cluster here is
 /// its naming fields, written by hand, around the rest, encoded once per policy and upstream
 /// protocol: the very bytes SwiftProtobuf gives the message `ClusterTranslator.cluster` makes.
+/// The rest is kept once, in every such cluster's resource (`SharedBytes`).
 ///
 /// Only EDS clusters without upstream TLS are made this way: the features read nothing else of
 /// them (DNS clusters carry their endpoints, TLS sockets name their endpoint groups).
@@ -31,7 +31,8 @@ final class ClusterTemplates: Sendable {
     /// unknown field, SourceMetadata) last of all.
     private struct Template: Sendable {
         var type: [UInt8]
-        var rest: [UInt8]
+        /// Kept once for every cluster of the template (`Resource`'s pieces).
+        var rest: SharedBytes
         var secrets: Set<String>
     }
 
@@ -52,21 +53,21 @@ final class ClusterTemplates: Sendable {
         bytes.reserveCapacity(
             Wire.stringSize(1, name.utf8.count) + Wire.lengthSize(3, eds)
                 + (metadata.map { SourceMetadata.clusterKey.count + Wire.varintSize($0.count) + $0.count } ?? 0)
-                + template.type.count + template.rest.count)
+                + template.type.count)
         Wire.string(1, name, into: &bytes)
         bytes += template.type
         // eds_cluster_config: {eds_config (1), service_name (2)}.
         Wire.header(3, eds, into: &bytes)
         bytes += Self.edsConfig
         Wire.string(2, name, into: &bytes)
-        bytes += template.rest
+        let rest = bytes.count
         if let metadata {
             bytes += SourceMetadata.clusterKey
             Wire.varint(metadata.count, into: &bytes)
             bytes += metadata
         }
         return Resource(
-            EnvoyCluster.self, name: name, encoded: Data(bytes), references: [name],
+            EnvoyCluster.self, name: name, own: bytes, split: rest, shared: template.rest, references: [name],
             secretReferences: template.secrets)
     }
 
@@ -92,7 +93,8 @@ final class ClusterTemplates: Sendable {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
         return Template(
-            type: try type.serializedBytes(options: options), rest: try cluster.serializedBytes(options: options),
+            type: try type.serializedBytes(options: options),
+            rest: SharedBytes(try cluster.serializedBytes(options: options)),
             secrets: try cluster.referencedSecrets())
     }
 

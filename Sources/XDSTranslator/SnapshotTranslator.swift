@@ -1,4 +1,3 @@
-import Foundation
 import GatewayIR
 import Parallel
 import XDSCache
@@ -70,9 +69,9 @@ public enum SnapshotTranslator {
             ClusterTemplates.applies(to: cluster)
             ? try templates.resource(cluster) : try Resource(try ClusterTranslator.cluster(cluster))
         guard cluster.discovery == .endpoints else { return [made] }
+        let encoded = try ClusterTranslator.encodedLoadAssignment(cluster)
         let assignment = Resource(
-            ClusterTranslator.LoadAssignment.self, name: cluster.name,
-            encoded: Data(try ClusterTranslator.encodedLoadAssignment(cluster)))
+            ClusterTranslator.LoadAssignment.self, name: cluster.name, own: encoded, split: encoded.count)
         return [made, assignment]
     }
 

@@ -76,6 +76,7 @@ struct ClusterTemplateTests {
         let made = try templates.resource(backend)
         let whole = try Resource(try ClusterTranslator.cluster(backend))
         #expect(made.encoded == whole.encoded, "\(name): \(backend.name)")
+        #expect(made.version == whole.version && made.serializedSize == whole.serializedSize)
         #expect(made.name == whole.name)
         #expect(made.references == whole.references, "\(name): \(backend.name)")
         #expect(made.secretReferences == whole.secretReferences, "\(name): \(backend.name)")
