@@ -4,7 +4,7 @@ import Synchronization
 public final class SnapshotCache: ConfigWatcher, Sendable {
     private struct State {
         var snapshots: [String: Snapshot] = [:]
-        var watches: [String: [UInt64: AsyncStream<Snapshot>.Continuation]] = [:]
+        var watches: [String: [UInt64: @Sendable (Snapshot) -> Void]] = [:]
         var nextWatchID: UInt64 = 0
     }
 
@@ -23,7 +23,7 @@ public final class SnapshotCache: ConfigWatcher, Sendable {
         return state.withLock { state in
             if state.snapshots[nodeGroup] == snapshot { return false }
             state.snapshots[nodeGroup] = snapshot
-            for watcher in state.watches[nodeGroup, default: [:]].values { watcher.yield(snapshot) }
+            for onSnapshot in state.watches[nodeGroup, default: [:]].values { onSnapshot(snapshot) }
             return true
         }
     }
@@ -46,21 +46,19 @@ public final class SnapshotCache: ConfigWatcher, Sendable {
         state.withLock { $0.watches[nodeGroup]?.count ?? 0 }
     }
 
-    public func watch(nodeGroup: String) -> AsyncStream<Snapshot> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Snapshot.self, bufferingPolicy: .bufferingNewest(1))
+    public func watch(nodeGroup: String, onSnapshot: @escaping @Sendable (Snapshot) -> Void) -> SnapshotWatch {
         let id: UInt64 = state.withLock { state in
             let id = state.nextWatchID
             state.nextWatchID += 1
-            state.watches[nodeGroup, default: [:]][id] = continuation
-            if let current = state.snapshots[nodeGroup] { continuation.yield(current) }
+            state.watches[nodeGroup, default: [:]][id] = onSnapshot
+            if let current = state.snapshots[nodeGroup] { onSnapshot(current) }
             return id
         }
-        continuation.onTermination = { [weak self] _ in
+        return SnapshotWatch { [weak self] in
             self?.state.withLock { state in
                 state.watches[nodeGroup]?.removeValue(forKey: id)
                 if state.watches[nodeGroup]?.isEmpty == true { state.watches.removeValue(forKey: nodeGroup) }
             }
         }
-        return stream
     }
 }

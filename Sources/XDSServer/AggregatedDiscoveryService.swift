@@ -123,7 +123,8 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
         defer { continuation.finish() }
         let latest = LatestSnapshot()
         let inbox = RequestInbox<Message>()
-        let watcher = self.watcher
+        var watch: SnapshotWatch?
+        defer { watch?.cancel() }
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
@@ -169,11 +170,10 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                             logger[metadataKey: "node_cluster"] = "\(resolved)"
                             registry.identify(id, nodeID: node.id, nodeGroup: resolved)
                             logger.debug("stream opened")
-                            group.addTask {
-                                for await snapshot in watcher.watch(nodeGroup: resolved) {
-                                    latest.set(snapshot)
-                                    continuation.yield(.snapshotChanged)
-                                }
+                            // No task of its own: the cache hands each snapshot straight on.
+                            watch = watcher.watch(nodeGroup: resolved) { snapshot in
+                                latest.set(snapshot)
+                                continuation.yield(.snapshotChanged)
                             }
                         }
                         let request = decode(message)

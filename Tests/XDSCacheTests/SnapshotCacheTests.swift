@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import XDSCache
 import XDSTesting
@@ -20,6 +21,25 @@ struct SnapshotCacheTests {
         try cache.setSnapshot(try snapshot(port: 3), for: "ns/other")
         #expect(await updates.next() == second)
         #expect(cache.nodeGroups == ["ns/gw", "ns/other"])
+    }
+
+    @Test("a callback watch is called with the current snapshot and each new one, until cancelled")
+    func callbackWatch() throws {
+        let cache = SnapshotCache()
+        let first = try snapshot(port: 1)
+        try cache.setSnapshot(first, for: "g")
+        let seen = Mutex<[Snapshot]>([])
+        let watch = cache.watch(nodeGroup: "g") { snapshot in seen.withLock { $0.append(snapshot) } }
+        let second = try snapshot(port: 2)
+        try cache.setSnapshot(second, for: "g")
+        try cache.setSnapshot(try snapshot(port: 3), for: "other")
+        #expect(seen.withLock { $0 } == [first, second])
+        #expect(cache.watchCount(nodeGroup: "g") == 1)
+        watch.cancel()
+        watch.cancel()
+        #expect(cache.watchCount(nodeGroup: "g") == 0)
+        try cache.setSnapshot(try snapshot(port: 4), for: "g")
+        #expect(seen.withLock { $0 } == [first, second])
     }
 
     @Test("setting an equal snapshot notifies nobody")
