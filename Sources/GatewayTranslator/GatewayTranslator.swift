@@ -311,10 +311,31 @@ public enum GatewayTranslator {
         /// Nil when no backend resolved, or when the rule is rejected: its routes answer 500.
         var cluster: BackendCluster?
         var problems: [BackendIndex.Problem]
-        var filters: RouteFilters
         var rejection: RuleRejection?
         /// The BackendTLSPolicies its backendRefs use, `<ns>/<name>`.
-        var tlsPolicies: Set<String> = []
+        var tlsPolicies: Set<String>
+        /// The rule's filters, out of line when it has any: the memo keeps every rule, most have
+        /// none, and inline they were three quarters of a resolved rule (176 of 232 bytes).
+        private var filterBox: FilterBox?
+
+        init(
+            clusterName: String, cluster: BackendCluster?, problems: [BackendIndex.Problem], filters: RouteFilters,
+            rejection: RuleRejection?, tlsPolicies: Set<String> = []
+        ) {
+            self.clusterName = clusterName
+            self.cluster = cluster
+            self.problems = problems
+            self.rejection = rejection
+            self.tlsPolicies = tlsPolicies
+            filterBox = filters.isEmpty ? nil : FilterBox(filters)
+        }
+
+        var filters: RouteFilters { filterBox?.filters ?? RouteFilters([]) }
+
+        private final class FilterBox: Sendable {
+            let filters: RouteFilters
+            init(_ filters: RouteFilters) { self.filters = filters }
+        }
 
         /// What the rule's routes answer without a cluster: 503 when every backend is a Service
         /// without ready endpoints (nothing is wrong but capacity), else 500, as in Envoy Gateway.

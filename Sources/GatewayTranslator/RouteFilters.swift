@@ -14,6 +14,12 @@ struct RouteFilters {
     /// Envoy Gateway's messages, in filter order.
     var problems: [String] = []
 
+    /// No filter changes anything, and none is refused.
+    var isEmpty: Bool {
+        requestHeaders == Route.HeaderMutation() && responseHeaders == Route.HeaderMutation() && redirect == nil
+            && rewrite == nil && problems.isEmpty
+    }
+
     init(_ filters: [HTTPRoute.Filter]) {
         var requestNames = HeaderNames()
         var responseNames = HeaderNames()
