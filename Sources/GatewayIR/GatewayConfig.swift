@@ -303,7 +303,8 @@ public struct Route: Sendable, Hashable, Codable {
 
     public enum Action: Sendable, Hashable, Codable {
         case forward(cluster: String)
-        case redirect(Redirect)
+        /// Indirect: inline, a redirect made every route's action 100 bytes.
+        indirect case redirect(Redirect)
         /// A route whose backends are all invalid: Envoy answers this status itself.
         case directResponse(status: Int)
     }
@@ -320,7 +321,12 @@ public struct Route: Sendable, Hashable, Codable {
         var action: Action
         var requestHeaders = HeaderMutation()
         var responseHeaders = HeaderMutation()
-        var rewrite: Rewrite?
+        var rewrite: Rewrite? {
+            get { rewriteBox?.wrappedValue }
+            set { rewriteBox = newValue.map { OutOfLine(wrappedValue: $0) } }
+        }
+        /// Out of line when there is one, as `retry` is.
+        private var rewriteBox: OutOfLine<Rewrite>?
         var timeout: Duration?
         var retry: RetryPolicy? {
             get { retryBox?.wrappedValue }
@@ -334,7 +340,8 @@ public struct Route: Sendable, Hashable, Codable {
         var metadata: ResourceMetadata?
 
         enum CodingKeys: String, CodingKey {
-            case name, path, headers, queryParams, method, action, requestHeaders, responseHeaders, rewrite, timeout
+            case name, path, headers, queryParams, method, action, requestHeaders, responseHeaders, timeout
+            case rewriteBox = "rewrite"
             case retryBox = "retry"
             case allowsWebSocket, policy, metadata
         }
