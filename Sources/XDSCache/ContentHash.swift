@@ -4,8 +4,11 @@ import Foundation
 /// Versions are content hashes, so equal content gives equal versions in every process:
 /// a restarted server or another replica hands Envoy the versions it already holds.
 public enum ContentHash {
-    /// First 64 bits of SHA-256, in hex: short enough to read in a config dump, far from colliding
-    /// among the few thousand versions a stream ever compares.
+    /// First 60 bits of SHA-256, in 15 hex digits: short enough to read in a config dump, far from
+    /// colliding among the few thousand versions a stream ever compares, and short enough for a
+    /// Swift string to keep inline (up to 15 bytes), so that the version of each of a snapshot's
+    /// resources, and every stream's map of the versions it sent, costs no allocation (16 digits
+    /// were 2.6 MB at 10000 routes).
     public static func version(of bytes: Data) -> String {
         hex(SHA256.hash(data: bytes))
     }
@@ -43,19 +46,19 @@ public enum ContentHash {
         text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
-    /// The first 8 bytes of `digest` as 16 lowercase hex digits, written straight into the
+    /// The first 60 bits of `digest` as 15 lowercase hex digits, written straight into the
     /// string: formatting each byte as a string of its own was a fifteenth of encoding a cluster.
     static func hex(_ digest: SHA256.Digest) -> String {
         let digits: StaticString = "0123456789abcdef"
         return digest.withUnsafeBytes { bytes in
-            String(unsafeUninitializedCapacity: 16) { out in
+            String(unsafeUninitializedCapacity: 15) { out in
                 digits.withUTF8Buffer { digits in
-                    for index in 0..<8 {
-                        out[2 * index] = digits[Int(bytes[index] >> 4)]
-                        out[2 * index + 1] = digits[Int(bytes[index] & 0x0F)]
+                    for index in 0..<15 {
+                        let byte = bytes[index / 2]
+                        out[index] = digits[Int(index % 2 == 0 ? byte >> 4 : byte & 0x0F)]
                     }
                 }
-                return 16
+                return 15
             }
         }
     }

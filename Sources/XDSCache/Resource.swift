@@ -31,7 +31,7 @@ public final class Resource: Sendable, Hashable {
     public let serializedSize: Int
     /// Names of resources of another type this one needs: a cluster's EDS name, a listener's
     /// RDS route configuration names. The snapshot's consistency check resolves them.
-    public let references: Set<String>
+    public let references: References
     /// Names of the SDS secrets this one needs: a listener's certificates, a cluster's CA.
     public let secretReferences: Set<String>
 
@@ -57,7 +57,8 @@ public final class Resource: Sendable, Hashable {
     public convenience init<Message: XDSResourceMessage>(_ message: Message) throws {
         self.init(
             type: Message.resourceType, name: message.resourceName,
-            encoded: try Google_Protobuf_Any.deterministic(message).value, references: try message.referencedNames(),
+            encoded: try Google_Protobuf_Any.deterministic(message).value,
+            references: References(try message.referencedNames()),
             secretReferences: try message.referencedSecrets())
     }
 
@@ -65,7 +66,7 @@ public final class Resource: Sendable, Hashable {
     /// parts encoded before (a route configuration from its virtual hosts, unchanged since the
     /// last translation): the bytes must be those `Google_Protobuf_Any.deterministic` would give.
     public convenience init<Message: XDSResourceMessage>(
-        _: Message.Type, name: String, encoded: Data, references: Set<String> = [], secretReferences: Set<String> = []
+        _: Message.Type, name: String, encoded: Data, references: References = [], secretReferences: Set<String> = []
     ) {
         self.init(
             type: Message.resourceType, name: name, encoded: encoded, references: references,
@@ -78,7 +79,7 @@ public final class Resource: Sendable, Hashable {
     /// would give.
     public convenience init<Message: XDSResourceMessage>(
         _: Message.Type, name: String, own: [UInt8], split: Int, shared: SharedBytes? = nil,
-        references: Set<String> = [], secretReferences: Set<String> = []
+        references: References = [], secretReferences: Set<String> = []
     ) {
         precondition(split >= 0 && split <= own.count, "a split within the resource's own bytes")
         self.init(
@@ -87,7 +88,7 @@ public final class Resource: Sendable, Hashable {
     }
 
     private convenience init(
-        type: ResourceType, name: String, encoded: Data, references: Set<String>, secretReferences: Set<String>
+        type: ResourceType, name: String, encoded: Data, references: References, secretReferences: Set<String>
     ) {
         self.init(
             type: type, name: name, storage: .data(encoded), references: references,
@@ -95,7 +96,7 @@ public final class Resource: Sendable, Hashable {
     }
 
     private init(
-        type: ResourceType, name: String, storage: Storage, references: Set<String>, secretReferences: Set<String>
+        type: ResourceType, name: String, storage: Storage, references: References, secretReferences: Set<String>
     ) {
         self.type = type
         self.name = name
