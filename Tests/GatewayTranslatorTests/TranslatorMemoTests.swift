@@ -366,4 +366,23 @@ struct TranslatorMemoTests {
         #expect(memo.patchedPasses > 80, "\(memo.patchedPasses) of 200 translations patched")
         #expect(unpatched > 30, "\(unpatched) of 200 translations ran the whole pass")
     }
+
+    @Test("a route whose status parents are those of the route before it shares their array")
+    func statusParentsShared() throws {
+        var pairs = 0
+        for golden in GoldenCase.all {
+            let options = GatewayTranslator.Options(now: Self.now, rateLimitService: try golden.rateLimitService())
+            let status = GatewayTranslator.translate(Self.resources(try golden.inputs()), options: options).status
+            for routes in [status.httpRoutes, status.grpcRoutes] {
+                for (before, route) in zip(routes, routes.dropFirst()) where before.parents == route.parents {
+                    pairs += 1
+                    let shared = before.parents.withUnsafeBufferPointer { a in
+                        route.parents.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress }
+                    }
+                    #expect(shared, "\(golden.name): \(route.name)")
+                }
+            }
+        }
+        #expect(pairs > 10, "the golden cases have routes with the parents of the route before them")
+    }
 }
