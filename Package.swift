@@ -40,6 +40,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
         // Already in the graph through grpc-swift-nio-transport; named for the admin server's TLS.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // Already in the graph through hummingbird; the admin client's HTTP, instead of
+        // URLSession, whose FoundationNetworking loads libcurl and its TLS and LDAP libraries
+        // into every process, serve too (about 5 MiB resident).
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         // Generated from proto/ by proto/generate.sh; never edited by hand.
@@ -174,6 +178,7 @@ let package = Package(
             dependencies: [
                 "ControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

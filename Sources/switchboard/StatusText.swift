@@ -1,10 +1,6 @@
 import ControlPlane
 import Foundation
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// `switchboard status` as text, like `kubectl get -o wide`: the last reload, every resource
 /// with its conditions, every connected Envoy with its ACK/NACK state per type.
 enum StatusText {

@@ -1,11 +1,8 @@
 import ArgumentParser
+import AsyncHTTPClient
 import ControlPlane
 import Foundation
 import Logging
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 @main
 struct Switchboard: AsyncParsableCommand {
@@ -752,22 +749,25 @@ extension Address {
         URL(string: "\(https ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)")!
     }
 
+    /// The most an admin answer may hold: `/debug/served` of a large configuration is tens of MB.
+    static let maxAnswerBytes = 1 << 30
+
     /// GET `path` from a running server's admin address: its status and body.
     func get(_ path: String, timeout: TimeInterval = 60, token: String? = nil, https: Bool = false)
         async throws(ControlPlaneError) -> (
             status: Int, body: Data
         )
     {
-        var request = URLRequest(url: url(path: path, https: https))
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        request.timeoutInterval = timeout
+        var request = HTTPClientRequest(url: url(path: path, https: https).absoluteString)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            return (Int(response.status.code), Data(body.readableBytesView))
         } catch {
             throw ControlPlaneError(
                 .adminRequest,
-                "\(url(path: path, https: https)) did not answer: \(error.localizedDescription) (is `switchboard serve` running with this --admin-address?)"
+                "\(url(path: path, https: https)) did not answer: \(error) (is `switchboard serve` running with this --admin-address?)"
             )
         }
     }
