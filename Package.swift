@@ -40,9 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
         // Already in the graph through grpc-swift-nio-transport; named for the admin server's TLS.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
-        // Already in the graph through hummingbird; the admin client's HTTP, instead of
-        // URLSession, whose FoundationNetworking loads libcurl and its TLS and LDAP libraries
-        // into every process, serve too (about 5 MiB resident).
+        // Already in the graph through hummingbird; the admin client's HTTP (ControlPlane's
+        // AdminClient says why not URLSession).
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
@@ -169,6 +168,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),
@@ -178,7 +178,6 @@ let package = Package(
             dependencies: [
                 "ControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import ControlPlane
 import Foundation
 import Logging
@@ -749,21 +748,15 @@ extension Address {
         URL(string: "\(https ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)")!
     }
 
-    /// The most an admin answer may hold: `/debug/served` of a large configuration is tens of MB.
-    static let maxAnswerBytes = 1 << 30
-
     /// GET `path` from a running server's admin address: its status and body.
     func get(_ path: String, timeout: TimeInterval = 60, token: String? = nil, https: Bool = false)
         async throws(ControlPlaneError) -> (
             status: Int, body: Data
         )
     {
-        var request = HTTPClientRequest(url: url(path: path, https: https).absoluteString)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-            let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
-            return (Int(response.status.code), Data(body.readableBytesView))
+            return try await AdminClient.get(
+                url(path: path, https: https).absoluteString, timeout: timeout, token: token)
         } catch {
             throw ControlPlaneError(
                 .adminRequest,
