@@ -21,6 +21,9 @@ struct BackendIndex {
     /// memo keeps this index, and copies of ten thousand Backends in it were 3.8 MB.
     private var backends: [String: Int] = [:]
     private let backendList: [Backend]
+    /// Each Backend's endpoints as the IR has them, in `backendList`'s order: made once and
+    /// shared by every cluster that names the Backend (each rule of a route did its own).
+    private let backendEndpoints: [(endpoints: [Endpoint], dns: Bool)]
     private var services: [String: Service] = [:]
     private var slices: [String: [EndpointSlice]] = [:]
     private var grants: [ReferenceGrant] = []
@@ -29,6 +32,21 @@ struct BackendIndex {
     init(_ resources: ResourceSet) {
         tls = BackendTLSIndex(resources)
         backendList = resources.backends
+        backendEndpoints = backendList.map { backend in
+            var dns = false
+            var endpoints: [Endpoint] = []
+            endpoints.reserveCapacity(backend.endpoints.count)
+            for (index, endpoint) in backend.endpoints.enumerated() {
+                let zone = index < backend.zones.count ? backend.zones[index] : nil
+                switch endpoint {
+                case .ip(let address, let port): endpoints.append(Endpoint(host: address, port: port, zone: zone))
+                case .fqdn(let hostname, let port):
+                    dns = true
+                    endpoints.append(Endpoint(host: hostname, port: port, zone: zone))
+                }
+            }
+            return (endpoints, dns)
+        }
         for (index, backend) in backendList.enumerated() { backends["\(backend.namespace)/\(backend.name)"] = index }
         for service in resources.services { services["\(service.namespace)/\(service.name)"] = service }
         for slice in resources.endpointSlices {
@@ -159,17 +177,10 @@ struct BackendIndex {
             }
             let backend = backendList[index]
             var group = ResolvedGroup(
-                endpoints: [], http2: backend.appProtocols.contains("gateway.envoyproxy.io/h2c"),
-                section: ref.port.map(String.init), backend: backend)
-            for (index, endpoint) in backend.endpoints.enumerated() {
-                let zone = index < backend.zones.count ? backend.zones[index] : nil
-                switch endpoint {
-                case .ip(let address, let port): group.endpoints.append(Endpoint(host: address, port: port, zone: zone))
-                case .fqdn(let hostname, let port):
-                    group.dns = true
-                    group.endpoints.append(Endpoint(host: hostname, port: port, zone: zone))
-                }
-            }
+                endpoints: backendEndpoints[index].endpoints,
+                http2: backend.appProtocols.contains("gateway.envoyproxy.io/h2c"), section: ref.port.map(String.init),
+                backend: backend)
+            group.dns = backendEndpoints[index].dns
             return .success(group)
         default:
             guard let service = services[key] else {
