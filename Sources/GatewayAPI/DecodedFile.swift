@@ -29,12 +29,12 @@ public struct DecodedFile: Sendable {
     /// An object of a known kind: kept, or dropped with its diagnostics when an earlier one has
     /// its name.
     struct Entry: Sendable {
-        var kind: String
-        var namespace: String
-        var name: String
         /// `<kind>/<namespace>/<name>`, made once: every reload's `assemble` keys it by this, and
-        /// the ResourceSet's `metadata` shares the string.
+        /// the ResourceSet's `metadata` shares the string. The three parts are read from it (none
+        /// holds a "/"), not kept beside it: 48 bytes in each of 20000 entries at 10000 routes.
         var key: String
+        var kind: Substring { key.prefix { $0 != "/" } }
+        var namespaceAndName: Substring { key[key.index(after: key.firstIndex(of: "/")!)...] }
         var location: SourceLocation
         var labels: [String: String]
         var creationTimestamp: String
@@ -76,7 +76,6 @@ public struct DecodedFile: Sendable {
             let decoded = Self.decode(object)
             entries.append(
                 Entry(
-                    kind: object.kind, namespace: object.namespace, name: object.name,
                     key: "\(object.kind)/\(object.namespace)/\(object.name)", location: object.location,
                     labels: object.labels, creationTimestamp: object.creationTimestamp,
                     object: context.diagnostics.count == before || decoded.keepsFlawed ? decoded.object : nil,
@@ -176,7 +175,7 @@ public struct Assembly: Sendable {
         set.metadata.reserveCapacity(files.reduce(0) { $0 + $1.entries.count })
         // The kinds there are one of for each route, sized once too: grown by doubling, the
         // arrays of 10000 routes and Backends held 2 MB of spare capacity (heaptrack).
-        var counts: [String: Int] = [:]
+        var counts: [Substring: Int] = [:]
         for file in files { for entry in file.entries { counts[entry.kind, default: 0] += 1 } }
         set.httpRoutes.reserveCapacity(counts["HTTPRoute"] ?? 0)
         set.grpcRoutes.reserveCapacity(counts["GRPCRoute"] ?? 0)
@@ -201,7 +200,7 @@ public struct Assembly: Sendable {
                         Diagnostic(
                             location: entry.location, code: .duplicateName, field: "metadata.name",
                             message:
-                                "\(entry.kind) \(entry.namespace)/\(entry.name) is already defined at \(firstDefined![entry.key]!)"
+                                "\(entry.kind) \(entry.namespaceAndName) is already defined at \(firstDefined![entry.key]!)"
                         ))
                     places.append(Place(key: entry.key, slot: Place.duplicate))
                     continue
