@@ -357,7 +357,7 @@ public enum GatewayTranslator {
 
     static func resolveRules(_ route: RouteSource, backends: BackendIndex) -> [ResolvedRule] {
         route.rules.enumerated().map { index, rule in
-            let name = "\(route.namePrefix)/rule/\(index)"
+            let name = joined(route.namePrefix, "/rule/", String(index))
             let filters = RouteFilters(rule.filters)
             let rejection = rejection(rule, index: index, filters: filters)
             // A dropped rule is not looked at further, as in Envoy Gateway: its backends go unreported.
@@ -702,7 +702,7 @@ public enum GatewayTranslator {
         where resolved.rejection?.dropsRule != true {
             for match in rule.matches {
                 var ir = Route(
-                    name: "\(resolved.clusterName)/match/\(match.index)/\(underscored(hostname))",
+                    name: joined(resolved.clusterName, "/match/", String(match.index), "/", underscored(hostname)),
                     path: match.path, headers: match.headers, queryParams: match.queryParams, method: match.method,
                     action: resolved.cluster == nil
                         ? .directResponse(status: resolved.unavailableStatus) : .forward(cluster: resolved.clusterName))
@@ -716,6 +716,16 @@ public enum GatewayTranslator {
             }
         }
         return routes
+    }
+
+    /// `parts` one after another, in a string of their length: an interpolation keeps the
+    /// capacity its buffer grew to, up to twice the length, and the memo keeps a name for every
+    /// cluster and route (2.9 MB of route names at 10000 routes, about half of it spare).
+    static func joined(_ parts: String...) -> String {
+        var result = ""
+        result.reserveCapacity(parts.reduce(0) { $0 + $1.utf8.count })
+        for part in parts { result += part }
+        return result
     }
 
     static func underscored(_ hostname: String) -> String {
