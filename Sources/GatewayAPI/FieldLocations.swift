@@ -25,8 +25,6 @@ public struct FieldLocations: Sendable, Equatable {
     init(_ reader: ObjectReader) {
         file = reader.context.file
         walk(reader.node, path: reader.path, at: reader.location)
-        paths = Array(paths)  // no spare capacity kept
-        marks = Array(marks)
     }
 
     public subscript(path: String) -> SourceLocation? {
