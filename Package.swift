@@ -24,7 +24,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        // No default traits: `BinaryDelimitedStreams` imports all of Foundation (see CanonicalText).
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0", traits: []),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-http2", exact: "1.46.0"),
@@ -33,7 +34,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        // No default traits: `FullFoundation` links all of Foundation, `ConfigurationSupport` swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
         // Already in the graph through swift-certificates; named for PEM documents.
@@ -101,18 +103,20 @@ let package = Package(
         ),
         .target(
             name: "GatewayAPI",
-            dependencies: ["RegexEngine", "Parallel", "YAMLTree", .product(name: "Yams", package: "Yams")],
+            dependencies: ["RegexEngine", "Parallel", "YAMLTree"],
             swiftSettings: strict
         ),
-        // libyaml's events (Yams's CYaml) composed into one flat tree with positions: Yams's own
-        // tree of nodes cost two thirds of decoding.
-        .target(name: "YAMLTree", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // libyaml (Debian libyaml-dev), the C YAML parser and emitter; Yams's Swift layer would
+        // bring all of Foundation (and ICU) into every process.
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // libyaml's events composed into one flat tree with positions (a tree of node objects cost
+        // two thirds of decoding), and what a plain scalar reads as.
+        .target(name: "YAMLTree", dependencies: ["CLibYAML"], swiftSettings: strict),
         .target(name: "GatewayIR", swiftSettings: strict),
         // Work on every core for independent parts (files, clusters, virtual hosts).
         .target(name: "Parallel", swiftSettings: strict),
         // JSON → sorted, block-style YAML: goldens and `switchboard translate` read alike.
-        .target(
-            name: "CanonicalText", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "CanonicalText", dependencies: ["YAMLTree", "CLibYAML"], swiftSettings: strict),
         // The admin server's `/status` document, for the server, the CLI and tests alike.
         .target(name: "AdminAPI", swiftSettings: strict),
         // RE2 (Debian libre2-dev), the engine Envoy matches regular expressions with, behind a C
@@ -157,7 +161,6 @@ let package = Package(
                 "CHeap",
                 "AdminAPI", "CanonicalText",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

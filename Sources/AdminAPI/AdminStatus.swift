@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 // The admin server's `/status` document: served by ControlPlane, printed by `switchboard status`,
 // read by tests. A module of its own so that readers need not link the server.

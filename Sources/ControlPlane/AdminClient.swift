@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 
 /// GET from a running server's admin address, for the commands that ask it (status, health,
 /// diff). AsyncHTTPClient rather than URLSession: FoundationNetworking links libcurl and its TLS

@@ -2,7 +2,7 @@ import AdminAPI
 import CanonicalText
 import Crypto
 import Explain
-import Foundation
+import FoundationEssentials
 import GatewayTranslator
 import Hummingbird
 import HummingbirdCore
@@ -34,7 +34,8 @@ public struct AdminSecurity: Sendable {
             throw ControlPlaneError(
                 .adminCredentials, "cannot read the admin token file \(path) (check the path and its permissions)")
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: data, as: UTF8.self)
+        let token = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
             throw ControlPlaneError(
                 .adminCredentials, "the admin token file \(path) must hold one token, without spaces")

@@ -1,5 +1,5 @@
 import CanonicalText
-import Foundation
+import FoundationEssentials
 import GatewayAPI
 import GatewayTranslator
 import XDSCache

@@ -1,5 +1,5 @@
 import Explain
-import Foundation
+import FoundationEssentials
 import GatewayAPI
 import GatewayTranslator
 import Logging

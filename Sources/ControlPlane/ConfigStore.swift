@@ -1,6 +1,7 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import GatewayAPI
+import Glibc
 import Parallel
 
 /// The operator's files as Switchboard uses them, with last-known-good per file: a file that

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Metrics
 import Synchronization
 
@@ -70,12 +70,12 @@ public struct FileWatcher: Sendable {
             // What changed before the watches were set was never named: the first reload after
             // this reads every file (a load that ran before it may have missed an edit).
             changed.noteEverything()
-            Thread.detachNewThread { watcher.runInotify(inotify, stop: stop) { continuation.yield($0) } }
+            detachThread { watcher.runInotify(inotify, stop: stop) { continuation.yield($0) } }
             return stream
         }
         #endif
         let first = fingerprint()
-        Thread.detachNewThread { watcher.runPolling(from: first, stop: stop) { continuation.yield($0) } }
+        detachThread { watcher.runPolling(from: first, stop: stop) { continuation.yield($0) } }
         return stream
     }
 
@@ -120,7 +120,9 @@ public struct FileWatcher: Sendable {
         var debouncer = Debouncer(debounce: debounce, maxWait: maxWait)
         var previous = first
         while !stop.stopped {
-            Thread.sleep(forTimeInterval: pollInterval / .seconds(1))
+            let (seconds, attoseconds) = pollInterval.components
+            var interval = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+            nanosleep(&interval, nil)
             let now = ContinuousClock.now
             let current = fingerprint()
             if current != previous {
@@ -142,13 +144,9 @@ public struct FileWatcher: Sendable {
         let manager = FileManager.default
         for path in paths + files.current {
             var names = [path]
-            if let walker = manager.enumerator(atPath: path) {
-                for case let relative as String in walker {
-                    names.append((path as NSString).appendingPathComponent(relative))
-                }
-            }
+            PathText.walk(path, into: &names)
             for name in names {
-                let resolved = (name as NSString).resolvingSymlinksInPath
+                let resolved = PathText.resolvingSymlinks(name)
                 let attributes = try? manager.attributesOfItem(atPath: resolved)
                 let size = attributes?[.size].map { "\($0)" } ?? "-"
                 let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
@@ -297,7 +295,7 @@ final class Inotify: @unchecked Sendable {
     private static func directory(of path: String) -> String {
         var status = stat()
         if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = PathText.parent(path)
             return parent.isEmpty ? "." : parent
         }
         return path
@@ -343,7 +341,7 @@ final class Inotify: @unchecked Sendable {
         var failure: String?
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
         for name in names {
-            let path = (directory as NSString).appendingPathComponent(name)
+            let path = PathText.join(directory, name)
             var status = stat()
             if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR, !watched.values.contains(path) {
                 failure = failure ?? addRecursively(path)
@@ -374,7 +372,7 @@ final class Inotify: @unchecked Sendable {
                 let nameStart = offset + MemoryLayout<inotify_event>.size
                 let name = String(decoding: buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 }, as: UTF8.self)
                 let path = watched[handle].map { (directory: String) in
-                    (directory as NSString).appendingPathComponent(name)
+                    PathText.join(directory, name)
                 }
                 if mask & UInt32(IN_ISDIR) != 0, mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, let path {
                     addRecursively(path)
@@ -402,3 +400,57 @@ final class Inotify: @unchecked Sendable {
     }
 }
 #endif
+
+/// Runs `body` on a thread of its own: the watcher blocks (inotify's poll, the polling sleep),
+/// which a task must not do to Swift's few cooperative threads.
+private func detachThread(_ body: @escaping @Sendable () -> Void) {
+    final class Work {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    var thread = pthread_t()
+    let work = Unmanaged.passRetained(Work(body)).toOpaque()
+    let created = pthread_create(
+        &thread, nil,
+        { work in
+            Unmanaged<Work>.fromOpaque(work!).takeRetainedValue().body()
+            return nil
+        }, work)
+    precondition(created == 0, "cannot start the file watcher's thread (pthread_create: \(created))")
+    pthread_detach(thread)
+}
+
+/// Path arithmetic on strings, as the watcher names files.
+enum PathText {
+    /// `name` inside `directory`.
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// Everything before the last `/` ("" for a bare name, "/" for a name under the root).
+    static func parent(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "" }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
+    /// Appends every path under `directory`, depth first; a directory that cannot be read (or a
+    /// file) adds nothing, the rest are still walked. Links to directories are not followed.
+    static func walk(_ directory: String, into names: inout [String]) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries {
+            let path = join(directory, entry)
+            names.append(path)
+            var status = stat()
+            if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { walk(path, into: &names) }
+        }
+    }
+
+    /// The path with every symbolic link resolved, or the path itself when it does not exist.
+    static func resolvingSymlinks(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,5 +1,5 @@
 import CHeap
-import Foundation
+import FoundationEssentials
 import Metrics
 import ServiceLifecycle
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -19,7 +20,8 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    private static let output = Mutex(FileHandle.standardError)
+    /// Held while a line is written to stderr, so lines from different threads never interleave.
+    private static let output = Mutex(())
     /// One encoder for every line; its options never change after this.
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -39,6 +41,16 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in merged where fields[key] == nil { fields[key] = "\(value)" }
         guard var line = try? Self.encoder.encode(fields) else { return }
         line.append(0x0A)
-        Self.output.withLock { $0.write(line) }
+        Self.output.withLock { _ in
+            line.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0, errno == EINTR { continue }
+                    guard written > 0 else { return }
+                    offset += written
+                }
+            }
+        }
     }
 }

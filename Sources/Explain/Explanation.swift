@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What `switchboard explain` says about one route rule on one Gateway listener: the policies
 /// that reach it and what each does, every BackendTrafficPolicy setting in effect with where it

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Explanation {
     /// For people: the rule, the policies that reach it, each setting with its source in aligned
@@ -56,7 +56,7 @@ extension Explanation {
             for (column, cell) in row.enumerated() {
                 line +=
                     column == row.count - 1
-                    ? cell : cell.padding(toLength: widths[column] + 2, withPad: " ", startingAt: 0)
+                    ? cell : cell + String(repeating: " ", count: widths[column] + 2 - cell.count)
             }
             while line.hasSuffix(" ") { line.removeLast() }
             return line

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayIR
 import GatewayTranslator
 import RegexEngine
@@ -39,11 +39,16 @@ public struct ExplainRequest: Sendable, Equatable, CustomStringConvertible {
             }
             parsed.append(
                 (
-                    header[..<split].trimmingCharacters(in: .whitespaces).lowercased(),
-                    header[header.index(after: split)...].trimmingCharacters(in: .whitespaces)
+                    Self.trimmed(header[..<split]).lowercased(),
+                    Self.trimmed(header[header.index(after: split)...])
                 ))
         }
         self.headers = parsed
+    }
+
+    /// `text` without the spaces and tabs around it.
+    static func trimmed(_ text: Substring) -> String {
+        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 
     public var description: String {

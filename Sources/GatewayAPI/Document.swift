@@ -23,7 +23,7 @@ public indirect enum Document: Sendable, Equatable {
         switch node.kind {
         case .scalar:
             let text = node.text ?? ""
-            if node.isPlain, ObjectReader.isNullWord(text) {
+            if node.isPlain, PlainScalar.isNull(text) {
                 self = .null
             } else {
                 self = .scalar(text, plain: !node.isExplicitString)

@@ -1,5 +1,4 @@
 import YAMLTree
-import Yams
 
 /// Collects diagnostics while reading one file.
 public final class DecodeContext {
@@ -64,76 +63,16 @@ public struct ObjectReader {
         return node
     }
 
-    static let nullWords: Set<String> = ["", "~", "null", "Null", "NULL"]
-    static let boolWords: Set<String> = [
-        "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON",
-        "off", "Off", "OFF",
-    ]
-
     static func isNull(_ node: YAMLNode) -> Bool {
         guard node.isPlain, let text = node.text else { return false }
-        return isNullWord(text)
-    }
-
-    /// `nullWords.contains(text)`, without hashing each value read: null words are short.
-    static func isNullWord(_ text: String) -> Bool {
-        text.utf8.count <= 4 && nullWords.contains(text)
-    }
-
-    /// `boolWords.contains(text)`, without hashing each value read: most values are longer, or
-    /// start with another letter.
-    static func isBoolWord(_ text: String) -> Bool {
-        guard let first = text.utf8.first, text.utf8.count <= 5 else { return false }
-        switch first {
-        case UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "y"),
-            UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "o"), UInt8(ascii: "O"):
-            return boolWords.contains(text)
-        default:
-            return false
-        }
+        return PlainScalar.isNull(text)
     }
 
     /// Whether a plain scalar reads as something other than a string (a number, boolean or
-    /// null). Most values start with a letter and are not one of YAML's words: those skip Yams's
-    /// regular-expression resolver, which dominates load time otherwise.
+    /// null).
     static func isPlainNonString(_ node: YAMLNode) -> Bool {
         guard let text = node.text, !node.isExplicitString else { return false }
-        return readsAsNonString(text)
-    }
-
-    /// Whether plain (unquoted) `text` reads as a number, a boolean or null.
-    static func readsAsNonString(_ text: String) -> Bool {
-        if isNullWord(text) || isBoolWord(text) { return true }
-        if !mightBeNumber(text) { return false }
-        let node = Yams.Node.scalar(Yams.Node.Scalar(text))
-        return node.int != nil || node.float != nil
-    }
-
-    /// False for text that YAML 1.1 cannot read as an integer or a float, by a cheap look at its
-    /// characters; true leaves the answer to Yams's resolver. Every number YAML knows starts with
-    /// a sign, a digit or a dot, holds at most one dot (`10.0.0.0` is a string), and ends with a
-    /// digit, `_`, a dot, a hexadecimal letter or the `n`/`N` of `.nan` (`30s` is a string). Yams
-    /// alone would also read `-infinity` as a number, which YAML and Kubernetes do not.
-    static func mightBeNumber(_ text: String) -> Bool {
-        let utf8 = text.utf8
-        guard let first = utf8.first, let last = utf8.last else { return false }
-        switch first {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."): break
-        default: return false
-        }
-        switch last {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-            UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "n"),
-            UInt8(ascii: "N"):
-            break
-        default: return false
-        }
-        var dots = 0
-        for byte in utf8 where byte == UInt8(ascii: ".") {
-            dots += 1
-            if dots > 1 { return false }
-        }
-        return true
+        return PlainScalar.readsAsNonString(text)
     }
 
     func missing(_ key: String) {
@@ -360,7 +299,7 @@ public struct ObjectReader {
     /// what YAML made of it and how to write the string, the usual mistake behind it.
     static func notAString(_ node: YAMLNode) -> String {
         if let text = node.text, isPlainNonString(node), !text.isEmpty {
-            let reading = boolWords.contains(text) ? "a boolean" : nullWords.contains(text) ? "null" : "a number"
+            let reading = PlainScalar.isBool(text) ? "a boolean" : PlainScalar.isNull(text) ? "null" : "a number"
             return "YAML reads unquoted \(text) as \(reading); write \"\(text)\" in quotes"
         }
         return "must be a string, not \(describe(node))"

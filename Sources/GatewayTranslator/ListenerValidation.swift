@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayAPI
 
 /// Each listener of a Gateway as Envoy Gateway judges it before routes attach: the route kinds

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayAPI
 
 /// `switchboard lint`: every check, run over a loaded configuration. An object silences checks
@@ -35,7 +35,9 @@ public enum Linter {
         func add(_ kind: String, _ namespace: String, _ name: String, _ annotations: [String: String]) {
             guard let value = annotations[ignoreAnnotation] else { return }
             silenced["\(kind)/\(namespace)/\(name)"] = Set(
-                value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                value.split(separator: ",").map {
+                    String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+                })
         }
         for policy in resources.backendTrafficPolicies {
             add("BackendTrafficPolicy", policy.namespace, policy.name, policy.annotations)

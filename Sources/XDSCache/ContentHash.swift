@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Versions are content hashes, so equal content gives equal versions in every process:
 /// a restarted server or another replica hands Envoy the versions it already holds.

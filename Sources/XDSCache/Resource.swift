@@ -1,5 +1,5 @@
 import EnvoyAPI
-import Foundation
+import FoundationEssentials
 import SwiftProtobuf
 
 /// One xDS resource, serialized once when it is made and shared by every stream that sends it.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The Envoy bootstrap that points an Envoy at Switchboard: everything over one ADS stream, the
 /// Gateway named in `node.cluster`.
@@ -146,6 +146,6 @@ public struct EnvoyBootstrap: Sendable {
     }
 
     private func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        "\"" + text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOHPACK
@@ -227,7 +227,7 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if (0x20...0x7E).contains(byte) && byte != UInt8(ascii: "%") {
                 encoded.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                encoded += String(format: "%%%02X", byte)
+                encoded += (byte < 16 ? "%0" : "%") + String(byte, radix: 16, uppercase: true)
             }
         }
         return encoded

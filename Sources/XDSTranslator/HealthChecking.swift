@@ -1,5 +1,5 @@
 import EnvoyAPI
-import Foundation
+import FoundationEssentials
 import GatewayIR
 import SwiftProtobuf
 
@@ -65,7 +65,7 @@ enum HealthChecking: ClusterFeature {
     static func payload(_ ir: ClusterPolicy.HealthCheck.Payload) -> Envoy_Config_Core_V3_HealthCheck.Payload {
         var payload = Envoy_Config_Core_V3_HealthCheck.Payload()
         switch ir {
-        case .text(let text): payload.text = text.utf8.map { String(format: "%02x", $0) }.joined()
+        case .text(let text): payload.text = text.utf8.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         case .binary(let bytes): payload.binary = Data(bytes)
         }
         return payload

@@ -1,5 +1,5 @@
 import EnvoyAPI
-import Foundation
+import FoundationEssentials
 import GatewayIR
 import SwiftProtobuf
 

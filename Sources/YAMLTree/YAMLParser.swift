@@ -1,4 +1,4 @@
-import CYaml
+import CLibYAML
 
 /// Why a stream could not be read, and where: 1-based, as editors count.
 public struct YAMLError: Error, Sendable, Equatable {

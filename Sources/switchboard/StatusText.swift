@@ -1,5 +1,5 @@
 import ControlPlane
-import Foundation
+import FoundationEssentials
 
 /// `switchboard status` as text, like `kubectl get -o wide`: the last reload, every resource
 /// with its conditions, every connected Envoy with its ACK/NACK state per type.
@@ -8,7 +8,7 @@ enum StatusText {
         var out = ""
         for problem in status.unwatched ?? [] { out += "WATCH   not watching: \(problem)\n" }
         if let reload = status.reload {
-            out += "RELOAD  \(reload.outcome) at \(ISO8601DateFormatter().string(from: reload.at))\n"
+            out += "RELOAD  \(reload.outcome) at \(reload.at.formatted(.iso8601))\n"
             if let error = reload.error { out += "  error: \(error)\n" }
             for file in reload.lastKnownGood { out += "  last known good in effect: \(file)\n" }
             for diagnostic in reload.diagnostics { out += "  \(diagnostic)\n" }
@@ -24,7 +24,7 @@ enum StatusText {
                 rows: status.envoys.map { envoy in
                     [
                         envoy.nodeID, envoy.nodeCluster, envoy.stream,
-                        ISO8601DateFormatter().string(from: envoy.connectedSince),
+                        envoy.connectedSince.formatted(.iso8601),
                     ]
                         + ["cds", "eds", "sds", "lds", "rds"].map { type in
                             guard let state = envoy.types[type] else { return "-" }
@@ -118,7 +118,7 @@ enum StatusText {
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
             row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] + 2 - cell.count)
             }.joined()
         }.joined(separator: "\n") + "\n"
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlPlane
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 @main
@@ -45,7 +46,7 @@ struct Address: ExpressibleByArgument {
         guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
             (0...65535).contains(port)
         else { return nil }
-        host = String(argument[..<colon]).trimmingCharacters(in: ["[", "]"])
+        host = String(argument[..<colon].drop { $0 == "[" }.reversed().drop { $0 == "]" }.reversed())
         self.port = port
         if host.isEmpty { return nil }
     }
@@ -673,7 +674,8 @@ struct Bootstrap: ParsableCommand {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    var line = message + "\n"
+    line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
 struct Status: AsyncParsableCommand {

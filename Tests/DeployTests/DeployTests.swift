@@ -115,9 +115,10 @@ struct DeployFileTests {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(source).path), "COPY \(source)")
         }
         #expect(try read(".dockerignore").contains(".build"))
-        // The binary links RE2 dynamically: headers to build, the library to run.
+        // The binary links RE2 and libyaml dynamically: headers to build, the libraries to run.
         let stages = text.components(separatedBy: "\nFROM ").dropFirst()  // the comments before the first
         #expect(stages.count == 2 && stages.first!.contains("libre2-dev") && stages.last!.contains("libre2-"))
+        #expect(stages.first!.contains("libyaml-dev") && stages.last!.contains("libyaml-0-2"))
     }
 
     static func dockerfileCMD(_ text: String) -> [String] {

@@ -6,11 +6,11 @@ import Testing
 /// SwiftPM lets a module import what its dependencies depend on, so the imports are checked too.
 @Suite("Module boundaries")
 struct ModuleBoundaryTests {
-    /// The modules each file under `Sources/<module>` imports.
+    /// The modules the files under `Sources/<module>` import.
     func imports(of module: String) throws -> Set<String> {
         let directory = root.appendingPathComponent("Sources/\(module)")
         var found = Set<String>()
-        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
+        for file in try FileManager.default.subpathsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
             for line in try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8).split(
                 separator: "\n")
             {
@@ -35,13 +35,54 @@ struct ModuleBoundaryTests {
 
     @Test("the CLI depends on ControlPlane, ArgumentParser and Logging alone")
     func cli() throws {
-        let allowed: Set = ["ControlPlane", "ArgumentParser", "Logging", "Foundation", "FoundationNetworking"]
+        let allowed: Set = ["ControlPlane", "ArgumentParser", "Logging", "FoundationEssentials", "Glibc"]
         let extra = try imports(of: "switchboard").subtracting(allowed)
         #expect(extra.isEmpty, "the CLI imports \(extra.sorted()): move that work into ControlPlane")
         let declared = try declaredDependencies(of: "switchboard")
         let targets = declared.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { $0.hasPrefix("\"") }
         #expect(targets == ["\"ControlPlane\""], "the switchboard target declares \(targets)")
+    }
+
+    /// Every module `switchboard` links: the CLI's and ControlPlane's own, and theirs (but
+    /// EnvoyAPI, generated, which imports Foundation only where its essentials are missing).
+    static let served = [
+        "switchboard", "ControlPlane", "RateLimitService", "RedisClient", "Lint", "Explain", "TLSCertificates",
+        "GatewayAPI", "GatewayIR", "GatewayTranslator", "XDSTranslator", "XDSServer", "XDSCache", "Parallel",
+        "AdminAPI", "CanonicalText", "YAMLTree", "RegexEngine",
+    ]
+
+    /// All of Foundation is ICU and Foundation's own library, ~8 MiB of every process's memory;
+    /// its essentials (Data, Date, JSONEncoder, FileManager) are enough for Switchboard. The
+    /// imports keep it out of our modules, the manifest's traits out of swift-protobuf's and
+    /// hummingbird's, and the built binary shows both held.
+    @Test("switchboard runs on Foundation's essentials: no module of it imports all of Foundation")
+    func noFoundation() throws {
+        for module in Self.served {
+            let imported = try imports(of: module)
+            #expect(
+                !imported.contains("Foundation") && !imported.contains("Yams"), "\(module) imports Foundation or Yams")
+        }
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("switchboard")
+        let needed = try run("/usr/bin/env", ["readelf", "--dynamic", binary.path])
+        #expect(needed.contains("[libFoundationEssentials.so]"), "readelf found no switchboard: \(needed)")
+        for library in ["libFoundation.so", "lib_FoundationICU.so", "libFoundationInternationalization.so"] {
+            #expect(!needed.contains("[\(library)]"), "switchboard links \(library)")
+        }
+    }
+
+    /// What a command printed on standard output.
+    func run(_ command: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: command)
+        process.arguments = arguments
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 
     @Test("the test library depends on neither the control plane nor a translator")

@@ -168,4 +168,22 @@ struct YAMLTreeTests {
         #expect(node.value(forKey: "b")?.items.first?.text == "x")
         #expect(node.line == nil && node.value(forKey: "a")?.line == nil)
     }
+
+    @Test("a written string keeps its quotes where plain would read as something else, timestamps too")
+    func quotesNeeded() {
+        for text in [
+            "2036-01-01", "2036-01-01T00:00:00Z", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5",
+            "2001-12-15 2:59:43.10", "2001-1-2T3:04:05+05:30", "True", "null", "1:30", "<<", "=",
+        ] {
+            #expect(PlainScalar.needsQuotes(text), "\(text) needs quotes")
+        }
+        for text in [
+            "2036-01", "2036-1-01", "2036-01-01T00:00", "2036-01-01T00:00:00ZZ", "2036-01-01 00:00:00 ", "2036-01-01x",
+            "2036-01-01T00:00:00+5:3", "v2036-01-01", "30s", "<", "==",
+        ] {
+            #expect(!PlainScalar.needsQuotes(text), "\(text) reads as a string")
+        }
+        // What the loader reads: a date in a string field is a string to Kubernetes.
+        #expect(!PlainScalar.readsAsNonString("2036-01-01"))
+    }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `v1` Secret: what TLS listeners present. `data` values are base64, as Kubernetes stores
 /// them; `stringData` values are plain text (PEM) and win over `data` for the same key, as the

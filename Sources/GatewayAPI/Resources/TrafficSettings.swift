@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a BackendTrafficPolicy asks of Envoy, every field decoded with the CRD's defaults and
 /// limits (docs/envoy-gateway-mapping.md §1.3–1.14). Nil means "not given": the translator then writes Envoy
