@@ -42,8 +42,8 @@ struct YAMLTreeTests {
         }
     }
 
-    @Test("every YAML file of the project reads as Yams reads it: kinds, text, styles and positions")
-    func sameAsYams() throws {
+    /// The project's YAML files: goldens, examples, deploy files.
+    static func projectYAML() throws -> [URL] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
             .standardized
         var files: [URL] = []
@@ -55,6 +55,54 @@ struct YAMLTreeTests {
             }
         }
         #expect(files.count > 100, "found \(files.count) files under \(root.path)")
+        return files
+    }
+
+    /// What the loader asked of Yams before `PlainScalar`: its words, then a cheap look at the
+    /// characters and Yams's integer and float constructors.
+    static func yamsReadsAsNonString(_ text: String) -> Bool {
+        if PlainScalar.nullWords.contains(text) || PlainScalar.boolWords.contains(text) { return true }
+        let utf8 = Array(text.utf8)
+        guard let first = utf8.first, let last = utf8.last, "0123456789+-.".utf8.contains(first),
+            "0123456789abcdefABCDEF_.nN".utf8.contains(last), utf8.filter({ $0 == UInt8(ascii: ".") }).count <= 1
+        else { return false }
+        let node = Yams.Node.scalar(Yams.Node.Scalar(text))
+        return node.int != nil || node.float != nil
+    }
+
+    @Test("a plain scalar is a number, boolean or null where Yams said so, in every file of the project")
+    func sameNumbersAsYams() throws {
+        var texts: Set<String> = [
+            "0", "-0", "+0", "007", "08", "1_000", "1__0", "0b1_0", "0o7", "0x_1", "0xg", "1:30", "1:30:00",
+            "1.5", ".5", "5.", "1e3", "1E+3", "1.5e-3", "-.inf", ".NaN", "1.2.3", "1.1e", "--1", "+-1", "1-", "1:",
+            ":1",
+            "0.0.0.0/0", "10s", "1h30m", "v1", "e1", "true", "Off", "y", "n", "~", "null", "Null", "NULL", "",
+        ]
+        for file in try Self.projectYAML() {
+            let (tree, _) = YAMLTree.parse(try String(contentsOf: file, encoding: .utf8))
+            func collect(_ node: YAMLNode) {
+                switch node.kind {
+                case .scalar: if node.isPlain, let text = node.text { texts.insert(text) }
+                case .mapping: for pair in node.pairs { collect(pair.value) }
+                case .sequence: for item in node.items { collect(item) }
+                }
+            }
+            tree.documents.forEach(collect)
+        }
+        #expect(texts.count > 500)
+        for text in texts {
+            #expect(PlainScalar.readsAsNonString(text) == Self.yamsReadsAsNonString(text), "\(text)")
+        }
+        // Where Yams took Swift's own float syntax, or base 60 past 59, and YAML (and Kubernetes)
+        // do not.
+        for text in ["0x1p3", "-nan", "+nan", "1:70"] {
+            #expect(Self.yamsReadsAsNonString(text) && !PlainScalar.readsAsNonString(text), "\(text)")
+        }
+    }
+
+    @Test("every YAML file of the project reads as Yams reads it: kinds, text, styles and positions")
+    func sameAsYams() throws {
+        let files = try Self.projectYAML()
         // And what the project's files may not hold: anchors, tags, block and flow styles, keys
         // that are not scalars, empty values, comments, a document that ends the stream early.
         let written = [
