@@ -1,9 +1,14 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// Every function of our modules in a section of its own, so that the linker can put the ones
+// `serve` runs side by side (see the switchboard target).
+let layout: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"])]
+
 // Our own targets: Swift 6 language mode, and on CI every warning is an error (docs/architecture.md).
 let strict: [SwiftSetting] =
     [.swiftLanguageMode(.v6)] + (Context.environment["CI"] == "true" ? [.treatAllWarnings(as: .error)] : [])
+    + layout
 
 // Exact versions: these are the ones mirrored on our build machines and CI; no others resolve.
 let package = Package(
@@ -55,7 +60,7 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            swiftSettings: [.swiftLanguageMode(.v6)] + layout
         ),
         .target(
             name: "XDSCache",
@@ -183,10 +188,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["hot-functions.txt"],
             swiftSettings: strict,
             // The toolchain's lld, with relative relocations packed (DT_RELR, glibc 2.36+): the
             // table the loader reads once at start is 0.5 MB instead of 2.5, and stays resident.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
+            // The functions `serve` runs to start and load go first, side by side, in the order
+            // of hot-functions.txt (written by scripts/hot-functions): the kernel maps a binary's
+            // code 64 KiB around each page first run, so code run once and scattered keeps most
+            // of the text resident. Names the build no longer has are passed over.
+            linkerSettings: [
+                .unsafeFlags([
+                    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                    "-Xlinker",
+                    "--symbol-ordering-file=\(Context.packageDirectory)/Sources/switchboard/hot-functions.txt",
+                    "-Xlinker", "--no-warn-symbol-ordering",
+                ])
+            ]
         ),
         .executableTarget(
             name: "XDSBenchmark",

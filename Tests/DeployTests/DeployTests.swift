@@ -25,6 +25,23 @@ func read(_ path: String) throws -> String {
     try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
 }
 
+/// The `switchboard` built beside this test bundle.
+let switchboardBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    .appendingPathComponent("switchboard")
+
+/// What a command printed on standard output.
+func output(of command: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    let output = Pipe()
+    process.executableURL = URL(fileURLWithPath: command)
+    process.arguments = arguments
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
 /// What `switchboard bootstrap` prints for these arguments.
 func bootstrap(_ arguments: [String]) throws -> String {
     let result = try SwitchboardCommand.run(["bootstrap"] + arguments)

@@ -63,27 +63,12 @@ struct ModuleBoundaryTests {
             #expect(
                 !imported.contains("Foundation") && !imported.contains("Yams"), "\(module) imports Foundation or Yams")
         }
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("switchboard")
         // Every library the loader maps for it, those its libraries need too (glibc's ldd).
-        let loaded = try run("/usr/bin/env", ["ldd", binary.path])
+        let loaded = try output(of: "/usr/bin/env", ["ldd", switchboardBinary.path])
         #expect(loaded.contains("libFoundationEssentials.so =>"), "ldd found no switchboard: \(loaded)")
         for library in ["libFoundation.so", "lib_FoundationICU.so", "libFoundationInternationalization.so"] {
             #expect(!loaded.contains("\(library) =>"), "switchboard loads \(library)")
         }
-    }
-
-    /// What a command printed on standard output.
-    func run(_ command: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: command)
-        process.arguments = arguments
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     @Test("the test library depends on neither the control plane nor a translator")
