@@ -223,11 +223,12 @@ public struct ConfigStore: Sendable {
             }
         }
         var replaced: [String] = []
-        for (index, decoded) in DecodedFile.decodeAll(changedTexts).enumerated() {
+        for (index, var decoded) in DecodedFile.decodeAll(changedTexts).enumerated() {
             let digest = changedDigests[index]
             var entry =
                 entries.removeValue(forKey: decoded.path)
                 ?? Entry(current: nil, currentProblems: [], effective: nil, decoded: nil)
+            if let earlier = entry.decoded { decoded.share(with: earlier) }
             let previous = entry.effective
             entry.current = digest
             entry.currentProblems = decoded.diagnostics

@@ -163,7 +163,8 @@ extension GatewayTranslator {
                 let parent = policies.parentPolicy(gateway: gateway, listener: listener.name)
                 let attachment = self.attachment(
                     route, rules: rules, governing: levels.map { .init(route: $0, parent: parent) },
-                    policies: policies, listener: listener, listenerName: names[position], interned: &interned)
+                    policies: policies, listener: listener, listenerName: names[position], interned: &interned,
+                    last: old)
                 guard attachment.usesGlobalRateLimit == old.usesGlobalRateLimit,
                     attachment.hosts.count == old.hosts.count
                 else { return nil }

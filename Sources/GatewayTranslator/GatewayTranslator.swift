@@ -76,7 +76,8 @@ public enum GatewayTranslator {
         var routesWritten = 0
         // Routes whose rules are resolved after the loops, on every core (a first load resolves
         // ten thousand): where each sits in `resolvedRoutes`, and its memo entry's key.
-        var unresolved: [(position: Int, key: RouteKey)] = []
+        // With the rules its entry had, if any: `shareClusters(_:with:)` keeps their equal clusters.
+        var unresolved: [(position: Int, key: RouteKey, earlier: [ResolvedRule])] = []
         // A route resolves as before when it and everything its backendRefs can reach are equal;
         // a route written as before is the same RouteSource, so comparing it later is cheap.
         // The entry is changed in place: writing a new one released and retained every field
@@ -89,7 +90,7 @@ public enum GatewayTranslator {
             guard let index = memo.rules.index(forKey: key) else {
                 let route = source()
                 routesWritten += 1
-                unresolved.append((resolvedRoutes.count, key))
+                unresolved.append((resolvedRoutes.count, key, []))
                 resolvedRoutes.append((route, [], false, nil))
                 memo.rules[key] = Memo.RouteEntry(
                     written: written(), route: route, rules: [], status: nil, generation: memo.generation)
@@ -97,16 +98,21 @@ public enum GatewayTranslator {
             }
             // In place: reading `values[index]` copied the whole entry, a tenth of an edit.
             let generation = memo.generation
-            if update(&memo.rules.values[index], same: same, written: written, generation: generation, source: source) {
+            var earlier: [ResolvedRule] = []
+            if update(
+                &memo.rules.values[index], same: same, written: written, generation: generation, source: source,
+                earlier: &earlier)
+            {
                 memo.reused += 1
             } else {
-                unresolved.append((resolvedRoutes.count - 1, key))
+                unresolved.append((resolvedRoutes.count - 1, key, earlier))
             }
         }
         /// Brings a kept entry up to this translation; whether its rules (and status) were reused.
+        /// When they were not, `earlier` takes them from the entry.
         func update(
             _ kept: inout Memo.RouteEntry, same: (Memo.Written) -> Bool, written: () -> Memo.Written,
-            generation: UInt64, source: () -> RouteSource
+            generation: UInt64, source: () -> RouteSource, earlier: inout [ResolvedRule]
         ) -> Bool {
             let keptGeneration = kept.generation
             if keptGeneration != generation { routesWritten += 1 }
@@ -116,7 +122,8 @@ public enum GatewayTranslator {
                 let route = source()
                 sameRoute = kept.route == route
                 kept.written = written()
-                kept.route = route
+                // An equal route stays the value the attachments and policies hold.
+                if !sameRoute { kept.route = route }
             }
             // Only the last translation's entries were resolved against the backends compared.
             if backendsUnchanged, keptGeneration == generation - 1, sameRoute {
@@ -124,7 +131,7 @@ public enum GatewayTranslator {
                 resolvedRoutes.append((kept.route, kept.rules, true, kept.status))
                 return true
             }
-            kept.rules = []
+            swap(&earlier, &kept.rules)
             kept.status = nil
             resolvedRoutes.append((kept.route, [], false, nil))
             return false
@@ -142,7 +149,8 @@ public enum GatewayTranslator {
         let resolved = Parallel.map(unresolved, minimumChunk: 64) { [resolvedRoutes] unresolved in
             resolveRules(resolvedRoutes[unresolved.position].route, backends: backends)
         }
-        for (unresolved, rules) in zip(unresolved, resolved) {
+        for (unresolved, var rules) in zip(unresolved, resolved) {
+            shareClusters(&rules, with: unresolved.earlier)
             resolvedRoutes[unresolved.position].rules = rules
             memo.rules[unresolved.key]?.rules = rules
         }
@@ -189,9 +197,9 @@ public enum GatewayTranslator {
         var judgedAt = 0
         // Routes mostly have the parents and listeners of the route before them (the same
         // Gateway, accepted): those share its arrays, which the memo keeps for every route
-        // (2 MB at 10000 routes when each had its own).
-        var lastParents: [RouteStatus.Parent] = []
-        var lastAttachedTo: [String] = []
+        // (2 MB at 10000 routes when each had its own). The route before may be a kept one: an
+        // edited route judged again shares them too, not arrays of its own.
+        var previous: Memo.RouteEntry.Status?
         for (index, route) in routes.enumerated() {
             let made: Memo.RouteEntry.Status
             if let kept = statuses[index] {
@@ -199,15 +207,14 @@ public enum GatewayTranslator {
             } else {
                 var (routeStatus, attachedTo) = judged[judgedAt]
                 judgedAt += 1
-                if routeStatus.parents == lastParents {
-                    routeStatus.parents = lastParents
-                } else {
-                    lastParents = routeStatus.parents
+                if let previous {
+                    if routeStatus.parents == previous.status.parents { routeStatus.parents = previous.status.parents }
+                    if attachedTo == previous.attachedTo { attachedTo = previous.attachedTo }
                 }
-                if attachedTo == lastAttachedTo { attachedTo = lastAttachedTo } else { lastAttachedTo = attachedTo }
                 made = Memo.RouteEntry.Status((routeStatus, attachedTo))
                 memo.rules[route.key]?.status = made
             }
+            previous = made
             for listener in made.attachedTo { attached[listener, default: 0] += 1 }
             let routeStatus = made.status
             if route.kind == "GRPCRoute" {
@@ -355,6 +362,19 @@ public enum GatewayTranslator {
         }
     }
 
+    /// Each of `rules`' clusters (and cluster names) equal to the one of the same rule in
+    /// `earlier` (the route's rules as the last translation resolved them) replaced by that one:
+    /// the attachments and the Envoy translator's memo hold the earlier box, and an equal copy
+    /// beside it in the memo's rules kept a few hundred bytes for every route ever edited.
+    static func shareClusters(_ rules: inout [ResolvedRule], with earlier: [ResolvedRule]) {
+        for (index, earlier) in zip(rules.indices, earlier) {
+            if rules[index].clusterName == earlier.clusterName { rules[index].clusterName = earlier.clusterName }
+            if let cluster = rules[index].cluster, let kept = earlier.cluster, cluster == kept {
+                rules[index].cluster = kept
+            }
+        }
+    }
+
     static func resolveRules(_ route: RouteSource, backends: BackendIndex) -> [ResolvedRule] {
         route.rules.enumerated().map { index, rule in
             let name = joined(route.namePrefix, "/rule/", String(index))
@@ -460,7 +480,9 @@ public enum GatewayTranslator {
                     policies: policies, listener: listener, listenerName: listenerName)
             }
             for (index, fresh) in zip(made.indices, fresh) {
-                intern(&made[index], rules: routes[fresh.index].1, into: &interned)
+                intern(
+                    &made[index], rules: routes[fresh.index].1, into: &interned,
+                    last: kept[routes[fresh.index].0.key]?.attachment)
             }
             for (index, governing, freshIndex) in attaching {
                 let route = routes[index].0
@@ -572,18 +594,26 @@ public enum GatewayTranslator {
     static func attachment(
         _ route: RouteSource, rules: [ResolvedRule], governing: [PolicyAttachment.Governing],
         policies: PolicyAttachment, listener: Gateway.Listener, listenerName: String,
-        interned: inout InternedPolicies
+        interned: inout InternedPolicies, last: Attachment?
     ) -> Attachment {
         var made = attachment(
             route, rules: rules, governing: governing, policies: policies, listener: listener,
             listenerName: listenerName)
-        intern(&made, rules: rules, into: &interned)
+        intern(&made, rules: rules, into: &interned, last: last)
         return made
     }
 
     /// `attachment`'s policies replaced by the equal ones already in `interned` (or added to it):
-    /// one box for every equal value in a translation.
-    static func intern(_ attachment: inout Attachment, rules: [ResolvedRule], into interned: inout InternedPolicies) {
+    /// one box for every equal value in a translation. With `last`, the last translation's part
+    /// of the same route, its policies join `interned` first, and each route or cluster equal to
+    /// the one in its place there is replaced by it: an edited route's unchanged parts stay the
+    /// boxes the rest of the memo (and the Envoy translator's) hold, not equal copies beside
+    /// them, which kept a few kilobytes for every route ever edited.
+    static func intern(
+        _ attachment: inout Attachment, rules: [ResolvedRule], into interned: inout InternedPolicies,
+        last: Attachment? = nil
+    ) {
+        if let last { interned.add(last) }
         for host in attachment.hosts.indices {
             for index in attachment.hosts[host].routes.indices {
                 let policy = attachment.hosts[host].routes[index].sharedPolicy
@@ -597,6 +627,18 @@ public enum GatewayTranslator {
                 if rules.contains(where: { $0.cluster?.sharedPolicy.sharesBox(with: policy) == true }) { continue }
                 let shared = interned.clusters.insert(policy).memberAfterInsert
                 if !shared.sharesBox(with: policy) { attachment.hosts[host].clusters[index].sharedPolicy = shared }
+            }
+        }
+        guard let last else { return }
+        for (host, old) in zip(attachment.hosts.indices, last.hosts)
+        where attachment.hosts[host].hostname == old.hostname {
+            for (index, old) in zip(attachment.hosts[host].routes.indices, old.routes)
+            where attachment.hosts[host].routes[index] == old {
+                attachment.hosts[host].routes[index] = old
+            }
+            for (index, old) in zip(attachment.hosts[host].clusters.indices, old.clusters)
+            where attachment.hosts[host].clusters[index] == old {
+                attachment.hosts[host].clusters[index] = old
             }
         }
     }

@@ -143,6 +143,14 @@ extension GatewayTranslator {
     struct InternedPolicies {
         var clusters = Set<OutOfLine<ClusterPolicy>>()
         var routes = Set<OutOfLine<RoutePolicy>>()
+
+        /// Adds the policy boxes of `attachment`'s routes and clusters.
+        mutating func add(_ attachment: Attachment) {
+            for host in attachment.hosts {
+                for route in host.routes { routes.insert(route.sharedPolicy) }
+                for cluster in host.clusters { clusters.insert(cluster.sharedPolicy) }
+            }
+        }
     }
 
     /// One route's part on one listener: for each hostname its routes, and its rules' clusters
