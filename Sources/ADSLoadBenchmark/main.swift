@@ -51,6 +51,9 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
         help: "Edits to measure: all (every cluster changes), one (one cluster changes).")
     var edits: [String] = ["all", "one"]
 
+    @Option(help: "serve's --ads-transport (grpc, or nio: experimental).")
+    var adsTransport = "grpc"
+
     func run() async throws {
         guard !edits.isEmpty, edits.allSatisfy({ ["all", "one"].contains($0) }) else {
             throw ValidationError("--edits takes all, one or both")
@@ -79,7 +82,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
             }) {
                 let server = try ServerProcess(
                     binary: binary, config: config.directory.path, port: port, debounce: debounce,
-                    maxStreams: count + 16, pushConcurrency: pace)
+                    maxStreams: count + 16, pushConcurrency: pace, transport: adsTransport)
                 defer { server.stop() }
                 try await server.waitUntilServing()
                 let names = try await Probe.names(port: port)
@@ -162,14 +165,17 @@ final class ServerProcess: Sendable {
     let process: Process
     let port: Int
 
-    init(binary: String, config: String, port: Int, debounce: String, maxStreams: Int, pushConcurrency: Int?) throws {
+    init(
+        binary: String, config: String, port: Int, debounce: String, maxStreams: Int, pushConcurrency: Int?,
+        transport: String
+    ) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments =
             [
                 "serve", "--config", config, "--xds-address", "127.0.0.1:\(port)", "--admin-address",
                 "127.0.0.1:\(port + 1)", "--debounce", debounce, "--log-level", "error", "--access-log", "off",
-                "--max-streams", "\(maxStreams)", "--max-connections", "\(maxStreams)",
+                "--max-streams", "\(maxStreams)", "--max-connections", "\(maxStreams)", "--ads-transport", transport,
             ] + (pushConcurrency.map { ["--push-concurrency", "\($0)"] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         try process.run()

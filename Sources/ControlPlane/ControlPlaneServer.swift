@@ -158,9 +158,17 @@ public struct ControlPlaneServer: Sendable {
                     "listeners": "\(snapshot[.listener].count)",
                 ])
         }
-        let server = ADSServer(
-            configuration: configuration.xds, watcher: cache, registry: registry,
-            logger: Logger(label: "switchboard.xds"))
+        let server: any ServiceLifecycle.Service =
+            switch configuration.xds.transport {
+            case .grpc:
+                ADSServer(
+                    configuration: configuration.xds, watcher: cache, registry: registry,
+                    logger: Logger(label: "switchboard.xds"))
+            case .nio:
+                NIOADSServer(
+                    configuration: configuration.xds, watcher: cache, registry: registry,
+                    logger: Logger(label: "switchboard.xds"))
+            }
         let security: AdminSecurity
         do {
             security = AdminSecurity(

@@ -36,6 +36,14 @@ public struct ADSServerConfiguration: Sendable {
     public var keepalive: Keepalive
     /// How many streams may have a large response out at once; nil for no bound.
     public var pacing: PushPacing?
+    /// Which transport serves ADS: grpc-swift's (every feature above), or NIO's HTTP/2 directly
+    /// (`NIOADSServer`, experimental: plaintext, no pacing, connection limits or keepalive).
+    public var transport: Transport = .grpc
+
+    public enum Transport: String, Sendable, CaseIterable {
+        case grpc
+        case nio
+    }
 
     /// The server pings a connection it has heard nothing from for `interval`, and closes it if
     /// the answer does not come within `timeout`: an Envoy whose host went away without closing

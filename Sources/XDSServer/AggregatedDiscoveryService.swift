@@ -80,6 +80,10 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
     /// The node group an Envoy belongs to: its `node.cluster`, else the default. An
     /// envoyproxy/ratelimit (node id `envoy-ratelimit`, no cluster) gets the rate limit configs.
     func nodeGroup(of node: Node) throws -> String {
+        try Self.nodeGroup(of: node, default: defaultNodeGroup)
+    }
+
+    static func nodeGroup(of node: Node, default defaultNodeGroup: String?) throws(RPCError) -> String {
         if !node.cluster.isEmpty { return node.cluster }
         if node.id == ResourceType.rateLimitServiceNode { return ResourceType.rateLimitServiceNode }
         if let defaultNodeGroup { return defaultNodeGroup }
@@ -188,7 +192,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                         group.cancelAll()
                         return
                     }
-                    observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
+                    Self.observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
                     for response in output.responses {
                         let (type, bytes) = describe(response)
                         if let pacer, bytes >= pacer.pacing.threshold {
@@ -222,7 +226,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
         }
     }
 
-    private func observe(_ events: [StreamEvent], nodeGroup: String, logger: Logger) {
+    static func observe(_ events: [StreamEvent], nodeGroup: String, logger: Logger) {
         for event in events {
             switch event {
             case .ack(let type, let version):

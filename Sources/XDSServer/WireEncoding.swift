@@ -106,15 +106,18 @@ public final class SharedResponseHead: Sendable {
         var response: WholeResponse?
     }
 
-    /// The bytes types that may be shared between threads: NIO's, which the server uses, and
-    /// arrays (tests). Other types are made again by every stream.
+    /// The bytes types that may be shared between threads: grpc-swift's NIO bytes and ours (the
+    /// two transports), and arrays (tests). Other types are made again by every stream.
     private enum WholeResponse: Sendable {
         case transport(GRPCNIOTransportBytes)
+        case nio(ADSMessageBytes)
         case array([UInt8])
 
         init?(_ bytes: some GRPCContiguousBytes) {
             if let bytes = bytes as? GRPCNIOTransportBytes {
                 self = .transport(bytes)
+            } else if let bytes = bytes as? ADSMessageBytes {
+                self = .nio(bytes)
             } else if let bytes = bytes as? [UInt8] {
                 self = .array(bytes)
             } else {
@@ -125,6 +128,7 @@ public final class SharedResponseHead: Sendable {
         func bytes<Bytes: GRPCContiguousBytes>(as: Bytes.Type) -> Bytes? {
             switch self {
             case .transport(let bytes): bytes as? Bytes
+            case .nio(let bytes): bytes as? Bytes
             case .array(let bytes): bytes as? Bytes
             }
         }

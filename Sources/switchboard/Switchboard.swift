@@ -144,6 +144,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most streams with a large response (64 KiB or more) unanswered at once; the rest wait. 0: no bound.")
     var pushConcurrency = 64
 
+    @Option(
+        help: ArgumentHelp(
+            "The ADS transport: grpc, or nio (experimental: NIO's HTTP/2 directly, plaintext only).",
+            visibility: .hidden))
+    var adsTransport = "grpc"
+
     @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
     var maxRequestSize = 16 << 20
 
@@ -189,6 +195,12 @@ struct Serve: AsyncParsableCommand {
             )
         }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        guard let transport = ADSServerConfiguration.Transport(rawValue: adsTransport) else {
+            throw ValidationError("--ads-transport is grpc or nio")
+        }
+        if transport == .nio && tlsCert != nil {
+            throw ValidationError("--ads-transport nio serves plaintext only for now: leave out --tls-cert")
+        }
         if !(1...1_000_000).contains(maxStreamsPerConnection) {
             throw ValidationError("--max-streams-per-connection must be between 1 and 1000000")
         }
@@ -235,6 +247,7 @@ struct Serve: AsyncParsableCommand {
                     interval: keepaliveInterval.duration, timeout: keepaliveTimeout.duration,
                     minClientPingInterval: minClientPingInterval.duration),
                 pacing: pushConcurrency == 0 ? nil : PushPacing(permits: pushConcurrency)))
+        configuration.xds.transport = ADSServerConfiguration.Transport(rawValue: adsTransport) ?? .grpc
         configuration.adminHost = adminAddress.host
         configuration.adminPort = adminAddress.port
         configuration.adminTokenFile = adminTokenFile

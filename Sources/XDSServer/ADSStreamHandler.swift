@@ -1,0 +1,313 @@
+import EnvoyAPI
+import GRPCCore
+import Logging
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import Synchronization
+import XDSCache
+
+/// One ADS stream on the NIO transport (`NIOADSServer`): an HTTP/2 stream's channel, its gRPC
+/// framing and the stream's state machine, all on the connection's event loop. Nothing runs in a
+/// task of its own: a request is handled as its DATA frame is read, and a new snapshot as the
+/// cache hands it on (one hop to the event loop). Responses are written as the shared buffers the
+/// serializers made, behind a 5-byte prefix of their own.
+final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    /// What every stream of a server shares.
+    struct Shared: Sendable {
+        var watcher: any ConfigWatcher
+        var registry: StreamRegistry
+        var defaultNodeGroup: String?
+        var maxStreams: Int?
+        var maxRequestBytes: Int
+        var logger: Logger
+    }
+
+    static let sotwPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+    static let deltaPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+
+    private enum Machine {
+        case sotw(SotWStreamStateMachine)
+        case delta(DeltaStreamStateMachine)
+    }
+
+    private let shared: Shared
+    private var logger: Logger
+    private var reader: GRPCMessageReader
+    private var machine: Machine?
+    private var id: UInt64?
+    private var nodeGroup: String?
+    private var watch: SnapshotWatch?
+    /// The newest snapshot the cache handed on and the stream has not taken: snapshots never
+    /// queue, and a stream that cannot write keeps only this one.
+    private let latest = LatestSnapshotBox()
+    private var ended = false
+
+    init(shared: Shared) {
+        self.shared = shared
+        logger = shared.logger
+        reader = GRPCMessageReader(maxMessageBytes: shared.maxRequestBytes)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !ended else { return }
+        let payload = unwrapInboundIn(data)
+        switch payload {
+        case .headers(let headers):
+            if machine == nil {
+                open(context: context, headers: headers.headers)
+            }
+            // Trailers or a HEADERS frame that ends the stream: the client is done.
+            if headers.endStream { finish(context: context, code: nil, message: nil) }
+        case .data(let data):
+            guard machine != nil, case .byteBuffer(let bytes) = data.data else { return }
+            reader.append(bytes)
+            do throws(GRPCMessageReader.Failure) {
+                while !ended, let message = try reader.next() { handle(message, context: context) }
+            } catch {
+                switch error {
+                case .compressed:
+                    finish(context: context, code: .unimplemented, message: "compressed messages are not accepted")
+                case .tooLarge(let announced):
+                    finish(
+                        context: context, code: .resourceExhausted,
+                        message: "request of \(announced) bytes is over the limit of \(shared.maxRequestBytes)")
+                }
+            }
+            if data.endStream { finish(context: context, code: nil, message: nil) }
+        case .rstStream:
+            close(context: context)
+        default:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        close(context: context)
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // A stream that could not write left its snapshot waiting.
+        if context.channel.isWritable { takeSnapshot(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("stream error", metadata: ["error": "\(error)"])
+        close(context: context)
+        context.close(promise: nil)
+    }
+
+    // MARK: - The stream
+
+    private func open(context: ChannelHandlerContext, headers: HPACKHeaders) {
+        let path = headers.first(name: ":path")
+        let kind: StreamKind
+        switch path {
+        case Self.sotwPath:
+            kind = .sotw
+            machine = .sotw(SotWStreamStateMachine())
+        case Self.deltaPath:
+            kind = .delta
+            machine = .delta(DeltaStreamStateMachine())
+        default:
+            finish(context: context, code: .unimplemented, message: "no method \(path ?? "")", headersSent: false)
+            return
+        }
+        guard headers.first(name: "content-type")?.hasPrefix("application/grpc") == true else {
+            finish(
+                context: context, code: .invalidArgument, message: "content-type must be application/grpc",
+                headersSent: false)
+            return
+        }
+        guard let id = shared.registry.open(kind: kind, limit: shared.maxStreams) else {
+            logger.warning(
+                "stream refused: the stream limit is reached", metadata: ["limit": "\(shared.maxStreams ?? 0)"])
+            finish(
+                context: context, code: .resourceExhausted,
+                message:
+                    "this server serves at most \(shared.maxStreams ?? 0) streams (--max-streams); connect to another replica or raise the limit",
+                headersSent: false)
+            return
+        }
+        self.id = id
+        logger[metadataKey: "stream_id"] = "\(id)"
+        logger[metadataKey: "stream_kind"] = "\(kind.rawValue)"
+        let response: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: response))), promise: nil)
+    }
+
+    private func handle(_ message: ByteBuffer, context: ChannelHandlerContext) {
+        guard let machine else { return }
+        do {
+            switch machine {
+            case .sotw(var sotw):
+                let request = try Envoy_Service_Discovery_V3_DiscoveryRequest(
+                    serializedBytes: ADSMessageBytes(message))
+                try identify(request.hasNode ? request.node : nil, context: context)
+                let output = sotw.receive(SotWRequest(request))
+                self.machine = .sotw(sotw)
+                write(output, context: context) { try SotWResponseSerializer().serialize($0) }
+            case .delta(var delta):
+                let request = try Envoy_Service_Discovery_V3_DeltaDiscoveryRequest(
+                    serializedBytes: ADSMessageBytes(message))
+                try identify(request.hasNode ? request.node : nil, context: context)
+                let output = delta.receive(DeltaRequest(request))
+                self.machine = .delta(delta)
+                write(output, context: context) { try DeltaResponseSerializer().serialize($0) }
+            }
+        } catch let error as RPCError {
+            finish(context: context, code: error.code, message: error.message)
+        } catch {
+            finish(context: context, code: .invalidArgument, message: "the request does not decode: \(error)")
+        }
+    }
+
+    /// On the first request: the node group, and the watch of its snapshots.
+    private func identify(_ node: Envoy_Config_Core_V3_Node?, context: ChannelHandlerContext) throws {
+        guard nodeGroup == nil else { return }
+        guard let node else {
+            throw RPCError(code: .invalidArgument, message: "the first request of a stream must carry a node")
+        }
+        let resolved = try AggregatedDiscoveryService.nodeGroup(of: node, default: shared.defaultNodeGroup)
+        nodeGroup = resolved
+        logger[metadataKey: "node_id"] = "\(node.id)"
+        logger[metadataKey: "node_cluster"] = "\(resolved)"
+        if let id { shared.registry.identify(id, nodeID: node.id, nodeGroup: resolved) }
+        logger.debug("stream opened")
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let latest = self.latest
+        watch = shared.watcher.watch(nodeGroup: resolved) { snapshot in
+            // One hop for any number of snapshots handed on before the loop takes them.
+            guard latest.put(snapshot) else { return }
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.takeSnapshot(context: context)
+            }
+        }
+    }
+
+    private func takeSnapshot(context: ChannelHandlerContext) {
+        guard !ended, let machine, context.channel.isWritable, let snapshot = latest.take() else { return }
+        switch machine {
+        case .sotw(var sotw):
+            let output = sotw.update(snapshot)
+            self.machine = .sotw(sotw)
+            write(output, context: context) { try SotWResponseSerializer().serialize($0) }
+        case .delta(var delta):
+            let output = delta.update(snapshot)
+            self.machine = .delta(delta)
+            write(output, context: context) { try DeltaResponseSerializer().serialize($0) }
+        }
+    }
+
+    private func write<Response: ADSResponse>(
+        _ output: StreamOutput<Response>, context: ChannelHandlerContext,
+        encode: (Response) throws -> ADSMessageBytes
+    ) {
+        AggregatedDiscoveryService.observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
+        guard !output.responses.isEmpty else { return }
+        for response in output.responses {
+            guard let bytes = try? encode(response) else { continue }
+            let prefix = ByteBuffer.grpcPrefix(length: bytes.count, allocator: context.channel.allocator)
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(prefix)))), promise: nil)
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(bytes.buffer)))), promise: nil)
+            XDSMetrics.push(type: response.type, bytes: response.resourceBytes)
+        }
+        context.flush()
+        recordStatus()
+    }
+
+    private func recordStatus() {
+        guard let id, let machine else { return }
+        for type in ResourceType.allCases {
+            let status: TypeStatus
+            switch machine {
+            case .sotw(let sotw): status = sotw.status(of: type)
+            case .delta(let delta): status = delta.status(of: type)
+            }
+            guard status.lastSentVersion != nil || status.lastAckedVersion != nil || status.lastNack != nil else {
+                continue
+            }
+            shared.registry.record(id, type: type, status: status)
+        }
+    }
+
+    /// Ends the stream with `code` (nil: OK): trailers (or, before any response headers, a
+    /// trailers-only response), then the stream closes.
+    private func finish(
+        context: ChannelHandlerContext, code: RPCError.Code?, message: String?, headersSent: Bool = true
+    ) {
+        guard !ended else { return }
+        var trailers: HPACKHeaders = headersSent ? [:] : [":status": "200", "content-type": "application/grpc"]
+        trailers.add(name: "grpc-status", value: String(code.map { $0.rawValue } ?? 0))
+        if let message { trailers.add(name: "grpc-message", value: GRPCStatusMessage.encode(message)) }
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+        close(context: context)
+    }
+
+    /// Forgets the stream: its watch, its registry entry.
+    private func close(context: ChannelHandlerContext) {
+        guard !ended else { return }
+        ended = true
+        watch?.cancel()
+        watch = nil
+        if let id { shared.registry.close(id) }
+        if nodeGroup != nil { logger.debug("stream closed") }
+    }
+}
+
+/// What both responses tell the metrics.
+protocol ADSResponse {
+    var type: ResourceType { get }
+    var resourceBytes: Int { get }
+}
+
+extension SotWResponse: ADSResponse {
+    var resourceBytes: Int { resources.reduce(0) { $0 + $1.serializedSize } }
+}
+
+extension DeltaResponse: ADSResponse {
+    var resourceBytes: Int { resources.reduce(0) { $0 + $1.serializedSize } }
+}
+
+/// The newest snapshot handed on and not yet taken, across threads.
+final class LatestSnapshotBox: Sendable {
+    private let value = Mutex<Snapshot?>(nil)
+
+    /// Keeps `snapshot`; whether the box was empty (the taker must be woken).
+    func put(_ snapshot: Snapshot) -> Bool {
+        value.withLock { value in
+            defer { value = snapshot }
+            return value == nil
+        }
+    }
+
+    func take() -> Snapshot? { value.withLock { $0.take() } }
+}
+
+/// gRPC's `grpc-message`: percent-encoded, as the protocol asks.
+enum GRPCStatusMessage {
+    static func encode(_ message: String) -> String {
+        var encoded = ""
+        for byte in message.utf8 {
+            if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return encoded
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
