@@ -14,7 +14,8 @@ import XDSCache
 public final class NIOADSServer: Service, Sendable {
     private let configuration: ADSServerConfiguration
     private let shared: ADSStreamHandler.Shared
-    private let bound = Mutex<(channel: (any Channel)?, waiting: [CheckedContinuation<Int, any Error>])>((nil, []))
+    private let bound = Mutex<(channel: (any Channel)?, waiting: [CheckedContinuation<Int, any Error>], stopped: Bool)>(
+        (nil, [], false))
     public let registry: StreamRegistry
 
     public init(
@@ -43,15 +44,22 @@ public final class NIOADSServer: Service, Sendable {
 
     public func run() async throws {
         let shared = self.shared
-        var connection = NIOHTTP2Handler.ConnectionConfiguration()
-        connection.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxStreamsPerConnection),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
-        ]
+        let connection = {
+            var connection = NIOHTTP2Handler.ConnectionConfiguration()
+            connection.initialSettings = [
+                HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxStreamsPerConnection),
+                HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
+            ]
+            return connection
+        }()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // As the gRPC transport's connections (ADSServer): a read buffer grown by large ACKs
+            // and kept by every idle connection would cost more than its streams.
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
@@ -65,16 +73,26 @@ public final class NIOADSServer: Service, Sendable {
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         let port = channel.localAddress?.port ?? 0
-        let waiting = bound.withLock { state in
+        let (waiting, stopped) = bound.withLock { state in
             state.channel = channel
             defer { state.waiting = [] }
-            return state.waiting
+            return (state.waiting, state.stopped)
         }
         for continuation in waiting { continuation.resume(returning: port) }
+        if stopped { channel.close(promise: nil) }
         try await withGracefulShutdownHandler {
             try await channel.closeFuture.get()
         } onGracefulShutdown: {
-            channel.close(promise: nil)
+            self.beginGracefulShutdown()
         }
+    }
+
+    /// Stops accepting connections. Open streams go on until their clients end them.
+    public func beginGracefulShutdown() {
+        let channel = bound.withLock { state in
+            state.stopped = true
+            return state.channel
+        }
+        channel?.close(promise: nil)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
+import GRPCNIOTransportHTTP2
 import Logging
 import XDSCache
 import XDSServer
@@ -64,3 +65,28 @@ public func withInProcessADS<Result: Sendable>(
 }
 
 public typealias InProcessADSClient = ADSTestClient.Client<InProcessTransport.Client>
+
+/// Runs the ADS service on the NIO transport (`NIOADSServer`) on a loopback port for the
+/// duration of `body`, handing it a gRPC client connected to it and the server's stream registry.
+public func withNIOADS<Result: Sendable>(
+    watcher: any ConfigWatcher,
+    defaultNodeGroup: String? = nil,
+    maxStreams: Int? = nil,
+    logger: Logger = testLogger(),
+    _ body: @Sendable (NIOADSClient, StreamRegistry) async throws -> Result
+) async throws -> Result {
+    var configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, defaultNodeGroup: defaultNodeGroup)
+    configuration.maxStreams = maxStreams
+    let registry = StreamRegistry()
+    let server = NIOADSServer(configuration: configuration, watcher: watcher, registry: registry, logger: logger)
+    return try await whileServing(serve: server.run, shutdown: server.beginGracefulShutdown) {
+        let port = try await server.listeningPort()
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        return try await withGRPCClient(transport: transport) { client in
+            try await body(ADSTestClient.Client(wrapping: client), registry)
+        }
+    }
+}
+
+public typealias NIOADSClient = ADSTestClient.Client<HTTP2ClientTransport.Posix>
