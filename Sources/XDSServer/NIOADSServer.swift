@@ -59,7 +59,8 @@ public final class NIOADSServer: Service, Sendable {
             // As the gRPC transport's connections (ADSServer): a read buffer grown by large ACKs
             // and kept by every idle connection would cost more than its streams.
             .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4 * 1024))
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4 * 1024)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(

@@ -38,4 +38,44 @@ struct ServeEndToEndTests {
         #expect(try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "served", "Envoy keeps its last config")
         await envoy.stop()
     }
+
+    @Test(
+        "on the experimental NIO transport, an Envoy gets its configuration and every edit of it",
+        arguments: [false, true])
+    func nioTransport(delta: Bool) async throws {
+        let first = try await UpstreamServer.start(name: "first")
+        let second = try await UpstreamServer.start(name: "second")
+        defer {
+            Task {
+                await first.stop()
+                await second.stop()
+            }
+        }
+        let listenerPort = try freePort()
+        let xdsPort = try freePort()
+        let directory = try SwitchboardCommand.configDirectory(
+            "serve-nio",
+            files: [
+                "gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: first.port)
+            ])
+        let serve = try SwitchboardCommand.serve(
+            config: directory, xdsPort: xdsPort, extra: ["--ads-transport", "nio"])
+        defer { if serve.isRunning { serve.terminate() } }
+        let text = try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta)
+        let envoy = try await EnvoyProcess.start(bootstrap: text)
+        let served = await eventually(timeout: .seconds(60)) {
+            try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "first"
+        }
+        #expect(served, "Envoy log:\n\(envoy.log().suffix(2000))")
+        try TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: second.port).write(
+            to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        let moved = await eventually(timeout: .seconds(60)) {
+            try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "second"
+        }
+        #expect(moved, "the edit did not reach Envoy; its log:\n\(envoy.log().suffix(2000))")
+        serve.terminate()
+        let exited = await eventually(timeout: .seconds(60)) { !serve.isRunning }
+        #expect(exited, "switchboard did not exit after SIGTERM")
+        await envoy.stop()
+    }
 }
