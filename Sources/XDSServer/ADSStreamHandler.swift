@@ -213,7 +213,13 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         AggregatedDiscoveryService.observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
         guard !output.responses.isEmpty else { return }
         for response in output.responses {
-            guard let bytes = try? encode(response) else { continue }
+            let bytes: ADSMessageBytes
+            do {
+                bytes = try encode(response)
+            } catch {
+                finish(context: context, code: .internalError, message: "a response did not encode: \(error)")
+                return
+            }
             let prefix = ByteBuffer.grpcPrefix(length: bytes.count, allocator: context.channel.allocator)
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(prefix)))), promise: nil)
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(bytes.buffer)))), promise: nil)
