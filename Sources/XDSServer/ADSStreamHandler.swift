@@ -35,6 +35,8 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private let shared: Shared
+    /// Its connection's open streams, which a shutdown ends.
+    private let streams: ADSConnectionStreams
     private var logger: Logger
     private var reader: GRPCMessageReader
     private var machine: Machine?
@@ -46,8 +48,9 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let latest = LatestSnapshotBox()
     private var ended = false
 
-    init(shared: Shared) {
+    init(shared: Shared, streams: ADSConnectionStreams) {
         self.shared = shared
+        self.streams = streams
         logger = shared.logger
         reader = GRPCMessageReader(maxMessageBytes: shared.maxRequestBytes)
     }
@@ -135,6 +138,7 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         self.id = id
+        streams.add(self) { [unowned self] in finish(context: context, code: nil, message: nil) }
         logger[metadataKey: "stream_id"] = "\(id)"
         logger[metadataKey: "stream_kind"] = "\(kind.rawValue)"
         let response: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
@@ -261,6 +265,7 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func close(context: ChannelHandlerContext) {
         guard !ended else { return }
         ended = true
+        streams.remove(self)
         watch?.cancel()
         watch = nil
         if let id { shared.registry.close(id) }

@@ -9,14 +9,23 @@ import XDSCache
 /// ADS on NIO's HTTP/2 directly (experimental, `serve --ads-transport nio`): each stream is an
 /// `ADSStreamHandler` on its HTTP/2 stream's channel, driven on the connection's event loop,
 /// where the gRPC transport runs every stream as Swift tasks and copies every response into a
-/// frame buffer of its own. Plaintext only for now; no push pacing, connection limits or
-/// keepalive yet (the gRPC transport has them).
+/// frame buffer of its own. The connection guards are the gRPC transport's (connection limit,
+/// handshake timeout, dead peers, request memory) and NIO's connection manager (keepalive pings,
+/// GOAWAY on shutdown). Plaintext only for now, and no push pacing.
 public final class NIOADSServer: Service, Sendable {
     private let configuration: ADSServerConfiguration
     private let shared: ADSStreamHandler.Shared
-    private let bound = Mutex<(channel: (any Channel)?, waiting: [CheckedContinuation<Int, any Error>], stopped: Bool)>(
-        (nil, [], false))
+    private let logger: Logger
+    private let state = Mutex(State())
     public let registry: StreamRegistry
+
+    private struct State {
+        var listener: (any Channel)?
+        var waiting: [CheckedContinuation<Int, any Error>] = []
+        var stopped = false
+        /// Open connections with their streams, to end them on shutdown.
+        var connections: [ObjectIdentifier: (channel: any Channel, streams: ADSConnectionStreams)] = [:]
+    }
 
     public init(
         configuration: ADSServerConfiguration, watcher: any ConfigWatcher, registry: StreamRegistry = StreamRegistry(),
@@ -24,6 +33,7 @@ public final class NIOADSServer: Service, Sendable {
     ) {
         self.configuration = configuration
         self.registry = registry
+        self.logger = logger
         shared = ADSStreamHandler.Shared(
             watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup,
             maxStreams: configuration.maxStreams, maxRequestBytes: configuration.maxRequestBytes, logger: logger)
@@ -31,19 +41,18 @@ public final class NIOADSServer: Service, Sendable {
 
     /// The port actually bound (useful with port 0), once listening.
     public func listeningPort() async throws -> Int {
-        let channel = try await withCheckedThrowingContinuation { continuation in
-            let ready = bound.withLock { state -> (any Channel)? in
-                if let channel = state.channel { return channel }
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> (any Channel)? in
+                if let listener = state.listener { return listener }
                 state.waiting.append(continuation)
                 return nil
             }
             if let ready { continuation.resume(returning: ready.localAddress?.port ?? 0) }
         }
-        return channel
     }
 
     public func run() async throws {
-        let shared = self.shared
+        let (shared, logger, configuration) = (shared, logger, configuration)
         let connection = {
             var connection = NIOHTTP2Handler.ConnectionConfiguration()
             connection.initialSettings = [
@@ -52,48 +61,123 @@ public final class NIOADSServer: Service, Sendable {
             ]
             return connection
         }()
+        let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
+        let limiter = ConnectionLimiter(limit: configuration.maxConnections)
+        let keepalive = configuration.keepalive
+        let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
+            maxIdleTime: nil, maxAge: nil, maxGraceTime: .seconds(10),
+            keepalive: .init(pingInterval: TimeAmount(keepalive.interval), ackTimeout: TimeAmount(keepalive.timeout)))
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { listener in
+                listener.eventLoop.makeCompletedFuture {
+                    try listener.pipeline.syncOperations.addHandler(
+                        ConnectionLimitHandler(limiter: limiter, logger: logger))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // As the gRPC transport's connections (ADSServer): a read buffer grown by large ACKs
             // and kept by every idle connection would cost more than its streams.
             .childChannelOption(
                 .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4 * 1024)
             )
-            .childChannelInitializer { channel in
+            .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                        mode: .server, connectionConfiguration: connection, streamConfiguration: .init()
+                    let sync = channel.pipeline.syncOperations
+                    // First: any bytes read, pings' answers included, show the peer is alive.
+                    let silence = keepalive.interval + keepalive.timeout
+                    try sync.addHandlers([
+                        IdleStateHandler(readTimeout: TimeAmount(silence)),
+                        DeadPeerHandler(silence: silence, logger: logger),
+                    ])
+                    let manager = NIOHTTP2ServerConnectionManagementHandler(
+                        eventLoop: channel.eventLoop, configuration: management)
+                    let streams = ADSConnectionStreams(eventLoop: channel.eventLoop)
+                    _ = try sync.configureHTTP2Pipeline(
+                        mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
+                        streamDelegate: manager.http2StreamDelegate
                     ) { stream in
                         stream.eventLoop.makeCompletedFuture {
-                            try stream.pipeline.syncOperations.addHandler(ADSStreamHandler(shared: shared))
+                            try stream.pipeline.syncOperations.addHandlers([
+                                // First, so it sees each DATA frame before it is buffered.
+                                StreamGuardHandler(
+                                    budget: budget, maxMessageBytes: configuration.maxRequestBytes, connection: nil,
+                                    logger: logger),
+                                ADSStreamHandler(shared: shared, streams: streams),
+                            ])
                         }
                     }
+                    let http2 = try sync.handler(type: NIOHTTP2Handler.self)
+                    try sync.addHandler(manager, position: .after(http2))
+                    // After the HTTP/2 handler: it passes frames on only once the preface is valid.
+                    try sync.addHandler(
+                        HandshakeTimeoutHandler(timeout: configuration.handshakeTimeout, logger: logger),
+                        position: .after(http2))
+                    self?.opened(channel, streams: streams)
                 }
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        let port = channel.localAddress?.port ?? 0
-        let (waiting, stopped) = bound.withLock { state in
-            state.channel = channel
+        let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let port = listener.localAddress?.port ?? 0
+        let (waiting, stopped) = state.withLock { state in
+            state.listener = listener
             defer { state.waiting = [] }
             return (state.waiting, state.stopped)
         }
         for continuation in waiting { continuation.resume(returning: port) }
-        if stopped { channel.close(promise: nil) }
+        if stopped { beginGracefulShutdown() }
         try await withGracefulShutdownHandler {
-            try await channel.closeFuture.get()
+            try await listener.closeFuture.get()
         } onGracefulShutdown: {
             self.beginGracefulShutdown()
         }
     }
 
-    /// Stops accepting connections. Open streams go on until their clients end them.
-    public func beginGracefulShutdown() {
-        let channel = bound.withLock { state in
-            state.stopped = true
-            return state.channel
+    private func opened(_ channel: any Channel, streams: ADSConnectionStreams) {
+        let id = ObjectIdentifier(channel)
+        let stopping = state.withLock { state in
+            if !state.stopped { state.connections[id] = (channel, streams) }
+            return state.stopped
         }
-        channel?.close(promise: nil)
+        if stopping {
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        }
+    }
+
+    /// Stops accepting connections and ends every open stream with status OK; each connection
+    /// then gets a GOAWAY and closes (within 10 s, whatever its client does).
+    public func beginGracefulShutdown() {
+        let (listener, connections) = state.withLock { state in
+            state.stopped = true
+            return (state.listener, Array(state.connections.values))
+        }
+        listener?.close(promise: nil)
+        for (channel, streams) in connections {
+            channel.eventLoop.execute {
+                streams.endAll()
+                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            }
+        }
+    }
+}
+
+/// The open streams of one connection, kept on its event loop: shutdown ends each.
+final class ADSConnectionStreams: Sendable {
+    private let ends: NIOLoopBoundBox<[ObjectIdentifier: () -> Void]>
+
+    init(eventLoop: any EventLoop) { ends = NIOLoopBoundBox([:], eventLoop: eventLoop) }
+
+    func add(_ stream: AnyObject, end: @escaping () -> Void) { ends.value[ObjectIdentifier(stream)] = end }
+
+    func remove(_ stream: AnyObject) { ends.value[ObjectIdentifier(stream)] = nil }
+
+    func endAll() {
+        let all = Array(ends.value.values)
+        ends.value = [:]
+        for end in all { end() }
     }
 }

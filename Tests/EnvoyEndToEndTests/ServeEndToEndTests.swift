@@ -76,6 +76,8 @@ struct ServeEndToEndTests {
         serve.terminate()
         let exited = await eventually(timeout: .seconds(60)) { !serve.isRunning }
         #expect(exited, "switchboard did not exit after SIGTERM")
+        if exited { #expect(serve.terminationStatus == 0) }
+        #expect(try await HTTP.get("http://127.0.0.1:\(listenerPort)/").body == "second", "Envoy keeps its last config")
         await envoy.stop()
     }
 }

@@ -46,4 +46,41 @@ struct GracefulShutdownTests {
             #expect(server.registry.streams.isEmpty)
         }
     }
+
+    @Test("on the NIO transport too: open streams end with status OK, the server returns")
+    func gracefulShutdownOnNIO() async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: "default/gw")
+        let server = NIOADSServer(
+            configuration: ADSServerConfiguration(host: "127.0.0.1", port: 0), watcher: cache, logger: testLogger())
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: server)], logger: testLogger("test.lifecycle")))
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            let port = try await server.listeningPort()
+            try await withGRPCClient(
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            ) { grpc in
+                try await ADSTestClient.withSotWStream(ADSTestClient.Client(wrapping: grpc)) { stream in
+                    var request = Envoy_Service_Discovery_V3_DiscoveryRequest()
+                    request.typeURL = ResourceType.cluster.typeURL
+                    request.node = ADSTestClient.node(id: "envoy", cluster: "default/gw")
+                    stream.send(request)
+                    var responses = stream.responses.makeAsyncIterator()
+                    let first = try await responses.next()
+                    #expect(first?.resources.count == 1)
+                    #expect(server.registry.streams.count == 1)
+
+                    await services.triggerGracefulShutdown()
+                    let end = try await responses.next()
+                    #expect(end == nil, "the stream should end with OK status, not an error")
+                }
+            }
+            try await group.next()
+            #expect(server.registry.streams.isEmpty)
+        }
+    }
 }
