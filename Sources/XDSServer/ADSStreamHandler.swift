@@ -23,6 +23,8 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         var defaultNodeGroup: String?
         var maxStreams: Int?
         var maxRequestBytes: Int
+        /// Paces large responses across streams; nil writes them all at once.
+        var pacer: PushPacer?
         var logger: Logger
     }
 
@@ -47,6 +49,14 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// queue, and a stream that cannot write keeps only this one.
     private let latest = LatestSnapshotBox()
     private var ended = false
+    /// Responses encoded and not yet written: those behind a large one waiting for a pacing
+    /// permit. A stream that waits takes no new snapshot (the newest waits in `latest`).
+    private var queued: CircularBuffer<(type: ResourceType, bytes: ADSMessageBytes, resourceBytes: Int)> = []
+    /// The pacing permit while large responses are out, and their types; the place in the
+    /// pacer's queue while waiting for one.
+    private var lease: PushPacer.Lease?
+    private var paced: Set<ResourceType> = []
+    private var waitingForPermit: UInt64?
 
     init(shared: Shared, streams: ADSConnectionStreams) {
         self.shared = shared
@@ -197,7 +207,8 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func takeSnapshot(context: ChannelHandlerContext) {
-        guard !ended, let machine, context.channel.isWritable, let snapshot = latest.take() else { return }
+        guard !ended, let machine, waitingForPermit == nil, context.channel.isWritable, let snapshot = latest.take()
+        else { return }
         switch machine {
         case .sotw(var sotw):
             let output = sotw.update(snapshot)
@@ -215,22 +226,78 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         encode: (Response) throws -> ADSMessageBytes
     ) {
         AggregatedDiscoveryService.observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
-        guard !output.responses.isEmpty else { return }
         for response in output.responses {
-            let bytes: ADSMessageBytes
             do {
-                bytes = try encode(response)
+                queued.append((response.type, try encode(response), response.resourceBytes))
             } catch {
                 finish(context: context, code: .internalError, message: "a response did not encode: \(error)")
                 return
             }
-            let prefix = ByteBuffer.grpcPrefix(length: bytes.count, allocator: context.channel.allocator)
+        }
+        drain(context: context)
+        // The permit goes back once the client has answered each large response, the last one
+        // of its type: a request of another type may come first (the load assignments of new
+        // clusters, asked for while the clusters warm).
+        if let held = lease, queued.isEmpty, paced.allSatisfy({ !status(of: $0).awaitingReply }) {
+            shared.pacer?.release(held)
+            lease = nil
+            paced = []
+        }
+        recordStatus()
+    }
+
+    /// Writes the queued responses, in order, until a large one must wait for a permit.
+    private func drain(context: ChannelHandlerContext) {
+        guard waitingForPermit == nil, !queued.isEmpty else { return }
+        while let next = queued.first {
+            if let pacer = shared.pacer, next.bytes.count >= pacer.pacing.threshold {
+                let loop = context.eventLoop
+                let bound = NIOLoopBound((self, context), eventLoop: loop)
+                switch pacer.acquire(
+                    keeping: lease,
+                    whenGranted: { granted in
+                        loop.execute {
+                            let (handler, context) = bound.value
+                            handler.permitGranted(granted, context: context)
+                        }
+                    })
+                {
+                case .granted(let granted):
+                    lease = granted
+                case .waiting(let id):
+                    waitingForPermit = id
+                    break
+                }
+                if waitingForPermit != nil { break }
+                paced.insert(next.type)
+            }
+            queued.removeFirst()
+            let prefix = ByteBuffer.grpcPrefix(length: next.bytes.count, allocator: context.channel.allocator)
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(prefix)))), promise: nil)
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(bytes.buffer)))), promise: nil)
-            XDSMetrics.push(type: response.type, bytes: response.resourceBytes)
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(next.bytes.buffer)))), promise: nil)
+            XDSMetrics.push(type: next.type, bytes: next.resourceBytes)
         }
         context.flush()
-        recordStatus()
+    }
+
+    private func permitGranted(_ granted: PushPacer.Lease?, context: ChannelHandlerContext) {
+        guard !ended else {
+            if let granted { shared.pacer?.release(granted) }
+            return
+        }
+        waitingForPermit = nil
+        lease = granted
+        drain(context: context)
+        // Snapshots that came while the stream waited.
+        takeSnapshot(context: context)
+    }
+
+    private func status(of type: ResourceType) -> TypeStatus {
+        switch machine {
+        case .sotw(let sotw): sotw.status(of: type)
+        case .delta(let delta): delta.status(of: type)
+        case nil: TypeStatus(awaitingReply: false)
+        }
     }
 
     private func recordStatus() {
@@ -266,6 +333,9 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard !ended else { return }
         ended = true
         streams.remove(self)
+        if let id = waitingForPermit { shared.pacer?.cancelWaiting(id) }
+        if let lease { shared.pacer?.release(lease) }
+        queued.removeAll()
         watch?.cancel()
         watch = nil
         if let id { shared.registry.close(id) }

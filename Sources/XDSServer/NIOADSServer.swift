@@ -11,13 +11,16 @@ import XDSCache
 /// where the gRPC transport runs every stream as Swift tasks and copies every response into a
 /// frame buffer of its own. The connection guards are the gRPC transport's (connection limit,
 /// handshake timeout, dead peers, request memory) and NIO's connection manager (keepalive pings,
-/// GOAWAY on shutdown). Plaintext only for now, and no push pacing.
+/// GOAWAY on shutdown), and large responses are paced as there (`PushPacer`). Plaintext only for
+/// now.
 public final class NIOADSServer: Service, Sendable {
     private let configuration: ADSServerConfiguration
     private let shared: ADSStreamHandler.Shared
     private let logger: Logger
     private let state = Mutex(State())
     public let registry: StreamRegistry
+    /// Paces large responses across streams; nil when `pacing` is off.
+    public let pacer: PushPacer?
 
     private struct State {
         var listener: (any Channel)?
@@ -34,9 +37,12 @@ public final class NIOADSServer: Service, Sendable {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
+        let pacer = configuration.pacing.map { PushPacer($0) }
+        self.pacer = pacer
         shared = ADSStreamHandler.Shared(
             watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup,
-            maxStreams: configuration.maxStreams, maxRequestBytes: configuration.maxRequestBytes, logger: logger)
+            maxStreams: configuration.maxStreams, maxRequestBytes: configuration.maxRequestBytes, pacer: pacer,
+            logger: logger)
     }
 
     /// The port actually bound (useful with port 0), once listening.
@@ -52,7 +58,7 @@ public final class NIOADSServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let (shared, logger, configuration) = (shared, logger, configuration)
+        let (shared, logger, configuration, pacer) = (shared, logger, configuration, pacer)
         let connection = {
             var connection = NIOHTTP2Handler.ConnectionConfiguration()
             connection.initialSettings = [
@@ -127,7 +133,11 @@ public final class NIOADSServer: Service, Sendable {
         for continuation in waiting { continuation.resume(returning: port) }
         if stopped { beginGracefulShutdown() }
         try await withGracefulShutdownHandler {
-            try await listener.closeFuture.get()
+            try await withThrowingDiscardingTaskGroup { group in
+                if let pacer { group.addTask { await pacer.run() } }
+                try await listener.closeFuture.get()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             self.beginGracefulShutdown()
         }
@@ -155,6 +165,8 @@ public final class NIOADSServer: Service, Sendable {
             state.stopped = true
             return (state.listener, Array(state.connections.values))
         }
+        // Streams waiting for a permit go on at once: a shutdown does not wait on slow clients.
+        pacer?.open()
         listener?.close(promise: nil)
         for (channel, streams) in connections {
             channel.eventLoop.execute {

@@ -44,12 +44,15 @@ public final class PushPacer: Sendable {
     private let now: @Sendable () -> ContinuousClock.Instant
     private let state: Mutex<State>
 
+    /// What a waiting stream is handed its permit (or nil, pacing stopped) with.
+    typealias Grant = @Sendable (Lease?) -> Void
+
     private enum Waiter {
         /// Told to wait, not yet queued.
         case announced
         /// Cancelled before it was queued.
         case cancelled
-        case waiting(CheckedContinuation<Lease?, Never>)
+        case waiting(Grant)
     }
 
     private struct State: ~Copyable {
@@ -64,11 +67,11 @@ public final class PushPacer: Sendable {
         var open = false
 
         /// Gives a free permit to the first stream waiting, if there is one.
-        mutating func handOver(deadline: ContinuousClock.Instant) -> (CheckedContinuation<Lease?, Never>, Lease)? {
+        mutating func handOver(deadline: ContinuousClock.Instant) -> (Grant, Lease)? {
             while let id = queue.popFirst() {
-                guard case .waiting(let continuation) = waiters.removeValue(forKey: id) else { continue }
+                guard case .waiting(let grant) = waiters.removeValue(forKey: id) else { continue }
                 held[id] = deadline
-                return (continuation, Lease(id: id))
+                return (grant, Lease(id: id))
             }
             free += 1
             return nil
@@ -122,37 +125,74 @@ public final class PushPacer: Sendable {
                         return true
                     }
                     state.queue.append(id)
-                    state.waiters[id] = .waiting(continuation)
+                    state.waiters[id] = .waiting { continuation.resume(returning: $0) }
                     return false
                 }
                 if cancelled { continuation.resume(returning: nil) }
             }
         } onCancel: {
-            let continuation = state.withLock { state -> CheckedContinuation<Lease?, Never>? in
+            let grant = state.withLock { state -> Grant? in
                 switch state.waiters[id] {
                 case .announced:
                     state.waiters[id] = .cancelled
                     return nil
-                case .waiting(let continuation):
+                case .waiting(let grant):
                     state.waiters[id] = nil
-                    return continuation
+                    return grant
                 case .cancelled, nil:
                     return nil
                 }
             }
-            continuation?.resume(returning: nil)
+            grant?(nil)
         }
+    }
+
+    /// What `acquire(keeping:whenGranted:)` answers.
+    public enum Acquired: Sendable, Equatable {
+        /// A permit now (nil: pacing stopped, write unpaced).
+        case granted(Lease?)
+        /// None free: `whenGranted` gets one later, unless `cancelWaiting(id)` comes first.
+        case waiting(id: UInt64)
+    }
+
+    /// `acquire(keeping:)` for a stream that cannot wait in a task (the NIO transport's, on its
+    /// event loop): a permit now, or a place in the queue, and `whenGranted` called, on any
+    /// thread, with the permit when it is the stream's turn (or nil when pacing stops).
+    public func acquire(keeping lease: Lease?, whenGranted: @escaping @Sendable (Lease?) -> Void) -> Acquired {
+        let deadline = now() + pacing.timeout
+        let acquired: Acquired = state.withLock { state in
+            if let lease, state.held[lease.id] != nil { return .granted(lease) }
+            if state.open { return .granted(nil) }
+            state.nextID += 1
+            let id = state.nextID
+            guard state.free > 0 else {
+                state.queue.append(id)
+                state.waiters[id] = .waiting(whenGranted)
+                return .waiting(id: id)
+            }
+            state.free -= 1
+            state.held[id] = deadline
+            return .granted(Lease(id: id))
+        }
+        if case .waiting = acquired { XDSMetrics.pacingWaited() }
+        return acquired
+    }
+
+    /// Leaves the queue (a stream that closed while it waited). A permit already handed over is
+    /// the stream's to release.
+    public func cancelWaiting(_ id: UInt64) {
+        state.withLock { _ = $0.waiters.removeValue(forKey: id) }
     }
 
     /// Gives `lease` back, to the first stream waiting. A lease already taken back by
     /// `expireOverdue` is ignored.
     public func release(_ lease: Lease) {
         let deadline = now() + pacing.timeout
-        let next = state.withLock { state -> (CheckedContinuation<Lease?, Never>, Lease)? in
+        let next = state.withLock { state -> (Grant, Lease)? in
             guard state.held.removeValue(forKey: lease.id) != nil else { return nil }
             return state.handOver(deadline: deadline)
         }
-        if let (continuation, lease) = next { continuation.resume(returning: lease) }
+        if let (grant, lease) = next { grant(lease) }
     }
 
     /// Takes back every permit whose client has not answered by its deadline, and hands each on.
@@ -161,16 +201,16 @@ public final class PushPacer: Sendable {
     public func expireOverdue() -> Int {
         let now = now()
         let deadline = now + pacing.timeout
-        let (expired, next) = state.withLock { state -> (Int, [(CheckedContinuation<Lease?, Never>, Lease)]) in
+        let (expired, next) = state.withLock { state -> (Int, [(Grant, Lease)]) in
             let overdue = state.held.filter { $0.value <= now }.keys
-            var next: [(CheckedContinuation<Lease?, Never>, Lease)] = []
+            var next: [(Grant, Lease)] = []
             for id in overdue {
                 state.held[id] = nil
                 if let handed = state.handOver(deadline: deadline) { next.append(handed) }
             }
             return (overdue.count, next)
         }
-        for (continuation, lease) in next { continuation.resume(returning: lease) }
+        for (grant, lease) in next { grant(lease) }
         if expired > 0 { XDSMetrics.pacingTimedOut(expired) }
         return expired
     }
@@ -183,17 +223,17 @@ public final class PushPacer: Sendable {
     /// Stops pacing: every stream waiting goes on at once, and later ones do not wait. For a
     /// graceful shutdown, which should not wait on slow clients' answers.
     public func open() {
-        let waiting = state.withLock { state -> [CheckedContinuation<Lease?, Never>] in
+        let waiting = state.withLock { state -> [Grant] in
             state.open = true
             state.queue.removeAll()
-            let waiting = state.waiters.values.compactMap { waiter -> CheckedContinuation<Lease?, Never>? in
-                guard case .waiting(let continuation) = waiter else { return nil }
-                return continuation
+            let waiting = state.waiters.values.compactMap { waiter -> Grant? in
+                guard case .waiting(let grant) = waiter else { return nil }
+                return grant
             }
             // Announced ones see `open` when they come to queue.
             state.waiters = state.waiters.filter { if case .announced = $0.value { true } else { false } }
             return waiting
         }
-        for continuation in waiting { continuation.resume(returning: nil) }
+        for grant in waiting { grant(nil) }
     }
 }

@@ -19,6 +19,28 @@ public func withADSServer<Result: Sendable>(
     }
 }
 
+/// Runs the ADS server on `transport` on a kernel-chosen loopback port for the duration of `body`,
+/// handing it the server's pacer, stream registry and port: a test of either transport.
+public func withADSServer<Result: Sendable>(
+    transport: ADSServerConfiguration.Transport,
+    watcher: any ConfigWatcher,
+    configuration: ADSServerConfiguration = ADSServerConfiguration(host: "127.0.0.1", port: 0),
+    logger: Logger = testLogger(),
+    _ body: @Sendable (PushPacer?, StreamRegistry, Int) async throws -> Result
+) async throws -> Result {
+    switch transport {
+    case .grpc:
+        return try await withADSServer(watcher: watcher, configuration: configuration, logger: logger) { server, port in
+            try await body(server.pacer, server.registry, port)
+        }
+    case .nio:
+        let server = NIOADSServer(configuration: configuration, watcher: watcher, logger: logger)
+        return try await whileServing(serve: server.run, shutdown: server.beginGracefulShutdown) {
+            try await body(server.pacer, server.registry, try await server.listeningPort())
+        }
+    }
+}
+
 /// Runs `serve` beside `body`; when `body` ends, however it ends, shuts the server down and waits for it.
 private func whileServing<Result: Sendable>(
     serve: @escaping @Sendable () async throws -> Void, shutdown: () -> Void, _ body: () async throws -> Result

@@ -169,24 +169,25 @@ struct PushPacingServerTests {
     }
 
     /// A second stream that asks for CDS while the first holds the one permit: it waits.
-    static func waiting(_ connection: RawHTTP2Connection, server: ADSServer) async throws -> RawHTTP2Stream {
+    static func waiting(_ connection: RawHTTP2Connection, pacer: PushPacer?) async throws -> RawHTTP2Stream {
         let stream = try await connection.openStream()
         try await stream.sendRequestHeaders(path: sotwPath)
         try await stream.sendMessage(try request(.cluster, node: "second"))
-        let waits = await eventually { server.pacer?.waitingCount == 1 }
+        let waits = await eventually { pacer?.waitingCount == 1 }
         #expect(waits, "the second stream did not wait for the permit")
         return stream
     }
 
     @Test(
-        "a stream waits while another's large response is unanswered; requests of other types do not free the permit, the ACK does"
-    )
-    func releasedByTheAnswer() async throws {
-        try await withADSServer(watcher: try Self.cache(), configuration: Self.configuration(timeout: .seconds(3600))) {
-            server, port in
+        "a stream waits while another's large response is unanswered; requests of other types do not free the permit, the ACK does",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func releasedByTheAnswer(transport: ADSServerConfiguration.Transport) async throws {
+        try await withADSServer(
+            transport: transport, watcher: try Self.cache(), configuration: Self.configuration(timeout: .seconds(3600))
+        ) { pacer, _, port in
             let connection = try await RawHTTP2Connection.connect(port: port)
             let (first, cds) = try await Self.cds(connection, node: "first")
-            let second = try await Self.waiting(connection, server: server)
+            let second = try await Self.waiting(connection, pacer: pacer)
             // The first client asks for load assignments before it ACKs the clusters, as an
             // Envoy may while new clusters warm, then ACKs them asking for one more. The second answer shows
             // the server has handled the first request (and its release check): the permit stays.
@@ -198,41 +199,45 @@ struct PushPacingServerTests {
             let more = try Envoy_Service_Discovery_V3_DiscoveryResponse(
                 serializedBytes: try #require(await first.nextMessage(), "no second EDS"))
             #expect(more.resources.count == 2)
-            #expect(server.pacer?.waitingCount == 1, "the permit was given back before the CDS was answered")
+            #expect(pacer?.waitingCount == 1, "the permit was given back before the CDS was answered")
             try await first.sendMessage(try Self.request(.cluster, node: "first", answering: cds))
             let bytes = try #require(await second.nextMessage(), "the second stream never got its CDS")
             let response = try Envoy_Service_Discovery_V3_DiscoveryResponse(serializedBytes: bytes)
             #expect(response.resources.count == 200)
-            #expect(server.pacer?.waitingCount == 0)
+            #expect(pacer?.waitingCount == 0)
             await connection.close()
         }
     }
 
-    @Test("a stream that ends gives its permit back")
-    func releasedByTheEnd() async throws {
-        try await withADSServer(watcher: try Self.cache(), configuration: Self.configuration(timeout: .seconds(3600))) {
-            server, port in
+    @Test("a stream that ends gives its permit back", arguments: ADSServerConfiguration.Transport.allCases)
+    func releasedByTheEnd(transport: ADSServerConfiguration.Transport) async throws {
+        try await withADSServer(
+            transport: transport, watcher: try Self.cache(), configuration: Self.configuration(timeout: .seconds(3600))
+        ) { pacer, _, port in
             let connection = try await RawHTTP2Connection.connect(port: port)
             let (first, _) = try await Self.cds(connection, node: "first")
-            let second = try await Self.waiting(connection, server: server)
+            let second = try await Self.waiting(connection, pacer: pacer)
             try await first.reset()
             #expect(await second.nextMessage() != nil, "the second stream never got its CDS")
             await connection.close()
         }
     }
 
-    @Test("a client that never answers loses its permit at the deadline, and keeps its stream")
-    func releasedByTheDeadline() async throws {
+    @Test(
+        "a client that never answers loses its permit at the deadline, and keeps its stream",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func releasedByTheDeadline(transport: ADSServerConfiguration.Transport) async throws {
         // One second, checked every quarter: the test waits for the outcome, however long it takes.
-        try await withADSServer(watcher: try Self.cache(), configuration: Self.configuration(timeout: .seconds(1))) {
-            server, port in
+        try await withADSServer(
+            transport: transport, watcher: try Self.cache(), configuration: Self.configuration(timeout: .seconds(1))
+        ) { _, registry, port in
             let connection = try await RawHTTP2Connection.connect(port: port)
             let (first, _) = try await Self.cds(connection, node: "first")
             let second = try await connection.openStream()
             try await second.sendRequestHeaders(path: Self.sotwPath)
             try await second.sendMessage(try Self.request(.cluster, node: "second"))
             #expect(await second.nextMessage() != nil, "the second stream never got its CDS")
-            #expect(server.registry.count(kind: .sotw) == 2)
+            #expect(registry.count(kind: .sotw) == 2)
             try await first.sendMessage(
                 try Self.request(.endpoint, node: "first", names: ["httproute/default/r-0/rule/0"]))
             #expect(await first.nextMessage() != nil, "the first stream stopped being served")
