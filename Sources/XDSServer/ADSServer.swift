@@ -37,7 +37,7 @@ public struct ADSServerConfiguration: Sendable {
     /// How many streams may have a large response out at once; nil for no bound.
     public var pacing: PushPacing?
     /// Which transport serves ADS: grpc-swift's (every feature above), or NIO's HTTP/2 directly
-    /// (`NIOADSServer`, experimental: plaintext only, and no push pacing).
+    /// (`NIOADSServer`, experimental).
     public var transport: Transport = .grpc
 
     public enum Transport: String, Sendable, CaseIterable {

@@ -4,7 +4,9 @@ import Logging
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import NIOSSL
 import Synchronization
+import X509
 import XDSCache
 
 /// One ADS stream on the NIO transport (`NIOADSServer`): an HTTP/2 stream's channel, its gRPC
@@ -25,6 +27,8 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         var maxRequestBytes: Int
         /// Paces large responses across streams; nil writes them all at once.
         var pacer: PushPacer?
+        /// With mTLS: an Envoy may fetch only the Gateway its certificate names.
+        var authorizeNodes: Bool
         var logger: Logger
     }
 
@@ -188,6 +192,14 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             throw RPCError(code: .invalidArgument, message: "the first request of a stream must carry a node")
         }
         let resolved = try AggregatedDiscoveryService.nodeGroup(of: node, default: shared.defaultNodeGroup)
+        if shared.authorizeNodes,
+            let denial = NodeAuthorization.check(peer: peerCertificate(context), nodeGroup: resolved)
+        {
+            logger.warning(
+                "stream refused: the client certificate does not name its gateway",
+                metadata: ["node_id": "\(node.id)", "node_cluster": "\(resolved)", "reason": "\(denial)"])
+            throw RPCError(code: .permissionDenied, message: denial)
+        }
         nodeGroup = resolved
         logger[metadataKey: "node_id"] = "\(node.id)"
         logger[metadataKey: "node_cluster"] = "\(resolved)"
@@ -204,6 +216,15 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.takeSnapshot(context: context)
             }
         }
+    }
+
+    /// The client's certificate, from its connection's TLS handler (the stream's parent channel,
+    /// on the same event loop).
+    private func peerCertificate(_ context: ChannelHandlerContext) -> Certificate? {
+        guard let tls = try? context.channel.parent?.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+            let peer = tls.peerCertificate, let der = try? peer.toDERBytes()
+        else { return nil }
+        return try? Certificate(derEncoded: der)
     }
 
     private func takeSnapshot(context: ChannelHandlerContext) {

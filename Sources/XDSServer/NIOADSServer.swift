@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import XDSCache
@@ -11,8 +12,8 @@ import XDSCache
 /// where the gRPC transport runs every stream as Swift tasks and copies every response into a
 /// frame buffer of its own. The connection guards are the gRPC transport's (connection limit,
 /// handshake timeout, dead peers, request memory) and NIO's connection manager (keepalive pings,
-/// GOAWAY on shutdown), and large responses are paced as there (`PushPacer`). Plaintext only for
-/// now.
+/// GOAWAY on shutdown), large responses are paced as there (`PushPacer`), and TLS is NIOSSL's,
+/// with the same files, client CA and node authorization.
 public final class NIOADSServer: Service, Sendable {
     private let configuration: ADSServerConfiguration
     private let shared: ADSStreamHandler.Shared
@@ -42,7 +43,7 @@ public final class NIOADSServer: Service, Sendable {
         shared = ADSStreamHandler.Shared(
             watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup,
             maxStreams: configuration.maxStreams, maxRequestBytes: configuration.maxRequestBytes, pacer: pacer,
-            logger: logger)
+            authorizeNodes: configuration.tls?.authorizeNodes == true, logger: logger)
     }
 
     /// The port actually bound (useful with port 0), once listening.
@@ -73,6 +74,7 @@ public final class NIOADSServer: Service, Sendable {
         let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
             maxIdleTime: nil, maxAge: nil, maxGraceTime: .seconds(10),
             keepalive: .init(pingInterval: TimeAmount(keepalive.interval), ackTimeout: TimeAmount(keepalive.timeout)))
+        let tls = try configuration.tls.map(Self.sslContext)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -91,7 +93,8 @@ public final class NIOADSServer: Service, Sendable {
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    // First: any bytes read, pings' answers included, show the peer is alive.
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    // Next: any bytes read, pings' answers included, show the peer is alive.
                     let silence = keepalive.interval + keepalive.timeout
                     try sync.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(silence)),
@@ -141,6 +144,26 @@ public final class NIOADSServer: Service, Sendable {
         } onGracefulShutdown: {
             self.beginGracefulShutdown()
         }
+    }
+
+    /// The server's TLS context: its certificate chain and key, and with a client CA, mTLS
+    /// (client certificates verified against it; no hostname, which a client certificate lacks).
+    static func sslContext(_ tls: ADSServerConfiguration.TLS) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChainPath).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
+        let key = NIOSSLPrivateKeySource.privateKey(try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem))
+        var configuration: TLSConfiguration
+        if let ca = tls.clientCAPath {
+            configuration = .makeServerConfigurationWithMTLS(
+                certificateChain: chain, privateKey: key,
+                trustRoots: .certificates(try NIOSSLCertificate.fromPEMFile(ca)))
+            configuration.certificateVerification = .noHostnameVerification
+        } else {
+            configuration = .makeServerConfiguration(certificateChain: chain, privateKey: key)
+        }
+        configuration.applicationProtocols = ["grpc-exp", "h2"]
+        return try NIOSSLContext(configuration: configuration)
     }
 
     private func opened(_ channel: any Channel, streams: ADSConnectionStreams) {

@@ -7,9 +7,14 @@ import X509
 /// SAN, `spiffe://<trust-domain>/ns/<namespace>/gateway/<name>`, and nothing else in that URI.
 enum NodeAuthorization {
     @Sendable static func check(_ context: ServerContext, nodeGroup: String) -> String? {
-        guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
-            let certificate = posix.peerCertificate
-        else { return "no client certificate: node authorization needs mTLS" }
+        check(
+            peer: (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate,
+            nodeGroup: nodeGroup)
+    }
+
+    /// Why the client with certificate `peer` may not fetch `nodeGroup`, or nil when it may.
+    static func check(peer: Certificate?, nodeGroup: String) -> String? {
+        guard let certificate = peer else { return "no client certificate: node authorization needs mTLS" }
         let names = (try? certificate.extensions.subjectAlternativeNames) ?? nil
         var uris: [String] = []
         for name in names ?? SubjectAlternativeNames([]) {

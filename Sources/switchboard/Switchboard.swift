@@ -146,7 +146,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The ADS transport: grpc, or nio (experimental: NIO's HTTP/2 directly, plaintext only).",
+            "The ADS transport: grpc, or nio (experimental: NIO's HTTP/2 directly).",
             visibility: .hidden))
     var adsTransport = "grpc"
 
@@ -195,11 +195,8 @@ struct Serve: AsyncParsableCommand {
             )
         }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
-        guard let transport = ADSServerConfiguration.Transport(rawValue: adsTransport) else {
+        if ADSServerConfiguration.Transport(rawValue: adsTransport) == nil {
             throw ValidationError("--ads-transport is grpc or nio")
-        }
-        if transport == .nio && tlsCert != nil {
-            throw ValidationError("--ads-transport nio serves plaintext only for now: leave out --tls-cert")
         }
         if !(1...1_000_000).contains(maxStreamsPerConnection) {
             throw ValidationError("--max-streams-per-connection must be between 1 and 1000000")

@@ -31,9 +31,9 @@ struct TLSEndToEndTests {
     }
 
     @Test(
-        "an Envoy whose certificate names its gateway is served; one whose certificate names another, or only seems to, is refused"
-    )
-    func mutualTLSWithNodeAuthorization() async throws {
+        "an Envoy whose certificate names its gateway is served; one whose certificate names another, or only seems to, is refused",
+        arguments: ["grpc", "nio"])
+    func mutualTLSWithNodeAuthorization(transport: String) async throws {
         let upstream = try await UpstreamServer.start(name: "app")
         defer { Task { await upstream.stop() } }
         let certificates = try SwitchboardCommand.temporaryDirectory("tls")
@@ -64,7 +64,7 @@ struct TLSEndToEndTests {
             config: directory, xdsPort: xdsPort,
             extra: [
                 "--tls-cert", path("server.pem"), "--tls-key", path("server.key"), "--client-ca", path("ca.pem"),
-                "--authorize-nodes",
+                "--authorize-nodes", "--ads-transport", transport,
             ])
         defer { if serve.isRunning { serve.terminate() } }
 
