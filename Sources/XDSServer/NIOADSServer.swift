@@ -84,7 +84,7 @@ public final class NIOADSServer: Service, Sendable {
                         ConnectionLimitHandler(limiter: limiter, logger: logger))
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // As the gRPC transport's connections (ADSServer): a read buffer grown by large ACKs
             // and kept by every idle connection would cost more than its streams.
             .childChannelOption(
