@@ -58,8 +58,10 @@ struct ServeEndToEndTests {
             files: [
                 "gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: first.port)
             ])
+        // Unprivileged (as root, through setpriv): a socket option only root may set once closed
+        // every connection of an unprivileged serve.
         let serve = try SwitchboardCommand.serve(
-            config: directory, xdsPort: xdsPort, extra: ["--ads-transport", "nio"])
+            config: directory, xdsPort: xdsPort, extra: ["--ads-transport", "nio"], unprivileged: true)
         defer { if serve.isRunning { serve.terminate() } }
         let text = try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta)
         let envoy = try await EnvoyProcess.start(bootstrap: text)
