@@ -13,9 +13,12 @@ import XDSCache
 /// framing and the stream's state machine, all on the connection's event loop. Nothing runs in a
 /// task of its own: a request is handled as its DATA frame is read, and a new snapshot as the
 /// cache hands it on (one hop to the event loop). Responses are written as the shared buffers the
-/// serializers made, behind a 5-byte prefix of their own.
-final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// serializers made, behind a 5-byte prefix of their own. While the stream cannot write (its
+/// client reads slowly, or a large response waits for a pacing permit), it reads no requests
+/// either: requests make responses, and those must not pile up.
+final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 
     /// What every stream of a server shares.
@@ -61,6 +64,8 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var lease: PushPacer.Lease?
     private var paced: Set<ResourceType> = []
     private var waitingForPermit: UInt64?
+    /// A read asked for while the stream could not write, passed on once it can.
+    private var readHeld = false
 
     init(shared: Shared, streams: ADSConnectionStreams) {
         self.shared = shared
@@ -87,14 +92,20 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             } catch {
                 switch error {
                 case .compressed:
-                    finish(context: context, code: .unimplemented, message: "compressed messages are not accepted")
+                    // No grpc-encoding was offered, so a compressed message is a protocol error.
+                    finish(context: context, code: .internalError, message: "compressed messages are not accepted")
                 case .tooLarge(let announced):
                     finish(
                         context: context, code: .resourceExhausted,
                         message: "request of \(announced) bytes is over the limit of \(shared.maxRequestBytes)")
                 }
             }
-            if data.endStream { finish(context: context, code: nil, message: nil) }
+            if data.endStream {
+                let partial = reader.holdsPartialMessage
+                finish(
+                    context: context, code: partial ? .internalError : nil,
+                    message: partial ? "the stream ended inside a message" : nil)
+            }
         case .rstStream:
             close(context: context)
         default:
@@ -108,9 +119,26 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        // A stream that could not write left its snapshot waiting.
-        if context.channel.isWritable { takeSnapshot(context: context) }
+        // A stream that could not write left its snapshot, and its next read, waiting.
+        if context.channel.isWritable {
+            takeSnapshot(context: context)
+            resumeReading(context: context)
+        }
         context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if !ended && (!context.channel.isWritable || waitingForPermit != nil) {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        guard readHeld, context.channel.isWritable, waitingForPermit == nil else { return }
+        readHeld = false
+        context.read()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -152,7 +180,11 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         self.id = id
-        streams.add(self) { [unowned self] in finish(context: context, code: nil, message: nil) }
+        // A stream that opens while its connection is shutting down ends at once.
+        guard streams.add(self, end: { [unowned self] in finish(context: context, code: nil, message: nil) }) else {
+            finish(context: context, code: .unavailable, message: "the server is shutting down", headersSent: false)
+            return
+        }
         logger[metadataKey: "stream_id"] = "\(id)"
         logger[metadataKey: "stream_kind"] = "\(kind.rawValue)"
         let response: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
@@ -160,23 +192,27 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func handle(_ message: ByteBuffer, context: ChannelHandlerContext) {
-        guard let machine else { return }
         do {
             switch machine {
-            case .sotw(var sotw):
+            case .sotw:
                 let request = try Envoy_Service_Discovery_V3_DiscoveryRequest(
                     serializedBytes: ADSMessageBytes(message))
                 try identify(request.hasNode ? request.node : nil, context: context)
+                // Taken out while it changes, so that it changes in place, not in a copy.
+                guard case .sotw(var sotw) = machine.take() else { return }
                 let output = sotw.receive(SotWRequest(request))
-                self.machine = .sotw(sotw)
+                machine = .sotw(sotw)
                 write(output, context: context) { try SotWResponseSerializer().serialize($0) }
-            case .delta(var delta):
+            case .delta:
                 let request = try Envoy_Service_Discovery_V3_DeltaDiscoveryRequest(
                     serializedBytes: ADSMessageBytes(message))
                 try identify(request.hasNode ? request.node : nil, context: context)
+                guard case .delta(var delta) = machine.take() else { return }
                 let output = delta.receive(DeltaRequest(request))
-                self.machine = .delta(delta)
+                machine = .delta(delta)
                 write(output, context: context) { try DeltaResponseSerializer().serialize($0) }
+            case nil:
+                return
             }
         } catch let error as RPCError {
             finish(context: context, code: error.code, message: error.message)
@@ -228,17 +264,20 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func takeSnapshot(context: ChannelHandlerContext) {
-        guard !ended, let machine, waitingForPermit == nil, context.channel.isWritable, let snapshot = latest.take()
+        guard !ended, machine != nil, waitingForPermit == nil, context.channel.isWritable,
+            let snapshot = latest.take()
         else { return }
-        switch machine {
+        switch machine.take() {
         case .sotw(var sotw):
             let output = sotw.update(snapshot)
-            self.machine = .sotw(sotw)
+            machine = .sotw(sotw)
             write(output, context: context) { try SotWResponseSerializer().serialize($0) }
         case .delta(var delta):
             let output = delta.update(snapshot)
-            self.machine = .delta(delta)
+            machine = .delta(delta)
             write(output, context: context) { try DeltaResponseSerializer().serialize($0) }
+        case nil:
+            return
         }
     }
 
@@ -264,7 +303,8 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             lease = nil
             paced = []
         }
-        recordStatus()
+        // What was sent, once it was: responses waiting for a permit are recorded when written.
+        if queued.isEmpty { recordStatus() }
     }
 
     /// Writes the queued responses, in order, until a large one must wait for a permit.
@@ -299,6 +339,7 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             XDSMetrics.push(type: next.type, bytes: next.resourceBytes)
         }
         context.flush()
+        if queued.isEmpty { recordStatus() }
     }
 
     private func permitGranted(_ granted: PushPacer.Lease?, context: ChannelHandlerContext) {
@@ -309,8 +350,9 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         waitingForPermit = nil
         lease = granted
         drain(context: context)
-        // Snapshots that came while the stream waited.
+        // Snapshots and requests that came while the stream waited.
         takeSnapshot(context: context)
+        resumeReading(context: context)
     }
 
     private func status(of type: ResourceType) -> TypeStatus {
@@ -342,11 +384,15 @@ final class ADSStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext, code: RPCError.Code?, message: String?, headersSent: Bool = true
     ) {
         guard !ended else { return }
+        // Forgotten first: nothing the flush sets off may write after the trailers.
+        close(context: context)
         var trailers: HPACKHeaders = headersSent ? [:] : [":status": "200", "content-type": "application/grpc"]
         trailers.add(name: "grpc-status", value: String(code.map { $0.rawValue } ?? 0))
         if let message { trailers.add(name: "grpc-message", value: GRPCStatusMessage.encode(message)) }
         context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
-        close(context: context)
+        // Closed, not left half-open: a client that ignores the trailers does not keep its
+        // place among the connection's streams (a reset if it has not ended its side).
+        context.close(promise: nil)
     }
 
     /// Forgets the stream: its watch, its registry entry.

@@ -22,6 +22,9 @@ struct GRPCMessageReader {
         self.maxMessageBytes = maxMessageBytes
     }
 
+    /// Whether part of a message has arrived and not the rest.
+    var holdsPartialMessage: Bool { (pending?.readableBytes ?? 0) > 0 }
+
     /// Bytes of DATA frames, in order.
     mutating func append(_ bytes: ByteBuffer) {
         if pending == nil || pending!.readableBytes == 0 {

@@ -60,10 +60,14 @@ public final class NIOADSServer: Service, Sendable {
 
     public func run() async throws {
         let (shared, logger, configuration, pacer) = (shared, logger, configuration, pacer)
+        // As the gRPC transport: NIO's HTTP/2 is given a higher limit than the one advertised, and
+        // `ConnectionStreamLimitHandler` refuses a stream beyond the advertised one by itself,
+        // where NIO would end the whole connection (see `StreamsPerConnection`).
+        let streamLimit = StreamsPerConnection(advertised: configuration.maxStreamsPerConnection)
         let connection = {
             var connection = NIOHTTP2Handler.ConnectionConfiguration()
             connection.initialSettings = [
-                HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxStreamsPerConnection),
+                HTTP2Setting(parameter: .maxConcurrentStreams, value: streamLimit.enforced),
                 HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
             ]
             return connection
@@ -103,6 +107,7 @@ public final class NIOADSServer: Service, Sendable {
                     let manager = NIOHTTP2ServerConnectionManagementHandler(
                         eventLoop: channel.eventLoop, configuration: management)
                     let streams = ADSConnectionStreams(eventLoop: channel.eventLoop)
+                    let limit = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
                     _ = try sync.configureHTTP2Pipeline(
                         mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
                         streamDelegate: manager.http2StreamDelegate
@@ -111,13 +116,15 @@ public final class NIOADSServer: Service, Sendable {
                             try stream.pipeline.syncOperations.addHandlers([
                                 // First, so it sees each DATA frame before it is buffered.
                                 StreamGuardHandler(
-                                    budget: budget, maxMessageBytes: configuration.maxRequestBytes, connection: nil,
-                                    logger: logger),
+                                    budget: budget, maxMessageBytes: configuration.maxRequestBytes,
+                                    connection: limit, logger: logger),
                                 ADSStreamHandler(shared: shared, streams: streams),
                             ])
                         }
                     }
                     let http2 = try sync.handler(type: NIOHTTP2Handler.self)
+                    // Before it: it sees the SETTINGS frame as bytes on their way out.
+                    try sync.addHandler(limit, position: .before(http2))
                     try sync.addHandler(manager, position: .after(http2))
                     // After the HTTP/2 handler: it passes frames on only once the preface is valid.
                     try sync.addHandler(
@@ -126,7 +133,17 @@ public final class NIOADSServer: Service, Sendable {
                     self?.opened(channel, streams: streams)
                 }
             }
-        let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let listener: any Channel
+        do {
+            listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            let waiting = state.withLock { state in
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for continuation in waiting { continuation.resume(throwing: error) }
+            throw error
+        }
         let port = listener.localAddress?.port ?? 0
         let (waiting, stopped) = state.withLock { state in
             state.listener = listener
@@ -135,14 +152,25 @@ public final class NIOADSServer: Service, Sendable {
         }
         for continuation in waiting { continuation.resume(returning: port) }
         if stopped { beginGracefulShutdown() }
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                if let pacer { group.addTask { await pacer.run() } }
-                try await listener.closeFuture.get()
-                group.cancelAll()
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await withThrowingDiscardingTaskGroup { group in
+                    if let pacer { group.addTask { await pacer.run() } }
+                    try await listener.closeFuture.get()
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                self.beginGracefulShutdown()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
+            // Cancelled (another service failed): close everything now.
             self.beginGracefulShutdown()
+            for (channel, _) in self.state.withLock({ Array($0.connections.values) }) { channel.close(promise: nil) }
+        }
+        // The open streams' trailers and each GOAWAY are on their way: wait for the connections
+        // to close (their connection manager closes them within its grace time).
+        for (channel, _) in state.withLock({ Array($0.connections.values) }) {
+            try? await channel.closeFuture.get()
         }
     }
 
@@ -200,19 +228,25 @@ public final class NIOADSServer: Service, Sendable {
     }
 }
 
-/// The open streams of one connection, kept on its event loop: shutdown ends each.
+/// The open streams of one connection, kept on its event loop: shutdown ends each, and any
+/// that opens after (before the client has seen the GOAWAY) is refused.
 final class ADSConnectionStreams: Sendable {
-    private let ends: NIOLoopBoundBox<[ObjectIdentifier: () -> Void]>
+    private let ends: NIOLoopBoundBox<[ObjectIdentifier: () -> Void]?>
 
     init(eventLoop: any EventLoop) { ends = NIOLoopBoundBox([:], eventLoop: eventLoop) }
 
-    func add(_ stream: AnyObject, end: @escaping () -> Void) { ends.value[ObjectIdentifier(stream)] = end }
+    /// Adds an open stream; false once the connection is shutting down.
+    func add(_ stream: AnyObject, end: @escaping () -> Void) -> Bool {
+        guard ends.value != nil else { return false }
+        ends.value![ObjectIdentifier(stream)] = end
+        return true
+    }
 
-    func remove(_ stream: AnyObject) { ends.value[ObjectIdentifier(stream)] = nil }
+    func remove(_ stream: AnyObject) { ends.value?[ObjectIdentifier(stream)] = nil }
 
     func endAll() {
-        let all = Array(ends.value.values)
-        ends.value = [:]
+        let all = Array((ends.value ?? [:]).values)
+        ends.value = nil
         for end in all { end() }
     }
 }

@@ -59,11 +59,14 @@ struct TransportLimitsTests {
         var end: RawHTTP2Stream.End
     }
 
-    @Test("request messages that do not fit in the shared request memory refuse their streams alone")
-    func requestMemoryBudget() async throws {
+    @Test(
+        "request messages that do not fit in the shared request memory refuse their streams alone",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func requestMemoryBudget(transport: ADSServerConfiguration.Transport) async throws {
         let configuration = ADSServerConfiguration(
             host: "127.0.0.1", port: 0, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20)
-        try await withADSServer(watcher: try Self.cache(), configuration: configuration) { _, port in
+        try await withADSServer(transport: transport, watcher: try Self.cache(), configuration: configuration) {
+            _, _, port in
             let connection = try await RawHTTP2Connection.connect(port: port)
             // A client announces a 12 MiB message and sends 1 MiB of it: 12 of the 20 MiB are held.
             let stalled = try await connection.openStream()
@@ -124,10 +127,11 @@ struct TransportLimitsTests {
 
     @Test(
         "a connection that stalls before completing the HTTP/2 handshake is closed after the handshake timeout",
-        arguments: ["", "PRI * HTTP/2.0\r\n"])
-    func handshakeTimeout(sending bytes: String) async throws {
+        arguments: ["", "PRI * HTTP/2.0\r\n"], ADSServerConfiguration.Transport.allCases)
+    func handshakeTimeout(sending bytes: String, transport: ADSServerConfiguration.Transport) async throws {
         let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .milliseconds(500))
-        try await withADSServer(watcher: try Self.cache(), configuration: configuration) { _, port in
+        try await withADSServer(transport: transport, watcher: try Self.cache(), configuration: configuration) {
+            _, _, port in
             // A connection whose handshake the server has finished (it acknowledged the client's
             // SETTINGS); retried in case a loaded machine is slower than the short timeout.
             var connection: RawHTTP2Connection?
@@ -148,13 +152,15 @@ struct TransportLimitsTests {
         }
     }
 
-    @Test("connections beyond --max-connections are closed on arrival; the open ones keep working")
-    func connectionLimit() async throws {
+    @Test(
+        "connections beyond --max-connections are closed on arrival; the open ones keep working",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func connectionLimit(transport: ADSServerConfiguration.Transport) async throws {
         let cache = try Self.cache()
         // A long handshake timeout, so only the limit can close a connection here.
         let configuration = ADSServerConfiguration(
             host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(600), maxConnections: 2)
-        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+        try await withADSServer(transport: transport, watcher: cache, configuration: configuration) { _, _, port in
             let transport = try HTTP2ClientTransport.Posix(
                 target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             try await withGRPCClient(transport: transport) { grpc in
@@ -212,11 +218,11 @@ extension TransportLimitsTests {
 
     @Test(
         "streams beyond the advertised per-connection limit are refused alone; the connection's other streams go on",
-        arguments: [3, 100])
-    func streamsPerConnection(limit: Int) async throws {
+        arguments: [3, 100], ADSServerConfiguration.Transport.allCases)
+    func streamsPerConnection(limit: Int, transport: ADSServerConfiguration.Transport) async throws {
         let cache = try Self.cache()
         let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, maxStreamsPerConnection: limit)
-        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+        try await withADSServer(transport: transport, watcher: cache, configuration: configuration) { _, _, port in
             // A client that ignores the limit, as the review's did.
             let connection = try await RawHTTP2Connection.connect(port: port, ignoringStreamLimit: true)
             let settings = try await connection.serverSettings
