@@ -13,9 +13,10 @@ import XDSCache
 /// framing and the stream's state machine, all on the connection's event loop. Nothing runs in a
 /// task of its own: a request is handled as its DATA frame is read, and a new snapshot as the
 /// cache hands it on (one hop to the event loop). Responses are written as the shared buffers the
-/// serializers made, behind a 5-byte prefix of their own. While the stream cannot write (its
-/// client reads slowly, or a large response waits for a pacing permit), it reads no requests
-/// either: requests make responses, and those must not pile up.
+/// serializers made, behind a 5-byte prefix of their own. A response is written when the stream
+/// can take it (its client reads, and a large one has its pacing permit); while one waits, the
+/// stream reads no more requests and takes no new snapshot, so what waits is bounded by what one
+/// request or snapshot makes.
 final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
@@ -119,24 +120,24 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        // A stream that could not write left its snapshot, and its next read, waiting.
-        if context.channel.isWritable {
-            takeSnapshot(context: context)
-            resumeReading(context: context)
-        }
+        // A stream that could not write left its responses, its snapshot and its next read waiting.
+        if context.channel.isWritable { resume(context: context) }
         context.fireChannelWritabilityChanged()
     }
 
     func read(context: ChannelHandlerContext) {
-        if !ended && (!context.channel.isWritable || waitingForPermit != nil) {
+        if !ended && !queued.isEmpty {
             readHeld = true
             return
         }
         context.read()
     }
 
-    private func resumeReading(context: ChannelHandlerContext) {
-        guard readHeld, context.channel.isWritable, waitingForPermit == nil else { return }
+    /// Writes what waited, then takes the snapshot and the read that waited behind it.
+    private func resume(context: ChannelHandlerContext) {
+        drain(context: context)
+        takeSnapshot(context: context)
+        guard readHeld, queued.isEmpty else { return }
         readHeld = false
         context.read()
     }
@@ -264,8 +265,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func takeSnapshot(context: ChannelHandlerContext) {
-        guard !ended, machine != nil, waitingForPermit == nil, context.channel.isWritable,
-            let snapshot = latest.take()
+        guard !ended, machine != nil, queued.isEmpty, context.channel.isWritable, let snapshot = latest.take()
         else { return }
         switch machine.take() {
         case .sotw(var sotw):
@@ -307,10 +307,11 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if queued.isEmpty { recordStatus() }
     }
 
-    /// Writes the queued responses, in order, until a large one must wait for a permit.
+    /// Writes the queued responses, in order, while the stream can take them and until a large
+    /// one must wait for a permit.
     private func drain(context: ChannelHandlerContext) {
         guard waitingForPermit == nil, !queued.isEmpty else { return }
-        while let next = queued.first {
+        while let next = queued.first, context.channel.isWritable {
             if let pacer = shared.pacer, next.bytes.count >= pacer.pacing.threshold {
                 let loop = context.eventLoop
                 let bound = NIOLoopBound((self, context), eventLoop: loop)
@@ -349,10 +350,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         waitingForPermit = nil
         lease = granted
-        drain(context: context)
-        // Snapshots and requests that came while the stream waited.
-        takeSnapshot(context: context)
-        resumeReading(context: context)
+        resume(context: context)
     }
 
     private func status(of type: ResourceType) -> TypeStatus {
