@@ -108,6 +108,8 @@ public final class NIOADSServer: Service, Sendable {
                         eventLoop: channel.eventLoop, configuration: management)
                     let streams = ADSConnectionStreams(eventLoop: channel.eventLoop)
                     let limit = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
+                    // The connection's streams run on its event loop, where the handler is read.
+                    let boundLimit = NIOLoopBound(limit, eventLoop: channel.eventLoop)
                     _ = try sync.configureHTTP2Pipeline(
                         mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
                         streamDelegate: manager.http2StreamDelegate
@@ -117,7 +119,7 @@ public final class NIOADSServer: Service, Sendable {
                                 // First, so it sees each DATA frame before it is buffered.
                                 StreamGuardHandler(
                                     budget: budget, maxMessageBytes: configuration.maxRequestBytes,
-                                    connection: limit, logger: logger),
+                                    connection: boundLimit.value, logger: logger),
                                 ADSStreamHandler(shared: shared, streams: streams),
                             ])
                         }
