@@ -25,7 +25,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Stream counts to measure.")
     var streams: [Int] = [100, 1000]
 
-    @Option(help: "Routes (each with a Backend: one cluster each).")
+    @Option(help: "Routes (each with a Backend and two rules: two clusters each).")
     var routes = 1000
 
     @Option(name: .long, parsing: .upToNextOption, help: "Protocol variants: sotw, delta.")
@@ -69,7 +69,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: parent) }
         let config = try BenchmarkConfiguration(routes: routes, policies: true, in: parent)
         Self.say(
-            "routes=\(routes) (clusters=\(routes)), debounce=\(debounce); times from the file save until every stream has the new CDS"
+            "routes=\(routes) (clusters=\(2 * routes): two rules each), debounce=\(debounce); times from the file save until every stream has the new CDS"
         )
         Self.say(
             "mode   pace streams    connect (peak RSS)    RSS/stream | edit     p50       p99       all       bytes/stream  server CPU (reload alone)  peak RSS"

@@ -49,6 +49,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let streams: ADSConnectionStreams
     private var logger: Logger
     private var reader: GRPCMessageReader
+    private var sotwDecoder = SotWRequestDecoder()
     private var machine: Machine?
     private var id: UInt64?
     private var nodeGroup: String?
@@ -196,8 +197,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         do {
             switch machine {
             case .sotw:
-                let request = try Envoy_Service_Discovery_V3_DiscoveryRequest(
-                    serializedBytes: ADSMessageBytes(message))
+                let request = try sotwDecoder.decode(message)
                 try identify(request.hasNode ? request.node : nil, context: context)
                 // Taken out while it changes, so that it changes in place, not in a copy.
                 guard case .sotw(var sotw) = machine.take() else { return }
