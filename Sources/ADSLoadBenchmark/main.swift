@@ -51,8 +51,8 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
         help: "Edits to measure: all (every cluster changes), one (one cluster changes).")
     var edits: [String] = ["all", "one"]
 
-    @Option(help: "serve's --ads-transport (grpc, or nio: experimental).")
-    var adsTransport = "grpc"
+    @Option(help: "serve's --ads-transport: nio or grpc.")
+    var adsTransport = "nio"
 
     func run() async throws {
         guard !edits.isEmpty, edits.allSatisfy({ ["all", "one"].contains($0) }) else {

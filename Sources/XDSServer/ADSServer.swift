@@ -36,9 +36,10 @@ public struct ADSServerConfiguration: Sendable {
     public var keepalive: Keepalive
     /// How many streams may have a large response out at once; nil for no bound.
     public var pacing: PushPacing?
-    /// Which transport serves ADS: grpc-swift's (every feature above), or NIO's HTTP/2 directly
-    /// (`NIOADSServer`, experimental).
-    public var transport: Transport = .grpc
+    /// Which transport serves ADS: NIO's HTTP/2 directly (`NIOADSServer`: no task and no copy
+    /// of a response per stream), or grpc-swift's server (`ADSServer`). Both apply every setting
+    /// above.
+    public var transport: Transport = .nio
 
     public enum Transport: String, Sendable, CaseIterable {
         case grpc

@@ -362,18 +362,8 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func recordStatus() {
-        guard let id, let machine else { return }
-        for type in ResourceType.allCases {
-            let status: TypeStatus
-            switch machine {
-            case .sotw(let sotw): status = sotw.status(of: type)
-            case .delta(let delta): status = delta.status(of: type)
-            }
-            guard status.lastSentVersion != nil || status.lastAckedVersion != nil || status.lastNack != nil else {
-                continue
-            }
-            shared.registry.record(id, type: type, status: status)
-        }
+        guard let id, machine != nil else { return }
+        shared.registry.record(id, statuses: status(of:))
     }
 
     /// Ends the stream with `code` (nil: OK): trailers (or, before any response headers, a
@@ -408,7 +398,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// What both responses tell the metrics.
+/// What both responses tell the metrics and the pacer.
 protocol ADSResponse {
     var type: ResourceType { get }
     var resourceBytes: Int { get }

@@ -56,8 +56,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                     try await run(
                         SotWStreamStateMachine.self, kind: .sotw, context: context, requests: request.messages,
                         node: { $0.hasNode ? $0.node : nil }, decode: SotWRequest.init,
-                        write: { try await writer.write($0) },
-                        describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
+                        write: { try await writer.write($0) })
                     return [:]
                 }
             })
@@ -70,8 +69,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                     try await run(
                         DeltaStreamStateMachine.self, kind: .delta, context: context, requests: request.messages,
                         node: { $0.hasNode ? $0.node : nil }, decode: DeltaRequest.init,
-                        write: { try await writer.write($0) },
-                        describe: { ($0.type, $0.resources.reduce(0) { $0 + $1.serializedSize }) })
+                        write: { try await writer.write($0) })
                     return [:]
                 }
             })
@@ -107,9 +105,8 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
         requests: RPCAsyncSequence<Message, any Error>,
         node: (Message) -> Node?,
         decode: (Message) -> Machine.Request,
-        write: (Machine.Response) async throws -> Void,
-        describe: (Machine.Response) -> (type: ResourceType, bytes: Int)
-    ) async throws {
+        write: (Machine.Response) async throws -> Void
+    ) async throws where Machine.Response: ADSResponse {
         guard let id = registry.open(kind: kind, limit: maxStreams) else {
             logger.warning("stream refused: the stream limit is reached", metadata: ["limit": "\(maxStreams ?? 0)"])
             throw RPCError(
@@ -194,7 +191,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                     }
                     Self.observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
                     for response in output.responses {
-                        let (type, bytes) = describe(response)
+                        let (type, bytes) = (response.type, response.resourceBytes)
                         if let pacer, bytes >= pacer.pacing.threshold {
                             lease = await pacer.acquire(keeping: lease)
                             paced.insert(type)
@@ -211,14 +208,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                         lease = nil
                         paced = []
                     }
-                    // Only the types this Envoy has asked for: one without TLS never asks for SDS,
-                    // and an empty entry would keep it from ever showing as converged.
-                    for type in ResourceType.allCases {
-                        let status = machine.status(of: type)
-                        guard status.lastSentVersion != nil || status.lastAckedVersion != nil || status.lastNack != nil
-                        else { continue }
-                        registry.record(id, type: type, status: status)
-                    }
+                    registry.record(id, statuses: machine.status(of:))
                 }
             }
         } onGracefulShutdown: {

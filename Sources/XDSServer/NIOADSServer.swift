@@ -7,13 +7,14 @@ import ServiceLifecycle
 import Synchronization
 import XDSCache
 
-/// ADS on NIO's HTTP/2 directly (experimental, `serve --ads-transport nio`): each stream is an
-/// `ADSStreamHandler` on its HTTP/2 stream's channel, driven on the connection's event loop,
-/// where the gRPC transport runs every stream as Swift tasks and copies every response into a
-/// frame buffer of its own. The connection guards are the gRPC transport's (connection limit,
-/// handshake timeout, dead peers, request memory) and NIO's connection manager (keepalive pings,
-/// GOAWAY on shutdown), large responses are paced as there (`PushPacer`), and TLS is NIOSSL's,
-/// with the same files, client CA and node authorization.
+/// ADS on NIO's HTTP/2 directly (serve's default; `--ads-transport grpc` serves with grpc-swift's
+/// server, `ADSServer`, instead): each stream is an `ADSStreamHandler` on its HTTP/2 stream's
+/// channel, driven on the connection's event loop, where the gRPC transport runs every stream as
+/// Swift tasks and copies every response into a frame buffer of its own. The connection guards
+/// are the gRPC transport's (connection limit, handshake timeout, dead peers, request memory;
+/// clients' pings policed as gRPC does) and NIO's connection manager (keepalive pings, GOAWAY on
+/// shutdown), large responses are paced as there (`PushPacer`), and TLS is NIOSSL's, with the
+/// same files, client CA and node authorization.
 public final class NIOADSServer: Service, Sendable {
     private let configuration: ADSServerConfiguration
     private let shared: ADSStreamHandler.Shared
@@ -128,6 +129,9 @@ public final class NIOADSServer: Service, Sendable {
                     // Before it: it sees the SETTINGS frame as bytes on their way out.
                     try sync.addHandler(limit, position: .before(http2))
                     try sync.addHandler(manager, position: .after(http2))
+                    try sync.addHandler(
+                        PingPolicingHandler(minInterval: TimeAmount(keepalive.minClientPingInterval), logger: logger),
+                        position: .after(http2))
                     // After the HTTP/2 handler: it passes frames on only once the preface is valid.
                     try sync.addHandler(
                         HandshakeTimeoutHandler(timeout: configuration.handshakeTimeout, logger: logger),

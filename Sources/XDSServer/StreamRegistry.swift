@@ -61,6 +61,18 @@ public final class StreamRegistry: Sendable {
         state.withLock { $0.streams[id]?.types[type] = status }
     }
 
+    /// Records every type the stream has sent, or had an answer for. Only those: an Envoy without
+    /// TLS never asks for SDS, and an empty entry would keep it from ever showing as converged.
+    func record(_ id: UInt64, statuses: (ResourceType) -> TypeStatus) {
+        for type in ResourceType.allCases {
+            let status = statuses(type)
+            guard status.lastSentVersion != nil || status.lastAckedVersion != nil || status.lastNack != nil else {
+                continue
+            }
+            record(id, type: type, status: status)
+        }
+    }
+
     func close(_ id: UInt64) {
         state.withLock { state in
             guard let record = state.streams.removeValue(forKey: id) else { return }

@@ -89,6 +89,12 @@ public final class RawHTTP2Connection: Sendable {
         return RawHTTP2Stream(channel: channel, events: events, sink: sink)
     }
 
+    /// Sends a PING (the server's HTTP/2 handler answers it).
+    public func ping() async throws {
+        let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: 7), ack: false))
+        try await channel.writeAndFlush(ping)
+    }
+
     public func close() async {
         try? await channel.close()
     }

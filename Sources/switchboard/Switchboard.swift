@@ -145,10 +145,10 @@ struct Serve: AsyncParsableCommand {
     var pushConcurrency = 64
 
     @Option(
-        help: ArgumentHelp(
-            "The ADS transport: grpc, or nio (experimental: NIO's HTTP/2 directly).",
-            visibility: .hidden))
-    var adsTransport = "grpc"
+        help:
+            "The ADS transport: nio (NIO's HTTP/2 directly: about 40 % less memory and CPU a stream), or grpc (grpc-swift's server)."
+    )
+    var adsTransport = "nio"
 
     @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
     var maxRequestSize = 16 << 20
@@ -244,7 +244,7 @@ struct Serve: AsyncParsableCommand {
                     interval: keepaliveInterval.duration, timeout: keepaliveTimeout.duration,
                     minClientPingInterval: minClientPingInterval.duration),
                 pacing: pushConcurrency == 0 ? nil : PushPacing(permits: pushConcurrency)))
-        configuration.xds.transport = ADSServerConfiguration.Transport(rawValue: adsTransport) ?? .grpc
+        configuration.xds.transport = ADSServerConfiguration.Transport(rawValue: adsTransport) ?? .nio
         configuration.adminHost = adminAddress.host
         configuration.adminPort = adminAddress.port
         configuration.adminTokenFile = adminTokenFile

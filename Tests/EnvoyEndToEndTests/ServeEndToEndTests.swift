@@ -40,9 +40,9 @@ struct ServeEndToEndTests {
     }
 
     @Test(
-        "on the experimental NIO transport, an Envoy gets its configuration and every edit of it",
-        arguments: [false, true])
-    func nioTransport(delta: Bool) async throws {
+        "on either ADS transport, unprivileged, an Envoy gets its configuration and every edit of it",
+        arguments: [false, true], ["nio", "grpc"])
+    func transports(delta: Bool, transport: String) async throws {
         let first = try await UpstreamServer.start(name: "first")
         let second = try await UpstreamServer.start(name: "second")
         defer {
@@ -54,14 +54,14 @@ struct ServeEndToEndTests {
         let listenerPort = try freePort()
         let xdsPort = try freePort()
         let directory = try SwitchboardCommand.configDirectory(
-            "serve-nio",
+            "serve-\(transport)",
             files: [
                 "gateway.yaml": TestManifests.gatewayWithBackend(listenerPort: listenerPort, upstreamPort: first.port)
             ])
         // Unprivileged (as root, through setpriv): a socket option only root may set once closed
         // every connection of an unprivileged serve.
         let serve = try SwitchboardCommand.serve(
-            config: directory, xdsPort: xdsPort, extra: ["--ads-transport", "nio"], unprivileged: true)
+            config: directory, xdsPort: xdsPort, extra: ["--ads-transport", transport], unprivileged: true)
         defer { if serve.isRunning { serve.terminate() } }
         let text = try SwitchboardCommand.bootstrap(xdsPort: xdsPort, gateway: "default/eg", delta: delta)
         let envoy = try await EnvoyProcess.start(bootstrap: text)

@@ -272,3 +272,36 @@ extension TransportLimitsTests {
         }
     }
 }
+
+extension TransportLimitsTests {
+    @Test(
+        "a client that pings more often than it may is told ENHANCE_YOUR_CALM and closed; one within the limit is not",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func pingPolicing(transport: ADSServerConfiguration.Transport) async throws {
+        for (minInterval, policed) in [(Duration.seconds(3600), true), (.zero, false)] {
+            var configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0)
+            configuration.keepalive = .init(minClientPingInterval: minInterval)
+            try await withADSServer(transport: transport, watcher: try Self.cache(), configuration: configuration) {
+                _, _, port in
+                let connection = try await RawHTTP2Connection.connect(port: port)
+                _ = try await Self.servedStream(on: connection)
+                // The first ping is acceptable; with an hour between pings, the next three are
+                // strikes, and the third is one too many.
+                for _ in 0..<4 { try? await connection.ping() }
+                if policed {
+                    let closed = await eventually(timeout: .seconds(60)) {
+                        connection.goAway == .enhanceYourCalm && connection.isClosed
+                    }
+                    #expect(
+                        closed, "GOAWAY \(connection.goAway.map { "\($0)" } ?? "none"), closed: \(connection.isClosed)")
+                } else {
+                    // Pings the server answered; then a new stream is still served.
+                    for _ in 0..<6 { try await connection.ping() }
+                    _ = try await Self.servedStream(on: connection)
+                    #expect(connection.goAway == nil && !connection.isClosed)
+                }
+                await connection.close()
+            }
+        }
+    }
+}
