@@ -39,18 +39,12 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let sotwPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
     static let deltaPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
 
-    private enum Machine {
-        case sotw(SotWStreamStateMachine)
-        case delta(DeltaStreamStateMachine)
-    }
-
     private let shared: Shared
     /// Its connection's open streams, which a shutdown ends.
     private let streams: ADSConnectionStreams
     private var logger: Logger
     private var reader: GRPCMessageReader
-    private var sotwDecoder = SotWRequestDecoder()
-    private var machine: Machine?
+    private var machine: ADSStreamMachine?
     private var id: UInt64?
     private var nodeGroup: String?
     private var watch: SnapshotWatch?
@@ -60,7 +54,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var ended = false
     /// Responses encoded and not yet written: those behind a large one waiting for a pacing
     /// permit. A stream that waits takes no new snapshot (the newest waits in `latest`).
-    private var queued: CircularBuffer<(type: ResourceType, bytes: ADSMessageBytes, resourceBytes: Int)> = []
+    private var queued: CircularBuffer<ADSStreamMachine.Encoded> = []
     /// The pacing permit while large responses are out, and their types; the place in the
     /// pacer's queue while waiting for one.
     private var lease: PushPacer.Lease?
@@ -157,7 +151,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch path {
         case Self.sotwPath:
             kind = .sotw
-            machine = .sotw(SotWStreamStateMachine())
+            machine = .sotw(SotWStreamStateMachine(), SotWRequestDecoder())
         case Self.deltaPath:
             kind = .delta
             machine = .delta(DeltaStreamStateMachine())
@@ -194,32 +188,22 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func handle(_ message: ByteBuffer, context: ChannelHandlerContext) {
+        // Taken out while it changes, so that it changes in place, not in a copy.
+        guard var changing = machine.take() else { return }
+        let output: ADSStreamMachine.Output
         do {
-            switch machine {
-            case .sotw:
-                let request = try sotwDecoder.decode(message)
-                try identify(request.hasNode ? request.node : nil, context: context)
-                // Taken out while it changes, so that it changes in place, not in a copy.
-                guard case .sotw(var sotw) = machine.take() else { return }
-                let output = sotw.receive(SotWRequest(request))
-                machine = .sotw(sotw)
-                write(output, context: context) { try SotWResponseSerializer().serialize($0) }
-            case .delta:
-                let request = try Envoy_Service_Discovery_V3_DeltaDiscoveryRequest(
-                    serializedBytes: ADSMessageBytes(message))
-                try identify(request.hasNode ? request.node : nil, context: context)
-                guard case .delta(var delta) = machine.take() else { return }
-                let output = delta.receive(DeltaRequest(request))
-                machine = .delta(delta)
-                write(output, context: context) { try DeltaResponseSerializer().serialize($0) }
-            case nil:
-                return
-            }
+            output = try changing.receive(message) { node in try identify(node, context: context) }
+            machine = changing
         } catch let error as RPCError {
+            machine = changing
             finish(context: context, code: error.code, message: error.message)
+            return
         } catch {
+            machine = changing
             finish(context: context, code: .invalidArgument, message: "the request does not decode: \(error)")
+            return
         }
+        write(output, context: context)
     }
 
     /// On the first request: the node group, and the watch of its snapshots.
@@ -267,33 +251,19 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func takeSnapshot(context: ChannelHandlerContext) {
         guard !ended, machine != nil, queued.isEmpty, context.channel.isWritable, let snapshot = latest.take()
         else { return }
-        switch machine.take() {
-        case .sotw(var sotw):
-            let output = sotw.update(snapshot)
-            machine = .sotw(sotw)
-            write(output, context: context) { try SotWResponseSerializer().serialize($0) }
-        case .delta(var delta):
-            let output = delta.update(snapshot)
-            machine = .delta(delta)
-            write(output, context: context) { try DeltaResponseSerializer().serialize($0) }
-        case nil:
-            return
-        }
+        guard var changing = machine.take() else { return }
+        let output = changing.update(snapshot)
+        machine = changing
+        write(output, context: context)
     }
 
-    private func write<Response: ADSResponse>(
-        _ output: StreamOutput<Response>, context: ChannelHandlerContext,
-        encode: (Response) throws -> ADSMessageBytes
-    ) {
+    private func write(_ output: ADSStreamMachine.Output, context: ChannelHandlerContext) {
         AggregatedDiscoveryService.observe(output.events, nodeGroup: nodeGroup ?? "", logger: logger)
-        for response in output.responses {
-            do {
-                queued.append((response.type, try encode(response), response.resourceBytes))
-            } catch {
-                finish(context: context, code: .internalError, message: "a response did not encode: \(error)")
-                return
-            }
+        if let error = output.encodingError {
+            finish(context: context, code: .internalError, message: "a response did not encode: \(error)")
+            return
         }
+        queued.append(contentsOf: output.responses)
         drain(context: context)
         // The permit goes back once the client has answered each large response, the last one
         // of its type: a request of another type may come first (the load assignments of new
@@ -354,11 +324,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func status(of type: ResourceType) -> TypeStatus {
-        switch machine {
-        case .sotw(let sotw): sotw.status(of: type)
-        case .delta(let delta): delta.status(of: type)
-        case nil: TypeStatus(awaitingReply: false)
-        }
+        machine?.status(of: type) ?? TypeStatus(awaitingReply: false)
     }
 
     private func recordStatus() {
@@ -395,6 +361,87 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         watch = nil
         if let id { shared.registry.close(id) }
         if nodeGroup != nil { logger.debug("stream closed") }
+    }
+}
+
+/// A stream's protocol variant on the NIO transport: its state machine, with how its requests
+/// decode and its responses encode, so the handler drives either the same way.
+private enum ADSStreamMachine {
+    case sotw(SotWStreamStateMachine, SotWRequestDecoder)
+    case delta(DeltaStreamStateMachine)
+    /// Held while the machine is out being changed, so that it is the only copy and changes in
+    /// place (a machine changed while the enum still held it would copy its storage).
+    case moved
+
+    /// A response encoded for the wire, with what the metrics and the pacer need of it.
+    typealias Encoded = (type: ResourceType, bytes: ADSMessageBytes, resourceBytes: Int)
+
+    struct Output {
+        var responses: [Encoded] = []
+        var events: [StreamEvent] = []
+        /// A response that did not encode; the responses before it are kept.
+        var encodingError: (any Error)?
+
+        init() {}
+
+        init<Response: ADSResponse>(_ output: StreamOutput<Response>, encode: (Response) throws -> ADSMessageBytes) {
+            events = output.events
+            for response in output.responses {
+                do {
+                    responses.append((response.type, try encode(response), response.resourceBytes))
+                } catch {
+                    encodingError = error
+                    return
+                }
+            }
+        }
+    }
+
+    /// Decodes `message`, has `identify` check its node (the first request must carry one), and
+    /// hands the request to the machine.
+    mutating func receive(
+        _ message: ByteBuffer, identify: (Envoy_Config_Core_V3_Node?) throws -> Void
+    ) throws -> Output {
+        switch self {
+        case .sotw(var sotw, var decoder):
+            self = .moved
+            defer { self = .sotw(sotw, decoder) }
+            let request = try decoder.decode(message)
+            try identify(request.hasNode ? request.node : nil)
+            return Output(sotw.receive(SotWRequest(request))) { try SotWResponseSerializer().serialize($0) }
+        case .delta(var delta):
+            self = .moved
+            defer { self = .delta(delta) }
+            let request = try Envoy_Service_Discovery_V3_DeltaDiscoveryRequest(
+                serializedBytes: ADSMessageBytes(message))
+            try identify(request.hasNode ? request.node : nil)
+            return Output(delta.receive(DeltaRequest(request))) { try DeltaResponseSerializer().serialize($0) }
+        case .moved:
+            return Output()
+        }
+    }
+
+    mutating func update(_ snapshot: Snapshot) -> Output {
+        switch self {
+        case .sotw(var sotw, let decoder):
+            self = .moved
+            defer { self = .sotw(sotw, decoder) }
+            return Output(sotw.update(snapshot)) { try SotWResponseSerializer().serialize($0) }
+        case .delta(var delta):
+            self = .moved
+            defer { self = .delta(delta) }
+            return Output(delta.update(snapshot)) { try DeltaResponseSerializer().serialize($0) }
+        case .moved:
+            return Output()
+        }
+    }
+
+    func status(of type: ResourceType) -> TypeStatus {
+        switch self {
+        case .sotw(let sotw, _): sotw.status(of: type)
+        case .delta(let delta): delta.status(of: type)
+        case .moved: TypeStatus(awaitingReply: false)
+        }
     }
 }
 
