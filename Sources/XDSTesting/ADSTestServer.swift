@@ -88,27 +88,28 @@ public func withInProcessADS<Result: Sendable>(
 
 public typealias InProcessADSClient = ADSTestClient.Client<InProcessTransport.Client>
 
-/// Runs the ADS service on the NIO transport (`NIOADSServer`) on a loopback port for the
-/// duration of `body`, handing it a gRPC client connected to it and the server's stream registry.
-public func withNIOADS<Result: Sendable>(
+/// Runs the ADS server on `transport` on a loopback port for the duration of `body`, handing it
+/// grpc-swift's client connected to it over the socket and the server's stream registry: the
+/// same scenario on either transport, checked by a client that is not ours.
+public func withADSClient<Result: Sendable>(
+    transport: ADSServerConfiguration.Transport,
     watcher: any ConfigWatcher,
     defaultNodeGroup: String? = nil,
     maxStreams: Int? = nil,
     logger: Logger = testLogger(),
-    _ body: @Sendable (NIOADSClient, StreamRegistry) async throws -> Result
+    _ body: @Sendable (ADSSocketClient, StreamRegistry) async throws -> Result
 ) async throws -> Result {
     var configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, defaultNodeGroup: defaultNodeGroup)
     configuration.maxStreams = maxStreams
-    let registry = StreamRegistry()
-    let server = NIOADSServer(configuration: configuration, watcher: watcher, registry: registry, logger: logger)
-    return try await whileServing(serve: server.run, shutdown: server.beginGracefulShutdown) {
-        let port = try await server.listeningPort()
-        let transport = try HTTP2ClientTransport.Posix(
+    return try await withADSServer(
+        transport: transport, watcher: watcher, configuration: configuration, logger: logger
+    ) { _, registry, port in
+        let client = try HTTP2ClientTransport.Posix(
             target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-        return try await withGRPCClient(transport: transport) { client in
+        return try await withGRPCClient(transport: client) { client in
             try await body(ADSTestClient.Client(wrapping: client), registry)
         }
     }
 }
 
-public typealias NIOADSClient = ADSTestClient.Client<HTTP2ClientTransport.Posix>
+public typealias ADSSocketClient = ADSTestClient.Client<HTTP2ClientTransport.Posix>

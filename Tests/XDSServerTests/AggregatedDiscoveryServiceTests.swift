@@ -6,7 +6,7 @@ import XDSCache
 import XDSServer
 import XDSTesting
 
-@Suite("ADS service over gRPC")
+@Suite("ADS service, on either transport")
 struct AggregatedDiscoveryServiceTests {
     static let group = "default/gw"
 
@@ -30,11 +30,13 @@ struct AggregatedDiscoveryServiceTests {
         return request
     }
 
-    @Test("a state-of-the-world stream that goes away releases its watch and its record")
-    func sotwStreamReleases() async throws {
+    @Test(
+        "a state-of-the-world stream that goes away releases its watch and its record",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func sotwStreamReleases(transport: ADSServerConfiguration.Transport) async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
-        try await withInProcessADS(watcher: cache) { client, registry in
+        try await withADSClient(transport: transport, watcher: cache) { client, registry in
             try await ADSTestClient.withSotWStream(client) { stream in
                 stream.send(sotwRequest(.cluster))
                 var responses = stream.responses.makeAsyncIterator()
@@ -50,11 +52,13 @@ struct AggregatedDiscoveryServiceTests {
         }
     }
 
-    @Test("a delta stream that goes away releases its watch and its record")
-    func deltaStreamReleases() async throws {
+    @Test(
+        "a delta stream gets a cluster added alone, and releases its watch and its record when it goes away",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func deltaStreamReleases(transport: ADSServerConfiguration.Transport) async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
-        try await withInProcessADS(watcher: cache) { client, registry in
+        try await withADSClient(transport: transport, watcher: cache) { client, registry in
             try await ADSTestClient.withDeltaStream(client) { stream in
                 stream.send(deltaRequest(.cluster))
                 var responses = stream.responses.makeAsyncIterator()
@@ -62,17 +66,26 @@ struct AggregatedDiscoveryServiceTests {
                 #expect(response.resources.map(\.name) == ["a"])
                 #expect(cache.watchCount(nodeGroup: Self.group) == 1)
                 #expect(registry.streams.first?.kind == .delta)
+                try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1, "b": 2]), for: Self.group)
+                var ack = deltaRequest(.cluster)
+                ack.responseNonce = response.nonce
+                stream.send(ack)
+                let update = try #require(try await responses.next())
+                #expect(update.resources.map(\.name) == ["b"])
+                #expect(update.nonce != response.nonce)
             }
             let released = await eventually { cache.watchCount(nodeGroup: Self.group) == 0 && registry.streams.isEmpty }
             #expect(released, "the closed stream still holds its watch or record")
         }
     }
 
-    @Test("a new snapshot reaches an open stream; a NACK is recorded in the registry")
-    func snapshotUpdateAndNack() async throws {
+    @Test(
+        "a new snapshot reaches an open stream; a NACK is recorded in the registry",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func snapshotUpdateAndNack(transport: ADSServerConfiguration.Transport) async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
-        try await withInProcessADS(watcher: cache) { client, registry in
+        try await withADSClient(transport: transport, watcher: cache) { client, registry in
             try await ADSTestClient.withSotWStream(client) { stream in
                 stream.send(sotwRequest(.cluster))
                 var responses = stream.responses.makeAsyncIterator()
@@ -93,11 +106,14 @@ struct AggregatedDiscoveryServiceTests {
         }
     }
 
-    @Test("an Envoy with no node.cluster gets the default group, or a refusal that says what to set")
-    func nodeGroups() async throws {
+    @Test(
+        "an Envoy with no node.cluster gets the default group, or a refusal that says what to set",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func nodeGroups(transport: ADSServerConfiguration.Transport) async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
-        try await withInProcessADS(watcher: cache, defaultNodeGroup: Self.group) { client, registry in
+        try await withADSClient(transport: transport, watcher: cache, defaultNodeGroup: Self.group) {
+            client, registry in
             try await ADSTestClient.withSotWStream(client) { stream in
                 stream.send(sotwRequest(.cluster, cluster: ""))
                 var responses = stream.responses.makeAsyncIterator()
@@ -106,7 +122,7 @@ struct AggregatedDiscoveryServiceTests {
                 #expect(registry.streams.first?.nodeGroup == Self.group)
             }
         }
-        try await withInProcessADS(watcher: cache) { client, _ in
+        try await withADSClient(transport: transport, watcher: cache) { client, _ in
             let error = await #expect(throws: RPCError.self) {
                 try await ADSTestClient.withSotWStream(client) { stream in
                     stream.send(sotwRequest(.cluster, cluster: ""))
@@ -118,12 +134,37 @@ struct AggregatedDiscoveryServiceTests {
         }
     }
 
-    @Test("serves over IPv6 loopback when given an IPv6 address")
-    func ipv6() async throws {
+    @Test(
+        "a stream beyond --max-streams is refused with RESOURCE_EXHAUSTED, saying which flag",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func maxStreams(transport: ADSServerConfiguration.Transport) async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
-        try await withADSServer(watcher: cache, configuration: ADSServerConfiguration(host: "::1", port: 0)) {
-            _, port in
+        try await withADSClient(transport: transport, watcher: cache, maxStreams: 1) { client, registry in
+            try await ADSTestClient.withSotWStream(client) { first in
+                first.send(sotwRequest(.cluster))
+                var responses = first.responses.makeAsyncIterator()
+                _ = try await responses.next()
+                let error = await #expect(throws: RPCError.self) {
+                    try await ADSTestClient.withSotWStream(client) { second in
+                        second.send(sotwRequest(.cluster))
+                        for try await _ in second.responses {}
+                    }
+                }
+                #expect(error?.code == .resourceExhausted)
+                #expect(error?.message.contains("--max-streams") == true)
+                #expect(registry.streams.count == 1)
+            }
+        }
+    }
+
+    @Test("serves over IPv6 loopback when given an IPv6 address", arguments: ADSServerConfiguration.Transport.allCases)
+    func ipv6(transport: ADSServerConfiguration.Transport) async throws {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        try await withADSServer(
+            transport: transport, watcher: cache, configuration: ADSServerConfiguration(host: "::1", port: 0)
+        ) { _, _, port in
             try await withGRPCClient(
                 transport: .http2NIOPosix(target: .ipv6(address: "::1", port: port), transportSecurity: .plaintext)
             ) { grpc in
@@ -144,8 +185,10 @@ struct AggregatedDiscoveryServiceTests {
 
     @Test(
         "a first delta request far larger than 4 MiB is accepted over a real socket with the default limits",
-        arguments: [(ADSServerConfiguration().maxRequestBytes, true), (4 << 20, false)])
-    func largeDeltaRequest(limit: Int, accepted: Bool) async throws {
+        arguments: [(ADSServerConfiguration().maxRequestBytes, true), (4 << 20, false)],
+        ADSServerConfiguration.Transport.allCases)
+    func largeDeltaRequest(limits: (Int, Bool), transport: ADSServerConfiguration.Transport) async throws {
+        let (limit, accepted) = limits
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
         var versions: [String: String] = [:]
@@ -159,7 +202,7 @@ struct AggregatedDiscoveryServiceTests {
         #expect(size.count > 6 << 20, "the request must be well over gRPC's 4 MiB default")
 
         let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0, maxRequestBytes: limit)
-        try await withADSServer(watcher: cache, configuration: configuration) { _, port in
+        try await withADSServer(transport: transport, watcher: cache, configuration: configuration) { _, _, port in
             try await withGRPCClient(
                 transport: .http2NIOPosix(
                     target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
