@@ -10,6 +10,13 @@ import XDSTesting
 struct AggregatedDiscoveryServiceTests {
     static let group = "default/gw"
 
+    /// A cache holding one cluster, `a`, for `group`.
+    static func cache() throws -> SnapshotCache {
+        let cache = SnapshotCache()
+        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: group)
+        return cache
+    }
+
     func sotwRequest(_ type: ResourceType, names: [String] = [], node: Bool = true, cluster: String = group)
         -> Envoy_Service_Discovery_V3_DiscoveryRequest
     {
@@ -34,8 +41,7 @@ struct AggregatedDiscoveryServiceTests {
         "a state-of-the-world stream that goes away releases its watch and its record",
         arguments: ADSServerConfiguration.Transport.allCases)
     func sotwStreamReleases(transport: ADSServerConfiguration.Transport) async throws {
-        let cache = SnapshotCache()
-        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let cache = try Self.cache()
         try await withADSClient(transport: transport, watcher: cache) { client, registry in
             try await ADSTestClient.withSotWStream(client) { stream in
                 stream.send(sotwRequest(.cluster))
@@ -56,8 +62,7 @@ struct AggregatedDiscoveryServiceTests {
         "a delta stream gets a cluster added alone, and releases its watch and its record when it goes away",
         arguments: ADSServerConfiguration.Transport.allCases)
     func deltaStreamReleases(transport: ADSServerConfiguration.Transport) async throws {
-        let cache = SnapshotCache()
-        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let cache = try Self.cache()
         try await withADSClient(transport: transport, watcher: cache) { client, registry in
             try await ADSTestClient.withDeltaStream(client) { stream in
                 stream.send(deltaRequest(.cluster))
@@ -83,8 +88,7 @@ struct AggregatedDiscoveryServiceTests {
         "a new snapshot reaches an open stream; a NACK is recorded in the registry",
         arguments: ADSServerConfiguration.Transport.allCases)
     func snapshotUpdateAndNack(transport: ADSServerConfiguration.Transport) async throws {
-        let cache = SnapshotCache()
-        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let cache = try Self.cache()
         try await withADSClient(transport: transport, watcher: cache) { client, registry in
             try await ADSTestClient.withSotWStream(client) { stream in
                 stream.send(sotwRequest(.cluster))
@@ -110,8 +114,7 @@ struct AggregatedDiscoveryServiceTests {
         "an Envoy with no node.cluster gets the default group, or a refusal that says what to set",
         arguments: ADSServerConfiguration.Transport.allCases)
     func nodeGroups(transport: ADSServerConfiguration.Transport) async throws {
-        let cache = SnapshotCache()
-        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let cache = try Self.cache()
         try await withADSClient(transport: transport, watcher: cache, defaultNodeGroup: Self.group) {
             client, registry in
             try await ADSTestClient.withSotWStream(client) { stream in
@@ -138,8 +141,7 @@ struct AggregatedDiscoveryServiceTests {
         "a stream beyond --max-streams is refused with RESOURCE_EXHAUSTED, saying which flag",
         arguments: ADSServerConfiguration.Transport.allCases)
     func maxStreams(transport: ADSServerConfiguration.Transport) async throws {
-        let cache = SnapshotCache()
-        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let cache = try Self.cache()
         try await withADSClient(transport: transport, watcher: cache, maxStreams: 1) { client, registry in
             try await ADSTestClient.withSotWStream(client) { first in
                 first.send(sotwRequest(.cluster))
@@ -160,8 +162,7 @@ struct AggregatedDiscoveryServiceTests {
 
     @Test("serves over IPv6 loopback when given an IPv6 address", arguments: ADSServerConfiguration.Transport.allCases)
     func ipv6(transport: ADSServerConfiguration.Transport) async throws {
-        let cache = SnapshotCache()
-        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let cache = try Self.cache()
         try await withADSServer(
             transport: transport, watcher: cache, configuration: ADSServerConfiguration(host: "::1", port: 0)
         ) { _, _, port in
@@ -189,8 +190,7 @@ struct AggregatedDiscoveryServiceTests {
         ADSServerConfiguration.Transport.allCases)
     func largeDeltaRequest(limits: (Int, Bool), transport: ADSServerConfiguration.Transport) async throws {
         let (limit, accepted) = limits
-        let cache = SnapshotCache()
-        try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
+        let cache = try Self.cache()
         var versions: [String: String] = [:]
         for index in 0..<120_000 {
             versions["httproute/default/route-\(index)/rule/0"] = "0123456789abcdef"
