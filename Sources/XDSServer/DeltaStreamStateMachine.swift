@@ -112,6 +112,10 @@ public struct DeltaStreamStateMachine: Sendable {
         /// Whether, once `upserts` are sent, the client holds exactly the snapshot's whole type:
         /// then its versions become the snapshot's shared map without a per-resource update.
         var wholeAfterMake = false
+        /// For clusters sent to a client that held the previous snapshot's whole type, the load
+        /// assignments it is owed once they are: worked out once for every such stream
+        /// (`SnapshotDiffs`), not looked up cluster by cluster in each.
+        var owes: Set<String>?
     }
 
     private func pending(_ type: ResourceType, _ snapshot: Snapshot) -> Pending {
@@ -143,6 +147,7 @@ public struct DeltaStreamStateMachine: Sendable {
                         : (pending.upserts + owed.compactMap { resources[$0] }).sorted { $0.name < $1.name }
                 }
             }
+            if type == .cluster && heldWhole && sendsAllChanged { pending.owes = diff.referencesOfReplaced }
             pending.removed = diff.removed.filter { state.clientVersions[$0] != nil }
             // A client that held the whole previous type (a wildcard one always did) holds the new
             // one once it has what changed. Then its versions become the snapshot's shared map,
@@ -247,8 +252,18 @@ public struct DeltaStreamStateMachine: Sendable {
                         .delta, type, versionInfo: response.systemVersionInfo, resources: due.upserts)
                 }
                 response.removedResources = due.absent.sorted()
-                if type == .cluster { oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions) }
-                if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints.subtract(due.upserts.map(\.name)) }
+                if type == .cluster {
+                    if let owes = due.owes {
+                        // The set every such stream shares, when nothing else is owed.
+                        if owedEndpoints.isEmpty { owedEndpoints = owes } else { owedEndpoints.formUnion(owes) }
+                    } else {
+                        oweEndpoints(ofUpdated: due.upserts, clientVersions: state.clientVersions)
+                    }
+                }
+                // Every owed assignment the client subscribes to and the snapshot has is in this
+                // response (`pending`). The rest needs no debt: a name subscribed later, or an
+                // assignment added later, is sent then anyway.
+                if type == .endpoint { owedEndpoints = [] }
                 if due.wholeAfterMake {
                     state.clientVersions = snapshot[type].versions
                     if !state.reportedAbsent.isEmpty { state.reportedAbsent.subtract(due.upserts.map(\.name)) }
