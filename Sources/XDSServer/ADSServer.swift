@@ -151,25 +151,12 @@ public final class ADSServer: Service, Sendable {
                 // After the HTTP/2 handler: it passes frames on only once the preface is valid.
                 let timeout = HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger)
                 try sync.addHandler(timeout, position: .after(http2))
-                // First: any bytes read, pings' answers included, show the peer is alive.
-                let silence = keepalive.interval + keepalive.timeout
-                try sync.addHandlers(
-                    [
-                        IdleStateHandler(readTimeout: TimeAmount(silence)),
-                        DeadPeerHandler(silence: silence, logger: logger),
-                    ],
-                    position: .first)
+                try sync.addHandlers(ConnectionGuards.deadPeer(keepalive, logger: logger), position: .first)
                 // Before it: it sees the SETTINGS frame as bytes on their way out.
                 let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
                 try sync.addHandler(streams, position: .before(http2))
-                // Each connection keeps its read buffer between reads, at the size its largest reads
-                // grew it to (64 KiB by default: Envoy's ACKs list every name it holds), and HTTP/2
-                // frames sliced from it keep older ones alive. Capped at 4 KiB, an idle stream holds
-                // about 22 KiB less than at 16 KiB (ads-load, 1000 streams); a 66 KB ACK takes 17
-                // reads instead of 5, within the noise of a push's server CPU.
                 try connection.syncOptions?.setOption(
-                    ChannelOptions.recvAllocator,
-                    value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4 * 1024))
+                    ChannelOptions.recvAllocator, value: ConnectionGuards.readAllocator)
             }
         }
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in

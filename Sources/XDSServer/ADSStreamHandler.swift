@@ -190,20 +190,16 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func handle(_ message: ByteBuffer, context: ChannelHandlerContext) {
         // Taken out while it changes, so that it changes in place, not in a copy.
         guard var changing = machine.take() else { return }
-        let output: ADSStreamMachine.Output
-        do {
-            output = try changing.receive(message) { node in try identify(node, context: context) }
-            machine = changing
-        } catch let error as RPCError {
-            machine = changing
+        let received = Result { try changing.receive(message) { node in try identify(node, context: context) } }
+        machine = changing
+        switch received {
+        case .success(let output):
+            write(output, context: context)
+        case .failure(let error as RPCError):
             finish(context: context, code: error.code, message: error.message)
-            return
-        } catch {
-            machine = changing
+        case .failure(let error):
             finish(context: context, code: .invalidArgument, message: "the request does not decode: \(error)")
-            return
         }
-        write(output, context: context)
     }
 
     /// On the first request: the node group, and the watch of its snapshots.
@@ -263,6 +259,9 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             finish(context: context, code: .internalError, message: "a response did not encode: \(error)")
             return
         }
+        // An answer with nothing to write (an ACK, a NACK) is recorded here; what is written is
+        // recorded by `drain` once it is.
+        let nothingToWrite = queued.isEmpty && output.responses.isEmpty
         queued.append(contentsOf: output.responses)
         drain(context: context)
         // The permit goes back once the client has answered each large response, the last one
@@ -273,8 +272,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             lease = nil
             paced = []
         }
-        // What was sent, once it was: responses waiting for a permit are recorded when written.
-        if queued.isEmpty { recordStatus() }
+        if nothingToWrite { recordStatus() }
     }
 
     /// Writes the queued responses, in order, while the stream can take them and until a large

@@ -90,21 +90,13 @@ public final class NIOADSServer: Service, Sendable {
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            // As the gRPC transport's connections (ADSServer): a read buffer grown by large ACKs
-            // and kept by every idle connection would cost more than its streams.
-            .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4 * 1024)
-            )
+            .childChannelOption(.recvAllocator, value: ConnectionGuards.readAllocator)
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                    // Next: any bytes read, pings' answers included, show the peer is alive.
-                    let silence = keepalive.interval + keepalive.timeout
-                    try sync.addHandlers([
-                        IdleStateHandler(readTimeout: TimeAmount(silence)),
-                        DeadPeerHandler(silence: silence, logger: logger),
-                    ])
+                    // Next (after TLS, on the bytes it decrypts).
+                    try sync.addHandlers(ConnectionGuards.deadPeer(keepalive, logger: logger))
                     let manager = NIOHTTP2ServerConnectionManagementHandler(
                         eventLoop: channel.eventLoop, configuration: management)
                     let streams = ADSConnectionStreams(eventLoop: channel.eventLoop)
