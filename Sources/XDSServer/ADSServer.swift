@@ -151,7 +151,7 @@ public final class ADSServer: Service, Sendable {
                 // After the HTTP/2 handler: it passes frames on only once the preface is valid.
                 let timeout = HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger)
                 try sync.addHandler(timeout, position: .after(http2))
-                try sync.addHandlers(ConnectionGuards.deadPeer(keepalive, logger: logger), position: .first)
+                try sync.addHandler(ConnectionGuards.deadPeer(keepalive, logger: logger), position: .first)
                 // Before it: it sees the SETTINGS frame as bytes on their way out.
                 let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
                 try sync.addHandler(streams, position: .before(http2))

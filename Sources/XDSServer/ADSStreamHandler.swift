@@ -13,7 +13,7 @@ import XDSCache
 /// framing and the stream's state machine, all on the connection's event loop. Nothing runs in a
 /// task of its own: a request is handled as its DATA frame is read, and a new snapshot as the
 /// cache hands it on (one hop to the event loop). Responses are written as the shared buffers the
-/// serializers made, behind a 5-byte prefix of their own. A response is written when the stream
+/// serializers made, their gRPC prefix included. A response is written when the stream
 /// can take it (its client reads, and a large one has its pacing permit); while one waits, the
 /// stream reads no more requests and takes no new snapshot, so what waits is bounded by what one
 /// request or snapshot makes.
@@ -54,7 +54,8 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var ended = false
     /// Responses encoded and not yet written: those behind a large one waiting for a pacing
     /// permit. A stream that waits takes no new snapshot (the newest waits in `latest`).
-    private var queued: CircularBuffer<ADSStreamMachine.Encoded> = []
+    /// Rarely more than one: NIO's default capacity of 16 cost an idle stream 0.66 KiB.
+    private var queued = CircularBuffer<ADSStreamMachine.Encoded>(initialCapacity: 1)
     /// The pacing permit while large responses are out, and their types; the place in the
     /// pacer's queue while waiting for one.
     private var lease: PushPacer.Lease?
@@ -302,9 +303,13 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 paced.insert(next.type)
             }
             queued.removeFirst()
-            let prefix = ByteBuffer.grpcPrefix(length: next.bytes.count, allocator: context.channel.allocator)
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(prefix)))), promise: nil)
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(next.bytes.buffer)))), promise: nil)
+            if let framed = next.bytes.framed {
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            } else {
+                let prefix = ByteBuffer.grpcPrefix(length: next.bytes.count, allocator: context.channel.allocator)
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(prefix)))), promise: nil)
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(next.bytes.buffer)))), promise: nil)
+            }
             XDSMetrics.push(type: next.type, bytes: next.resourceBytes)
         }
         context.flush()

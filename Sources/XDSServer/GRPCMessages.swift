@@ -55,12 +55,33 @@ struct GRPCMessageReader {
 /// A response's encoding in a NIO buffer: what `SotWResponseSerializer` and
 /// `DeltaResponseSerializer` write for the NIO transport. Shared whole responses are kept as
 /// these, so every stream writes the one buffer. Requests decode from it too.
+///
+/// A buffer the serializers make has the message's gRPC prefix in front of its readable bytes
+/// (`framed`), so a stream writes a response as one DATA write: a prefix of its own was a
+/// 5-byte DATA frame and two more writes through the pipeline for each response.
 struct ADSMessageBytes: GRPCContiguousBytes, SwiftProtobufContiguousBytes, Sendable {
     var buffer: ByteBuffer
 
     init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
-    init(repeating: UInt8, count: Int) { buffer = ByteBuffer(repeating: repeating, count: count) }
+    init(repeating: UInt8, count: Int) {
+        buffer = ByteBufferAllocator().buffer(capacity: 5 + count)
+        buffer.writeGRPCPrefix(length: count)
+        buffer.moveReaderIndex(forwardBy: 5)
+        buffer.writeRepeatingByte(repeating, count: count)
+    }
+
+    /// The message behind its gRPC prefix, when the prefix is in the buffer: the readable bytes
+    /// are as many as it says (`withUnsafeMutableBytes` cannot change their number).
+    var framed: ByteBuffer? {
+        guard buffer.readerIndex >= 5 else { return nil }
+        var framed = buffer
+        framed.moveReaderIndex(to: buffer.readerIndex - 5)
+        guard framed.getInteger(at: framed.readerIndex, as: UInt8.self) == 0,
+            framed.getInteger(at: framed.readerIndex + 1, as: UInt32.self) == UInt32(buffer.readableBytes)
+        else { return nil }
+        return framed
+    }
 
     init(_ sequence: some Sequence<UInt8>) { buffer = ByteBuffer(bytes: sequence) }
 
@@ -79,8 +100,12 @@ extension ByteBuffer {
     /// The 5-byte prefix of an uncompressed message of `length` bytes.
     static func grpcPrefix(length: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
         var prefix = allocator.buffer(capacity: 5)
-        prefix.writeInteger(UInt8(0))
-        prefix.writeInteger(UInt32(length))
+        prefix.writeGRPCPrefix(length: length)
         return prefix
+    }
+
+    mutating func writeGRPCPrefix(length: Int) {
+        writeInteger(UInt8(0))
+        writeInteger(UInt32(length))
     }
 }

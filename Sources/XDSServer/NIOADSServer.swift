@@ -76,6 +76,9 @@ public final class NIOADSServer: Service, Sendable {
         let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
         let limiter = ConnectionLimiter(limit: configuration.maxConnections)
         let keepalive = configuration.keepalive
+        // Each connection's stream initializer captures what it uses, not the whole configuration.
+        let maxRequestBytes = configuration.maxRequestBytes
+        let handshakeTimeout = configuration.handshakeTimeout
         let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
             maxIdleTime: nil, maxAge: nil, maxGraceTime: .seconds(10),
             keepalive: .init(pingInterval: TimeAmount(keepalive.interval), ackTimeout: TimeAmount(keepalive.timeout)))
@@ -96,11 +99,12 @@ public final class NIOADSServer: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     // Next (after TLS, on the bytes it decrypts).
-                    try sync.addHandlers(ConnectionGuards.deadPeer(keepalive, logger: logger))
+                    try sync.addHandler(ConnectionGuards.deadPeer(keepalive, logger: logger))
                     let manager = NIOHTTP2ServerConnectionManagementHandler(
                         eventLoop: channel.eventLoop, configuration: management)
                     let streams = ADSConnectionStreams(eventLoop: channel.eventLoop)
-                    let limit = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
+                    let limit = ConnectionStreamLimitHandler(
+                        limit: streamLimit, leavesAfterPreface: true, logger: logger)
                     // The connection's streams run on its event loop, where the handler is read.
                     let boundLimit = NIOLoopBound(limit, eventLoop: channel.eventLoop)
                     _ = try sync.configureHTTP2Pipeline(
@@ -111,7 +115,7 @@ public final class NIOADSServer: Service, Sendable {
                             try stream.pipeline.syncOperations.addHandlers([
                                 // First, so it sees each DATA frame before it is buffered.
                                 StreamGuardHandler(
-                                    budget: budget, maxMessageBytes: configuration.maxRequestBytes,
+                                    budget: budget, maxMessageBytes: maxRequestBytes,
                                     connection: boundLimit.value, logger: logger),
                                 ADSStreamHandler(shared: shared, streams: streams),
                             ])
@@ -126,7 +130,7 @@ public final class NIOADSServer: Service, Sendable {
                         position: .after(http2))
                     // After the HTTP/2 handler: it passes frames on only once the preface is valid.
                     try sync.addHandler(
-                        HandshakeTimeoutHandler(timeout: configuration.handshakeTimeout, logger: logger),
+                        HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger),
                         position: .after(http2))
                     self?.opened(channel, streams: streams)
                 }

@@ -30,7 +30,11 @@ struct StreamsPerConnection: Sendable {
 /// Just before the HTTP/2 handler of each connection: rewrites SETTINGS_MAX_CONCURRENT_STREAMS in
 /// the server's first SETTINGS frame from `limit.enforced` to `limit.advertised`, and counts the
 /// connection's streams (for `StreamGuardHandler`, on the same event loop).
-final class ConnectionStreamLimitHandler: ChannelOutboundHandler {
+///
+/// With `leavesAfterPreface`, it takes itself out of the pipeline once the SETTINGS frame has
+/// passed (the count lives on with whoever holds it): otherwise each of the two writes of every
+/// frame a push writes passes through it.
+final class ConnectionStreamLimitHandler: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
@@ -38,10 +42,12 @@ final class ConnectionStreamLimitHandler: ChannelOutboundHandler {
     /// Open streams of this connection that were not refused.
     var openStreams = 0
     private var advertised = false
+    private let leavesAfterPreface: Bool
     private let logger: Logger
 
-    init(limit: StreamsPerConnection, logger: Logger) {
+    init(limit: StreamsPerConnection, leavesAfterPreface: Bool = false, logger: Logger) {
         self.limit = limit
+        self.leavesAfterPreface = leavesAfterPreface
         self.logger = logger
     }
 
@@ -51,6 +57,9 @@ final class ConnectionStreamLimitHandler: ChannelOutboundHandler {
             return
         }
         advertised = true
+        defer {
+            if leavesAfterPreface { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        }
         // The server's preface is its SETTINGS frame, the first bytes it writes.
         guard case .byteBuffer(var buffer) = unwrapOutboundIn(data), rewriteMaxConcurrentStreams(in: &buffer) else {
             logger.error("could not advertise the per-connection stream limit: the first write was not SETTINGS")

@@ -1,4 +1,5 @@
 import EnvoyAPI
+import NIOCore
 import SwiftProtobuf
 import Testing
 import XDSCache
@@ -49,6 +50,31 @@ struct WireEncodingTests {
             let expected: [UInt8] = try whole.message.serializedBytes()
             #expect(try SotWResponseSerializer().serialize(shared) as [UInt8] == expected)
         }
+    }
+
+    @Test("a response made for the NIO transport carries its gRPC prefix, so it is written in one piece")
+    func framed() throws {
+        let resources = try resources()
+        let own = SotWResponse(type: .cluster, versionInfo: "v1", nonce: "7", resources: resources)
+        let head = SharedResponseHead(.sotw, versionInfo: "v1", resources: resources, type: .cluster)
+        var shared = SotWResponse(
+            type: .cluster, versionInfo: "v1", nonce: head.nonce(after: 0).text, resources: resources)
+        shared.sharedHead = head
+        // The second shared one is the first's bytes, kept by the head.
+        for response in [own, shared, shared] {
+            let bytes: ADSMessageBytes = try SotWResponseSerializer().serialize(response)
+            let framed = try #require(bytes.framed, "no prefix in front of the response")
+            let length = withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init)
+            #expect(framed.getBytes(at: framed.readerIndex, length: 5) == [0] + length)
+            #expect(framed.readableBytes == 5 + bytes.count)
+            #expect(framed.getSlice(at: framed.readerIndex + 5, length: bytes.count) == bytes.buffer)
+            // A prefix that no longer matches the message is not used.
+            var shortened = bytes
+            shortened.buffer.moveWriterIndex(to: shortened.buffer.writerIndex - 1)
+            #expect(shortened.framed == nil)
+        }
+        // A buffer from elsewhere (a request) has none.
+        #expect(ADSMessageBytes(ByteBuffer(bytes: [0, 0, 0, 0, 3, 1, 2, 3]).getSlice(at: 5, length: 3)!).framed == nil)
     }
 
     @Test("streams sent a whole type share one head per version; a stream's own selection has none")
