@@ -38,6 +38,8 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     static let sotwPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
     static let deltaPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+    /// gRPC's content types for protobuf messages.
+    static let contentTypes: Set<String> = ["application/grpc", "application/grpc+proto"]
 
     private let shared: Shared
     /// Its connection's open streams, which a shutdown ends.
@@ -147,7 +149,34 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - The stream
 
     private func open(context: ChannelHandlerContext, headers: HPACKHeaders) {
-        let path = headers.first(name: ":path")
+        // Checked in the order, and answered as, grpc-swift's server does, so both transports
+        // refuse the same requests the same way: what is not gRPC gets HTTP 415 (gRPC over
+        // HTTP/2: "SHOULD respond with HTTP status of 415").
+        guard let contentType = headers.first(name: "content-type"), Self.contentTypes.contains(contentType) else {
+            refuse(context: context, httpStatus: 415)
+            return
+        }
+        guard let path = headers.first(name: ":path") else {
+            finish(context: context, code: .invalidArgument, message: "no :path header", headersSent: false)
+            return
+        }
+        guard let scheme = headers.first(name: ":scheme"), scheme == "http" || scheme == "https" else {
+            finish(
+                context: context, code: .invalidArgument, message: ":scheme must be http or https",
+                headersSent: false)
+            return
+        }
+        guard headers.first(name: ":method") == "POST" else {
+            finish(context: context, code: .invalidArgument, message: ":method must be POST", headersSent: false)
+            return
+        }
+        if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
+            finish(
+                context: context, code: .unimplemented,
+                message: "\(encoding) compression is not supported: send messages uncompressed",
+                headersSent: false)
+            return
+        }
         let kind: StreamKind
         switch path {
         case Self.sotwPath:
@@ -157,13 +186,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             kind = .delta
             machine = .delta(DeltaStreamStateMachine())
         default:
-            finish(context: context, code: .unimplemented, message: "no method \(path ?? "")", headersSent: false)
-            return
-        }
-        guard headers.first(name: "content-type")?.hasPrefix("application/grpc") == true else {
-            finish(
-                context: context, code: .invalidArgument, message: "content-type must be application/grpc",
-                headersSent: false)
+            finish(context: context, code: .unimplemented, message: "no method \(path)", headersSent: false)
             return
         }
         guard let id = shared.registry.open(kind: kind, limit: shared.maxStreams) else {
@@ -349,6 +372,15 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
         // Closed, not left half-open: a client that ignores the trailers does not keep its
         // place among the connection's streams (a reset if it has not ended its side).
+        context.close(promise: nil)
+    }
+
+    /// Ends a stream that is not a gRPC call with an HTTP status alone.
+    private func refuse(context: ChannelHandlerContext, httpStatus: Int) {
+        guard !ended else { return }
+        close(context: context)
+        let headers: HPACKHeaders = [":status": String(httpStatus)]
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
         context.close(promise: nil)
     }
 

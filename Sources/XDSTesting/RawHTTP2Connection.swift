@@ -113,6 +113,8 @@ public final class RawHTTP2Stream {
     public struct End: Sendable, CustomStringConvertible {
         public var grpcStatus: Int?
         public var grpcMessage: String?
+        /// The `:status` of the headers that ended the stream, when they had one.
+        public var httpStatus: Int?
         public var reset: HTTP2ErrorCode?
         /// The server had not ended the stream when the test stopped waiting.
         public var timedOut = false
@@ -122,7 +124,8 @@ public final class RawHTTP2Stream {
         public var description: String {
             if timedOut { return "not ended by the server in time" }
             let status = grpcStatus.map { "grpc-status \($0) (\(grpcMessage ?? ""))" } ?? "no grpc-status"
-            return "\(status), \(reset.map { "reset \($0)" } ?? "no reset")"
+            let http = httpStatus.map { ", HTTP \($0)" } ?? ""
+            return "\(status)\(http), \(reset.map { "reset \($0)" } ?? "no reset")"
         }
     }
 
@@ -138,14 +141,21 @@ public final class RawHTTP2Stream {
         self.sink = sink
     }
 
-    /// The request headers of a gRPC call to `path` (e.g. `/package.Service/Method`).
-    public func sendRequestHeaders(path: String) async throws {
-        let headers: HPACKHeaders = [
-            ":method": "POST", ":scheme": "http", ":path": path, ":authority": "localhost",
-            "content-type": "application/grpc",
-            "te": "trailers",
+    /// The request headers of a gRPC call to `path` (e.g. `/package.Service/Method`), with
+    /// `changing` replacing headers of the same name (nil: left out) or added.
+    public func sendRequestHeaders(path: String, changing: KeyValuePairs<String, String?> = [:]) async throws {
+        var fields: [(String, String)] = [
+            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "localhost"),
+            ("content-type", "application/grpc"), ("te", "trailers"),
         ]
-        try await channel.writeAndFlush(HTTP2Frame.FramePayload.headers(.init(headers: headers)))
+        for (name, value) in changing {
+            fields.removeAll { $0.0 == name }
+            if let value { fields.append((name, value)) }
+        }
+        // Pseudo-headers first, as HTTP/2 requires.
+        let ordered = fields.filter { $0.0.hasPrefix(":") } + fields.filter { !$0.0.hasPrefix(":") }
+        try await channel.writeAndFlush(
+            HTTP2Frame.FramePayload.headers(.init(headers: HPACKHeaders(ordered))))
     }
 
     /// A whole gRPC message: its 5-byte prefix and `message`.
@@ -225,6 +235,7 @@ public final class RawHTTP2Stream {
                 var end = self.end ?? End()
                 end.grpcStatus = headers.first(name: "grpc-status").flatMap { Int($0) }
                 end.grpcMessage = headers.first(name: "grpc-message")?.removingPercentEncoding
+                end.httpStatus = headers.first(name: ":status").flatMap { Int($0) }
                 self.end = end
             }
         case .data(var buffer, _):

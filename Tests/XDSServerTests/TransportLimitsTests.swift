@@ -304,4 +304,42 @@ extension TransportLimitsTests {
             }
         }
     }
+
+    @Test(
+        "a request that is not a plain gRPC call is refused as gRPC servers refuse it, on either transport",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func notGRPC(transport: ADSServerConfiguration.Transport) async throws {
+        let cache = try Self.cache()
+        let configuration = ADSServerConfiguration(host: "127.0.0.1", port: 0)
+        try await withADSServer(transport: transport, watcher: cache, configuration: configuration) { _, _, port in
+            let connection = try await RawHTTP2Connection.connect(port: port)
+            // What each request changes, and how it ends: HTTP status, else gRPC status.
+            let cases: [(KeyValuePairs<String, String?>, http: Int?, grpc: Int?)] = [
+                (["content-type": "application/json"], 415, nil),
+                (["content-type": nil], 415, nil),
+                (["content-type": "application/grpc+json"], 415, nil),
+                ([":method": "GET"], 200, RPCError.Code.invalidArgument.rawValue),
+                ([":scheme": "ftp"], 200, RPCError.Code.invalidArgument.rawValue),
+                (["grpc-encoding": "gzip"], 200, RPCError.Code.unimplemented.rawValue),
+                (
+                    [":path": "/envoy.service.discovery.v3.AggregatedDiscoveryService/Nothing"], 200,
+                    RPCError.Code.unimplemented.rawValue
+                ),
+            ]
+            for (changing, http, grpc) in cases {
+                let stream = try await connection.openStream()
+                try await stream.sendRequestHeaders(path: Self.deltaPath, changing: changing)
+                let end = await stream.ended()
+                #expect(end.httpStatus == http && end.grpcStatus == grpc, "\(changing): \(end)")
+            }
+            // gRPC's other protobuf content type is served.
+            let stream = try await connection.openStream()
+            try await stream.sendRequestHeaders(
+                path: Self.deltaPath, changing: ["content-type": "application/grpc+proto"])
+            try await stream.sendMessage(try Self.deltaRequest())
+            let response = await stream.nextMessage()
+            #expect(response != nil, "no response to application/grpc+proto")
+            await connection.close()
+        }
+    }
 }
