@@ -245,7 +245,7 @@ let package = Package(
         .executableTarget(
             name: "ADSLoadBenchmark",
             dependencies: [
-                "XDSCache", "XDSTesting", "EnvoyAPI",
+                "XDSCache", "XDSServer", "XDSTesting", "EnvoyAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

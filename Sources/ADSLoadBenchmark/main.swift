@@ -6,6 +6,7 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import Synchronization
 import XDSCache
+import XDSServer
 import XDSTesting
 
 /// ADS under load, out of process: `switchboard serve` runs as a child process on a generated
@@ -54,9 +55,18 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
     @Option(help: "serve's --ads-transport: nio or grpc.")
     var adsTransport = "nio"
 
+    @Option(
+        help:
+            "The largest HTTP/2 frame the streams take (SETTINGS_MAX_FRAME_SIZE): by default what an Envoy started from `switchboard bootstrap` announces; 16384 is HTTP/2's default, an Envoy started from another bootstrap."
+    )
+    var maxFrameSize = EnvoyBootstrap.maxFrameSize
+
     func run() async throws {
         guard !edits.isEmpty, edits.allSatisfy({ ["all", "one"].contains($0) }) else {
             throw ValidationError("--edits takes all, one or both")
+        }
+        guard (1 << 14)...((1 << 24) - 1) ~= maxFrameSize else {
+            throw ValidationError("--max-frame-size must be 16384 to 16777215 (RFC 9113, 6.5.2)")
         }
         let binary =
             switchboard
@@ -97,7 +107,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
                 Self.progress("opening \(count) streams")
                 let rssBefore = server.residentBytes()
                 let heapBefore = await server.heapInUse()
-                let load = Load(kind: kind, port: port, names: names, count: count)
+                let load = Load(kind: kind, port: port, names: names, count: count, maxFrameSize: maxFrameSize)
                 try await load.run { load in
                     server.resetPeak()
                     let connected = try await load.connect()
@@ -380,6 +390,7 @@ final class Load: Sendable {
     let port: Int
     let names: [ResourceType: [String]]
     let count: Int
+    let maxFrameSize: Int
     static let types: [ResourceType] = [.cluster, .endpoint, .listener, .route]
 
     struct Stream: Sendable {
@@ -409,11 +420,12 @@ final class Load: Sendable {
         }
     }
 
-    init(kind: StreamKind, port: Int, names: [ResourceType: [String]], count: Int) {
+    init(kind: StreamKind, port: Int, names: [ResourceType: [String]], count: Int, maxFrameSize: Int) {
         self.kind = kind
         self.port = port
         self.names = names
         self.count = count
+        self.maxFrameSize = maxFrameSize
         state = Mutex(Array(repeating: Stream(), count: count))
     }
 
@@ -534,8 +546,10 @@ final class Load: Sendable {
     }
 
     private func stream(_ index: Int) async throws {
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.http2.maxFrameSize = maxFrameSize
         let transport = try HTTP2ClientTransport.Posix(
-            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext, config: config)
         try await withGRPCClient(transport: transport) { grpc in
             switch kind {
             case .sotw: try await sotw(grpc, index: index)
