@@ -245,7 +245,11 @@ public struct SotWStreamStateMachine: Sendable {
                 }
             }
         }
-        if type == .endpoint && !owedEndpoints.isEmpty { owedEndpoints = owedEndpoints.filter { content[$0] == nil } }
+        // The response pays what it carries. What it leaves out the client does not hold either
+        // (`clientResources` becomes `content`), so it goes whenever it is wanted, owed or not:
+        // nothing stays owed. (Filtering the debt by the content was a thousand lookups a stream
+        // on every push of all clusters.)
+        if type == .endpoint { owedEndpoints = [] }
         let whole = content.count == snapshot[type].count && content.count == desired.count
         let resources = whole ? snapshot[type].sorted : content.values.sorted { $0.name < $1.name }
         let sharedHead = whole ? SharedResponseHeads.shared.head(.sotw, type, of: snapshot) : nil

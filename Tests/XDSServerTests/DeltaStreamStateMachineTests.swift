@@ -236,14 +236,9 @@ struct DeltaStreamStateMachineTests {
     )
     func seededAgainstAClientModel() throws {
         var random = SplitMix64(seed: 15)
-        let universe = (0..<10).map { "c\($0)" }
-        var ports: [String: Int] = [:]
-        var timeouts: [String: Int64] = [:]
-        for name in universe.prefix(6) {
-            ports[name] = 1000
-            timeouts[name] = 1
-        }
-        var snapshot = try F.snapshot(clusters: ports, connectTimeouts: timeouts)
+        var clusterSet = ChangingClusters()
+        let universe = clusterSet.universe
+        var snapshot = try clusterSet.snapshot()
         var machine = DeltaStreamStateMachine()
         // What the client applied, from the responses alone, as Envoy would.
         var held: [ResourceType: [String: String]] = [:]
@@ -266,23 +261,7 @@ struct DeltaStreamStateMachineTests {
         for step in 0..<300 {
             switch Int.random(in: 0..<10, using: &random) {
             case 0..<6:
-                // A new snapshot: one or many endpoints or clusters change, one is added or removed.
-                let present = ports.keys.sorted()
-                let changing =
-                    Int.random(in: 0..<3, using: &random) == 0 ? present : [present.randomElement(using: &random)!]
-                for name in changing {
-                    if Bool.random(using: &random) { ports[name]! += 1 } else { timeouts[name]! += 1 }
-                }
-                if Int.random(in: 0..<4, using: &random) == 0, let name = universe.randomElement(using: &random) {
-                    if ports[name] == nil, ports.count < universe.count {
-                        ports[name] = 2000
-                        timeouts[name] = 1
-                    } else if ports.count > 1 {
-                        ports[name] = nil
-                        timeouts[name] = nil
-                    }
-                }
-                snapshot = try F.snapshot(clusters: ports, connectTimeouts: timeouts)
+                snapshot = try clusterSet.change(using: &random)
                 settle(machine.update(snapshot).responses)
             case 6..<8:
                 let names = Set(

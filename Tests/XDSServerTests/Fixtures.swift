@@ -41,3 +41,39 @@ extension SotWResponse {
 extension DeltaResponse {
     var names: [String] { resources.map(\.name) }
 }
+
+/// Clusters that change at random, for the seeded tests: names from `universe`, six of them at
+/// first. Each change moves the endpoints or the connect timeout of one cluster or of every
+/// one, and one time in four adds or removes a cluster.
+struct ChangingClusters {
+    let universe = (0..<10).map { "c\($0)" }
+    private var ports: [String: Int] = [:]
+    private var timeouts: [String: Int64] = [:]
+
+    init() {
+        for name in universe.prefix(6) {
+            ports[name] = 1000
+            timeouts[name] = 1
+        }
+    }
+
+    func snapshot() throws -> Snapshot { try Fixtures.snapshot(clusters: ports, connectTimeouts: timeouts) }
+
+    mutating func change(using random: inout SplitMix64) throws -> Snapshot {
+        let present = ports.keys.sorted()
+        let changing = Int.random(in: 0..<3, using: &random) == 0 ? present : [present.randomElement(using: &random)!]
+        for name in changing {
+            if Bool.random(using: &random) { ports[name]! += 1 } else { timeouts[name]! += 1 }
+        }
+        if Int.random(in: 0..<4, using: &random) == 0, let name = universe.randomElement(using: &random) {
+            if ports[name] == nil {
+                ports[name] = 2000
+                timeouts[name] = 1
+            } else if ports.count > 1 {
+                ports[name] = nil
+                timeouts[name] = nil
+            }
+        }
+        return try snapshot()
+    }
+}

@@ -1,5 +1,6 @@
 import Testing
 import XDSCache
+import XDSTesting
 
 @testable import XDSServer
 
@@ -343,6 +344,82 @@ struct SotWStreamStateMachineTests {
             try #require(!machine.status(of: ResourceType(typeURL: url)!).awaitingReply)
         }
         return machine
+    }
+
+    @Test(
+        "seeded: after each change, the client holds every cluster and wanted load assignment, and each updated cluster's load assignment came after it"
+    )
+    func seededAgainstAClientModel() throws {
+        var random = SplitMix64(seed: 15)
+        var clusterSet = ChangingClusters()
+        let universe = clusterSet.universe
+        var snapshot = try clusterSet.snapshot()
+        var machine = SotWStreamStateMachine()
+        // The client, from the responses alone, as Envoy keeps it: the clusters of the last CDS
+        // response, the load assignments of every EDS response, the EDS names it asks for (its
+        // clusters', some steps adding or dropping a few), and the clusters updated or added
+        // whose load assignment has not come since (Envoy warms a cluster on a fresh one).
+        var clusters: [String: String] = [:]
+        var endpoints: [String: String] = [:]
+        var subscribed: Set<String> = []
+        var owed: Set<String> = []
+        var lastEDS: SotWResponse?
+        func askForEndpoints(_ names: Set<String>) -> [SotWResponse] {
+            subscribed = names
+            for name in endpoints.keys where !names.contains(name) { endpoints[name] = nil }
+            return machine.receive(
+                SotWRequest(
+                    typeURL: F.eds, versionInfo: lastEDS?.versionInfo ?? "", responseNonce: lastEDS?.nonce ?? "",
+                    resourceNames: names.sorted())
+            ).responses
+        }
+        func settle(_ responses: [SotWResponse]) {
+            var queue = responses
+            while !queue.isEmpty {
+                let response = queue.removeFirst()
+                if response.type == .cluster {
+                    let sent = Dictionary(uniqueKeysWithValues: response.resources.map { ($0.name, $0.version) })
+                    for (name, version) in sent where clusters[name] != version { owed.insert(name) }
+                    clusters = sent
+                    owed.formIntersection(sent.keys)
+                    queue += machine.receive(ack(response)).responses
+                    if Set(sent.keys) != subscribed { queue += askForEndpoints(Set(sent.keys)) }
+                } else {
+                    for resource in response.resources {
+                        endpoints[resource.name] = resource.version
+                        owed.remove(resource.name)
+                    }
+                    lastEDS = response
+                    queue += machine.receive(ack(response, names: subscribed.sorted())).responses
+                }
+            }
+        }
+        settle(machine.update(snapshot).responses)
+        settle(machine.receive(SotWRequest(typeURL: F.cds)).responses)
+        for step in 0..<300 {
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<5:
+                snapshot = try clusterSet.change(using: &random)
+                settle(machine.update(snapshot).responses)
+            case 5..<7:
+                // Another snapshot before the client has answered for the one before.
+                let first = machine.update(try clusterSet.change(using: &random)).responses
+                snapshot = try clusterSet.change(using: &random)
+                settle(first + machine.update(snapshot).responses)
+            default:
+                // The client asks for a few names more or fewer than its clusters'.
+                var names = subscribed
+                for _ in 0..<Int.random(in: 1...2, using: &random) {
+                    let name = universe.randomElement(using: &random)!
+                    if names.contains(name) { names.remove(name) } else { names.insert(name) }
+                }
+                settle(askForEndpoints(names))
+            }
+            let wanted = snapshot[.endpoint].versions.filter { subscribed.contains($0.key) }
+            #expect(clusters == snapshot[.cluster].versions, "step \(step): clusters")
+            #expect(endpoints.filter { wanted[$0.key] != nil } == wanted, "step \(step): load assignments")
+            #expect(owed.isDisjoint(with: wanted.keys), "step \(step): updated clusters still waiting: \(owed)")
+        }
     }
 
     @Test("an updated cluster's unchanged load assignment is sent again with it: Envoy warms the cluster on it")
