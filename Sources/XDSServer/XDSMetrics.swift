@@ -50,9 +50,17 @@ enum XDSMetrics {
         Counter(label: streamsRefusedTotal, dimensions: [("reason", reason.rawValue)]).increment()
     }
 
+    /// Made on the first push, when serve has set up its metrics backend, and kept: making a
+    /// handle looks it up in the backend by label and dimensions, a lock and some hashing, on
+    /// every response of every stream.
+    private static let pushHandles = (
+        counters: ResourceType.allCases.map { Counter(label: pushTotal, dimensions: [("type_url", $0.typeURL)]) },
+        bytes: Recorder(label: pushBytes, aggregate: true)
+    )
+
     static func push(type: ResourceType, bytes: Int) {
-        Counter(label: pushTotal, dimensions: [("type_url", type.typeURL)]).increment()
-        Recorder(label: pushBytes, aggregate: true).record(bytes)
+        pushHandles.counters[type.rawValue].increment()
+        pushHandles.bytes.record(bytes)
     }
 
     /// A stream waited for a permit to write a large response (`PushPacer`).

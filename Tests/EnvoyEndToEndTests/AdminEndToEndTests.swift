@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XDSCache
 import XDSTesting
 
 /// The admin server and `switchboard status` while a real Envoy is connected.
@@ -33,7 +34,13 @@ struct AdminEndToEndTests {
         try #require(ready, "Envoy log:\n\(envoy.log().suffix(1500))")
         let acked = await eventually { try await HTTP.get("\(admin)/status").body.contains("\"acked\"") }
         #expect(acked)
-        #expect(try await HTTP.get("\(admin)/metrics").body.contains("xds_connected_streams"))
+        let metrics = try await HTTP.get("\(admin)/metrics").body
+        #expect(metrics.contains("xds_connected_streams"))
+        // Pushes are counted by type through handles kept from the first push on.
+        let pushes = metrics.split(separator: "\n").first {
+            $0.hasPrefix("xds_push_total{type_url=\"\(ResourceType.cluster.typeURL)\"} ")
+        }
+        #expect(pushes.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 1 } == true, "\(metrics)")
         #expect(
             try await HTTP.get("\(admin)/debug/snapshot?gateway=default/eg").body.contains(
                 "name: httproute/default/backend/rule/0"))
