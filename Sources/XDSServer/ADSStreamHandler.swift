@@ -326,13 +326,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 paced.insert(next.type)
             }
             queued.removeFirst()
-            if let framed = next.bytes.framed {
-                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
-            } else {
-                let prefix = ByteBuffer.grpcPrefix(length: next.bytes.count, allocator: context.channel.allocator)
-                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(prefix)))), promise: nil)
-                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(next.bytes.buffer)))), promise: nil)
-            }
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(next.bytes.framed)))), promise: nil)
             XDSMetrics.push(type: next.type, bytes: next.resourceBytes)
         }
         context.flush()

@@ -38,10 +38,8 @@ struct GRPCMessageReader {
     /// The next whole message, or nil until more bytes arrive. The message is a slice of what
     /// arrived when it came in one piece.
     mutating func next() throws(Failure) -> ByteBuffer? {
-        guard var buffer = pending, buffer.readableBytes >= 5 else { return nil }
-        let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self)!
-        let length = Int(buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self)!)
-        guard flag == 0 else { throw .compressed }
+        guard var buffer = pending, let (compressed, length) = buffer.getGRPCPrefix() else { return nil }
+        guard !compressed else { throw .compressed }
         guard length <= maxMessageBytes else { throw .tooLarge(announced: length) }
         guard buffer.readableBytes >= 5 + length else { return nil }
         buffer.moveReaderIndex(forwardBy: 5)
@@ -57,8 +55,8 @@ struct GRPCMessageReader {
 /// these, so every stream writes the one buffer. Requests decode from it too.
 ///
 /// A buffer the serializers make has the message's gRPC prefix in front of its readable bytes
-/// (`framed`), so a stream writes a response as one DATA write: a prefix of its own was a
-/// 5-byte DATA frame and two more writes through the pipeline for each response.
+/// (`framed`), so a stream writes a response as one DATA write, with no copy: a prefix of its
+/// own was a 5-byte DATA frame and two more writes through the pipeline for each response.
 struct ADSMessageBytes: GRPCContiguousBytes, SwiftProtobufContiguousBytes, Sendable {
     var buffer: ByteBuffer
 
@@ -71,15 +69,21 @@ struct ADSMessageBytes: GRPCContiguousBytes, SwiftProtobufContiguousBytes, Senda
         buffer.writeRepeatingByte(repeating, count: count)
     }
 
-    /// The message behind its gRPC prefix, when the prefix is in the buffer: the readable bytes
-    /// are as many as it says (`withUnsafeMutableBytes` cannot change their number).
-    var framed: ByteBuffer? {
-        guard buffer.readerIndex >= 5 else { return nil }
-        var framed = buffer
-        framed.moveReaderIndex(to: buffer.readerIndex - 5)
-        guard framed.getInteger(at: framed.readerIndex, as: UInt8.self) == 0,
-            framed.getInteger(at: framed.readerIndex + 1, as: UInt32.self) == UInt32(buffer.readableBytes)
-        else { return nil }
+    /// The message behind its gRPC prefix, in one buffer. That is this buffer, from 5 bytes
+    /// earlier, when the prefix is there and says as many bytes as there are (what the serializers
+    /// make; `withUnsafeMutableBytes` cannot change their number); any other is copied behind a
+    /// new prefix.
+    var framed: ByteBuffer {
+        if buffer.readerIndex >= 5 {
+            var framed = buffer
+            framed.moveReaderIndex(to: buffer.readerIndex - 5)
+            if let prefix = framed.getGRPCPrefix(), !prefix.compressed, prefix.length == buffer.readableBytes {
+                return framed
+            }
+        }
+        var framed = ByteBufferAllocator().buffer(capacity: 5 + buffer.readableBytes)
+        framed.writeGRPCPrefix(length: buffer.readableBytes)
+        framed.writeImmutableBuffer(buffer)
         return framed
     }
 
@@ -97,13 +101,16 @@ struct ADSMessageBytes: GRPCContiguousBytes, SwiftProtobufContiguousBytes, Senda
 }
 
 extension ByteBuffer {
-    /// The 5-byte prefix of an uncompressed message of `length` bytes.
-    static func grpcPrefix(length: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var prefix = allocator.buffer(capacity: 5)
-        prefix.writeGRPCPrefix(length: length)
-        return prefix
+    /// The prefix at the start of the readable bytes: whether the message is compressed, and its
+    /// length; nil while fewer than 5 bytes are there.
+    func getGRPCPrefix() -> (compressed: Bool, length: Int)? {
+        guard let flag = getInteger(at: readerIndex, as: UInt8.self),
+            let length = getInteger(at: readerIndex + 1, as: UInt32.self)
+        else { return nil }
+        return (flag != 0, Int(length))
     }
 
+    /// The 5-byte prefix of an uncompressed message of `length` bytes.
     mutating func writeGRPCPrefix(length: Int) {
         writeInteger(UInt8(0))
         writeInteger(UInt32(length))

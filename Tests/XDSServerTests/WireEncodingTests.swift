@@ -52,7 +52,9 @@ struct WireEncodingTests {
         }
     }
 
-    @Test("a response made for the NIO transport carries its gRPC prefix, so it is written in one piece")
+    @Test(
+        "a response made for the NIO transport carries its gRPC prefix, so it is written in one piece with no copy; other bytes are copied behind one"
+    )
     func framed() throws {
         let resources = try resources()
         let own = SotWResponse(type: .cluster, versionInfo: "v1", nonce: "7", resources: resources)
@@ -61,20 +63,26 @@ struct WireEncodingTests {
             type: .cluster, versionInfo: "v1", nonce: head.nonce(after: 0).text, resources: resources)
         shared.sharedHead = head
         // The second shared one is the first's bytes, kept by the head.
+        func expectFramed(_ bytes: ADSMessageBytes, sharing: Bool, _ comment: Comment) {
+            let framed = bytes.framed
+            let length = withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init)
+            #expect(framed.getBytes(at: framed.readerIndex, length: 5) == [0] + length, comment)
+            #expect(framed.readableBytes == 5 + bytes.count, comment)
+            #expect(framed.getSlice(at: framed.readerIndex + 5, length: bytes.count) == bytes.buffer, comment)
+            let storage = { (buffer: ByteBuffer) in buffer.withVeryUnsafeBytes { $0.baseAddress } }
+            #expect((storage(framed) == storage(bytes.buffer)) == sharing, comment)
+        }
         for response in [own, shared, shared] {
             let bytes: ADSMessageBytes = try SotWResponseSerializer().serialize(response)
-            let framed = try #require(bytes.framed, "no prefix in front of the response")
-            let length = withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init)
-            #expect(framed.getBytes(at: framed.readerIndex, length: 5) == [0] + length)
-            #expect(framed.readableBytes == 5 + bytes.count)
-            #expect(framed.getSlice(at: framed.readerIndex + 5, length: bytes.count) == bytes.buffer)
+            expectFramed(bytes, sharing: true, "a response")
             // A prefix that no longer matches the message is not used.
             var shortened = bytes
             shortened.buffer.moveWriterIndex(to: shortened.buffer.writerIndex - 1)
-            #expect(shortened.framed == nil)
+            expectFramed(shortened, sharing: false, "a shortened response")
         }
         // A buffer from elsewhere (a request) has none.
-        #expect(ADSMessageBytes(ByteBuffer(bytes: [0, 0, 0, 0, 3, 1, 2, 3]).getSlice(at: 5, length: 3)!).framed == nil)
+        let request = ADSMessageBytes(ByteBuffer(bytes: [0, 0, 0, 0, 3, 1, 2, 3]).getSlice(at: 5, length: 3)!)
+        expectFramed(request, sharing: false, "a request's bytes")
     }
 
     @Test("streams sent a whole type share one head per version; a stream's own selection has none")
