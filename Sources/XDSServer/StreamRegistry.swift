@@ -59,21 +59,17 @@ public final class StreamRegistry: Sendable {
 
     /// Records every type the stream has sent, or had an answer for. Only those: an Envoy without
     /// TLS never asks for SDS, and an empty entry would keep it from ever showing as converged.
-    /// Recorded under one lock: a stream records after every response and ACK.
+    /// Under one lock, in place: a stream records after every response and ACK.
     func record(_ id: UInt64, statuses: (ResourceType) -> TypeStatus) {
-        var recorded: [(ResourceType, TypeStatus)] = []
-        recorded.reserveCapacity(ResourceType.allCases.count)
-        for type in ResourceType.allCases {
-            let status = statuses(type)
-            guard status.lastSentVersion != nil || status.lastAckedVersion != nil || status.lastNack != nil else {
-                continue
-            }
-            recorded.append((type, status))
-        }
-        guard !recorded.isEmpty else { return }
         state.withLock { state in
             guard let index = state.streams.index(forKey: id) else { return }
-            for (type, status) in recorded { state.streams.values[index].types[type] = status }
+            for type in ResourceType.allCases {
+                let status = statuses(type)
+                guard status.lastSentVersion != nil || status.lastAckedVersion != nil || status.lastNack != nil else {
+                    continue
+                }
+                state.streams.values[index].types[type] = status
+            }
         }
     }
 
