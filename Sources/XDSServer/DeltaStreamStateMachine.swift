@@ -135,7 +135,13 @@ public struct DeltaStreamStateMachine: Sendable {
             // subscribes to, so as many as the previous snapshot has means all of them.
             let heldWhole = state.clientVersions.count == previous[type].count
             let sendsAllChanged = pending.upserts.count == diff.changed.count
-            if type == .endpoint && !owedEndpoints.isEmpty {
+            if type == .endpoint && !owedEndpoints.isEmpty && heldWhole && sendsAllChanged {
+                // Every owed assignment the snapshot has is subscribed: the client held, so asked
+                // for, each of the previous snapshot's, and any other is new, so among the changed
+                // ones, all subscribed. Then the list is the same for every stream owed the same,
+                // and is made once (a thousand lookups a stream on every push of all clusters).
+                pending.upserts = SnapshotDiffs.shared.endpoints(owed: owedEndpoints, from: previous, to: snapshot)
+            } else if type == .endpoint && !owedEndpoints.isEmpty {
                 let changed = Set(pending.upserts.map(\.name))
                 let owed = owedEndpoints.filter { state.subscription.includes($0) && !changed.contains($0) }
                 if !owed.isEmpty {

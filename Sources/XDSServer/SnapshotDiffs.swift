@@ -31,6 +31,30 @@ final class SnapshotDiffs: Sendable {
     /// catch up with, and an old diff would keep its snapshot's resources alive.
     private let entries = Mutex(BoundedCache<Key, Diff>(budget: 30_000))
 
+    private struct OwedEndpoints: Sendable {
+        var owed: Set<String>
+        var endpoints: [Resource]
+    }
+
+    /// The last list of owed load assignments per transition (`endpoints(owed:from:to:)`).
+    private let owedEndpoints = Mutex(BoundedCache<Key, OwedEndpoints>(budget: 30_000))
+
+    /// `new`'s load assignments that changed since `old` or are in `owed`, in name order: what a
+    /// delta stream is sent after a cluster update when it held all of `old`'s and subscribes to
+    /// each one that changed. Made once for every stream owed the same set; that is usually the
+    /// cluster diff's `referencesOfReplaced` itself, the same storage for each, which compares
+    /// equal at once.
+    func endpoints(owed: Set<String>, from old: Snapshot, to new: Snapshot) -> [Resource] {
+        let key = Key(type: .endpoint, from: old.version(of: .endpoint), to: new.version(of: .endpoint))
+        if let last = owedEndpoints.withLock({ $0[key] }), last.owed == owed { return last.endpoints }
+        let changed = Set(diff(.endpoint, from: old, to: new).changed.map(\.name))
+        let endpoints = new[.endpoint].sorted.filter { changed.contains($0.name) || owed.contains($0.name) }
+        owedEndpoints.withLock {
+            $0.insert(OwedEndpoints(owed: owed, endpoints: endpoints), for: key, cost: 1 + endpoints.count)
+        }
+        return endpoints
+    }
+
     func diff(_ type: ResourceType, from old: Snapshot, to new: Snapshot) -> Diff {
         let key = Key(type: type, from: old.version(of: type), to: new.version(of: type))
         return entries.withLock { entries in
