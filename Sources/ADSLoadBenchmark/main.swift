@@ -440,14 +440,21 @@ final class Load: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for index in 0..<count {
                 tasks.addTask {
-                    // As Envoy does, a stream that fails is opened again after a backoff.
+                    // As Envoy does, a stream that fails is opened again after a jittered
+                    // backoff that starts at 0.5 s and doubles up to 30 s, from the start again
+                    // after a stream that lasted. A fixed short one had ten thousand streams
+                    // refused for request memory retry faster than the server freed it.
+                    var backoff = 500
                     while !Task.isCancelled {
+                        let started = ContinuousClock.now
                         do {
                             try await self.stream(index)
                         } catch {
                             self.failed(index, error)
                         }
-                        try? await Task.sleep(for: .milliseconds(500 + Int.random(in: 0..<500)))
+                        if ContinuousClock.now - started > .seconds(30) { backoff = 500 }
+                        try? await Task.sleep(for: .milliseconds(Int.random(in: 0..<backoff)))
+                        backoff = min(backoff * 2, 30_000)
                     }
                 }
             }
