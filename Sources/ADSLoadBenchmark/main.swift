@@ -211,11 +211,13 @@ final class ServerProcess: Sendable {
     /// CPU seconds of the server so far, all its threads', from its process CPU clock: to the
     /// nanosecond, where `/proc/<pid>/stat` counts ticks of 10 ms, coarse beside a push of 50 ms.
     func cpuSeconds() -> Double {
+        #if canImport(Glibc)
         var clock = clockid_t()
         var now = timespec()
         if clock_getcpuclockid(process.processIdentifier, &clock) == 0, clock_gettime(clock, &now) == 0 {
             return Double(now.tv_sec) + Double(now.tv_nsec) / 1_000_000_000
         }
+        #endif
         guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return 0 }
@@ -440,10 +442,12 @@ final class Load: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for index in 0..<count {
                 tasks.addTask {
-                    // As Envoy does, a stream that fails is opened again after a jittered
-                    // backoff that starts at 0.5 s and doubles up to 30 s, from the start again
-                    // after a stream that lasted. A fixed short one had ten thousand streams
-                    // refused for request memory retry faster than the server freed it.
+                    // A stream that fails is opened again after a jittered backoff that starts
+                    // at 0.5 s and doubles up to 30 s, as Envoy's, but starts over only after a
+                    // stream that lasted 30 s, where Envoy starts over on any response. Ten
+                    // thousand streams are refused for request memory after their CDS response,
+                    // so Envoy's rule keeps them at 0-0.5 s: with a fixed 0.5-1 s they retried
+                    // faster than the server freed memory, and connecting measured that storm.
                     var backoff = 500
                     while !Task.isCancelled {
                         let started = ContinuousClock.now
