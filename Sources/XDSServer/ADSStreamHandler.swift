@@ -357,24 +357,25 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finish(
         context: ChannelHandlerContext, code: RPCError.Code?, message: String?, headersSent: Bool = true
     ) {
-        guard !ended else { return }
-        // Forgotten first: nothing the flush sets off may write after the trailers.
-        close(context: context)
         var trailers: HPACKHeaders = headersSent ? [:] : [":status": "200", "content-type": "application/grpc"]
         trailers.add(name: "grpc-status", value: String(code.map { $0.rawValue } ?? 0))
         if let message { trailers.add(name: "grpc-message", value: GRPCStatusMessage.encode(message)) }
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
-        // Closed, not left half-open: a client that ignores the trailers does not keep its
-        // place among the connection's streams (a reset if it has not ended its side).
-        context.close(promise: nil)
+        end(context: context, with: trailers)
     }
 
     /// Ends a stream that is not a gRPC call with an HTTP status alone.
     private func refuse(context: ChannelHandlerContext, httpStatus: Int) {
+        end(context: context, with: [":status": String(httpStatus)])
+    }
+
+    /// Ends the stream with `headers` as its last frame, once.
+    private func end(context: ChannelHandlerContext, with headers: HPACKHeaders) {
         guard !ended else { return }
+        // Forgotten first: nothing the flush sets off may write after these headers.
         close(context: context)
-        let headers: HPACKHeaders = [":status": String(httpStatus)]
         context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+        // Closed, not left half-open: a client that ignores the trailers does not keep its
+        // place among the connection's streams (a reset if it has not ended its side).
         context.close(promise: nil)
     }
 
