@@ -47,8 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
         // Already in the graph through grpc-swift-nio-transport; named for the admin server's TLS.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
-        // Already in the graph through hummingbird; the admin client's HTTP (ControlPlane's
-        // AdminClient says why not URLSession).
+        // Already in the graph through hummingbird; the admin client's HTTP and the tests'
+        // (ControlPlane's AdminClient and XDSTesting's HTTP say why not URLSession).
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
@@ -105,6 +105,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),

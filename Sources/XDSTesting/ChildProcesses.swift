@@ -9,7 +9,7 @@ public enum ChildProcesses {
     private static let running = Mutex<Set<pid_t>>([])
     private static let hook: Void = {
         atexit {
-            for pid in ChildProcesses.running.withLock({ $0 }) { kill(pid, SIGKILL) }
+            for pid in ChildProcesses.running.withLock({ $0 }) where isOurs(pid) { kill(pid, SIGKILL) }
             if TestScratch.made.withLock({ $0 }) { try? FileManager.default.removeItem(at: TestScratch.root) }
         }
     }()
@@ -22,6 +22,21 @@ public enum ChildProcesses {
 
     public static func ended(_ pid: pid_t) {
         running.withLock { _ = $0.remove(pid) }
+    }
+
+    /// Whether `pid` is still a child of this process: one stopped without `ended` may have been
+    /// reaped and its number given to a stranger.
+    private static func isOurs(_ pid: pid_t) -> Bool {
+        #if os(Linux)
+        // The parent is the second field after the command name, which may hold spaces.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 && pid_t(fields[1]) == getpid()
+        #else
+        return true
+        #endif
     }
 
     /// Arms the exit hook without a process to kill (the scratch directory needs it too).

@@ -1,10 +1,6 @@
 import Foundation
 import XDSServer
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// A real Envoy process started from a bootstrap that points at an ADS server on this machine.
 ///
 /// Each instance gets its own temporary directory, an admin port the kernel picks (read back from

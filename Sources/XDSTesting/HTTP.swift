@@ -1,84 +1,81 @@
 import AdminAPI
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import Synchronization
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// A plain HTTP/1.1 client for tests: requests through Envoy's listener and to its admin port.
+///
+/// AsyncHTTPClient, not URLSession: FoundationNetworking's sessions on Linux (libcurl behind
+/// Dispatch sources) have known crashes when a connection is refused or a session is torn
+/// down, and the tests poll listeners that are not bound yet, thousands of times a run. A
+/// crashed test process leaves its Envoys and servers running, and they keep CI's output open.
 public enum HTTP {
     public struct Response: Sendable {
         public var status: Int
         public var body: String
+        /// Lowercased names; a repeated header's values joined with ", ".
         public var headers: [String: String]
     }
 
-    private static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 30
-        configuration.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
-        configuration.httpMaximumConnectionsPerHost = 4
-        return URLSession(configuration: configuration)
-    }()
+    /// Each request on a connection of its own: a pooled connection that Envoy closes (a
+    /// listener drained by an update) would fail the next request sent on it. Connect within 10 s,
+    /// and no answer stalls for more than 30 s.
+    private static func configuration(followRedirects: Bool, connections: Int = 8) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: followRedirects ? .follow(max: 10, allowCycles: false) : .disallow,
+            timeout: .init(connect: .seconds(10), read: .seconds(30)),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections))
+        configuration.maximumUsesPerConnection = 1
+        return configuration
+    }
+
+    private static let client = HTTPClient(configuration: configuration(followRedirects: true))
+    /// Redirects are answers to look at, not to follow.
+    private static let noRedirectClient = HTTPClient(configuration: configuration(followRedirects: false))
 
     /// `count` GETs of `url` started together, each on its own connection (for circuit breakers
     /// and rate limits); their statuses in completion order, 0 for no answer. Each call has its
-    /// own session, so tests running beside it never hold its connections back.
+    /// own client, so tests running beside it never hold its connections back.
     public static func concurrentGets(_ url: String, count: Int, headers: [String: String] = [:]) async -> [Int] {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 60
-        configuration.httpMaximumConnectionsPerHost = count
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
-        return await withTaskGroup(of: Int.self) { group in
+        let client = HTTPClient(configuration: configuration(followRedirects: true, connections: count))
+        let statuses = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<count {
                 group.addTask {
-                    guard let target = URL(string: url) else { return 0 }
-                    var request = URLRequest(url: target)
-                    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-                    let response = try? await session.data(for: request).1 as? HTTPURLResponse
-                    return response?.statusCode ?? 0
+                    let response = try? await execute(client, url: url, method: "GET", headers: headers)
+                    return response?.status ?? 0
                 }
             }
             var statuses: [Int] = []
             for await status in group { statuses.append(status) }
             return statuses
         }
-    }
-
-    /// Redirects are answers to look at, not to follow.
-    private static let noRedirectSession: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 30
-        return URLSession(configuration: configuration, delegate: RedirectRefuser(), delegateQueue: nil)
-    }()
-
-    private final class RedirectRefuser: NSObject, URLSessionTaskDelegate, Sendable {
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-            newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
-        ) {
-            completionHandler(nil)
-        }
+        try? await client.shutdown()
+        return statuses
     }
 
     /// A request of `method` (GET unless told) without a body.
     public static func get(
         _ url: String, method: String = "GET", headers: [String: String] = [:], followRedirects: Bool = true
     ) async throws -> Response {
-        guard let url = URL(string: url) else { throw EnvoyProcess.Failure(description: "bad URL \(url)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await (followRedirects ? session : noRedirectSession).data(for: request)
-        let http = response as? HTTPURLResponse
+        try await execute(followRedirects ? client : noRedirectClient, url: url, method: method, headers: headers)
+    }
+
+    private static func execute(_ client: HTTPClient, url: String, method: String, headers: [String: String])
+        async throws -> Response
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 1 << 30)
         var headerFields: [String: String] = [:]
-        for (name, value) in http?.allHeaderFields ?? [:] {
-            headerFields["\(name)".lowercased()] = "\(value)"
+        for (name, value) in response.headers {
+            let name = name.lowercased()
+            headerFields[name] = headerFields[name].map { "\($0), \(value)" } ?? value
         }
-        return Response(
-            status: http?.statusCode ?? 0, body: String(decoding: data, as: UTF8.self), headers: headerFields)
+        return Response(status: Int(response.status.code), body: String(buffer: body), headers: headerFields)
     }
 }
 

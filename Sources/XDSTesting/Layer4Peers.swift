@@ -27,6 +27,7 @@ public enum Layer4Peers {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
         return process
     }
 

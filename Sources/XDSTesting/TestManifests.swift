@@ -143,6 +143,8 @@ public enum SwitchboardCommand {
             serve.arguments = arguments
         }
         try serve.run()
+        // Killed when the test process exits, if the test did not stop it.
+        ChildProcesses.register(serve.processIdentifier)
         return serve
     }
 
