@@ -54,7 +54,7 @@ public final class Browser: Sendable {
         driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1", "--log-path=\(log.path)"]
         driver.standardOutput = FileHandle.nullDevice
         driver.standardError = FileHandle.nullDevice
-        try driver.run()
+        try ChildProcesses.launch { try driver.run() }
         ChildProcesses.register(driver.processIdentifier)
         let base = "http://127.0.0.1:\(port)"
         let up = await eventually {
@@ -122,10 +122,15 @@ public final class Browser: Sendable {
         Self.stop(driver)
     }
 
-    /// chromedriver does not always exit on SIGTERM: SIGKILL, then reap it.
+    /// chromedriver does not always exit on SIGTERM: SIGKILL, then reap it. Its process group
+    /// too (Foundation starts each child as a group's leader), for a browser it left running,
+    /// which would hold the exit-watch socket it inherited and keep the driver "running".
     private static func stop(_ driver: Process) {
-        if driver.isRunning { kill(driver.processIdentifier, SIGKILL) }
-        driver.waitUntilExit()
+        if driver.isRunning {
+            kill(-driver.processIdentifier, SIGKILL)
+            kill(driver.processIdentifier, SIGKILL)
+        }
+        _ = ChildProcesses.waitForExit(driver)
         ChildProcesses.ended(driver.processIdentifier)
     }
 

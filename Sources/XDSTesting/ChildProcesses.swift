@@ -1,12 +1,50 @@
 import Foundation
 import Synchronization
 
-/// Servers a test run starts (Envoy, Redis, the browser's driver), killed when the test process
-/// exits, and the run's scratch directory, removed then. A test stops its own servers, but a stop
-/// left to a `Task` in a `defer` never runs when that test was the run's last, and a process
-/// exiting runs no `deinit`: the children outlived the run.
+/// How the tests start child processes and wait for them, and the servers a test run starts
+/// (Envoy, `switchboard serve`, Redis, the browser's driver, layer-4 peers), killed when the test
+/// process exits, and the run's scratch directory, removed then. A test stops its own servers, but
+/// a stop left to a `Task` in a `defer` never runs when that test was the run's last, and a
+/// process exiting runs no `deinit`: the children outlived the run.
 public enum ChildProcesses {
     private static let running = Mutex<Set<pid_t>>([])
+
+    /// Held while a child is started. Foundation on Linux closes, in a new child, the descriptors
+    /// open when it looks, up to the highest then; one that another thread opens before the child
+    /// starts is inherited. A child that lives on (an Envoy) then holds another child's pipe or
+    /// exit-watch socket open, and whoever reads that pipe or waits for that exit waits as long:
+    /// a test run hung so, the blocked waits holding every thread of the concurrency pool and the
+    /// Envoy waiting for a test to stop it.
+    private static let launching = NSLock()
+
+    /// Runs `body`, which makes a child's pipes or files and starts it, while no other child is
+    /// being started. Every `Process.run()` of the tests goes through here.
+    public static func launch<Result>(_ body: () throws -> Result) rethrows -> Result {
+        launching.lock()
+        defer { launching.unlock() }
+        return try body()
+    }
+
+    /// Waits until `process` has exited, for `timeout` at most; whether it has. Blocks the calling
+    /// thread: for callers that cannot suspend (use `exited(_:within:)` where they can).
+    public static func waitForExit(_ process: Process, timeout: Duration = .seconds(60)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    /// Waits until `process` has exited, for `timeout` at most; whether it has.
+    public static func exited(_ process: Process, within timeout: Duration = .seconds(60)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
     private static let hook: Void = {
         atexit {
             for pid in ChildProcesses.running.withLock({ $0 }) where isOurs(pid) { kill(pid, SIGKILL) }

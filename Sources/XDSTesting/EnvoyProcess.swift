@@ -74,7 +74,7 @@ public final class EnvoyProcess: Sendable {
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.launch { try process.run() }
         ChildProcesses.register(process.processIdentifier)
 
         // A minute, as every other wait for an outcome: a busy 2-core CI machine starts Envoy slowly.

@@ -26,7 +26,7 @@ public enum Layer4Peers {
         // Not the test's own output: a server outliving the test must not hold it open.
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.launch { try process.run() }
         ChildProcesses.register(process.processIdentifier)
         return process
     }

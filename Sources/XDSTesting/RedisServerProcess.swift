@@ -47,7 +47,7 @@ public final class RedisServerProcess: Sendable {
             ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ChildProcesses.launch { try process.run() }
             ChildProcesses.register(process.processIdentifier)
             let server = RedisServerProcess(port: port, process: process)
             do {
@@ -85,7 +85,7 @@ public final class RedisServerProcess: Sendable {
         guard process.isRunning else { return }
         // SIGKILL ends a frozen process too; waking it first would let it answer what it holds.
         kill(pid, SIGKILL)
-        process.waitUntilExit()
+        _ = ChildProcesses.waitForExit(process)
         ChildProcesses.ended(pid)
     }
 

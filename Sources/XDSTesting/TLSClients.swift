@@ -94,24 +94,29 @@ public enum HTTPSClient {
         private let output: Pipe
 
         public init(host: String, port: Int, trusting: URL) throws {
-            process = Process()
+            let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = ["-c", Self.script, host, String(port), trusting.path]
-            input = Pipe()
-            output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
+            (input, output) = try ChildProcesses.launch {
+                let input = Pipe()
+                let output = Pipe()
+                process.standardInput = input
+                process.standardOutput = output
+                process.standardError = output
+                try process.run()
+                return (input, output)
+            }
+            ChildProcesses.register(process.processIdentifier)
+            self.process = process
         }
 
         /// Sends a request and returns the status line's code, or the client's error.
         public func request() throws -> String {
-            input.fileHandleForWriting.write(Data("go\n".utf8))
+            // The throwing calls: the others trap on an error (a client that has exited).
+            try input.fileHandleForWriting.write(contentsOf: Data("go\n".utf8))
             var line = Data()
-            while true {
-                let byte = output.fileHandleForReading.readData(ofLength: 1)
-                if byte.isEmpty || byte == Data("\n".utf8) { break }
+            while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8)
+            {
                 line += byte
             }
             return String(decoding: line, as: UTF8.self)

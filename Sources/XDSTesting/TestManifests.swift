@@ -100,24 +100,40 @@ public struct ProcessResult: Sendable {
     public var stderr: String
 }
 
-/// Runs a command to completion, in `directory` when given. (Tools print little: reading stdout
-/// before stderr does not fill a pipe.)
-public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
+/// Runs a command to completion, in `directory` when given; throws when it has not finished
+/// within `timeout` (and kills it). Its output goes to files, read when it has exited: no pipe to
+/// fill or to wait on.
+public func runProcess(
+    _ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Duration = .seconds(300)
+) throws -> ProcessResult {
+    let scratch = try TestScratch.directory("run")
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let out = scratch.appendingPathComponent("stdout")
+    let err = scratch.appendingPathComponent("stderr")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    try ChildProcesses.launch {
+        for file in [out, err] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
+        let outHandle = try FileHandle(forWritingTo: out)
+        let errHandle = try FileHandle(forWritingTo: err)
+        defer {
+            try? outHandle.close()
+            try? errHandle.close()
+        }
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        try process.run()
+    }
+    guard ChildProcesses.waitForExit(process, timeout: timeout) else {
+        kill(process.processIdentifier, SIGKILL)
+        throw EnvoyProcess.Failure(
+            description: "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+    }
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
+        status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+        stderr: try String(contentsOf: err, encoding: .utf8))
 }
 
 /// A `switchboard` process run as an operator would run it.
@@ -142,7 +158,7 @@ public enum SwitchboardCommand {
             serve.executableURL = URL(fileURLWithPath: switchboardExecutable)
             serve.arguments = arguments
         }
-        try serve.run()
+        try ChildProcesses.launch { try serve.run() }
         // Killed when the test process exits, if the test did not stop it.
         ChildProcesses.register(serve.processIdentifier)
         return serve

@@ -26,11 +26,13 @@ struct ContainTests {
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let log = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let ended = await eventually(timeout: .seconds(300)) { !process.isRunning }
+        try ChildProcesses.launch {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+        }
+        let ended = await ChildProcesses.exited(process, within: .seconds(300))
         if !ended { kill(process.processIdentifier, SIGKILL) }
         try #require(ended, "contain \(arguments) did not end")
         return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))

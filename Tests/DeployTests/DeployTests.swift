@@ -31,15 +31,7 @@ let switchboardBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingL
 
 /// What a command printed on standard output.
 func output(of command: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    let output = Pipe()
-    process.executableURL = URL(fileURLWithPath: command)
-    process.arguments = arguments
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    try runProcess(command, arguments).stdout
 }
 
 /// What `switchboard bootstrap` prints for these arguments.

@@ -48,7 +48,7 @@ struct AdminEndToEndTests {
         // What Switchboard cannot check: an access-log path that does not exist where Envoy runs.
         // The server is restarted with one; the Envoy reconnects and refuses the new listener.
         serve.terminate()
-        serve.waitUntilExit()
+        try #require(await ChildProcesses.exited(serve), "serve did not stop on SIGTERM")
         serve = try SwitchboardCommand.serve(
             config: directory, xdsPort: xdsPort, adminPort: adminPort,
             extra: ["--access-log", "/nonexistent-\(UUID().uuidString)/access.log"])

@@ -113,7 +113,7 @@ struct DeployEndToEndTests {
 
         // Replica A goes away; Envoy reconnects to B, which ends up with every type ACKed.
         replicas[first].terminate()
-        replicas[first].waitUntilExit()
+        try #require(await ChildProcesses.exited(replicas[first]), "replica A did not stop on SIGTERM")
         let moved = await eventually(timeout: .seconds(60)) {
             await Self.connected(adminPort: admins[other]).contains("moved-\(mode)")
         }
@@ -186,7 +186,7 @@ struct DeployEndToEndTests {
         }
         try #require(bUp)
         a.terminate()
-        a.waitUntilExit()
+        try #require(await ChildProcesses.exited(a), "replica A did not stop on SIGTERM")
         // Envoy Gateway's api clusters are httproute/default/api/rule/<i>; every one of them now
         // has the 7 s connect timeout, and none is left warming for want of its endpoints.
         let updated = await eventually(timeout: .seconds(60)) {

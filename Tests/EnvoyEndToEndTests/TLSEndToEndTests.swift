@@ -10,12 +10,8 @@ struct TLSEndToEndTests {
     /// A CA, a server certificate for 127.0.0.1, and client certificates naming gateways.
     static func certificates(in directory: URL, clients: [String: String]) throws {
         func openssl(_ arguments: String) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "cd '\(directory.path)' && openssl \(arguments) 2>/dev/null"]
-            try process.run()
-            process.waitUntilExit()
-            try #require(process.terminationStatus == 0, "openssl \(arguments) failed")
+            let result = try runProcess("/bin/sh", ["-c", "cd '\(directory.path)' && openssl \(arguments)"])
+            try #require(result.status == 0, "openssl \(arguments) failed: \(result.stderr)")
         }
         try openssl("req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca")
         func issue(_ name: String, san: String) throws {

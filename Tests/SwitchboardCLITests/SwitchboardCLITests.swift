@@ -372,14 +372,16 @@ struct SwitchboardCLITests {
             "serve", "--config", config.path, "--xds-address", "127.0.0.1:\(try freePort())", "--admin-address",
             "127.0.0.1:\(try freePort())", "--log-format", "json", "--watch-mode", "off",
         ]
-        let err = Pipe()
-        serve.standardError = err
-        try serve.run()
+        let log = config.appendingPathComponent("serve.log")
+        try ChildProcesses.launch {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            serve.standardError = try FileHandle(forWritingTo: log)
+            try serve.run()
+        }
         try await Task.sleep(for: .seconds(1))
         serve.terminate()
-        serve.waitUntilExit()
-        let lines = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(
-            separator: "\n")
+        try #require(await ChildProcesses.exited(serve), "serve did not stop on SIGTERM")
+        let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
         let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
         #expect(!objects.isEmpty && objects.count == lines.count, "\(lines)")
         #expect(
@@ -425,7 +427,7 @@ struct SwitchboardCLITests {
         #expect(ready.status == 0 && ready.stdout == "ok\n", "\(ready)")
 
         serve.terminate()
-        serve.waitUntilExit()
+        try #require(await ChildProcesses.exited(serve), "serve did not stop on SIGTERM")
         let down = try SwitchboardCommand.run(["health", "--admin-address", address])
         #expect(down.status == 1)
         #expect(down.stderr.contains("http://\(address)/healthz did not answer"), "\(down.stderr)")
