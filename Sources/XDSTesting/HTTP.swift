@@ -20,14 +20,17 @@ public enum HTTP {
     }
 
     /// Each request on a connection of its own: a pooled connection that Envoy closes (a
-    /// listener drained by an update) would fail the next request sent on it. Connect within 10 s,
-    /// and no answer stalls for more than 30 s.
+    /// listener drained by an update) would fail the next request sent on it. A refused connection
+    /// fails the request at once, as a poll for a listener not yet bound expects (retrying it, the
+    /// client's default, would wait out the connect timeout with a backoff that keeps growing while
+    /// the port stays closed). Connect within 10 s, and no answer stalls for more than 30 s.
     private static func configuration(followRedirects: Bool, connections: Int = 8) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: followRedirects ? .follow(max: 10, allowCycles: false) : .disallow,
             timeout: .init(connect: .seconds(10), read: .seconds(30)),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections))
         configuration.maximumUsesPerConnection = 1
+        configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
     }
 

@@ -136,7 +136,8 @@ public enum HTTPSClient {
             for line in sys.stdin:
                 try:
                     if connection is None:
-                        connection = context.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname=host)
+                        # A bound on every wait: the test reads this client's answer line.
+                        connection = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30), server_hostname=host)
                     connection.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
                     data = b""
                     while b"\r\n\r\n" not in data:
@@ -151,7 +152,10 @@ public enum HTTPSClient {
                         if name.strip().lower() == b"content-length":
                             length = int(value.strip())
                     while len(body) < length:
-                        body += connection.recv(4096)
+                        chunk = connection.recv(4096)
+                        if not chunk:
+                            raise EOFError("connection closed")
+                        body += chunk
                     print(head.split(b"\r\n")[0].split(b" ")[1].decode(), flush=True)
                 except Exception as error:
                     print(f"error {error!r}", flush=True)

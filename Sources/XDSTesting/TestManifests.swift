@@ -132,8 +132,8 @@ public func runProcess(
             description: "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
     }
     return ProcessResult(
-        status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-        stderr: try String(contentsOf: err, encoding: .utf8))
+        status: process.terminationStatus, stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
+        stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
 }
 
 /// A `switchboard` process run as an operator would run it.
