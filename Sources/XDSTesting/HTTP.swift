@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// A plain HTTP/1.1 client for tests: requests through Envoy's listener and to its admin port.
@@ -34,15 +35,22 @@ public enum HTTP {
         return configuration
     }
 
-    private static let client = HTTPClient(configuration: configuration(followRedirects: true))
+    /// A thread of its own, not NIO's shared event loops: in-process servers of other tests keep
+    /// those busy (large messages, thousands of streams), and a poll waiting behind them made a
+    /// test that paces requests every 100 ms send four in 15 s.
+    private static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    private static let client = HTTPClient(eventLoopGroup: group, configuration: configuration(followRedirects: true))
     /// Redirects are answers to look at, not to follow.
-    private static let noRedirectClient = HTTPClient(configuration: configuration(followRedirects: false))
+    private static let noRedirectClient = HTTPClient(
+        eventLoopGroup: group, configuration: configuration(followRedirects: false))
 
     /// `count` GETs of `url` started together, each on its own connection (for circuit breakers
     /// and rate limits); their statuses in completion order, 0 for no answer. Each call has its
     /// own client, so tests running beside it never hold its connections back.
     public static func concurrentGets(_ url: String, count: Int, headers: [String: String] = [:]) async -> [Int] {
-        let client = HTTPClient(configuration: configuration(followRedirects: true, connections: count))
+        let client = HTTPClient(
+            eventLoopGroup: group, configuration: configuration(followRedirects: true, connections: count))
         let statuses = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<count {
                 group.addTask {
