@@ -118,6 +118,8 @@ public final class ADSServer: Service, Sendable {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let transport: HTTP2ServerTransport.Posix
     public let registry: StreamRegistry
+    /// What request messages still arriving hold, and how many wait for it.
+    public let requestMemory: RequestMemoryBudget
     /// Paces large responses across streams; nil when `pacing` is off.
     public let pacer: PushPacer?
 
@@ -132,6 +134,7 @@ public final class ADSServer: Service, Sendable {
             clientBehavior: HTTP2ServerTransport.Config.ClientKeepaliveBehavior(
                 minPingIntervalWithoutCalls: configuration.keepalive.minClientPingInterval, allowWithoutCalls: true))
         let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
+        requestMemory = budget
         let maxRequestBytes = configuration.maxRequestBytes
         let limiter = ConnectionLimiter(limit: configuration.maxConnections)
         config.channelDebuggingCallbacks.onBindTCPListener = { listener in
@@ -155,6 +158,8 @@ public final class ADSServer: Service, Sendable {
                 // Before it: it sees the SETTINGS frame as bytes on their way out.
                 let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
                 try sync.addHandler(streams, position: .before(http2))
+                // Last: the reads the connection and its streams ask for start at the tail.
+                try sync.addHandler(ConnectionReadGate())
                 try connection.syncOptions?.setOption(
                     ChannelOptions.recvAllocator, value: ConnectionGuards.readAllocator)
             }
@@ -165,9 +170,13 @@ public final class ADSServer: Service, Sendable {
                 let connection = try stream.parent.map {
                     try $0.pipeline.syncOperations.handler(type: ConnectionStreamLimitHandler.self)
                 }
+                let gate = try stream.parent.map {
+                    try $0.pipeline.syncOperations.handler(type: ConnectionReadGate.self)
+                }
                 // First, so it sees each DATA frame before gRPC buffers it.
                 let handler = StreamGuardHandler(
-                    budget: budget, maxMessageBytes: maxRequestBytes, connection: connection, logger: logger)
+                    budget: budget, maxMessageBytes: maxRequestBytes, connection: connection, gate: gate,
+                    logger: logger)
                 try stream.pipeline.syncOperations.addHandler(handler, position: .first)
             }
         }

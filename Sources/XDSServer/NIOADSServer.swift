@@ -21,6 +21,8 @@ public final class NIOADSServer: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     public let registry: StreamRegistry
+    /// What request messages still arriving hold, and how many wait for it.
+    public let requestMemory: RequestMemoryBudget
     /// Paces large responses across streams; nil when `pacing` is off.
     public let pacer: PushPacer?
 
@@ -38,6 +40,7 @@ public final class NIOADSServer: Service, Sendable {
     ) {
         self.configuration = configuration
         self.registry = registry
+        requestMemory = RequestMemoryBudget(limit: configuration.maxRequestMemory)
         self.logger = logger
         let pacer = configuration.pacing.map { PushPacer($0) }
         self.pacer = pacer
@@ -73,7 +76,7 @@ public final class NIOADSServer: Service, Sendable {
             ]
             return connection
         }()
-        let budget = RequestMemoryBudget(limit: configuration.maxRequestMemory)
+        let budget = requestMemory
         let limiter = ConnectionLimiter(limit: configuration.maxConnections)
         let keepalive = configuration.keepalive
         // Each connection's stream initializer captures what it uses, not the whole configuration.
@@ -107,6 +110,7 @@ public final class NIOADSServer: Service, Sendable {
                         limit: streamLimit, leavesAfterPreface: true, logger: logger)
                     // The connection's streams run on its event loop, where the handler is read.
                     let boundLimit = NIOLoopBound(limit, eventLoop: channel.eventLoop)
+                    let gate = NIOLoopBound(ConnectionReadGate(), eventLoop: channel.eventLoop)
                     _ = try sync.configureHTTP2Pipeline(
                         mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
                         streamDelegate: manager.http2StreamDelegate
@@ -116,7 +120,7 @@ public final class NIOADSServer: Service, Sendable {
                                 // First, so it sees each DATA frame before it is buffered.
                                 StreamGuardHandler(
                                     budget: budget, maxMessageBytes: maxRequestBytes,
-                                    connection: boundLimit.value, logger: logger),
+                                    connection: boundLimit.value, gate: gate.value, logger: logger),
                                 ADSStreamHandler(shared: shared, streams: streams),
                             ])
                         }
@@ -132,6 +136,8 @@ public final class NIOADSServer: Service, Sendable {
                     try sync.addHandler(
                         HandshakeTimeoutHandler(timeout: handshakeTimeout, logger: logger),
                         position: .after(http2))
+                    // Last: the reads the connection and its streams ask for start at the tail.
+                    try sync.addHandler(gate.value)
                     self?.opened(channel, streams: streams)
                 }
             }

@@ -10,31 +10,148 @@ import Synchronization
 /// gRPC buffers a request message until its last byte has arrived, so clients announcing large
 /// messages and sending them slowly, on many streams, could make the server hold gigabytes. Each
 /// message's announced length is reserved here before its bytes are buffered, and released when
-/// the message is complete or its stream ends; a stream whose message does not fit is refused.
-final class RequestMemoryBudget: Sendable {
-    let limit: Int
-    private let used = Atomic<Int>(0)
+/// the message is complete or its stream ends. A message that does not fit waits its turn
+/// (`reserveOrQueue`), in the order they asked: ten thousand Envoys reconnecting at once each send
+/// an EDS request listing every cluster, more than the budget holds, and each gets in as the ones
+/// before it complete, where refusing them had them retry for minutes.
+public final class RequestMemoryBudget: Sendable {
+    public let limit: Int
+    private let state = Mutex(State())
+
+    /// Called with the waiter's ticket once its bytes are reserved for it, on no particular thread.
+    typealias Grant = @Sendable (UInt64) -> Void
+
+    private struct State: ~Copyable {
+        var used = 0
+        var nextTicket: UInt64 = 0
+        /// Tickets in the order they asked; one no longer in `waiters` was cancelled.
+        var queue = CircularBuffer<UInt64>()
+        var waiters: [UInt64: (bytes: Int, grant: Grant)] = [:]
+
+        /// Reserves for the waiters at the head of the queue while they fit.
+        mutating func handOver(limit: Int) -> [(UInt64, Grant)] {
+            var granted: [(UInt64, Grant)] = []
+            while let ticket = queue.first {
+                guard let waiter = waiters[ticket] else {
+                    queue.removeFirst()
+                    continue
+                }
+                guard used + waiter.bytes <= limit else { break }
+                queue.removeFirst()
+                waiters[ticket] = nil
+                used += waiter.bytes
+                granted.append((ticket, waiter.grant))
+            }
+            return granted
+        }
+    }
 
     init(limit: Int) {
         self.limit = limit
     }
 
-    var inUse: Int { used.load(ordering: .relaxed) }
+    /// Bytes reserved now.
+    public var inUse: Int { state.withLock { $0.used } }
 
-    /// Reserves `bytes`, or returns false (reserving nothing) when they do not fit.
+    /// Messages waiting for their bytes now.
+    public var waitingCount: Int { state.withLock { $0.waiters.count } }
+
+    /// Reserves `bytes`, or returns false (reserving nothing) when they do not fit or others wait.
     func reserve(_ bytes: Int) -> Bool {
-        var current = used.load(ordering: .relaxed)
-        while current + bytes <= limit {
-            let (exchanged, original) = used.compareExchange(
-                expected: current, desired: current + bytes, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
+        guard bytes > 0 else { return true }
+        return state.withLock { state in
+            guard state.waiters.isEmpty, state.used + bytes <= limit else { return false }
+            state.used += bytes
+            return true
         }
-        return false
+    }
+
+    /// Reserves `bytes` now (nil), or queues for them and returns the ticket `grant` will be
+    /// called with once they are reserved. `bytes` must be at most `limit`.
+    func reserveOrQueue(_ bytes: Int, grant: @escaping Grant) -> UInt64? {
+        precondition(bytes <= limit, "a request larger than the whole budget would wait forever")
+        return state.withLock { state in
+            if state.waiters.isEmpty, state.used + bytes <= limit {
+                state.used += bytes
+                return nil
+            }
+            state.nextTicket += 1
+            state.queue.append(state.nextTicket)
+            state.waiters[state.nextTicket] = (bytes, grant)
+            return state.nextTicket
+        }
+    }
+
+    /// Takes a waiter out of the queue; false when its bytes were reserved already (its grant is
+    /// on its way, and whoever receives it releases them).
+    func cancel(_ ticket: UInt64) -> Bool {
+        let (cancelled, granted) = state.withLock { state in
+            guard state.waiters.removeValue(forKey: ticket) != nil else { return (false, [(UInt64, Grant)]()) }
+            // The head may have been the one that did not fit.
+            return (true, state.handOver(limit: limit))
+        }
+        for (ticket, grant) in granted { grant(ticket) }
+        return cancelled
     }
 
     func release(_ bytes: Int) {
-        used.subtract(bytes, ordering: .relaxed)
+        guard bytes > 0 else { return }
+        let granted = state.withLock { state in
+            state.used -= bytes
+            return state.handOver(limit: limit)
+        }
+        for (ticket, grant) in granted { grant(ticket) }
+    }
+}
+
+/// Holds back a connection's reads while one of its streams waits for request memory, so that the
+/// client's bytes wait in its socket, and TCP stops the client, instead of in the server. Last in
+/// the connection's pipeline: the reads the connection asks for after each read and those its
+/// HTTP/2 streams ask for start at the pipeline's tail, where nothing written passes.
+///
+/// A stream may wait only while no stream of its connection has a message partly read: those
+/// could complete only by reading, and their reservations, held meanwhile, might be what the
+/// waiting stream needs. Envoy opens one stream per connection, so this is every stream of an
+/// Envoy; a second message of a many-streamed connection that does not fit is refused.
+final class ConnectionReadGate: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = Any
+
+    /// Streams of this connection whose current message holds a reservation (partly read).
+    var messagesInProgress = 0
+    /// A stream of this connection waits for request memory: the connection reads nothing.
+    private(set) var closed = false
+    /// A read was asked for while closed.
+    private var readHeld = false
+    private var context: ChannelHandlerContext?
+
+    /// Whether a stream of the connection may wait for request memory now.
+    var mayWait: Bool { !closed && messagesInProgress == 0 }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func close() {
+        closed = true
+    }
+
+    func open() {
+        closed = false
+        guard readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        guard !closed else {
+            readHeld = true
+            return
+        }
+        context.read()
     }
 }
 
@@ -44,9 +161,12 @@ final class RequestMemoryBudget: Sendable {
 /// frames go by and reserves the announced length from the `RequestMemoryBudget` before gRPC
 /// buffers a byte of it.
 ///
-/// A message that does not fit, or is over the per-message limit, refuses its stream alone: the
-/// client gets `RESOURCE_EXHAUSTED` in trailers, then RST_STREAM(NO_ERROR) to stop it sending the
-/// rest (RFC 9113 §8.1); the connection and its other streams go on.
+/// A message that does not fit waits for its bytes with its connection's reads held back
+/// (`ConnectionReadGate`): the frame its prefix came in and any after it are kept here, and passed
+/// on once the bytes are reserved. A message over the per-message limit, or one that does not fit
+/// while its connection may not wait, refuses its stream alone: the client gets
+/// `RESOURCE_EXHAUSTED` in trailers, then RST_STREAM(NO_ERROR) to stop it sending the rest
+/// (RFC 9113 §8.1); the connection and its other streams go on.
 final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = HTTP2Frame.FramePayload
@@ -57,6 +177,8 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let maxMessageBytes: Int
     /// The connection's stream count; nil when the limit is not enforced here.
     private let connection: ConnectionStreamLimitHandler?
+    /// The connection's reads, held back while this stream waits; nil when streams may not wait.
+    private let gate: ConnectionReadGate?
     private let logger: Logger
     /// This stream is counted in `connection.openStreams`.
     private var counted = false
@@ -69,18 +191,34 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var reserved = 0
     private var sentResponseHeaders = false
     private var refused = false
+    /// The message waiting for its bytes, if one is.
+    private var waiting: Waiting?
+    private var context: ChannelHandlerContext?
+
+    /// A message waiting for request memory: the frame its prefix ended in, where its body starts
+    /// there, and the frames that came after, in order.
+    private struct Waiting {
+        let ticket: UInt64
+        let length: Int
+        let frame: NIOAny
+        let bodyStart: Int
+        var later: [NIOAny] = []
+    }
 
     init(
-        budget: RequestMemoryBudget, maxMessageBytes: Int, connection: ConnectionStreamLimitHandler?, logger: Logger
+        budget: RequestMemoryBudget, maxMessageBytes: Int, connection: ConnectionStreamLimitHandler?,
+        gate: ConnectionReadGate?, logger: Logger
     ) {
         self.budget = budget
         self.maxMessageBytes = maxMessageBytes
         self.connection = connection
+        self.gate = gate
         self.logger = logger
         prefix.reserveCapacity(5)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         // Added as the stream opens, before any of its frames is read.
         guard let connection else { return }
         if connection.openStreams < connection.limit.advertised {
@@ -106,26 +244,64 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Once refused, nothing more reaches gRPC: the client may still be sending the message.
         guard !refused else { return }
-        if case .data(let body) = unwrapInboundIn(data), case .byteBuffer(let buffer) = body.data,
-            let refusal = accountForMessages(in: buffer)
-        {
-            switch refusal {
+        guard waiting == nil else {
+            waiting?.later.append(data)
+            return
+        }
+        pass(data, from: nil, context: context)
+    }
+
+    /// Passes a frame on once its messages are accounted for, from `start` in it (its start when
+    /// nil); or refuses the stream, or keeps the frame while its message waits.
+    private func pass(_ data: NIOAny, from start: Int?, context: ChannelHandlerContext) {
+        if case .data(let body) = unwrapInboundIn(data), case .byteBuffer(let buffer) = body.data {
+            switch accountForMessages(in: buffer, from: start ?? buffer.readerIndex, context: context) {
+            case nil:
+                break
             case .tooLarge(let length):
                 refuse(
                     context: context, metric: .requestSize,
                     reason: "a request message of \(length) bytes is larger than this server accepts "
                         + "(--max-request-size \(maxMessageBytes) bytes)")
+                return
             case .noMemory(let length):
                 refuse(
                     context: context, metric: .requestMemory,
                     reason: "a request message of \(length) bytes does not fit in the memory this server gives "
                         + "requests still arriving (--max-request-memory \(budget.limit) bytes, shared by all streams); "
                         + "retry later")
+                return
+            case .wait(let ticket, let length, let bodyStart):
+                waiting = Waiting(ticket: ticket, length: length, frame: data, bodyStart: bodyStart)
+                gate?.close()
+                XDSMetrics.requestMemoryWaited()
+                return
             }
-            return
         }
         context.fireChannelRead(data)
         releaseDeframerBuffer(context: context, after: data)
+    }
+
+    /// The bytes of the waiting message are reserved: its frames go on, and the connection reads.
+    private func granted(_ ticket: UInt64, bytes: Int) {
+        guard let current = waiting, current.ticket == ticket, let context else {
+            // The stream ended while the grant was on its way.
+            budget.release(bytes)
+            return
+        }
+        waiting = nil
+        gate?.open()
+        hold(current.length)
+        pass(current.frame, from: current.bodyStart, context: context)
+        for frame in current.later {
+            if refused { break }
+            if waiting != nil {
+                waiting?.later.append(frame)
+            } else {
+                pass(frame, from: nil, context: context)
+            }
+        }
+        context.fireChannelReadComplete()
     }
 
     /// gRPC's deframer keeps the buffer of the last message it read, though it has read all of it,
@@ -155,12 +331,24 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         releaseReservation()
         releaseStream()
+        stopWaiting()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         releaseReservation()
         releaseStream()
+        stopWaiting()
+        self.context = nil
+    }
+
+    /// The stream ends while its message waits: out of the queue (or, granted meanwhile, the
+    /// grant finds no message and releases), and its connection reads again.
+    private func stopWaiting() {
+        guard let current = waiting else { return }
+        waiting = nil
+        _ = budget.cancel(current.ticket)
+        gate?.open()
     }
 
     private func releaseStream() {
@@ -171,12 +359,16 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private enum Refusal {
         case tooLarge(Int)
         case noMemory(Int)
+        /// Queued for the bytes with `ticket`; the message's body starts at `bodyStart`.
+        case wait(ticket: UInt64, length: Int, bodyStart: Int)
     }
 
-    /// Follows the gRPC framing through `buffer`, reserving each new message's length; returns why
-    /// a message may not be buffered, or nil when all may.
-    private func accountForMessages(in buffer: ByteBuffer) -> Refusal? {
-        var index = buffer.readerIndex
+    /// Follows the gRPC framing through `buffer` from `start`, reserving each new message's length;
+    /// returns why a message may not be buffered yet, or nil when all may.
+    private func accountForMessages(in buffer: ByteBuffer, from start: Int, context: ChannelHandlerContext)
+        -> Refusal?
+    {
+        var index = start
         let end = buffer.writerIndex
         while index < end {
             if remaining > 0 {
@@ -194,16 +386,32 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             prefix.removeAll(keepingCapacity: true)
             // gRPC would refuse it too, but with a bare RST_STREAM(CANCEL) that tells Envoy nothing.
             if length > maxMessageBytes { return .tooLarge(length) }
-            guard budget.reserve(length) else { return .noMemory(length) }
-            reserved = length
-            remaining = length
-            if length == 0 { releaseReservation() }
+            if !budget.reserve(length) {
+                guard let gate, gate.mayWait, length <= budget.limit else { return .noMemory(length) }
+                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let ticket = budget.reserveOrQueue(length) { ticket in
+                    handler.eventLoop.execute { handler.value.granted(ticket, bytes: length) }
+                }
+                // Nil: freed meanwhile, and reserved.
+                if let ticket { return .wait(ticket: ticket, length: length, bodyStart: index) }
+            }
+            hold(length)
         }
         return nil
     }
 
+    /// The current message's bytes, reserved.
+    private func hold(_ length: Int) {
+        reserved = length
+        remaining = length
+        if length > 0 { gate?.messagesInProgress += 1 }
+    }
+
     private func releaseReservation() {
-        if reserved > 0 { budget.release(reserved) }
+        if reserved > 0 {
+            budget.release(reserved)
+            gate?.messagesInProgress -= 1
+        }
         reserved = 0
     }
 

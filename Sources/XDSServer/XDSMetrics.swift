@@ -13,6 +13,7 @@ enum XDSMetrics {
     static let handshakeTimeoutsTotal = "xds_connection_handshake_timeouts_total"
     static let pacingWaitsTotal = "xds_push_pacing_waits_total"
     static let pacingTimeoutsTotal = "xds_push_pacing_timeouts_total"
+    static let requestMemoryWaitsTotal = "xds_request_memory_waits_total"
 
     /// Why the transport refused a stream before the ADS service saw it.
     enum StreamRefusal: String {
@@ -64,6 +65,11 @@ enum XDSMetrics {
     }
 
     /// A stream waited for a permit to write a large response (`PushPacer`).
+    /// A request message waited for `--max-request-memory`, its connection's reads held back.
+    static func requestMemoryWaited() {
+        Counter(label: requestMemoryWaitsTotal).increment()
+    }
+
     static func pacingWaited() {
         Counter(label: pacingWaitsTotal).increment()
     }

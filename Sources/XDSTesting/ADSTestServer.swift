@@ -28,15 +28,41 @@ public func withADSServer<Result: Sendable>(
     logger: Logger = testLogger(),
     _ body: @Sendable (PushPacer?, StreamRegistry, Int) async throws -> Result
 ) async throws -> Result {
+    try await withADSServer(transport: transport, watcher: watcher, configuration: configuration, logger: logger) {
+        (server: ServedADS) in try await body(server.pacer, server.registry, server.port)
+    }
+}
+
+/// What a test sees of a running ADS server of either transport.
+public struct ServedADS: Sendable {
+    public let pacer: PushPacer?
+    public let registry: StreamRegistry
+    public let requestMemory: RequestMemoryBudget
+    public let port: Int
+}
+
+/// Runs the ADS server on `transport` on a kernel-chosen loopback port for the duration of `body`.
+public func withADSServer<Result: Sendable>(
+    transport: ADSServerConfiguration.Transport,
+    watcher: any ConfigWatcher,
+    configuration: ADSServerConfiguration = ADSServerConfiguration(host: "127.0.0.1", port: 0),
+    logger: Logger = testLogger(),
+    _ body: @Sendable (ServedADS) async throws -> Result
+) async throws -> Result {
     switch transport {
     case .grpc:
         return try await withADSServer(watcher: watcher, configuration: configuration, logger: logger) { server, port in
-            try await body(server.pacer, server.registry, port)
+            try await body(
+                ServedADS(
+                    pacer: server.pacer, registry: server.registry, requestMemory: server.requestMemory, port: port))
         }
     case .nio:
         let server = NIOADSServer(configuration: configuration, watcher: watcher, logger: logger)
         return try await whileServing(serve: server.run, shutdown: server.beginGracefulShutdown) {
-            try await body(server.pacer, server.registry, try await server.listeningPort())
+            try await body(
+                ServedADS(
+                    pacer: server.pacer, registry: server.registry, requestMemory: server.requestMemory,
+                    port: try await server.listeningPort()))
         }
     }
 }

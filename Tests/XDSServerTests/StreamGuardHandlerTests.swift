@@ -30,7 +30,7 @@ import Testing
         let channel = EmbeddedChannel()
         let recorder = Recorder()
         let guardHandler = StreamGuardHandler(
-            budget: RequestMemoryBudget(limit: 1 << 20), maxMessageBytes: 1 << 20, connection: nil,
+            budget: RequestMemoryBudget(limit: 1 << 20), maxMessageBytes: 1 << 20, connection: nil, gate: nil,
             logger: Logger(label: "test"))
         try channel.pipeline.syncOperations.addHandlers([guardHandler, recorder])
         return (channel, recorder)
@@ -63,5 +63,97 @@ import Testing
         let frames = recorder.frames
         #expect(frames.map(\.bytes) == [3, 47, 55, 0, 40, 0, 22, 23])
         #expect(frames.last?.endStream == true)
+    }
+}
+
+/// A message that does not fit in the request memory waits with its frames kept, its connection
+/// reading nothing, and goes on whole and in order once its bytes are reserved.
+@Suite struct StreamGuardWaitTests {
+    /// Counts the reads that get past the gate, on the connection's side of it.
+    final class Reads: ChannelOutboundHandler {
+        typealias OutboundIn = Any
+        var count = 0
+
+        func read(context: ChannelHandlerContext) {
+            count += 1
+            context.read()
+        }
+    }
+
+    struct Stream {
+        let channel: EmbeddedChannel
+        let recorder: StreamGuardHandlerTests.Recorder
+        let connection: EmbeddedChannel
+        let reads: Reads
+        let gate: ConnectionReadGate
+        let budget: RequestMemoryBudget
+    }
+
+    static func stream() throws -> Stream {
+        let budget = RequestMemoryBudget(limit: 100)
+        let loop = EmbeddedEventLoop()
+        let connection = EmbeddedChannel(loop: loop)
+        let (reads, gate) = (Reads(), ConnectionReadGate())
+        try connection.pipeline.syncOperations.addHandlers([reads, gate])
+        let channel = EmbeddedChannel(loop: loop)
+        let recorder = StreamGuardHandlerTests.Recorder()
+        let guardHandler = StreamGuardHandler(
+            budget: budget, maxMessageBytes: 100, connection: nil, gate: gate, logger: Logger(label: "test"))
+        try channel.pipeline.syncOperations.addHandlers([guardHandler, recorder])
+        return Stream(
+            channel: channel, recorder: recorder, connection: connection, reads: reads, gate: gate, budget: budget)
+    }
+
+    @Test func aWaitingMessageGoesOnWholeOnceReserved() throws {
+        let stream = try Self.stream()
+        defer { _ = try? stream.channel.finish() }
+        #expect(stream.budget.reserve(50))
+        // A 10-byte message fits and passes; a 60-byte one, starting in the same frame, waits.
+        let first = StreamGuardHandlerTests.message(10)
+        let second = StreamGuardHandlerTests.message(60)
+        try StreamGuardHandlerTests.send((first + second[0..<20])[...], to: stream.channel)
+        try StreamGuardHandlerTests.send(second[20...], endStream: true, to: stream.channel)
+        #expect(stream.recorder.frames.isEmpty)
+        #expect(stream.budget.waitingCount == 1)
+        // The connection reads nothing meanwhile.
+        stream.connection.read()
+        #expect(stream.reads.count == 0)
+        // Room: both frames go on in order, and the read held back is made.
+        stream.budget.release(50)
+        stream.channel.embeddedEventLoop.run()
+        #expect(stream.recorder.frames.map(\.bytes) == [35, 45])
+        #expect(stream.recorder.frames.last?.endStream == true)
+        #expect(stream.reads.count == 1)
+        // The whole message arrived: its bytes are released.
+        #expect(stream.budget.inUse == 0)
+    }
+
+    @Test func aStreamThatEndsWhileWaitingGivesUpItsPlace() throws {
+        let stream = try Self.stream()
+        #expect(stream.budget.reserve(50))
+        try StreamGuardHandlerTests.send(StreamGuardHandlerTests.message(60)[0..<30], to: stream.channel)
+        #expect(stream.budget.waitingCount == 1)
+        stream.connection.read()
+        _ = try stream.channel.finish()
+        #expect(stream.budget.waitingCount == 0)
+        #expect(stream.reads.count == 1)
+        stream.budget.release(50)
+        #expect(stream.budget.inUse == 0)
+    }
+
+    @Test func aSecondMessageOfAConnectionWithOneInProgressIsRefused() throws {
+        let stream = try Self.stream()
+        defer { _ = try? stream.channel.finish() }
+        // Another stream of the connection has a message partly read.
+        stream.gate.messagesInProgress = 1
+        #expect(stream.budget.reserve(50))
+        try StreamGuardHandlerTests.send(StreamGuardHandlerTests.message(60)[0..<30], to: stream.channel)
+        #expect(stream.budget.waitingCount == 0)
+        let refusal = try stream.channel.readOutbound(as: HTTP2Frame.FramePayload.self)
+        guard case .headers(let trailers) = refusal else {
+            Issue.record("expected trailers, got \(String(describing: refusal))")
+            return
+        }
+        #expect(trailers.headers.first(name: "grpc-status") == "8")
     }
 }

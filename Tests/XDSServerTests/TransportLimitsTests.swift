@@ -59,14 +59,22 @@ struct TransportLimitsTests {
         var end: RawHTTP2Stream.End
     }
 
+    /// Runs a server of `transport` with the given request limits while `body` runs.
+    static func withLimitedServer(
+        _ transport: ADSServerConfiguration.Transport, maxRequestBytes: Int, maxRequestMemory: Int,
+        _ body: @Sendable (ServedADS) async throws -> Void
+    ) async throws {
+        let configuration = ADSServerConfiguration(
+            host: "127.0.0.1", port: 0, maxRequestBytes: maxRequestBytes, maxRequestMemory: maxRequestMemory)
+        try await withADSServer(transport: transport, watcher: try cache(), configuration: configuration, body)
+    }
+
     @Test(
         "request messages that do not fit in the shared request memory refuse their streams alone",
         arguments: ADSServerConfiguration.Transport.allCases)
     func requestMemoryBudget(transport: ADSServerConfiguration.Transport) async throws {
-        let configuration = ADSServerConfiguration(
-            host: "127.0.0.1", port: 0, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20)
-        try await withADSServer(transport: transport, watcher: try Self.cache(), configuration: configuration) {
-            _, _, port in
+        try await Self.withLimitedServer(transport, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20) { server in
+            let port = server.port
             let connection = try await RawHTTP2Connection.connect(port: port)
             // A client announces a 12 MiB message and sends 1 MiB of it: 12 of the 20 MiB are held.
             let stalled = try await connection.openStream()
@@ -113,6 +121,66 @@ struct TransportLimitsTests {
                 return (try? outcome?.get()) == ["a"]
             }
             #expect(fits, "\(String(describing: outcome))")
+        }
+    }
+
+    @Test(
+        "a request message that does not fit in the shared request memory waits, its connection reading nothing, until there is room",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func requestMemoryWait(transport: ADSServerConfiguration.Transport) async throws {
+        try await Self.withLimitedServer(transport, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20) { server in
+            // 12 of the 20 MiB held by a message whose rest does not come yet.
+            let holder = try await RawHTTP2Connection.connect(port: server.port)
+            let stalled = try await holder.openStream()
+            try await stalled.sendRequestHeaders(path: Self.deltaPath)
+            try await stalled.sendPartialMessage(announcing: 12 << 20, body: 1 << 20)
+            #expect(await eventually { server.requestMemory.inUse == 12 << 20 })
+
+            // Another client's 12 MiB request waits for them, and so does a second one behind it.
+            let first = try await RawHTTP2Connection.connect(port: server.port)
+            let second = try await RawHTTP2Connection.connect(port: server.port)
+            let large = try Self.deltaRequest(size: 12 << 20)
+            async let firstOutcome = Self.exchange(on: first, request: large)
+            #expect(await eventually { server.requestMemory.waitingCount == 1 })
+            async let secondOutcome = Self.exchange(on: second, request: large)
+            #expect(await eventually { server.requestMemory.waitingCount == 2 })
+
+            // The held message goes: the first is served, then the second (two do not fit at once).
+            try await stalled.reset()
+            #expect(try await firstOutcome.get() == ["a"])
+            #expect(try await secondOutcome.get() == ["a"])
+            #expect(first.goAway == nil && second.goAway == nil)
+            #expect(await eventually { server.requestMemory.inUse == 0 && server.requestMemory.waitingCount == 0 })
+        }
+    }
+
+    @Test(
+        "requests arriving at once with more bytes than the shared request memory holds are all served in turn",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func requestMemoryStorm(transport: ADSServerConfiguration.Transport) async throws {
+        // Room for one such request at a time, as ten thousand Envoys reconnecting at once have
+        // room for a few thousand of their EDS requests.
+        try await Self.withLimitedServer(transport, maxRequestBytes: 1 << 20, maxRequestMemory: 1 << 20) { server in
+            let request = try Self.deltaRequest(size: 600 << 10)
+            let outcomes = try await withThrowingTaskGroup(of: Exchange.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        let connection = try await RawHTTP2Connection.connect(port: server.port)
+                        do {
+                            let outcome = try await Self.exchange(on: connection, request: request)
+                            await connection.close()
+                            return outcome
+                        } catch {
+                            await connection.close()
+                            throw error
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.count == 16)
+            for outcome in outcomes { #expect((try? outcome.get()) == ["a"], "\(outcome)") }
+            #expect(await eventually { server.requestMemory.inUse == 0 && server.requestMemory.waitingCount == 0 })
         }
     }
 
