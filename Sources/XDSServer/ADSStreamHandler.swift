@@ -124,7 +124,10 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if !ended && !queued.isEmpty {
+        // A message partly read is read to its end: the request memory it holds (see
+        // `StreamGuardHandler`) goes back only then, and streams waiting for a permit held enough
+        // of it to stop the permit holders' ACKs (10000 streams connecting at once).
+        if !ended && !queued.isEmpty && !reader.holdsPartialMessage {
             readHeld = true
             return
         }

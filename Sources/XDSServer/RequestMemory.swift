@@ -386,6 +386,11 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             prefix.removeAll(keepingCapacity: true)
             // gRPC would refuse it too, but with a bare RST_STREAM(CANCEL) that tells Envoy nothing.
             if length > maxMessageBytes { return .tooLarge(length) }
+            // All of it is in this frame, in memory already: nothing to reserve or wait for.
+            if length <= end - index {
+                remaining = length
+                continue
+            }
             if !budget.reserve(length) {
                 guard let gate, gate.mayWait, length <= budget.limit else { return .noMemory(length) }
                 let handler = NIOLoopBound(self, eventLoop: context.eventLoop)

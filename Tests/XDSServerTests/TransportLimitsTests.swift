@@ -184,6 +184,36 @@ struct TransportLimitsTests {
         }
     }
 
+    @Test("a stream that waits for a push permit still reads a request message it has begun to its end")
+    func partialMessageIsReadWhileWaitingForAPermit() async throws {
+        // One permit, and every response is large: a client that does not answer keeps it.
+        var configuration = ADSServerConfiguration(
+            host: "127.0.0.1", port: 0, maxRequestBytes: 4 << 20, maxRequestMemory: 4 << 20)
+        configuration.pacing = PushPacing(permits: 1, threshold: 1, timeout: .seconds(600))
+        try await withADSServer(transport: .nio, watcher: try Self.cache(), configuration: configuration) { server in
+            let holder = try await RawHTTP2Connection.connect(port: server.port)
+            let held = try await holder.openStream()
+            try await held.sendRequestHeaders(path: Self.deltaPath)
+            try await held.sendMessage(try Self.deltaRequest())
+            #expect(await held.nextMessage() != nil)
+            // This stream's response waits for the permit, so it reads no new message; but the
+            // one it has begun is read to its end, and its request memory goes back.
+            let waiting = try await RawHTTP2Connection.connect(port: server.port)
+            let stream = try await waiting.openStream()
+            try await stream.sendRequestHeaders(path: Self.deltaPath)
+            try await stream.sendMessage(try Self.deltaRequest())
+            #expect(await eventually { server.pacer?.waitingCount == 1 })
+            let length = 1 << 20
+            try await stream.sendPartialMessage(announcing: length, body: 1000)
+            #expect(await eventually { server.requestMemory.inUse == length })
+            // More than a stream's flow-control window: it arrives only if the stream reads.
+            let rest = Task { try await stream.sendData(ByteBuffer(repeating: 0, count: length - 1000)) }
+            #expect(await eventually { server.requestMemory.inUse == 0 })
+            rest.cancel()
+            await waiting.close()
+        }
+    }
+
     /// A TCP connection that sends `bytes` and then nothing.
     static func stalledConnection(port: Int, sending bytes: String) async throws -> any Channel {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
