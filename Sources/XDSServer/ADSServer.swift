@@ -158,8 +158,9 @@ public final class ADSServer: Service, Sendable {
                 // Before it: it sees the SETTINGS frame as bytes on their way out.
                 let streams = ConnectionStreamLimitHandler(limit: streamLimit, logger: logger)
                 try sync.addHandler(streams, position: .before(http2))
-                // Last: the reads the connection and its streams ask for start at the tail.
-                try sync.addHandler(ConnectionReadGate())
+                // Right after the HTTP/2 handler: the reads the connection and its streams ask for
+                // start at the tail, and gRPC's async channel handler, there, makes its own.
+                try sync.addHandler(ConnectionReadGate(), position: .after(http2))
                 try connection.syncOptions?.setOption(
                     ChannelOptions.recvAllocator, value: ConnectionGuards.readAllocator)
             }

@@ -15,8 +15,8 @@ import XDSCache
 /// cache hands it on (one hop to the event loop). Responses are written as the shared buffers the
 /// serializers made, their gRPC prefix included. A response is written when the stream
 /// can take it (its client reads, and a large one has its pacing permit); while one waits, the
-/// stream reads no more requests and takes no new snapshot, so what waits is bounded by what one
-/// request or snapshot makes.
+/// stream reads no more requests (but the end of one it has begun) and takes no new snapshot, so
+/// what waits is bounded by what two requests or a snapshot make.
 final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
@@ -65,6 +65,8 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var waitingForPermit: UInt64?
     /// A read asked for while the stream could not write, passed on once it can.
     private var readHeld = false
+    /// A message was completed while responses waited: the next one begun waits to be read.
+    private var finishedWhileWaiting = false
 
     init(shared: Shared, streams: ADSConnectionStreams) {
         self.shared = shared
@@ -87,7 +89,16 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard machine != nil, case .byteBuffer(let bytes) = data.data else { return }
             reader.append(bytes)
             do throws(GRPCMessageReader.Failure) {
-                while !ended, let message = try reader.next() { handle(message, context: context) }
+                while !ended, let message = try reader.next() {
+                    if !queued.isEmpty { finishedWhileWaiting = true }
+                    handle(message, context: context)
+                }
+                // A message that waited for request memory began while this stream's reads were
+                // held: its rest is read now.
+                if readHeld, mayFinishMessage {
+                    readHeld = false
+                    context.read()
+                }
             } catch {
                 switch error {
                 case .compressed:
@@ -124,21 +135,25 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        // A message partly read is read to its end: the request memory it holds (see
-        // `StreamGuardHandler`) goes back only then, and streams waiting for a permit held enough
-        // of it to stop the permit holders' ACKs (10000 streams connecting at once).
-        if !ended && !queued.isEmpty && !reader.holdsPartialMessage {
+        if !ended && !queued.isEmpty && !mayFinishMessage {
             readHeld = true
             return
         }
         context.read()
     }
 
+    /// While responses wait, the message begun is still read to its end, one message: the request
+    /// memory it holds (see `StreamGuardHandler`) goes back only then. Streams waiting for a permit
+    /// held enough of it to keep the permit holders' ACKs out (10000 streams connecting at once).
+    private var mayFinishMessage: Bool { reader.holdsPartialMessage && !finishedWhileWaiting }
+
     /// Writes what waited, then takes the snapshot and the read that waited behind it.
     private func resume(context: ChannelHandlerContext) {
         drain(context: context)
         takeSnapshot(context: context)
-        guard readHeld, queued.isEmpty else { return }
+        guard queued.isEmpty else { return }
+        finishedWhileWaiting = false
+        guard readHeld else { return }
         readHeld = false
         context.read()
     }

@@ -124,7 +124,8 @@ final class ConnectionReadGate: ChannelOutboundHandler, RemovableChannelHandler 
     private var readHeld = false
     private var context: ChannelHandlerContext?
 
-    /// Whether a stream of the connection may wait for request memory now.
+    /// Whether a stream of the connection may wait for request memory now: a connection with one
+    /// waiting (and so reading nothing) takes no other.
     var mayWait: Bool { !closed && messagesInProgress == 0 }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -139,9 +140,10 @@ final class ConnectionReadGate: ChannelOutboundHandler, RemovableChannelHandler 
         closed = true
     }
 
-    func open() {
+    /// Lets reads through again, and makes the one held back unless `reading` is false.
+    func open(reading: Bool = true) {
         closed = false
-        guard readHeld, let context else { return }
+        guard reading, readHeld, let context else { return }
         readHeld = false
         context.read()
     }
@@ -290,7 +292,8 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         waiting = nil
-        gate?.open()
+        // Open for a message of the replay to wait again; reads go on only after it.
+        gate?.open(reading: false)
         hold(current.length)
         pass(current.frame, from: current.bodyStart, context: context)
         for frame in current.later {
@@ -302,6 +305,7 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         context.fireChannelReadComplete()
+        if waiting == nil { gate?.open() }
     }
 
     /// gRPC's deframer keeps the buffer of the last message it read, though it has read all of it,

@@ -64,12 +64,12 @@ enum XDSMetrics {
         pushHandles.bytes.record(bytes)
     }
 
-    /// A stream waited for a permit to write a large response (`PushPacer`).
     /// A request message waited for `--max-request-memory`, its connection's reads held back.
     static func requestMemoryWaited() {
         Counter(label: requestMemoryWaitsTotal).increment()
     }
 
+    /// A stream waited for a permit to write a large response (`PushPacer`).
     static func pacingWaited() {
         Counter(label: pacingWaitsTotal).increment()
     }

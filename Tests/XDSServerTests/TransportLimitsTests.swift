@@ -184,9 +184,12 @@ struct TransportLimitsTests {
         }
     }
 
-    @Test("a stream that waits for a push permit still reads a request message it has begun to its end")
-    func partialMessageIsReadWhileWaitingForAPermit() async throws {
-        // One permit, and every response is large: a client that does not answer keeps it.
+    @Test(
+        "a stream that waits for a push permit reads a request message it has begun to its end, one that waited for memory too",
+        arguments: [false, true])
+    func partialMessageIsReadWhileWaitingForAPermit(waitsForMemory: Bool) async throws {
+        // One permit, and every response is large: a client that does not answer keeps it. (The
+        // gRPC transport reads requests in a task of their own, whatever the responses do.)
         var configuration = ADSServerConfiguration(
             host: "127.0.0.1", port: 0, maxRequestBytes: 4 << 20, maxRequestMemory: 4 << 20)
         configuration.pacing = PushPacing(permits: 1, threshold: 1, timeout: .seconds(600))
@@ -204,13 +207,25 @@ struct TransportLimitsTests {
             try await stream.sendMessage(try Self.deltaRequest())
             #expect(await eventually { server.pacer?.waitingCount == 1 })
             let length = 1 << 20
+            // Another client's message leaves too little for it, until that client goes.
+            let other = try await RawHTTP2Connection.connect(port: server.port)
+            let stalled = try await other.openStream()
+            if waitsForMemory {
+                try await stalled.sendRequestHeaders(path: Self.deltaPath)
+                try await stalled.sendPartialMessage(announcing: (4 << 20) - 1000, body: 1000)
+                #expect(await eventually { server.requestMemory.inUse == (4 << 20) - 1000 })
+            }
             try await stream.sendPartialMessage(announcing: length, body: 1000)
+            if waitsForMemory {
+                #expect(await eventually { server.requestMemory.waitingCount == 1 })
+                try await stalled.reset()
+            }
             #expect(await eventually { server.requestMemory.inUse == length })
             // More than a stream's flow-control window: it arrives only if the stream reads.
             let rest = Task { try await stream.sendData(ByteBuffer(repeating: 0, count: length - 1000)) }
             #expect(await eventually { server.requestMemory.inUse == 0 })
             rest.cancel()
-            await waiting.close()
+            for connection in [waiting, other, holder] { await connection.close() }
         }
     }
 
