@@ -125,6 +125,33 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
     }
 }
 
+/// Last on each connection of the NIO transport: closes a connection on an error NIO's HTTP/2
+/// handler ends it with (a protocol error, a flood of control frames or resets), after the GOAWAY
+/// NIO has sent, as RFC 9113 §5.4.1 asks and as the gRPC transport does; NIO leaves the socket
+/// open. A stream's error, and a frame for a stream that is gone, end no connection.
+final class ConnectionErrorHandler: ChannelInboundHandler {
+    typealias InboundIn = Any
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case is NIOHTTP2Errors.StreamError, is NIOHTTP2Errors.NoSuchStream:
+            return
+        default:
+            logger.info(
+                "closed a connection after an error",
+                metadata: [
+                    "remote": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "error": "\(error)",
+                ])
+            context.close(promise: nil)
+        }
+    }
+}
+
 /// Closes a connection nothing has been read from for `--keepalive-interval` plus
 /// `--keepalive-timeout`; first on a connection, so it sees raw bytes. gRPC pings a connection
 /// after the interval, and a live peer answers; but gRPC answers a missing answer with a graceful

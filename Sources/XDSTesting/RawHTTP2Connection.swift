@@ -95,6 +95,11 @@ public final class RawHTTP2Connection: Sendable {
         try await channel.writeAndFlush(ping)
     }
 
+    /// Sends an empty SETTINGS frame (a control frame the server must answer).
+    public func sendEmptySettings() async throws {
+        try await channel.writeAndFlush(HTTP2Frame(streamID: .rootStream, payload: .settings(.settings([]))))
+    }
+
     public func close() async {
         try? await channel.close()
     }

@@ -418,6 +418,21 @@ extension TransportLimitsTests {
         }
     }
 
+    @Test("a client that sends control frames faster than NIO's rate is closed, at a tenth of NIO's count")
+    func controlFrameFlood() async throws {
+        try await withADSServer(transport: .nio, watcher: try Self.cache()) { server in
+            let connection = try await RawHTTP2Connection.connect(port: server.port)
+            _ = try await Self.servedStream(on: connection)
+            // 30 at once: over the 20 in 3 s the server allows (NIO's own limit is 200 in 30 s).
+            for _ in 0..<30 { try? await connection.sendEmptySettings() }
+            let closed = await eventually(timeout: .seconds(60)) {
+                connection.goAway == .enhanceYourCalm && connection.isClosed
+            }
+            #expect(closed, "GOAWAY \(connection.goAway.map { "\($0)" } ?? "none"), closed: \(connection.isClosed)")
+            await connection.close()
+        }
+    }
+
     @Test(
         "a request that is not a plain gRPC call is refused as gRPC servers refuse it, on either transport",
         arguments: ADSServerConfiguration.Transport.allCases)
