@@ -15,8 +15,8 @@ import XDSCache
 /// cache hands it on (one hop to the event loop). Responses are written as the shared buffers the
 /// serializers made, their gRPC prefix included. A response is written when the stream
 /// can take it (its client reads, and a large one has its pacing permit); while one waits, the
-/// stream reads no more requests (but the end of one it has begun) and takes no new snapshot, so
-/// what waits is bounded by what two requests or a snapshot make.
+/// stream reads no more requests (but the ends of the ones it has begun, two at most) and takes no
+/// new snapshot, so what waits is bounded by what three requests or a snapshot make.
 final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
@@ -65,8 +65,8 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var waitingForPermit: UInt64?
     /// A read asked for while the stream could not write, passed on once it can.
     private var readHeld = false
-    /// A message was completed while responses waited: the next one begun waits to be read.
-    private var finishedWhileWaiting = false
+    /// Messages completed while responses waited (see `mayFinishMessage`).
+    private var finishedWhileWaiting = 0
 
     init(shared: Shared, streams: ADSConnectionStreams) {
         self.shared = shared
@@ -90,7 +90,7 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             reader.append(bytes)
             do throws(GRPCMessageReader.Failure) {
                 while !ended, let message = try reader.next() {
-                    if !queued.isEmpty { finishedWhileWaiting = true }
+                    if !queued.isEmpty { finishedWhileWaiting += 1 }
                     handle(message, context: context)
                 }
                 // A message that waited for request memory began while this stream's reads were
@@ -142,17 +142,18 @@ final class ADSStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    /// While responses wait, the message begun is still read to its end, one message: the request
-    /// memory it holds (see `StreamGuardHandler`) goes back only then. Streams waiting for a permit
-    /// held enough of it to keep the permit holders' ACKs out (10000 streams connecting at once).
-    private var mayFinishMessage: Bool { reader.holdsPartialMessage && !finishedWhileWaiting }
+    /// While responses wait, a message begun is still read to its end: the request memory it holds
+    /// (see `StreamGuardHandler`) goes back only then. Streams waiting for a permit held enough of
+    /// it to keep the permit holders' ACKs out (10000 streams connecting at once). Two at most: the
+    /// one begun before the wait, and one whose start came in the same frame as that one's end.
+    private var mayFinishMessage: Bool { reader.holdsPartialMessage && finishedWhileWaiting < 2 }
 
     /// Writes what waited, then takes the snapshot and the read that waited behind it.
     private func resume(context: ChannelHandlerContext) {
         drain(context: context)
         takeSnapshot(context: context)
         guard queued.isEmpty else { return }
-        finishedWhileWaiting = false
+        finishedWhileWaiting = 0
         guard readHeld else { return }
         readHeld = false
         context.read()

@@ -125,11 +125,11 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
     }
 }
 
-/// Last on each connection of the NIO transport: closes a connection on an error NIO's HTTP/2
-/// handler ends it with (a protocol error, a flood of control frames or resets), after the GOAWAY
-/// NIO has sent, as RFC 9113 §5.4.1 asks and as the gRPC transport does; NIO leaves the socket
-/// open. A stream's error, and a frame for a stream that is gone, end no connection.
-final class ConnectionErrorHandler: ChannelInboundHandler {
+/// Last on each connection of the NIO transport: closes a connection NIO's HTTP/2 handler has
+/// sent GOAWAY for a flood (of control frames, resets, stream errors, empty DATA or CONTINUATION
+/// frames, glitches, or frames it could not send), which NIO leaves open. Only those: NIO fires
+/// a stream's errors here too, unwrapped, and they end only the stream.
+final class FloodCloseHandler: ChannelInboundHandler {
     typealias InboundIn = Any
     private let logger: Logger
 
@@ -139,15 +139,18 @@ final class ConnectionErrorHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error {
-        case is NIOHTTP2Errors.StreamError, is NIOHTTP2Errors.NoSuchStream:
-            return
-        default:
-            logger.info(
-                "closed a connection after an error",
+        case is NIOHTTP2Errors.ExcessiveControlFrames, is NIOHTTP2Errors.ExcessiveRSTFrames,
+            is NIOHTTP2Errors.ExcessiveStreamErrors, is NIOHTTP2Errors.ExcessiveEmptyDataFrames,
+            is NIOHTTP2Errors.ExcessiveContinuationFrames, is NIOHTTP2Errors.ExcessiveNumberOfGlitches,
+            is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering:
+            logger.notice(
+                "closed a connection that flooded the server",
                 metadata: [
                     "remote": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "error": "\(error)",
                 ])
             context.close(promise: nil)
+        default:
+            context.fireErrorCaught(error)
         }
     }
 }

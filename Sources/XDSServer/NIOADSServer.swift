@@ -80,8 +80,11 @@ public final class NIOADSServer: Service, Sendable {
         }()
         let streamConfiguration = {
             var stream = NIOHTTP2Handler.StreamConfiguration()
-            stream.streamResetFrameRateLimit.maximumCount = Self.floodLimit.count
-            stream.streamResetFrameRateLimit.windowLength = Self.floodLimit.window
+            // A client may cancel every stream it may open at once; NIO's rate all the same.
+            let resets = min(max(Self.floodLimit.count, streamLimit.advertised), Self.nioFloodLimit)
+            stream.streamResetFrameRateLimit.maximumCount = resets
+            stream.streamResetFrameRateLimit.windowLength = .nanoseconds(
+                Self.floodLimit.window.nanoseconds * Int64(resets) / Int64(Self.floodLimit.count))
             stream.streamErrorRateLimit.maximumCount = Self.floodLimit.count
             stream.streamErrorRateLimit.windowLength = Self.floodLimit.window
             return stream
@@ -148,7 +151,7 @@ public final class NIOADSServer: Service, Sendable {
                         position: .after(http2))
                     // Last: the reads the connection and its streams ask for start at the tail.
                     try sync.addHandler(gate.value)
-                    try sync.addHandler(ConnectionErrorHandler(logger: logger))
+                    try sync.addHandler(FloodCloseHandler(logger: logger))
                     self?.opened(channel, streams: streams)
                 }
             }
@@ -193,12 +196,14 @@ public final class NIOADSServer: Service, Sendable {
         }
     }
 
-    /// How many control frames (PING, SETTINGS, ...), stream resets and stream errors a client may
-    /// cause in how long before NIO closes its connection: NIO's rate (200 in 30 s) over a tenth
-    /// of its window. Each of the three limits keeps a timestamp a frame, room for all of them
-    /// made up front: 200 cost every connection 4 KiB (ads-load, 1000 idle streams: 46.3 to 42.2
-    /// KiB a stream). An Envoy sends a handful of them a minute.
+    /// How many control frames (PING, SETTINGS, ...) and stream errors a client may cause in how
+    /// long before NIO ends its connection: NIO's rate (200 in 30 s) over a tenth of its window.
+    /// Stream resets at the same rate, but at least as many as a connection's streams, up to
+    /// NIO's 200. Each limit keeps room for a timestamp per frame it allows, made up front: at 200
+    /// the three cost every connection 4 KiB (ads-load, 1000 idle streams: 46.3 to 42.2 KiB a
+    /// stream). An Envoy sends a handful of such frames a minute.
     static let floodLimit = (count: 20, window: TimeAmount.seconds(3))
+    static let nioFloodLimit = 200
 
     /// The server's TLS context: its certificate chain and key, and with a client CA, mTLS
     /// (client certificates verified against it; no hostname, which a client certificate lacks).

@@ -254,7 +254,7 @@ public final class RawHTTP2Stream {
         }
     }
 
-    private static func prefix(length: Int) -> ByteBuffer {
+    public static func prefix(length: Int) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeInteger(UInt8(0))
         buffer.writeInteger(UInt32(length))

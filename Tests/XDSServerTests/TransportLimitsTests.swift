@@ -185,9 +185,9 @@ struct TransportLimitsTests {
     }
 
     @Test(
-        "a stream that waits for a push permit reads a request message it has begun to its end, one that waited for memory too",
-        arguments: [false, true])
-    func partialMessageIsReadWhileWaitingForAPermit(waitsForMemory: Bool) async throws {
+        "a stream that waits for a push permit reads a request message it has begun to its end, one that waited for memory or began behind another too",
+        arguments: zip([false, true, false], [false, false, true]))
+    func partialMessageIsReadWhileWaitingForAPermit(waitsForMemory: Bool, behindAnother: Bool) async throws {
         // One permit, and every response is large: a client that does not answer keeps it. (The
         // gRPC transport reads requests in a task of their own, whatever the responses do.)
         var configuration = ADSServerConfiguration(
@@ -215,7 +215,19 @@ struct TransportLimitsTests {
                 try await stalled.sendPartialMessage(announcing: (4 << 20) - 1000, body: 1000)
                 #expect(await eventually { server.requestMemory.inUse == (4 << 20) - 1000 })
             }
-            try await stream.sendPartialMessage(announcing: length, body: 1000)
+            if behindAnother {
+                // A whole request in two frames, the second carrying the large message's start.
+                let first = try Self.deltaRequest(size: 2000)
+                var head = RawHTTP2Stream.prefix(length: first.count)
+                head.writeBytes(first[..<1000])
+                try await stream.sendData(head)
+                var tail = ByteBuffer(bytes: first[1000...])
+                tail.writeImmutableBuffer(RawHTTP2Stream.prefix(length: length))
+                tail.writeRepeatingByte(0, count: 1000)
+                try await stream.sendData(tail)
+            } else {
+                try await stream.sendPartialMessage(announcing: length, body: 1000)
+            }
             if waitsForMemory {
                 #expect(await eventually { server.requestMemory.waitingCount == 1 })
                 try await stalled.reset()
