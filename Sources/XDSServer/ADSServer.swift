@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
 import NIOHTTP2
+import NIOPosix
 import ServiceLifecycle
 import XDSCache
 
@@ -123,9 +124,11 @@ public final class ADSServer: Service, Sendable {
     /// Paces large responses across streams; nil when `pacing` is off.
     public let pacer: PushPacer?
 
+    /// `eventLoopGroup` runs the connections: NIO's shared one unless a caller keeps its own apart
+    /// (a test whose clients must be answered however busy the shared loops are).
     public init(
         configuration: ADSServerConfiguration, watcher: any ConfigWatcher, registry: StreamRegistry = StreamRegistry(),
-        logger: Logger = Logger(label: "switchboard.xds")
+        logger: Logger = Logger(label: "switchboard.xds"), eventLoopGroup: MultiThreadedEventLoopGroup = .singleton
     ) {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
@@ -200,7 +203,8 @@ public final class ADSServer: Service, Sendable {
             }
             if tls.authorizeNodes { authorizer = NodeAuthorization.check }
         }
-        let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: security, config: config)
+        let transport = HTTP2ServerTransport.Posix(
+            address: address, transportSecurity: security, config: config, eventLoopGroup: eventLoopGroup)
         let pacer = configuration.pacing.map { PushPacer($0) }
         let service = AggregatedDiscoveryService(
             watcher: watcher, registry: registry, defaultNodeGroup: configuration.defaultNodeGroup,

@@ -19,6 +19,7 @@ public final class NIOADSServer: Service, Sendable {
     private let configuration: ADSServerConfiguration
     private let shared: ADSStreamHandler.Shared
     private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
     private let state = Mutex(State())
     public let registry: StreamRegistry
     /// What request messages still arriving hold, and how many wait for it.
@@ -34,11 +35,13 @@ public final class NIOADSServer: Service, Sendable {
         var connections: [ObjectIdentifier: (channel: any Channel, streams: ADSConnectionStreams)] = [:]
     }
 
+    /// `eventLoopGroup` runs the connections and their streams (see `ADSServer.init`).
     public init(
         configuration: ADSServerConfiguration, watcher: any ConfigWatcher, registry: StreamRegistry = StreamRegistry(),
-        logger: Logger = Logger(label: "switchboard.xds")
+        logger: Logger = Logger(label: "switchboard.xds"), eventLoopGroup: MultiThreadedEventLoopGroup = .singleton
     ) {
         self.configuration = configuration
+        self.group = eventLoopGroup
         self.registry = registry
         requestMemory = RequestMemoryBudget(limit: configuration.maxRequestMemory)
         self.logger = logger
@@ -99,7 +102,7 @@ public final class NIOADSServer: Service, Sendable {
             maxIdleTime: nil, maxAge: nil, maxGraceTime: .seconds(10),
             keepalive: .init(pingInterval: TimeAmount(keepalive.interval), ackTimeout: TimeAmount(keepalive.timeout)))
         let tls = try configuration.tls.map(Self.sslContext)
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { listener in

@@ -3,17 +3,21 @@ import GRPCCore
 import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOPosix
 import XDSCache
 import XDSServer
 
 /// Runs an `ADSServer` on a kernel-chosen loopback port for the duration of `body`, then shuts it down.
+/// Its connections run on `eventLoopGroup` (NIO's shared one unless the test keeps its own).
 public func withADSServer<Result: Sendable>(
     watcher: any ConfigWatcher,
     configuration: ADSServerConfiguration = ADSServerConfiguration(host: "127.0.0.1", port: 0),
     logger: Logger = testLogger(),
+    eventLoopGroup: MultiThreadedEventLoopGroup = .singleton,
     _ body: @Sendable (ADSServer, Int) async throws -> Result
 ) async throws -> Result {
-    let server = ADSServer(configuration: configuration, watcher: watcher, logger: logger)
+    let server = ADSServer(
+        configuration: configuration, watcher: watcher, logger: logger, eventLoopGroup: eventLoopGroup)
     return try await whileServing(serve: server.run, shutdown: server.beginGracefulShutdown) {
         try await body(server, try await server.listeningPort())
     }
@@ -41,23 +45,28 @@ public struct ServedADS: Sendable {
     public let port: Int
 }
 
-/// Runs the ADS server on `transport` on a kernel-chosen loopback port for the duration of `body`.
+/// Runs the ADS server on `transport` on a kernel-chosen loopback port for the duration of `body`,
+/// its connections on `eventLoopGroup`.
 public func withADSServer<Result: Sendable>(
     transport: ADSServerConfiguration.Transport,
     watcher: any ConfigWatcher,
     configuration: ADSServerConfiguration = ADSServerConfiguration(host: "127.0.0.1", port: 0),
     logger: Logger = testLogger(),
+    eventLoopGroup: MultiThreadedEventLoopGroup = .singleton,
     _ body: @Sendable (ServedADS) async throws -> Result
 ) async throws -> Result {
     switch transport {
     case .grpc:
-        return try await withADSServer(watcher: watcher, configuration: configuration, logger: logger) { server, port in
+        return try await withADSServer(
+            watcher: watcher, configuration: configuration, logger: logger, eventLoopGroup: eventLoopGroup
+        ) { server, port in
             try await body(
                 ServedADS(
                     pacer: server.pacer, registry: server.registry, requestMemory: server.requestMemory, port: port))
         }
     case .nio:
-        let server = NIOADSServer(configuration: configuration, watcher: watcher, logger: logger)
+        let server = NIOADSServer(
+            configuration: configuration, watcher: watcher, logger: logger, eventLoopGroup: eventLoopGroup)
         return try await whileServing(serve: server.run, shutdown: server.beginGracefulShutdown) {
             try await body(
                 ServedADS(

@@ -16,9 +16,11 @@ public final class RawHTTP2Connection: Sendable {
     /// Connects and sends the client preface. With `ignoringStreamLimit`, the client is not told
     /// the server's MAX_CONCURRENT_STREAMS (it still shows in `serverSettings`), so it opens as
     /// many streams as it is asked to, as a misbehaving client would. `initialWindowSize` 0 makes
-    /// a client that never reads: the server may send it no response data at all.
+    /// a client that never reads: the server may send it no response data at all. The connection
+    /// runs on `eventLoopGroup`: NIO's shared one unless the test keeps its own.
     public static func connect(
-        host: String = "127.0.0.1", port: Int, ignoringStreamLimit: Bool = false, initialWindowSize: Int? = nil
+        host: String = "127.0.0.1", port: Int, ignoringStreamLimit: Bool = false, initialWindowSize: Int? = nil,
+        eventLoopGroup: MultiThreadedEventLoopGroup = .singleton
     ) async throws -> RawHTTP2Connection {
         let configuration = {
             var configuration = NIOHTTP2Handler.Configuration()
@@ -30,7 +32,7 @@ public final class RawHTTP2Connection: Sendable {
             return configuration
         }()
         let state = ConnectionState()
-        let (channel, multiplexer) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let (channel, multiplexer) = try await ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.seconds(60))  // NIO's 10 s is too short under TSan on a busy machine
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {

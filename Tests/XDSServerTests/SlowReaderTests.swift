@@ -1,5 +1,6 @@
 import EnvoyAPI
 import NIOCore
+import NIOPosix
 import SwiftProtobuf
 import Testing
 import XDSCache
@@ -58,8 +59,10 @@ struct SlowReaderTests {
         }
     }
 
-    @Test("a connection that stops answering the server's pings is closed, and one that answers them stays")
-    func unansweredPingsClose() async throws {
+    @Test(
+        "a connection that stops answering the server's pings is closed, and one that answers them stays",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func unansweredPingsClose(transport: ADSServerConfiguration.Transport) async throws {
         let cache = SnapshotCache()
         try cache.setSnapshot(try Fixtures.snapshot(clusters: ["a": 1]), for: Self.group)
         let configuration = ADSServerConfiguration(
@@ -68,10 +71,23 @@ struct SlowReaderTests {
             // ThreadSanitizer, with the other suites running beside it on two cores, a client's
             // event loop has stalled for more than 10 s, and the whole suite beside two builds for more than 30.
             keepalive: ADSServerConfiguration.Keepalive(interval: .seconds(2), timeout: .seconds(60)))
-        try await withADSServer(watcher: cache, configuration: configuration) { server, port in
+        // The server and its clients on threads of their own: on NIO's shared loops, another
+        // suite's work held a loop for over a minute (ThreadSanitizer in CI), and a ping answered
+        // in time was read after the keepalive timeout had fired, or answered late.
+        let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let clientLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer {
+            // After the server and its connections have closed (`withADSServer` waits for them).
+            serverLoop.shutdownGracefully { _ in }
+            clientLoop.shutdownGracefully { _ in }
+        }
+        try await withADSServer(
+            transport: transport, watcher: cache, configuration: configuration, eventLoopGroup: serverLoop
+        ) { (server: ServedADS) in
+            let port = server.port
             var connections: [RawHTTP2Connection] = []
             for index in 0..<2 {
-                let connection = try await RawHTTP2Connection.connect(port: port)
+                let connection = try await RawHTTP2Connection.connect(port: port, eventLoopGroup: clientLoop)
                 let stream = try await connection.openStream()
                 try await stream.sendRequestHeaders(path: Self.sotwPath)
                 try await stream.sendMessage(try Self.request(.cluster, node: index))
