@@ -97,9 +97,15 @@ public final class RawHTTP2Connection: Sendable {
         try await channel.writeAndFlush(ping)
     }
 
-    /// Sends an empty SETTINGS frame (a control frame the server must answer).
-    public func sendEmptySettings() async throws {
-        try await channel.writeAndFlush(HTTP2Frame(streamID: .rootStream, payload: .settings(.settings([]))))
+    /// Sends `count` empty SETTINGS frames (control frames the server must answer) in one flush:
+    /// they arrive together, however slowly the test's tasks run.
+    public func sendEmptySettings(count: Int = 1) async throws {
+        let channel = channel
+        try await channel.eventLoop.flatSubmit {
+            let frame = HTTP2Frame(streamID: .rootStream, payload: .settings(.settings([])))
+            for _ in 1..<max(count, 1) { channel.write(frame, promise: nil) }
+            return channel.writeAndFlush(frame)
+        }.get()
     }
 
     public func close() async {
