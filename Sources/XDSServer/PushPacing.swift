@@ -60,16 +60,15 @@ public final class PushPacer: Sendable {
         var nextID: UInt64 = 0
         /// Each held permit's deadline.
         var held: [UInt64: ContinuousClock.Instant] = [:]
-        /// Streams waiting, in order; an id no longer in `waiters` was cancelled.
-        var queue = CircularBuffer<UInt64>()
-        var waiters: [UInt64: Waiter] = [:]
+        /// Streams waiting, in order, and those told to wait that have not queued yet.
+        var waiters = WaitQueue<Waiter>()
         /// After shutdown began, nothing waits.
         var open = false
 
         /// Gives a free permit to the first stream waiting, if there is one.
         mutating func handOver(deadline: ContinuousClock.Instant) -> (Grant, Lease)? {
-            while let id = queue.popFirst() {
-                guard case .waiting(let grant) = waiters.removeValue(forKey: id) else { continue }
+            while let (id, waiter) = waiters.removeFirst() {
+                guard case .waiting(let grant) = waiter else { continue }
                 held[id] = deadline
                 return (grant, Lease(id: id))
             }
@@ -124,8 +123,7 @@ public final class PushPacer: Sendable {
                         state.waiters[id] = nil
                         return true
                     }
-                    state.queue.append(id)
-                    state.waiters[id] = .waiting { continuation.resume(returning: $0) }
+                    state.waiters.append(id, .waiting { continuation.resume(returning: $0) })
                     return false
                 }
                 if cancelled { continuation.resume(returning: nil) }
@@ -166,8 +164,7 @@ public final class PushPacer: Sendable {
             state.nextID += 1
             let id = state.nextID
             guard state.free > 0 else {
-                state.queue.append(id)
-                state.waiters[id] = .waiting(whenGranted)
+                state.waiters.append(id, .waiting(whenGranted))
                 return .waiting(id: id)
             }
             state.free -= 1
@@ -181,7 +178,7 @@ public final class PushPacer: Sendable {
     /// Leaves the queue (a stream that closed while it waited). A permit already handed over is
     /// the stream's to release.
     public func cancelWaiting(_ id: UInt64) {
-        state.withLock { _ = $0.waiters.removeValue(forKey: id) }
+        state.withLock { _ = $0.waiters.remove(id) }
     }
 
     /// Gives `lease` back, to the first stream waiting. A lease already taken back by
@@ -225,14 +222,12 @@ public final class PushPacer: Sendable {
     public func open() {
         let waiting = state.withLock { state -> [Grant] in
             state.open = true
-            state.queue.removeAll()
-            let waiting = state.waiters.values.compactMap { waiter -> Grant? in
+            // Announced ones see `open` when they come to queue.
+            let removed = state.waiters.removeAll { if case .announced = $0 { true } else { false } }
+            return removed.compactMap { waiter -> Grant? in
                 guard case .waiting(let grant) = waiter else { return nil }
                 return grant
             }
-            // Announced ones see `open` when they come to queue.
-            state.waiters = state.waiters.filter { if case .announced = $0.value { true } else { false } }
-            return waiting
         }
         for grant in waiting { grant(nil) }
     }

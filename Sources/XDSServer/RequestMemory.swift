@@ -24,21 +24,20 @@ public final class RequestMemoryBudget: Sendable {
     private struct State: ~Copyable {
         var used = 0
         var nextTicket: UInt64 = 0
-        /// Tickets in the order they asked; one no longer in `waiters` was cancelled.
-        var queue = CircularBuffer<UInt64>()
-        var waiters: [UInt64: (bytes: Int, grant: Grant)] = [:]
+        var waiters = WaitQueue<(bytes: Int, grant: Grant)>()
+
+        /// Reserves `bytes` if they fit and no message waits ahead of them.
+        mutating func reserveNow(_ bytes: Int, limit: Int) -> Bool {
+            guard waiters.isEmpty, used + bytes <= limit else { return false }
+            used += bytes
+            return true
+        }
 
         /// Reserves for the waiters at the head of the queue while they fit.
         mutating func handOver(limit: Int) -> [(UInt64, Grant)] {
             var granted: [(UInt64, Grant)] = []
-            while let ticket = queue.first {
-                guard let waiter = waiters[ticket] else {
-                    queue.removeFirst()
-                    continue
-                }
-                guard used + waiter.bytes <= limit else { break }
-                queue.removeFirst()
-                waiters[ticket] = nil
+            while let (ticket, waiter) = waiters.first(), used + waiter.bytes <= limit {
+                _ = waiters.removeFirst()
                 used += waiter.bytes
                 granted.append((ticket, waiter.grant))
             }
@@ -59,11 +58,7 @@ public final class RequestMemoryBudget: Sendable {
     /// Reserves `bytes`, or returns false (reserving nothing) when they do not fit or others wait.
     func reserve(_ bytes: Int) -> Bool {
         guard bytes > 0 else { return true }
-        return state.withLock { state in
-            guard state.waiters.isEmpty, state.used + bytes <= limit else { return false }
-            state.used += bytes
-            return true
-        }
+        return state.withLock { $0.reserveNow(bytes, limit: limit) }
     }
 
     /// Reserves `bytes` now (nil), or queues for them and returns the ticket `grant` will be
@@ -71,22 +66,19 @@ public final class RequestMemoryBudget: Sendable {
     func reserveOrQueue(_ bytes: Int, grant: @escaping Grant) -> UInt64? {
         precondition(bytes <= limit, "a request larger than the whole budget would wait forever")
         return state.withLock { state in
-            if state.waiters.isEmpty, state.used + bytes <= limit {
-                state.used += bytes
-                return nil
-            }
+            if state.reserveNow(bytes, limit: limit) { return nil }
             state.nextTicket += 1
-            state.queue.append(state.nextTicket)
-            state.waiters[state.nextTicket] = (bytes, grant)
+            state.waiters.append(state.nextTicket, (bytes, grant))
             return state.nextTicket
         }
     }
 
     /// Takes a waiter out of the queue; false when its bytes were reserved already (its grant is
     /// on its way, and whoever receives it releases them).
+    @discardableResult
     func cancel(_ ticket: UInt64) -> Bool {
         let (cancelled, granted) = state.withLock { state in
-            guard state.waiters.removeValue(forKey: ticket) != nil else { return (false, [(UInt64, Grant)]()) }
+            guard state.waiters.remove(ticket) != nil else { return (false, [(UInt64, Grant)]()) }
             // The head may have been the one that did not fit.
             return (true, state.handOver(limit: limit))
         }
@@ -351,7 +343,7 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func stopWaiting() {
         guard let current = waiting else { return }
         waiting = nil
-        _ = budget.cancel(current.ticket)
+        budget.cancel(current.ticket)
         gate?.open()
     }
 
