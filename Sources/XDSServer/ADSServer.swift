@@ -179,8 +179,8 @@ public final class ADSServer: Service, Sendable {
                 }
                 // First, so it sees each DATA frame before gRPC buffers it.
                 let handler = StreamGuardHandler(
-                    budget: budget, maxMessageBytes: maxRequestBytes, connection: connection, gate: gate,
-                    logger: logger)
+                    budget: budget, maxMessageBytes: maxRequestBytes, maxWait: keepalive.timeout,
+                    connection: connection, gate: gate, logger: logger)
                 try stream.pipeline.syncOperations.addHandler(handler, position: .first)
             }
         }

@@ -135,7 +135,7 @@ public final class NIOADSServer: Service, Sendable {
                             try stream.pipeline.syncOperations.addHandlers([
                                 // First, so it sees each DATA frame before it is buffered.
                                 StreamGuardHandler(
-                                    budget: budget, maxMessageBytes: maxRequestBytes,
+                                    budget: budget, maxMessageBytes: maxRequestBytes, maxWait: keepalive.timeout,
                                     connection: boundLimit.value, gate: gate.value, logger: logger),
                                 ADSStreamHandler(shared: shared, streams: streams),
                             ])

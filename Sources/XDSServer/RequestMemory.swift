@@ -157,10 +157,12 @@ final class ConnectionReadGate: ChannelOutboundHandler, RemovableChannelHandler 
 ///
 /// A message that does not fit waits for its bytes with its connection's reads held back
 /// (`ConnectionReadGate`): the frame its prefix came in and any after it are kept here, and passed
-/// on once the bytes are reserved. A message over the per-message limit, or one that does not fit
-/// while its connection may not wait, refuses its stream alone: the client gets
-/// `RESOURCE_EXHAUSTED` in trailers, then RST_STREAM(NO_ERROR) to stop it sending the rest
-/// (RFC 9113 §8.1); the connection and its other streams go on.
+/// on once the bytes are reserved. It waits at most `maxWait`: its connection reads nothing
+/// meanwhile, not even its client's answers to the server's pings, which the server waits for no
+/// longer (the keepalive timeout). A message over the per-message limit, one that does not fit
+/// while its connection may not wait, or one that waited too long, refuses its stream alone: the
+/// client gets `RESOURCE_EXHAUSTED` in trailers, then RST_STREAM(NO_ERROR) to stop it sending the
+/// rest (RFC 9113 §8.1); the connection and its other streams go on.
 final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = HTTP2Frame.FramePayload
@@ -169,6 +171,8 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let budget: RequestMemoryBudget
     private let maxMessageBytes: Int
+    /// How long a message may wait for its bytes.
+    private let maxWait: Duration
     /// The connection's stream count; nil when the limit is not enforced here.
     private let connection: ConnectionStreamLimitHandler?
     /// The connection's reads, held back while this stream waits; nil when streams may not wait.
@@ -197,14 +201,17 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let frame: NIOAny
         let bodyStart: Int
         var later: [NIOAny] = []
+        /// Refuses the message once it has waited `maxWait`.
+        var deadline: Scheduled<Void>?
     }
 
     init(
-        budget: RequestMemoryBudget, maxMessageBytes: Int, connection: ConnectionStreamLimitHandler?,
+        budget: RequestMemoryBudget, maxMessageBytes: Int, maxWait: Duration, connection: ConnectionStreamLimitHandler?,
         gate: ConnectionReadGate?, logger: Logger
     ) {
         self.budget = budget
         self.maxMessageBytes = maxMessageBytes
+        self.maxWait = maxWait
         self.connection = connection
         self.gate = gate
         self.logger = logger
@@ -266,7 +273,12 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         + "retry later")
                 return
             case .wait(let ticket, let length, let bodyStart):
-                waiting = Waiting(ticket: ticket, length: length, frame: data, bodyStart: bodyStart)
+                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let deadline = context.eventLoop.scheduleTask(in: TimeAmount(maxWait)) {
+                    handler.value.waitedTooLong(ticket)
+                }
+                waiting = Waiting(
+                    ticket: ticket, length: length, frame: data, bodyStart: bodyStart, deadline: deadline)
                 gate?.close()
                 XDSMetrics.requestMemoryWaited()
                 return
@@ -284,6 +296,7 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         waiting = nil
+        current.deadline?.cancel()
         // Open for a message of the replay to wait again; reads go on only after it.
         gate?.open(reading: false)
         hold(current.length)
@@ -298,6 +311,19 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         context.fireChannelReadComplete()
         if waiting == nil { gate?.open() }
+    }
+
+    /// The waiting message has waited `maxWait`: out of the queue, its stream refused, and its
+    /// connection reads again. Unless its bytes were reserved meanwhile: their grant is on its way.
+    private func waitedTooLong(_ ticket: UInt64) {
+        guard let current = waiting, current.ticket == ticket, let context, budget.cancel(ticket) else { return }
+        waiting = nil
+        refuse(
+            context: context, metric: .requestMemory,
+            reason: "a request message of \(current.length) bytes waited \(maxWait) for room in the memory this server "
+                + "gives requests still arriving (--max-request-memory \(budget.limit) bytes, shared by all streams); "
+                + "retry later")
+        gate?.open()
     }
 
     /// gRPC's deframer keeps the buffer of the last message it read, though it has read all of it,
@@ -343,6 +369,7 @@ final class StreamGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func stopWaiting() {
         guard let current = waiting else { return }
         waiting = nil
+        current.deadline?.cancel()
         budget.cancel(current.ticket)
         gate?.open()
     }

@@ -132,7 +132,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Ping an ADS connection after this long without hearing from it (e.g. 60s), to find dead peers.")
     var keepaliveInterval = DurationArgument(argument: "60s")!
 
-    @Option(help: "Close an ADS connection whose answer to a ping has not come within this (e.g. 20s).")
+    @Option(
+        help:
+            "Close an ADS connection whose answer to a ping has not come within this (e.g. 20s); also the longest a request message waits for --max-request-memory."
+    )
     var keepaliveTimeout = DurationArgument(argument: "20s")!
 
     @Option(help: "Accept Envoy's keepalive pings this often (e.g. 15s); pings sent more often close the connection.")
@@ -153,7 +156,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest ADS request message, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.")
     var maxRequestSize = 16 << 20
 
-    @Option(help: "Most bytes unfinished request messages may hold across all streams; streams beyond it are refused.")
+    @Option(
+        help:
+            "Most bytes unfinished request messages may hold across all streams; a message beyond it waits its turn, up to --keepalive-timeout, then is refused."
+    )
     var maxRequestMemory = 128 << 20
 
     @OptionGroup var files: FileOptions

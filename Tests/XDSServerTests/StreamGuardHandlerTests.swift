@@ -30,8 +30,8 @@ import Testing
         let channel = EmbeddedChannel()
         let recorder = Recorder()
         let guardHandler = StreamGuardHandler(
-            budget: RequestMemoryBudget(limit: 1 << 20), maxMessageBytes: 1 << 20, connection: nil, gate: nil,
-            logger: Logger(label: "test"))
+            budget: RequestMemoryBudget(limit: 1 << 20), maxMessageBytes: 1 << 20, maxWait: .seconds(20),
+            connection: nil, gate: nil, logger: Logger(label: "test"))
         try channel.pipeline.syncOperations.addHandlers([guardHandler, recorder])
         return (channel, recorder)
     }
@@ -89,7 +89,7 @@ import Testing
         let budget: RequestMemoryBudget
     }
 
-    static func stream() throws -> Stream {
+    static func stream(maxWait: Duration = .seconds(20)) throws -> Stream {
         let budget = RequestMemoryBudget(limit: 100)
         let loop = EmbeddedEventLoop()
         let connection = EmbeddedChannel(loop: loop)
@@ -98,7 +98,8 @@ import Testing
         let channel = EmbeddedChannel(loop: loop)
         let recorder = StreamGuardHandlerTests.Recorder()
         let guardHandler = StreamGuardHandler(
-            budget: budget, maxMessageBytes: 100, connection: nil, gate: gate, logger: Logger(label: "test"))
+            budget: budget, maxMessageBytes: 100, maxWait: maxWait, connection: nil, gate: gate,
+            logger: Logger(label: "test"))
         try channel.pipeline.syncOperations.addHandlers([guardHandler, recorder])
         return Stream(
             channel: channel, recorder: recorder, connection: connection, reads: reads, gate: gate, budget: budget)
@@ -126,6 +127,48 @@ import Testing
         #expect(stream.reads.count == 1)
         // The whole message arrived: its bytes are released.
         #expect(stream.budget.inUse == 0)
+    }
+
+    @Test func aMessageThatWaitsTooLongIsRefusedAndItsConnectionReadsAgain() throws {
+        let stream = try Self.stream(maxWait: .seconds(5))
+        defer { _ = try? stream.channel.finish() }
+        #expect(stream.budget.reserve(50))
+        try StreamGuardHandlerTests.send(StreamGuardHandlerTests.message(60)[0..<30], to: stream.channel)
+        try StreamGuardHandlerTests.send(StreamGuardHandlerTests.message(60)[30...], to: stream.channel)
+        stream.connection.read()
+        #expect(stream.reads.count == 0)
+        stream.channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+        #expect(stream.budget.waitingCount == 1)
+        #expect(try stream.channel.readOutbound(as: HTTP2Frame.FramePayload.self) == nil)
+        // Its time is up: trailers saying why, RST_STREAM, out of the queue, and the held read made.
+        stream.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        let refusal = try stream.channel.readOutbound(as: HTTP2Frame.FramePayload.self)
+        guard case .headers(let trailers) = refusal else {
+            Issue.record("expected trailers, got \(String(describing: refusal))")
+            return
+        }
+        #expect(trailers.headers.first(name: "grpc-status") == "8")
+        let message = trailers.headers.first(name: "grpc-message") ?? ""
+        #expect(message.contains("waited 5.0 seconds") && message.contains("--max-request-memory"), "\(message)")
+        #expect(stream.budget.waitingCount == 0)
+        #expect(stream.reads.count == 1 && !stream.gate.closed)
+        // Nothing of the message went on, and room made later is not taken by it.
+        #expect(stream.recorder.frames.isEmpty)
+        stream.budget.release(50)
+        stream.channel.embeddedEventLoop.run()
+        #expect(stream.budget.inUse == 0 && stream.recorder.frames.isEmpty)
+    }
+
+    @Test func aMessageGrantedBeforeItsTimeIsUpIsNotRefused() throws {
+        let stream = try Self.stream(maxWait: .seconds(5))
+        defer { _ = try? stream.channel.finish() }
+        #expect(stream.budget.reserve(50))
+        try StreamGuardHandlerTests.send(StreamGuardHandlerTests.message(60)[0..<30], to: stream.channel)
+        stream.budget.release(50)
+        stream.channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+        #expect(stream.recorder.frames.map(\.bytes) == [30])
+        #expect(try stream.channel.readOutbound(as: HTTP2Frame.FramePayload.self) == nil)
+        #expect(stream.budget.inUse == 60)
     }
 
     @Test func aStreamThatEndsWhileWaitingGivesUpItsPlace() throws {

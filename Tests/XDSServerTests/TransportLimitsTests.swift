@@ -60,16 +60,17 @@ struct TransportLimitsTests {
     }
 
     /// Runs a server of `transport` with the given request limits while `body` runs.
+    /// A message waits for request memory at most the keepalive `timeout`.
     static func withLimitedServer(
         _ transport: ADSServerConfiguration.Transport, maxRequestBytes: Int, maxRequestMemory: Int,
-        _ body: @Sendable (ServedADS) async throws -> Void
+        timeout: Duration = .seconds(3600), _ body: @Sendable (ServedADS) async throws -> Void
     ) async throws {
-        // A connection that waits for request memory reads nothing, pings' answers included, so
-        // the dead-peer check would close one that waits past it (80 s): under ThreadSanitizer on
-        // a busy machine, a 12 MiB request ahead of it has taken that long.
+        // A connection that waits for request memory reads nothing, pings' answers included: under
+        // ThreadSanitizer on a busy machine, a 12 MiB request ahead of it has taken more than the
+        // default timeout (20 s) and its pings' window (80 s). Pings after an hour, then.
         let configuration = ADSServerConfiguration(
             host: "127.0.0.1", port: 0, maxRequestBytes: maxRequestBytes, maxRequestMemory: maxRequestMemory,
-            keepalive: .init(interval: .seconds(3600), timeout: .seconds(3600)))
+            keepalive: .init(interval: .seconds(3600), timeout: timeout))
         try await withADSServer(transport: transport, watcher: try cache(), configuration: configuration, body)
     }
 
@@ -155,6 +156,39 @@ struct TransportLimitsTests {
             #expect(try await secondOutcome.get() == ["a"])
             #expect(first.goAway == nil && second.goAway == nil)
             #expect(await eventually { server.requestMemory.inUse == 0 && server.requestMemory.waitingCount == 0 })
+        }
+    }
+
+    @Test(
+        "a request message that waits for request memory longer than the keepalive timeout is refused, and its connection goes on",
+        arguments: ADSServerConfiguration.Transport.allCases)
+    func requestMemoryWaitEnds(transport: ADSServerConfiguration.Transport) async throws {
+        try await Self.withLimitedServer(
+            transport, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20, timeout: .seconds(3)
+        ) { server in
+            // 12 of the 20 MiB held by a message whose rest never comes.
+            let holder = try await RawHTTP2Connection.connect(port: server.port)
+            let stalled = try await holder.openStream()
+            try await stalled.sendRequestHeaders(path: Self.deltaPath)
+            try await stalled.sendPartialMessage(announcing: 12 << 20, body: 1 << 20)
+            #expect(await eventually { server.requestMemory.inUse == 12 << 20 })
+
+            let waiter = try await RawHTTP2Connection.connect(port: server.port)
+            let stream = try await waiter.openStream()
+            try await stream.sendRequestHeaders(path: Self.deltaPath)
+            // The server refuses it before reading it all.
+            try? await stream.sendMessage(try Self.deltaRequest(size: 12 << 20))
+            let end = await stream.ended()
+            #expect(end.grpcStatus == 8, "\(end)")
+            #expect(end.grpcMessage?.contains("waited 3.0 seconds") == true, "\(end)")
+            #expect(end.grpcMessage?.contains("--max-request-memory") == true, "\(end)")
+            #expect(server.requestMemory.waitingCount == 0 && server.requestMemory.inUse == 12 << 20)
+            // Its connection reads again and serves a request that needs no wait.
+            let served = try await Self.exchange(on: waiter, request: try Self.deltaRequest())
+            #expect(try served.get() == ["a"])
+            #expect(waiter.goAway == nil && !waiter.isClosed)
+            try await stalled.reset()
+            #expect(await eventually { server.requestMemory.inUse == 0 })
         }
     }
 
