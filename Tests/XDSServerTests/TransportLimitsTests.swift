@@ -129,17 +129,24 @@ struct TransportLimitsTests {
         }
     }
 
+    /// A client that announces a 12 MiB message and sends 1 MiB of it: the server holds 12 MiB
+    /// until the stream ends. The stream and its connection.
+    static func holdRequestMemory(on server: ServedADS) async throws -> (RawHTTP2Connection, RawHTTP2Stream) {
+        let holder = try await RawHTTP2Connection.connect(port: server.port)
+        let stalled = try await holder.openStream()
+        try await stalled.sendRequestHeaders(path: Self.deltaPath)
+        try await stalled.sendPartialMessage(announcing: 12 << 20, body: 1 << 20)
+        #expect(await eventually { server.requestMemory.inUse == 12 << 20 })
+        return (holder, stalled)
+    }
+
     @Test(
         "a request message that does not fit in the shared request memory waits, its connection reading nothing, until there is room",
         arguments: ADSServerConfiguration.Transport.allCases)
     func requestMemoryWait(transport: ADSServerConfiguration.Transport) async throws {
         try await Self.withLimitedServer(transport, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20) { server in
             // 12 of the 20 MiB held by a message whose rest does not come yet.
-            let holder = try await RawHTTP2Connection.connect(port: server.port)
-            let stalled = try await holder.openStream()
-            try await stalled.sendRequestHeaders(path: Self.deltaPath)
-            try await stalled.sendPartialMessage(announcing: 12 << 20, body: 1 << 20)
-            #expect(await eventually { server.requestMemory.inUse == 12 << 20 })
+            let (holder, stalled) = try await Self.holdRequestMemory(on: server)
 
             // Another client's 12 MiB request waits for them, and so does a second one behind it.
             let first = try await RawHTTP2Connection.connect(port: server.port)
@@ -156,6 +163,7 @@ struct TransportLimitsTests {
             #expect(try await secondOutcome.get() == ["a"])
             #expect(first.goAway == nil && second.goAway == nil)
             #expect(await eventually { server.requestMemory.inUse == 0 && server.requestMemory.waitingCount == 0 })
+            for connection in [holder, first, second] { await connection.close() }
         }
     }
 
@@ -167,11 +175,7 @@ struct TransportLimitsTests {
             transport, maxRequestBytes: 16 << 20, maxRequestMemory: 20 << 20, timeout: .seconds(3)
         ) { server in
             // 12 of the 20 MiB held by a message whose rest never comes.
-            let holder = try await RawHTTP2Connection.connect(port: server.port)
-            let stalled = try await holder.openStream()
-            try await stalled.sendRequestHeaders(path: Self.deltaPath)
-            try await stalled.sendPartialMessage(announcing: 12 << 20, body: 1 << 20)
-            #expect(await eventually { server.requestMemory.inUse == 12 << 20 })
+            let (holder, stalled) = try await Self.holdRequestMemory(on: server)
 
             let waiter = try await RawHTTP2Connection.connect(port: server.port)
             let stream = try await waiter.openStream()
@@ -189,6 +193,7 @@ struct TransportLimitsTests {
             #expect(waiter.goAway == nil && !waiter.isClosed)
             try await stalled.reset()
             #expect(await eventually { server.requestMemory.inUse == 0 })
+            for connection in [holder, waiter] { await connection.close() }
         }
     }
 
