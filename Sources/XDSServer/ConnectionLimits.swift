@@ -67,17 +67,27 @@ final class ConnectionLimitHandler: ChannelInboundHandler {
 /// before them) within the timeout, so half-open connections cannot pile up. NIOHTTP2 passes the
 /// connection's frames on only once the preface is valid, and the first must be SETTINGS, so the
 /// first frame seen here marks the handshake done.
+///
+/// NIO runs an event loop's due timers before it reads, so a timer that fires late, after the
+/// loop was held by other work, may find the client's handshake waiting unread in the socket. One
+/// that fires more than `slack` late looks again as long after as it was late (at most the
+/// timeout), once the loop has read: the server does not blame a client for its own delay.
 final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
 
+    static let slack = TimeAmount.seconds(1)
+
     private let timeout: TimeAmount
     private let logger: Logger
+    private let now: () -> NIODeadline
     private var timer: Scheduled<Void>?
 
-    init(timeout: Duration, logger: Logger) {
+    /// `now` is the clock the lateness is measured on (injected by tests).
+    init(timeout: Duration, logger: Logger, now: @escaping () -> NIODeadline = { .now() }) {
         self.timeout = TimeAmount(timeout)
         self.logger = logger
+        self.now = now
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -109,19 +119,34 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func start(context: ChannelHandlerContext) {
         guard timer == nil else { return }
-        let channel = context.channel
-        let timeout = self.timeout
-        let logger = self.logger
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            XDSMetrics.handshakeTimedOut()
-            logger.notice(
-                "connection closed: no HTTP/2 handshake within the handshake timeout (--handshake-timeout)",
-                metadata: [
-                    "timeout_ms": "\(timeout.nanoseconds / 1_000_000)",
-                    "peer": "\(channel.remoteAddress.map { "\($0)" } ?? "")",
-                ])
-            channel.close(promise: nil)
+        schedule(in: timeout, context: context)
+    }
+
+    private func schedule(in delay: TimeAmount, context: ChannelHandlerContext) {
+        let due = now() + delay
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = bound.value
+            handler.fired(due: due, context: context)
         }
+    }
+
+    private func fired(due: NIODeadline, context: ChannelHandlerContext) {
+        guard timer != nil else { return }
+        let late = now() - due
+        if late > Self.slack {
+            schedule(in: min(late, timeout), context: context)
+            return
+        }
+        timer = nil
+        XDSMetrics.handshakeTimedOut()
+        logger.notice(
+            "connection closed: no HTTP/2 handshake within the handshake timeout (--handshake-timeout)",
+            metadata: [
+                "timeout_ms": "\(timeout.nanoseconds / 1_000_000)",
+                "peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "")",
+            ])
+        context.channel.close(promise: nil)
     }
 }
 
