@@ -62,21 +62,31 @@ final class ConnectionLimitHandler: ChannelInboundHandler {
     }
 }
 
+/// NIO runs an event loop's due timers before it reads, so a timer that fires late, after the
+/// loop was held by other work, may find the peer's bytes waiting unread in the socket. A guard
+/// whose timer fires more than `slack` late looks again, as long after as it was late (at most its
+/// own period), once the loop has read, before it closes a connection: the server does not blame
+/// a client for its own delay. A loop that stays busy defers the close for as long as it is busy.
+enum LateTimer {
+    static let slack = TimeAmount.seconds(1)
+
+    /// For a timer due at `due` that fired at `now`: nil when on time, else how long to wait
+    /// before looking again.
+    static func lookAgain(due: NIODeadline, now: NIODeadline, atMost period: TimeAmount) -> TimeAmount? {
+        let late = now - due
+        return late > slack ? min(late, period) : nil
+    }
+}
+
 /// Right after the HTTP/2 handler of each connection: closes a connection whose client has not
 /// completed the HTTP/2 preface and its first SETTINGS frame (and, with TLS, the TLS handshake
 /// before them) within the timeout, so half-open connections cannot pile up. NIOHTTP2 passes the
 /// connection's frames on only once the preface is valid, and the first must be SETTINGS, so the
-/// first frame seen here marks the handshake done.
-///
-/// NIO runs an event loop's due timers before it reads, so a timer that fires late, after the
-/// loop was held by other work, may find the client's handshake waiting unread in the socket. One
-/// that fires more than `slack` late looks again as long after as it was late (at most the
-/// timeout), once the loop has read: the server does not blame a client for its own delay.
+/// first frame seen here marks the handshake done. A timer that fires late looks again
+/// (`LateTimer`).
 final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
-
-    static let slack = TimeAmount.seconds(1)
 
     private let timeout: TimeAmount
     private let logger: Logger
@@ -133,9 +143,8 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func fired(due: NIODeadline, context: ChannelHandlerContext) {
         guard timer != nil else { return }
-        let late = now() - due
-        if late > Self.slack {
-            schedule(in: min(late, timeout), context: context)
+        if let again = LateTimer.lookAgain(due: due, now: now(), atMost: timeout) {
+            schedule(in: again, context: context)
             return
         }
         timer = nil
@@ -188,19 +197,23 @@ final class FloodCloseHandler: ChannelInboundHandler {
 ///
 /// It watches reads as NIO's `IdleStateHandler` does, but as an inbound handler only: every frame
 /// a push writes (two writes a frame) passed through that duplex handler, 3-4 % of a push's
-/// server CPU.
+/// server CPU. A check that fires late looks again before it closes (`LateTimer`).
 final class DeadPeerHandler: ChannelInboundHandler {
     typealias InboundIn = NIOAny
 
     private let silence: TimeAmount
     private let logger: Logger
+    private let now: () -> NIODeadline
     private var reading = false
-    private var lastRead = NIODeadline.now()
+    private var lastRead: NIODeadline
     private var check: Scheduled<Void>?
 
-    init(silence: Duration, logger: Logger) {
+    /// `now` is the clock reads and lateness are measured on (injected by tests).
+    init(silence: Duration, logger: Logger, now: @escaping () -> NIODeadline = { .now() }) {
         self.silence = TimeAmount(silence)
         self.logger = logger
+        self.now = now
+        self.lastRead = now()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -219,7 +232,7 @@ final class DeadPeerHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if reading {
-            lastRead = .now()
+            lastRead = now()
             reading = false
         }
         context.fireChannelReadComplete()
@@ -234,7 +247,7 @@ final class DeadPeerHandler: ChannelInboundHandler {
 
     private func start(context: ChannelHandlerContext) {
         guard check == nil else { return }
-        lastRead = .now()
+        lastRead = now()
         schedule(in: silence, context: context)
     }
 
@@ -244,19 +257,25 @@ final class DeadPeerHandler: ChannelInboundHandler {
     }
 
     private func schedule(in delay: TimeAmount, context: ChannelHandlerContext) {
+        let due = now() + delay
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         check = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
-            handler.due(context: context)
+            handler.fired(due: due, context: context)
         }
     }
 
-    private func due(context: ChannelHandlerContext) {
+    private func fired(due: NIODeadline, context: ChannelHandlerContext) {
         guard check != nil, context.channel.isActive else { return }
+        let time = now()
         // A read in progress counts as one just now.
-        let quiet = reading ? .zero : NIODeadline.now() - lastRead
+        let quiet = reading ? .zero : time - lastRead
         guard quiet >= silence else {
             schedule(in: silence - quiet, context: context)
+            return
+        }
+        if let again = LateTimer.lookAgain(due: due, now: time, atMost: silence) {
+            schedule(in: again, context: context)
             return
         }
         check = nil
