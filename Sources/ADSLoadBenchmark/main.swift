@@ -52,6 +52,10 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
         help: "Edits to measure: all (every cluster changes), one (one cluster changes).")
     var edits: [String] = ["all", "one"]
 
+    @Option(
+        help: "How many times each edit is measured on the same streams, a row each (the noise of one run is large).")
+    var rounds = 1
+
     @Option(help: "serve's --ads-transport: nio or grpc.")
     var adsTransport = "nio"
 
@@ -65,6 +69,7 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
         guard !edits.isEmpty, edits.allSatisfy({ ["all", "one"].contains($0) }) else {
             throw ValidationError("--edits takes all, one or both")
         }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard (1 << 14)...((1 << 24) - 1) ~= maxFrameSize else {
             throw ValidationError("--max-frame-size must be 16384 to 16777215 (RFC 9113, 6.5.2)")
         }
@@ -123,18 +128,23 @@ struct ADSLoadBenchmark: AsyncParsableCommand {
                             + "(before streams: RSS \(rssBefore / 1_048_576) MiB, heap \(heapBefore.map { "\($0 / 1_048_576) MiB" } ?? "?"))"
                     )
                     var rows: [String] = []
-                    for (label, reloadCPU, change) in [
-                        ("all", reloadAll, { try config.setGatewayPolicy(connectTimeoutMilliseconds: 1001 + edit) }),
-                        ("one", reloadOne, { try config.setRoute(0, edit: edit + 2) }),
-                    ] as [(String, Double, () throws -> Void)] where edits.contains(label) {
-                        let outcome = try await load.update(server: server, change)
-                        rows.append(
-                            String(
-                                format: "%-4@ %7.1f ms %7.1f ms %7.1f ms  %9.1f KiB   %6.3f s (%5.3f s) %5d MiB",
-                                label, outcome.p50, outcome.p99, outcome.all, outcome.bytesPerStream / 1024,
-                                outcome.serverCPU, reloadCPU, outcome.peakResidentBytes / 1_048_576))
+                    for _ in 1...rounds {
+                        for (label, reloadCPU, change) in [
+                            (
+                                "all", reloadAll,
+                                { try config.setGatewayPolicy(connectTimeoutMilliseconds: 1001 + edit) }
+                            ),
+                            ("one", reloadOne, { try config.setRoute(0, edit: edit + 2) }),
+                        ] as [(String, Double, () throws -> Void)] where edits.contains(label) {
+                            let outcome = try await load.update(server: server, change)
+                            rows.append(
+                                String(
+                                    format: "%-4@ %7.1f ms %7.1f ms %7.1f ms  %9.1f KiB   %6.3f s (%5.3f s) %5d MiB",
+                                    label, outcome.p50, outcome.p99, outcome.all, outcome.bytesPerStream / 1024,
+                                    outcome.serverCPU, reloadCPU, outcome.peakResidentBytes / 1_048_576))
+                        }
+                        edit += 2
                     }
-                    edit += 2
                     let perStream = Double(rssConnected - rssBefore) / Double(count) / 1024
                     // String(format:) does not pad %@ on Linux.
                     let first =
