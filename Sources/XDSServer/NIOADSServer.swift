@@ -98,6 +98,7 @@ public final class NIOADSServer: Service, Sendable {
         // Each connection's stream initializer captures what it uses, not the whole configuration.
         let maxRequestBytes = configuration.maxRequestBytes
         let handshakeTimeout = configuration.handshakeTimeout
+        let maxRequestWait = keepalive.timeout
         let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
             maxIdleTime: nil, maxAge: nil, maxGraceTime: .seconds(10),
             keepalive: .init(pingInterval: TimeAmount(keepalive.interval), ackTimeout: TimeAmount(keepalive.timeout)))
@@ -135,7 +136,7 @@ public final class NIOADSServer: Service, Sendable {
                             try stream.pipeline.syncOperations.addHandlers([
                                 // First, so it sees each DATA frame before it is buffered.
                                 StreamGuardHandler(
-                                    budget: budget, maxMessageBytes: maxRequestBytes, maxWait: keepalive.timeout,
+                                    budget: budget, maxMessageBytes: maxRequestBytes, maxWait: maxRequestWait,
                                     connection: boundLimit.value, gate: gate.value, logger: logger),
                                 ADSStreamHandler(shared: shared, streams: streams),
                             ])

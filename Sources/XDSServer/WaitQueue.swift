@@ -51,9 +51,12 @@ struct WaitQueue<Waiter> {
     /// Empties the queue and returns what was in it, queued or not, keeping those `keep` accepts.
     mutating func removeAll(keeping keep: (Waiter) -> Bool = { _ in false }) -> [Waiter] {
         order.removeAll()
-        let kept = waiters.filter { keep($0.value) }
-        let removed = waiters.filter { !keep($0.value) }.map(\.value)
-        waiters = kept
+        var removed: [Waiter] = []
+        waiters = waiters.filter { entry in
+            if keep(entry.value) { return true }
+            removed.append(entry.value)
+            return false
+        }
         return removed
     }
 }
