@@ -62,19 +62,48 @@ final class ConnectionLimitHandler: ChannelInboundHandler {
     }
 }
 
-/// NIO runs an event loop's due timers before it reads, so a timer that fires late, after the
-/// loop was held by other work, may find the peer's bytes waiting unread in the socket. A guard
-/// whose timer fires more than `slack` late looks again, as long after as it was late (at most its
-/// own period), once the loop has read, before it closes a connection: the server does not blame
-/// a client for its own delay. A loop that stays busy defers the close for as long as it is busy.
-enum LateTimer {
-    static let slack = TimeAmount.seconds(1)
+/// A connection guard whose timer decides only when it fires on time. NIO runs an event loop's due
+/// timers before it reads, so a timer that fires late, after the loop was held by other work, may
+/// find the peer's bytes waiting unread in the socket. One that fires more than `slack` late looks
+/// again, as long after as it was late (at most `period`), once the loop has read, before the
+/// guard judges: the server does not blame a client for its own delay. A loop that stays busy
+/// defers the judgement for as long as it is busy.
+protocol OnTimeTimer: AnyObject {
+    /// The pending timer; nil when none runs.
+    var timer: Scheduled<Void>? { get set }
+    /// The clock the lateness is measured on (injected by tests).
+    var now: () -> NIODeadline { get }
+    /// The longest a late timer waits before it looks again.
+    var period: TimeAmount { get }
+    /// The timer fired on time.
+    func timerFired(context: ChannelHandlerContext)
+}
 
-    /// For a timer due at `due` that fired at `now`: nil when on time, else how long to wait
-    /// before looking again.
-    static func lookAgain(due: NIODeadline, now: NIODeadline, atMost period: TimeAmount) -> TimeAmount? {
-        let late = now - due
-        return late > slack ? min(late, period) : nil
+private let onTimeSlack = TimeAmount.seconds(1)
+
+extension OnTimeTimer {
+    func schedule(in delay: TimeAmount, context: ChannelHandlerContext) {
+        let due = now() + delay
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: delay) {
+            let (owner, context) = bound.value
+            owner.fired(due: due, context: context)
+        }
+    }
+
+    func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func fired(due: NIODeadline, context: ChannelHandlerContext) {
+        guard timer != nil else { return }
+        let late = now() - due
+        if late > onTimeSlack {
+            schedule(in: min(late, period), context: context)
+            return
+        }
+        timerFired(context: context)
     }
 }
 
@@ -83,15 +112,16 @@ enum LateTimer {
 /// before them) within the timeout, so half-open connections cannot pile up. NIOHTTP2 passes the
 /// connection's frames on only once the preface is valid, and the first must be SETTINGS, so the
 /// first frame seen here marks the handshake done. A timer that fires late looks again
-/// (`LateTimer`).
-final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// (`OnTimeTimer`).
+final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler, OnTimeTimer {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
 
     private let timeout: TimeAmount
     private let logger: Logger
-    private let now: () -> NIODeadline
-    private var timer: Scheduled<Void>?
+    let now: () -> NIODeadline
+    var timer: Scheduled<Void>?
+    var period: TimeAmount { timeout }
 
     /// `now` is the clock the lateness is measured on (injected by tests).
     init(timeout: Duration, logger: Logger, now: @escaping () -> NIODeadline = { .now() }) {
@@ -110,43 +140,24 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { cancelTimer() }
 
     private func start(context: ChannelHandlerContext) {
         guard timer == nil else { return }
         schedule(in: timeout, context: context)
     }
 
-    private func schedule(in delay: TimeAmount, context: ChannelHandlerContext) {
-        let due = now() + delay
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: delay) {
-            let (handler, context) = bound.value
-            handler.fired(due: due, context: context)
-        }
-    }
-
-    private func fired(due: NIODeadline, context: ChannelHandlerContext) {
-        guard timer != nil else { return }
-        if let again = LateTimer.lookAgain(due: due, now: now(), atMost: timeout) {
-            schedule(in: again, context: context)
-            return
-        }
+    func timerFired(context: ChannelHandlerContext) {
         timer = nil
         XDSMetrics.handshakeTimedOut()
         logger.notice(
@@ -197,16 +208,17 @@ final class FloodCloseHandler: ChannelInboundHandler {
 ///
 /// It watches reads as NIO's `IdleStateHandler` does, but as an inbound handler only: every frame
 /// a push writes (two writes a frame) passed through that duplex handler, 3-4 % of a push's
-/// server CPU. A check that fires late looks again before it closes (`LateTimer`).
-final class DeadPeerHandler: ChannelInboundHandler {
+/// server CPU. A check that fires late looks again before it closes (`OnTimeTimer`).
+final class DeadPeerHandler: ChannelInboundHandler, OnTimeTimer {
     typealias InboundIn = NIOAny
 
     private let silence: TimeAmount
     private let logger: Logger
-    private let now: () -> NIODeadline
+    let now: () -> NIODeadline
     private var reading = false
     private var lastRead: NIODeadline
-    private var check: Scheduled<Void>?
+    var timer: Scheduled<Void>?
+    var period: TimeAmount { silence }
 
     /// `now` is the clock reads and lateness are measured on (injected by tests).
     init(silence: Duration, logger: Logger, now: @escaping () -> NIODeadline = { .now() }) {
@@ -239,46 +251,27 @@ final class DeadPeerHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        stop()
+        cancelTimer()
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { stop() }
+    func handlerRemoved(context: ChannelHandlerContext) { cancelTimer() }
 
     private func start(context: ChannelHandlerContext) {
-        guard check == nil else { return }
+        guard timer == nil else { return }
         lastRead = now()
         schedule(in: silence, context: context)
     }
 
-    private func stop() {
-        check?.cancel()
-        check = nil
-    }
-
-    private func schedule(in delay: TimeAmount, context: ChannelHandlerContext) {
-        let due = now() + delay
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        check = context.eventLoop.scheduleTask(in: delay) {
-            let (handler, context) = bound.value
-            handler.fired(due: due, context: context)
-        }
-    }
-
-    private func fired(due: NIODeadline, context: ChannelHandlerContext) {
-        guard check != nil, context.channel.isActive else { return }
-        let time = now()
+    func timerFired(context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
         // A read in progress counts as one just now.
-        let quiet = reading ? .zero : time - lastRead
+        let quiet = reading ? .zero : now() - lastRead
         guard quiet >= silence else {
             schedule(in: silence - quiet, context: context)
             return
         }
-        if let again = LateTimer.lookAgain(due: due, now: time, atMost: silence) {
-            schedule(in: again, context: context)
-            return
-        }
-        check = nil
+        timer = nil
         logger.notice(
             "closed a connection that answered no ping: its peer is gone or stopped reading",
             metadata: ["remote": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "silent_for": "\(silence)"])
