@@ -84,7 +84,8 @@ private let onTimeSlack = TimeAmount.seconds(1)
 extension OnTimeTimer {
     func schedule(in delay: TimeAmount, context: ChannelHandlerContext) {
         let due = now() + delay
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        // As an existential: a closure run on the loop may not capture the metatype of `Self`.
+        let bound = NIOLoopBound((self as any OnTimeTimer, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: delay) {
             let (owner, context) = bound.value
             owner.fired(due: due, context: context)
